@@ -1,0 +1,97 @@
+package alert
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Code is the colour of an alert: what happened to a monitor.
+type Code uint8
+
+// The codes, in the order an episode usually goes through them.
+const (
+	// Yellow: the first failure of an episode; degraded, not yet down.
+	Yellow Code = iota + 1
+	// Red: the monitor is down and no remediation is going to fix it.
+	Red
+	// Green: the episode is over; the monitor is healthy again.
+	Green
+	// Cyan: a remediation attempt succeeded; fresh checks will verify it.
+	Cyan
+	// Gray: the monitor is paused or in a maintenance window.
+	Gray
+)
+
+var codeNames = [...]string{"", "yellow", "red", "green", "cyan", "gray"}
+
+// String returns the lower-case name of the code ("yellow", "red", ...).
+func (c Code) String() string {
+	if int(c) < len(codeNames) && c != 0 {
+		return codeNames[c]
+	}
+	return fmt.Sprintf("code(%d)", uint8(c))
+}
+
+// Alert is one notification about one monitor.
+type Alert struct {
+	// Monitor is the monitor's name.
+	Monitor string
+	// Code says what happened.
+	Code Code
+	// Err is the most recent check error (yellow, red) or remediation
+	// outcome; nil for green and for a successful remediation (cyan).
+	Err error
+	// At is when the event happened.
+	At time.Time
+	// Since is when the episode began: the first failed check.
+	Since time.Time
+	// Failures is the number of consecutive failed checks when the alert
+	// was raised.
+	Failures int
+	// Attempt is the remediation attempt the alert is about (cyan, and red
+	// after remediation gave up); 0 when no remediation is involved.
+	Attempt int
+	// Labels are the monitor's labels. Treat the map as read-only.
+	Labels map[string]string
+}
+
+// Notifier delivers alerts to people or systems.
+//
+// Contract:
+//   - Notify is called from the engine's alert workers. Alerts of one
+//     monitor are delivered one at a time and in order; alerts of different
+//     monitors are delivered in parallel, so a Notifier shared between
+//     monitors must be safe for concurrent use.
+//   - Notify must honour ctx, which carries the delivery timeout. A call that
+//     ignores ctx is abandoned at its deadline and counted as failed.
+//   - A non-nil error means the alert was not delivered; the engine retries
+//     it with backoff a bounded number of times. Notify should therefore be
+//     idempotent where the receiver allows it.
+//   - A panic inside Notify is recovered and counted as a failed delivery.
+type Notifier interface {
+	Notify(ctx context.Context, a Alert) error
+}
+
+// NotifierFunc adapts an ordinary function to the [Notifier] interface.
+type NotifierFunc func(ctx context.Context, a Alert) error
+
+// Notify calls f(ctx, a).
+func (f NotifierFunc) Notify(ctx context.Context, a Alert) error { return f(ctx, a) }
+
+// Route is a [Notifier] that dispatches each alert by its code. Codes with no
+// entry (or a nil entry) are dropped without error.
+type Route map[Code]Notifier
+
+// Notify sends a to the notifier registered for a.Code.
+func (r Route) Notify(ctx context.Context, a Alert) error {
+	if n := r[a.Code]; n != nil {
+		return n.Notify(ctx, a)
+	}
+	return nil
+}
+
+var (
+	_ Notifier = NotifierFunc(nil)
+	_ Notifier = Route(nil)
+)
