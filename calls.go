@@ -1,0 +1,238 @@
+package cpra
+
+import (
+	"context"
+	"math/rand/v2"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/panjf2000/ants/v2"
+	"github.com/ziad/cpra/alert"
+	"github.com/ziad/cpra/ecs"
+	"github.com/ziad/cpra/intervene"
+)
+
+// The intervention and alert pipelines carry far fewer calls than the pulse
+// pipeline, and their plug-ins are slow (a restart, an HTTP post), so each
+// call runs on its own goroutine, which the worker abandons at the deadline.
+
+type callKind uint8
+
+const (
+	callRemediate callKind = iota
+	callNotify
+)
+
+type call struct {
+	kind    callKind
+	e       ecs.Entity
+	seq     uint64 // episode the call belongs to
+	attempt int
+	timeout time.Duration
+
+	rem intervene.Remediator
+	inc intervene.Incident
+
+	notifier alert.Notifier
+	alert    alert.Alert
+
+	err   error // outcome
+	tries int   // Notify calls made
+}
+
+type callPipe struct {
+	e    *Engine
+	op   string
+	pool *ants.Pool
+	in   chan *call
+	done chan *call // outcomes, back to the loop
+	dead chan struct{}
+
+	idle   atomic.Int32
+	live   atomic.Int32
+	queued atomic.Int64
+	wg     sync.WaitGroup
+
+	plugRunning atomic.Int64 // plug-in goroutines still running, abandoned ones included
+	backlog     []*call      // owned by the loop: calls waiting for room in "in"
+}
+
+func newCallPipe(e *Engine, op string, dead chan struct{}) (*callPipe, error) {
+	pool, err := ants.NewPool(e.cfg.maxWorkers, ants.WithDisablePurge(true), ants.WithNonblocking(true))
+	if err != nil {
+		return nil, err
+	}
+	return &callPipe{
+		e:    e,
+		op:   op,
+		pool: pool,
+		in:   make(chan *call, 4096),
+		done: make(chan *call, 4096),
+		dead: dead,
+	}, nil
+}
+
+// submit queues c, keeping it in the backlog when the queue is full. It runs
+// on the loop.
+func (p *callPipe) submit(c *call) {
+	if len(p.backlog) == 0 {
+		select {
+		case p.in <- c:
+			p.queued.Add(1)
+			p.grow()
+			return
+		default:
+		}
+	}
+	p.backlog = append(p.backlog, c)
+}
+
+// flushBacklog moves what fits from the backlog to the queue.
+func (p *callPipe) flushBacklog() {
+	n := 0
+	for _, c := range p.backlog {
+		select {
+		case p.in <- c:
+			p.queued.Add(1)
+			n++
+			continue
+		default:
+		}
+		break
+	}
+	if n > 0 {
+		p.backlog = append(p.backlog[:0], p.backlog[n:]...)
+		p.grow()
+	}
+}
+
+// grow adds a worker when calls wait and nobody is idle.
+func (p *callPipe) grow() {
+	if p.idle.Load() > 0 || int(p.live.Load()) >= p.e.cfg.maxWorkers {
+		return
+	}
+	if p.live.Load() > 0 && p.queued.Load() == 0 {
+		return
+	}
+	p.spawn()
+}
+
+func (p *callPipe) spawn() {
+	p.live.Add(1)
+	p.wg.Add(1)
+	if err := p.pool.Submit(p.work); err != nil {
+		p.live.Add(-1)
+		p.wg.Done()
+	}
+}
+
+func (p *callPipe) work() {
+	defer p.wg.Done()
+	idle := time.NewTimer(idleExit)
+	defer idle.Stop()
+	for {
+		var c *call
+		var ok bool
+		select {
+		case c, ok = <-p.in:
+		default:
+			p.idle.Add(1)
+			idle.Reset(idleExit)
+		wait:
+			for {
+				select {
+				case c, ok = <-p.in:
+					idle.Stop()
+					break wait
+				case <-idle.C:
+					if n := p.live.Load(); int(n) > p.e.cfg.minWorkers && p.live.CompareAndSwap(n, n-1) {
+						p.idle.Add(-1)
+						return
+					}
+					idle.Reset(idleExit)
+				}
+			}
+			p.idle.Add(-1)
+		}
+		if !ok {
+			p.live.Add(-1)
+			return
+		}
+		p.queued.Add(-1)
+		p.run(c)
+		select {
+		case p.done <- c:
+		case <-p.dead:
+		}
+	}
+}
+
+func (p *callPipe) run(c *call) {
+	switch c.kind {
+	case callRemediate:
+		c.err = p.invoke(c, c.timeout, func(ctx context.Context) error { return c.rem.Remediate(ctx, c.inc) })
+	case callNotify:
+		cfg := &p.e.cfg
+		wait := cfg.notifyBackoff
+		for {
+			c.tries++
+			c.err = p.invoke(c, cfg.notifyTimeout, func(ctx context.Context) error { return c.notifier.Notify(ctx, c.alert) })
+			if c.err == nil || c.tries > cfg.notifyRetries {
+				return
+			}
+			// Wait, with jitter, unless the engine is being torn down.
+			d := wait + time.Duration(rand.Int64N(int64(wait)/5+1))
+			t := time.NewTimer(d)
+			select {
+			case <-t.C:
+			case <-p.e.base.Done():
+				t.Stop()
+				return
+			}
+			wait *= 2
+		}
+	}
+}
+
+// invoke calls fn with a deadline on a goroutine of its own and gives up on
+// it when the deadline passes.
+func (p *callPipe) invoke(c *call, timeout time.Duration, fn func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(p.e.base, timeout)
+	defer cancel()
+	out := make(chan error, 1)
+	p.plugRunning.Add(1)
+	go func() {
+		defer p.plugRunning.Add(-1)
+		var err error
+		func() {
+			defer func() {
+				if v := recover(); v != nil {
+					err = &PanicError{Op: p.op, Value: v, Stack: debug.Stack()}
+				}
+			}()
+			err = fn(ctx)
+		}()
+		out <- err
+	}()
+	select {
+	case err := <-out:
+		return err
+	case <-ctx.Done():
+	}
+	// Give a call that honours its context a moment to return on its own.
+	t := time.NewTimer(time.Duration(grace(timeout) / 2))
+	defer t.Stop()
+	select {
+	case err := <-out:
+		if err == nil {
+			err = &TimeoutError{Op: p.op, Timeout: timeout}
+		}
+		return err
+	case <-t.C:
+	}
+	p.e.stats.callsAbandoned.Add(1)
+	p.e.log.Warn(p.op+" abandoned after its deadline", "timeout", timeout)
+	return &TimeoutError{Op: p.op, Timeout: timeout}
+}

@@ -1,0 +1,627 @@
+package cpra
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ziad/cpra/alert"
+	"github.com/ziad/cpra/ecs"
+	"github.com/ziad/cpra/intervene"
+	"github.com/ziad/cpra/pulse"
+)
+
+// Monitor describes one monitor: what to check, how often, what to do when
+// it fails and whom to tell.
+type Monitor struct {
+	// Name identifies the monitor in alerts and must be unique in the engine.
+	Name string
+	// Check is the health check. Required.
+	Check pulse.Checker
+	// Interval between checks (0: 30s). At least 10ms, at most 31 days.
+	// Intervals and timeouts have a resolution of one millisecond.
+	Interval time.Duration
+	// Timeout of each check and remediation attempt (0: 10s, or Interval
+	// when that is shorter).
+	Timeout time.Duration
+	// FailureThreshold is the number of consecutive failures before the
+	// monitor is down (0: 3).
+	FailureThreshold int
+	// SuccessThreshold is the number of consecutive successes before a
+	// failing monitor is up again (0: 2).
+	SuccessThreshold int
+	// Remediate repairs the target when the monitor is down; nil for none.
+	Remediate intervene.Remediator
+	// MaxRemediations is the number of attempts per incident before the
+	// monitor is reported red (0: 1).
+	MaxRemediations int
+	// Notify receives the monitor's alerts; nil means the engine's default
+	// (see [WithNotifier]), and no alerts when there is none.
+	Notify alert.Notifier
+	// Labels are passed on in alerts and incidents. The engine keeps the map
+	// it is given: do not change it afterwards.
+	Labels map[string]string
+}
+
+// Defaults and limits of [Monitor] fields.
+const (
+	DefaultInterval         = 30 * time.Second
+	DefaultTimeout          = 10 * time.Second
+	DefaultFailureThreshold = 3
+	DefaultSuccessThreshold = 2
+	MinInterval             = 10 * time.Millisecond
+	MaxInterval             = 31 * 24 * time.Hour
+	maxCount                = 1<<16 - 1
+)
+
+// ID identifies a monitor in an engine. The zero ID names no monitor.
+type ID struct{ e ecs.Entity }
+
+// String returns a short form such as "m42.0".
+func (id ID) String() string { return fmt.Sprintf("m%d.%d", id.e.ID(), id.e.Gen()) }
+
+// IsZero reports whether id is the zero ID.
+func (id ID) IsZero() bool { return id.e.IsZero() }
+
+// State is a monitor's health as the engine judges it.
+type State uint8
+
+// Monitor states.
+const (
+	StateUnknown State = State(ecs.StateUnknown) // no check has finished yet
+	StateUp      State = State(ecs.StateUp)
+	StateDown    State = State(ecs.StateDown)
+)
+
+func (s State) String() string {
+	switch s {
+	case StateUp:
+		return "up"
+	case StateDown:
+		return "down"
+	default:
+		return "unknown"
+	}
+}
+
+// Status is a snapshot of one monitor.
+type Status struct {
+	ID    ID
+	Name  string
+	State State
+	// Code is the last code raised for the monitor (0 if none yet).
+	Code                 alert.Code
+	ConsecutiveFailures  int
+	ConsecutiveSuccesses int
+	LastCheck            time.Time     // when the last check finished
+	LastLatency          time.Duration // how long it took
+	LastError            error         // its error; nil when it passed
+	// Since is when the open episode began; zero when the monitor is not
+	// failing.
+	Since time.Time
+	// Attempts counts remediation attempts in the open episode.
+	Attempts int
+	// Remediating is true while an attempt runs or is being verified.
+	Remediating bool
+	Interval    time.Duration
+	Timeout     time.Duration
+	Labels      map[string]string
+}
+
+// PipelineStats describes one pipeline's workers and queue.
+type PipelineStats struct {
+	Workers int // live workers
+	Idle    int // workers waiting for work
+	Queued  int // jobs waiting for a worker
+}
+
+// Stats are engine-wide counters and gauges. Counters count since Start.
+type Stats struct {
+	Monitors        int
+	ChecksRun       uint64
+	ChecksFailed    uint64
+	ChecksAbandoned uint64 // checks that ran past their deadline and were left behind
+	ChecksSkipped   uint64 // due checks not run because the previous one was still running
+	QueueFull       uint64 // times due checks had to wait for room in the pulse queue
+
+	Remediations       uint64 // attempts finished
+	RemediationsFailed uint64
+	AlertsSent         uint64 // alerts delivered
+	AlertsFailed       uint64 // alerts given up on after all retries
+	CallsAbandoned     uint64 // remediations and notifications left behind at their deadline
+	PlugInsRunning     int    // remediation and notify calls still running, abandoned ones included
+
+	Pulse        PipelineStats
+	Intervention PipelineStats
+	Alert        PipelineStats
+	Lag          LagStats // how late checks started, over the last few seconds
+}
+
+type counters struct {
+	checksRun, checksFailed, checksAbandoned, checksSkipped, queueFull atomic.Uint64
+	remediations, remediationsFailed                                  atomic.Uint64
+	alertsSent, alertsFailed, callsAbandoned                          atomic.Uint64
+}
+
+type lifecycle uint8
+
+const (
+	stateNew lifecycle = iota
+	stateRunning
+	stateStopping
+	stateClosed
+)
+
+// Engine runs monitors. Create one with [New], add monitors with
+// [Engine.Add], then [Engine.Start] or [Engine.Run] it. All methods are safe
+// for concurrent use.
+type Engine struct {
+	cfg       config
+	log       *slog.Logger
+	epoch     time.Time // monotonic origin of ticks
+	epochWall time.Time
+	epochMs   int64 // Unix milliseconds of the epoch
+
+	mu    sync.Mutex // guards state, and the store before Start
+	state lifecycle
+	store *ecs.Store
+
+	base  context.Context // parent of every plug-in context
+	abort context.CancelFunc
+
+	cmds     chan command
+	stop     chan struct{} // closed by Shutdown
+	loopDone chan struct{}
+	dead     chan struct{} // closed once the loop no longer takes results
+
+	pulse  *pulsePipe
+	fix    *callPipe
+	notify *callPipe
+
+	stats    counters
+	monitors atomic.Int64
+
+	snapMu sync.Mutex
+	lag    LagStats
+
+	l loopState // owned by the loop
+}
+
+// New returns an engine configured by opts. It starts nothing: no goroutine
+// runs until [Engine.Start].
+func New(opts ...Option) (*Engine, error) {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		if o == nil {
+			continue
+		}
+		o.apply(&cfg)
+	}
+	if cfg.err != nil {
+		return nil, cfg.err
+	}
+	now := time.Now()
+	e := &Engine{
+		cfg:       cfg,
+		log:       cfg.logger,
+		epoch:     now,
+		epochWall: now.Round(0),
+		epochMs:   now.UnixMilli(),
+		cmds:      make(chan command),
+		stop:      make(chan struct{}),
+		loopDone:  make(chan struct{}),
+		dead:      make(chan struct{}),
+	}
+	e.store = ecs.NewStore(0, cfg.capacity)
+	e.base = context.Background()
+	return e, nil
+}
+
+func (e *Engine) nanotime() int64 { return int64(time.Since(e.epoch)) }
+
+func (e *Engine) tickTime(tick int64) time.Time {
+	return e.epochWall.Add(time.Duration(tick) * time.Millisecond)
+}
+
+// Add validates m and adds it to the engine, before or while it runs. The
+// first check runs at the monitor's phase: a point within its interval fixed
+// by its name, so a fleet spreads out evenly and keeps its spread across
+// restarts. A monitor that is refused is reported by a [*MonitorError].
+func (e *Engine) Add(m Monitor) (ID, error) {
+	r := e.do(command{kind: cmdAdd, mon: &m})
+	return r.id, r.err
+}
+
+// Remove stops and forgets a monitor. A check of it still running is
+// ignored when it ends, and no alert for it is sent afterwards (one already
+// being delivered completes).
+func (e *Engine) Remove(id ID) error {
+	return e.do(command{kind: cmdRemove, id: id}).err
+}
+
+// Status returns a snapshot of one monitor. It also works after Shutdown,
+// showing the final state.
+func (e *Engine) Status(id ID) (Status, error) {
+	r := e.do(command{kind: cmdStatus, id: id})
+	return r.status, r.err
+}
+
+type cmdKind uint8
+
+const (
+	cmdAdd cmdKind = iota
+	cmdRemove
+	cmdStatus
+)
+
+type command struct {
+	kind  cmdKind
+	mon   *Monitor
+	id    ID
+	reply chan reply
+}
+
+type reply struct {
+	id     ID
+	err    error
+	status Status
+}
+
+// do runs a command on the store: directly when the loop is not running,
+// through the loop when it is.
+func (e *Engine) do(c command) reply {
+	e.mu.Lock()
+	switch e.state {
+	case stateRunning, stateStopping:
+		e.mu.Unlock()
+		c.reply = make(chan reply, 1)
+		select {
+		case e.cmds <- c:
+			return <-c.reply
+		case <-e.loopDone:
+			// The loop is gone; the store is quiet once Shutdown is done
+			// with it, so take the lock and read it.
+			e.mu.Lock()
+			defer e.mu.Unlock()
+			if c.kind != cmdStatus {
+				return reply{err: ErrClosed}
+			}
+			return e.exec(c)
+		}
+	case stateClosed:
+		defer e.mu.Unlock()
+		if c.kind != cmdStatus {
+			return reply{err: ErrClosed}
+		}
+		return e.exec(c)
+	default:
+		defer e.mu.Unlock()
+		return e.exec(c)
+	}
+}
+
+func (e *Engine) exec(c command) reply {
+	switch c.kind {
+	case cmdAdd:
+		id, err := e.addMonitor(c.mon)
+		return reply{id: id, err: err}
+	case cmdRemove:
+		return reply{err: e.removeMonitor(c.id)}
+	default:
+		st, err := e.statusOf(c.id)
+		return reply{status: st, err: err}
+	}
+}
+
+func (e *Engine) addMonitor(m *Monitor) (ID, error) {
+	bad := func(field string, err error) (ID, error) {
+		return ID{}, &MonitorError{Monitor: m.Name, Field: field, Err: err}
+	}
+	if m.Name == "" {
+		return bad("Name", errors.New("empty"))
+	}
+	if m.Check == nil {
+		return bad("Check", errors.New("nil"))
+	}
+	iv, to := m.Interval, m.Timeout
+	switch {
+	case iv < 0:
+		return bad("Interval", fmt.Errorf("negative (%v)", iv))
+	case iv == 0:
+		iv = DefaultInterval
+	case iv < MinInterval:
+		return bad("Interval", fmt.Errorf("%v is below the minimum %v", iv, MinInterval))
+	case iv > MaxInterval:
+		return bad("Interval", fmt.Errorf("%v is above the maximum %v", iv, MaxInterval))
+	}
+	switch {
+	case to < 0:
+		return bad("Timeout", fmt.Errorf("negative (%v)", to))
+	case to == 0:
+		to = min(DefaultTimeout, iv)
+	case to > MaxInterval:
+		return bad("Timeout", fmt.Errorf("%v is above the maximum %v", to, MaxInterval))
+	}
+	count := func(field string, v, def int) (uint16, error) {
+		switch {
+		case v < 0:
+			return 0, &MonitorError{Monitor: m.Name, Field: field, Err: fmt.Errorf("negative (%d)", v)}
+		case v == 0:
+			return uint16(def), nil
+		case v > maxCount:
+			return 0, &MonitorError{Monitor: m.Name, Field: field, Err: fmt.Errorf("%d is above the maximum %d", v, maxCount)}
+		}
+		return uint16(v), nil
+	}
+	ft, err := count("FailureThreshold", m.FailureThreshold, DefaultFailureThreshold)
+	if err != nil {
+		return ID{}, err
+	}
+	st, err := count("SuccessThreshold", m.SuccessThreshold, DefaultSuccessThreshold)
+	if err != nil {
+		return ID{}, err
+	}
+	mr, err := count("MaxRemediations", m.MaxRemediations, 1)
+	if err != nil {
+		return ID{}, err
+	}
+	s := e.store
+	if _, dup := s.Lookup(m.Name); dup {
+		return bad("Name", ErrDuplicateName)
+	}
+	ivMs := iv.Milliseconds()
+	toMs := max(1, (to+time.Millisecond-1).Milliseconds())
+	now := s.Wheel.Now()
+	sched := ecs.Schedule{Due: e.phaseDue(m.Name, ivMs, now), Interval: uint32(ivMs), Timeout: uint32(toMs)}
+	h := ecs.Health{FailThreshold: ft, SuccThreshold: st}
+	var pl *ecs.Plugins
+	if m.Remediate != nil || m.Notify != nil || len(m.Labels) > 0 || mr != 1 {
+		pl = &ecs.Plugins{Remediate: m.Remediate, Notify: m.Notify, Labels: m.Labels, MaxRemediations: mr}
+	}
+	en := s.Create(ecs.Probe{Name: m.Name, Check: m.Check}, sched, h, pl)
+	e.monitors.Add(1)
+	return ID{en}, nil
+}
+
+// phaseDue returns the first tick at or after now at which a monitor with
+// this name and interval is due: the tick whose wall-clock time, modulo the
+// interval, equals the name's hash modulo the interval.
+func (e *Engine) phaseDue(name string, iv, now int64) int64 {
+	phase := int64(ecs.HashName(name) % uint64(iv))
+	wall := (e.epochMs + now) % iv
+	return now + (phase-wall+iv)%iv
+}
+
+func (e *Engine) removeMonitor(id ID) error {
+	s := e.store
+	if id.IsZero() || !s.Alive(id.e) {
+		return ErrNotFound
+	}
+	h := s.Healths.Get(id.e)
+	if h.Flags&ecs.FlagInFlight != 0 {
+		e.l.removedInFlight++
+	}
+	if e.l.lanes != nil {
+		if ln := e.l.lanes[id.e]; ln != nil {
+			ln.q = nil // undelivered alerts of a removed monitor are dropped
+		}
+	}
+	s.Delete(id.e)
+	e.monitors.Add(-1)
+	return nil
+}
+
+func (e *Engine) statusOf(id ID) (Status, error) {
+	s := e.store
+	if id.IsZero() || !s.Alive(id.e) {
+		return Status{}, ErrNotFound
+	}
+	p, sc, h := s.Monitors.Get(id.e)
+	st := Status{
+		ID:                   id,
+		Name:                 p.Name,
+		State:                State(h.State),
+		Code:                 alert.Code(h.Code),
+		ConsecutiveFailures:  int(h.Fails),
+		ConsecutiveSuccesses: int(h.Succs),
+		LastLatency:          time.Duration(h.LastLatency) * time.Microsecond,
+		Interval:             time.Duration(sc.Interval) * time.Millisecond,
+		Timeout:              time.Duration(sc.Timeout) * time.Millisecond,
+	}
+	if h.State != ecs.StateUnknown || h.Flags&ecs.FlagInEpisode != 0 {
+		st.LastCheck = e.tickTime(h.LastCheck)
+	}
+	if s.Plugins.Has(id.e) {
+		st.Labels = s.Plugins.Get(id.e).Labels
+	}
+	if h.Flags&ecs.FlagInEpisode != 0 {
+		ep := s.Episodes.Get(id.e)
+		st.Since = e.tickTime(ep.Since)
+		st.Attempts = int(ep.Attempts)
+		st.Remediating = ep.Phase == ecs.PhaseRemediating || ep.Phase == ecs.PhaseVerifying
+		if h.Fails > 0 {
+			st.LastError = ep.LastErr
+		}
+	}
+	return st, nil
+}
+
+// Stats returns the engine's counters and gauges.
+func (e *Engine) Stats() Stats {
+	st := Stats{
+		Monitors:           int(e.monitors.Load()),
+		ChecksRun:          e.stats.checksRun.Load(),
+		ChecksFailed:       e.stats.checksFailed.Load(),
+		ChecksAbandoned:    e.stats.checksAbandoned.Load(),
+		ChecksSkipped:      e.stats.checksSkipped.Load(),
+		QueueFull:          e.stats.queueFull.Load(),
+		Remediations:       e.stats.remediations.Load(),
+		RemediationsFailed: e.stats.remediationsFailed.Load(),
+		AlertsSent:         e.stats.alertsSent.Load(),
+		AlertsFailed:       e.stats.alertsFailed.Load(),
+		CallsAbandoned:     e.stats.callsAbandoned.Load(),
+	}
+	e.mu.Lock()
+	p, fix, nt := e.pulse, e.fix, e.notify
+	e.mu.Unlock()
+	if p != nil {
+		st.Pulse = PipelineStats{Workers: int(p.live.Load()), Idle: int(p.idle.Load()), Queued: int(p.queued.Load())}
+		st.Intervention = PipelineStats{Workers: int(fix.live.Load()), Idle: int(fix.idle.Load()), Queued: int(fix.queued.Load())}
+		st.Alert = PipelineStats{Workers: int(nt.live.Load()), Idle: int(nt.idle.Load()), Queued: int(nt.queued.Load())}
+		st.PlugInsRunning = int(fix.plugRunning.Load() + nt.plugRunning.Load())
+	}
+	e.snapMu.Lock()
+	st.Lag = e.lag
+	e.snapMu.Unlock()
+	return st
+}
+
+// Start starts the engine's loop and worker pools and returns. ctx is used
+// only for its values, which every plug-in call's context carries; the
+// engine runs until [Engine.Shutdown]. Start on a running engine returns
+// [ErrRunning], after Shutdown [ErrClosed].
+func (e *Engine) Start(ctx context.Context) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	switch e.state {
+	case stateRunning, stateStopping:
+		return ErrRunning
+	case stateClosed:
+		return ErrClosed
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	var err error
+	if e.pulse, err = newPulsePipe(e); err != nil {
+		return err
+	}
+	if e.fix, err = newCallPipe(e, "remediation", e.dead); err != nil {
+		e.pulse.pool.Release()
+		return err
+	}
+	if e.notify, err = newCallPipe(e, "notify", e.dead); err != nil {
+		e.pulse.pool.Release()
+		e.fix.pool.Release()
+		return err
+	}
+	e.base, e.abort = context.WithCancel(context.WithoutCancel(ctx))
+	e.l.init(e)
+	e.rephase(e.nanotime() / int64(time.Millisecond))
+	for range e.cfg.minWorkers {
+		e.pulse.spawn()
+	}
+	e.state = stateRunning
+	go e.loop()
+	return nil
+}
+
+// rephase moves monitors whose due time passed before Start to their next
+// phase, so a slow start does not look like schedule lag.
+func (e *Engine) rephase(tick int64) {
+	s := e.store
+	if tick <= s.Wheel.Now() {
+		return
+	}
+	s.Wheel.Advance(tick-1, func(en ecs.Entity, _ int64) {
+		if !s.Alive(en) {
+			return
+		}
+		sc := s.Scheds.Get(en)
+		if sc.Due < tick {
+			iv := int64(sc.Interval)
+			sc.Due += (tick - sc.Due + iv - 1) / iv * iv
+		}
+		s.Wheel.Insert(en, sc.Due)
+	})
+}
+
+// Shutdown stops scheduling checks, waits for checks and remediations in
+// flight and delivers the alerts they raise and those already queued. When
+// ctx ends first it cancels the plug-in calls still running and returns
+// ctx.Err(). A plug-in call already past its deadline was counted as failed
+// and is not waited for. Shutdown of an engine never started just closes
+// it; later calls return [ErrClosed].
+func (e *Engine) Shutdown(ctx context.Context) error {
+	e.mu.Lock()
+	switch e.state {
+	case stateNew:
+		e.state = stateClosed
+		e.mu.Unlock()
+		return nil
+	case stateStopping, stateClosed:
+		e.mu.Unlock()
+		return ErrClosed
+	}
+	e.state = stateStopping
+	e.mu.Unlock()
+
+	close(e.stop)
+	var err error
+	select {
+	case <-e.loopDone:
+	case <-ctx.Done():
+		err = ctx.Err()
+		e.abort()
+		<-e.loopDone
+	}
+	close(e.dead)
+	close(e.pulse.jobs)
+	close(e.fix.in)
+	close(e.notify.in)
+	workers := make(chan struct{})
+	go func() {
+		e.pulse.wg.Wait()
+		e.fix.wg.Wait()
+		e.notify.wg.Wait()
+		close(workers)
+	}()
+	select {
+	case <-workers:
+	case <-ctx.Done():
+		if err == nil {
+			err = ctx.Err()
+		}
+		e.abort()
+		// Cancelled plug-ins return promptly; one that ignores its context
+		// keeps its worker until it returns, and is not waited for.
+		t := time.NewTimer(100 * time.Millisecond)
+		select {
+		case <-workers:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+	e.abort()
+	for _, p := range []interface {
+		Release()
+		ReleaseTimeout(time.Duration) error
+	}{e.pulse.pool, e.fix.pool, e.notify.pool} {
+		if e.pulse.abandonedRunning.Load()+e.fix.plugRunning.Load()+e.notify.plugRunning.Load() == 0 {
+			_ = p.ReleaseTimeout(time.Second)
+		} else {
+			p.Release()
+		}
+	}
+	e.mu.Lock()
+	e.state = stateClosed
+	e.mu.Unlock()
+	return err
+}
+
+// Run starts the engine, waits for ctx to end, then shuts it down within the
+// shutdown timeout (see [WithShutdownTimeout]). It returns nil after a clean
+// shutdown.
+func (e *Engine) Run(ctx context.Context) error {
+	if err := e.Start(ctx); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	sctx, cancel := context.WithTimeout(context.Background(), e.cfg.shutdownTimeout)
+	defer cancel()
+	return e.Shutdown(sctx)
+}

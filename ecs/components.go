@@ -1,0 +1,80 @@
+package ecs
+
+import (
+	"github.com/ziad/cpra/alert"
+	"github.com/ziad/cpra/intervene"
+	"github.com/ziad/cpra/pulse"
+)
+
+// Probe is a monitor's identity and its check.
+type Probe struct {
+	Name  string
+	Check pulse.Checker
+}
+
+// Schedule says when a monitor's next check is due. Times are engine ticks:
+// milliseconds since the engine's epoch.
+type Schedule struct {
+	Due      int64  // tick of the next check
+	Interval uint32 // milliseconds between checks
+	Timeout  uint32 // milliseconds a check may take
+}
+
+// Monitor states.
+const (
+	StateUnknown uint8 = iota // no check has finished yet
+	StateUp
+	StateDown
+)
+
+// Health flags.
+const (
+	FlagInFlight  uint8 = 1 << iota // a check is running
+	FlagInEpisode                   // an episode is open (an Episode component exists)
+)
+
+// Health holds a monitor's check outcome counters. It is updated on every
+// check result, so it is kept small and free of pointers.
+type Health struct {
+	LastCheck     int64  // tick when the last check finished
+	LastLatency   uint32 // microseconds the last check took (saturating)
+	Fails         uint16 // consecutive failed checks (saturating)
+	Succs         uint16 // consecutive passed checks (saturating)
+	FailThreshold uint16
+	SuccThreshold uint16
+	State         uint8 // StateUnknown, StateUp or StateDown
+	Code          uint8 // the last alert code raised (an alert.Code), 0 for none
+	Flags         uint8
+}
+
+// Incident phases of an episode.
+const (
+	PhaseNone        uint8 = iota // not down, or down without a remediator
+	PhaseRemediating              // an attempt is running
+	PhaseVerifying                // an attempt succeeded; checks verify it
+	PhaseBackoff                  // an attempt failed; the next waits for NextAttempt
+	PhaseGaveUp                   // attempts are spent (red was raised)
+	PhaseRedNoFix                 // down with no remediator (red was raised)
+)
+
+// Episode is the state of an open episode: from the first failed check of a
+// healthy monitor until its green. Only failing monitors carry it.
+type Episode struct {
+	Seq         uint64 // engine-wide episode number, to spot stale results
+	Since       int64  // tick of the first failed check
+	NextAttempt int64  // tick before which no new attempt may start (PhaseBackoff)
+	LastErr     error  // the most recent check error
+	Attempts    uint16 // remediation attempts started
+	Phase       uint8
+	Yellow      bool // yellow was raised
+	Red         bool // red was raised
+}
+
+// Plugins holds what only some monitors have: their own remediator,
+// notifier and labels.
+type Plugins struct {
+	Remediate       intervene.Remediator
+	Notify          alert.Notifier // nil: the engine's default notifier
+	Labels          map[string]string
+	MaxRemediations uint16
+}

@@ -1,0 +1,278 @@
+package ecs
+
+import "math/bits"
+
+// The wheel has three levels of 8192 slots. A level-0 slot is one tick, a
+// level-1 slot one page (4096 ticks, about 4 s), a level-2 slot one superpage
+// (4096 pages, about 4.7 h). Each level covers two units of the level above
+// it: the current one and the next. While the current unit passes, the next
+// unit's slot one level up is moved down ("cascaded") a little at every tick,
+// so no tick pays for a whole slot at once.
+const (
+	pageBits     = 12
+	pageTicks    = 1 << pageBits
+	superBits    = 2 * pageBits
+	superTicks   = 1 << superBits
+	levelSlots   = 2 << pageBits
+	slotMask     = levelSlots - 1
+	chunkLen     = 62 // a chunk is 512 bytes
+	smallCascade = 1024
+	// MaxHorizon is how far ahead of now an entry may be due.
+	MaxHorizon = int64(pageTicks) * superTicks
+	// cascadeWake bounds how long the wheel sleeps while a large cascade is
+	// unfinished.
+	cascadeWake = 16
+)
+
+type chunk struct {
+	next *chunk
+	n    int64
+	e    [chunkLen]Entity
+}
+
+type cascade struct {
+	unit  int64 // the page (level 1) or superpage (level 2) being moved down
+	total int
+	moved int
+}
+
+// Wheel is a hierarchical timing wheel of entities keyed by due tick.
+//
+// It stores no due times: when an entry has to move down a level, the wheel
+// asks the due function, which reads the entity's [Schedule]. Entries are
+// never removed; an entry whose entity is gone or whose due time moved is
+// dropped or re-filed when reached, so the caller checks each popped entity.
+type Wheel struct {
+	now  int64 // every tick before now has been popped
+	lv   [3][levelSlots]*chunk
+	bits [levelSlots / 64]uint64 // non-empty level-0 slots
+	c1   cascade
+	c2   cascade
+	free *chunk
+	size int
+	due  func(Entity) (int64, bool)
+}
+
+// NewWheel returns a wheel whose clock starts at tick now. due reports the
+// current due tick of an entity, or false when the entity is gone.
+func NewWheel(now int64, due func(Entity) (int64, bool)) *Wheel {
+	w := &Wheel{now: now, due: due}
+	w.c1 = cascade{unit: now>>pageBits + 1}
+	w.c1.total = w.count(1, w.c1.unit&slotMask)
+	w.c2 = cascade{unit: now>>superBits + 1}
+	w.c2.total = w.count(2, w.c2.unit&slotMask)
+	return w
+}
+
+// Now returns the first tick not yet popped.
+func (w *Wheel) Now() int64 { return w.now }
+
+// Len returns the number of entries, stale ones included.
+func (w *Wheel) Len() int { return w.size }
+
+// Insert files e to be popped at tick due (or at the next tick popped, when
+// due is already past). due must be less than MaxHorizon ahead.
+func (w *Wheel) Insert(e Entity, due int64) {
+	if due < w.now {
+		due = w.now
+	}
+	w.size++
+	w.file(e, due)
+}
+
+func (w *Wheel) file(e Entity, due int64) {
+	page := due >> pageBits
+	if page <= w.now>>pageBits+1 {
+		i := due & slotMask
+		w.push(&w.lv[0][i], e)
+		w.bits[i>>6] |= 1 << (i & 63)
+		return
+	}
+	super := due >> superBits
+	if super <= w.now>>superBits+1 {
+		w.push(&w.lv[1][page&slotMask], e)
+		return
+	}
+	w.push(&w.lv[2][super&slotMask], e)
+}
+
+func (w *Wheel) push(head **chunk, e Entity) {
+	c := *head
+	if c == nil || c.n == chunkLen {
+		n := w.free
+		if n != nil {
+			w.free = n.next
+		} else {
+			n = new(chunk)
+		}
+		n.next = c
+		n.n = 0
+		*head = n
+		c = n
+	}
+	c.e[c.n] = e
+	c.n++
+}
+
+func (w *Wheel) release(c *chunk) {
+	c.next = w.free
+	w.free = c
+}
+
+func (w *Wheel) count(level int, i int64) int {
+	n := 0
+	for c := w.lv[level][i]; c != nil; c = c.next {
+		n += int(c.n)
+	}
+	return n
+}
+
+// moveDown re-files up to k entries of a level's slot.
+func (w *Wheel) moveDown(level int, i int64, k int) int {
+	moved := 0
+	head := &w.lv[level][i]
+	for moved < k && *head != nil {
+		c := *head
+		for c.n > 0 && moved < k {
+			c.n--
+			e := c.e[c.n]
+			moved++
+			if d, ok := w.due(e); ok {
+				if d < w.now {
+					d = w.now
+				}
+				w.file(e, d)
+			} else {
+				w.size--
+			}
+		}
+		if c.n == 0 {
+			*head = c.next
+			w.release(c)
+		}
+	}
+	return moved
+}
+
+// step runs the cascades due at tick t (t == w.now).
+func (w *Wheel) step(t int64) {
+	if p := t>>pageBits + 1; p != w.c1.unit {
+		w.finish(1, &w.c1)
+		w.c1 = cascade{unit: p, total: w.count(1, p&slotMask)}
+	}
+	if s := t>>superBits + 1; s != w.c2.unit {
+		w.finish(2, &w.c2)
+		w.c2 = cascade{unit: s, total: w.count(2, s&slotMask)}
+	}
+	w.progress(2, &w.c2, t&(superTicks-1), superTicks)
+	w.progress(1, &w.c1, t&(pageTicks-1), pageTicks)
+}
+
+func (w *Wheel) finish(level int, c *cascade) {
+	if c.moved < c.total {
+		w.moveDown(level, c.unit&slotMask, c.total-c.moved)
+	}
+	c.moved = c.total
+}
+
+func (w *Wheel) progress(level int, c *cascade, off, span int64) {
+	if c.moved >= c.total {
+		return
+	}
+	target := c.total
+	if c.total > smallCascade {
+		target = int((int64(c.total)*(off+1) + span - 1) / span)
+	}
+	if target > c.moved {
+		c.moved += w.moveDown(level, c.unit&slotMask, target-c.moved)
+		if c.moved < target { // the slot held fewer entries than counted
+			c.moved = c.total
+		}
+	}
+}
+
+func (w *Wheel) pending() bool { return w.c1.moved < w.c1.total || w.c2.moved < w.c2.total }
+
+// Advance pops every entry due at a tick up to and including to, calling pop
+// for each, and moves the clock to to+1. pop may call Insert.
+func (w *Wheel) Advance(to int64, pop func(e Entity, tick int64)) {
+	for w.now <= to {
+		t := w.now
+		w.step(t)
+		i := t & slotMask
+		if w.bits[i>>6]&(1<<(i&63)) != 0 {
+			for w.lv[0][i] != nil {
+				c := w.lv[0][i]
+				w.lv[0][i] = nil
+				for c != nil {
+					for j := int64(0); j < c.n; j++ {
+						w.size--
+						pop(c.e[j], t)
+					}
+					next := c.next
+					w.release(c)
+					c = next
+				}
+			}
+			w.bits[i>>6] &^= 1 << (i & 63)
+		}
+		w.now = w.skip(t+1, to)
+	}
+}
+
+// skip returns the next tick after t-1 that needs a visit, at most to+1.
+func (w *Wheel) skip(t, to int64) int64 {
+	if t > to {
+		return t
+	}
+	limit := (t>>pageBits + 1) << pageBits // the next page boundary
+	if to+1 < limit {
+		limit = to + 1
+	}
+	if w.pending() && t+cascadeWake < limit {
+		limit = t + cascadeWake
+	}
+	if n := w.nextSet(t, limit); n >= 0 {
+		return n
+	}
+	return limit
+}
+
+// nextSet returns the first tick in [from, limit) whose level-0 slot is
+// non-empty, or -1. limit-from must not exceed levelSlots.
+func (w *Wheel) nextSet(from, limit int64) int64 {
+	for t := from; t < limit; {
+		i := t & slotMask
+		word := w.bits[i>>6] >> (i & 63)
+		if word != 0 {
+			n := t + int64(bits.TrailingZeros64(word))
+			if n < limit {
+				return n
+			}
+			return -1
+		}
+		t += 64 - (i & 63)
+	}
+	return -1
+}
+
+// NextDue returns the next tick at which Advance has work to do, or -1 when
+// the wheel is empty. Work is a due entry or part of a cascade.
+func (w *Wheel) NextDue() int64 {
+	if w.size == 0 {
+		return -1
+	}
+	end := (w.now>>pageBits + 2) << pageBits // the end of level 0's range
+	limit := end
+	if w.pending() {
+		limit = w.now + cascadeWake
+	}
+	if n := w.nextSet(w.now, limit); n >= 0 {
+		return n
+	}
+	if w.pending() {
+		return limit
+	}
+	// Nothing in level 0: wake at the next page, whose cascade may bring work.
+	return (w.now>>pageBits + 1) << pageBits
+}

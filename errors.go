@@ -1,0 +1,74 @@
+package cpra
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Errors returned by the engine.
+var (
+	// ErrClosed is returned by every method of an engine that was shut down.
+	ErrClosed = errors.New("cpra: engine closed")
+	// ErrRunning is returned by Start on an engine that is already running.
+	ErrRunning = errors.New("cpra: engine already running")
+	// ErrNotFound is returned for an ID that names no monitor (never added,
+	// or removed).
+	ErrNotFound = errors.New("cpra: no such monitor")
+	// ErrInvalidMonitor is wrapped by every [MonitorError].
+	ErrInvalidMonitor = errors.New("cpra: invalid monitor")
+	// ErrDuplicateName is wrapped by the [MonitorError] for a name already
+	// in use.
+	ErrDuplicateName = errors.New("name already in use")
+)
+
+// MonitorError reports a monitor that [Engine.Add] refused, naming the
+// monitor and the offending field.
+type MonitorError struct {
+	Monitor string // the monitor's name, possibly empty
+	Field   string // the Monitor field at fault, e.g. "Interval"
+	Err     error  // what is wrong with it
+}
+
+func (e *MonitorError) Error() string {
+	return fmt.Sprintf("cpra: monitor %q: %s: %v", e.Monitor, e.Field, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *MonitorError) Unwrap() error { return e.Err }
+
+// Is makes errors.Is(err, ErrInvalidMonitor) true for every MonitorError.
+func (e *MonitorError) Is(target error) bool { return target == ErrInvalidMonitor }
+
+// TimeoutError is the failure of a plug-in call that did not finish within
+// its deadline. It matches context.DeadlineExceeded with errors.Is.
+type TimeoutError struct {
+	Op      string // "check", "remediation" or "notify"
+	Timeout time.Duration
+}
+
+func (e *TimeoutError) Error() string {
+	return fmt.Sprintf("%s timeout after %v", e.Op, e.Timeout)
+}
+
+// Is makes errors.Is(err, context.DeadlineExceeded) true.
+func (e *TimeoutError) Is(target error) bool { return target == context.DeadlineExceeded }
+
+// PanicError is the failure of a plug-in call that panicked. The engine
+// recovers the panic and carries on.
+type PanicError struct {
+	Op    string // "check", "remediation" or "notify"
+	Value any    // the value passed to panic
+	Stack []byte // the goroutine's stack where it panicked
+}
+
+func (e *PanicError) Error() string {
+	return fmt.Sprintf("%s panicked: %v\n%s", e.Op, e.Value, e.Stack)
+}
+
+// Unwrap returns the panic value when it is an error.
+func (e *PanicError) Unwrap() error {
+	err, _ := e.Value.(error)
+	return err
+}

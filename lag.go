@@ -1,0 +1,106 @@
+package cpra
+
+import (
+	"math/bits"
+	"time"
+)
+
+// lagHist is a log-linear histogram of durations in nanoseconds: 8 buckets
+// per power of two, so a percentile read from it is within 12.5% of the
+// true value. It keeps one histogram per second for the last lagWindow
+// seconds and answers over all of them.
+const (
+	lagSub     = 3
+	lagBuckets = 64 << lagSub
+	lagWindow  = 10
+)
+
+type lagSecond struct {
+	sec    int64
+	counts [lagBuckets]uint32
+	max    int64
+	n      uint64
+}
+
+type lagHist struct {
+	secs [lagWindow]lagSecond
+}
+
+func lagBucket(v int64) int {
+	if v < 1<<lagSub {
+		if v < 0 {
+			return 0
+		}
+		return int(v)
+	}
+	u := uint64(v)
+	e := bits.Len64(u) - 1 - lagSub
+	return (e+1)<<lagSub + int(u>>uint(e))&(1<<lagSub-1)
+}
+
+// lagUpper returns the largest value that falls in bucket i.
+func lagUpper(i int) int64 {
+	if i < 1<<lagSub {
+		return int64(i)
+	}
+	e := i>>lagSub - 1
+	m := int64(i&(1<<lagSub-1)) | 1<<lagSub
+	return (m+1)<<uint(e) - 1
+}
+
+func (h *lagHist) record(sec int64, v int64) {
+	s := &h.secs[sec%lagWindow]
+	if s.sec != sec {
+		*s = lagSecond{sec: sec}
+	}
+	s.counts[lagBucket(v)]++
+	s.n++
+	if v > s.max {
+		s.max = v
+	}
+}
+
+// LagStats summarises schedule lag over the last few seconds: how late
+// checks started compared with when they were due.
+type LagStats struct {
+	P50, P99, Max time.Duration
+	Samples       uint64 // checks measured in the window
+}
+
+func (h *lagHist) summary(nowSec int64) LagStats {
+	var total [lagBuckets]uint64
+	var st LagStats
+	var max int64
+	for i := range h.secs {
+		s := &h.secs[i]
+		if s.n == 0 || s.sec <= nowSec-lagWindow || s.sec > nowSec {
+			continue
+		}
+		for b, c := range s.counts {
+			total[b] += uint64(c)
+		}
+		st.Samples += s.n
+		if s.max > max {
+			max = s.max
+		}
+	}
+	if st.Samples == 0 {
+		return st
+	}
+	pick := func(q float64) time.Duration {
+		want := uint64(q*float64(st.Samples) + 0.5)
+		if want < 1 {
+			want = 1
+		}
+		var seen uint64
+		for b, c := range total {
+			seen += c
+			if seen >= want {
+				return time.Duration(min(lagUpper(b), max))
+			}
+		}
+		return time.Duration(max)
+	}
+	st.P50, st.P99, st.Max = pick(0.50), pick(0.99), time.Duration(max)
+	return st
+}

@@ -1,0 +1,473 @@
+package cpra
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/ziad/cpra/alert"
+	"github.com/ziad/cpra/ecs"
+	"github.com/ziad/cpra/intervene"
+)
+
+// loopState is everything only the loop goroutine touches.
+type loopState struct {
+	cur      *jobBatch   // the batch being filled
+	pending  []*jobBatch // full batches waiting for room in the pulse queue
+	pop      func(ecs.Entity, int64)
+	scratch  []result
+	lanes    map[ecs.Entity]*lane // monitors with alerts being delivered
+	inflight int64                // checks handed out, results not yet applied
+	fixing   int                  // remediations handed out, outcomes not yet applied
+	episode  uint64               // last episode number given out
+	draining bool
+	hist     lagHist
+	nextPub  int64 // ns: when to publish the lag summary next
+
+	removedInFlight uint64
+}
+
+// lane keeps one monitor's alerts in order: one is being delivered, the
+// rest wait here.
+type lane struct{ q []*call }
+
+func (l *loopState) init(e *Engine) {
+	l.cur = e.pulse.getBatch()
+	l.pop = e.dispatchOne
+	l.lanes = make(map[ecs.Entity]*lane)
+}
+
+const watchdogPeriod = 5 * time.Millisecond
+
+func (e *Engine) loop() {
+	defer close(e.loopDone)
+	l := &e.l
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	stop := e.stop
+	var nextWatch int64
+	for {
+		now := e.nanotime()
+		tick := now / int64(time.Millisecond)
+		if !l.draining {
+			e.store.Wheel.Advance(tick, l.pop)
+			e.flushBatch()
+		}
+		e.pulse.repostOrphans()
+		e.postPending()
+		e.fix.flushBacklog()
+		e.notify.flushBacklog()
+		if l.inflight > 0 && now >= nextWatch {
+			l.scratch = e.pulse.watchdog(now, l.scratch[:0])
+			e.apply(l.scratch)
+			clear(l.scratch)
+			nextWatch = now + int64(watchdogPeriod)
+		}
+		if now >= l.nextPub {
+			e.publish(now)
+		}
+		if l.draining && l.inflight == 0 && l.fixing == 0 && len(l.lanes) == 0 &&
+			len(e.fix.backlog) == 0 && len(e.notify.backlog) == 0 {
+			e.publish(now)
+			return
+		}
+
+		// Sleep until the next due check, watchdog round or retry.
+		wake := int64(-1)
+		if !l.draining {
+			if d := e.store.Wheel.NextDue(); d >= 0 {
+				wake = d * int64(time.Millisecond)
+			}
+		}
+		soon := func(t int64) {
+			if wake < 0 || t < wake {
+				wake = t
+			}
+		}
+		if l.inflight > 0 {
+			soon(nextWatch)
+		}
+		if len(l.pending) > 0 || len(e.pulse.orphans) > 0 || len(e.fix.backlog) > 0 || len(e.notify.backlog) > 0 {
+			soon(now + int64(time.Millisecond))
+		}
+		if l.hist.secs[(now/1e9)%lagWindow].n > 0 {
+			soon(l.nextPub)
+		}
+		if wake >= 0 {
+			timer.Reset(time.Duration(max(wake-e.nanotime(), 0)))
+		} else {
+			timer.Stop()
+		}
+		select {
+		case buf := <-e.pulse.results:
+			e.apply(buf.r)
+			clear(buf.r)
+			buf.r = buf.r[:0]
+			e.pulse.bufs.Put(buf)
+		case c := <-e.fix.done:
+			e.remediated(c)
+		case c := <-e.notify.done:
+			e.notified(c)
+		case c := <-e.cmds:
+			c.reply <- e.exec(c)
+		case <-stop:
+			stop = nil
+			l.draining = true
+			// Checks not handed to a worker yet are not run.
+			for _, b := range l.pending {
+				l.inflight -= int64(len(b.jobs))
+				e.clearInFlight(b.jobs)
+				e.pulse.unrefNew(b)
+			}
+			l.pending = nil
+			l.inflight -= int64(len(l.cur.jobs))
+			e.clearInFlight(l.cur.jobs)
+			l.cur.jobs = l.cur.jobs[:0]
+		case <-e.base.Done():
+			return
+		case <-timer.C:
+		}
+	}
+}
+
+func (e *Engine) clearInFlight(jobs []job) {
+	for i := range jobs {
+		if e.store.Alive(jobs[i].e) {
+			e.store.Healths.Get(jobs[i].e).Flags &^= ecs.FlagInFlight
+		}
+	}
+}
+
+// publish makes the lag summary visible to Stats.
+func (e *Engine) publish(now int64) {
+	sum := e.l.hist.summary(now / 1e9)
+	e.snapMu.Lock()
+	e.lag = sum
+	e.snapMu.Unlock()
+	e.l.nextPub = now + int64(250*time.Millisecond)
+}
+
+// dispatchOne is called by the wheel for each entry due at tick.
+func (e *Engine) dispatchOne(en ecs.Entity, tick int64) {
+	s := e.store
+	if !s.Alive(en) {
+		return
+	}
+	p, sc, h := s.Monitors.Get(en)
+	if sc.Due > tick {
+		return // a stale entry: the monitor was rescheduled
+	}
+	iv := int64(sc.Interval)
+	due := sc.Due
+	next := due + iv
+	if next <= tick {
+		next += (tick-next)/iv*iv + iv
+	}
+	sc.Due = next
+	s.Wheel.Insert(en, next)
+	if h.Flags&ecs.FlagInFlight != 0 {
+		e.stats.checksSkipped.Add(1)
+		return
+	}
+	h.Flags |= ecs.FlagInFlight
+	l := &e.l
+	l.cur.jobs = append(l.cur.jobs, job{e: en, check: p.Check, due: due, timeout: time.Duration(sc.Timeout) * time.Millisecond})
+	l.inflight++
+	if len(l.cur.jobs) == batchMax {
+		e.flushBatch()
+	}
+}
+
+// flushBatch queues the batch being filled, or parks it when the queue is
+// full.
+func (e *Engine) flushBatch() {
+	l := &e.l
+	if len(l.cur.jobs) == 0 {
+		return
+	}
+	if len(l.pending) > 0 || !e.pulse.post(l.cur) {
+		l.pending = append(l.pending, l.cur)
+		e.stats.queueFull.Add(1)
+	}
+	l.cur = e.pulse.getBatch()
+}
+
+func (e *Engine) postPending() {
+	l := &e.l
+	n := 0
+	for n < len(l.pending) && e.pulse.post(l.pending[n]) {
+		n++
+	}
+	if n > 0 {
+		l.pending = append(l.pending[:0], l.pending[n:]...)
+	}
+	if len(l.pending) > 0 {
+		e.growPulse()
+	}
+}
+
+// growPulse adds a worker when checks wait and no worker is idle.
+func (e *Engine) growPulse() {
+	p := e.pulse
+	if p.idle.Load() == 0 && int(p.live.Load()) < e.cfg.maxWorkers {
+		p.spawn()
+	}
+}
+
+// apply feeds check results into the monitors' state machines.
+func (e *Engine) apply(rs []result) {
+	if len(rs) == 0 {
+		return
+	}
+	s := e.store
+	l := &e.l
+	var failed uint64
+	for i := range rs {
+		r := &rs[i]
+		l.inflight--
+		l.hist.record(r.start/1e9, r.start-r.due*int64(time.Millisecond))
+		if r.err != nil {
+			failed++
+		}
+		if !s.Alive(r.e) {
+			continue
+		}
+		h := s.Healths.Get(r.e)
+		h.Flags &^= ecs.FlagInFlight
+		h.LastCheck = (r.start + r.latency) / int64(time.Millisecond)
+		h.LastLatency = uint32(min(r.latency/int64(time.Microsecond), 1<<32-1))
+		if r.err == nil {
+			e.passed(r.e, h)
+		} else {
+			e.failed(r.e, h, r.err, r.due)
+		}
+	}
+	e.stats.checksRun.Add(uint64(len(rs)))
+	if failed > 0 {
+		e.stats.checksFailed.Add(failed)
+	}
+	if len(l.pending) > 0 || (e.pulse.queued.Load() > 0 && e.pulse.idle.Load() == 0) {
+		e.growPulse()
+	}
+}
+
+func sat(v uint16) uint16 {
+	if v == maxCount {
+		return v
+	}
+	return v + 1
+}
+
+func (e *Engine) passed(en ecs.Entity, h *ecs.Health) {
+	h.Fails = 0
+	h.Succs = sat(h.Succs)
+	if h.Flags&ecs.FlagInEpisode == 0 {
+		h.State = ecs.StateUp
+		return
+	}
+	if h.Succs < h.SuccThreshold {
+		return
+	}
+	// The episode is over.
+	s := e.store
+	ep := s.Episodes.Get(en)
+	since, attempts := ep.Since, int(ep.Attempts)
+	h.State = ecs.StateUp
+	h.Flags &^= ecs.FlagInEpisode
+	e.raise(en, h, alert.Green, nil, since, attempts)
+	s.Episodes.Remove(en)
+}
+
+func (e *Engine) failed(en ecs.Entity, h *ecs.Health, err error, due int64) {
+	s := e.store
+	h.Succs = 0
+	h.Fails = sat(h.Fails)
+	if h.Flags&ecs.FlagInEpisode == 0 {
+		e.l.episode++
+		h.Flags |= ecs.FlagInEpisode
+		s.Episodes.Add(en, &ecs.Episode{Seq: e.l.episode, Since: h.LastCheck})
+		h = s.Healths.Get(en) // the entity moved to another table
+	}
+	ep := s.Episodes.Get(en)
+	ep.LastErr = err
+	if h.Fails == 1 && h.FailThreshold > 1 && !ep.Yellow && h.State != ecs.StateDown {
+		ep.Yellow = true
+		e.raise(en, h, alert.Yellow, err, ep.Since, 0)
+	}
+	if h.State != ecs.StateDown {
+		if h.Fails >= h.FailThreshold {
+			h.State = ecs.StateDown
+			e.down(en, h, ep, err)
+		}
+		return
+	}
+	switch ep.Phase {
+	case ecs.PhaseVerifying:
+		e.attemptFailed(en, h, ep, fmt.Errorf("verification failed: %w", err), due)
+	case ecs.PhaseBackoff:
+		if due >= ep.NextAttempt {
+			e.attempt(en, h, ep)
+		}
+	}
+}
+
+// down opens the incident of a monitor that just went down.
+func (e *Engine) down(en ecs.Entity, h *ecs.Health, ep *ecs.Episode, err error) {
+	s := e.store
+	if s.Plugins.Has(en) && s.Plugins.Get(en).Remediate != nil {
+		e.attempt(en, h, ep)
+		return
+	}
+	ep.Phase = ecs.PhaseRedNoFix
+	ep.Red = true
+	e.raise(en, h, alert.Red, err, ep.Since, 0)
+}
+
+// attempt starts the next remediation attempt.
+func (e *Engine) attempt(en ecs.Entity, h *ecs.Health, ep *ecs.Episode) {
+	if e.l.draining {
+		// No new repairs while shutting down.
+		ep.Phase = ecs.PhaseBackoff
+		return
+	}
+	s := e.store
+	p, sc, _ := s.Monitors.Get(en)
+	pl := s.Plugins.Get(en)
+	ep.Attempts++
+	ep.Phase = ecs.PhaseRemediating
+	e.l.fixing++
+	e.fix.submit(&call{
+		kind:    callRemediate,
+		e:       en,
+		seq:     ep.Seq,
+		attempt: int(ep.Attempts),
+		timeout: time.Duration(sc.Timeout) * time.Millisecond,
+		rem:     pl.Remediate,
+		inc: intervene.Incident{
+			Monitor:  p.Name,
+			Attempt:  int(ep.Attempts),
+			Err:      ep.LastErr,
+			Since:    e.tickTime(ep.Since),
+			Failures: int(h.Fails),
+			Labels:   pl.Labels,
+		},
+	})
+}
+
+// backoff is the wait after a failed attempt: the interval, doubling with
+// each attempt, at most an hour (or one interval, if that is longer).
+func backoff(iv int64, attempts uint16) int64 {
+	limit := max(iv, int64(time.Hour/time.Millisecond))
+	d := iv
+	for i := uint16(1); i < attempts && d < limit; i++ {
+		d *= 2
+	}
+	return min(d, limit)
+}
+
+// attemptFailed handles an attempt that returned an error or whose repair
+// did not hold. at is the tick the failure was seen at.
+func (e *Engine) attemptFailed(en ecs.Entity, h *ecs.Health, ep *ecs.Episode, err error, at int64) {
+	s := e.store
+	max := s.Plugins.Get(en).MaxRemediations
+	if ep.Attempts < max {
+		iv := int64(s.Scheds.Get(en).Interval)
+		ep.Phase = ecs.PhaseBackoff
+		// Half an interval of slack: the next attempt starts with the first
+		// failing check due once the backoff has passed.
+		ep.NextAttempt = at + backoff(iv, ep.Attempts) - iv/2
+		return
+	}
+	ep.Phase = ecs.PhaseGaveUp
+	if !ep.Red {
+		ep.Red = true
+		e.raise(en, h, alert.Red, err, ep.Since, int(ep.Attempts))
+	}
+}
+
+// remediated applies the outcome of a remediation attempt.
+func (e *Engine) remediated(c *call) {
+	e.l.fixing--
+	e.stats.remediations.Add(1)
+	if c.err != nil {
+		e.stats.remediationsFailed.Add(1)
+		e.log.Warn("remediation failed", "monitor", c.inc.Monitor, "attempt", c.attempt, "error", c.err)
+	}
+	s := e.store
+	if !s.Alive(c.e) {
+		return
+	}
+	h := s.Healths.Get(c.e)
+	if h.Flags&ecs.FlagInEpisode == 0 {
+		return // the episode closed meanwhile
+	}
+	ep := s.Episodes.Get(c.e)
+	if ep.Seq != c.seq || ep.Phase != ecs.PhaseRemediating || int(ep.Attempts) != c.attempt {
+		return
+	}
+	if c.err == nil {
+		ep.Phase = ecs.PhaseVerifying
+		h.Succs = 0
+		e.raise(c.e, h, alert.Cyan, nil, ep.Since, c.attempt)
+		return
+	}
+	e.attemptFailed(c.e, h, ep, c.err, e.nanotime()/int64(time.Millisecond))
+}
+
+// raise records code as the monitor's current code and queues the alert
+// behind any of the monitor's alerts still being delivered.
+func (e *Engine) raise(en ecs.Entity, h *ecs.Health, code alert.Code, err error, since int64, attempt int) {
+	h.Code = uint8(code)
+	s := e.store
+	n := e.cfg.notifier
+	var labels map[string]string
+	if s.Plugins.Has(en) {
+		pl := s.Plugins.Get(en)
+		labels = pl.Labels
+		if pl.Notify != nil {
+			n = pl.Notify
+		}
+	}
+	if n == nil {
+		return
+	}
+	c := &call{kind: callNotify, e: en, notifier: n, alert: alert.Alert{
+		Monitor:  s.Probes.Get(en).Name,
+		Code:     code,
+		Err:      err,
+		At:       time.Now(),
+		Since:    e.tickTime(since),
+		Failures: int(h.Fails),
+		Attempt:  attempt,
+		Labels:   labels,
+	}}
+	if ln := e.l.lanes[en]; ln != nil {
+		ln.q = append(ln.q, c)
+		return
+	}
+	e.l.lanes[en] = &lane{}
+	e.notify.submit(c)
+}
+
+// notified records a delivery and sends the monitor's next alert, if any.
+func (e *Engine) notified(c *call) {
+	if c.err == nil {
+		e.stats.alertsSent.Add(1)
+	} else {
+		e.stats.alertsFailed.Add(1)
+		e.log.Error("alert not delivered", "monitor", c.alert.Monitor, "code", c.alert.Code.String(),
+			"tries", c.tries, "error", c.err)
+	}
+	ln := e.l.lanes[c.e]
+	if ln == nil {
+		return
+	}
+	if len(ln.q) == 0 {
+		delete(e.l.lanes, c.e)
+		return
+	}
+	next := ln.q[0]
+	ln.q[0] = nil
+	ln.q = ln.q[1:]
+	e.notify.submit(next)
+}
+

@@ -1,0 +1,403 @@
+package cpra
+
+import (
+	"context"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/panjf2000/ants/v2"
+	"github.com/ziad/cpra/ecs"
+	"github.com/ziad/cpra/pulse"
+)
+
+// The pulse pipeline: the loop packs due checks into batches, workers (long
+// lived loops on an ants pool) run them and hand results back in buffers.
+
+const (
+	batchMax     = 256
+	resultBufLen = 256
+	idleExit     = 30 * time.Second
+)
+
+type job struct {
+	e       ecs.Entity
+	check   pulse.Checker
+	due     int64 // tick the check was due
+	timeout time.Duration
+}
+
+// jobBatch is shared by the workers that run its jobs: each claims the next
+// job with an atomic add. refs counts the workers (and queue entries) that
+// may still touch it; the last one returns it to the free list.
+type jobBatch struct {
+	jobs  []job
+	claim atomic.Int32
+	refs  atomic.Int32
+}
+
+type result struct {
+	e       ecs.Entity
+	err     error
+	due     int64 // tick the check was due
+	start   int64 // ns since the engine epoch
+	latency int64 // ns
+}
+
+type resultBuf struct{ r []result }
+
+const (
+	wIdle uint32 = iota
+	wRunning
+	wAbandoned
+)
+
+type pulseWorker struct {
+	p        *pulsePipe
+	state    atomic.Uint32
+	deadline atomic.Int64 // ns since epoch
+	cur      job          // the job running; read by the watchdog after it abandons
+	curStart int64
+	batch    *jobBatch
+	out      *resultBuf
+	ctx      *checkCtx
+}
+
+type pulsePipe struct {
+	e       *Engine
+	pool    *ants.Pool
+	jobs    chan *jobBatch
+	results chan *resultBuf
+	dead    chan struct{} // closed when the loop is gone: stop handing results
+	free    sync.Pool     // *jobBatch
+	bufs    sync.Pool     // *resultBuf
+
+	queued   atomic.Int64 // jobs posted, not yet claimed
+	capacity int64
+	idle     atomic.Int32
+	live     atomic.Int32 // workers not abandoned
+	wg       sync.WaitGroup
+
+	mu      sync.Mutex
+	workers map[*pulseWorker]struct{}
+
+	abandonedRunning atomic.Int64
+	orphans          []*jobBatch // owned by the loop: batches to queue again
+}
+
+func newPulsePipe(e *Engine) (*pulsePipe, error) {
+	p := &pulsePipe{
+		e:        e,
+		capacity: int64(e.cfg.queueCapacity),
+		jobs:     make(chan *jobBatch, min(e.cfg.queueCapacity, 1<<16)),
+		results:  make(chan *resultBuf, 4*e.cfg.maxWorkers+16),
+		dead:     make(chan struct{}),
+		workers:  make(map[*pulseWorker]struct{}),
+	}
+	p.free.New = func() any { return &jobBatch{jobs: make([]job, 0, batchMax)} }
+	p.bufs.New = func() any { return &resultBuf{r: make([]result, 0, resultBufLen)} }
+	pool, err := ants.NewPool(e.cfg.maxWorkers, ants.WithDisablePurge(true), ants.WithNonblocking(true))
+	if err != nil {
+		return nil, err
+	}
+	p.pool = pool
+	return p, nil
+}
+
+func (p *pulsePipe) getBatch() *jobBatch {
+	b := p.free.Get().(*jobBatch)
+	b.jobs = b.jobs[:0]
+	b.claim.Store(0)
+	b.refs.Store(0)
+	return b
+}
+
+// post queues b. It returns false, queueing nothing, when the queue is full.
+func (p *pulsePipe) post(b *jobBatch) bool {
+	n := int64(len(b.jobs))
+	if q := p.queued.Load(); q > 0 && q+n > p.capacity {
+		return false
+	}
+	b.refs.Add(1)
+	select {
+	case p.jobs <- b:
+		p.queued.Add(n)
+		return true
+	default:
+		b.refs.Add(-1)
+		return false
+	}
+}
+
+func (p *pulsePipe) unref(b *jobBatch) {
+	if b.refs.Add(-1) == 0 {
+		clear(b.jobs) // drop references to checkers
+		p.free.Put(b)
+	}
+}
+
+// spawn starts one more worker; it reports false when the pool refused.
+func (p *pulsePipe) spawn() bool {
+	w := &pulseWorker{p: p, ctx: new(checkCtx)}
+	w.out = p.bufs.Get().(*resultBuf)
+	p.mu.Lock()
+	p.workers[w] = struct{}{}
+	p.mu.Unlock()
+	p.live.Add(1)
+	p.wg.Add(1)
+	if err := p.pool.Submit(w.run); err != nil {
+		p.bufs.Put(w.out)
+		p.live.Add(-1)
+		p.wg.Done()
+		p.mu.Lock()
+		delete(p.workers, w)
+		p.mu.Unlock()
+		return false
+	}
+	return true
+}
+
+func (p *pulsePipe) retire(w *pulseWorker) {
+	p.mu.Lock()
+	delete(p.workers, w)
+	p.mu.Unlock()
+}
+
+func (w *pulseWorker) run() {
+	idle := time.NewTimer(idleExit)
+	defer idle.Stop()
+	for {
+		b, ok := w.next(idle)
+		if !ok {
+			return
+		}
+		if !w.runBatch(b) {
+			return // abandoned: the watchdog owns our batch and results
+		}
+		if len(w.out.r) >= resultBufLen-batchMax/4 {
+			w.flush()
+		}
+	}
+}
+
+// next returns the next batch, or false when the worker should stop: the
+// queue was closed, or it sat idle with more than the minimum workers live.
+func (w *pulseWorker) next(idle *time.Timer) (*jobBatch, bool) {
+	p := w.p
+	select {
+	case b, ok := <-p.jobs:
+		if !ok {
+			w.exit()
+		}
+		return b, ok
+	default:
+	}
+	// Nothing queued: hand back what we have, then wait.
+	w.flush()
+	p.idle.Add(1)
+	defer p.idle.Add(-1)
+	idle.Reset(idleExit)
+	for {
+		select {
+		case b, ok := <-p.jobs:
+			idle.Stop()
+			if !ok {
+				w.exit()
+			}
+			return b, ok
+		case <-idle.C:
+			if w.leave() {
+				return nil, false
+			}
+			idle.Reset(idleExit)
+		}
+	}
+}
+
+// leave retires an idle worker when more than the minimum are live.
+func (w *pulseWorker) leave() bool {
+	p := w.p
+	for {
+		n := p.live.Load()
+		if int(n) <= p.e.cfg.minWorkers {
+			return false
+		}
+		if p.live.CompareAndSwap(n, n-1) {
+			w.flush()
+			p.retire(w)
+			p.wg.Done()
+			return true
+		}
+	}
+}
+
+func (w *pulseWorker) exit() {
+	w.flush()
+	w.p.live.Add(-1)
+	w.p.retire(w)
+	w.p.wg.Done()
+}
+
+func (w *pulseWorker) flush() {
+	if len(w.out.r) == 0 {
+		return
+	}
+	select {
+	case w.p.results <- w.out:
+	case <-w.p.dead:
+		w.out.r = w.out.r[:0]
+		return
+	}
+	w.out = w.p.bufs.Get().(*resultBuf)
+	w.out.r = w.out.r[:0]
+}
+
+// runBatch claims and runs jobs of b until none is left. It returns false
+// when the worker was abandoned.
+func (w *pulseWorker) runBatch(b *jobBatch) bool {
+	p := w.p
+	w.batch = b
+	n := int32(len(b.jobs))
+	invited := false
+	for {
+		i := b.claim.Add(1) - 1
+		if i >= n {
+			break
+		}
+		p.queued.Add(-1)
+		if !invited && i+1 < n && p.idle.Load() > 0 {
+			// Let an idle worker share the rest of the batch.
+			invited = true
+			b.refs.Add(1)
+			select {
+			case p.jobs <- b:
+			default:
+				b.refs.Add(-1)
+			}
+		}
+		if !w.exec(&b.jobs[i]) {
+			return false
+		}
+	}
+	w.batch = nil
+	p.unref(b)
+	return true
+}
+
+func (w *pulseWorker) exec(j *job) bool {
+	e := w.p.e
+	w.cur = *j
+	start := e.nanotime()
+	deadline := start + int64(j.timeout)
+	w.curStart = start
+	w.deadline.Store(deadline)
+	w.state.Store(wRunning)
+
+	c := w.ctx
+	c.reset(e.base, e.epoch.Add(time.Duration(deadline)))
+	err := callCheck(c, j.check)
+	if !c.finish() {
+		w.ctx = new(checkCtx)
+	}
+	end := e.nanotime()
+	if !w.state.CompareAndSwap(wRunning, wIdle) {
+		// The watchdog gave up on us and reported a timeout; give the pool
+		// slot it lent back and leave.
+		p := w.p
+		p.mu.Lock()
+		p.pool.Tune(p.pool.Cap() - 1)
+		p.mu.Unlock()
+		p.abandonedRunning.Add(-1)
+		return false
+	}
+	if err == nil && end >= deadline {
+		err = &TimeoutError{Op: "check", Timeout: j.timeout}
+	}
+	w.out.r = append(w.out.r, result{e: j.e, err: err, due: j.due, start: start, latency: end - start})
+	return true
+}
+
+func callCheck(ctx context.Context, c pulse.Checker) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = &PanicError{Op: "check", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return c.Check(ctx)
+}
+
+// repostOrphans queues again the batches the watchdog could not. It runs on
+// the loop.
+func (p *pulsePipe) repostOrphans() {
+	for len(p.orphans) > 0 {
+		b := p.orphans[len(p.orphans)-1]
+		select {
+		case p.jobs <- b:
+			p.orphans = p.orphans[:len(p.orphans)-1]
+		default:
+			return
+		}
+	}
+}
+
+// grace is how long past its deadline a check may run before the watchdog
+// reports it as timed out and moves on without it.
+func grace(timeout time.Duration) int64 {
+	return int64(min(max(timeout/10, 5*time.Millisecond), 500*time.Millisecond))
+}
+
+// watchdog abandons workers stuck past their deadline. It runs on the loop
+// and returns the timeout results it made, plus the results the abandoned
+// workers had not handed back yet.
+func (p *pulsePipe) watchdog(now int64, out []result) []result {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for w := range p.workers {
+		if w.state.Load() != wRunning {
+			continue
+		}
+		dl := w.deadline.Load()
+		if now < dl+grace(w.cur.timeout) {
+			continue
+		}
+		if !w.state.CompareAndSwap(wRunning, wAbandoned) {
+			continue
+		}
+		// We own the worker's job, results and batch reference now.
+		p.abandonedRunning.Add(1)
+		p.e.stats.checksAbandoned.Add(1)
+		out = append(out, w.out.r...)
+		out = append(out, result{
+			e: w.cur.e, due: w.cur.due, start: w.curStart, latency: now - w.curStart,
+			err: &TimeoutError{Op: "check", Timeout: w.cur.timeout},
+		})
+		w.out.r = w.out.r[:0]
+		p.bufs.Put(w.out)
+		w.out = nil
+		b := w.batch
+		if b.claim.Load() < int32(len(b.jobs)) {
+			// Unclaimed jobs remain: queue the batch again for others.
+			b.refs.Add(1)
+			select {
+			case p.jobs <- b:
+			default:
+				p.orphans = append(p.orphans, b) // the loop posts it later
+			}
+		}
+		p.unref(b)
+		delete(p.workers, w)
+		p.live.Add(-1)
+		p.wg.Done()
+		p.pool.Tune(p.pool.Cap() + 1) // the stuck goroutine keeps its slot
+		p.e.log.Warn("check abandoned after its deadline", "timeout", w.cur.timeout)
+	}
+	return out
+}
+
+// unrefNew returns a batch that was never queued to the free list.
+func (p *pulsePipe) unrefNew(b *jobBatch) {
+	clear(b.jobs)
+	b.jobs = b.jobs[:0]
+	p.free.Put(b)
+}
