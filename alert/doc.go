@@ -1,6 +1,7 @@
 // Package alert defines the notification side of CPRA: the [Code] of an
 // alert, the [Alert] itself, the [Notifier] plug-in with its function adapter
-// [NotifierFunc], and [Route], which picks a notifier by code.
+// [NotifierFunc], [Route], which picks a notifier by code, and the built-in
+// notifiers.
 //
 // # Codes
 //
@@ -13,8 +14,36 @@
 //   - [Green]: healthy again; exactly one per episode.
 //   - [Gray]: paused or in maintenance.
 //
+// # Built-in notifiers
+//
+//   - [Log] and [LogFile]: one JSON line per alert (a [Payload]).
+//   - [Webhook]: an HTTP POST of the [Payload] (or a template's output),
+//     optionally signed with HMAC-SHA256 ([SignatureHeader]).
+//   - [Slack]: a message to an incoming webhook, coloured by code.
+//   - [PagerDuty]: Events API v2; red triggers, green resolves, one dedup key
+//     per episode.
+//   - [Email]: plain-text mail over SMTP with STARTTLS and AUTH PLAIN.
+//   - [SMS]: text messages through the Twilio Messages API.
+//   - [Multi]: all of several notifiers at once.
+//
+// Each makes one delivery attempt per call and honours its context. Retries,
+// backoff, rate limits and the dead-letter hook belong to the engine, which
+// asks [Retryable] whether a failure is worth another try: the built-in
+// notifiers fail with a [*DeliveryError] that says so (and carries the
+// receiver's status and Retry-After). Their constructors check arguments and
+// options once and fail with [ErrConfig]; an [Option] given to a notifier it
+// does not apply to is such an error.
+//
+// # Secrets
+//
+// Routing keys, auth tokens, passwords, signing secrets and the tokens in
+// webhook URLs never appear in errors or when a notifier is printed: errors
+// name an HTTP receiver by scheme and host only, and text a receiver answers
+// with is scrubbed of the secrets before it is quoted.
+//
 // # Concurrency
 //
 // A monitor's alerts reach its Notifier one at a time and in order; different
-// monitors' alerts are delivered in parallel.
+// monitors' alerts are delivered in parallel. Every built-in notifier is safe
+// for concurrent use, so one can serve many monitors.
 package alert
