@@ -1,0 +1,441 @@
+package pulse
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/textproto"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+const (
+	// maxBodyRead is how much of a response body the body conditions see.
+	maxBodyRead = 1 << 20
+	// maxDrain is how much of an unread body is discarded so that the
+	// connection can be reused; a longer body closes the connection.
+	maxDrain = 64 << 10
+)
+
+// userAgent is sent unless a WithHeader option sets one.
+const userAgent = "cpra-pulse/1"
+
+// defaultHeader is shared, read-only, by every request without headers of
+// its own. net/http neither modifies a request's Header nor keeps it.
+var defaultHeader = http.Header{"User-Agent": {userAgent}}
+
+// HTTPOption configures an [HTTP] checker. [Option] and [VerifyOption]
+// values are HTTPOptions too.
+type HTTPOption interface{ applyHTTP(*settings) }
+
+type httpOption func(*settings)
+
+func (o httpOption) applyHTTP(s *settings) { o(s) }
+
+// WithMethod sets the request method (default GET).
+func WithMethod(method string) HTTPOption {
+	return httpOption(func(s *settings) {
+		if method == "" || strings.ContainsAny(method, " \t\r\n") {
+			s.fail("WithMethod(%q): not a method", method)
+			return
+		}
+		s.method = method
+	})
+}
+
+// WithHeader adds a request header; repeat it for several. The key "Host"
+// sets the Host header of the request.
+func WithHeader(key, value string) HTTPOption {
+	return httpOption(func(s *settings) {
+		if key == "" || strings.ContainsAny(key, " :\r\n") || strings.ContainsAny(value, "\r\n") {
+			s.fail("WithHeader(%q, %q): invalid header", key, value)
+			return
+		}
+		s.header = append(s.header, [2]string{key, value})
+	})
+}
+
+// WithRequestBody sends body with every request (set its Content-Type with
+// [WithHeader]). The slice is kept and must not be modified afterwards.
+func WithRequestBody(body []byte) HTTPOption {
+	return httpOption(func(s *settings) { s.body = body })
+}
+
+// WithStatus sets the status codes that count as healthy (default: any
+// 2xx).
+func WithStatus(codes ...int) HTTPOption {
+	return httpOption(func(s *settings) {
+		for _, c := range codes {
+			if c < 100 || c > 999 {
+				s.fail("WithStatus(%d): not a status code", c)
+				return
+			}
+		}
+		s.status = append(s.status, codes...)
+	})
+}
+
+// WithBodyContains requires the response body (its first MiB) to contain
+// substr.
+func WithBodyContains(substr string) HTTPOption {
+	return httpOption(func(s *settings) {
+		if substr == "" {
+			s.fail("WithBodyContains(\"\")")
+			return
+		}
+		s.bodyContains = substr
+	})
+}
+
+// WithBodyMatch requires the response body (its first MiB) to match the
+// regular expression pattern (RE2 syntax). An invalid pattern makes the
+// constructor fail.
+func WithBodyMatch(pattern string) HTTPOption {
+	return httpOption(func(s *settings) { s.bodyRegexp = pattern })
+}
+
+// WithJSONField requires the response body to be JSON with the field at path
+// equal to want. A path is a dotted list of object keys and array indexes,
+// like "status.db" or "checks.0.state". A JSON string matches by its
+// content, any other value by its compact JSON text ("true", "3", "null").
+func WithJSONField(path, want string) HTTPOption {
+	return httpOption(func(s *settings) {
+		if path == "" || strings.HasPrefix(path, ".") || strings.HasSuffix(path, ".") || strings.Contains(path, "..") {
+			s.fail("WithJSONField(%q): invalid path", path)
+			return
+		}
+		s.jsonPath, s.jsonWant, s.hasJSON = path, want, true
+	})
+}
+
+// WithFollowRedirects sets whether redirects are followed (default true, at
+// most 10). When false, a redirect response is judged by its own status,
+// which fails the default 2xx expectation.
+func WithFollowRedirects(follow bool) HTTPOption {
+	return httpOption(func(s *settings) { s.noRedirects = !follow })
+}
+
+// HTTPChecker checks an HTTP(S) endpoint; build one with [HTTP].
+//
+// A value holds its URL, a pointer to the shared client and, only when
+// options were given, a pointer to their compiled form: about 32 bytes
+// plus the URL for a plain GET monitor.
+type HTTPChecker struct {
+	url    string
+	client *http.Client
+	spec   *httpSpec // nil: GET, 2xx, no conditions
+}
+
+type httpSpec struct {
+	method     string
+	header     http.Header
+	host       string
+	body       []byte
+	status     []int
+	contains   string
+	re         *regexp.Regexp
+	jsonPath   []string
+	jsonWant   string
+	hasJSON    bool
+	timeout    time.Duration
+	maxLatency time.Duration
+}
+
+var plainSpec = &httpSpec{method: http.MethodGet, header: defaultHeader}
+
+// HTTP returns a checker that sends one request to rawURL per check and
+// passes when the response meets every condition: a 2xx status (or those
+// given by [WithStatus]) and any body, JSON and latency conditions.
+//
+// The URL and options are validated here, once; an error wraps [ErrOption].
+// All HTTP checkers share one tuned [net/http.Transport] per certificate
+// setting, so connections to a host are reused across its monitors (see
+// [CloseIdleConnections]). Environment proxy settings are ignored.
+//
+// A failed check says what failed, for example "status 503, want 2xx",
+// `body missing "ok"`, "timeout after 2s" or
+// "dial tcp 127.0.0.1:9: connect: connection refused".
+func HTTP(rawURL string, opts ...HTTPOption) (*HTTPChecker, error) {
+	var s settings
+	for _, o := range opts {
+		o.applyHTTP(&s)
+	}
+	u, err := url.Parse(rawURL)
+	switch {
+	case err != nil:
+		s.fail("HTTP(%q): %v", rawURL, err)
+	case u.Scheme != "http" && u.Scheme != "https":
+		s.fail("HTTP(%q): scheme must be http or https", rawURL)
+	case u.Host == "":
+		s.fail("HTTP(%q): no host", rawURL)
+	}
+	var re *regexp.Regexp
+	if s.bodyRegexp != "" {
+		if re, err = regexp.Compile(s.bodyRegexp); err != nil {
+			s.fail("WithBodyMatch(%q): %v", s.bodyRegexp, err)
+		}
+	}
+	if err := s.err(); err != nil {
+		return nil, err
+	}
+
+	c := &HTTPChecker{url: rawURL}
+	cl := sharedClients(transportKey{roots: s.rootCAs, insecure: s.insecure, serverName: s.serverName})
+	c.client = cl.follow
+	if s.noRedirects {
+		c.client = cl.noFollow
+	}
+
+	if s.method == "" && s.header == nil && s.body == nil && s.status == nil &&
+		s.bodyContains == "" && re == nil && !s.hasJSON && s.timeout == 0 && s.maxLatency == 0 {
+		return c, nil
+	}
+	sp := &httpSpec{
+		method:     s.method,
+		header:     defaultHeader,
+		body:       s.body,
+		status:     s.status,
+		contains:   s.bodyContains,
+		re:         re,
+		jsonWant:   s.jsonWant,
+		hasJSON:    s.hasJSON,
+		timeout:    s.timeout,
+		maxLatency: s.maxLatency,
+	}
+	if sp.method == "" {
+		sp.method = http.MethodGet
+	}
+	if s.hasJSON {
+		sp.jsonPath = strings.Split(s.jsonPath, ".")
+	}
+	if len(s.header) > 0 {
+		h := make(http.Header, len(s.header)+1)
+		for _, kv := range s.header {
+			k := textproto.CanonicalMIMEHeaderKey(kv[0])
+			if k == "Host" {
+				sp.host = kv[1]
+				continue
+			}
+			h[k] = append(h[k], kv[1])
+		}
+		if _, ok := h["User-Agent"]; !ok {
+			h["User-Agent"] = []string{userAgent}
+		}
+		sp.header = h
+	}
+	c.spec = sp
+	return c, nil
+}
+
+// MustHTTP is like [HTTP] but panics on an invalid URL or option. It suits
+// package-level variables and tests.
+func MustHTTP(rawURL string, opts ...HTTPOption) *HTTPChecker {
+	c, err := HTTP(rawURL, opts...)
+	if err != nil {
+		panic(err)
+	}
+	return c
+}
+
+// URL returns the URL the checker requests.
+func (c *HTTPChecker) URL() string { return c.url }
+
+// String returns the method and URL.
+func (c *HTTPChecker) String() string { return c.method() + " " + c.url }
+
+func (c *HTTPChecker) method() string {
+	if c.spec == nil {
+		return http.MethodGet
+	}
+	return c.spec.method
+}
+
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// Check sends one request and judges the response. It is safe for
+// concurrent use.
+func (c *HTTPChecker) Check(ctx context.Context) error {
+	sp := c.spec
+	if sp == nil {
+		sp = plainSpec
+	}
+	ctx, cancel, b := bound(ctx, sp.timeout)
+	defer cancel()
+
+	var body io.Reader
+	if sp.body != nil {
+		body = bytes.NewReader(sp.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, sp.method, c.url, body)
+	if err != nil {
+		return err
+	}
+	req.Header = sp.header
+	if sp.host != "" {
+		req.Host = sp.host
+	}
+	resp, err := c.client.Do(req)
+	if err != nil {
+		if e := b.ctxErr(ctx, ""); e != nil {
+			return e
+		}
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			return ue.Err
+		}
+		return err
+	}
+	defer resp.Body.Close()
+
+	if err := sp.statusErr(resp.StatusCode); err != nil {
+		_, _ = io.CopyN(io.Discard, resp.Body, maxDrain)
+		return err
+	}
+	if sp.contains == "" && sp.re == nil && !sp.hasJSON {
+		_, err := io.CopyN(io.Discard, resp.Body, maxDrain)
+		if err != nil && err != io.EOF {
+			if e := b.ctxErr(ctx, "reading body"); e != nil {
+				return e
+			}
+			// The body was not wanted; a broken one still means the
+			// server failed to answer properly.
+			return fmt.Errorf("reading body: %w", err)
+		}
+		return b.latencyErr(time.Since(b.start), sp.maxLatency)
+	}
+
+	buf := bufPool.Get().(*bytes.Buffer)
+	defer func() {
+		buf.Reset()
+		bufPool.Put(buf)
+	}()
+	_, err = buf.ReadFrom(io.LimitReader(resp.Body, maxBodyRead+1))
+	if err != nil {
+		if e := b.ctxErr(ctx, "reading body"); e != nil {
+			return e
+		}
+		return fmt.Errorf("reading body: %w", err)
+	}
+	data := buf.Bytes()
+	truncated := len(data) > maxBodyRead
+	if truncated {
+		data = data[:maxBodyRead]
+	}
+	if err := sp.bodyErr(data, truncated); err != nil {
+		return err
+	}
+	return b.latencyErr(time.Since(b.start), sp.maxLatency)
+}
+
+func (sp *httpSpec) statusErr(code int) error {
+	if sp.status == nil {
+		if code >= 200 && code <= 299 {
+			return nil
+		}
+		return fmt.Errorf("status %d, want 2xx", code)
+	}
+	for _, want := range sp.status {
+		if code == want {
+			return nil
+		}
+	}
+	var w strings.Builder
+	for i, want := range sp.status {
+		if i > 0 {
+			w.WriteString(" or ")
+		}
+		w.WriteString(strconv.Itoa(want))
+	}
+	return fmt.Errorf("status %d, want %s", code, w.String())
+}
+
+func (sp *httpSpec) bodyErr(data []byte, truncated bool) error {
+	if sp.contains != "" && !bytes.Contains(data, []byte(sp.contains)) {
+		return fmt.Errorf("body missing %q", sp.contains)
+	}
+	if sp.re != nil && !sp.re.Match(data) {
+		return fmt.Errorf("body does not match /%s/", sp.re)
+	}
+	if sp.hasJSON {
+		if truncated {
+			return fmt.Errorf("body longer than %d bytes, not read as JSON", maxBodyRead)
+		}
+		return jsonFieldErr(data, sp.jsonPath, sp.jsonWant)
+	}
+	return nil
+}
+
+// jsonFieldErr checks that the JSON document data has want at path.
+func jsonFieldErr(data []byte, path []string, want string) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return fmt.Errorf("body is not JSON: %v", err)
+	}
+	name := strings.Join(path, ".")
+	for _, key := range path {
+		switch node := v.(type) {
+		case map[string]any:
+			next, ok := node[key]
+			if !ok {
+				return fmt.Errorf("json field %q missing", name)
+			}
+			v = next
+		case []any:
+			i, err := strconv.Atoi(key)
+			if err != nil || i < 0 || i >= len(node) {
+				return fmt.Errorf("json field %q missing", name)
+			}
+			v = node[i]
+		default:
+			return fmt.Errorf("json field %q missing", name)
+		}
+	}
+	got := jsonText(v)
+	if got != want {
+		return fmt.Errorf("json field %q = %s, want %q", name, quoteJSON(v, got), want)
+	}
+	return nil
+}
+
+// jsonText renders a decoded JSON value for comparison: strings by content,
+// anything else as compact JSON.
+func jsonText(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case json.Number:
+		return x.String()
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
+
+func quoteJSON(v any, text string) string {
+	if _, ok := v.(string); ok {
+		return strconv.Quote(text)
+	}
+	const max = 200
+	if len(text) > max {
+		return text[:max] + "..."
+	}
+	return text
+}
+
+var (
+	_ Checker    = (*HTTPChecker)(nil)
+	_ HTTPOption = Option(nil)
+	_ HTTPOption = VerifyOption(nil)
+)

@@ -1,0 +1,280 @@
+package pulse
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+func testMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/ok", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "all ok") })
+	mux.HandleFunc("/status/{code}", func(w http.ResponseWriter, r *http.Request) {
+		var code int
+		fmt.Sscan(r.PathValue("code"), &code)
+		w.WriteHeader(code)
+	})
+	mux.HandleFunc("/json", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"status":{"db":"up","workers":3,"ready":true},"checks":[{"state":"pass"}],"note":null}`)
+	})
+	mux.HandleFunc("/notjson", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "<html>") })
+	mux.HandleFunc("/token", func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Token") != "s3cret" || r.Header.Get("User-Agent") != "probe/2" {
+			w.WriteHeader(http.StatusUnauthorized)
+		}
+	})
+	mux.HandleFunc("/host", func(w http.ResponseWriter, r *http.Request) {
+		if r.Host != "app.example.test" {
+			w.WriteHeader(http.StatusMisdirectedRequest)
+		}
+	})
+	mux.HandleFunc("/ua", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, r.UserAgent()) })
+	mux.HandleFunc("/post", func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		if r.Method != http.MethodPost || string(b) != `{"ping":1}` || r.Header.Get("Content-Type") != "application/json" {
+			w.WriteHeader(http.StatusBadRequest)
+		}
+	})
+	mux.HandleFunc("/redirect", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/ok", http.StatusFound) })
+	mux.HandleFunc("/hang", func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
+	mux.HandleFunc("/big", func(w http.ResponseWriter, r *http.Request) {
+		chunk := strings.Repeat("x", 64<<10)
+		for range 32 { // 2 MiB
+			io.WriteString(w, chunk)
+		}
+		io.WriteString(w, "needle")
+	})
+	return mux
+}
+
+func newTestServer(t *testing.T) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(testMux())
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestHTTP(t *testing.T) {
+	srv := newTestServer(t)
+	tests := []struct {
+		name string
+		path string
+		opts []HTTPOption
+		want string // "" for healthy, else a substring of the error
+	}{
+		{"ok", "/ok", nil, ""},
+		{"status 503", "/status/503", nil, "status 503, want 2xx"},
+		{"status 204 default", "/status/204", nil, ""},
+		{"expected status", "/status/404", []HTTPOption{WithStatus(404, 410)}, ""},
+		{"unexpected status", "/status/200", []HTTPOption{WithStatus(404, 410)}, "status 200, want 404 or 410"},
+		{"body contains", "/ok", []HTTPOption{WithBodyContains("ok")}, ""},
+		{"body missing", "/ok", []HTTPOption{WithBodyContains("ready")}, `body missing "ready"`},
+		{"body match", "/ok", []HTTPOption{WithBodyMatch(`^all \w+$`)}, ""},
+		{"body no match", "/ok", []HTTPOption{WithBodyMatch(`^ready`)}, "body does not match /^ready/"},
+		{"json string", "/json", []HTTPOption{WithJSONField("status.db", "up")}, ""},
+		{"json number", "/json", []HTTPOption{WithJSONField("status.workers", "3")}, ""},
+		{"json bool", "/json", []HTTPOption{WithJSONField("status.ready", "true")}, ""},
+		{"json null", "/json", []HTTPOption{WithJSONField("note", "null")}, ""},
+		{"json array", "/json", []HTTPOption{WithJSONField("checks.0.state", "pass")}, ""},
+		{"json differs", "/json", []HTTPOption{WithJSONField("status.db", "down")}, `json field "status.db" = "up", want "down"`},
+		{"json number differs", "/json", []HTTPOption{WithJSONField("status.workers", "4")}, `json field "status.workers" = 3, want "4"`},
+		{"json missing", "/json", []HTTPOption{WithJSONField("status.cache", "up")}, `json field "status.cache" missing`},
+		{"json index out of range", "/json", []HTTPOption{WithJSONField("checks.1.state", "pass")}, `json field "checks.1.state" missing`},
+		{"not json", "/notjson", []HTTPOption{WithJSONField("status", "up")}, "body is not JSON"},
+		{"headers sent", "/token", []HTTPOption{WithHeader("x-token", "s3cret"), WithHeader("User-Agent", "probe/2")}, ""},
+		{"headers missing", "/token", nil, "status 401, want 2xx"},
+		{"host header", "/host", []HTTPOption{WithHeader("Host", "app.example.test")}, ""},
+		{"default user agent", "/ua", []HTTPOption{WithBodyContains(userAgent)}, ""},
+		{"post body", "/post", []HTTPOption{WithMethod("POST"), WithHeader("Content-Type", "application/json"), WithRequestBody([]byte(`{"ping":1}`))}, ""},
+		{"post body missing", "/post", []HTTPOption{WithMethod("POST")}, "status 400, want 2xx"},
+		{"redirect followed", "/redirect", []HTTPOption{WithBodyContains("ok")}, ""},
+		{"redirect not followed", "/redirect", []HTTPOption{WithFollowRedirects(false)}, "status 302, want 2xx"},
+		{"redirect expected", "/redirect", []HTTPOption{WithFollowRedirects(false), WithStatus(302)}, ""},
+		{"timeout", "/hang", []HTTPOption{WithTimeout(100 * time.Millisecond)}, "timeout after 100ms"},
+		{"max latency", "/ok", []HTTPOption{WithMaxLatency(time.Nanosecond)}, "max 1ns"},
+		{"big body contains", "/big", []HTTPOption{WithBodyContains("xxxx")}, ""},
+		{"needle past the cap", "/big", []HTTPOption{WithBodyContains("needle")}, `body missing "needle"`},
+		{"big body json", "/big", []HTTPOption{WithJSONField("a", "b")}, "body longer than 1048576 bytes"},
+		{"big body drained", "/big", nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := HTTP(srv.URL+tt.path, tt.opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+			defer cancel()
+			wantErr(t, c.Check(ctx), tt.want)
+		})
+	}
+}
+
+func TestHTTPTimeoutIsTyped(t *testing.T) {
+	srv := newTestServer(t)
+	c := MustHTTP(srv.URL + "/hang")
+	ctx, cancel := context.WithTimeout(t.Context(), 150*time.Millisecond)
+	defer cancel()
+	err := c.Check(ctx)
+	var te *TimeoutError
+	if !errors.As(err, &te) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("got %v (%T), want a *TimeoutError", err, err)
+	}
+	if te.After <= 0 || te.After > 150*time.Millisecond {
+		t.Errorf("got After %v, want (0, 150ms]", te.After)
+	}
+}
+
+func TestHTTPCanceled(t *testing.T) {
+	srv := newTestServer(t)
+	c := MustHTTP(srv.URL + "/hang")
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	wantErr(t, c.Check(ctx), "check canceled")
+}
+
+func TestHTTPConnectionRefused(t *testing.T) {
+	addr := closedAddr(t)
+	err := MustHTTP("http://" + addr + "/").Check(t.Context())
+	want := "dial tcp " + addr + ": connect: connection refused"
+	if err == nil || err.Error() != want {
+		t.Fatalf("got %v, want %q", err, want)
+	}
+}
+
+// closedAddr returns a loopback address where nothing listens.
+func closedAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+func TestHTTPS(t *testing.T) {
+	srv := httptest.NewTLSServer(testMux())
+	t.Cleanup(srv.Close)
+	pool := x509.NewCertPool()
+	pool.AddCert(srv.Certificate())
+	tests := []struct {
+		name string
+		opts []HTTPOption
+		want string
+	}{
+		{"verified by the CA", []HTTPOption{WithRootCAs(pool)}, ""},
+		{"unknown authority", nil, "x509: certificate signed by unknown authority"},
+		{"verification skipped", []HTTPOption{WithInsecureSkipVerify()}, ""},
+		{"name mismatch", []HTTPOption{WithRootCAs(pool), WithServerName("other.test")}, "not other.test"},
+		{"name override", []HTTPOption{WithRootCAs(pool), WithServerName("example.com")}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := MustHTTP(srv.URL+"/ok", tt.opts...)
+			wantErr(t, c.Check(t.Context()), tt.want)
+		})
+	}
+}
+
+func TestHTTPSharesTransport(t *testing.T) {
+	a, b := MustHTTP("http://a.test/"), MustHTTP("http://b.test/", WithStatus(200))
+	if a.client != b.client {
+		t.Error("two plain checkers use different clients, want one shared")
+	}
+	pool := x509.NewCertPool()
+	c, d := MustHTTP("https://c.test/", WithRootCAs(pool)), MustHTTP("https://d.test/", WithRootCAs(pool))
+	if c.client != d.client || c.client == a.client {
+		t.Error("checkers with the same CA pool do not share a client of their own")
+	}
+	if n := MustHTTP("http://a.test/", WithFollowRedirects(false)); n.client.Transport != a.client.Transport {
+		t.Error("a checker that does not follow redirects uses another transport")
+	}
+}
+
+func TestHTTPConnectionReuse(t *testing.T) {
+	var conns int
+	srv := httptest.NewUnstartedServer(testMux())
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns++ // ConnState runs on the serving goroutines; the count is read after Close
+		}
+	}
+	srv.Start()
+	c1 := MustHTTP(srv.URL + "/ok")
+	c2 := MustHTTP(srv.URL+"/big", WithBodyContains("x")) // reads 1 MiB+1 and drains no further
+	c3 := MustHTTP(srv.URL+"/status/500", WithStatus(500))
+	for range 20 {
+		for _, c := range []Checker{c1, c3} {
+			if err := c.Check(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := c2.Check(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	CloseIdleConnections()
+	srv.Close()
+	if conns > 2 {
+		t.Errorf("got %d connections for 40 sequential small checks and one big one, want at most 2", conns)
+	}
+}
+
+func TestHTTPConstructorErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		url  string
+		opts []HTTPOption
+		want string
+	}{
+		{"no scheme", "example.com/health", nil, "scheme must be http or https"},
+		{"ftp", "ftp://example.com/", nil, "scheme must be http or https"},
+		{"no host", "http:///x", nil, "no host"},
+		{"unparsable", "http://[::1/", nil, "missing ']'"},
+		{"bad regexp", "http://a.test/", []HTTPOption{WithBodyMatch("(")}, "WithBodyMatch"},
+		{"bad status", "http://a.test/", []HTTPOption{WithStatus(42)}, "not a status code"},
+		{"bad header", "http://a.test/", []HTTPOption{WithHeader("X Y", "z")}, "invalid header"},
+		{"bad json path", "http://a.test/", []HTTPOption{WithJSONField("a..b", "c")}, "invalid path"},
+		{"bad timeout", "http://a.test/", []HTTPOption{WithTimeout(0)}, "must be positive"},
+		{"nil pool", "http://a.test/", []HTTPOption{WithRootCAs(nil)}, "WithRootCAs(nil)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := HTTP(tt.url, tt.opts...)
+			if c != nil || !errors.Is(err, ErrOption) {
+				t.Fatalf("got (%v, %v), want an ErrOption", c, err)
+			}
+			wantErr(t, err, tt.want)
+		})
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("MustHTTP did not panic on a bad URL")
+		}
+	}()
+	MustHTTP("nope")
+}
+
+func FuzzHTTPBodyConditions(f *testing.F) {
+	f.Add([]byte(`{"status":{"db":"up"}}`), "status.db", "up")
+	f.Add([]byte(`[1,2,{"a":null}]`), "2.a", "null")
+	f.Add([]byte(`not json`), "a", "b")
+	f.Fuzz(func(t *testing.T, body []byte, path, want string) {
+		if path == "" || strings.HasPrefix(path, ".") || strings.HasSuffix(path, ".") || strings.Contains(path, "..") {
+			return
+		}
+		_ = jsonFieldErr(body, strings.Split(path, "."), want) // must not panic
+		sp := &httpSpec{contains: want, hasJSON: true, jsonPath: strings.Split(path, ".")}
+		_ = sp.bodyErr(body, false)
+	})
+}

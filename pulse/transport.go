@@ -1,0 +1,123 @@
+package pulse
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// Connection pooling shared by every HTTP and gRPC checker.
+//
+// One http.Transport serves all checkers with the same certificate
+// verification settings; the usual case (system roots) is a single
+// transport for the whole process. Transports are created on first use, so
+// importing the package starts nothing.
+const (
+	// maxIdleConnsPerHost lets many monitors of one host reuse connections
+	// instead of dialing anew (net/http's default of 2 would make most
+	// checks of a busy host open a connection).
+	maxIdleConnsPerHost = 128
+	// maxIdleConns caps idle connections overall so that a million monitors
+	// of distinct hosts do not hold a million sockets open between checks.
+	maxIdleConns    = 2048
+	idleConnTimeout = 90 * time.Second
+)
+
+type transportKey struct {
+	roots      *x509.CertPool
+	insecure   bool
+	serverName string
+	grpc       bool // HTTP/2 only: h2c for http URLs, h2 over TLS for https
+	grpcTLS    bool
+}
+
+// clients is the pair of clients over one transport: one follows
+// redirects, one returns the redirect response itself.
+type clients struct {
+	transport *http.Transport
+	follow    *http.Client
+	noFollow  *http.Client
+}
+
+var pool struct {
+	sync.Mutex
+	m map[transportKey]*clients
+}
+
+func sharedClients(k transportKey) *clients {
+	pool.Lock()
+	defer pool.Unlock()
+	if c := pool.m[k]; c != nil {
+		return c
+	}
+	if pool.m == nil {
+		pool.m = make(map[transportKey]*clients)
+	}
+	t := newTransport(k)
+	c := &clients{
+		transport: t,
+		follow:    &http.Client{Transport: t},
+		noFollow: &http.Client{
+			Transport: t,
+			CheckRedirect: func(*http.Request, []*http.Request) error {
+				return http.ErrUseLastResponse
+			},
+		},
+	}
+	pool.m[k] = c
+	return c
+}
+
+func (k transportKey) tlsConfig() *tls.Config {
+	if k.roots == nil && !k.insecure && k.serverName == "" {
+		return nil
+	}
+	return &tls.Config{
+		RootCAs:            k.roots,
+		InsecureSkipVerify: k.insecure,
+		ServerName:         k.serverName,
+	}
+}
+
+func newTransport(k transportKey) *http.Transport {
+	dialer := &net.Dialer{KeepAlive: 30 * time.Second}
+	t := &http.Transport{
+		// No proxy from the environment: a monitor measures the target itself.
+		Proxy:                  nil,
+		DialContext:            dialer.DialContext,
+		ForceAttemptHTTP2:      true,
+		MaxIdleConns:           maxIdleConns,
+		MaxIdleConnsPerHost:    maxIdleConnsPerHost,
+		IdleConnTimeout:        idleConnTimeout,
+		ExpectContinueTimeout:  time.Second,
+		DisableCompression:     true,
+		MaxResponseHeaderBytes: 64 << 10,
+		TLSClientConfig:        k.tlsConfig(),
+	}
+	if k.grpc {
+		var p http.Protocols
+		if k.grpcTLS {
+			p.SetHTTP2(true)
+		} else {
+			p.SetUnencryptedHTTP2(true)
+		}
+		t.Protocols = &p
+	}
+	return t
+}
+
+// CloseIdleConnections closes the idle connections of the transports shared
+// by the HTTP and gRPC checkers. Connections in use are left alone. Call it
+// when monitors of many hosts were removed, or before checking a program
+// for leaked goroutines: each idle HTTP connection is served by goroutines
+// of net/http.
+func CloseIdleConnections() {
+	pool.Lock()
+	defer pool.Unlock()
+	for _, c := range pool.m {
+		c.transport.CloseIdleConnections()
+	}
+}
