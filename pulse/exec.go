@@ -144,7 +144,7 @@ func (c *ExecChecker) Check(ctx context.Context) error {
 	if err != nil {
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
-			return withOutput(fmt.Errorf("%s: %w", ee.ProcessState, ee), out)
+			return withOutput(ee, out) // "exit status 3", "signal: killed"
 		}
 		return withOutput(err, out)
 	}
