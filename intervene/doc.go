@@ -1,6 +1,6 @@
 // Package intervene defines the remediation plug-in of CPRA: the
-// [Remediator] interface, its function adapter [RemediatorFunc] and the
-// [Incident] a remediator is given.
+// [Remediator] interface, its function adapter [RemediatorFunc], the
+// [Incident] a remediator is given, and the built-in remediators.
 //
 // # Overview
 //
@@ -10,8 +10,26 @@
 // retried with a doubling backoff until the monitor's attempt budget is
 // spent, after which the monitor is reported red.
 //
+// # Built-in remediators
+//
+//   - [Exec] runs a program directly (never through a shell) with the
+//     incident in CPRA_* environment variables and an otherwise explicit
+//     environment. At the context's deadline its whole process group is
+//     killed; its output, bounded, goes into the [*ExecError].
+//   - [HTTP] calls a webhook or an orchestration API with the incident as a
+//     JSON [Payload].
+//   - [DockerRestart] restarts a container through the Docker Engine API on
+//     its unix socket.
+//
+// Each makes one attempt per call and honours its context. Their
+// constructors check arguments and options once and fail with [ErrConfig];
+// an [Option] given to a remediator it does not apply to is such an error.
+// How often, how fast and how many attempts run is the engine's policy, not
+// theirs.
+//
 // # Concurrency
 //
 // Remediations of different monitors run in parallel; one monitor never has
-// two attempts running at once.
+// two attempts running at once. The built-in remediators are safe for
+// concurrent use.
 package intervene
