@@ -93,11 +93,9 @@ func (e *DeliveryError) Unwrap() error { return e.Err }
 // the [Notifier] contract says. A joined error (from [Multi]) is retryable
 // when any of its parts is.
 func Retryable(err error) bool {
-	if err == nil {
-		return false
-	}
-	var de *DeliveryError
 	switch x := err.(type) {
+	case nil:
+		return false
 	case *DeliveryError:
 		return x.Retryable
 	case interface{ Unwrap() []error }:
@@ -107,9 +105,10 @@ func Retryable(err error) bool {
 			}
 		}
 		return false
-	}
-	if errors.As(err, &de) {
-		return de.Retryable
+	case interface{ Unwrap() error }:
+		if inner := x.Unwrap(); inner != nil {
+			return Retryable(inner)
+		}
 	}
 	return true
 }

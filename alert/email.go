@@ -279,10 +279,17 @@ func alertText(a Alert) string {
 
 // String describes the notifier without its credentials.
 func (n *EmailNotifier) String() string {
-	return fmt.Sprintf("alert.Email(%s, %d recipients)", n.addr, len(n.to))
+	return fmt.Sprintf("alert.Email(%s, %s)", n.addr, recipients(len(n.to)))
 }
 
 // GoString is String, so that %#v prints no secret either.
 func (n *EmailNotifier) GoString() string { return n.String() }
 
 var _ Notifier = (*EmailNotifier)(nil)
+
+func recipients(n int) string {
+	if n == 1 {
+		return "1 recipient"
+	}
+	return strconv.Itoa(n) + " recipients"
+}

@@ -389,3 +389,31 @@ func TestEmailConfigErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestEmailAuthOnLoopbackWithoutTLS(t *testing.T) {
+	s := newSMTPServer(t, func(s *smtpServer) { s.user, s.pass = "alerts", "pw" })
+	n, err := Email(s.addr(), "cpra@example.com", []string{"ops@example.com"}, WithAuth("alerts", "pw"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Notify(context.Background(), redAlert()); err != nil {
+		t.Fatal(err)
+	}
+	cmds, _ := s.got()
+	sameCommands(t, cmds, []string{"EHLO", "AUTH PLAIN", "MAIL FROM:<cpra@example.com>", "RCPT TO:<ops@example.com>", "DATA", "QUIT"})
+}
+
+func TestEmailAuthNotOffered(t *testing.T) {
+	s := newSMTPServer(t, nil)
+	n, err := Email(s.addr(), "cpra@example.com", []string{"ops@example.com"}, WithAuth("alerts", "pw"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = n.Notify(context.Background(), redAlert())
+	if err == nil || Retryable(err) || !strings.Contains(err.Error(), "AUTH") {
+		t.Errorf("got %v, want a permanent error about AUTH", err)
+	}
+	if _, msgs := s.got(); len(msgs) != 0 {
+		t.Error("a message was sent without the required authentication")
+	}
+}

@@ -114,3 +114,37 @@ func ExampleRoute() {
 	// Output:
 	// <nil>
 }
+
+func ExampleSlack() {
+	n, err := alert.Slack("https://hooks.slack.com/services/T000/B000/XXXX")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(n) // the webhook's token is never printed
+	// Output:
+	// alert.Slack(https://hooks.slack.com)
+}
+
+func ExampleEmail() {
+	n, err := alert.Email("smtp.example.com:587", "CPRA <cpra@example.com>",
+		[]string{"oncall@example.com"},
+		alert.WithAuth("cpra", os.Getenv("SMTP_PASSWORD")),
+		alert.WithRequireTLS(),
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(n)
+	// Output:
+	// alert.Email(smtp.example.com:587, 1 recipient)
+}
+
+func ExampleSMS() {
+	n, err := alert.SMS("AC0123456789abcdef", os.Getenv("TWILIO_AUTH_TOKEN"), "+15550001111",
+		[]string{"+15552223333"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	// Text only what needs a human now.
+	_ = alert.Route{alert.Red: n}
+}

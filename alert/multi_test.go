@@ -3,6 +3,7 @@ package alert
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -54,6 +55,8 @@ func TestRetryable(t *testing.T) {
 		{"retryable", &DeliveryError{Retryable: true}, true},
 		{"wrapped permanent", errors.Join(errors.New("ctx"), &DeliveryError{}), true},
 		{"all permanent", errors.Join(&DeliveryError{}, &DeliveryError{}), false},
+		{"wrapped join", fmt.Errorf("send: %w", errors.Join(&DeliveryError{}, &DeliveryError{Retryable: true})), true},
+		{"wrapped context error", fmt.Errorf("x: %w", context.DeadlineExceeded), true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -121,7 +121,7 @@ func (n *SMSNotifier) Notify(ctx context.Context, a Alert) error {
 
 // String describes the notifier without its credentials.
 func (n *SMSNotifier) String() string {
-	return fmt.Sprintf("alert.SMS(%s, %d recipients)", n.p.display, len(n.to))
+	return fmt.Sprintf("alert.SMS(%s, %s)", n.p.display, recipients(len(n.to)))
 }
 
 // GoString is String, so that %#v prints no secret either.

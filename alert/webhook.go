@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"text/template"
 )
@@ -74,7 +75,7 @@ func Webhook(rawURL string, opts ...Option) (*WebhookNotifier, error) {
 
 // secretsOf lists what must never be printed of a URL that may hold a
 // token: its path and query, and the extra secret.
-func secretsOf(raw string, u interface{ RequestURI() string }, extra ...string) scrubber {
+func secretsOf(raw string, u *url.URL, extra ...string) scrubber {
 	s := scrubber{raw}
 	if ru := u.RequestURI(); ru != "/" && ru != "" {
 		s = append(s, ru)
