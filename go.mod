@@ -10,6 +10,7 @@ require (
 )
 
 require (
+	github.com/Workiva/go-datastructures v1.1.5 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/stretchr/testify v1.10.0 // indirect
 	golang.org/x/sync v0.22.0 // indirect

@@ -1,0 +1,5 @@
+package queue
+
+import "runtime"
+
+func yield() { runtime.Gosched() }
