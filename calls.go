@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/panjf2000/ants/v2"
 	"github.com/ziad/cpra/alert"
 	"github.com/ziad/cpra/ecs"
 	"github.com/ziad/cpra/intervene"
@@ -45,7 +44,6 @@ type call struct {
 type callPipe struct {
 	e    *Engine
 	op   string
-	pool *ants.Pool
 	in   chan *call
 	done chan *call // outcomes, back to the loop
 	dead chan struct{}
@@ -59,19 +57,14 @@ type callPipe struct {
 	backlog     []*call      // owned by the loop: calls waiting for room in "in"
 }
 
-func newCallPipe(e *Engine, op string, dead chan struct{}) (*callPipe, error) {
-	pool, err := ants.NewPool(e.cfg.maxWorkers, ants.WithDisablePurge(true), ants.WithNonblocking(true))
-	if err != nil {
-		return nil, err
-	}
+func newCallPipe(e *Engine, op string, dead chan struct{}) *callPipe {
 	return &callPipe{
 		e:    e,
 		op:   op,
-		pool: pool,
 		in:   make(chan *call, 4096),
 		done: make(chan *call, 4096),
 		dead: dead,
-	}, nil
+	}
 }
 
 // submit queues c, keeping it in the backlog when the queue is full. It runs
@@ -122,10 +115,7 @@ func (p *callPipe) grow() {
 func (p *callPipe) spawn() {
 	p.live.Add(1)
 	p.wg.Add(1)
-	if err := p.pool.Submit(p.work); err != nil {
-		p.live.Add(-1)
-		p.wg.Done()
-	}
+	go p.work()
 }
 
 func (p *callPipe) work() {

@@ -143,8 +143,8 @@ type Stats struct {
 
 type counters struct {
 	checksRun, checksFailed, checksAbandoned, checksSkipped, queueFull atomic.Uint64
-	remediations, remediationsFailed                                  atomic.Uint64
-	alertsSent, alertsFailed, callsAbandoned                          atomic.Uint64
+	remediations, remediationsFailed                                   atomic.Uint64
+	alertsSent, alertsFailed, callsAbandoned                           atomic.Uint64
 }
 
 type lifecycle uint8
@@ -374,7 +374,7 @@ func (e *Engine) addMonitor(m *Monitor) (ID, error) {
 		return bad("Name", ErrDuplicateName)
 	}
 	ivMs := iv.Milliseconds()
-	toMs := max(1, (to+time.Millisecond-1).Milliseconds())
+	toMs := max(1, (to + time.Millisecond - 1).Milliseconds())
 	now := s.Wheel.Now()
 	sched := ecs.Schedule{Due: e.phaseDue(m.Name, ivMs, now), Interval: uint32(ivMs), Timeout: uint32(toMs)}
 	h := ecs.Health{FailThreshold: ft, SuccThreshold: st}
@@ -496,19 +496,9 @@ func (e *Engine) Start(ctx context.Context) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	var err error
-	if e.pulse, err = newPulsePipe(e); err != nil {
-		return err
-	}
-	if e.fix, err = newCallPipe(e, "remediation", e.dead); err != nil {
-		e.pulse.pool.Release()
-		return err
-	}
-	if e.notify, err = newCallPipe(e, "notify", e.dead); err != nil {
-		e.pulse.pool.Release()
-		e.fix.pool.Release()
-		return err
-	}
+	e.pulse = newPulsePipe(e)
+	e.fix = newCallPipe(e, "remediation", e.dead)
+	e.notify = newCallPipe(e, "notify", e.dead)
 	e.base, e.abort = context.WithCancel(context.WithoutCancel(ctx))
 	e.l.init(e)
 	e.rephase(e.nanotime() / int64(time.Millisecond))
@@ -597,16 +587,6 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 		t.Stop()
 	}
 	e.abort()
-	for _, p := range []interface {
-		Release()
-		ReleaseTimeout(time.Duration) error
-	}{e.pulse.pool, e.fix.pool, e.notify.pool} {
-		if e.pulse.abandonedRunning.Load()+e.fix.plugRunning.Load()+e.notify.plugRunning.Load() == 0 {
-			_ = p.ReleaseTimeout(time.Second)
-		} else {
-			p.Release()
-		}
-	}
 	e.mu.Lock()
 	e.state = stateClosed
 	e.mu.Unlock()

@@ -22,6 +22,7 @@ type loopState struct {
 	draining bool
 	hist     lagHist
 	nextPub  int64 // ns: when to publish the lag summary next
+	nextGrow int64 // ns: when the pulse pipeline may add a worker next
 
 	removedInFlight uint64
 }
@@ -62,6 +63,7 @@ func (e *Engine) loop() {
 			clear(l.scratch)
 			nextWatch = now + int64(watchdogPeriod)
 		}
+		e.staff(now)
 		if now >= l.nextPub {
 			e.publish(now)
 		}
@@ -85,6 +87,9 @@ func (e *Engine) loop() {
 		}
 		if l.inflight > 0 {
 			soon(nextWatch)
+		}
+		if e.pulse.queued.Load() > 0 && e.pulse.idle.Load() == 0 && int(e.pulse.live.Load()) < e.cfg.maxWorkers {
+			soon(l.nextGrow)
 		}
 		if len(l.pending) > 0 || len(e.pulse.orphans) > 0 || len(e.fix.backlog) > 0 || len(e.notify.backlog) > 0 {
 			soon(now + int64(time.Millisecond))
@@ -200,16 +205,26 @@ func (e *Engine) postPending() {
 	if n > 0 {
 		l.pending = append(l.pending[:0], l.pending[n:]...)
 	}
-	if len(l.pending) > 0 {
-		e.growPulse()
-	}
 }
 
-// growPulse adds a worker when checks wait and no worker is idle.
-func (e *Engine) growPulse() {
+// growEvery limits how fast the pulse pipeline adds workers while checks
+// wait.
+const growEvery = int64(10 * time.Millisecond)
+
+// staff keeps the pulse pipeline at its minimum and adds a worker when
+// checks wait and no worker is idle.
+func (e *Engine) staff(now int64) {
 	p := e.pulse
-	if p.idle.Load() == 0 && int(p.live.Load()) < e.cfg.maxWorkers {
+	live := int(p.live.Load())
+	for ; live < e.cfg.minWorkers; live++ {
 		p.spawn()
+	}
+	if live >= e.cfg.maxWorkers || p.idle.Load() > 0 || now < e.l.nextGrow {
+		return
+	}
+	if len(e.l.pending) > 0 || p.queued.Load() > 0 {
+		p.spawn()
+		e.l.nextGrow = now + growEvery
 	}
 }
 
@@ -244,9 +259,6 @@ func (e *Engine) apply(rs []result) {
 	e.stats.checksRun.Add(uint64(len(rs)))
 	if failed > 0 {
 		e.stats.checksFailed.Add(failed)
-	}
-	if len(l.pending) > 0 || (e.pulse.queued.Load() > 0 && e.pulse.idle.Load() == 0) {
-		e.growPulse()
 	}
 }
 
@@ -470,4 +482,3 @@ func (e *Engine) notified(c *call) {
 	ln.q = ln.q[1:]
 	e.notify.submit(next)
 }
-

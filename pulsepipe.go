@@ -7,13 +7,12 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/panjf2000/ants/v2"
 	"github.com/ziad/cpra/ecs"
 	"github.com/ziad/cpra/pulse"
 )
 
 // The pulse pipeline: the loop packs due checks into batches, workers (long
-// lived loops on an ants pool) run them and hand results back in buffers.
+// lived goroutines) run them and hand results back in buffers.
 
 const (
 	batchMax     = 256
@@ -48,15 +47,19 @@ type result struct {
 type resultBuf struct{ r []result }
 
 const (
-	wIdle uint32 = iota
+	// A worker's state word holds a job sequence number above two status
+	// bits, so the watchdog can never abandon a job other than the one it
+	// judged (no ABA between a worker's consecutive jobs).
+	wIdle uint64 = iota
 	wRunning
 	wAbandoned
+	wStatus = 3
 )
 
 type pulseWorker struct {
 	p        *pulsePipe
-	state    atomic.Uint32
-	deadline atomic.Int64 // ns since epoch
+	state    atomic.Uint64
+	giveUp   atomic.Int64 // ns since epoch: deadline plus grace
 	cur      job          // the job running; read by the watchdog after it abandons
 	curStart int64
 	batch    *jobBatch
@@ -66,7 +69,6 @@ type pulseWorker struct {
 
 type pulsePipe struct {
 	e       *Engine
-	pool    *ants.Pool
 	jobs    chan *jobBatch
 	results chan *resultBuf
 	dead    chan struct{} // closed when the loop is gone: stop handing results
@@ -86,7 +88,7 @@ type pulsePipe struct {
 	orphans          []*jobBatch // owned by the loop: batches to queue again
 }
 
-func newPulsePipe(e *Engine) (*pulsePipe, error) {
+func newPulsePipe(e *Engine) *pulsePipe {
 	p := &pulsePipe{
 		e:        e,
 		capacity: int64(e.cfg.queueCapacity),
@@ -97,12 +99,7 @@ func newPulsePipe(e *Engine) (*pulsePipe, error) {
 	}
 	p.free.New = func() any { return &jobBatch{jobs: make([]job, 0, batchMax)} }
 	p.bufs.New = func() any { return &resultBuf{r: make([]result, 0, resultBufLen)} }
-	pool, err := ants.NewPool(e.cfg.maxWorkers, ants.WithDisablePurge(true), ants.WithNonblocking(true))
-	if err != nil {
-		return nil, err
-	}
-	p.pool = pool
-	return p, nil
+	return p
 }
 
 func (p *pulsePipe) getBatch() *jobBatch {
@@ -137,8 +134,8 @@ func (p *pulsePipe) unref(b *jobBatch) {
 	}
 }
 
-// spawn starts one more worker; it reports false when the pool refused.
-func (p *pulsePipe) spawn() bool {
+// spawn starts one more worker.
+func (p *pulsePipe) spawn() {
 	w := &pulseWorker{p: p, ctx: new(checkCtx)}
 	w.out = p.bufs.Get().(*resultBuf)
 	p.mu.Lock()
@@ -146,16 +143,7 @@ func (p *pulsePipe) spawn() bool {
 	p.mu.Unlock()
 	p.live.Add(1)
 	p.wg.Add(1)
-	if err := p.pool.Submit(w.run); err != nil {
-		p.bufs.Put(w.out)
-		p.live.Add(-1)
-		p.wg.Done()
-		p.mu.Lock()
-		delete(p.workers, w)
-		p.mu.Unlock()
-		return false
-	}
-	return true
+	go w.run()
 }
 
 func (p *pulsePipe) retire(w *pulseWorker) {
@@ -285,14 +273,18 @@ func (w *pulseWorker) runBatch(b *jobBatch) bool {
 	return true
 }
 
-func (w *pulseWorker) exec(j *job) bool {
+func (w *pulseWorker) exec(jp *job) bool {
 	e := w.p.e
-	w.cur = *j
+	// Work from a copy: once abandoned, the batch is no longer ours.
+	j := *jp
+	w.cur = j
 	start := e.nanotime()
 	deadline := start + int64(j.timeout)
 	w.curStart = start
-	w.deadline.Store(deadline)
-	w.state.Store(wRunning)
+	// Store before the state: the watchdog reads it once it sees running.
+	w.giveUp.Store(deadline + grace(j.timeout))
+	seq := w.state.Load()&^wStatus + 4
+	w.state.Store(seq | wRunning)
 
 	c := w.ctx
 	c.reset(e.base, e.epoch.Add(time.Duration(deadline)))
@@ -301,14 +293,9 @@ func (w *pulseWorker) exec(j *job) bool {
 		w.ctx = new(checkCtx)
 	}
 	end := e.nanotime()
-	if !w.state.CompareAndSwap(wRunning, wIdle) {
-		// The watchdog gave up on us and reported a timeout; give the pool
-		// slot it lent back and leave.
-		p := w.p
-		p.mu.Lock()
-		p.pool.Tune(p.pool.Cap() - 1)
-		p.mu.Unlock()
-		p.abandonedRunning.Add(-1)
+	if !w.state.CompareAndSwap(seq|wRunning, seq|wIdle) {
+		// The watchdog gave up on us and reported a timeout.
+		w.p.abandonedRunning.Add(-1)
 		return false
 	}
 	if err == nil && end >= deadline {
@@ -354,14 +341,14 @@ func (p *pulsePipe) watchdog(now int64, out []result) []result {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for w := range p.workers {
-		if w.state.Load() != wRunning {
+		st := w.state.Load()
+		if st&wStatus != wRunning {
 			continue
 		}
-		dl := w.deadline.Load()
-		if now < dl+grace(w.cur.timeout) {
+		if now < w.giveUp.Load() {
 			continue
 		}
-		if !w.state.CompareAndSwap(wRunning, wAbandoned) {
+		if !w.state.CompareAndSwap(st, st&^wStatus|wAbandoned) {
 			continue
 		}
 		// We own the worker's job, results and batch reference now.
@@ -389,7 +376,6 @@ func (p *pulsePipe) watchdog(now int64, out []result) []result {
 		delete(p.workers, w)
 		p.live.Add(-1)
 		p.wg.Done()
-		p.pool.Tune(p.pool.Cap() + 1) // the stuck goroutine keeps its slot
 		p.e.log.Warn("check abandoned after its deadline", "timeout", w.cur.timeout)
 	}
 	return out
