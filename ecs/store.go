@@ -20,8 +20,7 @@ type Store struct {
 	Episodes *ark.Map[Episode]
 	Wheel    *Wheel
 
-	names   map[uint64]Entity // by name hash
-	collide map[string]Entity // names whose hash is already taken by another name
+	names *nameIndex
 }
 
 // NewStore returns an empty store whose wheel clock starts at tick now,
@@ -37,8 +36,8 @@ func NewStore(now int64, capacity int) *Store {
 		Healths:  ark.NewMap[Health](w),
 		Plugins:  ark.NewMap[Plugins](w),
 		Episodes: ark.NewMap[Episode](w),
-		names:    make(map[uint64]Entity, capacity),
 	}
+	s.names = newNameIndex(capacity, func(e Entity) string { return s.Probes.Get(e).Name })
 	s.Wheel = NewWheel(now, s.due)
 	return s
 }
@@ -51,7 +50,7 @@ func (s *Store) due(e Entity) (int64, bool) {
 }
 
 // Len returns the number of monitors.
-func (s *Store) Len() int { return len(s.names) + len(s.collide) }
+func (s *Store) Len() int { return s.names.n }
 
 // Alive reports whether e is a monitor in the store.
 func (s *Store) Alive(e Entity) bool { return s.World.Alive(e) }
@@ -68,17 +67,7 @@ func HashName(name string) uint64 {
 }
 
 // Lookup returns the monitor with the given name.
-func (s *Store) Lookup(name string) (Entity, bool) {
-	e, ok := s.names[HashName(name)]
-	if !ok {
-		return Entity{}, false
-	}
-	if s.Probes.Get(e).Name == name {
-		return e, true
-	}
-	e, ok = s.collide[name]
-	return e, ok
-}
+func (s *Store) Lookup(name string) (Entity, bool) { return s.names.get(name) }
 
 // Create adds a monitor whose name is not in the store yet and files it in
 // the wheel at sched.Due. plugins may be nil.
@@ -89,35 +78,13 @@ func (s *Store) Create(p Probe, sched Schedule, h Health, plugins *Plugins) Enti
 	} else {
 		e = s.Monitors.NewEntity(&p, &sched, &h)
 	}
-	key := HashName(p.Name)
-	if _, taken := s.names[key]; taken {
-		if s.collide == nil {
-			s.collide = make(map[string]Entity)
-		}
-		s.collide[p.Name] = e
-	} else {
-		s.names[key] = e
-	}
+	s.names.put(p.Name, e)
 	s.Wheel.Insert(e, sched.Due)
 	return e
 }
 
 // Delete removes a monitor. Its wheel entry is dropped when reached.
 func (s *Store) Delete(e Entity) {
-	name := s.Probes.Get(e).Name
-	key := HashName(name)
-	if s.names[key] == e {
-		delete(s.names, key)
-		// Promote a colliding name with the same hash, if any.
-		for n, c := range s.collide {
-			if HashName(n) == key {
-				s.names[key] = c
-				delete(s.collide, n)
-				break
-			}
-		}
-	} else {
-		delete(s.collide, name)
-	}
+	s.names.del(s.Probes.Get(e).Name)
 	s.World.RemoveEntity(e)
 }

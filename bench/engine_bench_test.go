@@ -1,0 +1,347 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"runtime/debug"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ziad/cpra"
+	"github.com/ziad/cpra/pulse"
+)
+
+type size struct {
+	name string
+	n    int
+}
+
+func sizes(b *testing.B) []size {
+	if testing.Short() {
+		return []size{{"10k", 10_000}}
+	}
+	return []size{{"10k", 10_000}, {"100k", 100_000}, {"1M", 1_000_000}}
+}
+
+// noop is the check used throughout: it measures the engine, not a target.
+var noop = pulse.CheckerFunc(func(context.Context) error { return nil })
+
+func names(n int) []string {
+	s := make([]string, n)
+	for i := range s {
+		s[i] = fmt.Sprintf("svc-%07d.example.internal", i)
+	}
+	return s
+}
+
+func newFleet(b *testing.B, ns []string, interval time.Duration, opts ...cpra.Option) *cpra.Engine {
+	b.Helper()
+	e, err := cpra.New(append([]cpra.Option{cpra.WithCapacity(len(ns))}, opts...)...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, name := range ns {
+		if _, err := e.Add(cpra.Monitor{Name: name, Check: noop, Interval: interval, Timeout: time.Second}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return e
+}
+
+func stop(b *testing.B, e *cpra.Engine) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := e.Shutdown(ctx); err != nil {
+		b.Fatal(err)
+	}
+}
+
+func heapInUse() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc + m.StackInuse
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkEngineThroughput runs no-op monitors whose intervals demand about
+// two million checks a second (one million for 10k, whose interval is at
+// the 10ms floor) and reports how many the whole engine completes:
+// schedule, queue, worker, apply. One op is one completed check.
+func BenchmarkEngineThroughput(b *testing.B) {
+	for _, sz := range sizes(b) {
+		b.Run(sz.name, func(b *testing.B) {
+			interval := max(cpra.MinInterval, time.Duration(float64(sz.n)/2e6*float64(time.Second)))
+			e := newFleet(b, names(sz.n), interval)
+			if err := e.Start(context.Background()); err != nil {
+				b.Fatal(err)
+			}
+			defer stop(b, e)
+			time.Sleep(time.Second) // warm up: workers spawn, phases fill in
+			start, cpu0 := e.Stats().ChecksRun, cpuTime()
+			t0 := time.Now()
+			b.ResetTimer()
+			want := start + uint64(max(b.N, 200_000))
+			for e.Stats().ChecksRun < want {
+				time.Sleep(2 * time.Millisecond)
+			}
+			b.StopTimer()
+			el := time.Since(t0)
+			st := e.Stats()
+			done := float64(st.ChecksRun - start)
+			b.ReportMetric(done/el.Seconds(), "checks/s")
+			b.ReportMetric(float64(cpuTime()-cpu0)/done, "cpu-ns/check")
+			b.ReportMetric(float64(sz.n)/interval.Seconds(), "demand/s")
+			b.ReportMetric(float64(st.Pulse.Workers), "workers")
+		})
+	}
+}
+
+// BenchmarkEngineMemory adds n monitors and reports the engine's heap per
+// monitor (names and the shared checker exist before and after, so they are
+// not counted) and the time Add takes per monitor (ns/op).
+func BenchmarkEngineMemory(b *testing.B) {
+	for _, sz := range sizes(b) {
+		b.Run(sz.name, func(b *testing.B) {
+			ns := names(sz.n)
+			var perMonitor float64
+			var addTime time.Duration
+			for b.Loop() {
+				b.StopTimer()
+				before := heapInUse()
+				b.StartTimer()
+				t0 := time.Now()
+				e := newFleet(b, ns, time.Minute)
+				addTime = time.Since(t0)
+				b.StopTimer()
+				perMonitor = float64(heapInUse()-before) / float64(sz.n)
+				runtime.KeepAlive(e)
+				stop(b, e)
+				b.StartTimer()
+			}
+			b.ReportMetric(perMonitor, "B/monitor")
+			b.ReportMetric(addTime.Seconds()*1e6/float64(sz.n), "s/1M-adds")
+		})
+	}
+}
+
+// BenchmarkTickerPerMonitorMemory is the baseline for BenchmarkEngineMemory:
+// one goroutine with a time.Ticker per monitor.
+func BenchmarkTickerPerMonitorMemory(b *testing.B) {
+	for _, sz := range sizes(b) {
+		b.Run(sz.name, func(b *testing.B) {
+			var perMonitor float64
+			for b.Loop() {
+				b.StopTimer()
+				before := heapInUse()
+				b.StartTimer()
+				f := startTickers(sz.n, time.Minute, nil)
+				b.StopTimer()
+				perMonitor = float64(heapInUse()-before) / float64(sz.n)
+				f.stop()
+				b.StartTimer()
+			}
+			b.ReportMetric(perMonitor, "B/monitor")
+		})
+	}
+}
+
+// BenchmarkEngineLag runs n monitors at a 60s interval for 12s and reports
+// how late checks started: p50, p99 and max over the last 10s.
+func BenchmarkEngineLag(b *testing.B) {
+	for _, sz := range sizes(b) {
+		b.Run(sz.name, func(b *testing.B) {
+			e := newFleet(b, names(sz.n), time.Minute)
+			var lag cpra.LagStats
+			var cpu float64
+			for b.Loop() {
+				if err := e.Start(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+				time.Sleep(2 * time.Second)
+				c0, t0 := cpuTime(), time.Now()
+				time.Sleep(10 * time.Second)
+				cpu = float64(cpuTime()-c0) / float64(time.Since(t0)) * 100
+				lag = e.Stats().Lag
+				stop(b, e)
+				b.StopTimer()
+				e = newFleet(b, names(sz.n), time.Minute)
+				b.StartTimer()
+			}
+			reportLag(b, lag.P50, lag.P99, lag.Max)
+			b.ReportMetric(cpu, "cpu%")
+			b.ReportMetric(float64(lag.Samples), "checks")
+		})
+	}
+}
+
+// BenchmarkTickerPerMonitorLag is the baseline for BenchmarkEngineLag.
+func BenchmarkTickerPerMonitorLag(b *testing.B) {
+	for _, sz := range sizes(b) {
+		b.Run(sz.name, func(b *testing.B) {
+			var p50, p99, mx time.Duration
+			var cpu float64
+			for b.Loop() {
+				rec := &lagRecorder{}
+				f := startTickers(sz.n, time.Minute, rec)
+				time.Sleep(2 * time.Second)
+				rec.reset()
+				c0, t0 := cpuTime(), time.Now()
+				time.Sleep(10 * time.Second)
+				cpu = float64(cpuTime()-c0) / float64(time.Since(t0)) * 100
+				p50, p99, mx = rec.percentiles()
+				f.stop()
+			}
+			reportLag(b, p50, p99, mx)
+			b.ReportMetric(cpu, "cpu%")
+		})
+	}
+}
+
+// BenchmarkEngineIdle reports the CPU the engine uses with n monitors and
+// almost nothing due (24h intervals: n/86400 checks a second).
+func BenchmarkEngineIdle(b *testing.B) {
+	for _, sz := range sizes(b) {
+		b.Run(sz.name, func(b *testing.B) {
+			var cpu float64
+			for b.Loop() {
+				b.StopTimer()
+				e := newFleet(b, names(sz.n), 24*time.Hour)
+				if err := e.Start(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+				time.Sleep(time.Second)
+				runtime.GC()
+				b.StartTimer()
+				c0, t0 := cpuTime(), time.Now()
+				time.Sleep(5 * time.Second)
+				cpu = float64(cpuTime()-c0) / float64(time.Since(t0)) * 100
+				b.StopTimer()
+				stop(b, e)
+				b.StartTimer()
+			}
+			b.ReportMetric(cpu, "cpu%")
+		})
+	}
+}
+
+// BenchmarkTickerPerMonitorIdle is the baseline for BenchmarkEngineIdle.
+func BenchmarkTickerPerMonitorIdle(b *testing.B) {
+	for _, sz := range sizes(b) {
+		b.Run(sz.name, func(b *testing.B) {
+			var cpu float64
+			for b.Loop() {
+				b.StopTimer()
+				f := startTickers(sz.n, 24*time.Hour, nil)
+				time.Sleep(time.Second)
+				runtime.GC()
+				b.StartTimer()
+				c0, t0 := cpuTime(), time.Now()
+				time.Sleep(5 * time.Second)
+				cpu = float64(cpuTime()-c0) / float64(time.Since(t0)) * 100
+				b.StopTimer()
+				f.stop()
+				b.StartTimer()
+			}
+			b.ReportMetric(cpu, "cpu%")
+		})
+	}
+}
+
+func reportLag(b *testing.B, p50, p99, mx time.Duration) {
+	b.ReportMetric(float64(p50)/1e6, "lag-p50-ms")
+	b.ReportMetric(float64(p99)/1e6, "lag-p99-ms")
+	b.ReportMetric(float64(mx)/1e6, "lag-max-ms")
+}
+
+// tickerFleet is the baseline design: one goroutine and one time.Ticker per
+// monitor, each started at its own phase, running the same no-op check.
+type tickerFleet struct {
+	done chan struct{}
+	wg   sync.WaitGroup
+}
+
+func startTickers(n int, interval time.Duration, rec *lagRecorder) *tickerFleet {
+	f := &tickerFleet{done: make(chan struct{})}
+	start := time.Now()
+	var ready sync.WaitGroup
+	ready.Add(n)
+	for i := range n {
+		phase := time.Duration(uint64(i) * 2654435761 % uint64(interval))
+		f.wg.Go(func() {
+			ready.Done()
+			first := time.NewTimer(time.Until(start.Add(phase)))
+			select {
+			case <-first.C:
+			case <-f.done:
+				first.Stop()
+				return
+			}
+			next := start.Add(phase)
+			t := time.NewTicker(interval)
+			defer t.Stop()
+			for {
+				if rec != nil {
+					rec.add(time.Since(next))
+				}
+				_ = noop(context.Background())
+				select {
+				case <-t.C:
+					next = next.Add(interval)
+				case <-f.done:
+					return
+				}
+			}
+		})
+	}
+	ready.Wait()
+	return f
+}
+
+func (f *tickerFleet) stop() {
+	close(f.done)
+	f.wg.Wait()
+	debug.FreeOSMemory()
+}
+
+// lagRecorder collects lag samples from many goroutines.
+type lagRecorder struct {
+	mu  sync.Mutex
+	v   []time.Duration
+	off atomic.Bool
+}
+
+func (r *lagRecorder) add(d time.Duration) {
+	r.mu.Lock()
+	r.v = append(r.v, d)
+	r.mu.Unlock()
+}
+
+func (r *lagRecorder) reset() {
+	r.mu.Lock()
+	r.v = r.v[:0]
+	r.mu.Unlock()
+}
+
+func (r *lagRecorder) percentiles() (p50, p99, mx time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.v) == 0 {
+		return 0, 0, 0
+	}
+	sort.Slice(r.v, func(i, j int) bool { return r.v[i] < r.v[j] })
+	return r.v[len(r.v)/2], r.v[len(r.v)*99/100], r.v[len(r.v)-1]
+}

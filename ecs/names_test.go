@@ -1,0 +1,74 @@
+package ecs
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	ark "github.com/mlange-42/ark/ecs"
+)
+
+// TestNameIndexAgainstMap applies random puts and deletes to the index and to
+// a Go map and checks that they always agree, through growth and with
+// deletions shifting probe runs that wrap around the table's end.
+func TestNameIndexAgainstMap(t *testing.T) {
+	w := ark.NewWorld()
+	names := map[Entity]string{}
+	x := newNameIndex(0, func(e Entity) string { return names[e] })
+	want := map[string]Entity{}
+	rng := rand.New(rand.NewPCG(5, 9))
+	for step := range 200000 {
+		name := fmt.Sprintf("n%d", rng.IntN(5000))
+		if e, ok := want[name]; ok {
+			if rng.IntN(2) == 0 {
+				x.del(name)
+				delete(want, name)
+				delete(names, e)
+				w.RemoveEntity(e)
+			}
+		} else {
+			e := w.NewEntity()
+			names[e] = name
+			x.put(name, e)
+			want[name] = e
+		}
+		if step%997 == 0 {
+			for n, e := range want {
+				if got, ok := x.get(n); !ok || got != e {
+					t.Fatalf("step %d: get(%q) = %v, %v; want %v", step, n, got, ok, e)
+				}
+			}
+			if x.n != len(want) {
+				t.Fatalf("step %d: n = %d, want %d", step, x.n, len(want))
+			}
+		}
+		if _, ok := x.get(fmt.Sprintf("absent%d", step)); ok {
+			t.Fatalf("found a name never added")
+		}
+	}
+}
+
+func TestNameIndexTagCollisions(t *testing.T) {
+	// A tiny table where every name shares probe runs and many share tags.
+	w := ark.NewWorld()
+	names := map[Entity]string{}
+	x := newNameIndex(0, func(e Entity) string { return names[e] })
+	var es []Entity
+	for i := range 300 {
+		e := w.NewEntity()
+		names[e] = fmt.Sprint(i)
+		x.put(names[e], e)
+		es = append(es, e)
+	}
+	for i, e := range es {
+		if i%3 == 0 {
+			x.del(names[e])
+		}
+	}
+	for i, e := range es {
+		got, ok := x.get(names[e])
+		if (i%3 == 0) == ok || (ok && got != e) {
+			t.Fatalf("name %d: got %v, %v after deleting every third", i, got, ok)
+		}
+	}
+}
