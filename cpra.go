@@ -370,9 +370,6 @@ func (e *Engine) addMonitor(m *Monitor) (ID, error) {
 		return ID{}, err
 	}
 	s := e.store
-	if _, dup := s.Lookup(m.Name); dup {
-		return bad("Name", ErrDuplicateName)
-	}
 	ivMs := iv.Milliseconds()
 	toMs := max(1, (to + time.Millisecond - 1).Milliseconds())
 	now := s.Wheel.Now()
@@ -382,7 +379,10 @@ func (e *Engine) addMonitor(m *Monitor) (ID, error) {
 	if m.Remediate != nil || m.Notify != nil || len(m.Labels) > 0 || mr != 1 {
 		pl = &ecs.Plugins{Remediate: m.Remediate, Notify: m.Notify, Labels: m.Labels, MaxRemediations: mr}
 	}
-	en := s.Create(ecs.Probe{Name: m.Name, Check: m.Check}, sched, h, pl)
+	en, ok := s.Create(ecs.Probe{Name: m.Name, Check: m.Check}, sched, h, pl)
+	if !ok {
+		return bad("Name", ErrDuplicateName)
+	}
 	e.monitors.Add(1)
 	return ID{en}, nil
 }

@@ -12,9 +12,26 @@ type nameIndex struct {
 	tags  []uint8 // 0: empty; else the hash's top byte, forced non-zero
 	n     int
 	name  func(Entity) string
+
+	pending    int // the slot reserve found
+	pendingTag uint8
 }
 
-const maxLoadNum, maxLoadDen = 7, 8
+const maxLoadNum, maxLoadDen = 4, 5
+
+// mix spreads a name hash over all 64 bits (a splitmix64 finaliser): the
+// slot comes from the high bits and the tag from the low byte, which FNV-1a
+// alone leaves correlated for names that differ in a few characters.
+func mix(h uint64) uint64 {
+	h ^= h >> 30
+	h *= 0xbf58476d1ce4e5b9
+	h ^= h >> 27
+	h *= 0x94d049bb133111eb
+	h ^= h >> 31
+	return h
+}
+
+func keyOf(name string) uint64 { return mix(HashName(name)) }
 
 func newNameIndex(capacity int, name func(Entity) string) *nameIndex {
 	x := &nameIndex{name: name}
@@ -23,7 +40,7 @@ func newNameIndex(capacity int, name func(Entity) string) *nameIndex {
 }
 
 func tagOf(h uint64) uint8 {
-	if t := uint8(h >> 56); t != 0 {
+	if t := uint8(h); t != 0 {
 		return t
 	}
 	return 1
@@ -58,34 +75,50 @@ func (x *nameIndex) find(name string, h uint64) (int, bool) {
 }
 
 func (x *nameIndex) get(name string) (Entity, bool) {
-	i, ok := x.find(name, HashName(name))
+	i, ok := x.find(name, keyOf(name))
 	if !ok {
 		return Entity{}, false
 	}
 	return x.slots[i], true
 }
 
-// put adds a name that is not in the index.
-func (x *nameIndex) put(name string, e Entity) {
+// reserve looks name up; when it is absent it returns a function that
+// files an entity under it. Only one reservation may be open at a time.
+func (x *nameIndex) reserve(name string) (Entity, func(Entity)) {
 	if (x.n+1)*maxLoadDen > len(x.slots)*maxLoadNum {
 		x.resize(len(x.slots) + len(x.slots)/2)
 	}
-	h := HashName(name)
-	i, _ := x.find(name, h)
-	x.slots[i], x.tags[i] = e, tagOf(h)
+	h := keyOf(name)
+	i, ok := x.find(name, h)
+	if ok {
+		return x.slots[i], nil
+	}
+	x.pending, x.pendingTag = i, tagOf(h)
+	return Entity{}, x.fill
+}
+
+func (x *nameIndex) fill(e Entity) {
+	x.slots[x.pending], x.tags[x.pending] = e, x.pendingTag
 	x.n++
+}
+
+// put adds a name that is not in the index.
+func (x *nameIndex) put(name string, e Entity) {
+	if _, file := x.reserve(name); file != nil {
+		file(e)
+	}
 }
 
 // del removes a name, shifting later entries of its probe run back so no
 // tombstones are needed.
 func (x *nameIndex) del(name string) {
-	i, ok := x.find(name, HashName(name))
+	i, ok := x.find(name, keyOf(name))
 	if !ok {
 		return
 	}
 	x.n--
 	for j := x.next(i); x.tags[j] != 0; j = x.next(j) {
-		k := x.home(HashName(x.name(x.slots[j])))
+		k := x.home(keyOf(x.name(x.slots[j])))
 		// Move j into the hole at i when its home is not within (i, j].
 		if (i <= j && (k <= i || k > j)) || (i > j && k <= i && k > j) {
 			x.slots[i], x.tags[i] = x.slots[j], x.tags[j]
@@ -103,8 +136,7 @@ func (x *nameIndex) resize(size int) {
 			continue
 		}
 		e := old[i]
-		h := HashName(x.name(e))
-		j := x.home(h)
+		j := x.home(keyOf(x.name(e)))
 		for x.tags[j] != 0 {
 			j = x.next(j)
 		}

@@ -26,7 +26,9 @@ type Store struct {
 // NewStore returns an empty store whose wheel clock starts at tick now,
 // sized for capacity monitors.
 func NewStore(now int64, capacity int) *Store {
-	w := ark.NewWorld(max(capacity, 1024))
+	// The hint does not go to ark: it would give every archetype table,
+	// such as the one of failing monitors, that many rows up front.
+	w := ark.NewWorld()
 	s := &Store{
 		World:    w,
 		Monitors: ark.NewMap3[Probe, Schedule, Health](w),
@@ -69,18 +71,23 @@ func HashName(name string) uint64 {
 // Lookup returns the monitor with the given name.
 func (s *Store) Lookup(name string) (Entity, bool) { return s.names.get(name) }
 
-// Create adds a monitor whose name is not in the store yet and files it in
-// the wheel at sched.Due. plugins may be nil.
-func (s *Store) Create(p Probe, sched Schedule, h Health, plugins *Plugins) Entity {
+// Create adds a monitor and files it in the wheel at sched.Due, unless the
+// name is taken: then it returns the monitor holding it and false. plugins
+// may be nil.
+func (s *Store) Create(p Probe, sched Schedule, h Health, plugins *Plugins) (Entity, bool) {
+	taken, file := s.names.reserve(p.Name)
+	if file == nil {
+		return taken, false
+	}
 	var e Entity
 	if plugins != nil {
 		e = s.withPlug.NewEntity(&p, &sched, &h, plugins)
 	} else {
 		e = s.Monitors.NewEntity(&p, &sched, &h)
 	}
-	s.names.put(p.Name, e)
+	file(e)
 	s.Wheel.Insert(e, sched.Due)
-	return e
+	return e, true
 }
 
 // Delete removes a monitor. Its wheel entry is dropped when reached.
