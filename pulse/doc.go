@@ -1,5 +1,5 @@
 // Package pulse defines the health check plug-in of CPRA: the [Checker]
-// interface and its function adapter [CheckerFunc].
+// interface, its function adapter [CheckerFunc], and the built-in checkers.
 //
 // # Overview
 //
@@ -7,9 +7,46 @@
 // [Checker.Check] on its worker pool with a context whose deadline is the
 // monitor's Timeout; the returned error decides whether the check passed.
 //
+// # Built-in checkers
+//
+//   - [HTTP]: one request; status (2xx by default), body substring or
+//     regular expression, a JSON field, response time; redirects and TLS
+//     verification configurable.
+//   - [TCP]: connect, optionally send bytes and expect a reply.
+//   - [ICMP]: echo requests, unprivileged sockets first.
+//   - [DNS]: one query to a chosen server; answer, rcode or answer value.
+//   - [TLS]: handshake, chain and name verification, certificate expiry.
+//   - [Exec]: run a program (no shell); exit status 0 is healthy.
+//   - [GRPC]: the standard grpc.health.v1 Check call.
+//
+// Each constructor validates its target and options once and returns the
+// concrete checker and an error wrapping [ErrOption]; a MustXxx variant
+// panics instead. Options are typed per checker ([HTTPOption],
+// [TCPOption], ...); [Option] values ([WithTimeout], [WithMaxLatency]) fit
+// every checker and [VerifyOption] values ([WithRootCAs],
+// [WithInsecureSkipVerify], [WithServerName]) every checker that speaks TLS.
+// [Retry] wraps any Checker.
+//
+// A failed check returns an error that says what failed, in words meant for
+// an alert: "status 503, want 2xx", `body missing "ok"`,
+// "dial tcp 127.0.0.1:9: connect: connection refused". A check cut short by
+// its deadline returns a [*TimeoutError] ("timeout after 2s"), which
+// matches [context.DeadlineExceeded].
+//
+// # Memory and shared state
+//
+// A checker value holds its target and options only: an [HTTPChecker] for a
+// plain GET is 32 bytes besides its URL string. What can be shared is:
+// all HTTP and gRPC checkers use one pooled [net/http.Transport] per
+// certificate setting, created on first use, so monitors of one host reuse
+// its connections; [CloseIdleConnections] closes the idle ones. Response
+// bodies are read only as far as the conditions need (at most 1 MiB) and
+// drained (at most 64 KiB) so that connections can be reused.
+//
 // # Concurrency
 //
 // Checks run on many goroutines at once. A Checker value used by a single
 // monitor is never called concurrently with itself; a value shared between
-// monitors is, and must be safe for that.
+// monitors is, and must be safe for that. All built-in checkers are safe
+// for concurrent use and start no goroutine that outlives a Check.
 package pulse
