@@ -159,8 +159,17 @@ func BenchmarkTickerPerMonitorMemory(b *testing.B) {
 	}
 }
 
-// BenchmarkEngineLag runs n monitors at a 60s interval for 12s and reports
-// how late checks started: p50, p99 and max over the last 10s.
+// window is how long the lag and idle benchmarks measure: 10s, or 2s in
+// -short mode.
+func window() time.Duration {
+	if testing.Short() {
+		return 2 * time.Second
+	}
+	return 10 * time.Second
+}
+
+// BenchmarkEngineLag runs n monitors at a 60s interval and reports how late
+// checks started over a 10s window: p50, p99 and max.
 func BenchmarkEngineLag(b *testing.B) {
 	for _, sz := range sizes(b) {
 		b.Run(sz.name, func(b *testing.B) {
@@ -173,7 +182,7 @@ func BenchmarkEngineLag(b *testing.B) {
 				}
 				time.Sleep(2 * time.Second)
 				c0, t0 := cpuTime(), time.Now()
-				time.Sleep(10 * time.Second)
+				time.Sleep(window())
 				cpu = float64(cpuTime()-c0) / float64(time.Since(t0)) * 100
 				lag = e.Stats().Lag
 				stop(b, e)
@@ -200,7 +209,7 @@ func BenchmarkTickerPerMonitorLag(b *testing.B) {
 				time.Sleep(2 * time.Second)
 				rec.reset()
 				c0, t0 := cpuTime(), time.Now()
-				time.Sleep(10 * time.Second)
+				time.Sleep(window())
 				cpu = float64(cpuTime()-c0) / float64(time.Since(t0)) * 100
 				p50, p99, mx = rec.percentiles()
 				f.stop()
@@ -227,7 +236,7 @@ func BenchmarkEngineIdle(b *testing.B) {
 				runtime.GC()
 				b.StartTimer()
 				c0, t0 := cpuTime(), time.Now()
-				time.Sleep(5 * time.Second)
+				time.Sleep(window())
 				cpu = float64(cpuTime()-c0) / float64(time.Since(t0)) * 100
 				b.StopTimer()
 				stop(b, e)
@@ -250,7 +259,7 @@ func BenchmarkTickerPerMonitorIdle(b *testing.B) {
 				runtime.GC()
 				b.StartTimer()
 				c0, t0 := cpuTime(), time.Now()
-				time.Sleep(5 * time.Second)
+				time.Sleep(window())
 				cpu = float64(cpuTime()-c0) / float64(time.Since(t0)) * 100
 				b.StopTimer()
 				f.stop()

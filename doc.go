@@ -1,0 +1,54 @@
+// Package cpra is an embeddable active-monitoring engine: it runs up to a
+// million monitors in one process, each a periodic health check (pulse),
+// an optional automated repair when it fails (intervention), and alerts
+// about what happened (codes).
+//
+// # Overview
+//
+// Create an [Engine] with [New], describe each target as a [Monitor] and
+// [Engine.Add] it, then [Engine.Start] (or [Engine.Run]) the engine. Checks,
+// remediations and notifications are plug-ins: [pulse.Checker],
+// [intervene.Remediator] and [alert.Notifier], each with a function adapter
+// and built-in implementations in its package.
+//
+// # Codes
+//
+// An episode starts with the first failed check of a healthy monitor and
+// ends with exactly one green. Its alerts match yellow? cyan* red? green:
+//
+//   - yellow: the first failure, when FailureThreshold > 1.
+//   - After FailureThreshold consecutive failures the monitor is down. With
+//     a remediator, attempt 1 runs; success raises cyan and the next
+//     SuccessThreshold checks verify it (all pass: green; one fails: the
+//     next attempt, after a backoff that starts at the interval and
+//     doubles). When MaxRemediations attempts are spent, red. Without a
+//     remediator, red at once.
+//   - SuccessThreshold consecutive passing checks end the episode with
+//     green, whatever a remediation is doing; a late remediation result is
+//     ignored.
+//
+// # Scheduling
+//
+// A monitor's first check runs at a phase within its interval fixed by a
+// hash of its name, so a fleet spreads evenly and keeps its spread across
+// restarts. Checks are due at fixed multiples of the interval from there; a
+// check still running when the next is due makes that one skip (counted in
+// [Stats]). Scheduling costs time in proportion to what is due, not to the
+// number of monitors.
+//
+// # Lifecycle
+//
+// [New] starts nothing. [Engine.Start] starts the loop and the workers;
+// [Engine.Shutdown] stops scheduling, waits for checks and remediations in
+// flight, delivers queued alerts, and returns ctx.Err() if its context ends
+// first. Both are idempotent; after Shutdown, methods return [ErrClosed]
+// (Status keeps answering with the final state).
+//
+// # Concurrency
+//
+// Every method is safe for concurrent use. One goroutine, the loop, owns
+// all monitor state; workers run plug-ins and never touch it. Plug-in
+// calls get a context with a deadline; a call that ignores it is reported
+// as a timeout at its deadline and left behind (counted in [Stats]), and a
+// panic in a plug-in is recovered and reported as that call's failure.
+package cpra
