@@ -3,16 +3,16 @@ module github.com/ziad/cpra
 go 1.25.0
 
 require (
+	github.com/Workiva/go-datastructures v1.1.5
 	github.com/mlange-42/ark v0.8.3
 	github.com/prometheus-community/pro-bing v0.9.1
 	go.uber.org/goleak v1.3.0
 	golang.org/x/net v0.58.0
+	golang.org/x/sys v0.47.0
 )
 
 require (
-	github.com/Workiva/go-datastructures v1.1.5 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/stretchr/testify v1.10.0 // indirect
 	golang.org/x/sync v0.22.0 // indirect
-	golang.org/x/sys v0.47.0 // indirect
 )

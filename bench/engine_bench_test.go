@@ -94,7 +94,7 @@ func BenchmarkEngineThroughput(b *testing.B) {
 			start, cpu0 := e.Stats().ChecksRun, cpuTime()
 			t0 := time.Now()
 			b.ResetTimer()
-			want := start + uint64(max(b.N, 200_000))
+			want := start + uint64(max(b.N, 1_000_000))
 			for e.Stats().ChecksRun < want {
 				time.Sleep(2 * time.Millisecond)
 			}
@@ -106,6 +106,34 @@ func BenchmarkEngineThroughput(b *testing.B) {
 			b.ReportMetric(float64(cpuTime()-cpu0)/done, "cpu-ns/check")
 			b.ReportMetric(float64(sz.n)/interval.Seconds(), "demand/s")
 			b.ReportMetric(float64(st.Pulse.Workers), "workers")
+		})
+	}
+}
+
+// BenchmarkTickerPerMonitorThroughput is the baseline for
+// BenchmarkEngineThroughput: the same fleet and intervals, one goroutine and
+// ticker per monitor. One op is one completed check.
+func BenchmarkTickerPerMonitorThroughput(b *testing.B) {
+	for _, sz := range sizes(b) {
+		b.Run(sz.name, func(b *testing.B) {
+			interval := max(cpra.MinInterval, time.Duration(float64(sz.n)/2e6*float64(time.Second)))
+			var checks atomic.Int64
+			f := startTickers(sz.n, interval, nil, &checks)
+			defer f.stop()
+			time.Sleep(time.Second)
+			start, cpu0 := checks.Load(), cpuTime()
+			t0 := time.Now()
+			b.ResetTimer()
+			want := start + int64(max(b.N, 1_000_000))
+			for checks.Load() < want {
+				time.Sleep(2 * time.Millisecond)
+			}
+			b.StopTimer()
+			el := time.Since(t0)
+			done := float64(checks.Load() - start)
+			b.ReportMetric(done/el.Seconds(), "checks/s")
+			b.ReportMetric(float64(cpuTime()-cpu0)/done, "cpu-ns/check")
+			b.ReportMetric(float64(sz.n)/interval.Seconds(), "demand/s")
 		})
 	}
 }
@@ -148,7 +176,7 @@ func BenchmarkTickerPerMonitorMemory(b *testing.B) {
 				b.StopTimer()
 				before := heapInUse()
 				b.StartTimer()
-				f := startTickers(sz.n, time.Minute, nil)
+				f := startTickers(sz.n, time.Minute, nil, nil)
 				b.StopTimer()
 				perMonitor = float64(heapInUse()-before) / float64(sz.n)
 				f.stop()
@@ -205,7 +233,7 @@ func BenchmarkTickerPerMonitorLag(b *testing.B) {
 			var cpu float64
 			for b.Loop() {
 				rec := &lagRecorder{}
-				f := startTickers(sz.n, time.Minute, rec)
+				f := startTickers(sz.n, time.Minute, rec, nil)
 				time.Sleep(2 * time.Second)
 				rec.reset()
 				c0, t0 := cpuTime(), time.Now()
@@ -254,7 +282,7 @@ func BenchmarkTickerPerMonitorIdle(b *testing.B) {
 			var cpu float64
 			for b.Loop() {
 				b.StopTimer()
-				f := startTickers(sz.n, 24*time.Hour, nil)
+				f := startTickers(sz.n, 24*time.Hour, nil, nil)
 				time.Sleep(time.Second)
 				runtime.GC()
 				b.StartTimer()
@@ -283,7 +311,7 @@ type tickerFleet struct {
 	wg   sync.WaitGroup
 }
 
-func startTickers(n int, interval time.Duration, rec *lagRecorder) *tickerFleet {
+func startTickers(n int, interval time.Duration, rec *lagRecorder, count *atomic.Int64) *tickerFleet {
 	f := &tickerFleet{done: make(chan struct{})}
 	start := time.Now()
 	var ready sync.WaitGroup
@@ -307,6 +335,9 @@ func startTickers(n int, interval time.Duration, rec *lagRecorder) *tickerFleet 
 					rec.add(time.Since(next))
 				}
 				_ = noop(context.Background())
+				if count != nil {
+					count.Add(1)
+				}
 				select {
 				case <-t.C:
 					next = next.Add(interval)
