@@ -75,7 +75,9 @@ type ExecChecker struct {
 // kept for the error text. On Unix the program runs in a process group of
 // its own, and at the deadline the whole group is killed, so that children
 // it started do not outlive the check; elsewhere only the program is
-// killed.
+// killed. A program that exits while processes it started keep its output
+// open fails the check, and on Unix those processes are killed a second
+// later.
 func Exec(path string, args []string, opts ...ExecOption) (*ExecChecker, error) {
 	var s settings
 	s.outputCap = -1
@@ -140,6 +142,12 @@ func (c *ExecChecker) Check(ctx context.Context) error {
 	took := time.Since(b.start)
 	if e := b.ctxErr(ctx, "running "+c.args[0]); e != nil {
 		return withOutput(e, out)
+	}
+	if errors.Is(err, exec.ErrWaitDelay) {
+		// Members of the group still held the output a moment ago, so the
+		// group id is still theirs: end them, a check leaves nothing behind.
+		killGroup(cmd.Process.Pid)
+		return withOutput(fmt.Errorf("%s exited, but processes it started kept its output open", c.args[0]), out)
 	}
 	if err != nil {
 		var ee *exec.ExitError

@@ -25,6 +25,7 @@ func TestExec(t *testing.T) {
 		{"stdin is empty", `read line && exit 1 || exit 0`, nil, ""},
 		{"huge output is bounded", `head -c 5000000 /dev/zero | tr '\0' x; echo; echo tail-marker; exit 1`, nil, "bytes omitted"},
 		{"hang past the timeout", "sleep 600", []ExecOption{WithTimeout(200 * time.Millisecond)}, "timeout after 200ms while running /bin/sh"},
+		{"leaves a child holding its output", "sleep 600 & exit 0", nil, "/bin/sh exited, but processes it started kept its output open"},
 		{"max latency", "exit 0", []ExecOption{WithMaxLatency(time.Nanosecond)}, "max 1ns"},
 	}
 	for _, tt := range tests {

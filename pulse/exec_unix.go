@@ -28,3 +28,6 @@ func killGroupOnCancel(cmd *exec.Cmd) {
 	// waiting for them shortly after the kill.
 	cmd.WaitDelay = time.Second
 }
+
+// killGroup kills the process group pgid, ignoring its absence.
+func killGroup(pgid int) { _ = syscall.Kill(-pgid, syscall.SIGKILL) }

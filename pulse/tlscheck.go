@@ -122,7 +122,7 @@ func (c *TLSChecker) Check(ctx context.Context) error {
 		}
 		if c.minValidity > 0 && left < c.minValidity {
 			return fmt.Errorf("certificate %q expires in %v (at %s), want at least %v",
-				cert.Subject.String(), left.Round(time.Minute), cert.NotAfter.UTC().Format(time.RFC3339), c.minValidity)
+				cert.Subject.String(), roundLeft(left), cert.NotAfter.UTC().Format(time.RFC3339), c.minValidity)
 		}
 	}
 	return b.latencyErr(took, c.maxLatency)
@@ -133,3 +133,11 @@ var (
 	_ TLSOption = Option(nil)
 	_ TLSOption = VerifyOption(nil)
 )
+
+// roundLeft rounds a remaining validity for an error text.
+func roundLeft(d time.Duration) time.Duration {
+	if d < time.Hour {
+		return d.Round(time.Second)
+	}
+	return d.Round(time.Minute)
+}
