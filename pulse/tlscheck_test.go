@@ -120,7 +120,7 @@ func TestTLS(t *testing.T) {
 		{"valid by name", byName, []TLSOption{WithRootCAs(ca.pool)}, ""},
 		{"valid long enough", fresh, []TLSOption{WithRootCAs(ca.pool), WithMinValidity(30 * time.Minute)}, ""},
 		{"expires too soon", fresh, []TLSOption{WithRootCAs(ca.pool), WithMinValidity(48 * time.Hour)},
-			`certificate "CN=localhost" expires in 1h0m0s`},
+			`certificate "CN=localhost" expires in `},
 		{"expires too soon says the wanted validity", fresh, []TLSOption{WithRootCAs(ca.pool), WithMinValidity(48 * time.Hour)},
 			"want at least 48h0m0s"},
 		{"unknown authority", fresh, nil, "tls: failed to verify certificate: x509: certificate signed by unknown authority"},
