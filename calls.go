@@ -4,13 +4,13 @@ import (
 	"context"
 	"math/rand/v2"
 	"runtime/debug"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/ziad/cpra/alert"
 	"github.com/ziad/cpra/ecs"
 	"github.com/ziad/cpra/intervene"
+	"github.com/ziad/cpra/sizing"
 )
 
 // The intervention and alert pipelines carry far fewer calls than the pulse
@@ -48,10 +48,8 @@ type callPipe struct {
 	done chan *call // outcomes, back to the loop
 	dead chan struct{}
 
-	idle   atomic.Int32
-	live   atomic.Int32
 	queued atomic.Int64
-	wg     sync.WaitGroup
+	crew
 
 	plugRunning atomic.Int64 // plug-in goroutines still running, abandoned ones included
 	backlog     []*call      // owned by the loop: calls waiting for room in "in"
@@ -64,12 +62,14 @@ func newCallPipe(e *Engine, op string, dead chan struct{}) *callPipe {
 		in:   make(chan *call, 4096),
 		done: make(chan *call, 4096),
 		dead: dead,
+		crew: newCrew(e.epoch, e.cfg.minWorkers, e.cfg.maxWorkers),
 	}
 }
 
 // submit queues c, keeping it in the backlog when the queue is full. It runs
 // on the loop.
 func (p *callPipe) submit(c *call) {
+	p.sz.arrive.Arrival(time.Now())
 	if len(p.backlog) == 0 {
 		select {
 		case p.in <- c:
@@ -115,46 +115,53 @@ func (p *callPipe) grow() {
 func (p *callPipe) spawn() {
 	p.live.Add(1)
 	p.wg.Add(1)
-	go p.work()
+	go p.work(p.sz.recorder())
 }
 
-func (p *callPipe) work() {
+func (p *callPipe) work(rec *sizing.Recorder) {
 	defer p.wg.Done()
-	idle := time.NewTimer(idleExit)
-	defer idle.Stop()
+	defer p.sz.release(rec)
 	for {
-		var c *call
-		var ok bool
-		select {
-		case c, ok = <-p.in:
-		default:
-			p.idle.Add(1)
-			idle.Reset(idleExit)
-		wait:
-			for {
-				select {
-				case c, ok = <-p.in:
-					idle.Stop()
-					break wait
-				case <-idle.C:
-					if n := p.live.Load(); int(n) > p.e.cfg.minWorkers && p.live.CompareAndSwap(n, n-1) {
-						p.idle.Add(-1)
-						return
-					}
-					idle.Reset(idleExit)
-				}
-			}
-			p.idle.Add(-1)
-		}
+		c, ok := p.next(rec)
 		if !ok {
-			p.live.Add(-1)
 			return
 		}
 		p.queued.Add(-1)
+		start := time.Now()
 		p.run(c)
+		rec.Service(time.Now(), time.Since(start))
 		select {
 		case p.done <- c:
 		case <-p.dead:
+		}
+	}
+}
+
+// next returns the next call, or false when the worker should stop: the
+// queue was closed, or it was asked to leave.
+func (p *callPipe) next(rec *sizing.Recorder) (*call, bool) {
+	select {
+	case c, ok := <-p.in:
+		if !ok {
+			p.live.Add(-1)
+		}
+		return c, ok
+	default:
+	}
+	rec.Flush()
+	p.idle.Add(1)
+	defer p.idle.Add(-1)
+	for {
+		select {
+		case c, ok := <-p.in:
+			if !ok {
+				p.live.Add(-1)
+			}
+			return c, ok
+		case <-p.quit:
+			if p.tookQuit() {
+				return nil, false
+			}
 		}
 	}
 }

@@ -117,6 +117,7 @@ type PipelineStats struct {
 	Workers int // live workers
 	Idle    int // workers waiting for work
 	Queued  int // jobs waiting for a worker
+	Sizing  SizingStats
 }
 
 // Stats are engine-wide counters and gauges. Counters count since Start.
@@ -468,14 +469,15 @@ func (e *Engine) Stats() Stats {
 	e.mu.Lock()
 	p, fix, nt := e.pulse, e.fix, e.notify
 	e.mu.Unlock()
-	if p != nil {
-		st.Pulse = PipelineStats{Workers: int(p.live.Load()), Idle: int(p.idle.Load()), Queued: int(p.queued.Load())}
-		st.Intervention = PipelineStats{Workers: int(fix.live.Load()), Idle: int(fix.idle.Load()), Queued: int(fix.queued.Load())}
-		st.Alert = PipelineStats{Workers: int(nt.live.Load()), Idle: int(nt.idle.Load()), Queued: int(nt.queued.Load())}
-		st.PlugInsRunning = int(fix.plugRunning.Load() + nt.plugRunning.Load())
-	}
 	e.snapMu.Lock()
 	st.Lag = e.lag
+	if p != nil {
+		st.Pulse = p.stats(p.queued.Load())
+		st.Intervention = fix.stats(fix.queued.Load())
+		st.Alert = nt.stats(nt.queued.Load())
+		st.Pulse.Sizing, st.Intervention.Sizing, st.Alert.Sizing = p.sz.last, fix.sz.last, nt.sz.last
+		st.PlugInsRunning = int(fix.plugRunning.Load() + nt.plugRunning.Load())
+	}
 	e.snapMu.Unlock()
 	return st
 }

@@ -23,8 +23,11 @@ type loopState struct {
 	hist     lagHist
 	nextPub  int64 // ns: when to publish the lag summary next
 	nextGrow int64 // ns: when the pulse pipeline may add a worker next
+	nextSize int64 // ns: when to re-size the pipelines next
+	nowTime  time.Time
 
 	removedInFlight uint64
+	sizeAgain       bool
 }
 
 // lane keeps one monitor's alerts in order: one is being delivered, the
@@ -49,6 +52,7 @@ func (e *Engine) loop() {
 	for {
 		now := e.nanotime()
 		tick := now / int64(time.Millisecond)
+		l.nowTime = e.epoch.Add(time.Duration(now))
 		if !l.draining {
 			e.store.Wheel.Advance(tick, l.pop)
 			e.flushBatch()
@@ -62,6 +66,9 @@ func (e *Engine) loop() {
 			e.apply(l.scratch)
 			clear(l.scratch)
 			nextWatch = now + int64(watchdogPeriod)
+		}
+		if now >= l.nextSize {
+			e.resize(now)
 		}
 		e.staff(now)
 		if now >= l.nextPub {
@@ -96,6 +103,9 @@ func (e *Engine) loop() {
 		}
 		if l.hist.secs[(now/1e9)%lagWindow].n > 0 {
 			soon(l.nextPub)
+		}
+		if l.sizing() {
+			soon(l.nextSize)
 		}
 		if wake >= 0 {
 			timer.Reset(time.Duration(max(wake-e.nanotime(), 0)))
@@ -176,6 +186,7 @@ func (e *Engine) dispatchOne(en ecs.Entity, tick int64) {
 	h.Flags |= ecs.FlagInFlight
 	l := &e.l
 	l.cur.jobs = append(l.cur.jobs, job{e: en, check: p.Check, due: due, timeout: time.Duration(sc.Timeout) * time.Millisecond})
+	e.pulse.sz.arrive.Arrival(l.nowTime)
 	l.inflight++
 	if len(l.cur.jobs) == batchMax {
 		e.flushBatch()
@@ -211,12 +222,12 @@ func (e *Engine) postPending() {
 // wait.
 const growEvery = int64(10 * time.Millisecond)
 
-// staff keeps the pulse pipeline at its minimum and adds a worker when
+// staff keeps the pulse pipeline at its target and adds a worker when
 // checks wait and no worker is idle.
 func (e *Engine) staff(now int64) {
 	p := e.pulse
 	live := int(p.live.Load())
-	for ; live < e.cfg.minWorkers; live++ {
+	for target := max(int(p.sz.target.Load()), e.cfg.minWorkers); live < target; live++ {
 		p.spawn()
 	}
 	if live >= e.cfg.maxWorkers || p.idle.Load() > 0 || now < e.l.nextGrow {
@@ -481,4 +492,49 @@ func (e *Engine) notified(c *call) {
 	ln.q[0] = nil
 	ln.q = ln.q[1:]
 	e.notify.submit(next)
+}
+
+// sizing reports whether the pipelines have anything to be sized for:
+// work in flight, or workers above the minimum.
+func (l *loopState) sizing() bool {
+	return l.inflight > 0 || l.fixing > 0 || len(l.lanes) > 0 || l.sizeAgain
+}
+
+// resize re-sizes each pipeline from its measurements.
+func (e *Engine) resize(now int64) {
+	l := &e.l
+	l.nextSize = now + int64(sizePeriod)
+	at := e.epoch.Add(time.Duration(now))
+	var st [3]SizingStats
+	l.sizeAgain = false
+	for i, c := range []struct {
+		crew    *crew
+		name    string
+		backlog bool
+		spawn   func()
+	}{
+		{&e.pulse.crew, "pulse", len(l.pending) > 0 || e.pulse.queued.Load() > 0, e.pulse.spawn},
+		{&e.fix.crew, "intervention", len(e.fix.backlog) > 0 || e.fix.queued.Load() > 0, e.fix.spawn},
+		{&e.notify.crew, "alert", len(e.notify.backlog) > 0 || e.notify.queued.Load() > 0, e.notify.spawn},
+	} {
+		live := int(c.crew.live.Load())
+		before := int(c.crew.sz.target.Load())
+		target, s := c.crew.sz.decide(e, at, live, c.backlog && c.crew.idle.Load() == 0)
+		st[i] = s
+		for ; live < target; live++ {
+			c.spawn()
+		}
+		c.crew.shrinkTo(target)
+		if target != before {
+			e.log.Debug("pipeline re-sized", "pipeline", c.name, "workers", target, "was", before,
+				"lambda", s.Lambda, "service", s.MeanService, "ca2", s.CA2, "cs2", s.CS2,
+				"wait", s.Wait, "meets_slo", s.Meets)
+		}
+		if live > e.cfg.minWorkers || target > e.cfg.minWorkers {
+			l.sizeAgain = true // keep sizing until the pool is back at its floor
+		}
+	}
+	e.snapMu.Lock()
+	e.pulse.sz.last, e.fix.sz.last, e.notify.sz.last = st[0], st[1], st[2]
+	e.snapMu.Unlock()
 }

@@ -29,6 +29,8 @@ type config struct {
 	notifyRetries   int
 	notifyBackoff   time.Duration
 	capacity        int
+	slo             time.Duration
+	headroom        float64
 	err             error
 }
 
@@ -42,6 +44,8 @@ func defaultConfig() config {
 		notifyTimeout:   10 * time.Second,
 		notifyRetries:   3,
 		notifyBackoff:   200 * time.Millisecond,
+		slo:             100 * time.Millisecond,
+		headroom:        0.2,
 	}
 }
 
@@ -68,9 +72,10 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 // WithWorkers bounds the number of workers of each pipeline (pulse,
-// intervention, alert). A pipeline starts min workers and adds more, up to
-// max, while work waits in its queue with no worker idle; workers above min
-// leave after a period without work. Defaults: min = GOMAXPROCS, max = 1024.
+// intervention, alert). Within the bounds, each pipeline is sized every
+// second by queueing theory to meet the SLO (see [WithSLO]), and grows at
+// once while work waits with no worker idle. Defaults: min = GOMAXPROCS,
+// max = 1024.
 func WithWorkers(min, max int) Option {
 	return optionFunc(func(c *config) {
 		if min < 1 || max < min {
@@ -150,5 +155,35 @@ func WithCapacity(n int) Option {
 			return
 		}
 		c.capacity = n
+	})
+}
+
+// WithSLO sets the target mean response time of each pipeline: the time a
+// job (a check, a remediation, a notification) waits for a worker plus the
+// time it runs (default 100ms). Every second each pipeline measures its
+// arrival rate and service times over the last 10 seconds and picks the
+// least worker count whose predicted response (Allen–Cunneen G/G/c) meets
+// the target, plus headroom (see [WithHeadroom]). When jobs alone take
+// longer than the target, the pool is sized to keep waiting under a tenth
+// of the service time, and [SizingStats].Meets is false.
+func WithSLO(d time.Duration) Option {
+	return optionFunc(func(c *config) {
+		if d <= 0 {
+			c.fail("WithSLO(%v): want a positive duration", d)
+			return
+		}
+		c.slo = d
+	})
+}
+
+// WithHeadroom sets the share of workers added on top of the least count
+// that meets the SLO: 0.2 (the default) runs 12 workers where 10 would do.
+func WithHeadroom(h float64) Option {
+	return optionFunc(func(c *config) {
+		if !(h >= 0 && h <= 10) {
+			c.fail("WithHeadroom(%v): want a share from 0 to 10", h)
+			return
+		}
+		c.headroom = h
 	})
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ziad/cpra/ecs"
 	"github.com/ziad/cpra/pulse"
+	"github.com/ziad/cpra/sizing"
 )
 
 // The pulse pipeline: the loop packs due checks into batches, workers (long
@@ -17,7 +18,6 @@ import (
 const (
 	batchMax     = 256
 	resultBufLen = 256
-	idleExit     = 30 * time.Second
 )
 
 type job struct {
@@ -65,6 +65,7 @@ type pulseWorker struct {
 	batch    *jobBatch
 	out      *resultBuf
 	ctx      *checkCtx
+	rec      *sizing.Recorder
 }
 
 type pulsePipe struct {
@@ -77,9 +78,7 @@ type pulsePipe struct {
 
 	queued   atomic.Int64 // jobs posted, not yet claimed
 	capacity int64
-	idle     atomic.Int32
-	live     atomic.Int32 // workers not abandoned
-	wg       sync.WaitGroup
+	crew
 
 	mu      sync.Mutex
 	workers map[*pulseWorker]struct{}
@@ -96,6 +95,7 @@ func newPulsePipe(e *Engine) *pulsePipe {
 		results:  make(chan *resultBuf, 4*e.cfg.maxWorkers+16),
 		dead:     make(chan struct{}),
 		workers:  make(map[*pulseWorker]struct{}),
+		crew:     newCrew(e.epoch, e.cfg.minWorkers, e.cfg.maxWorkers),
 	}
 	p.free.New = func() any { return &jobBatch{jobs: make([]job, 0, batchMax)} }
 	p.bufs.New = func() any { return &resultBuf{r: make([]result, 0, resultBufLen)} }
@@ -136,7 +136,7 @@ func (p *pulsePipe) unref(b *jobBatch) {
 
 // spawn starts one more worker.
 func (p *pulsePipe) spawn() {
-	w := &pulseWorker{p: p, ctx: new(checkCtx)}
+	w := &pulseWorker{p: p, ctx: new(checkCtx), rec: p.sz.recorder()}
 	w.out = p.bufs.Get().(*resultBuf)
 	p.mu.Lock()
 	p.workers[w] = struct{}{}
@@ -153,10 +153,8 @@ func (p *pulsePipe) retire(w *pulseWorker) {
 }
 
 func (w *pulseWorker) run() {
-	idle := time.NewTimer(idleExit)
-	defer idle.Stop()
 	for {
-		b, ok := w.next(idle)
+		b, ok := w.next()
 		if !ok {
 			return
 		}
@@ -170,61 +168,48 @@ func (w *pulseWorker) run() {
 }
 
 // next returns the next batch, or false when the worker should stop: the
-// queue was closed, or it sat idle with more than the minimum workers live.
-func (w *pulseWorker) next(idle *time.Timer) (*jobBatch, bool) {
+// queue was closed, or it was asked to leave.
+func (w *pulseWorker) next() (*jobBatch, bool) {
 	p := w.p
 	select {
 	case b, ok := <-p.jobs:
 		if !ok {
-			w.exit()
+			w.exit(true)
 		}
 		return b, ok
 	default:
 	}
 	// Nothing queued: hand back what we have, then wait.
 	w.flush()
+	w.rec.Flush()
 	p.idle.Add(1)
 	defer p.idle.Add(-1)
-	idle.Reset(idleExit)
 	for {
 		select {
 		case b, ok := <-p.jobs:
-			idle.Stop()
 			if !ok {
-				w.exit()
+				w.exit(true)
 			}
 			return b, ok
-		case <-idle.C:
-			if w.leave() {
+		case <-p.quit:
+			if p.tookQuit() {
+				w.exit(false)
 				return nil, false
 			}
-			idle.Reset(idleExit)
 		}
 	}
 }
 
-// leave retires an idle worker when more than the minimum are live.
-func (w *pulseWorker) leave() bool {
+// exit retires the worker; live says whether it still counts as live.
+func (w *pulseWorker) exit(live bool) {
 	p := w.p
-	for {
-		n := p.live.Load()
-		if int(n) <= p.e.cfg.minWorkers {
-			return false
-		}
-		if p.live.CompareAndSwap(n, n-1) {
-			w.flush()
-			p.retire(w)
-			p.wg.Done()
-			return true
-		}
-	}
-}
-
-func (w *pulseWorker) exit() {
 	w.flush()
-	w.p.live.Add(-1)
-	w.p.retire(w)
-	w.p.wg.Done()
+	if live {
+		p.live.Add(-1)
+	}
+	p.sz.release(w.rec)
+	p.retire(w)
+	p.wg.Done()
 }
 
 func (w *pulseWorker) flush() {
@@ -295,12 +280,14 @@ func (w *pulseWorker) exec(jp *job) bool {
 	end := e.nanotime()
 	if !w.state.CompareAndSwap(seq|wRunning, seq|wIdle) {
 		// The watchdog gave up on us and reported a timeout.
+		w.p.sz.release(w.rec)
 		w.p.abandonedRunning.Add(-1)
 		return false
 	}
 	if err == nil && end >= deadline {
 		err = &TimeoutError{Op: "check", Timeout: j.timeout}
 	}
+	w.rec.Service(e.epoch.Add(time.Duration(end)), time.Duration(end-start))
 	w.out.r = append(w.out.r, result{e: j.e, err: err, due: j.due, start: start, latency: end - start})
 	return true
 }
@@ -354,6 +341,7 @@ func (p *pulsePipe) watchdog(now int64, out []result) []result {
 		// We own the worker's job, results and batch reference now.
 		p.abandonedRunning.Add(1)
 		p.e.stats.checksAbandoned.Add(1)
+		p.sz.loop.Service(p.e.epoch.Add(time.Duration(now)), time.Duration(now-w.curStart))
 		out = append(out, w.out.r...)
 		out = append(out, result{
 			e: w.cur.e, due: w.cur.due, start: w.curStart, latency: now - w.curStart,
