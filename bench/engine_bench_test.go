@@ -77,62 +77,67 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// BenchmarkEngineThroughput runs no-op monitors whose intervals demand about
-// two million checks a second (one million for 10k, whose interval is at
-// the 10ms floor) and reports how many the whole engine completes:
-// schedule, queue, worker, apply. One op is one completed check.
+// BenchmarkEngineThroughput runs no-op monitors whose intervals demand five
+// million checks a second (one million for 10k, whose interval is at the
+// 10ms floor), more than two cores can serve, and reports how many the whole
+// engine completes over a window: schedule, queue, worker, apply.
 func BenchmarkEngineThroughput(b *testing.B) {
 	for _, sz := range sizes(b) {
 		b.Run(sz.name, func(b *testing.B) {
-			interval := max(cpra.MinInterval, time.Duration(float64(sz.n)/2e6*float64(time.Second)))
+			interval := throughputInterval(sz.n)
 			e := newFleet(b, names(sz.n), interval)
 			if err := e.Start(context.Background()); err != nil {
 				b.Fatal(err)
 			}
 			defer stop(b, e)
 			time.Sleep(time.Second) // warm up: workers spawn, phases fill in
-			start, cpu0 := e.Stats().ChecksRun, cpuTime()
-			t0 := time.Now()
-			b.ResetTimer()
-			want := start + uint64(max(b.N, 1_000_000))
-			for e.Stats().ChecksRun < want {
-				time.Sleep(2 * time.Millisecond)
+			var rate, cpu float64
+			for b.Loop() {
+				start, cpu0, t0 := e.Stats().ChecksRun, cpuTime(), time.Now()
+				time.Sleep(window() / 2)
+				done := float64(e.Stats().ChecksRun - start)
+				rate = done / time.Since(t0).Seconds()
+				cpu = float64(cpuTime()-cpu0) / done
 			}
-			b.StopTimer()
-			el := time.Since(t0)
-			st := e.Stats()
-			done := float64(st.ChecksRun - start)
-			b.ReportMetric(done/el.Seconds(), "checks/s")
-			b.ReportMetric(float64(cpuTime()-cpu0)/done, "cpu-ns/check")
+			b.ReportMetric(rate, "checks/s")
+			b.ReportMetric(cpu, "cpu-ns/check")
 			b.ReportMetric(float64(sz.n)/interval.Seconds(), "demand/s")
-			b.ReportMetric(float64(st.Pulse.Workers), "workers")
+			b.ReportMetric(float64(e.Stats().Pulse.Workers), "workers")
 		})
 	}
 }
 
+func throughputInterval(n int) time.Duration {
+	return max(cpra.MinInterval, time.Duration(float64(n)/5e6*float64(time.Second)))
+}
+
 // BenchmarkTickerPerMonitorThroughput is the baseline for
 // BenchmarkEngineThroughput: the same fleet and intervals, one goroutine and
-// ticker per monitor. One op is one completed check.
+// ticker per monitor.
 func BenchmarkTickerPerMonitorThroughput(b *testing.B) {
 	for _, sz := range sizes(b) {
 		b.Run(sz.name, func(b *testing.B) {
-			interval := max(cpra.MinInterval, time.Duration(float64(sz.n)/2e6*float64(time.Second)))
+			if sz.n >= 1_000_000 {
+				// A million tickers firing five million times a second keep
+				// the runtime's timers so busy that the fleet takes minutes
+				// to start and stop; it has collapsed already at 100k.
+				b.Skip("the ticker fleet cannot be run at this demand in reasonable time")
+			}
+			interval := throughputInterval(sz.n)
 			var checks atomic.Int64
 			f := startTickers(sz.n, interval, nil, &checks)
 			defer f.stop()
 			time.Sleep(time.Second)
-			start, cpu0 := checks.Load(), cpuTime()
-			t0 := time.Now()
-			b.ResetTimer()
-			want := start + int64(max(b.N, 1_000_000))
-			for checks.Load() < want {
-				time.Sleep(2 * time.Millisecond)
+			var rate, cpu float64
+			for b.Loop() {
+				start, cpu0, t0 := checks.Load(), cpuTime(), time.Now()
+				time.Sleep(window() / 2)
+				done := float64(checks.Load() - start)
+				rate = done / time.Since(t0).Seconds()
+				cpu = float64(cpuTime()-cpu0) / done
 			}
-			b.StopTimer()
-			el := time.Since(t0)
-			done := float64(checks.Load() - start)
-			b.ReportMetric(done/el.Seconds(), "checks/s")
-			b.ReportMetric(float64(cpuTime()-cpu0)/done, "cpu-ns/check")
+			b.ReportMetric(rate, "checks/s")
+			b.ReportMetric(cpu, "cpu-ns/check")
 			b.ReportMetric(float64(sz.n)/interval.Seconds(), "demand/s")
 		})
 	}
