@@ -7,6 +7,7 @@ require (
 	github.com/mlange-42/ark v0.8.3
 	github.com/prometheus-community/pro-bing v0.9.1
 	go.uber.org/goleak v1.3.0
+	go.yaml.in/yaml/v3 v3.0.6
 	golang.org/x/net v0.58.0
 	golang.org/x/sys v0.47.0
 )

@@ -1,0 +1,125 @@
+// Package config loads CPRA monitors from a YAML or JSON file.
+//
+// # Overview
+//
+// [LoadFile] (or [Load] for any reader) reads a monitors file and builds a
+// [cpra.Monitor] for each entry, with the built-in checkers of package pulse,
+// remediators of package intervene and notifiers of package alert; the result
+// is a [File], whose [File.AddTo] adds them to an engine:
+//
+//	f, err := config.LoadFile("monitors.yaml")
+//	if err != nil {
+//		log.Fatal(err) // every problem of the file, one per line
+//	}
+//	defer f.Close() // after the engine has shut down
+//	ids, err := f.AddTo(engine)
+//
+// # Errors
+//
+// A file loads whole or not at all. Load reports every problem it finds at
+// once, as [Errors] sorted by line; each [*Error] names the monitor, the field
+// and the line:
+//
+//	monitors[42] "api": pulse_check.interval: "3x" is not a duration (line 310)
+//
+// Unknown fields are errors (with a suggestion when one is near), as are
+// duplicate monitor names (naming both lines) and values the engine would
+// refuse (an interval below 10ms, a negative threshold). Problems that do not
+// stop the file from loading are in [File.Warnings].
+//
+// # Schema
+//
+// The document is a mapping with one key, monitors, a list. JSON files have
+// the same shape. Durations are Go durations ("30s", "1m30s", "250ms").
+// A value written ${NAME} is read from the environment variable NAME in every
+// string of a code's config and in the url and headers of an http
+// intervention, so that secrets need not be in the file.
+//
+//	monitors:
+//	  - name: checkout-api           # required, unique in the file
+//	    enabled: true                # default true; false: checked, then left out of File.Monitors (see File.Disabled)
+//	    labels: {team: payments}     # Monitor.Labels; passed on in alerts and incidents
+//	    pulse_check:                 # required
+//	      type: http                 # http, tcp, icmp, dns, tls, exec, grpc
+//	      interval: 30s              # Monitor.Interval; default 30s, 10ms to 31 days
+//	      timeout: 5s                # Monitor.Timeout; default 10s or the interval if shorter
+//	      max_failures: 3            # Monitor.FailureThreshold, default 3; alias unhealthy_threshold
+//	      healthy_threshold: 2       # Monitor.SuccessThreshold, default 2
+//	      config: {...}              # by type, below
+//	    intervention:                # optional: Monitor.Remediate
+//	      type: script               # script (alias exec), http (alias webhook), docker_restart; alias action
+//	      max_attempts: 1            # Monitor.MaxRemediations, default 1
+//	      config: {...}              # by type, below
+//	    codes:                       # optional: Monitor.Notify, an alert.Route
+//	      red:                       # yellow, red, green, cyan, gray
+//	        dispatch: true           # default true; false: this code is not sent
+//	        notify: pagerduty        # log, webhook, slack, pagerduty, email, sms
+//	        config: {...}            # by notifier, below
+//
+// A code may also hold a list of such blocks, all of which are notified
+// (alert.Multi). Without codes a monitor uses the engine's default notifier
+// (cpra.WithNotifier); with codes that all say dispatch: false it sends
+// nothing.
+//
+// pulse_check.config, by type. Every type takes retries (extra attempts
+// within one check, default 0: pulse.Retry), retry_wait (between attempts,
+// default 0) and max_latency (pulse.WithMaxLatency). http, tls and grpc also
+// take insecure_skip_verify (bool) and server_name.
+//
+//	http   url (required); method (GET); headers (mapping); body; expected_status
+//	       (alias status: a code or a list, default any 2xx); body_contains;
+//	       body_regex (alias body_match); json_field with json_value
+//	       (pulse.WithJSONField); follow_redirects (default true)
+//	tcp    address "host:port", or host and port; send; expect (reply contains);
+//	       expect_prefix (reply starts with)
+//	icmp   host (required); count (echo requests per check, default 1)
+//	dns    name (required); server ("host:port" or host); record_type (A);
+//	       rcode (pulse.WithRcode); contains (an answer contains)
+//	tls    address, or host and port (default 443); min_validity (a duration)
+//	exec   path (alias command, required); args (list); env (mapping, or list of
+//	       KEY=value); dir
+//	grpc   address, or host and port; service; tls (bool)
+//
+// intervention.config, by type. Every type takes timeout, which bounds each
+// attempt further; the monitor's timeout bounds every attempt in any case (a
+// longer intervention timeout gives a warning).
+//
+//	script          script (aliases path, command; required); args; env (mapping);
+//	                inherit_env (names to copy from this process); dir
+//	http            url (required); method (POST); headers; expected_status
+//	docker_restart  container (required); socket; stop_timeout; api_version
+//
+// codes.<code>.config, by notifier:
+//
+//	log        file (alias path; absent, "-" or "stdout": standard output, see WithStdout)
+//	webhook    url (required); secret (HMAC signature); headers; template
+//	slack      webhook_url (alias url; required)
+//	pagerduty  routing_key (absent: the environment's CPRA_PAGERDUTY_ROUTING_KEY);
+//	           url (alias endpoint; default the Events API v2); source; yellow_warning (bool)
+//	email      smtp (alias addr; "host:port", required); from (required); to (one
+//	           address or a list, required); username and password (AUTH PLAIN);
+//	           require_tls (bool); hello
+//	sms        account_sid, auth_token, from, to (one number or a list), all
+//	           required; base_url
+//
+// # Sharing
+//
+// Monitors that say the same thing share one value: each log file is opened
+// once, notifiers with the same settings are one notifier, identical codes
+// blocks are one alert.Route, identical intervention blocks one remediator and
+// identical labels one map. A million monitors logging to one file hold one
+// file and one notifier. Checkers are per monitor (each has its target).
+//
+// # Performance
+//
+// Load reads the file as a stream: block-style YAML is cut into monitors by
+// indentation, each monitor is parsed on its own (a fast parser for the usual
+// subset, the YAML library for the rest of a monitor that needs it) and built
+// on a pool of workers, in file order. Memory grows with the monitors kept,
+// never with a document tree. A YAML document with anchors, aliases or a
+// flow-style top level is read whole by the YAML library instead (this needs
+// a seekable input). Monitors carry a digest of their settings
+// ([File.Digests]) for reloads.
+//
+// [Generate] writes a test fleet of HTTP monitors in this format.
+package config

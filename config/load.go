@@ -1,0 +1,397 @@
+package config
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"sync"
+
+	"github.com/ziad/cpra"
+)
+
+// File is a loaded monitors file.
+type File struct {
+	// Monitors are the enabled monitors, in file order, ready for
+	// [cpra.Engine.Add] (or [File.AddTo]).
+	Monitors []cpra.Monitor
+	// Digests[i] fingerprints the configuration of Monitors[i] as written
+	// (mapping keys in any order): a monitor whose digest is unchanged after
+	// a reload of the file has the same settings. A program that reloads a
+	// file compares digests by name to find the changed monitors.
+	Digests []uint64
+	// Disabled names the monitors with enabled: false. They were checked
+	// like the others and are not in Monitors.
+	Disabled []string
+	// Warnings are problems that did not stop the file from loading, such
+	// as an intervention timeout the monitor's timeout overrides.
+	Warnings Errors
+
+	pos     []position // file index and line of each monitor, for AddTo
+	b       *builder
+	closeMu sync.Mutex
+}
+
+type position struct{ index, line int32 }
+
+// Close closes the log files the file's notifiers write to. Call it after
+// the engine using the monitors has shut down. It is idempotent.
+func (f *File) Close() error {
+	f.closeMu.Lock()
+	defer f.closeMu.Unlock()
+	if f.b == nil {
+		return nil
+	}
+	err := f.b.close()
+	f.b = nil
+	return err
+}
+
+// AddTo adds every monitor to e, in file order, and returns their IDs
+// (Monitors[i] got ids[i]). Monitors e refuses (a name already used by a
+// monitor added earlier, say) get the zero ID and are reported together as
+// Errors; the rest are added all the same.
+func (f *File) AddTo(e *cpra.Engine) ([]cpra.ID, error) {
+	ids := make([]cpra.ID, len(f.Monitors))
+	var errs Errors
+	for i := range f.Monitors {
+		id, err := e.Add(f.Monitors[i])
+		if err != nil {
+			if errors.Is(err, cpra.ErrClosed) {
+				return ids, err
+			}
+			p := position{index: int32(i), line: 0}
+			if i < len(f.pos) {
+				p = f.pos[i]
+			}
+			var me *cpra.MonitorError
+			field := ""
+			if errors.As(err, &me) {
+				field, err = me.Field, me.Err
+			}
+			errs = append(errs, &Error{Index: int(p.index), Monitor: f.Monitors[i].Name, Field: field, Line: int(p.line), Err: err})
+			continue
+		}
+		ids[i] = id
+	}
+	if len(errs) > 0 {
+		return ids, errs
+	}
+	return ids, nil
+}
+
+// LoadFile loads the monitors file at path: JSON when its first character is
+// "{", YAML otherwise. See Load.
+func LoadFile(path string, opts ...Option) (*File, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	return Load(fh, opts...)
+}
+
+// Load reads a monitors file from r and builds its monitors. The input is
+// JSON when its first non-blank character is "{", YAML otherwise; both follow
+// the schema in the package documentation.
+//
+// Every problem of the file is reported at once, as [Errors] sorted by line,
+// and then no File is returned. Load reads the input as a stream, one monitor
+// at a time, except for YAML that uses anchors and aliases or flow style at
+// the top level: such a document is read whole, which needs r to be an
+// io.Seeker (files, strings.Reader and bytes.Reader are).
+func Load(r io.Reader, opts ...Option) (*File, error) {
+	o := newOptions(opts)
+	var start int64
+	seeker, _ := r.(io.Seeker)
+	if seeker != nil {
+		if s, err := seeker.Seek(0, io.SeekCurrent); err == nil {
+			start = s
+		} else {
+			seeker = nil
+		}
+	}
+	br := bufio.NewReaderSize(r, 256<<10)
+	isJSON, err := sniffJSON(br)
+	if err != nil {
+		return nil, err
+	}
+	var split splitter
+	if isJSON {
+		split = &jsonSplitter{r: br, line: 1}
+	} else {
+		split = newYAMLSplitter(br)
+	}
+	f, whole, err := run(o, split)
+	if !whole {
+		return f, err
+	}
+	if seeker == nil {
+		return nil, Errors{{Index: -1, Line: whole2line(err), Err: errors.New("this YAML (anchors, aliases or flow style at the top) is read as a whole document, which needs a seekable input such as a file")}}
+	}
+	if _, err := seeker.Seek(start, io.SeekStart); err != nil {
+		return nil, err
+	}
+	return loadWhole(o, r)
+}
+
+func whole2line(err error) int {
+	var se *syntaxError
+	if errors.As(err, &se) {
+		return se.line
+	}
+	return 0
+}
+
+// sniffJSON reports whether the input starts with "{" (after a byte order
+// mark and blanks).
+func sniffJSON(br *bufio.Reader) (bool, error) {
+	if b, err := br.Peek(3); err == nil && bytes.Equal(b, []byte("\xef\xbb\xbf")) {
+		br.Discard(3)
+	}
+	for i := 1; ; i++ {
+		b, err := br.Peek(i)
+		if err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, bufio.ErrBufferFull) {
+				return false, nil
+			}
+			return false, err
+		}
+		switch b[i-1] {
+		case ' ', '\t', '\r', '\n':
+			continue
+		case '{':
+			return true, nil
+		}
+		return false, nil
+	}
+}
+
+// chunk is the text of one monitor, cut from the input by a splitter.
+type chunk struct {
+	text  string
+	first int // line number of its first line
+	index int // position in the monitors list
+	json  bool
+}
+
+// batch is a run of chunks handed to a worker, and its results.
+type batch struct {
+	chunks []chunk
+	out    []built
+	done   chan struct{}
+}
+
+// splitter cuts the input into monitors. next returns the next batch of at
+// most max chunks, nil at the end; top-level problems (unknown fields) go to
+// errs. A returned error other than a *syntaxError is an I/O error; a
+// *syntaxError ends the input; errWholeDocument asks for the whole-document
+// path.
+type splitter interface {
+	next(max int) ([]chunk, error)
+	topErrors() []*Error
+}
+
+const batchSize = 256
+
+// run splits, parses and builds in parallel, keeping file order.
+func run(o *options, split splitter) (f *File, whole bool, err error) {
+	b := newBuilder(o)
+	f = &File{b: b}
+	work := make(chan *batch, o.workers*2)
+	order := make(chan *batch, o.workers*4)
+	quit := make(chan struct{})
+	var splitErr error
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		defer close(work)
+		defer close(order)
+		for {
+			cs, err := split.next(batchSize)
+			if err != nil {
+				splitErr = err
+				return
+			}
+			if cs == nil {
+				return
+			}
+			bt := &batch{chunks: cs, done: make(chan struct{})}
+			select {
+			case order <- bt:
+			case <-quit:
+				return
+			}
+			select {
+			case work <- bt:
+			case <-quit:
+				return
+			}
+		}
+	})
+	for range o.workers {
+		wg.Go(func() {
+			var w worker
+			w.a = &arena{}
+			w.p.a = w.a
+			for bt := range work {
+				bt.out = make([]built, len(bt.chunks))
+				for i := range bt.chunks {
+					w.do(b, &bt.chunks[i], &bt.out[i])
+				}
+				close(bt.done)
+			}
+		})
+	}
+
+	c := collector{o: o, f: f, names: make(map[string]position)}
+	for bt := range order {
+		<-bt.done
+		if c.take(bt) {
+			whole = true
+			close(quit)
+			for range order { // let the splitter finish
+			}
+			break
+		}
+	}
+	wg.Wait()
+	if whole {
+		b.close()
+		return nil, true, nil
+	}
+	if splitErr != nil {
+		if errors.Is(splitErr, errWholeDocument) {
+			b.close()
+			return nil, true, splitErr
+		}
+		var se *syntaxError
+		if !errors.As(splitErr, &se) {
+			b.close()
+			return nil, false, splitErr
+		}
+		c.add(&Error{Index: -1, Line: se.line, Err: fmt.Errorf("%w: %s", ErrSyntax, se.msg)})
+	}
+	for _, e := range split.topErrors() {
+		c.add(e)
+	}
+	return c.finish()
+}
+
+// worker parses and builds chunks; each has its own arena and parser.
+type worker struct {
+	a *arena
+	p blockParser
+}
+
+func (w *worker) do(b *builder, c *chunk, out *built) {
+	w.a.reset()
+	out.index, out.line = int32(c.index), int32(c.first)
+	var n *node
+	var err error
+	if c.json {
+		n, err = parseJSONItem(w.a, c.text, c.first)
+	} else {
+		n, err = w.p.parseItem(c.text, c.first)
+		if errors.Is(err, errUnsupported) {
+			w.a.reset()
+			n, err = parseItemLib(w.a, c.text, c.first)
+		}
+	}
+	if err != nil {
+		if errors.Is(err, errWholeDocument) {
+			out.whole = true
+			return
+		}
+		var se *syntaxError
+		if errors.As(err, &se) {
+			out.errs = append(out.errs, &Error{Index: c.index, Line: se.line, Err: fmt.Errorf("%w: %s", ErrSyntax, se.msg)})
+			return
+		}
+		out.errs = append(out.errs, &Error{Index: c.index, Line: c.first, Err: err})
+		return
+	}
+	b.build(n, c.index, out)
+}
+
+// collector gathers built monitors in file order.
+type collector struct {
+	o        *options
+	f        *File
+	names    map[string]position
+	errs     Errors
+	nerrs    int
+	count    int
+	lastTell int
+}
+
+func (c *collector) add(e *Error) {
+	c.nerrs++
+	if len(c.errs) < c.o.maxErrors {
+		c.errs = append(c.errs, e)
+	}
+}
+
+// take adds a batch; true when it needs the whole-document path.
+func (c *collector) take(bt *batch) bool {
+	f := c.f
+	for i := range bt.out {
+		r := &bt.out[i]
+		if r.whole {
+			return true
+		}
+		c.count++
+		for _, e := range r.errs {
+			c.add(e)
+		}
+		if len(r.warns) > 0 && len(f.Warnings) < c.o.maxErrors {
+			f.Warnings = append(f.Warnings, r.warns...)
+		}
+		if name := r.m.Name; name != "" {
+			if prev, dup := c.names[name]; dup {
+				c.add(&Error{Index: int(r.index), Monitor: name, Field: "name", Line: int(r.nameLine),
+					Err: fmt.Errorf("already used by monitors[%d] at line %d", prev.index, prev.line)})
+			} else {
+				c.names[name] = position{index: r.index, line: r.nameLine}
+			}
+		}
+		if c.nerrs > 0 {
+			continue // the file will not load; keep only the errors
+		}
+		if !r.enabled {
+			f.Disabled = append(f.Disabled, r.m.Name)
+			continue
+		}
+		f.Monitors = append(f.Monitors, r.m)
+		f.Digests = append(f.Digests, r.digest)
+		f.pos = append(f.pos, position{index: r.index, line: r.line})
+	}
+	if c.nerrs > 0 && f.Monitors != nil {
+		f.Monitors, f.Digests, f.pos, f.Disabled = nil, nil, nil, nil
+	}
+	if c.o.progress != nil && c.count-c.lastTell >= 10_000 {
+		c.lastTell = c.count
+		c.o.progress(Progress{Monitors: c.count, Errors: c.nerrs})
+	}
+	return false
+}
+
+func (c *collector) finish() (*File, bool, error) {
+	if c.o.progress != nil {
+		c.o.progress(Progress{Monitors: c.count, Errors: c.nerrs, Done: true})
+	}
+	if c.nerrs > 0 {
+		c.f.b.close()
+		c.errs.sort()
+		if c.nerrs > len(c.errs) {
+			c.errs = append(c.errs, &Error{Index: -1, Err: fmt.Errorf("and %d more errors", c.nerrs-len(c.errs))})
+		}
+		return nil, false, c.errs
+	}
+	c.f.Warnings.sort()
+	f := c.f
+	f.Monitors = slices.Clip(f.Monitors)
+	return f, false, nil
+}

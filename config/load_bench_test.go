@@ -1,0 +1,146 @@
+package config
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// fleetFile writes a generated fleet of n monitors into dir and returns its
+// path.
+func fleetFile(tb testing.TB, dir string, n int) string {
+	tb.Helper()
+	path := filepath.Join(dir, "fleet.yaml")
+	fh, err := os.Create(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer fh.Close()
+	if err := Generate(fh, Fleet{Count: n, BaseURL: "http://127.0.0.1:8080", AlertLog: filepath.Join(dir, "alerts.log")}); err != nil {
+		tb.Fatal(err)
+	}
+	return path
+}
+
+func heapInUse() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
+
+// benchmarkLoad measures LoadFile on a generated fleet: wall time per load,
+// monitors per second, and the heap the loaded monitors keep.
+func benchmarkLoad(b *testing.B, n int) {
+	path := fleetFile(b, b.TempDir(), n)
+	st, _ := os.Stat(path)
+	b.SetBytes(st.Size())
+	b.ReportAllocs()
+	var perMonitor float64
+	var peak uint64
+	for b.Loop() {
+		b.StopTimer()
+		before := heapInUse()
+		b.StartTimer()
+		stop := sampleHeap(&peak)
+		f, err := LoadFile(path)
+		stop()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(f.Monitors) != n {
+			b.Fatalf("got %d monitors, want %d", len(f.Monitors), n)
+		}
+		b.StopTimer()
+		after := heapInUse()
+		perMonitor = float64(int64(after)-int64(before)) / float64(n)
+		runtime.KeepAlive(f)
+		f.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "monitors/s")
+	b.ReportMetric(perMonitor, "heap-B/monitor")
+	b.ReportMetric(float64(peak)/float64(n), "peak-heap-B/monitor")
+}
+
+// sampleHeap records the largest heap seen until stop is called.
+func sampleHeap(peak *uint64) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(20 * time.Millisecond)
+		defer t.Stop()
+		var ms runtime.MemStats
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				runtime.ReadMemStats(&ms)
+				*peak = max(*peak, ms.HeapAlloc)
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
+
+func BenchmarkLoad_10k(b *testing.B)  { benchmarkLoad(b, 10_000) }
+func BenchmarkLoad_100k(b *testing.B) { benchmarkLoad(b, 100_000) }
+func BenchmarkLoad_1M(b *testing.B)   { benchmarkLoad(b, 1_000_000) }
+
+// genericMonitor is what a loader built on the YAML library's decoder into
+// structs would read; it is the baseline of BenchmarkLoad.
+type genericMonitor struct {
+	Name       string            `yaml:"name"`
+	Labels     map[string]string `yaml:"labels"`
+	PulseCheck struct {
+		Type             string         `yaml:"type"`
+		Interval         string         `yaml:"interval"`
+		Timeout          string         `yaml:"timeout"`
+		MaxFailures      int            `yaml:"max_failures"`
+		HealthyThreshold int            `yaml:"healthy_threshold"`
+		Config           map[string]any `yaml:"config"`
+	} `yaml:"pulse_check"`
+	Codes map[string]struct {
+		Dispatch bool           `yaml:"dispatch"`
+		Notify   string         `yaml:"notify"`
+		Config   map[string]any `yaml:"config"`
+	} `yaml:"codes"`
+}
+
+// benchmarkLibDecode is the baseline: the whole file decoded into structs by
+// the YAML library, without building a single checker.
+func benchmarkLibDecode(b *testing.B, n int) {
+	path := fleetFile(b, b.TempDir(), n)
+	st, _ := os.Stat(path)
+	b.SetBytes(st.Size())
+	b.ReportAllocs()
+	for b.Loop() {
+		fh, err := os.Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var doc struct {
+			Monitors []genericMonitor `yaml:"monitors"`
+		}
+		err = yaml.NewDecoder(fh).Decode(&doc)
+		fh.Close()
+		if err != nil && err != io.EOF {
+			b.Fatal(err)
+		}
+		if len(doc.Monitors) != n {
+			b.Fatalf("got %d monitors, want %d", len(doc.Monitors), n)
+		}
+	}
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "monitors/s")
+}
+
+func BenchmarkLibDecode_10k(b *testing.B)  { benchmarkLibDecode(b, 10_000) }
+func BenchmarkLibDecode_100k(b *testing.B) { benchmarkLibDecode(b, 100_000) }

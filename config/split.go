@@ -1,0 +1,562 @@
+package config
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// lineSource reads lines of any length from a bufio.Reader.
+type lineSource struct {
+	r    *bufio.Reader
+	long []byte
+}
+
+// read returns the next line with its newline (none on the last line), or
+// io.EOF. The slice is valid until the next call.
+func (s *lineSource) read() ([]byte, error) {
+	b, err := s.r.ReadSlice('\n')
+	if err == nil || len(b) > 0 && errors.Is(err, io.EOF) {
+		return b, nil
+	}
+	if !errors.Is(err, bufio.ErrBufferFull) {
+		return nil, err
+	}
+	s.long = append(s.long[:0], b...)
+	for {
+		b, err = s.r.ReadSlice('\n')
+		s.long = append(s.long, b...)
+		switch {
+		case err == nil, errors.Is(err, io.EOF):
+			return s.long, nil
+		case !errors.Is(err, bufio.ErrBufferFull):
+			return nil, err
+		}
+	}
+}
+
+// yamlSplitter cuts block YAML into the items of its top-level monitors
+// sequence, by indentation, without parsing them: an item runs from a line
+// "- ..." at the sequence's indentation to the next such line or the first
+// line indented less or as much that is not blank or a comment.
+type yamlSplitter struct {
+	src  lineSource
+	line int
+
+	state    int
+	d        int // indentation of the sequence's dashes
+	buf      []byte
+	open     bool // an item is being collected
+	start    int  // its offset in buf
+	first    int  // its first line
+	index    int
+	ends     []chunkSpan
+	errs     []*Error
+	content  bool // a top-level line has been seen
+	monitors int  // line of the monitors key, 0 if none yet
+	done     bool
+}
+
+type chunkSpan struct{ start, end, first, index int }
+
+const (
+	stTop = iota
+	stSkip
+	stSeqStart
+	stSeq
+)
+
+func newYAMLSplitter(r *bufio.Reader) *yamlSplitter {
+	return &yamlSplitter{src: lineSource{r: r}}
+}
+
+func (s *yamlSplitter) topErrors() []*Error {
+	if s.monitors == 0 {
+		s.errs = append(s.errs, &Error{Index: -1, Field: "monitors", Err: errors.New("missing: the file has no monitors list")})
+	}
+	return s.errs
+}
+
+func (s *yamlSplitter) closeItem() {
+	if s.open {
+		s.ends = append(s.ends, chunkSpan{start: s.start, end: len(s.buf), first: s.first, index: s.index})
+		s.index++
+		s.open = false
+	}
+}
+
+func (s *yamlSplitter) openItem() {
+	s.open, s.start, s.first = true, len(s.buf), s.line
+}
+
+// cut returns the finished chunks and keeps the open item's text.
+func (s *yamlSplitter) cut() []chunk {
+	if len(s.ends) == 0 {
+		return nil
+	}
+	last := s.ends[len(s.ends)-1].end
+	text := string(s.buf[:last])
+	out := make([]chunk, len(s.ends))
+	for i, e := range s.ends {
+		out[i] = chunk{text: text[e.start:e.end], first: e.first, index: e.index}
+	}
+	n := copy(s.buf, s.buf[last:])
+	s.buf = s.buf[:n]
+	if s.open {
+		s.start -= last
+	}
+	s.ends = s.ends[:0]
+	return out
+}
+
+func (s *yamlSplitter) next(max int) ([]chunk, error) {
+	for !s.done && len(s.ends) < max {
+		raw, err := s.src.read()
+		if errors.Is(err, io.EOF) {
+			s.done = true
+			s.closeItem()
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		s.line++
+		if err := s.feed(raw); err != nil {
+			return nil, err
+		}
+	}
+	return s.cut(), nil
+}
+
+// feed classifies one line.
+func (s *yamlSplitter) feed(raw []byte) error {
+	text := bytes.TrimRight(raw, "\r\n")
+	if s.line == 1 {
+		text = bytes.TrimPrefix(text, []byte("\xef\xbb\xbf"))
+	}
+	ind := 0
+	for ind < len(text) && text[ind] == ' ' {
+		ind++
+	}
+	content := text[ind:]
+	blank := len(bytes.TrimLeft(content, " \t")) == 0
+	if blank || content[0] == '#' {
+		if s.open {
+			s.buf = append(s.buf, raw...)
+		}
+		return nil
+	}
+	for {
+		switch s.state {
+		case stTop:
+			return s.top(ind, content)
+		case stSkip:
+			if ind > 0 || isSeqEntry(string(content)) {
+				return nil
+			}
+			s.state = stTop
+		case stSeqStart:
+			if isSeqEntry(string(content)) {
+				s.d, s.state = ind, stSeq
+				s.openItem()
+				s.buf = append(s.buf, raw...)
+				return nil
+			}
+			if ind > 0 {
+				return errWholeDocument
+			}
+			s.state = stTop // "monitors:" with nothing: no monitors
+		case stSeq:
+			switch {
+			case ind > s.d:
+				s.buf = append(s.buf, raw...)
+				return nil
+			case ind == s.d && isSeqEntry(string(content)):
+				s.closeItem()
+				s.openItem()
+				s.buf = append(s.buf, raw...)
+				return nil
+			}
+			s.closeItem()
+			if ind > 0 {
+				return errWholeDocument
+			}
+			s.state = stTop
+		}
+	}
+}
+
+// top handles a line at the top level of the document.
+func (s *yamlSplitter) top(ind int, content []byte) error {
+	if ind > 0 || content[0] == '\t' {
+		return errWholeDocument
+	}
+	t := stripComment(string(content))
+	if !s.content && t == "---" {
+		return nil
+	}
+	s.content = true
+	key, _, rest, ok, err := splitKey(t)
+	if err != nil || !ok || key == "<<" {
+		return errWholeDocument
+	}
+	if key != "monitors" {
+		s.errs = append(s.errs, &Error{Index: -1, Field: key, Line: s.line, Err: errors.New("unknown field (the file holds a monitors list)")})
+		s.state = stSkip
+		return nil
+	}
+	if s.monitors != 0 {
+		return &syntaxError{line: s.line, msg: fmt.Sprintf("mapping key %q already defined at line %d", key, s.monitors)}
+	}
+	s.monitors = s.line
+	switch rest {
+	case "":
+		s.state = stSeqStart
+	case "[]", "~", "null":
+	default:
+		return errWholeDocument
+	}
+	return nil
+}
+
+// jsonSplitter cuts a JSON document into the items of its monitors array,
+// tracking nesting and strings but leaving the items' syntax to the parser.
+type jsonSplitter struct {
+	r        *bufio.Reader
+	line     int
+	state    int
+	buf      []byte
+	ends     []chunkSpan
+	index    int
+	errs     []*Error
+	monitors int
+	done     bool
+}
+
+const (
+	jsBegin = iota
+	jsKey
+	jsAfterPair
+	jsItems
+	jsAfterItem
+	jsEnd
+)
+
+func (s *jsonSplitter) topErrors() []*Error {
+	if s.monitors == 0 {
+		s.errs = append(s.errs, &Error{Index: -1, Field: "monitors", Err: errors.New("missing: the file has no monitors list")})
+	}
+	return s.errs
+}
+
+func (s *jsonSplitter) syntax(format string, args ...any) error {
+	return &syntaxError{line: s.line, msg: fmt.Sprintf(format, args...)}
+}
+
+// skipSpace returns the next byte that is not white space, unread.
+func (s *jsonSplitter) skipSpace() (byte, error) {
+	for {
+		c, err := s.r.ReadByte()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return 0, io.EOF
+			}
+			return 0, err
+		}
+		switch c {
+		case '\n':
+			s.line++
+		case ' ', '\t', '\r':
+		default:
+			s.r.UnreadByte()
+			return c, nil
+		}
+	}
+}
+
+func (s *jsonSplitter) expect(want string) (byte, error) {
+	c, err := s.skipSpace()
+	if errors.Is(err, io.EOF) {
+		return 0, s.syntax("unexpected end of input, want %s", want)
+	}
+	if err != nil {
+		return 0, err
+	}
+	if !strings.ContainsRune(want, rune(c)) {
+		return 0, s.syntax("unexpected %q, want %s", c, want)
+	}
+	s.r.ReadByte()
+	return c, nil
+}
+
+// value copies one JSON value into s.buf (when keep) and reports the line it
+// started on.
+func (s *jsonSplitter) value(keep bool) error {
+	c, err := s.skipSpace()
+	if errors.Is(err, io.EOF) {
+		return s.syntax("unexpected end of input, want a value")
+	}
+	if err != nil {
+		return err
+	}
+	depth := 0
+	inStr, esc := false, false
+	for {
+		c, err = s.r.ReadByte()
+		if errors.Is(err, io.EOF) {
+			if depth == 0 && !inStr {
+				return nil
+			}
+			return s.syntax("unexpected end of input inside a value")
+		}
+		if err != nil {
+			return err
+		}
+		if !inStr && depth == 0 && (c == ',' || c == '}' || c == ']' || c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+			s.r.UnreadByte()
+			return nil
+		}
+		if keep {
+			s.buf = append(s.buf, c)
+		}
+		switch {
+		case c == '\n':
+			s.line++
+			if inStr {
+				return s.syntax("newline inside a string")
+			}
+		case inStr && esc:
+			esc = false
+		case inStr && c == '\\':
+			esc = true
+		case inStr && c == '"':
+			inStr = false
+			if depth == 0 {
+				return nil
+			}
+		case inStr:
+		case c == '"':
+			inStr = true
+		case c == '{' || c == '[':
+			depth++
+		case c == '}' || c == ']':
+			depth--
+			if depth == 0 {
+				return nil
+			}
+			if depth < 0 {
+				return s.syntax("unexpected %q", c)
+			}
+		}
+	}
+}
+
+// key reads an object key.
+func (s *jsonSplitter) key() (string, error) {
+	s.buf = s.buf[:0]
+	if err := s.value(true); err != nil {
+		return "", err
+	}
+	var k string
+	if len(s.buf) == 0 || s.buf[0] != '"' || json.Unmarshal(s.buf, &k) != nil {
+		return "", s.syntax("an object key must be a string")
+	}
+	s.buf = s.buf[:0]
+	return k, nil
+}
+
+func (s *jsonSplitter) next(max int) ([]chunk, error) {
+	for !s.done && len(s.ends) < max {
+		if err := s.step(); err != nil {
+			return nil, err
+		}
+	}
+	if len(s.ends) == 0 {
+		return nil, nil
+	}
+	text := string(s.buf)
+	out := make([]chunk, len(s.ends))
+	for i, e := range s.ends {
+		out[i] = chunk{text: text[e.start:e.end], first: e.first, index: e.index, json: true}
+	}
+	s.buf, s.ends = s.buf[:0], s.ends[:0]
+	return out, nil
+}
+
+func (s *jsonSplitter) step() error {
+	switch s.state {
+	case jsBegin:
+		if _, err := s.expect("{"); err != nil {
+			return err
+		}
+		c, err := s.skipSpace()
+		if err == nil && c == '}' {
+			s.r.ReadByte()
+			s.state = jsEnd
+			return nil
+		}
+		s.state = jsKey
+	case jsKey:
+		s.skipSpace()
+		keyLine := s.line
+		k, err := s.key()
+		if err != nil {
+			return err
+		}
+		if _, err := s.expect(":"); err != nil {
+			return err
+		}
+		if k != "monitors" {
+			s.errs = append(s.errs, &Error{Index: -1, Field: k, Line: keyLine, Err: errors.New("unknown field (the file holds a monitors list)")})
+			if err := s.value(false); err != nil {
+				return err
+			}
+			s.state = jsAfterPair
+			return nil
+		}
+		if s.monitors != 0 {
+			return &syntaxError{line: keyLine, msg: fmt.Sprintf("key %q already defined at line %d", k, s.monitors)}
+		}
+		s.monitors = keyLine
+		c, err := s.expect("[n")
+		if err != nil {
+			return err
+		}
+		if c == 'n' {
+			for _, w := range []byte("ull") {
+				if b, err := s.r.ReadByte(); err != nil || b != w {
+					return s.syntax("invalid literal, want null or a list")
+				}
+			}
+			s.state = jsAfterPair
+			return nil
+		}
+		c, err = s.skipSpace()
+		if err == nil && c == ']' {
+			s.r.ReadByte()
+			s.state = jsAfterPair
+			return nil
+		}
+		s.state = jsItems
+	case jsItems:
+		s.skipSpace()
+		first, start := s.line, len(s.buf)
+		if err := s.value(true); err != nil {
+			return err
+		}
+		s.ends = append(s.ends, chunkSpan{start: start, end: len(s.buf), first: first, index: s.index})
+		s.index++
+		s.state = jsAfterItem
+	case jsAfterItem:
+		c, err := s.expect(",]")
+		if err != nil {
+			return err
+		}
+		if c == ',' {
+			s.state = jsItems
+		} else {
+			s.state = jsAfterPair
+		}
+	case jsAfterPair:
+		c, err := s.expect(",}")
+		if err != nil {
+			return err
+		}
+		if c == ',' {
+			s.state = jsKey
+		} else {
+			s.state = jsEnd
+		}
+	case jsEnd:
+		if c, err := s.skipSpace(); err == nil {
+			return s.syntax("unexpected %q after the document", c)
+		} else if !errors.Is(err, io.EOF) {
+			return err
+		}
+		s.done = true
+	}
+	return nil
+}
+
+// loadWhole reads a YAML document whole with the library and builds its
+// monitors one after the other.
+func loadWhole(o *options, r io.Reader) (*File, error) {
+	b := newBuilder(o)
+	f := &File{b: b}
+	c := collector{o: o, f: f, names: make(map[string]position)}
+	doc, err := decodeWholeYAML(r)
+	if err != nil {
+		var se *syntaxError
+		if errors.As(err, &se) {
+			return nil, Errors{{Index: -1, Line: se.line, Err: fmt.Errorf("%w: %s", ErrSyntax, se.msg)}}
+		}
+		return nil, err
+	}
+	root := doc
+	if root.Kind == yaml.DocumentNode && len(root.Content) > 0 {
+		root = root.Content[0]
+	}
+	for root.Kind == yaml.AliasNode && root.Alias != nil {
+		root = root.Alias
+	}
+	var monitors *yaml.Node
+	monitorsLine := 0
+	switch {
+	case root.Kind == yaml.MappingNode:
+		for i := 0; i+1 < len(root.Content); i += 2 {
+			k, v := root.Content[i], root.Content[i+1]
+			switch {
+			case k.Kind == yaml.ScalarNode && k.ShortTag() == "!!merge":
+				c.add(&Error{Index: -1, Line: k.Line, Err: errors.New("a merge key (<<) at the top level is not supported")})
+			case k.Value != "monitors":
+				c.add(&Error{Index: -1, Field: k.Value, Line: k.Line, Err: errors.New("unknown field (the file holds a monitors list)")})
+			case monitorsLine != 0:
+				c.add(&Error{Index: -1, Line: k.Line, Err: fmt.Errorf("%w: mapping key %q already defined at line %d", ErrSyntax, k.Value, monitorsLine)})
+			default:
+				monitors, monitorsLine = v, k.Line
+			}
+		}
+	case root.Kind == yaml.ScalarNode && root.ShortTag() == "!!null", root.Kind == yaml.DocumentNode:
+	default:
+		c.add(&Error{Index: -1, Line: root.Line, Err: errors.New("the document must be a mapping with a monitors list")})
+	}
+	if monitorsLine == 0 {
+		c.add(&Error{Index: -1, Field: "monitors", Err: errors.New("missing: the file has no monitors list")})
+	}
+	for monitors != nil && monitors.Kind == yaml.AliasNode && monitors.Alias != nil {
+		monitors = monitors.Alias
+	}
+	if monitors != nil {
+		switch {
+		case monitors.Kind == yaml.SequenceNode:
+			a := &arena{}
+			for i, y := range monitors.Content {
+				a.reset()
+				bt := &batch{out: make([]built, 1)}
+				out := &bt.out[0]
+				out.index, out.line = int32(i), int32(y.Line)
+				cv := converter{a: a}
+				n, err := cv.convert(y, 0)
+				if err != nil {
+					var se *syntaxError
+					errors.As(err, &se)
+					out.errs = append(out.errs, &Error{Index: i, Line: se.line, Err: fmt.Errorf("%w: %s", ErrSyntax, se.msg)})
+				} else {
+					b.build(n, i, out)
+				}
+				c.take(bt)
+			}
+		case monitors.Kind == yaml.ScalarNode && monitors.ShortTag() == "!!null":
+		default:
+			c.add(&Error{Index: -1, Field: "monitors", Line: monitors.Line, Err: errors.New("want a list of monitors")})
+		}
+	}
+	f2, _, err := c.finish()
+	return f2, err
+}
