@@ -33,16 +33,16 @@ const pagerDutyKeyEnv = "CPRA_PAGERDUTY_ROUTING_KEY"
 type builder struct {
 	o *options
 
-	mu          sync.Mutex
-	notifiers   map[string]*sharedNotifier
-	routes      map[string]alert.Route
-	remedies    memo // intervention block -> remedy
-	codeRoutes  memo // codes block -> alert.Notifier
-	labelSets   memo // labels block -> map[string]string
-	logs        map[string]alert.Notifier
-	stdoutLog   alert.Notifier
-	closers     []io.Closer
-	noRoute     alert.Route
+	mu         sync.Mutex
+	notifiers  map[string]*sharedNotifier
+	routes     map[string]alert.Route
+	remedies   memo // intervention block -> remedy
+	codeRoutes memo // codes block -> alert.Notifier
+	labelSets  memo // labels block -> map[string]string
+	logs       map[string]alert.Notifier
+	stdoutLog  alert.Notifier
+	closers    []io.Closer
+	noRoute    alert.Route
 }
 
 type sharedNotifier struct {
@@ -54,11 +54,11 @@ type sharedNotifier struct {
 
 func newBuilder(o *options) *builder {
 	return &builder{
-		o:           o,
-		notifiers:   make(map[string]*sharedNotifier),
-		routes:      make(map[string]alert.Route),
-		logs:        make(map[string]alert.Notifier),
-		noRoute:     alert.Route{},
+		o:         o,
+		notifiers: make(map[string]*sharedNotifier),
+		routes:    make(map[string]alert.Route),
+		logs:      make(map[string]alert.Notifier),
+		noRoute:   alert.Route{},
 	}
 }
 
@@ -1554,11 +1554,19 @@ func (nb *notifierBuilder) alias(to, from string) {
 }
 
 func (nb *notifierBuilder) need(k string) bool {
-	if nb.vals[k] == "" && len(nb.lists[k]) == 0 {
-		nb.it.failf(nb.errNode(k), join(nb.path, k), "missing")
-		return false
+	if nb.vals[k] != "" || len(nb.lists[k]) > 0 {
+		return true
 	}
-	return true
+	c := nb.cfg.get(k)
+	_, read := nb.vals[k]
+	_, readList := nb.lists[k]
+	switch {
+	case c == nil:
+		nb.it.failf(nb.cfg, join(nb.path, k), "missing")
+	case read || readList:
+		nb.it.failf(c, join(nb.path, k), "empty")
+	}
+	return false
 }
 
 func (nb *notifierBuilder) errNode(k string) *node {

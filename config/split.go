@@ -174,7 +174,9 @@ func (s *yamlSplitter) feed(raw []byte) error {
 			s.state = stTop // "monitors:" with nothing: no monitors
 		case stSeq:
 			switch {
-			case ind > s.d:
+			case ind > s.d, content[0] == '\t':
+				// Deeper lines belong to the item, and so do lines indented
+				// with a tab, which the item's parser reports.
 				s.buf = append(s.buf, raw...)
 				return nil
 			case ind == s.d && isSeqEntry(string(content)):
@@ -359,15 +361,16 @@ func (s *jsonSplitter) value(keep bool) error {
 
 // key reads an object key.
 func (s *jsonSplitter) key() (string, error) {
-	s.buf = s.buf[:0]
+	mark := len(s.buf)
 	if err := s.value(true); err != nil {
 		return "", err
 	}
+	raw := s.buf[mark:]
 	var k string
-	if len(s.buf) == 0 || s.buf[0] != '"' || json.Unmarshal(s.buf, &k) != nil {
+	if len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &k) != nil {
 		return "", s.syntax("an object key must be a string")
 	}
-	s.buf = s.buf[:0]
+	s.buf = s.buf[:mark]
 	return k, nil
 }
 
