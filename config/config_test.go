@@ -441,3 +441,15 @@ func TestCloseClosesLogFiles(t *testing.T) {
 		t.Errorf("second Close: %v", err)
 	}
 }
+
+func TestFlowStyleYAML(t *testing.T) {
+	f := mustLoad(t, `{monitors: [{name: a, pulse_check: {type: tcp, config: {address: "h:1"}}}]}`)
+	if len(f.Monitors) != 1 || f.Monitors[0].Name != "a" {
+		t.Fatalf("got %v", names(f))
+	}
+	// Broken JSON that is not YAML either keeps the JSON parser's message.
+	_, err := load(t, "{\"monitors\": [}\n")
+	if got, want := errorText(err), `syntax error: unexpected '}', want a value (line 1)`; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/ziad/cpra"
@@ -126,6 +127,15 @@ func Load(r io.Reader, opts ...Option) (*File, error) {
 		split = newYAMLSplitter(br)
 	}
 	f, whole, err := run(o, split)
+	if isJSON && seeker != nil && topSyntaxError(err) {
+		// Perhaps YAML in flow style ({monitors: [...]}) rather than JSON.
+		if _, serr := seeker.Seek(start, io.SeekStart); serr == nil {
+			if fy, yerr := loadWhole(o, r); yerr == nil {
+				return fy, nil
+			}
+		}
+		return nil, err
+	}
 	if !whole {
 		return f, err
 	}
@@ -136,6 +146,21 @@ func Load(r io.Reader, opts ...Option) (*File, error) {
 		return nil, err
 	}
 	return loadWhole(o, r)
+}
+
+// topSyntaxError reports whether err holds a syntax error outside any
+// monitor.
+func topSyntaxError(err error) bool {
+	var es Errors
+	if !errors.As(err, &es) {
+		return false
+	}
+	for _, e := range es {
+		if e.Index == -1 && errors.Is(e, ErrSyntax) {
+			return true
+		}
+	}
+	return false
 }
 
 func whole2line(err error) int {
@@ -298,6 +323,11 @@ func (w *worker) do(b *builder, c *chunk, out *built) {
 		if errors.Is(err, errUnsupported) {
 			w.a.reset()
 			n, err = parseItemLib(w.a, c.text, c.first)
+			var se *syntaxError
+			if errors.As(err, &se) && strings.HasPrefix(se.msg, "unknown anchor") {
+				// An alias of an anchor in another monitor or at the top.
+				err = errWholeDocument
+			}
 		}
 	}
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -285,13 +286,13 @@ func (s *jsonSplitter) skipSpace() (byte, error) {
 func (s *jsonSplitter) expect(want string) (byte, error) {
 	c, err := s.skipSpace()
 	if errors.Is(err, io.EOF) {
-		return 0, s.syntax("unexpected end of input, want %s", want)
+		return 0, s.syntax("unexpected end of input, want %s", quoteChars(want))
 	}
 	if err != nil {
 		return 0, err
 	}
 	if !strings.ContainsRune(want, rune(c)) {
-		return 0, s.syntax("unexpected %q, want %s", c, want)
+		return 0, s.syntax("unexpected %q, want %s", c, quoteChars(want))
 	}
 	s.r.ReadByte()
 	return c, nil
@@ -306,6 +307,9 @@ func (s *jsonSplitter) value(keep bool) error {
 	}
 	if err != nil {
 		return err
+	}
+	if c == ',' || c == '}' || c == ']' || c == ':' {
+		return s.syntax("unexpected %q, want a value", c)
 	}
 	depth := 0
 	inStr, esc := false, false
@@ -562,4 +566,13 @@ func loadWhole(o *options, r io.Reader) (*File, error) {
 	}
 	f2, _, err := c.finish()
 	return f2, err
+}
+
+// quoteChars writes "ab" as "'a' or 'b'".
+func quoteChars(chars string) string {
+	parts := make([]string, len(chars))
+	for i := range chars {
+		parts[i] = strconv.QuoteRune(rune(chars[i]))
+	}
+	return strings.Join(parts, " or ")
 }

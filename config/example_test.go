@@ -1,0 +1,69 @@
+package config_test
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/ziad/cpra/alert"
+	"github.com/ziad/cpra/config"
+)
+
+func ExampleLoad() {
+	const file = `
+monitors:
+  - name: checkout-api
+    labels: {team: payments}
+    pulse_check:
+      type: http
+      interval: 15s
+      timeout: 2s
+      max_failures: 2
+      config:
+        url: https://checkout.example.com/health
+        expected_status: [200, 204]
+    codes:
+      red: {dispatch: true, notify: log}
+      green: {dispatch: true, notify: log}
+  - name: postgres
+    pulse_check:
+      type: tcp
+      config: {host: db.example.com, port: 5432}
+`
+	f, err := config.Load(strings.NewReader(file))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer f.Close()
+	for _, m := range f.Monitors {
+		_, routed := m.Notify.(alert.Route)
+		fmt.Printf("%s: every %v, down after %d failures, routed alerts: %v\n", m.Name, m.Interval, m.FailureThreshold, routed)
+	}
+	// Output:
+	// checkout-api: every 15s, down after 2 failures, routed alerts: true
+	// postgres: every 0s, down after 0 failures, routed alerts: false
+}
+
+func ExampleErrors() {
+	const file = `monitors:
+  - name: api
+    pulse_check:
+      type: http
+      interval: 3x
+      config: {url: http://api.internal/health, statuss: 200}
+  - name: api
+    pulse_check: {type: tcp, config: {address: "db:5432"}}
+`
+	_, err := config.Load(strings.NewReader(file))
+	var errs config.Errors
+	if errors.As(err, &errs) {
+		for _, e := range errs {
+			fmt.Println(e)
+		}
+	}
+	// Output:
+	// monitors[0] "api": pulse_check.interval: "3x" is not a duration (line 5)
+	// monitors[0] "api": pulse_check.config.statuss: unknown field (did you mean "status"?) (line 6)
+	// monitors[1] "api": name: already used by monitors[0] at line 2 (line 7)
+}
