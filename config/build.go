@@ -49,7 +49,6 @@ type sharedNotifier struct {
 	n   alert.Notifier
 	id  int
 	err error // the constructor's error, reported for every user
-	fld string
 }
 
 func newBuilder(o *options) *builder {
@@ -1731,44 +1730,6 @@ func (b *builder) logNotifier(file string) (alert.Notifier, error) {
 	}
 	b.logs[clean] = n
 	return n, nil
-}
-
-// canonical writes a node tree as text with mapping keys sorted: equal
-// configurations give equal text.
-func canonical(n *node) string {
-	var b strings.Builder
-	writeCanonical(&b, n)
-	return b.String()
-}
-
-func writeCanonical(b *strings.Builder, n *node) {
-	switch n.kind {
-	case nullNode:
-		b.WriteString("~")
-	case scalarNode:
-		b.WriteString(strconv.Quote(n.val))
-	case seqNode:
-		b.WriteByte('[')
-		for c := n.first; c != nil; c = c.next {
-			writeCanonical(b, c)
-			b.WriteByte(',')
-		}
-		b.WriteByte(']')
-	case mapNode:
-		kids := make([]*node, 0, n.n)
-		for c := n.first; c != nil; c = c.next {
-			kids = append(kids, c)
-		}
-		slices.SortFunc(kids, func(x, y *node) int { return strings.Compare(x.key, y.key) })
-		b.WriteByte('{')
-		for _, c := range kids {
-			b.WriteString(strconv.Quote(c.key))
-			b.WriteByte(':')
-			writeCanonical(b, c)
-			b.WriteByte(',')
-		}
-		b.WriteByte('}')
-	}
 }
 
 // suggest returns the entry of known nearest to s, if it is near enough to
