@@ -519,7 +519,7 @@ func (e *Engine) rephase(tick int64) {
 	if tick <= s.Wheel.Now() {
 		return
 	}
-	s.Wheel.Advance(tick-1, func(en ecs.Entity, _ int64) {
+	s.Wheel.Advance(tick-1, 0, func(en ecs.Entity, _ int64) {
 		if !s.Alive(en) {
 			return
 		}

@@ -530,3 +530,38 @@ func TestStatsLag(t *testing.T) {
 		}
 	})
 }
+
+// TestResponsiveUnderFullLoad saturates the engine (more checks due than
+// two cores can run) and checks that Status, Add and Shutdown are still
+// served promptly.
+func TestResponsiveUnderFullLoad(t *testing.T) {
+	e, _ := cpra.New()
+	var ids []cpra.ID
+	for i := range 20000 {
+		id, _ := e.Add(cpra.Monitor{Name: fmt.Sprint("hot-", i), Interval: 10 * time.Millisecond, Check: pulse.CheckerFunc(pass)})
+		ids = append(ids, id)
+	}
+	e.Start(context.Background())
+	time.Sleep(300 * time.Millisecond)
+	for i := range 20 {
+		start := time.Now()
+		if _, err := e.Status(ids[i*997]); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.Add(cpra.Monitor{Name: fmt.Sprint("late-", i), Check: pulse.CheckerFunc(pass)}); err != nil {
+			t.Fatal(err)
+		}
+		if d := time.Since(start); d > time.Second {
+			t.Fatalf("Status and Add took %v under full load", d)
+		}
+	}
+	if e.Stats().ChecksRun == 0 {
+		t.Fatal("no checks ran")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := e.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown under full load: %v after %v", err, time.Since(start))
+	}
+}

@@ -2,6 +2,7 @@ package cpra
 
 import (
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/ziad/cpra/alert"
@@ -40,7 +41,13 @@ func (l *loopState) init(e *Engine) {
 	l.lanes = make(map[ecs.Entity]*lane)
 }
 
-const watchdogPeriod = 5 * time.Millisecond
+// advanceBudget bounds the due checks one loop round dispatches, so that a
+// backlog does not keep commands and outcomes waiting.
+const advanceBudget = 8192
+
+// watchdogPeriod bounds how late a check that ignores its deadline is
+// noticed, beyond its grace.
+const watchdogPeriod = 50 * time.Millisecond
 
 func (e *Engine) loop() {
 	defer close(e.loopDone)
@@ -53,8 +60,10 @@ func (e *Engine) loop() {
 		now := e.nanotime()
 		tick := now / int64(time.Millisecond)
 		l.nowTime = e.epoch.Add(time.Duration(now))
+		e.takeResults()
+		behind := false
 		if !l.draining {
-			e.store.Wheel.Advance(tick, l.pop)
+			behind = !e.store.Wheel.Advance(tick, advanceBudget, l.pop)
 			e.flushBatch()
 		}
 		e.pulse.repostOrphans()
@@ -62,10 +71,13 @@ func (e *Engine) loop() {
 		e.fix.flushBacklog()
 		e.notify.flushBacklog()
 		if l.inflight > 0 && now >= nextWatch {
-			l.scratch = e.pulse.watchdog(now, l.scratch[:0])
+			var earliest int64
+			l.scratch, earliest = e.pulse.watchdog(now, l.scratch[:0])
 			e.apply(l.scratch)
 			clear(l.scratch)
-			nextWatch = now + int64(watchdogPeriod)
+			// Look again when the first running check runs out of time, or
+			// after watchdogPeriod for checks that start meanwhile.
+			nextWatch = min(earliest, now+int64(watchdogPeriod))
 		}
 		if now >= l.nextSize {
 			e.resize(now)
@@ -107,17 +119,26 @@ func (e *Engine) loop() {
 		if l.sizing() {
 			soon(l.nextSize)
 		}
+		// Publish the plan, then look for results once more: a worker that
+		// pushed before seeing the plan did not kick.
+		planned := wake
+		if planned < 0 {
+			planned = math.MaxInt64
+		}
+		e.pulse.wakeAt.Store(planned)
+		if behind || e.pulse.results.Load() != nil {
+			// Go round at once, but through the select, so commands,
+			// outcomes and Shutdown are served even under full load.
+			e.pulse.wakeAt.Store(0)
+			wake = 0
+		}
 		if wake >= 0 {
 			timer.Reset(time.Duration(max(wake-e.nanotime(), 0)))
 		} else {
 			timer.Stop()
 		}
 		select {
-		case buf := <-e.pulse.results:
-			e.apply(buf.r)
-			clear(buf.r)
-			buf.r = buf.r[:0]
-			e.pulse.bufs.Put(buf)
+		case <-e.pulse.kick:
 		case c := <-e.fix.done:
 			e.remediated(c)
 		case c := <-e.notify.done:
@@ -141,6 +162,7 @@ func (e *Engine) loop() {
 			return
 		case <-timer.C:
 		}
+		e.pulse.wakeAt.Store(0)
 	}
 }
 

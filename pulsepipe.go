@@ -2,6 +2,7 @@ package cpra
 
 import (
 	"context"
+	"math"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -44,7 +45,14 @@ type result struct {
 	latency int64 // ns
 }
 
-type resultBuf struct{ r []result }
+type resultBuf struct {
+	r    []result
+	next *resultBuf // in the results stack
+}
+
+// resultDelay is how long a result may wait for the loop when the loop is
+// going to wake soon anyway: within it, workers do not wake the loop.
+const resultDelay = int64(2 * time.Millisecond)
 
 const (
 	// A worker's state word holds a job sequence number above two status
@@ -71,10 +79,12 @@ type pulseWorker struct {
 type pulsePipe struct {
 	e       *Engine
 	jobs    chan *jobBatch
-	results chan *resultBuf
-	dead    chan struct{} // closed when the loop is gone: stop handing results
-	free    sync.Pool     // *jobBatch
-	bufs    sync.Pool     // *resultBuf
+	results atomic.Pointer[resultBuf] // a stack of buffers for the loop
+	kick    chan struct{}             // wakes the loop for results
+	wakeAt  atomic.Int64              // ns: when the sleeping loop plans to wake; 0 while it runs
+	dead    chan struct{}             // closed when the loop is gone
+	free    sync.Pool                 // *jobBatch
+	bufs    sync.Pool                 // *resultBuf
 
 	queued   atomic.Int64 // jobs posted, not yet claimed
 	capacity int64
@@ -92,7 +102,7 @@ func newPulsePipe(e *Engine) *pulsePipe {
 		e:        e,
 		capacity: int64(e.cfg.queueCapacity),
 		jobs:     make(chan *jobBatch, min(e.cfg.queueCapacity, 1<<16)),
-		results:  make(chan *resultBuf, 4*e.cfg.maxWorkers+16),
+		kick:     make(chan struct{}, 1),
 		dead:     make(chan struct{}),
 		workers:  make(map[*pulseWorker]struct{}),
 		crew:     newCrew(e.epoch, e.cfg.minWorkers, e.cfg.maxWorkers),
@@ -212,18 +222,45 @@ func (w *pulseWorker) exit(live bool) {
 	p.wg.Done()
 }
 
+// flush hands the worker's results to the loop. It wakes the loop only
+// when the results would otherwise wait more than resultDelay.
 func (w *pulseWorker) flush() {
 	if len(w.out.r) == 0 {
 		return
 	}
-	select {
-	case w.p.results <- w.out:
-	case <-w.p.dead:
-		w.out.r = w.out.r[:0]
-		return
+	p := w.p
+	b := w.out
+	for {
+		old := p.results.Load()
+		b.next = old
+		if p.results.CompareAndSwap(old, b) {
+			if old == nil {
+				if at := p.wakeAt.Load(); at != 0 && at > p.e.nanotime()+resultDelay {
+					select {
+					case p.kick <- struct{}{}:
+					default:
+					}
+				}
+			}
+			break
+		}
 	}
-	w.out = w.p.bufs.Get().(*resultBuf)
+	w.out = p.bufs.Get().(*resultBuf)
 	w.out.r = w.out.r[:0]
+}
+
+// takeResults applies every result buffer the workers handed back. It runs
+// on the loop.
+func (e *Engine) takeResults() {
+	p := e.pulse
+	for b := p.results.Swap(nil); b != nil; {
+		next := b.next
+		e.apply(b.r)
+		clear(b.r)
+		b.r, b.next = b.r[:0], nil
+		p.bufs.Put(b)
+		b = next
+	}
 }
 
 // runBatch claims and runs jobs of b until none is left. It returns false
@@ -323,16 +360,19 @@ func grace(timeout time.Duration) int64 {
 
 // watchdog abandons workers stuck past their deadline. It runs on the loop
 // and returns the timeout results it made, plus the results the abandoned
-// workers had not handed back yet.
-func (p *pulsePipe) watchdog(now int64, out []result) []result {
+// workers had not handed back yet, and the earliest time a running check
+// will be due for abandoning (MaxInt64 if none runs).
+func (p *pulsePipe) watchdog(now int64, out []result) ([]result, int64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	earliest := int64(math.MaxInt64)
 	for w := range p.workers {
 		st := w.state.Load()
 		if st&wStatus != wRunning {
 			continue
 		}
-		if now < w.giveUp.Load() {
+		if g := w.giveUp.Load(); now < g {
+			earliest = min(earliest, g)
 			continue
 		}
 		if !w.state.CompareAndSwap(st, st&^wStatus|wAbandoned) {
@@ -366,7 +406,7 @@ func (p *pulsePipe) watchdog(now int64, out []result) []result {
 		p.wg.Done()
 		p.e.log.Warn("check abandoned after its deadline", "timeout", w.cur.timeout)
 	}
-	return out
+	return out, earliest
 }
 
 // unrefNew returns a batch that was never queued to the free list.

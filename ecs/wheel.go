@@ -194,8 +194,12 @@ func (w *Wheel) progress(level int, c *cascade, off, span int64) {
 func (w *Wheel) pending() bool { return w.c1.moved < w.c1.total || w.c2.moved < w.c2.total }
 
 // Advance pops every entry due at a tick up to and including to, calling pop
-// for each, and moves the clock to to+1. pop may call Insert.
-func (w *Wheel) Advance(to int64, pop func(e Entity, tick int64)) {
+// for each, and moves the clock to to+1. pop may call Insert. It stops early,
+// between chunks, once it has popped at least budget entries (budget <= 0:
+// no limit), and then reports false: the next call carries on where it
+// stopped.
+func (w *Wheel) Advance(to int64, budget int, pop func(e Entity, tick int64)) bool {
+	popped := 0
 	for w.now <= to {
 		t := w.now
 		w.step(t)
@@ -205,10 +209,21 @@ func (w *Wheel) Advance(to int64, pop func(e Entity, tick int64)) {
 				c := w.lv[0][i]
 				w.lv[0][i] = nil
 				for c != nil {
+					if budget > 0 && popped >= budget {
+						// Put the rest back in front of anything filed meanwhile.
+						last := c
+						for last.next != nil {
+							last = last.next
+						}
+						last.next = w.lv[0][i]
+						w.lv[0][i] = c
+						return false
+					}
 					for j := int64(0); j < c.n; j++ {
 						w.size--
 						pop(c.e[j], t)
 					}
+					popped += int(c.n)
 					next := c.next
 					w.release(c)
 					c = next
@@ -218,6 +233,7 @@ func (w *Wheel) Advance(to int64, pop func(e Entity, tick int64)) {
 		}
 		w.now = w.skip(t+1, to)
 	}
+	return true
 }
 
 // skip returns the next tick after t-1 that needs a visit, at most to+1.

@@ -66,7 +66,7 @@ func TestWheelPopsEachEntryAtItsTick(t *testing.T) {
 			if rng.IntN(3) == 0 {
 				step = next + rng.Int64N(5)
 			}
-			h.w.Advance(step, func(e Entity, tick int64) {
+			h.w.Advance(step, 0, func(e Entity, tick int64) {
 				d := h.due[e]
 				if tick != d && !(d < start && tick == start) {
 					if tick < d {
@@ -102,7 +102,7 @@ func TestWheelExactTicksWhenAdvancedEveryTick(t *testing.T) {
 		want[h.add(d)] = d
 	}
 	for tick := int64(100); tick < 100+3*pageTicks+600; tick++ {
-		h.w.Advance(tick, func(e Entity, at int64) {
+		h.w.Advance(tick, 0, func(e Entity, at int64) {
 			if at != want[e] {
 				t.Fatalf("entry due %d popped at %d", want[e], at)
 			}
@@ -122,7 +122,7 @@ func TestWheelDropsRemovedAndRefilesMoved(t *testing.T) {
 	h.due[moved] = 5 * pageTicks
 	delete(h.due, gone)
 	var got []int64
-	h.w.Advance(6*pageTicks, func(e Entity, tick int64) {
+	h.w.Advance(6*pageTicks, 0, func(e Entity, tick int64) {
 		if e == gone {
 			t.Fatal("a removed entity was popped")
 		}
@@ -138,13 +138,13 @@ func TestWheelDropsRemovedAndRefilesMoved(t *testing.T) {
 
 func TestWheelLateInsertPopsNext(t *testing.T) {
 	h := newHarness(t, 1000)
-	h.w.Advance(2000, func(Entity, int64) {})
+	h.w.Advance(2000, 0, func(Entity, int64) {})
 	e := h.add(10) // long past
 	if got := h.w.NextDue(); got != 2001 {
 		t.Fatalf("NextDue = %d, want 2001", got)
 	}
 	var at int64 = -1
-	h.w.Advance(2001, func(p Entity, tick int64) {
+	h.w.Advance(2001, 0, func(p Entity, tick int64) {
 		if p == e {
 			at = tick
 		}
@@ -169,10 +169,42 @@ func TestWheelIdleWakeups(t *testing.T) {
 			break
 		}
 		wakes++
-		h.w.Advance(next, func(Entity, int64) { t.Fatal("nothing is due in the first minute") })
+		h.w.Advance(next, 0, func(Entity, int64) { t.Fatal("nothing is due in the first minute") })
 		now = next + 1
 	}
 	if wakes > 60_000/cascadeWake+20 {
 		t.Fatalf("%d wake-ups in an idle minute, want at most %d", wakes, 60_000/cascadeWake+20)
+	}
+}
+
+func TestWheelAdvanceBudget(t *testing.T) {
+	h := newHarness(t, 0)
+	want := map[Entity]int64{}
+	for i := range 1000 {
+		d := int64(10 + i%3) // three crowded ticks
+		want[h.add(d)] = d
+	}
+	calls := 0
+	for !h.w.Advance(20, 100, func(e Entity, tick int64) {
+		if tick != want[e] {
+			t.Fatalf("entry due %d popped at %d", want[e], tick)
+		}
+		delete(want, e)
+	}) {
+		calls++
+		if calls > 1000 {
+			t.Fatal("Advance never finished")
+		}
+	}
+	if len(want) != 0 {
+		t.Fatalf("%d entries never popped", len(want))
+	}
+	// A round stops at the first chunk boundary past the budget: at most
+	// 100+chunkLen-1 entries, so 1000 entries need at least 6 rounds.
+	if want := 1000/(100+chunkLen-1) - 1; calls < want {
+		t.Fatalf("Advance with a budget of 100 returned early %d times for 1000 entries, want at least %d", calls, want)
+	}
+	if h.w.Now() != 21 {
+		t.Fatalf("Now = %d after catching up, want 21", h.w.Now())
 	}
 }
