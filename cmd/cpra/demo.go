@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/ziad/cpra"
+	"github.com/ziad/cpra/alert"
+	"github.com/ziad/cpra/intervene"
+	"github.com/ziad/cpra/pulse"
+)
+
+// The demo fleet: small and fast, so that every code shows within seconds.
+const (
+	demoServices = 200
+	demoFailRate = 0.02
+	demoTick     = 500 * time.Millisecond
+	demoInterval = 200 * time.Millisecond
+)
+
+// runDemo runs an in-process fleet of loopback HTTP services, some of which
+// fail and recover, and monitors it with remediation, printing every alert.
+func runDemo(ctx context.Context, o options, stdout io.Writer, log *slog.Logger) int {
+	if o.demoDuration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, o.demoDuration)
+		defer cancel()
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Error("demo", "err", err)
+		return 1
+	}
+	fl := newFleet(demoServices, demoFailRate, uint64(time.Now().UnixNano()))
+	stopFleet := serveFleet(context.WithoutCancel(ctx), fl, ln, demoTick)
+	defer stopFleet()
+
+	client := &http.Client{Transport: &http.Transport{}}
+	defer client.CloseIdleConnections()
+	e, err := cpra.New(cpra.WithLogger(log), cpra.WithNotifier(&printer{w: stdout}))
+	if err != nil {
+		log.Error("engine", "err", err)
+		return 1
+	}
+	base := "http://" + ln.Addr().String()
+	for i := range demoServices {
+		url := fmt.Sprintf("%s/svc/%d", base, i)
+		check, err := pulse.HTTP(url)
+		if err == nil {
+			var fix *intervene.HTTPRemediator
+			fix, err = intervene.HTTP(http.MethodPost, url+"/restart", intervene.WithHTTPClient(client))
+			if err == nil {
+				_, err = e.Add(cpra.Monitor{
+					Name:             fmt.Sprintf("svc-%d", i),
+					Check:            check,
+					Interval:         demoInterval,
+					Timeout:          demoInterval,
+					FailureThreshold: 2,
+					SuccessThreshold: 2,
+					Remediate:        fix,
+					MaxRemediations:  2,
+				})
+			}
+		}
+		if err != nil {
+			log.Error("demo monitor", "err", err)
+			e.Shutdown(context.Background())
+			return 1
+		}
+	}
+	fmt.Fprintf(stdout, "cpra demo: %d services on %s; about %.0f%% fail every %v, some beyond repair for a while.\n"+
+		"Codes: yellow = first failure, cyan = restarted and being verified, red = down and not repaired, green = healthy again.\n",
+		demoServices, base, demoFailRate*100, demoTick)
+	return serve(ctx, o, e, log)
+}
+
+// printer writes each alert as one short line.
+type printer struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (p *printer) Notify(_ context.Context, a alert.Alert) error {
+	line := fmt.Sprintf("%s %-6s %-8s", a.At.Format("15:04:05.000"), a.Code, a.Monitor)
+	if a.Attempt > 0 {
+		line += fmt.Sprintf(" attempt %d", a.Attempt)
+	}
+	if a.Err != nil {
+		line += " " + a.Err.Error()
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, err := fmt.Fprintln(p.w, line)
+	return err
+}

@@ -1,0 +1,276 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/ziad/cpra"
+	"github.com/ziad/cpra/config"
+	"github.com/ziad/cpra/metrics"
+	"github.com/ziad/cpra/pulse"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+const usage = `Usage:
+  cpra [flags]                 run the embedded demo fleet
+  cpra --yaml FILE [flags]     run the monitors of FILE
+  cpra --yaml FILE --validate  check FILE and exit
+  cpra gen --count N [--base-url URL] [--interval D] [--remediate] [--out FILE]
+  cpra mock --count N [--addr HOST:PORT] [--fail-rate P]
+
+Flags:
+`
+
+// shutdownTimeout bounds how long the engine may take to finish in-flight
+// work and deliver queued alerts once a signal arrives.
+const shutdownTimeout = 30 * time.Second
+
+// statusEvery is how often a status line is logged.
+var statusEvery = 2 * time.Second
+
+// run is the whole program: it parses args, does the work until ctx ends
+// and returns the exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case "gen":
+			return runGen(args[1:], stdout, stderr)
+		case "mock":
+			return runMock(ctx, args[1:], stdout, stderr)
+		}
+	}
+	fs := flag.NewFlagSet("cpra", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usage)
+		fs.PrintDefaults()
+	}
+	var o options
+	fs.StringVar(&o.yaml, "yaml", "", "monitors file (YAML or JSON) to run; without it, the demo runs")
+	fs.BoolVar(&o.validate, "validate", false, "with --yaml: check the file, print its problems and exit (1 if any)")
+	fs.BoolVar(&o.debug, "debug", false, "log at debug level")
+	fs.BoolVar(&o.pprof, "pprof", false, "serve net/http/pprof on --pprof.addr (off by default: it exposes internals)")
+	fs.StringVar(&o.pprofAddr, "pprof.addr", "localhost:6060", "address of the pprof server")
+	fs.StringVar(&o.metricsAddr, "metrics.addr", "", "address to serve Prometheus /metrics on (empty: off)")
+	fs.DurationVar(&o.demoDuration, "demo.duration", 0, "stop the demo after this long (0: run until interrupted)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "cpra: unexpected argument %q\n", fs.Arg(0))
+		fs.Usage()
+		return 2
+	}
+	if o.validate {
+		if o.yaml == "" {
+			fmt.Fprintln(stderr, "cpra: --validate needs --yaml")
+			return 2
+		}
+		return validate(o.yaml, stdout, stderr)
+	}
+	level := slog.LevelInfo
+	if o.debug {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	defer pulse.CloseIdleConnections()
+	if o.yaml == "" {
+		return runDemo(ctx, o, stdout, log)
+	}
+	return runFile(ctx, o, stdout, stderr, log)
+}
+
+type options struct {
+	yaml         string
+	validate     bool
+	debug        bool
+	pprof        bool
+	pprofAddr    string
+	metricsAddr  string
+	demoDuration time.Duration
+}
+
+// validate loads path without creating any file and reports what is wrong
+// with it.
+func validate(path string, stdout, stderr io.Writer) int {
+	f, err := config.LoadFile(path,
+		config.WithOpenLog(func(string) (io.Writer, error) { return io.Discard, nil }),
+		config.WithStdout(io.Discard))
+	if err != nil {
+		var es config.Errors
+		if errors.As(err, &es) {
+			for _, e := range es {
+				fmt.Fprintln(stderr, e)
+			}
+		} else {
+			fmt.Fprintln(stderr, err)
+		}
+		return 1
+	}
+	defer f.Close()
+	for _, w := range f.Warnings {
+		fmt.Fprintln(stderr, "warning:", w)
+	}
+	fmt.Fprintf(stdout, "ok: %d monitors", len(f.Monitors))
+	if n := len(f.Disabled); n > 0 {
+		fmt.Fprintf(stdout, " (%d disabled)", n)
+	}
+	fmt.Fprintln(stdout)
+	return 0
+}
+
+// runFile loads the monitors file and runs it until ctx ends.
+func runFile(ctx context.Context, o options, stdout, stderr io.Writer, log *slog.Logger) int {
+	start := time.Now()
+	f, err := config.LoadFile(o.yaml,
+		config.WithStdout(stdout),
+		config.WithProgress(func(p config.Progress) {
+			el := time.Since(start)
+			rate := float64(p.Monitors) / max(el.Seconds(), 1e-9)
+			state := "loading"
+			if p.Done {
+				state = "loaded"
+			}
+			fmt.Fprintf(stderr, "%s %s: %d monitors, %d errors, %.0f monitors/s\n",
+				state, o.yaml, p.Monitors, p.Errors, rate)
+		}))
+	if err != nil {
+		var es config.Errors
+		if errors.As(err, &es) {
+			for _, e := range es {
+				fmt.Fprintln(stderr, e)
+			}
+		} else {
+			fmt.Fprintln(stderr, err)
+		}
+		return 1
+	}
+	defer f.Close() // after the engine has shut down: deferred first, runs last
+	for _, w := range f.Warnings {
+		log.Warn("config", "warning", w.Error())
+	}
+	e, err := cpra.New(cpra.WithLogger(log), cpra.WithCapacity(len(f.Monitors)))
+	if err != nil {
+		log.Error("engine", "err", err)
+		return 1
+	}
+	if _, err := f.AddTo(e); err != nil {
+		log.Error("adding monitors", "err", err)
+		e.Shutdown(context.Background())
+		return 1
+	}
+	log.Info("monitors added", "monitors", len(f.Monitors), "disabled", len(f.Disabled))
+	return serve(ctx, o, e, log)
+}
+
+// serve runs e with the optional metrics and pprof servers and the status
+// line until ctx ends, then shuts everything down.
+func serve(ctx context.Context, o options, e *cpra.Engine, log *slog.Logger) int {
+	var wg sync.WaitGroup
+	var servers []*http.Server
+	defer func() {
+		for _, s := range servers {
+			s.Close()
+		}
+		wg.Wait()
+	}()
+	listen := func(what, addr, path string, h http.Handler) bool {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			log.Error("listen", "server", what, "err", err)
+			return false
+		}
+		s := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+		servers = append(servers, s)
+		wg.Go(func() { s.Serve(ln) })
+		log.Info("serving", "server", what, "url", "http://"+ln.Addr().String()+path)
+		return true
+	}
+	if o.metricsAddr != "" {
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", metrics.Handler(e))
+		if !listen("metrics", o.metricsAddr, "/metrics", mux) {
+			e.Shutdown(context.Background())
+			return 1
+		}
+	}
+	if o.pprof {
+		mux := http.NewServeMux()
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		if !listen("pprof", o.pprofAddr, "/debug/pprof/", mux) {
+			e.Shutdown(context.Background())
+			return 1
+		}
+	}
+	log.Debug("starting engine", "metrics.addr", o.metricsAddr, "pprof", o.pprof)
+	if err := e.Start(ctx); err != nil {
+		log.Error("start", "err", err)
+		return 1
+	}
+	statusCtx, stopStatus := context.WithCancel(ctx)
+	wg.Go(func() { statusLoop(statusCtx, e, log) })
+	<-ctx.Done()
+	stopStatus()
+	log.Info("shutting down", "timeout", shutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	defer cancel()
+	if err := e.Shutdown(sctx); err != nil {
+		log.Error("shutdown", "err", err)
+		return 1
+	}
+	s := e.Stats()
+	log.Info("stopped", "checks", s.ChecksRun, "failed", s.ChecksFailed,
+		"remediations", s.Remediations, "alerts_sent", s.AlertsSent, "alerts_failed", s.AlertsFailed)
+	return 0
+}
+
+// statusLoop logs one line of engine statistics every statusEvery.
+func statusLoop(ctx context.Context, e *cpra.Engine, log *slog.Logger) {
+	t := time.NewTicker(statusEvery)
+	defer t.Stop()
+	prev, at := e.Stats(), time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			s := e.Stats()
+			secs := now.Sub(at).Seconds()
+			log.Info("status",
+				"monitors", s.Monitors,
+				"checks_per_s", fmt.Sprintf("%.0f", float64(s.ChecksRun-prev.ChecksRun)/secs),
+				"failed_per_s", fmt.Sprintf("%.0f", float64(s.ChecksFailed-prev.ChecksFailed)/secs),
+				"remediations", s.Remediations,
+				"alerts_sent", s.AlertsSent,
+				"workers", fmt.Sprintf("pulse=%d intervention=%d alert=%d", s.Pulse.Workers, s.Intervention.Workers, s.Alert.Workers),
+				"lag_p99", s.Lag.P99,
+			)
+			prev, at = s, now
+		}
+	}
+}
