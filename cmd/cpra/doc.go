@@ -1,0 +1,50 @@
+// Command cpra runs CPRA monitors from a file, or a demo fleet.
+//
+// # Usage
+//
+//	cpra [flags]                 run the embedded demo fleet
+//	cpra --yaml FILE [flags]     run the monitors of FILE
+//	cpra --yaml FILE --validate  check FILE and exit
+//	cpra gen --count N [--base-url URL] [--interval D] [--remediate] [--out FILE]
+//	cpra mock --count N [--addr HOST:PORT] [--fail-rate P]
+//
+// Without --yaml, cpra serves a few hundred simulated HTTP services on
+// 127.0.0.1, some of which fail (some beyond repair for a while) and recover,
+// monitors them with an HTTP "restart" remediation and prints every alert:
+// yellow, cyan, red and green within seconds. --demo.duration stops it after
+// a while.
+//
+// With --yaml, cpra loads the monitors file (see package config for the
+// schema), printing progress on standard error, runs it and logs a status
+// line every two seconds (monitors, checks and failures per second,
+// remediations, alerts sent, workers per pipeline, schedule lag p99).
+// SIGINT or SIGTERM stops scheduling, waits up to 30 seconds for work in
+// flight and queued alerts, and exits 0. Log notifiers without a file write
+// to standard output; log lines go to standard error.
+//
+// --validate loads the file without creating any alert log, prints each
+// problem on its own line on standard error and exits 1, or prints
+// "ok: N monitors" and exits 0.
+//
+// --metrics.addr serves the engine's statistics in the Prometheus text format
+// at /metrics (see package metrics). --pprof serves net/http/pprof at
+// --pprof.addr (default localhost:6060); it is off by default because
+// profiling endpoints reveal the program's internals to whoever can reach
+// them. --debug logs at debug level.
+//
+// "cpra gen" writes a monitors file whose monitor i checks BASE/svc/i, and
+// "cpra mock" serves such a fleet on one listener: GET /svc/i answers 200,
+// or 503 while the service is failing; POST /svc/i/restart heals it, except
+// for the one failure in four that is wedged (the restart answers 500 and the
+// service recovers by itself later). It prints its base URL.
+//
+// # Not implemented
+//
+// SIGHUP does not reload the file; a --config flag for engine settings, a
+// terminal status display and colour are not provided.
+//
+// # Exit codes
+//
+// 0 on success or a clean shutdown, 1 when the file is invalid or the engine
+// fails, 2 for a usage error.
+package main
