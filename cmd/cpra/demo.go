@@ -77,7 +77,7 @@ func runDemo(ctx context.Context, o options, stdout io.Writer, log *slog.Logger)
 	fmt.Fprintf(stdout, "cpra demo: %d services on %s; about %.0f%% fail every %v, some beyond repair for a while.\n"+
 		"Codes: yellow = first failure, cyan = restarted and being verified, red = down and not repaired, green = healthy again.\n",
 		demoServices, base, demoFailRate*100, demoTick)
-	return serve(ctx, o, e, log)
+	return serve(ctx, o, e, log, nil)
 }
 
 // printer writes each alert as one short line.

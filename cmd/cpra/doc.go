@@ -19,7 +19,11 @@
 // line every two seconds (monitors, checks and failures per second,
 // remediations, alerts sent, workers per pipeline, schedule lag p99).
 // SIGINT or SIGTERM stops scheduling, waits up to 30 seconds for work in
-// flight and queued alerts, and exits 0. Log notifiers without a file write
+// flight and queued alerts, and exits 0. SIGHUP reloads the file: monitors
+// that are gone or disabled are removed, monitors whose settings changed are
+// replaced (their state starts afresh), new ones are added, and unchanged
+// ones keep running with their state; a file that does not load is logged
+// and changes nothing. Log notifiers without a file write
 // to standard output; log lines go to standard error.
 //
 // --validate loads the file without creating any alert log, prints each
@@ -40,7 +44,7 @@
 //
 // # Not implemented
 //
-// SIGHUP does not reload the file; a --config flag for engine settings, a
+// A --config flag for engine settings, a
 // terminal status display and colour are not provided.
 //
 // # Exit codes

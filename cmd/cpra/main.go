@@ -118,14 +118,7 @@ func validate(path string, stdout, stderr io.Writer) int {
 		config.WithOpenLog(func(string) (io.Writer, error) { return io.Discard, nil }),
 		config.WithStdout(io.Discard))
 	if err != nil {
-		var es config.Errors
-		if errors.As(err, &es) {
-			for _, e := range es {
-				fmt.Fprintln(stderr, e)
-			}
-		} else {
-			fmt.Fprintln(stderr, err)
-		}
+		printErrors(stderr, err)
 		return 1
 	}
 	defer f.Close()
@@ -142,6 +135,12 @@ func validate(path string, stdout, stderr io.Writer) int {
 
 // runFile loads the monitors file and runs it until ctx ends.
 func runFile(ctx context.Context, o options, stdout, stderr io.Writer, log *slog.Logger) int {
+	// SIGHUP is caught before anything else so that an early one does not
+	// end the program.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, reloadSignals...)
+	defer signal.Stop(hup)
+
 	start := time.Now()
 	f, err := config.LoadFile(o.yaml,
 		config.WithStdout(stdout),
@@ -156,37 +155,60 @@ func runFile(ctx context.Context, o options, stdout, stderr io.Writer, log *slog
 				state, o.yaml, p.Monitors, p.Errors, rate)
 		}))
 	if err != nil {
-		var es config.Errors
-		if errors.As(err, &es) {
-			for _, e := range es {
-				fmt.Fprintln(stderr, e)
-			}
-		} else {
-			fmt.Fprintln(stderr, err)
-		}
+		printErrors(stderr, err)
 		return 1
 	}
-	defer f.Close() // after the engine has shut down: deferred first, runs last
 	for _, w := range f.Warnings {
 		log.Warn("config", "warning", w.Error())
 	}
 	e, err := cpra.New(cpra.WithLogger(log), cpra.WithCapacity(len(f.Monitors)))
 	if err != nil {
+		f.Close()
 		log.Error("engine", "err", err)
 		return 1
 	}
-	if _, err := f.AddTo(e); err != nil {
-		log.Error("adding monitors", "err", err)
+	ids, err := f.AddTo(e)
+	if err != nil {
 		e.Shutdown(context.Background())
+		f.Close()
+		log.Error("adding monitors", "err", err)
 		return 1
 	}
+	r := newReloader(o.yaml, e, stdout, log)
+	defer r.close() // after the engine has shut down: deferred first, runs last
+	r.adopt(f, ids)
 	log.Info("monitors added", "monitors", len(f.Monitors), "disabled", len(f.Disabled))
-	return serve(ctx, o, e, log)
+	return serve(ctx, o, e, log, func(ctx context.Context) {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				r.reload()
+			}
+		}
+	})
+}
+
+// printErrors writes the problems of a monitors file one per line.
+func printErrors(w io.Writer, err error) {
+	var es config.Errors
+	if errors.As(err, &es) {
+		for _, e := range es {
+			fmt.Fprintln(w, e)
+		}
+		return
+	}
+	fmt.Fprintln(w, err)
 }
 
 // serve runs e with the optional metrics and pprof servers and the status
 // line until ctx ends, then shuts everything down.
-func serve(ctx context.Context, o options, e *cpra.Engine, log *slog.Logger) int {
+//
+// background, when not nil, runs on its own goroutine while the engine runs;
+// it must return when its context ends, and it has returned before the
+// engine shuts down.
+func serve(ctx context.Context, o options, e *cpra.Engine, log *slog.Logger, background func(context.Context)) int {
 	var wg sync.WaitGroup
 	var servers []*http.Server
 	defer func() {
@@ -232,10 +254,15 @@ func serve(ctx context.Context, o options, e *cpra.Engine, log *slog.Logger) int
 		log.Error("start", "err", err)
 		return 1
 	}
-	statusCtx, stopStatus := context.WithCancel(ctx)
-	wg.Go(func() { statusLoop(statusCtx, e, log) })
+	bgCtx, stopBackground := context.WithCancel(ctx)
+	var bg sync.WaitGroup
+	bg.Go(func() { statusLoop(bgCtx, e, log) })
+	if background != nil {
+		bg.Go(func() { background(bgCtx) })
+	}
 	<-ctx.Done()
-	stopStatus()
+	stopBackground()
+	bg.Wait()
 	log.Info("shutting down", "timeout", shutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
 	defer cancel()
