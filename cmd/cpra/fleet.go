@@ -72,19 +72,6 @@ func (f *fleet) run(ctx context.Context, tick time.Duration) {
 	}
 }
 
-// counts returns how many services are failing.
-func (f *fleet) failing() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	n := 0
-	for _, s := range f.state {
-		if s != healthy {
-			n++
-		}
-	}
-	return n
-}
-
 func (f *fleet) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rest, ok := strings.CutPrefix(r.URL.Path, "/svc/")
 	if !ok {
