@@ -2,6 +2,8 @@ package cpra
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"math/rand/v2"
 	"runtime/debug"
 	"sync/atomic"
@@ -176,21 +178,52 @@ func (p *callPipe) run(c *call) {
 		for {
 			c.tries++
 			c.err = p.invoke(c, cfg.notifyTimeout, func(ctx context.Context) error { return c.notifier.Notify(ctx, c.alert) })
-			if c.err == nil || c.tries > cfg.notifyRetries {
+			if c.err == nil {
 				return
 			}
-			// Wait, with jitter, unless the engine is being torn down.
+			if c.tries > cfg.notifyRetries || !alert.Retryable(c.err) {
+				p.e.undelivered(c.alert, c.err)
+				return
+			}
+			// Wait, with jitter, or as long as the receiver asked, unless
+			// the engine is being torn down.
 			d := wait + time.Duration(rand.Int64N(int64(wait)/5+1))
+			var de *alert.DeliveryError
+			if errors.As(c.err, &de) && de.RetryAfter > d {
+				d = min(de.RetryAfter, maxRetryAfter)
+			}
 			t := time.NewTimer(d)
 			select {
 			case <-t.C:
 			case <-p.e.base.Done():
 				t.Stop()
+				p.e.undelivered(c.alert, c.err)
 				return
 			}
-			wait *= 2
+			wait = min(wait*2, maxNotifyBackoff)
 		}
 	}
+}
+
+// Bounds of the wait between delivery tries.
+const (
+	maxNotifyBackoff = time.Minute
+	maxRetryAfter    = 5 * time.Minute
+)
+
+// undelivered hands an alert the engine gave up on to the WithUndelivered
+// hook, if any. A panic in the hook is logged, not spread.
+func (e *Engine) undelivered(a alert.Alert, err error) {
+	h := e.cfg.undelivered
+	if h == nil {
+		return
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			e.log.Error("undelivered-alert hook panicked", "monitor", a.Monitor, "panic", fmt.Sprint(v))
+		}
+	}()
+	h(a, err)
 }
 
 // invoke calls fn with a deadline on a goroutine of its own and gives up on

@@ -132,7 +132,7 @@ type Stats struct {
 	Remediations       uint64 // attempts finished
 	RemediationsFailed uint64
 	AlertsSent         uint64 // alerts delivered
-	AlertsFailed       uint64 // alerts given up on after all retries
+	AlertsFailed       uint64 // alerts given up on (see WithUndelivered)
 	CallsAbandoned     uint64 // remediations and notifications left behind at their deadline
 	PlugInsRunning     int    // remediation and notify calls still running, abandoned ones included
 

@@ -475,6 +475,9 @@ func (e *Engine) raise(en ecs.Entity, h *ecs.Health, code alert.Code, err error,
 	if n == nil {
 		return
 	}
+	if r, ok := n.(alert.Route); ok && r[code] == nil {
+		return // the route sends nothing for this code: nothing to deliver
+	}
 	c := &call{kind: callNotify, e: en, notifier: n, alert: alert.Alert{
 		Monitor:  s.Probes.Get(en).Name,
 		Code:     code,

@@ -31,6 +31,7 @@ type config struct {
 	capacity        int
 	slo             time.Duration
 	headroom        float64
+	undelivered     func(alert.Alert, error)
 	err             error
 }
 
@@ -134,8 +135,12 @@ func WithNotifyTimeout(d time.Duration) Option {
 
 // WithNotifyRetries sets how many times a failed Notify call is retried
 // (default 3), and the first wait between tries (default 200ms), which
-// doubles after each try with up to 20% jitter. An alert still undelivered
-// after the last try is counted in [Stats].AlertsFailed and logged.
+// doubles after each try (at most a minute) with up to 20% jitter, or is as
+// long as the receiver asked in a Retry-After (at most five minutes). Only
+// errors that [alert.Retryable] accepts are retried; a rejected request
+// (an HTTP 400, say) is not sent again. An alert still undelivered is
+// counted in [Stats].AlertsFailed, logged, and given to the
+// [WithUndelivered] hook.
 func WithNotifyRetries(retries int, backoff time.Duration) Option {
 	return optionFunc(func(c *config) {
 		if retries < 0 || backoff <= 0 {
@@ -186,4 +191,12 @@ func WithHeadroom(h float64) Option {
 		}
 		c.headroom = h
 	})
+}
+
+// WithUndelivered sets a dead-letter hook: it receives every alert the
+// engine gave up delivering, with the last error, so that it can be stored
+// or sent another way. It is called on an alert worker, one call per
+// alert; it should return quickly. Alerts of one monitor reach it in order.
+func WithUndelivered(fn func(a alert.Alert, err error)) Option {
+	return optionFunc(func(c *config) { c.undelivered = fn })
 }
