@@ -175,6 +175,7 @@ func (p *callPipe) run(c *call) {
 	case callNotify:
 		cfg := &p.e.cfg
 		wait := cfg.notifyBackoff
+		first := time.Now()
 		for {
 			c.tries++
 			c.err = p.invoke(c, cfg.notifyTimeout, func(ctx context.Context) error { return c.notifier.Notify(ctx, c.alert) })
@@ -191,6 +192,10 @@ func (p *callPipe) run(c *call) {
 			var de *alert.DeliveryError
 			if errors.As(c.err, &de) && de.RetryAfter > d {
 				d = min(de.RetryAfter, maxRetryAfter)
+			}
+			if time.Since(first)+d > cfg.notifyMaxElapsed {
+				p.e.undelivered(c.alert, c.err)
+				return
 			}
 			t := time.NewTimer(d)
 			select {

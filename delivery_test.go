@@ -341,3 +341,21 @@ func TestRouteCodesWithoutNotifierAreNotCounted(t *testing.T) {
 		}
 	})
 }
+
+func TestNotifyMaxElapsed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var tries atomic.Int64
+		dl := &deadLetters{}
+		e, _ := cpra.New(
+			cpra.WithNotifier(alert.NotifierFunc(func(context.Context, alert.Alert) error { tries.Add(1); return errors.New("503") })),
+			cpra.WithNotifyRetries(100, time.Second), cpra.WithNotifyMaxElapsed(10*time.Second), cpra.WithUndelivered(dl.hook))
+		e.Add(cpra.Monitor{Name: "x", Interval: time.Hour, FailureThreshold: 1, Check: pulse.CheckerFunc(failing)})
+		e.Start(context.Background())
+		time.Sleep(2 * time.Hour)
+		shutdown(t, e)
+		// Waits of 1s, 2s, 4s (plus jitter) fit in 10s; the 8s one does not.
+		if n := tries.Load(); n != 4 || dl.len() != 1 {
+			t.Errorf("%d tries and %d dead letters, want 4 tries within 10s, then the dead letter", n, dl.len())
+		}
+	})
+}

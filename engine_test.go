@@ -341,7 +341,7 @@ func TestAddValidation(t *testing.T) {
 func TestOptionValidation(t *testing.T) {
 	for _, o := range []cpra.Option{
 		cpra.WithWorkers(0, 4), cpra.WithWorkers(5, 4), cpra.WithQueueCapacity(0), cpra.WithLogger(nil),
-		cpra.WithShutdownTimeout(0), cpra.WithNotifyTimeout(-1), cpra.WithNotifyRetries(-1, time.Second), cpra.WithCapacity(-1),
+		cpra.WithShutdownTimeout(0), cpra.WithNotifyTimeout(-1), cpra.WithNotifyMaxElapsed(0), cpra.WithNotifyRetries(-1, time.Second), cpra.WithCapacity(-1),
 	} {
 		if _, err := cpra.New(o); !errors.Is(err, cpra.ErrInvalidOption) {
 			t.Errorf("New(%#v) error = %v, want ErrInvalidOption", o, err)

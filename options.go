@@ -19,34 +19,36 @@ type optionFunc func(*config)
 func (f optionFunc) apply(c *config) { f(c) }
 
 type config struct {
-	logger          *slog.Logger
-	minWorkers      int
-	maxWorkers      int
-	queueCapacity   int
-	notifier        alert.Notifier
-	shutdownTimeout time.Duration
-	notifyTimeout   time.Duration
-	notifyRetries   int
-	notifyBackoff   time.Duration
-	capacity        int
-	slo             time.Duration
-	headroom        float64
-	undelivered     func(alert.Alert, error)
-	err             error
+	logger           *slog.Logger
+	minWorkers       int
+	maxWorkers       int
+	queueCapacity    int
+	notifier         alert.Notifier
+	shutdownTimeout  time.Duration
+	notifyTimeout    time.Duration
+	notifyRetries    int
+	notifyBackoff    time.Duration
+	notifyMaxElapsed time.Duration
+	capacity         int
+	slo              time.Duration
+	headroom         float64
+	undelivered      func(alert.Alert, error)
+	err              error
 }
 
 func defaultConfig() config {
 	return config{
-		logger:          slog.New(slog.DiscardHandler),
-		minWorkers:      runtime.GOMAXPROCS(0),
-		maxWorkers:      1024,
-		queueCapacity:   1 << 16,
-		shutdownTimeout: 30 * time.Second,
-		notifyTimeout:   10 * time.Second,
-		notifyRetries:   3,
-		notifyBackoff:   200 * time.Millisecond,
-		slo:             100 * time.Millisecond,
-		headroom:        0.2,
+		logger:           slog.New(slog.DiscardHandler),
+		minWorkers:       runtime.GOMAXPROCS(0),
+		maxWorkers:       1024,
+		queueCapacity:    1 << 16,
+		shutdownTimeout:  30 * time.Second,
+		notifyTimeout:    10 * time.Second,
+		notifyRetries:    3,
+		notifyBackoff:    200 * time.Millisecond,
+		notifyMaxElapsed: 10 * time.Minute,
+		slo:              100 * time.Millisecond,
+		headroom:         0.2,
 	}
 }
 
@@ -140,7 +142,7 @@ func WithNotifyTimeout(d time.Duration) Option {
 // errors that [alert.Retryable] accepts are retried; a rejected request
 // (an HTTP 400, say) is not sent again. An alert still undelivered is
 // counted in [Stats].AlertsFailed, logged, and given to the
-// [WithUndelivered] hook.
+// [WithUndelivered] hook. See also [WithNotifyMaxElapsed].
 func WithNotifyRetries(retries int, backoff time.Duration) Option {
 	return optionFunc(func(c *config) {
 		if retries < 0 || backoff <= 0 {
@@ -199,4 +201,17 @@ func WithHeadroom(h float64) Option {
 // alert; it should return quickly. Alerts of one monitor reach it in order.
 func WithUndelivered(fn func(a alert.Alert, err error)) Option {
 	return optionFunc(func(c *config) { c.undelivered = fn })
+}
+
+// WithNotifyMaxElapsed bounds the time spent on one alert across all its
+// tries and waits (default 10 minutes): a retry that would start later is
+// not made, and the alert goes to the [WithUndelivered] hook.
+func WithNotifyMaxElapsed(d time.Duration) Option {
+	return optionFunc(func(c *config) {
+		if d <= 0 {
+			c.fail("WithNotifyMaxElapsed(%v): want a positive duration", d)
+			return
+		}
+		c.notifyMaxElapsed = d
+	})
 }
