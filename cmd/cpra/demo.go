@@ -43,7 +43,7 @@ func runDemo(ctx context.Context, o options, stdout io.Writer, log *slog.Logger)
 
 	client := &http.Client{Transport: &http.Transport{}}
 	defer client.CloseIdleConnections()
-	e, err := cpra.New(cpra.WithLogger(log), cpra.WithNotifier(&printer{w: stdout}))
+	e, err := cpra.New(o.engineOptions(cpra.WithLogger(log), cpra.WithNotifier(&printer{w: stdout}))...)
 	if err != nil {
 		log.Error("engine", "err", err)
 		return 1

@@ -5,6 +5,7 @@
 //	cpra [flags]                 run the embedded demo fleet
 //	cpra --yaml FILE [flags]     run the monitors of FILE
 //	cpra --yaml FILE --validate  check FILE and exit
+//	cpra --config FILE [flags]   take engine settings from FILE
 //	cpra gen --count N [--base-url URL] [--interval D] [--remediate] [--out FILE]
 //	cpra mock --count N [--addr HOST:PORT] [--fail-rate P]
 //
@@ -36,6 +37,20 @@
 // profiling endpoints reveal the program's internals to whoever can reach
 // them. --debug logs at debug level.
 //
+// --config reads engine settings from a YAML file; every key is optional:
+//
+//	workers: {min: 4, max: 256}  # per pipeline
+//	queue_capacity: 65536
+//	slo: 100ms
+//	headroom: 0.2
+//	shutdown_timeout: 30s
+//	notify: {timeout: 10s, retries: 3, backoff: 200ms, max_elapsed: 10m}
+//	capacity: 100000
+//
+// An unknown key, a value of the wrong kind or settings the engine refuses
+// are reported on standard error, each naming the field and its line, and
+// cpra exits 2.
+//
 // "cpra gen" writes a monitors file whose monitor i checks BASE/svc/i, and
 // "cpra mock" serves such a fleet on one listener: GET /svc/i answers 200,
 // or 503 while the service is failing; POST /svc/i/restart heals it, except
@@ -44,11 +59,10 @@
 //
 // # Not implemented
 //
-// A --config flag for engine settings, a
-// terminal status display and colour are not provided.
+// A terminal status display and colour are not provided.
 //
 // # Exit codes
 //
 // 0 on success or a clean shutdown, 1 when the file is invalid or the engine
-// fails, 2 for a usage error.
+// fails, 2 for a usage error or an invalid --config file.
 package main

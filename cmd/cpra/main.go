@@ -33,8 +33,18 @@ const usage = `Usage:
   cpra [flags]                 run the embedded demo fleet
   cpra --yaml FILE [flags]     run the monitors of FILE
   cpra --yaml FILE --validate  check FILE and exit
+  cpra --config FILE [flags]   take engine settings from FILE (see below)
   cpra gen --count N [--base-url URL] [--interval D] [--remediate] [--out FILE]
   cpra mock --count N [--addr HOST:PORT] [--fail-rate P]
+
+The --config file is YAML; every key is optional and unknown keys are errors:
+  workers: {min: 4, max: 256}   workers per pipeline (pulse, intervention, alert)
+  queue_capacity: 65536         checks that may wait for a pulse worker
+  slo: 100ms                    target mean response time of each pipeline
+  headroom: 0.2                 share of workers added on top of what meets the SLO
+  shutdown_timeout: 30s         time allowed to finish work and deliver alerts on exit
+  notify: {timeout: 10s, retries: 3, backoff: 200ms, max_elapsed: 10m}
+  capacity: 100000              number of monitors to expect (a sizing hint)
 
 Flags:
 `
@@ -66,6 +76,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var o options
 	fs.StringVar(&o.yaml, "yaml", "", "monitors file (YAML or JSON) to run; without it, the demo runs")
 	fs.BoolVar(&o.validate, "validate", false, "with --yaml: check the file, print its problems and exit (1 if any)")
+	fs.StringVar(&o.config, "config", "", "engine settings file (YAML): workers, queue_capacity, slo, headroom, shutdown_timeout, notify, capacity")
 	fs.BoolVar(&o.debug, "debug", false, "log at debug level")
 	fs.BoolVar(&o.pprof, "pprof", false, "serve net/http/pprof on --pprof.addr (off by default: it exposes internals)")
 	fs.StringVar(&o.pprofAddr, "pprof.addr", "localhost:6060", "address of the pprof server")
@@ -81,6 +92,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "cpra: unexpected argument %q\n", fs.Arg(0))
 		fs.Usage()
 		return 2
+	}
+	if o.config != "" {
+		s, err := loadSettings(o.config)
+		if err != nil {
+			printSettingsErrors(stderr, err)
+			return 2
+		}
+		o.settings = s
 	}
 	if o.validate {
 		if o.yaml == "" {
@@ -103,12 +122,32 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 type options struct {
 	yaml         string
+	config       string
+	settings     settings // from the --config file
 	validate     bool
 	debug        bool
 	pprof        bool
 	pprofAddr    string
 	metricsAddr  string
 	demoDuration time.Duration
+}
+
+// engineOptions returns the command's own engine options followed by those
+// of the --config file, which therefore take precedence.
+func (o options) engineOptions(own ...cpra.Option) []cpra.Option {
+	return append(own, o.settings.opts...)
+}
+
+// printSettingsErrors writes the problems of a --config file one per line.
+func printSettingsErrors(w io.Writer, err error) {
+	var errs interface{ Unwrap() []error }
+	if errors.As(err, &errs) {
+		for _, e := range errs.Unwrap() {
+			fmt.Fprintln(w, "cpra: --config", e)
+		}
+		return
+	}
+	fmt.Fprintln(w, "cpra: --config", err)
 }
 
 // validate loads path without creating any file and reports what is wrong
@@ -161,7 +200,7 @@ func runFile(ctx context.Context, o options, stdout, stderr io.Writer, log *slog
 	for _, w := range f.Warnings {
 		log.Warn("config", "warning", w.Error())
 	}
-	e, err := cpra.New(cpra.WithLogger(log), cpra.WithCapacity(len(f.Monitors)))
+	e, err := cpra.New(o.engineOptions(cpra.WithLogger(log), cpra.WithCapacity(len(f.Monitors)))...)
 	if err != nil {
 		f.Close()
 		log.Error("engine", "err", err)
@@ -263,8 +302,12 @@ func serve(ctx context.Context, o options, e *cpra.Engine, log *slog.Logger, bac
 	<-ctx.Done()
 	stopBackground()
 	bg.Wait()
-	log.Info("shutting down", "timeout", shutdownTimeout)
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	timeout := shutdownTimeout
+	if o.settings.shutdownTimeout > 0 {
+		timeout = o.settings.shutdownTimeout
+	}
+	log.Info("shutting down", "timeout", timeout)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
 	if err := e.Shutdown(sctx); err != nil {
 		log.Error("shutdown", "err", err)
