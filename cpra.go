@@ -37,8 +37,11 @@ type Monitor struct {
 	// Remediate repairs the target when the monitor is down; nil for none.
 	Remediate intervene.Remediator
 	// MaxRemediations is the number of attempts per incident before the
-	// monitor is reported red (0: 1).
+	// monitor is reported red (0: 1). Policy.MaxAttempts, when set, wins.
 	MaxRemediations int
+	// Policy bounds the remediation of this monitor: backoff, verification,
+	// cooldown, rate limit, dry run. The zero value is safe.
+	Policy intervene.Policy
 	// Notify receives the monitor's alerts; nil means the engine's default
 	// (see [WithNotifier]), and no alerts when there is none.
 	Notify alert.Notifier
@@ -107,9 +110,14 @@ type Status struct {
 	Attempts int
 	// Remediating is true while an attempt runs or is being verified.
 	Remediating bool
-	Interval    time.Duration
-	Timeout     time.Duration
-	Labels      map[string]string
+	// LastRemediation is when the monitor's last attempt started (zero if
+	// none), and LastRemediationError its outcome (nil: it succeeded, or it
+	// is still running).
+	LastRemediation      time.Time
+	LastRemediationError error
+	Interval             time.Duration
+	Timeout              time.Duration
+	Labels               map[string]string
 }
 
 // PipelineStats describes one pipeline's workers and queue.
@@ -131,6 +139,8 @@ type Stats struct {
 
 	Remediations       uint64 // attempts finished
 	RemediationsFailed uint64
+	RemediationsDenied uint64 // attempts held back by a monitor's limit or the fleet budget
+	RemediationsDryRun uint64 // attempts not run because of dry run
 	AlertsSent         uint64 // alerts delivered
 	AlertsFailed       uint64 // alerts given up on (see WithUndelivered)
 	CallsAbandoned     uint64 // remediations and notifications left behind at their deadline
@@ -145,6 +155,7 @@ type Stats struct {
 type counters struct {
 	checksRun, checksFailed, checksAbandoned, checksSkipped, queueFull atomic.Uint64
 	remediations, remediationsFailed                                   atomic.Uint64
+	remediationsDenied, remediationsDryRun                             atomic.Uint64
 	alertsSent, alertsFailed, callsAbandoned                           atomic.Uint64
 }
 
@@ -377,8 +388,11 @@ func (e *Engine) addMonitor(m *Monitor) (ID, error) {
 	sched := ecs.Schedule{Due: e.phaseDue(m.Name, ivMs, now), Interval: uint32(ivMs), Timeout: uint32(toMs)}
 	h := ecs.Health{FailThreshold: ft, SuccThreshold: st}
 	var pl *ecs.Plugins
+	if err := checkPolicy(m.Name, &m.Policy); err != nil {
+		return ID{}, err
+	}
 	if m.Remediate != nil || m.Notify != nil || len(m.Labels) > 0 || mr != 1 {
-		pl = &ecs.Plugins{Remediate: m.Remediate, Notify: m.Notify, Labels: m.Labels, MaxRemediations: mr}
+		pl = &ecs.Plugins{Remediate: m.Remediate, Notify: m.Notify, Labels: m.Labels, MaxRemediations: mr, Policy: m.Policy}
 	}
 	en, ok := s.Create(ecs.Probe{Name: m.Name, Check: m.Check}, sched, h, pl)
 	if !ok {
@@ -437,7 +451,12 @@ func (e *Engine) statusOf(id ID) (Status, error) {
 		st.LastCheck = e.tickTime(h.LastCheck)
 	}
 	if s.Plugins.Has(id.e) {
-		st.Labels = s.Plugins.Get(id.e).Labels
+		pl := s.Plugins.Get(id.e)
+		st.Labels = pl.Labels
+		if pl.LastFix != 0 {
+			st.LastRemediation = e.tickTime(pl.LastFix)
+			st.LastRemediationError = pl.LastFixErr
+		}
 	}
 	if h.Flags&ecs.FlagInEpisode != 0 {
 		ep := s.Episodes.Get(id.e)
@@ -462,6 +481,8 @@ func (e *Engine) Stats() Stats {
 		QueueFull:          e.stats.queueFull.Load(),
 		Remediations:       e.stats.remediations.Load(),
 		RemediationsFailed: e.stats.remediationsFailed.Load(),
+		RemediationsDenied: e.stats.remediationsDenied.Load(),
+		RemediationsDryRun: e.stats.remediationsDryRun.Load(),
 		AlertsSent:         e.stats.alertsSent.Load(),
 		AlertsFailed:       e.stats.alertsFailed.Load(),
 		CallsAbandoned:     e.stats.callsAbandoned.Load(),
@@ -606,4 +627,29 @@ func (e *Engine) Run(ctx context.Context) error {
 	sctx, cancel := context.WithTimeout(context.Background(), e.cfg.shutdownTimeout)
 	defer cancel()
 	return e.Shutdown(sctx)
+}
+
+func checkPolicy(name string, p *intervene.Policy) error {
+	bad := func(field, format string, args ...any) error {
+		return &MonitorError{Monitor: name, Field: "Policy." + field, Err: fmt.Errorf(format, args...)}
+	}
+	switch {
+	case p.MaxAttempts < 0:
+		return bad("MaxAttempts", "negative (%d)", p.MaxAttempts)
+	case p.Backoff < 0:
+		return bad("Backoff", "negative (%v)", p.Backoff)
+	case p.MaxBackoff < 0:
+		return bad("MaxBackoff", "negative (%v)", p.MaxBackoff)
+	case !(p.Jitter >= 0 && p.Jitter <= 1):
+		return bad("Jitter", "%v is not a share from 0 to 1", p.Jitter)
+	case p.Verify < 0:
+		return bad("Verify", "negative (%d)", p.Verify)
+	case p.Cooldown < 0:
+		return bad("Cooldown", "negative (%v)", p.Cooldown)
+	case p.Limit < 0:
+		return bad("Limit", "negative (%d)", p.Limit)
+	case p.Limit > 0 && p.Window <= 0:
+		return bad("Window", "a Limit needs a positive Window")
+	}
+	return nil
 }

@@ -21,6 +21,12 @@ var (
 	// ErrDuplicateName is wrapped by the [MonitorError] for a name already
 	// in use.
 	ErrDuplicateName = errors.New("name already in use")
+	// ErrDryRun is wrapped by the error of the red alert of a monitor whose
+	// remediation was not run because of dry run.
+	ErrDryRun = errors.New("dry run: remediation not run")
+	// ErrBudget is wrapped by the error of the red alert of a monitor whose
+	// remediation the fleet-wide budget held back.
+	ErrBudget = errors.New("remediation budget exhausted")
 )
 
 // MonitorError reports a monitor that [Engine.Add] refused, naming the

@@ -3,6 +3,7 @@ package cpra
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"time"
 
 	"github.com/ziad/cpra/alert"
@@ -29,6 +30,7 @@ type loopState struct {
 
 	removedInFlight uint64
 	sizeAgain       bool
+	budget          budget
 }
 
 // lane keeps one monitor's alerts in order: one is being delivered, the
@@ -309,12 +311,18 @@ func (e *Engine) passed(en ecs.Entity, h *ecs.Health) {
 		h.State = ecs.StateUp
 		return
 	}
-	if h.Succs < h.SuccThreshold {
+	s := e.store
+	ep := s.Episodes.Get(en)
+	need := h.SuccThreshold
+	if ep.Phase == ecs.PhaseVerifying {
+		if v := s.Plugins.Get(en).Policy.Verify; v > 0 {
+			need = uint16(min(v, maxCount))
+		}
+	}
+	if h.Succs < need {
 		return
 	}
 	// The episode is over.
-	s := e.store
-	ep := s.Episodes.Get(en)
 	since, attempts := ep.Since, int(ep.Attempts)
 	h.State = ecs.StateUp
 	h.Flags &^= ecs.FlagInEpisode
@@ -348,7 +356,7 @@ func (e *Engine) failed(en ecs.Entity, h *ecs.Health, err error, due int64) {
 	switch ep.Phase {
 	case ecs.PhaseVerifying:
 		e.attemptFailed(en, h, ep, fmt.Errorf("verification failed: %w", err), due)
-	case ecs.PhaseBackoff:
+	case ecs.PhaseBackoff, ecs.PhaseLimited:
 		if due >= ep.NextAttempt {
 			e.attempt(en, h, ep)
 		}
@@ -367,7 +375,8 @@ func (e *Engine) down(en ecs.Entity, h *ecs.Health, ep *ecs.Episode, err error) 
 	e.raise(en, h, alert.Red, err, ep.Since, 0)
 }
 
-// attempt starts the next remediation attempt.
+// attempt starts the next remediation attempt, unless a cooldown, a limit
+// or the fleet budget holds it back, or the monitor is in dry run.
 func (e *Engine) attempt(en ecs.Entity, h *ecs.Health, ep *ecs.Episode) {
 	if e.l.draining {
 		// No new repairs while shutting down.
@@ -377,7 +386,46 @@ func (e *Engine) attempt(en ecs.Entity, h *ecs.Health, ep *ecs.Episode) {
 	s := e.store
 	p, sc, _ := s.Monitors.Get(en)
 	pl := s.Plugins.Get(en)
+	pol := &pl.Policy
+	now := e.nanotime() / int64(time.Millisecond)
+	iv := int64(sc.Interval)
+
+	if cd := pol.Cooldown.Milliseconds(); cd > 0 && pl.LastFix != 0 && now < pl.LastFix+cd {
+		ep.Phase = ecs.PhaseBackoff
+		ep.NextAttempt = pl.LastFix + cd
+		return
+	}
+	if w := pol.Window.Milliseconds(); pol.Limit > 0 && w > 0 {
+		k := 0
+		for k < len(pl.Fixes) && pl.Fixes[k] <= now-w {
+			k++
+		}
+		pl.Fixes = append(pl.Fixes[:0], pl.Fixes[k:]...)
+		if len(pl.Fixes) >= pol.Limit {
+			e.deny(en, h, ep, pl.Fixes[0]+w, fmt.Errorf("remediation limit: %d in %v", pol.Limit, pol.Window))
+			return
+		}
+	}
+	if err := e.l.budget.admit(e, now); err != nil {
+		e.deny(en, h, ep, now+iv, err)
+		return
+	}
 	ep.Attempts++
+	if pol.DryRun || e.cfg.dryRun {
+		e.stats.remediationsDryRun.Add(1)
+		e.log.Info("dry run: remediation not run", "monitor", p.Name, "attempt", ep.Attempts)
+		ep.Phase = ecs.PhaseGaveUp
+		if !ep.Red {
+			ep.Red = true
+			e.raise(en, h, alert.Red, fmt.Errorf("%w (attempt %d)", ErrDryRun, ep.Attempts), ep.Since, int(ep.Attempts))
+		}
+		return
+	}
+	pl.LastFix = now
+	if pol.Limit > 0 {
+		pl.Fixes = append(pl.Fixes, now)
+	}
+	e.l.budget.started(e, now)
 	ep.Phase = ecs.PhaseRemediating
 	e.l.fixing++
 	e.fix.submit(&call{
@@ -398,28 +446,60 @@ func (e *Engine) attempt(en ecs.Entity, h *ecs.Health, ep *ecs.Episode) {
 	})
 }
 
-// backoff is the wait after a failed attempt: the interval, doubling with
-// each attempt, at most an hour (or one interval, if that is longer).
-func backoff(iv int64, attempts uint16) int64 {
-	limit := max(iv, int64(time.Hour/time.Millisecond))
-	d := iv
+// deny holds back an attempt until the tick until, reporting the monitor
+// red with the reason (once per episode).
+func (e *Engine) deny(en ecs.Entity, h *ecs.Health, ep *ecs.Episode, until int64, reason error) {
+	e.stats.remediationsDenied.Add(1)
+	ep.Phase = ecs.PhaseLimited
+	ep.NextAttempt = until
+	if !ep.Red {
+		ep.Red = true
+		e.raise(en, h, alert.Red, reason, ep.Since, int(ep.Attempts))
+	}
+}
+
+// backoff is the wait after the given number of failed attempts: base,
+// doubling with each attempt, at most limit.
+func backoff(base, limit int64, attempts uint16) int64 {
+	d := base
 	for i := uint16(1); i < attempts && d < limit; i++ {
 		d *= 2
 	}
 	return min(d, limit)
 }
 
+// maxAttempts is the monitor's attempt budget per incident.
+func maxAttempts(pl *ecs.Plugins) uint16 {
+	if pl.Policy.MaxAttempts > 0 {
+		return uint16(min(pl.Policy.MaxAttempts, maxCount))
+	}
+	return pl.MaxRemediations
+}
+
 // attemptFailed handles an attempt that returned an error or whose repair
 // did not hold. at is the tick the failure was seen at.
 func (e *Engine) attemptFailed(en ecs.Entity, h *ecs.Health, ep *ecs.Episode, err error, at int64) {
 	s := e.store
-	max := s.Plugins.Get(en).MaxRemediations
-	if ep.Attempts < max {
+	pl := s.Plugins.Get(en)
+	pl.LastFixErr = err
+	if ep.Attempts < maxAttempts(pl) {
 		iv := int64(s.Scheds.Get(en).Interval)
+		base := iv
+		if b := pl.Policy.Backoff.Milliseconds(); b > 0 {
+			base = b
+		}
+		limit := max(base, int64(time.Hour/time.Millisecond))
+		if m := pl.Policy.MaxBackoff.Milliseconds(); m > 0 {
+			limit = max(m, base)
+		}
+		d := backoff(base, limit, ep.Attempts)
+		if j := pl.Policy.Jitter; j > 0 {
+			d += int64(rand.Float64() * min(j, 1) * float64(d))
+		}
 		ep.Phase = ecs.PhaseBackoff
 		// Half an interval of slack: the next attempt starts with the first
 		// failing check due once the backoff has passed.
-		ep.NextAttempt = at + backoff(iv, ep.Attempts) - iv/2
+		ep.NextAttempt = at + d - iv/2
 		return
 	}
 	ep.Phase = ecs.PhaseGaveUp
@@ -449,13 +529,18 @@ func (e *Engine) remediated(c *call) {
 	if ep.Seq != c.seq || ep.Phase != ecs.PhaseRemediating || int(ep.Attempts) != c.attempt {
 		return
 	}
+	pl := s.Plugins.Get(c.e)
+	pl.LastFixEnd = e.nanotime() / int64(time.Millisecond)
+	pl.LastFixErr = c.err
 	if c.err == nil {
 		ep.Phase = ecs.PhaseVerifying
 		h.Succs = 0
-		e.raise(c.e, h, alert.Cyan, nil, ep.Since, c.attempt)
+		if !ep.Red { // after a red, a cyan would break yellow? cyan* red? green
+			e.raise(c.e, h, alert.Cyan, nil, ep.Since, c.attempt)
+		}
 		return
 	}
-	e.attemptFailed(c.e, h, ep, c.err, e.nanotime()/int64(time.Millisecond))
+	e.attemptFailed(c.e, h, ep, c.err, pl.LastFixEnd)
 }
 
 // raise records code as the monitor's current code and queues the alert
@@ -562,4 +647,35 @@ func (e *Engine) resize(now int64) {
 	e.snapMu.Lock()
 	e.pulse.sz.last, e.fix.sz.last, e.notify.sz.last = st[0], st[1], st[2]
 	e.snapMu.Unlock()
+}
+
+// budget is the fleet-wide limit on remediations: how many run at once and
+// how many start within a window, as a share of the monitors.
+type budget struct {
+	starts []int64 // start ticks within the window, oldest first
+}
+
+func (b *budget) admit(e *Engine, now int64) error {
+	cfg := &e.cfg
+	if cfg.fixConcurrent > 0 && e.l.fixing >= cfg.fixConcurrent {
+		return fmt.Errorf("%w: %d remediations already running", ErrBudget, cfg.fixConcurrent)
+	}
+	if w := cfg.fixWindow.Milliseconds(); cfg.fixShare > 0 && w > 0 {
+		k := 0
+		for k < len(b.starts) && b.starts[k] <= now-w {
+			k++
+		}
+		b.starts = append(b.starts[:0], b.starts[k:]...)
+		allowed := max(1, int(cfg.fixShare*float64(e.monitors.Load())))
+		if len(b.starts) >= allowed {
+			return fmt.Errorf("%w: %d remediations in %v (%.3g%% of the fleet)", ErrBudget, allowed, cfg.fixWindow, cfg.fixShare*100)
+		}
+	}
+	return nil
+}
+
+func (b *budget) started(e *Engine, now int64) {
+	if e.cfg.fixShare > 0 {
+		b.starts = append(b.starts, now)
+	}
 }

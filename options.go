@@ -33,6 +33,10 @@ type config struct {
 	slo              time.Duration
 	headroom         float64
 	undelivered      func(alert.Alert, error)
+	dryRun           bool
+	fixConcurrent    int
+	fixShare         float64
+	fixWindow        time.Duration
 	err              error
 }
 
@@ -213,5 +217,29 @@ func WithNotifyMaxElapsed(d time.Duration) Option {
 			return
 		}
 		c.notifyMaxElapsed = d
+	})
+}
+
+// WithDryRun makes every remediation a dry run: the engine logs and reports
+// what it would run (a red alert whose error wraps [ErrDryRun]) and runs
+// nothing. intervene.Policy.DryRun does the same for one monitor.
+func WithDryRun(on bool) Option {
+	return optionFunc(func(c *config) { c.dryRun = on })
+}
+
+// WithRemediationBudget sets the fleet-wide limits on remediation, so that
+// repairs cannot turn an overload into an outage: at most maxConcurrent
+// attempts run at once (0: no limit), and at most share of the monitors
+// (0.01 is 1%) get an attempt within window (share 0: no limit). An attempt
+// over the budget is not run; its monitor is reported red with the reason
+// (wrapping [ErrBudget]), counted in [Stats].RemediationsDenied, and tried
+// again by a later failing check once the budget allows.
+func WithRemediationBudget(maxConcurrent int, share float64, window time.Duration) Option {
+	return optionFunc(func(c *config) {
+		if maxConcurrent < 0 || !(share >= 0 && share <= 1) || (share > 0 && window <= 0) {
+			c.fail("WithRemediationBudget(%d, %v, %v): want maxConcurrent >= 0, share in [0, 1] and a positive window with a share", maxConcurrent, share, window)
+			return
+		}
+		c.fixConcurrent, c.fixShare, c.fixWindow = maxConcurrent, share, window
 	})
 }

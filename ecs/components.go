@@ -55,6 +55,7 @@ const (
 	PhaseBackoff                  // an attempt failed; the next waits for NextAttempt
 	PhaseGaveUp                   // attempts are spent (red was raised)
 	PhaseRedNoFix                 // down with no remediator (red was raised)
+	PhaseLimited                  // a limit or budget holds the next attempt until NextAttempt
 )
 
 // Episode is the state of an open episode: from the first failed check of a
@@ -77,4 +78,10 @@ type Plugins struct {
 	Notify          alert.Notifier // nil: the engine's default notifier
 	Labels          map[string]string
 	MaxRemediations uint16
+	Policy          intervene.Policy
+
+	LastFix    int64   // tick the last attempt started; 0 for none
+	LastFixEnd int64   // tick the last attempt ended
+	LastFixErr error   // its outcome
+	Fixes      []int64 // start ticks of recent attempts, for Policy.Limit
 }

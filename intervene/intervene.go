@@ -46,3 +46,36 @@ type RemediatorFunc func(ctx context.Context, inc Incident) error
 func (f RemediatorFunc) Remediate(ctx context.Context, inc Incident) error { return f(ctx, inc) }
 
 var _ Remediator = RemediatorFunc(nil)
+
+// Policy bounds how the engine repairs one monitor. The zero value is the
+// safe default: one attempt per incident, a backoff from the monitor's
+// interval doubling to an hour, verification by the monitor's success
+// threshold, no cooldown and no rate limit.
+type Policy struct {
+	// MaxAttempts is the number of attempts per incident before the monitor
+	// is reported red (0: the monitor's MaxRemediations, whose default is 1).
+	MaxAttempts int
+	// Backoff is the wait after a failed attempt before the next one (0: the
+	// monitor's interval). It doubles after each failed attempt, up to
+	// MaxBackoff (0: one hour), with up to Jitter (a share, 0 to 1) added at
+	// random so a fleet does not retry in lockstep.
+	Backoff    time.Duration
+	MaxBackoff time.Duration
+	Jitter     float64
+	// Verify is the number of checks that must pass after a successful
+	// attempt before the monitor is green (0: the monitor's
+	// SuccessThreshold). A failed verification counts as a failed attempt.
+	Verify int
+	// Cooldown is the time after an attempt starts during which no new
+	// attempt on the same monitor starts, across incidents (0: none).
+	Cooldown time.Duration
+	// Limit and Window cap attempts on the monitor: at most Limit attempts
+	// start within any Window (0: no cap). Beyond it the engine stops
+	// repairing, reports red with the reason ("remediation limit: 3 in
+	// 10m0s") and resumes once the window allows.
+	Limit  int
+	Window time.Duration
+	// DryRun logs and reports what would run and runs nothing: the monitor
+	// is reported red with an error saying the remediation was not run.
+	DryRun bool
+}
