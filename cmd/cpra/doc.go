@@ -6,7 +6,7 @@
 //	cpra --yaml FILE [flags]     run the monitors of FILE
 //	cpra --yaml FILE --validate  check FILE and exit
 //	cpra --config FILE [flags]   take engine settings from FILE
-//	cpra gen --count N [--base-url URL] [--interval D] [--remediate] [--out FILE]
+//	cpra gen --count N [--base-url URL] [--interval D] [--remediate] [--alert-log FILE] [--out FILE]
 //	cpra mock --count N [--addr HOST:PORT] [--fail-rate P]
 //
 // Without --yaml, cpra serves a few hundred simulated HTTP services on

@@ -23,6 +23,7 @@ func runGen(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&fl.BaseURL, "base-url", "http://127.0.0.1:8080", "server the monitors check: monitor i requests BASE/svc/i")
 	fs.DurationVar(&fl.Interval, "interval", time.Minute, "interval of every monitor")
 	fs.BoolVar(&fl.Remediate, "remediate", false, "give every monitor an HTTP intervention: POST BASE/svc/i/restart")
+	fs.StringVar(&fl.AlertLog, "alert-log", "", "file the monitors log their red, cyan and green codes to (default: standard output)")
 	fs.StringVar(&out, "out", "", "file to write (default: standard output)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

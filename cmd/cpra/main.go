@@ -34,7 +34,7 @@ const usage = `Usage:
   cpra --yaml FILE [flags]     run the monitors of FILE
   cpra --yaml FILE --validate  check FILE and exit
   cpra --config FILE [flags]   take engine settings from FILE (see below)
-  cpra gen --count N [--base-url URL] [--interval D] [--remediate] [--out FILE]
+  cpra gen --count N [--base-url URL] [--interval D] [--remediate] [--alert-log FILE] [--out FILE]
   cpra mock --count N [--addr HOST:PORT] [--fail-rate P]
 
 The --config file is YAML; every key is optional and unknown keys are errors:
