@@ -149,7 +149,8 @@ type Stats struct {
 	Pulse        PipelineStats
 	Intervention PipelineStats
 	Alert        PipelineStats
-	Lag          LagStats // how late checks started, over the last few seconds
+	Lag          LagStats     // how late checks started, over the last few seconds
+	CheckLatency LatencyStats // how long checks took, since Start
 }
 
 type counters struct {
@@ -197,8 +198,9 @@ type Engine struct {
 	stats    counters
 	monitors atomic.Int64
 
-	snapMu sync.Mutex
-	lag    LagStats
+	snapMu  sync.Mutex
+	lag     LagStats
+	latency latencyHist
 
 	l loopState // owned by the loop
 }
@@ -492,6 +494,7 @@ func (e *Engine) Stats() Stats {
 	e.mu.Unlock()
 	e.snapMu.Lock()
 	st.Lag = e.lag
+	st.CheckLatency = e.latency.stats()
 	if p != nil {
 		st.Pulse = p.stats(p.queued.Load())
 		st.Intervention = fix.stats(fix.queued.Load())

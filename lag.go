@@ -104,3 +104,51 @@ func (h *lagHist) summary(nowSec int64) LagStats {
 	st.P50, st.P99, st.Max = pick(0.50), pick(0.99), time.Duration(max)
 	return st
 }
+
+// latencyBounds are the upper bounds of the check-latency histogram's
+// buckets, as Prometheus users expect them (a last bucket counts the rest).
+var latencyBounds = [...]time.Duration{
+	500 * time.Microsecond, time.Millisecond, 2500 * time.Microsecond, 5 * time.Millisecond,
+	10 * time.Millisecond, 25 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond,
+	250 * time.Millisecond, 500 * time.Millisecond, time.Second, 2500 * time.Millisecond,
+	5 * time.Second, 10 * time.Second,
+}
+
+// LatencyBucket is one bucket of [LatencyStats]: checks that took at most
+// UpperBound (cumulative, as in a Prometheus histogram).
+type LatencyBucket struct {
+	UpperBound time.Duration
+	Count      uint64
+}
+
+// LatencyStats is a histogram of how long checks took since Start.
+type LatencyStats struct {
+	Buckets []LatencyBucket // cumulative counts, by increasing bound
+	Count   uint64          // all checks, including those above the last bound
+	Sum     time.Duration   // total time of all checks
+}
+
+type latencyHist struct {
+	counts [len(latencyBounds) + 1]uint64
+	sum    int64
+}
+
+func (h *latencyHist) record(ns int64) {
+	i := 0
+	for i < len(latencyBounds) && ns > int64(latencyBounds[i]) {
+		i++
+	}
+	h.counts[i]++
+	h.sum += ns
+}
+
+func (h *latencyHist) stats() LatencyStats {
+	st := LatencyStats{Buckets: make([]LatencyBucket, len(latencyBounds)), Sum: time.Duration(h.sum)}
+	var cum uint64
+	for i, b := range latencyBounds {
+		cum += h.counts[i]
+		st.Buckets[i] = LatencyBucket{UpperBound: b, Count: cum}
+	}
+	st.Count = cum + h.counts[len(latencyBounds)]
+	return st
+}

@@ -53,3 +53,20 @@ func TestLagSummaryPercentiles(t *testing.T) {
 		t.Errorf("samples after the window passed = %d, want 0", st.Samples)
 	}
 }
+
+func TestLatencyHistogram(t *testing.T) {
+	var h latencyHist
+	for _, d := range []time.Duration{100 * time.Microsecond, time.Millisecond, 3 * time.Millisecond, 20 * time.Second} {
+		h.record(int64(d))
+	}
+	st := h.stats()
+	want := map[time.Duration]uint64{500 * time.Microsecond: 1, time.Millisecond: 2, 2500 * time.Microsecond: 2, 5 * time.Millisecond: 3, 10 * time.Second: 3}
+	for _, b := range st.Buckets {
+		if w, ok := want[b.UpperBound]; ok && b.Count != w {
+			t.Errorf("bucket le=%v holds %d, want %d", b.UpperBound, b.Count, w)
+		}
+	}
+	if st.Count != 4 || st.Sum != 100*time.Microsecond+time.Millisecond+3*time.Millisecond+20*time.Second {
+		t.Errorf("count %d sum %v", st.Count, st.Sum)
+	}
+}

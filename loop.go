@@ -23,6 +23,7 @@ type loopState struct {
 	episode  uint64               // last episode number given out
 	draining bool
 	hist     lagHist
+	latency  latencyHist
 	nextPub  int64 // ns: when to publish the lag summary next
 	nextGrow int64 // ns: when the pulse pipeline may add a worker next
 	nextSize int64 // ns: when to re-size the pipelines next
@@ -181,6 +182,7 @@ func (e *Engine) publish(now int64) {
 	sum := e.l.hist.summary(now / 1e9)
 	e.snapMu.Lock()
 	e.lag = sum
+	e.latency = e.l.latency
 	e.snapMu.Unlock()
 	e.l.nextPub = now + int64(250*time.Millisecond)
 }
@@ -275,6 +277,7 @@ func (e *Engine) apply(rs []result) {
 		r := &rs[i]
 		l.inflight--
 		l.hist.record(r.start/1e9, r.start-r.due*int64(time.Millisecond))
+		l.latency.record(r.latency)
 		if r.err != nil {
 			failed++
 		}

@@ -32,9 +32,7 @@
 //	cpra_pipeline_target_workers{pipeline}     gauge
 //	cpra_pipeline_arrival_rate{pipeline}       gauge (λ, jobs per second)
 //	cpra_schedule_lag_seconds{quantile}        gauge (0.5, 0.99 and 1 for the maximum)
-//
-// A histogram of check latency is not exposed: the engine does not record
-// per-check latencies in a form a histogram could be built from.
+//	cpra_check_duration_seconds                histogram (0.5ms to 10s buckets)
 //
 // # Concurrency
 //

@@ -115,6 +115,15 @@ func write(bw *bufio.Writer, s cpra.Stats) {
 	w.sample(lag, "quantile", "0.5", seconds(s.Lag.P50))
 	w.sample(lag, "quantile", "0.99", seconds(s.Lag.P99))
 	w.sample(lag, "quantile", "1", seconds(s.Lag.Max))
+
+	const lat = "cpra_check_duration_seconds"
+	w.header(lat, "histogram", "How long checks took, since the engine started.")
+	for _, b := range s.CheckLatency.Buckets {
+		w.sample(lat+"_bucket", "le", strconv.FormatFloat(b.UpperBound.Seconds(), 'g', -1, 64), float64(b.Count))
+	}
+	w.sample(lat+"_bucket", "le", "+Inf", float64(s.CheckLatency.Count))
+	w.sample(lat+"_sum", "", "", s.CheckLatency.Sum.Seconds())
+	w.sample(lat+"_count", "", "", float64(s.CheckLatency.Count))
 }
 
 func seconds(d time.Duration) float64 { return d.Seconds() }

@@ -115,8 +115,20 @@ func parse(t *testing.T, r io.Reader) map[string]*family {
 			fail("bad metric name %q", name)
 		}
 		f := fams[name]
-		if f == nil || f.typ == "" || last != name {
+		fam := name
+		if f == nil {
+			// A histogram's series carry suffixes on the family's name.
+			for _, suf := range []string{"_bucket", "_sum", "_count"} {
+				if base, ok := strings.CutSuffix(name, suf); ok && fams[base] != nil && fams[base].typ == "histogram" {
+					f, fam = fams[base], base
+				}
+			}
+		}
+		if f == nil || f.typ == "" || last != fam {
 			fail("sample without its TYPE line just before")
+		}
+		if f.typ == "histogram" {
+			labels = strings.TrimPrefix(name, fam) + labels
 		}
 		if f.typ == "counter" && !strings.HasSuffix(name, "_total") {
 			fail("counter without _total")
@@ -256,5 +268,43 @@ func TestHandlerMethods(t *testing.T) {
 		if rec.Code != tc.want {
 			t.Errorf("%s: got %d, want %d", tc.method, rec.Code, tc.want)
 		}
+	}
+}
+
+func TestCheckDurationHistogram(t *testing.T) {
+	e, err := cpra.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	slow := pulse.CheckerFunc(func(ctx context.Context) error { time.Sleep(3 * time.Millisecond); return nil })
+	for i := range 4 {
+		e.Add(cpra.Monitor{Name: fmt.Sprint("h", i), Interval: 20 * time.Millisecond, Check: slow})
+	}
+	e.Start(context.Background())
+	for e.Stats().CheckLatency.Count < 20 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	e.Shutdown(context.Background())
+	srv := httptest.NewServer(metrics.Handler(e))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	f := parse(t, resp.Body)["cpra_check_duration_seconds"]
+	if f == nil || f.typ != "histogram" {
+		t.Fatalf("no histogram family: %+v", f)
+	}
+	st := e.Stats().CheckLatency
+	count := f.samples["_count"]
+	if count != float64(st.Count) || f.samples[`_bucket{le="+Inf"}`] != count {
+		t.Errorf("count %v, +Inf bucket %v, want %d", count, f.samples[`_bucket{le="+Inf"}`], st.Count)
+	}
+	if f.samples[`_bucket{le="0.0025"}`] != 0 || f.samples[`_bucket{le="0.005"}`] == 0 {
+		t.Errorf("3ms checks: le=0.0025 holds %v, le=0.005 holds %v; want 0 and all", f.samples[`_bucket{le="0.0025"}`], f.samples[`_bucket{le="0.005"}`])
+	}
+	if sum := f.samples["_sum"]; sum < 0.003*count {
+		t.Errorf("sum %v for %v checks of 3ms", sum, count)
 	}
 }
