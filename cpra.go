@@ -131,6 +131,7 @@ type PipelineStats struct {
 // Stats are engine-wide counters and gauges. Counters count since Start.
 type Stats struct {
 	Monitors        int
+	Up, Down        int // monitors up and down (the rest have no result yet)
 	ChecksRun       uint64
 	ChecksFailed    uint64
 	ChecksAbandoned uint64 // checks that ran past their deadline and were left behind
@@ -195,8 +196,9 @@ type Engine struct {
 	fix    *callPipe
 	notify *callPipe
 
-	stats    counters
-	monitors atomic.Int64
+	stats      counters
+	monitors   atomic.Int64
+	nUp, nDown atomic.Int64
 
 	snapMu  sync.Mutex
 	lag     LagStats
@@ -419,6 +421,7 @@ func (e *Engine) removeMonitor(id ID) error {
 		return ErrNotFound
 	}
 	h := s.Healths.Get(id.e)
+	e.countState(h.State, -1)
 	if h.Flags&ecs.FlagInFlight != 0 {
 		e.l.removedInFlight++
 	}
@@ -476,6 +479,8 @@ func (e *Engine) statusOf(id ID) (Status, error) {
 func (e *Engine) Stats() Stats {
 	st := Stats{
 		Monitors:           int(e.monitors.Load()),
+		Up:                 int(e.nUp.Load()),
+		Down:               int(e.nDown.Load()),
 		ChecksRun:          e.stats.checksRun.Load(),
 		ChecksFailed:       e.stats.checksFailed.Load(),
 		ChecksAbandoned:    e.stats.checksAbandoned.Load(),

@@ -271,8 +271,8 @@ func TestAddAndRemoveWhileRunning(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if s := e.Stats(); s.Monitors != 100 || s.ChecksRun < 200 {
-			t.Errorf("stats = %+v, want 100 monitors left and at least 200 checks run", s)
+		if s := e.Stats(); s.Monitors != 100 || s.ChecksRun < 200 || s.Up != 100 || s.Down != 0 {
+			t.Errorf("stats = %+v, want 100 monitors left, all up, and at least 200 checks run", s)
 		}
 		for _, id := range ids[100:] {
 			if st, err := e.Status(id); err != nil || st.State != cpra.StateUp {

@@ -311,7 +311,7 @@ func (e *Engine) passed(en ecs.Entity, h *ecs.Health) {
 	h.Fails = 0
 	h.Succs = sat(h.Succs)
 	if h.Flags&ecs.FlagInEpisode == 0 {
-		h.State = ecs.StateUp
+		e.setState(h, ecs.StateUp)
 		return
 	}
 	s := e.store
@@ -327,7 +327,7 @@ func (e *Engine) passed(en ecs.Entity, h *ecs.Health) {
 	}
 	// The episode is over.
 	since, attempts := ep.Since, int(ep.Attempts)
-	h.State = ecs.StateUp
+	e.setState(h, ecs.StateUp)
 	h.Flags &^= ecs.FlagInEpisode
 	e.raise(en, h, alert.Green, nil, since, attempts)
 	s.Episodes.Remove(en)
@@ -351,7 +351,7 @@ func (e *Engine) failed(en ecs.Entity, h *ecs.Health, err error, due int64) {
 	}
 	if h.State != ecs.StateDown {
 		if h.Fails >= h.FailThreshold {
-			h.State = ecs.StateDown
+			e.setState(h, ecs.StateDown)
 			e.down(en, h, ep, err)
 		}
 		return
@@ -680,5 +680,24 @@ func (b *budget) admit(e *Engine, now int64) error {
 func (b *budget) started(e *Engine, now int64) {
 	if e.cfg.fixShare > 0 {
 		b.starts = append(b.starts, now)
+	}
+}
+
+// setState changes a monitor's state and keeps the up and down counts.
+func (e *Engine) setState(h *ecs.Health, st uint8) {
+	if h.State == st {
+		return
+	}
+	e.countState(h.State, -1)
+	e.countState(st, 1)
+	h.State = st
+}
+
+func (e *Engine) countState(st uint8, d int64) {
+	switch st {
+	case ecs.StateUp:
+		e.nUp.Add(d)
+	case ecs.StateDown:
+		e.nDown.Add(d)
 	}
 }

@@ -217,6 +217,9 @@ func TestStatusDuringEpisode(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if s := e.Stats(); s.Down != 1 || s.Up != 0 {
+			t.Errorf("Stats up %d down %d, want 0 and 1", s.Up, s.Down)
+		}
 		if st.State != cpra.StateDown || st.Code != alert.Red || st.ConsecutiveFailures != 4 || st.LastError == nil ||
 			st.Since.IsZero() || st.LastCheck.IsZero() || st.Interval != time.Second || st.Name != "queue" {
 			t.Errorf("status = %+v", st)

@@ -43,7 +43,7 @@ func runDemo(ctx context.Context, o options, stdout io.Writer, log *slog.Logger)
 
 	client := &http.Client{Transport: &http.Transport{}}
 	defer client.CloseIdleConnections()
-	e, err := cpra.New(o.engineOptions(cpra.WithLogger(log), cpra.WithNotifier(&printer{w: stdout}))...)
+	e, err := cpra.New(o.engineOptions(cpra.WithLogger(log), cpra.WithNotifier(&printer{w: stdout, clear: o.tty != nil && terminal(stdout)}))...)
 	if err != nil {
 		log.Error("engine", "err", err)
 		return 1
@@ -82,8 +82,9 @@ func runDemo(ctx context.Context, o options, stdout io.Writer, log *slog.Logger)
 
 // printer writes each alert as one short line.
 type printer struct {
-	mu sync.Mutex
-	w  io.Writer
+	mu    sync.Mutex
+	w     io.Writer
+	clear bool // w shares a terminal with the status line: erase it first
 }
 
 func (p *printer) Notify(_ context.Context, a alert.Alert) error {
@@ -96,6 +97,9 @@ func (p *printer) Notify(_ context.Context, a alert.Alert) error {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.clear {
+		line = "\r\033[K" + line
+	}
 	_, err := fmt.Fprintln(p.w, line)
 	return err
 }

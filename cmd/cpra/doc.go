@@ -57,9 +57,10 @@
 // for the one failure in four that is wedged (the restart answers 500 and the
 // service recovers by itself later). It prints its base URL.
 //
-// # Not implemented
-//
-// A terminal status display and colour are not provided.
+// On a terminal, the load progress and the status line (monitors up and
+// down, checks/s, remediations, alerts, workers per pipeline, lag p99) are
+// redrawn in place, the status every second; elsewhere they are plain log
+// lines. Colour is not provided.
 //
 // # Exit codes
 //

@@ -74,6 +74,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fs.PrintDefaults()
 	}
 	var o options
+	if terminal(stderr) {
+		o.tty = stderr
+	}
 	fs.StringVar(&o.yaml, "yaml", "", "monitors file (YAML or JSON) to run; without it, the demo runs")
 	fs.BoolVar(&o.validate, "validate", false, "with --yaml: check the file, print its problems and exit (1 if any)")
 	fs.StringVar(&o.config, "config", "", "engine settings file (YAML): workers, queue_capacity, slo, headroom, shutdown_timeout, notify, capacity")
@@ -130,6 +133,19 @@ type options struct {
 	pprofAddr    string
 	metricsAddr  string
 	demoDuration time.Duration
+	// tty is standard error when it is a terminal: the status line and the
+	// load progress then redraw one line there instead of logging.
+	tty io.Writer
+}
+
+// terminal reports whether w is a terminal (a character device).
+func terminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
 // engineOptions returns the command's own engine options followed by those
@@ -189,6 +205,15 @@ func runFile(ctx context.Context, o options, stdout, stderr io.Writer, log *slog
 			state := "loading"
 			if p.Done {
 				state = "loaded"
+			}
+			if o.tty != nil {
+				end := ""
+				if p.Done {
+					end = "\n"
+				}
+				fmt.Fprintf(o.tty, "\r\033[K%s %s: %d monitors, %d errors, %.0f monitors/s%s",
+					state, o.yaml, p.Monitors, p.Errors, rate, end)
+				return
 			}
 			fmt.Fprintf(stderr, "%s %s: %d monitors, %d errors, %.0f monitors/s\n",
 				state, o.yaml, p.Monitors, p.Errors, rate)
@@ -295,7 +320,7 @@ func serve(ctx context.Context, o options, e *cpra.Engine, log *slog.Logger, bac
 	}
 	bgCtx, stopBackground := context.WithCancel(ctx)
 	var bg sync.WaitGroup
-	bg.Go(func() { statusLoop(bgCtx, e, log) })
+	bg.Go(func() { statusLoop(bgCtx, e, log, o.tty) })
 	if background != nil {
 		bg.Go(func() { background(bgCtx) })
 	}
@@ -319,9 +344,15 @@ func serve(ctx context.Context, o options, e *cpra.Engine, log *slog.Logger, bac
 	return 0
 }
 
-// statusLoop logs one line of engine statistics every statusEvery.
-func statusLoop(ctx context.Context, e *cpra.Engine, log *slog.Logger) {
-	t := time.NewTicker(statusEvery)
+// statusLoop reports engine statistics: on a terminal (tty not nil) as one
+// line redrawn every second, elsewhere as a log line every statusEvery.
+func statusLoop(ctx context.Context, e *cpra.Engine, log *slog.Logger, tty io.Writer) {
+	every := statusEvery
+	if tty != nil {
+		every = time.Second
+		defer fmt.Fprintln(tty)
+	}
+	t := time.NewTicker(every)
 	defer t.Stop()
 	prev, at := e.Stats(), time.Now()
 	for {
@@ -331,15 +362,25 @@ func statusLoop(ctx context.Context, e *cpra.Engine, log *slog.Logger) {
 		case now := <-t.C:
 			s := e.Stats()
 			secs := now.Sub(at).Seconds()
-			log.Info("status",
-				"monitors", s.Monitors,
-				"checks_per_s", fmt.Sprintf("%.0f", float64(s.ChecksRun-prev.ChecksRun)/secs),
-				"failed_per_s", fmt.Sprintf("%.0f", float64(s.ChecksFailed-prev.ChecksFailed)/secs),
-				"remediations", s.Remediations,
-				"alerts_sent", s.AlertsSent,
-				"workers", fmt.Sprintf("pulse=%d intervention=%d alert=%d", s.Pulse.Workers, s.Intervention.Workers, s.Alert.Workers),
-				"lag_p99", s.Lag.P99,
-			)
+			checks := float64(s.ChecksRun-prev.ChecksRun) / secs
+			failed := float64(s.ChecksFailed-prev.ChecksFailed) / secs
+			workers := fmt.Sprintf("pulse=%d intervention=%d alert=%d", s.Pulse.Workers, s.Intervention.Workers, s.Alert.Workers)
+			if tty != nil {
+				fmt.Fprintf(tty, "\r\033[K%d monitors: %d up, %d down | %.0f checks/s (%.0f failed) | %d remediations | %d alerts | workers %s | lag p99 %v",
+					s.Monitors, s.Up, s.Down, checks, failed, s.Remediations, s.AlertsSent, workers, s.Lag.P99.Round(10*time.Microsecond))
+			} else {
+				log.Info("status",
+					"monitors", s.Monitors,
+					"up", s.Up,
+					"down", s.Down,
+					"checks_per_s", fmt.Sprintf("%.0f", checks),
+					"failed_per_s", fmt.Sprintf("%.0f", failed),
+					"remediations", s.Remediations,
+					"alerts_sent", s.AlertsSent,
+					"workers", workers,
+					"lag_p99", s.Lag.P99,
+				)
+			}
 			prev, at = s, now
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -16,7 +17,9 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/ziad/cpra"
 	"github.com/ziad/cpra/config"
+	"github.com/ziad/cpra/pulse"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -386,5 +389,30 @@ func TestRunFileErrors(t *testing.T) {
 	code, _, stderr = runSync("--yaml", good, "--metrics.addr", "256.0.0.1:bad")
 	if code != 1 || !strings.Contains(stderr, "server=metrics") {
 		t.Errorf("bad metrics address: exit %d, stderr:\n%s", code, stderr)
+	}
+}
+
+// TestStatusLineOnTerminal drives the status loop with a terminal writer:
+// it redraws one line in place and ends it with a newline.
+func TestStatusLineOnTerminal(t *testing.T) {
+	e, err := cpra.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Add(cpra.Monitor{Name: "a", Interval: 10 * time.Millisecond, Check: pulse.CheckerFunc(func(context.Context) error { return nil })})
+	if err := e.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var tty bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 2500*time.Millisecond)
+	defer cancel()
+	statusLoop(ctx, e, slog.New(slog.DiscardHandler), &tty)
+	e.Shutdown(context.Background())
+	out := tty.String()
+	if strings.Count(out, "\r\033[K") < 2 || !strings.HasSuffix(out, "\n") || strings.Count(out, "\n") != 1 {
+		t.Fatalf("terminal output %q: want redrawn lines and one final newline", out)
+	}
+	if !strings.Contains(out, "1 monitors: 1 up, 0 down") || !strings.Contains(out, "checks/s") || !strings.Contains(out, "lag p99") {
+		t.Errorf("status line %q lacks the counts", out)
 	}
 }
