@@ -173,7 +173,14 @@ func BenchmarkEngineMemory(b *testing.B) {
 
 // BenchmarkTickerPerMonitorMemory is the baseline for BenchmarkEngineMemory:
 // one goroutine with a time.Ticker per monitor.
-func BenchmarkTickerPerMonitorMemory(b *testing.B) {
+func BenchmarkTickerPerMonitorMemory(b *testing.B) { baselineMemory(b, startTickers) }
+
+// BenchmarkAfterFuncPerMonitorMemory is the second baseline for
+// BenchmarkEngineMemory: one time.AfterFunc timer per monitor, re-armed from
+// its own callback, and no goroutine until it fires.
+func BenchmarkAfterFuncPerMonitorMemory(b *testing.B) { baselineMemory(b, startAfterFuncs) }
+
+func baselineMemory(b *testing.B, start fleetStarter) {
 	for _, sz := range sizes(b) {
 		b.Run(sz.name, func(b *testing.B) {
 			var perMonitor float64
@@ -181,7 +188,7 @@ func BenchmarkTickerPerMonitorMemory(b *testing.B) {
 				b.StopTimer()
 				before := heapInUse()
 				b.StartTimer()
-				f := startTickers(sz.n, time.Minute, nil, nil)
+				f := start(sz.n, time.Minute, nil, nil)
 				b.StopTimer()
 				perMonitor = float64(heapInUse()-before) / float64(sz.n)
 				f.stop()
@@ -231,14 +238,20 @@ func BenchmarkEngineLag(b *testing.B) {
 }
 
 // BenchmarkTickerPerMonitorLag is the baseline for BenchmarkEngineLag.
-func BenchmarkTickerPerMonitorLag(b *testing.B) {
+func BenchmarkTickerPerMonitorLag(b *testing.B) { baselineLag(b, startTickers) }
+
+// BenchmarkAfterFuncPerMonitorLag is the second baseline for
+// BenchmarkEngineLag: one time.AfterFunc timer per monitor.
+func BenchmarkAfterFuncPerMonitorLag(b *testing.B) { baselineLag(b, startAfterFuncs) }
+
+func baselineLag(b *testing.B, start fleetStarter) {
 	for _, sz := range sizes(b) {
 		b.Run(sz.name, func(b *testing.B) {
 			var p50, p99, mx time.Duration
 			var cpu float64
 			for b.Loop() {
 				rec := &lagRecorder{}
-				f := startTickers(sz.n, time.Minute, rec, nil)
+				f := start(sz.n, time.Minute, rec, nil)
 				time.Sleep(2 * time.Second)
 				rec.reset()
 				c0, t0 := cpuTime(), time.Now()
@@ -281,13 +294,19 @@ func BenchmarkEngineIdle(b *testing.B) {
 }
 
 // BenchmarkTickerPerMonitorIdle is the baseline for BenchmarkEngineIdle.
-func BenchmarkTickerPerMonitorIdle(b *testing.B) {
+func BenchmarkTickerPerMonitorIdle(b *testing.B) { baselineIdle(b, startTickers) }
+
+// BenchmarkAfterFuncPerMonitorIdle is the second baseline for
+// BenchmarkEngineIdle: one time.AfterFunc timer per monitor.
+func BenchmarkAfterFuncPerMonitorIdle(b *testing.B) { baselineIdle(b, startAfterFuncs) }
+
+func baselineIdle(b *testing.B, start fleetStarter) {
 	for _, sz := range sizes(b) {
 		b.Run(sz.name, func(b *testing.B) {
 			var cpu float64
 			for b.Loop() {
 				b.StopTimer()
-				f := startTickers(sz.n, 24*time.Hour, nil, nil)
+				f := start(sz.n, 24*time.Hour, nil, nil)
 				time.Sleep(time.Second)
 				runtime.GC()
 				b.StartTimer()
@@ -309,6 +328,19 @@ func reportLag(b *testing.B, p50, p99, mx time.Duration) {
 	b.ReportMetric(float64(mx)/1e6, "lag-max-ms")
 }
 
+// fleet is a running baseline fleet.
+type fleet interface{ stop() }
+
+// fleetStarter starts n no-op monitors at interval, each at its own phase,
+// recording how late each check starts in rec and counting checks in count
+// (either may be nil).
+type fleetStarter func(n int, interval time.Duration, rec *lagRecorder, count *atomic.Int64) fleet
+
+// phaseOf spreads monitor i's first check over the interval.
+func phaseOf(i int, interval time.Duration) time.Duration {
+	return time.Duration(uint64(i) * 2654435761 % uint64(interval))
+}
+
 // tickerFleet is the baseline design: one goroutine and one time.Ticker per
 // monitor, each started at its own phase, running the same no-op check.
 type tickerFleet struct {
@@ -316,13 +348,13 @@ type tickerFleet struct {
 	wg   sync.WaitGroup
 }
 
-func startTickers(n int, interval time.Duration, rec *lagRecorder, count *atomic.Int64) *tickerFleet {
+func startTickers(n int, interval time.Duration, rec *lagRecorder, count *atomic.Int64) fleet {
 	f := &tickerFleet{done: make(chan struct{})}
 	start := time.Now()
 	var ready sync.WaitGroup
 	ready.Add(n)
 	for i := range n {
-		phase := time.Duration(uint64(i) * 2654435761 % uint64(interval))
+		phase := phaseOf(i, interval)
 		f.wg.Go(func() {
 			ready.Done()
 			first := time.NewTimer(time.Until(start.Add(phase)))
@@ -359,6 +391,60 @@ func startTickers(n int, interval time.Duration, rec *lagRecorder, count *atomic
 func (f *tickerFleet) stop() {
 	close(f.done)
 	f.wg.Wait()
+	debug.FreeOSMemory()
+}
+
+// afterFuncFleet is the second baseline design: one time.AfterFunc timer
+// per monitor, which runs the check in a goroutine of its own when it fires
+// and re-arms itself for the monitor's next phase-aligned time.
+type afterFuncFleet struct {
+	stopped atomic.Bool
+	ms      []afterFuncMonitor
+}
+
+type afterFuncMonitor struct {
+	f     *afterFuncFleet
+	t     *time.Timer
+	next  time.Time
+	every time.Duration
+	rec   *lagRecorder
+	count *atomic.Int64
+}
+
+func startAfterFuncs(n int, interval time.Duration, rec *lagRecorder, count *atomic.Int64) fleet {
+	f := &afterFuncFleet{ms: make([]afterFuncMonitor, n)}
+	start := time.Now()
+	for i := range f.ms {
+		m := &f.ms[i]
+		*m = afterFuncMonitor{f: f, next: start.Add(phaseOf(i, interval)), every: interval, rec: rec, count: count}
+		// Armed far away first, so that fire never sees m.t unset.
+		m.t = time.AfterFunc(time.Hour, m.fire)
+		m.t.Reset(time.Until(m.next))
+	}
+	return f
+}
+
+func (m *afterFuncMonitor) fire() {
+	if m.rec != nil {
+		m.rec.add(time.Since(m.next))
+	}
+	_ = noop(context.Background())
+	if m.count != nil {
+		m.count.Add(1)
+	}
+	m.next = m.next.Add(m.every)
+	m.t.Reset(time.Until(m.next))
+	if m.f.stopped.Load() {
+		// stop may have stopped the timer before the Reset above.
+		m.t.Stop()
+	}
+}
+
+func (f *afterFuncFleet) stop() {
+	f.stopped.Store(true)
+	for i := range f.ms {
+		f.ms[i].t.Stop()
+	}
 	debug.FreeOSMemory()
 }
 
