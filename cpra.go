@@ -110,6 +110,8 @@ type Status struct {
 	Attempts int
 	// Remediating is true while an attempt runs or is being verified.
 	Remediating bool
+	// Paused is true between Pause and Resume.
+	Paused bool
 	// LastRemediation is when the monitor's last attempt started (zero if
 	// none), and LastRemediationError its outcome (nil: it succeeded, or it
 	// is still running).
@@ -259,6 +261,21 @@ func (e *Engine) Remove(id ID) error {
 	return e.do(command{kind: cmdRemove, id: id}).err
 }
 
+// Pause stops checking a monitor and silences it: it raises gray once,
+// which also ends any open episode (without a green), and nothing else is
+// sent until [Engine.Resume]. A check already running is ignored when it
+// ends. Pausing a paused monitor does nothing.
+func (e *Engine) Pause(id ID) error {
+	return e.do(command{kind: cmdPause, id: id}).err
+}
+
+// Resume checks a paused monitor again from a clean slate: its state is
+// unknown until fresh checks decide it, as for a new monitor. Resuming a
+// monitor that is not paused does nothing.
+func (e *Engine) Resume(id ID) error {
+	return e.do(command{kind: cmdResume, id: id}).err
+}
+
 // Status returns a snapshot of one monitor. It also works after Shutdown,
 // showing the final state.
 func (e *Engine) Status(id ID) (Status, error) {
@@ -272,6 +289,8 @@ const (
 	cmdAdd cmdKind = iota
 	cmdRemove
 	cmdStatus
+	cmdPause
+	cmdResume
 )
 
 type command struct {
@@ -327,6 +346,8 @@ func (e *Engine) exec(c command) reply {
 		return reply{id: id, err: err}
 	case cmdRemove:
 		return reply{err: e.removeMonitor(c.id)}
+	case cmdPause, cmdResume:
+		return reply{err: e.pause(c.id, c.kind == cmdPause)}
 	default:
 		st, err := e.statusOf(c.id)
 		return reply{status: st, err: err}
@@ -435,6 +456,35 @@ func (e *Engine) removeMonitor(id ID) error {
 	return nil
 }
 
+// pause pauses or resumes a monitor; it runs where the store's owner runs.
+func (e *Engine) pause(id ID, on bool) error {
+	s := e.store
+	if id.IsZero() || !s.Alive(id.e) {
+		return ErrNotFound
+	}
+	h := s.Healths.Get(id.e)
+	if (h.Flags&ecs.FlagPaused != 0) == on {
+		return nil
+	}
+	if !on {
+		h.Flags &^= ecs.FlagPaused
+		return nil
+	}
+	since := int64(-1) // no episode
+	if h.Flags&ecs.FlagInEpisode != 0 {
+		since = s.Episodes.Get(id.e).Since
+	}
+	h.Flags |= ecs.FlagPaused
+	e.countState(h.State, -1)
+	h.State, h.Fails, h.Succs = ecs.StateUnknown, 0, 0
+	e.raiseGray(id.e, h, since)
+	if h.Flags&ecs.FlagInEpisode != 0 {
+		h.Flags &^= ecs.FlagInEpisode
+		s.Episodes.Remove(id.e) // the gray ends the episode
+	}
+	return nil
+}
+
 func (e *Engine) statusOf(id ID) (Status, error) {
 	s := e.store
 	if id.IsZero() || !s.Alive(id.e) {
@@ -451,6 +501,7 @@ func (e *Engine) statusOf(id ID) (Status, error) {
 		LastLatency:          time.Duration(h.LastLatency) * time.Microsecond,
 		Interval:             time.Duration(sc.Interval) * time.Millisecond,
 		Timeout:              time.Duration(sc.Timeout) * time.Millisecond,
+		Paused:               h.Flags&ecs.FlagPaused != 0,
 	}
 	if h.State != ecs.StateUnknown || h.Flags&ecs.FlagInEpisode != 0 {
 		st.LastCheck = e.tickTime(h.LastCheck)

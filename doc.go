@@ -26,6 +26,8 @@
 //   - SuccessThreshold consecutive passing checks end the episode with
 //     green, whatever a remediation is doing; a late remediation result is
 //     ignored.
+//   - gray: [Engine.Pause] stops a monitor's checks and raises gray once,
+//     which ends an open episode; [Engine.Resume] starts afresh.
 //
 // # Scheduling
 //

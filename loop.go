@@ -209,6 +209,9 @@ func (e *Engine) dispatchOne(en ecs.Entity, tick int64) {
 		e.stats.checksSkipped.Add(1)
 		return
 	}
+	if h.Flags&ecs.FlagPaused != 0 {
+		return // stays on schedule, unchecked
+	}
 	h.Flags |= ecs.FlagInFlight
 	l := &e.l
 	l.cur.jobs = append(l.cur.jobs, job{e: en, check: p.Check, due: due, timeout: time.Duration(sc.Timeout) * time.Millisecond})
@@ -288,6 +291,9 @@ func (e *Engine) apply(rs []result) {
 		h.Flags &^= ecs.FlagInFlight
 		h.LastCheck = (r.start + r.latency) / int64(time.Millisecond)
 		h.LastLatency = uint32(min(r.latency/int64(time.Microsecond), 1<<32-1))
+		if h.Flags&ecs.FlagPaused != 0 {
+			continue // paused while the check ran: it decides nothing
+		}
 		if r.err == nil {
 			e.passed(r.e, h)
 		} else {
@@ -566,12 +572,16 @@ func (e *Engine) raise(en ecs.Entity, h *ecs.Health, code alert.Code, err error,
 	if r, ok := n.(alert.Route); ok && r[code] == nil {
 		return // the route sends nothing for this code: nothing to deliver
 	}
+	var sinceTime time.Time
+	if since >= 0 {
+		sinceTime = e.tickTime(since)
+	}
 	c := &call{kind: callNotify, e: en, notifier: n, alert: alert.Alert{
 		Monitor:  s.Probes.Get(en).Name,
 		Code:     code,
 		Err:      err,
 		At:       time.Now(),
-		Since:    e.tickTime(since),
+		Since:    sinceTime,
 		Failures: int(h.Fails),
 		Attempt:  attempt,
 		Labels:   labels,
@@ -700,4 +710,14 @@ func (e *Engine) countState(st uint8, d int64) {
 	case ecs.StateDown:
 		e.nDown.Add(d)
 	}
+}
+
+// raiseGray sends gray for a monitor being paused. Before Start there is no
+// alert pipeline: the code is recorded and nothing is sent.
+func (e *Engine) raiseGray(en ecs.Entity, h *ecs.Health, since int64) {
+	if e.l.lanes == nil {
+		h.Code = uint8(alert.Gray)
+		return
+	}
+	e.raise(en, h, alert.Gray, nil, since, 0)
 }

@@ -31,6 +31,7 @@ const (
 const (
 	FlagInFlight  uint8 = 1 << iota // a check is running
 	FlagInEpisode                   // an episode is open (an Episode component exists)
+	FlagPaused                      // paused: no checks run, nothing is sent
 )
 
 // Health holds a monitor's check outcome counters. It is updated on every
