@@ -48,6 +48,14 @@ type Monitor struct {
 	// Labels are passed on in alerts and incidents. The engine keeps the map
 	// it is given: do not change it afterwards.
 	Labels map[string]string
+	// RetryInterval, when set, is the interval between checks while the
+	// monitor fails but is not yet down, to confirm a failure sooner (0:
+	// Interval). At least 10ms, at most Interval. Once the monitor is down
+	// or up again it returns to Interval at its phase.
+	RetryInterval time.Duration
+	// RepeatInterval, when set, re-sends the red of a monitor that stays
+	// down every RepeatInterval (with Alert.Repeat counting), until green.
+	RepeatInterval time.Duration
 }
 
 // Defaults and limits of [Monitor] fields.
@@ -416,8 +424,27 @@ func (e *Engine) addMonitor(m *Monitor) (ID, error) {
 	if err := checkPolicy(m.Name, &m.Policy); err != nil {
 		return ID{}, err
 	}
-	if m.Remediate != nil || m.Notify != nil || len(m.Labels) > 0 || mr != 1 {
-		pl = &ecs.Plugins{Remediate: m.Remediate, Notify: m.Notify, Labels: m.Labels, MaxRemediations: mr, Policy: m.Policy}
+	switch ri := m.RetryInterval; {
+	case ri < 0 || (ri > 0 && ri < MinInterval):
+		return bad("RetryInterval", fmt.Errorf("%v is below the minimum %v", ri, MinInterval))
+	case ri > iv:
+		return bad("RetryInterval", fmt.Errorf("%v is longer than the interval %v", ri, iv))
+	}
+	switch rp := m.RepeatInterval; {
+	case rp < 0 || (rp > 0 && rp < MinInterval):
+		return bad("RepeatInterval", fmt.Errorf("%v is below the minimum %v", rp, MinInterval))
+	case rp > MaxInterval:
+		return bad("RepeatInterval", fmt.Errorf("%v is above the maximum %v", rp, MaxInterval))
+	}
+	if m.RetryInterval > 0 {
+		h.Flags |= ecs.FlagRetry
+	}
+	if m.RepeatInterval > 0 {
+		h.Flags |= ecs.FlagRepeat
+	}
+	if m.Remediate != nil || m.Notify != nil || len(m.Labels) > 0 || mr != 1 || m.RetryInterval > 0 || m.RepeatInterval > 0 {
+		pl = &ecs.Plugins{Remediate: m.Remediate, Notify: m.Notify, Labels: m.Labels, MaxRemediations: mr, Policy: m.Policy,
+			RetryInterval: uint32(m.RetryInterval.Milliseconds()), RepeatInterval: uint32(m.RepeatInterval.Milliseconds())}
 	}
 	en, ok := s.Create(ecs.Probe{Name: m.Name, Check: m.Check}, sched, h, pl)
 	if !ok {

@@ -203,6 +203,13 @@ func (e *Engine) dispatchOne(en ecs.Entity, tick int64) {
 	if next <= tick {
 		next += (tick-next)/iv*iv + iv
 	}
+	if h.Flags&ecs.FlagRetry != 0 {
+		if h.Flags&ecs.FlagInEpisode != 0 && h.State != ecs.StateDown {
+			next = tick + int64(s.Plugins.Get(en).RetryInterval) // confirm sooner
+		} else {
+			next = e.phaseDue(p.Name, iv, tick+1) // back to the phase
+		}
+	}
 	sc.Due = next
 	s.Wheel.Insert(en, next)
 	if h.Flags&ecs.FlagInFlight != 0 {
@@ -299,6 +306,9 @@ func (e *Engine) apply(rs []result) {
 		} else {
 			e.failed(r.e, h, r.err, r.due)
 		}
+		if h := s.Healths.Get(r.e); h.Flags&ecs.FlagRetry != 0 && (h.Flags&ecs.FlagInEpisode == 0 || h.State == ecs.StateDown) {
+			e.realign(r.e, h)
+		}
 	}
 	e.stats.checksRun.Add(uint64(len(rs)))
 	if failed > 0 {
@@ -351,6 +361,22 @@ func (e *Engine) failed(en ecs.Entity, h *ecs.Health, err error, due int64) {
 	}
 	ep := s.Episodes.Get(en)
 	ep.LastErr = err
+	if h.Flags&ecs.FlagRetry != 0 && h.Fails == 1 && h.State != ecs.StateDown {
+		// The first failure: bring the next check forward to the retry
+		// interval (the old wheel entry goes stale).
+		sc := s.Scheds.Get(en)
+		if r := h.LastCheck + int64(s.Plugins.Get(en).RetryInterval); r < sc.Due {
+			sc.Due = r
+			s.Wheel.Insert(en, r)
+		}
+	}
+	if h.Flags&ecs.FlagRepeat != 0 && ep.Red && h.State == ecs.StateDown {
+		if rp := int64(s.Plugins.Get(en).RepeatInterval); due >= ep.LastRed+rp {
+			ep.Repeats++
+			ep.LastRed = due
+			e.raiseN(en, h, alert.Red, err, ep.Since, int(ep.Attempts), int(ep.Repeats))
+		}
+	}
 	if h.Fails == 1 && h.FailThreshold > 1 && !ep.Yellow && h.State != ecs.StateDown {
 		ep.Yellow = true
 		e.raise(en, h, alert.Yellow, err, ep.Since, 0)
@@ -555,7 +581,15 @@ func (e *Engine) remediated(c *call) {
 // raise records code as the monitor's current code and queues the alert
 // behind any of the monitor's alerts still being delivered.
 func (e *Engine) raise(en ecs.Entity, h *ecs.Health, code alert.Code, err error, since int64, attempt int) {
+	e.raiseN(en, h, code, err, since, attempt, 0)
+}
+
+// raiseN is raise with the reminder count of a repeated red.
+func (e *Engine) raiseN(en ecs.Entity, h *ecs.Health, code alert.Code, err error, since int64, attempt, repeat int) {
 	h.Code = uint8(code)
+	if code == alert.Red && repeat == 0 && h.Flags&ecs.FlagRepeat != 0 && h.Flags&ecs.FlagInEpisode != 0 {
+		e.store.Episodes.Get(en).LastRed = e.nanotime() / int64(time.Millisecond)
+	}
 	s := e.store
 	n := e.cfg.notifier
 	var labels map[string]string
@@ -584,6 +618,7 @@ func (e *Engine) raise(en ecs.Entity, h *ecs.Health, code alert.Code, err error,
 		Since:    sinceTime,
 		Failures: int(h.Fails),
 		Attempt:  attempt,
+		Repeat:   repeat,
 		Labels:   labels,
 	}}
 	if ln := e.l.lanes[en]; ln != nil {
@@ -720,4 +755,16 @@ func (e *Engine) raiseGray(en ecs.Entity, h *ecs.Health, since int64) {
 		return
 	}
 	e.raise(en, h, alert.Gray, nil, since, 0)
+}
+
+// realign puts a monitor that checked at its retry interval back on its
+// phase: the next check due at the interval's phase after its last check.
+func (e *Engine) realign(en ecs.Entity, h *ecs.Health) {
+	s := e.store
+	sc := s.Scheds.Get(en)
+	next := e.phaseDue(s.Probes.Get(en).Name, int64(sc.Interval), h.LastCheck+1)
+	if next != sc.Due {
+		sc.Due = next
+		s.Wheel.Insert(en, next)
+	}
 }

@@ -52,6 +52,9 @@ type Alert struct {
 	// Attempt is the remediation attempt the alert is about (cyan, and red
 	// after remediation gave up); 0 when no remediation is involved.
 	Attempt int
+	// Repeat is 0 for an alert raised by a change, and n for the nth
+	// reminder of a red that stays red (see the monitor's RepeatInterval).
+	Repeat int
 	// Labels are the monitor's labels. Treat the map as read-only.
 	Labels map[string]string
 }

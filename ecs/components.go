@@ -32,6 +32,8 @@ const (
 	FlagInFlight  uint8 = 1 << iota // a check is running
 	FlagInEpisode                   // an episode is open (an Episode component exists)
 	FlagPaused                      // paused: no checks run, nothing is sent
+	FlagRetry                       // has a retry interval (in Plugins)
+	FlagRepeat                      // has a repeat interval (in Plugins)
 )
 
 // Health holds a monitor's check outcome counters. It is updated on every
@@ -68,8 +70,10 @@ type Episode struct {
 	LastErr     error  // the most recent check error
 	Attempts    uint16 // remediation attempts started
 	Phase       uint8
-	Yellow      bool // yellow was raised
-	Red         bool // red was raised
+	Yellow      bool   // yellow was raised
+	Red         bool   // red was raised
+	LastRed     int64  // tick red was last sent (for reminders)
+	Repeats     uint16 // reminders sent
 }
 
 // Plugins holds what only some monitors have: their own remediator,
@@ -79,6 +83,8 @@ type Plugins struct {
 	Notify          alert.Notifier // nil: the engine's default notifier
 	Labels          map[string]string
 	MaxRemediations uint16
+	RetryInterval   uint32 // ms between checks while failing and not yet down; 0: Interval
+	RepeatInterval  uint32 // ms between reminders of a red; 0: none
 	Policy          intervene.Policy
 
 	LastFix    int64   // tick the last attempt started; 0 for none
