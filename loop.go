@@ -301,13 +301,16 @@ func (e *Engine) apply(rs []result) {
 		if h.Flags&ecs.FlagPaused != 0 {
 			continue // paused while the check ran: it decides nothing
 		}
+		retry := h.Flags&ecs.FlagRetry != 0 // read now: h may move below
 		if r.err == nil {
 			e.passed(r.e, h)
 		} else {
 			e.failed(r.e, h, r.err, r.due)
 		}
-		if h := s.Healths.Get(r.e); h.Flags&ecs.FlagRetry != 0 && (h.Flags&ecs.FlagInEpisode == 0 || h.State == ecs.StateDown) {
-			e.realign(r.e, h)
+		if retry {
+			if h := s.Healths.Get(r.e); h.Flags&ecs.FlagInEpisode == 0 || h.State == ecs.StateDown {
+				e.realign(r.e, h)
+			}
 		}
 	}
 	e.stats.checksRun.Add(uint64(len(rs)))
