@@ -1,12 +1,21 @@
 // Package bench holds CPRA's benchmark suite: the engine's budget figures
-// (throughput, memory per monitor, schedule lag, idle CPU), each measured
-// beside a baseline that runs the same fleet the way a user would without
-// CPRA, so the ratio comes from one run on one machine.
+// (throughput, memory per monitor, schedule lag, idle CPU, HTTP checks
+// against a bare net/http loop, process memory with 1M HTTP monitors, time
+// to deliver an alert storm), each measured beside a baseline that runs the
+// same fleet the way a user would without CPRA (a goroutine and ticker per
+// monitor, or a time.AfterFunc per monitor), so the ratio comes from one run
+// on one machine.
 //
 // Run it with
 //
-//	go test -bench . -benchtime=1x -count=5 ./bench/ | tee new.txt
+//	go test -run '^$' -bench . -benchtime=1x -count=5 ./bench/ | tee new.txt
 //	benchstat new.txt
 //
-// With -short only the 10k sizes run (the CI smoke test).
+// or let bench/report run it and summarise it (median and spread per
+// benchmark and metric, with the Go version, CPU and commit):
+//
+//	go run ./bench/report -count 5                    # prints a Markdown table
+//	go run ./bench/report -count 5 -readme README.md  # replaces the table there
+//
+// With -short only the 10k sizes run (the CI smoke test, under a minute).
 package bench
