@@ -56,6 +56,11 @@ type Monitor struct {
 	// RepeatInterval, when set, re-sends the red of a monitor that stays
 	// down every RepeatInterval (with Alert.Repeat counting), until green.
 	RepeatInterval time.Duration
+	// FailureWindow, when set, makes the monitor go down on
+	// FailureThreshold failures within its last FailureWindow checks, not
+	// only in a row: a target that fails every other check goes down too.
+	// At most 64, and at least FailureThreshold.
+	FailureWindow int
 }
 
 // Defaults and limits of [Monitor] fields.
@@ -436,15 +441,22 @@ func (e *Engine) addMonitor(m *Monitor) (ID, error) {
 	case rp > MaxInterval:
 		return bad("RepeatInterval", fmt.Errorf("%v is above the maximum %v", rp, MaxInterval))
 	}
+	if w := m.FailureWindow; w < 0 || w > 64 || (w > 0 && w < int(ft)) {
+		return bad("FailureWindow", fmt.Errorf("%d: want 0, or from FailureThreshold (%d) to 64", w, ft))
+	}
+	if m.FailureWindow > 0 {
+		h.Flags |= ecs.FlagWindow
+	}
 	if m.RetryInterval > 0 {
 		h.Flags |= ecs.FlagRetry
 	}
 	if m.RepeatInterval > 0 {
 		h.Flags |= ecs.FlagRepeat
 	}
-	if m.Remediate != nil || m.Notify != nil || len(m.Labels) > 0 || mr != 1 || m.RetryInterval > 0 || m.RepeatInterval > 0 {
+	if m.Remediate != nil || m.Notify != nil || len(m.Labels) > 0 || mr != 1 || m.RetryInterval > 0 || m.RepeatInterval > 0 || m.FailureWindow > 0 {
 		pl = &ecs.Plugins{Remediate: m.Remediate, Notify: m.Notify, Labels: m.Labels, MaxRemediations: mr, Policy: m.Policy,
-			RetryInterval: uint32(m.RetryInterval.Milliseconds()), RepeatInterval: uint32(m.RepeatInterval.Milliseconds())}
+			RetryInterval: uint32(m.RetryInterval.Milliseconds()), RepeatInterval: uint32(m.RepeatInterval.Milliseconds()),
+			FailureWindow: uint8(m.FailureWindow)}
 	}
 	en, ok := s.Create(ecs.Probe{Name: m.Name, Check: m.Check}, sched, h, pl)
 	if !ok {

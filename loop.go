@@ -3,6 +3,7 @@ package cpra
 import (
 	"fmt"
 	"math"
+	"math/bits"
 	"math/rand/v2"
 	"time"
 
@@ -327,6 +328,10 @@ func sat(v uint16) uint16 {
 }
 
 func (e *Engine) passed(en ecs.Entity, h *ecs.Health) {
+	if h.Flags&ecs.FlagWindow != 0 {
+		pl := e.store.Plugins.Get(en)
+		pl.History <<= 1
+	}
 	h.Fails = 0
 	h.Succs = sat(h.Succs)
 	if h.Flags&ecs.FlagInEpisode == 0 {
@@ -348,6 +353,9 @@ func (e *Engine) passed(en ecs.Entity, h *ecs.Health) {
 	since, attempts := ep.Since, int(ep.Attempts)
 	e.setState(h, ecs.StateUp)
 	h.Flags &^= ecs.FlagInEpisode
+	if h.Flags&ecs.FlagWindow != 0 {
+		s.Plugins.Get(en).History = 0 // recovered: old failures no longer count
+	}
 	e.raise(en, h, alert.Green, nil, since, attempts)
 	s.Episodes.Remove(en)
 }
@@ -356,6 +364,13 @@ func (e *Engine) failed(en ecs.Entity, h *ecs.Health, err error, due int64) {
 	s := e.store
 	h.Succs = 0
 	h.Fails = sat(h.Fails)
+	windowDown := false
+	if h.Flags&ecs.FlagWindow != 0 {
+		pl := s.Plugins.Get(en)
+		pl.History = pl.History<<1 | 1
+		mask := uint64(1)<<pl.FailureWindow - 1 // FailureWindow 64 wraps to all ones
+		windowDown = bits.OnesCount64(pl.History&mask) >= int(h.FailThreshold)
+	}
 	if h.Flags&ecs.FlagInEpisode == 0 {
 		e.l.episode++
 		h.Flags |= ecs.FlagInEpisode
@@ -385,7 +400,7 @@ func (e *Engine) failed(en ecs.Entity, h *ecs.Health, err error, due int64) {
 		e.raise(en, h, alert.Yellow, err, ep.Since, 0)
 	}
 	if h.State != ecs.StateDown {
-		if h.Fails >= h.FailThreshold {
+		if h.Fails >= h.FailThreshold || windowDown {
 			e.setState(h, ecs.StateDown)
 			e.down(en, h, ep, err)
 		}

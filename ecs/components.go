@@ -34,6 +34,7 @@ const (
 	FlagPaused                      // paused: no checks run, nothing is sent
 	FlagRetry                       // has a retry interval (in Plugins)
 	FlagRepeat                      // has a repeat interval (in Plugins)
+	FlagWindow                      // down on X failures in the last Y checks (in Plugins)
 )
 
 // Health holds a monitor's check outcome counters. It is updated on every
@@ -85,6 +86,8 @@ type Plugins struct {
 	MaxRemediations uint16
 	RetryInterval   uint32 // ms between checks while failing and not yet down; 0: Interval
 	RepeatInterval  uint32 // ms between reminders of a red; 0: none
+	FailureWindow   uint8  // Y of "X failures in the last Y checks"; 0: consecutive
+	History         uint64 // the last results, newest in bit 0: 1 failed
 	Policy          intervene.Policy
 
 	LastFix    int64   // tick the last attempt started; 0 for none
