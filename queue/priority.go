@@ -22,9 +22,7 @@ type urgentItem[T any] struct {
 // normal items only when no urgent one is waiting. Each lane has its own
 // capacity. Create it with [NewPriority].
 type Priority[T any] struct {
-	r       ring[T]
-	closed  atomic.Bool
-	full    atomic.Uint64
+	lane[T]              // the normal lane; its notEmpty also wakes for urgent work
 	nUrgent atomic.Int64 // len(heap), readable without the lock
 
 	mu       sync.Mutex
@@ -37,10 +35,7 @@ type Priority[T any] struct {
 	uWaitSum int64
 	uWaitMax int64
 
-	notEmpty   waiters
-	notFull    waiters // normal lane
 	urgentRoom waiters // urgent lane
-	done       chan struct{}
 	once       sync.Once
 }
 
@@ -48,58 +43,17 @@ type Priority[T any] struct {
 // capacity items (rounded up to a power of two, at least 2) and whose urgent
 // lane holds up to urgentCapacity items (at least 1).
 func NewPriority[T any](capacity, urgentCapacity int) *Priority[T] {
-	p := &Priority[T]{
-		urgCap:     max(urgentCapacity, 1),
-		notEmpty:   newWaiters(),
-		notFull:    newWaiters(),
-		urgentRoom: newWaiters(),
-		done:       make(chan struct{}),
-	}
-	p.r.init(capacity)
+	p := &Priority[T]{urgCap: max(urgentCapacity, 1), urgentRoom: newWaiters()}
+	p.init(capacity)
 	p.heap = make([]urgentItem[T], 0, p.urgCap)
 	return p
 }
 
 // TryPut adds v to the normal lane without blocking; see [Queue.TryPut].
-func (p *Priority[T]) TryPut(v T) error {
-	if p.closed.Load() {
-		return ErrClosed
-	}
-	if !p.r.put(v) {
-		p.full.Add(1)
-		return ErrFull
-	}
-	p.notEmpty.signal()
-	return nil
-}
+func (p *Priority[T]) TryPut(v T) error { return p.tryPut(v) }
 
 // Put adds v to the normal lane, waiting while it is full; see [Queue.Put].
-func (p *Priority[T]) Put(ctx context.Context, v T) error {
-	err := p.TryPut(v)
-	if err != ErrFull {
-		return err
-	}
-	if perr := park(ctx, &p.notFull, p.done, func() bool {
-		if p.closed.Load() {
-			err = ErrClosed
-			return true
-		}
-		if p.r.put(v) {
-			err = nil
-			return true
-		}
-		return false
-	}); perr != nil {
-		return perr
-	}
-	if err == nil {
-		p.notEmpty.signal()
-		if p.r.len() < len(p.r.slots) {
-			p.notFull.signal() // pass the wake-up on
-		}
-	}
-	return err
-}
+func (p *Priority[T]) Put(ctx context.Context, v T) error { return p.put(ctx, v) }
 
 // TryPutUrgent adds v to the urgent lane, ordered by deadline, without
 // blocking. It returns [ErrFull] when the urgent lane has no room and

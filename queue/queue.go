@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -42,67 +41,30 @@ type Stats struct {
 // goroutine (no spinning) until they can go on. Create it with [New]; the
 // zero value is not usable.
 type Queue[T any] struct {
-	r        ring[T]
-	closed   atomic.Bool
-	full     atomic.Uint64
-	notEmpty waiters
-	notFull  waiters
-	done     chan struct{}
-	once     sync.Once
+	lane[T]
+	once sync.Once
 }
 
 // New returns an empty queue that holds up to capacity items, rounded up to a
 // power of two (at least 2).
 func New[T any](capacity int) *Queue[T] {
-	q := &Queue[T]{notEmpty: newWaiters(), notFull: newWaiters(), done: make(chan struct{})}
-	q.r.init(capacity)
+	q := &Queue[T]{}
+	q.init(capacity)
 	return q
 }
 
 // TryPut adds v without blocking. It returns [ErrFull] when the queue has no
 // room and [ErrClosed] after Close.
-func (q *Queue[T]) TryPut(v T) error {
-	if q.closed.Load() {
-		return ErrClosed
-	}
-	if !q.r.put(v) {
-		q.full.Add(1)
-		return ErrFull
-	}
-	q.notEmpty.signal()
-	return nil
-}
 
 // Put adds v, waiting while the queue is full. It returns [ErrClosed] if the
 // queue is or becomes closed before v is added, and ctx.Err() if ctx ends
 // first.
-func (q *Queue[T]) Put(ctx context.Context, v T) error {
-	err := q.TryPut(v)
-	if err != ErrFull {
-		return err
-	}
-	// The failed TryPut has counted this put as full once.
-	if perr := park(ctx, &q.notFull, q.done, func() bool {
-		if q.closed.Load() {
-			err = ErrClosed
-			return true
-		}
-		if q.r.put(v) {
-			err = nil
-			return true
-		}
-		return false
-	}); perr != nil {
-		return perr
-	}
-	if err == nil {
-		q.notEmpty.signal()
-		if q.r.len() < len(q.r.slots) {
-			q.notFull.signal() // pass the wake-up on: room for more waiters
-		}
-	}
-	return err
-}
+func (q *Queue[T]) TryPut(v T) error { return q.tryPut(v) }
+
+// Put adds v, waiting while the queue is full. It returns [ErrClosed] if the
+// queue is or becomes closed before v is added, and ctx.Err() if ctx ends
+// first.
+func (q *Queue[T]) Put(ctx context.Context, v T) error { return q.put(ctx, v) }
 
 // TryGet takes the oldest item without blocking. It returns [ErrEmpty] when
 // there is none, and [ErrClosed] when the queue is closed and drained.
