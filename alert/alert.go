@@ -57,6 +57,42 @@ type Alert struct {
 	Repeat int
 	// Labels are the monitor's labels. Treat the map as read-only.
 	Labels map[string]string
+	// Flap is FlapStart or FlapEnd on the two alerts that open and close a
+	// spell of flapping, and 0 on every other alert. While a monitor flaps
+	// no other alert is sent for it. A FlapStart alert has Code Yellow; a
+	// FlapEnd alert has the code of the monitor's state when the spell
+	// ends: Green when it is up, Red when it is down, Yellow when it is
+	// failing but not yet down.
+	Flap Flap
+	// Group is set when this one alert stands for several: the alerts with
+	// the same Code that monitors sharing a label value raised within the
+	// engine's group wait. Each element is one monitor's alert (with Group
+	// nil). Monitor is then "label=value", Labels holds that one pair, At
+	// is when the group was sent, and Since, Err, Failures and Attempt are
+	// those of the first member. Group is nil on an alert about one monitor.
+	Group []Alert
+}
+
+// Flap marks the alerts that open and close a spell of flapping.
+type Flap uint8
+
+// Flap values.
+const (
+	FlapStart Flap = iota + 1 // the monitor began to flap
+	FlapEnd                   // it stopped flapping
+)
+
+// String returns "flap-start", "flap-end", or "" for 0.
+func (f Flap) String() string {
+	switch f {
+	case FlapStart:
+		return "flap-start"
+	case FlapEnd:
+		return "flap-end"
+	case 0:
+		return ""
+	}
+	return fmt.Sprintf("flap(%d)", uint8(f))
 }
 
 // Notifier delivers alerts to people or systems.
