@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -61,6 +64,43 @@ type Monitor struct {
 	// only in a row: a target that fails every other check goes down too.
 	// At most 64, and at least FailureThreshold.
 	FailureWindow int
+	// Flap, when its High is set, turns on flap detection: see
+	// [FlapThresholds].
+	Flap FlapThresholds
+	// DependsOn names the monitors this one depends on, by ID or by name. A
+	// name may be of a monitor added later. While a parent is failing or
+	// down, this monitor's failures raise no alert and start no
+	// remediation; Status reports them as suppressed. When a failure of
+	// this monitor is seen before any parent has a result since, that
+	// parent is checked at once and this monitor waits for its verdict.
+	// Once the parents are fine again, the next check of this monitor
+	// decides afresh: a failure is then told as usual. A dependency that
+	// closes a cycle is refused.
+	DependsOn []Ref
+	// Maintenance lists windows in which the monitor is silenced as if
+	// paused: entering one raises gray once (ending any open episode), no
+	// checks run and nothing is sent inside, and leaving starts afresh, so
+	// a target still down is told by fresh checks. See also
+	// [Engine.AddMaintenance] for windows over a label selector.
+	Maintenance []MaintenanceWindow
+}
+
+// Ref names a monitor, by ID or by name: set exactly one.
+type Ref struct {
+	ID   ID
+	Name string
+}
+
+// FlapThresholds configure flap detection. The engine keeps the monitor's
+// last 21 results and weighs the state changes among them, newer ones more
+// (from 0.8 for the oldest to 1.2 for the newest), into a percentage: 0 for
+// a steady monitor, 100 for one that changes on every check. When it
+// reaches High the monitor is flapping: one alert with Flap FlapStart is
+// sent, and then no other alert and no remediation until it falls below
+// Low, when one alert with Flap FlapEnd tells the monitor's state.
+type FlapThresholds struct {
+	High float64 // percent at which flapping starts, up to 100; 0: no flap detection
+	Low  float64 // percent below which it ends, below High (0: High/2)
 }
 
 // Defaults and limits of [Monitor] fields.
@@ -125,6 +165,16 @@ type Status struct {
 	Remediating bool
 	// Paused is true between Pause and Resume.
 	Paused bool
+	// Maintenance is true inside a maintenance window.
+	Maintenance bool
+	// Flapping is true between the flap-start and flap-end alerts, and
+	// FlapPercent is the current weighted state change percentage (with
+	// flap detection on).
+	Flapping    bool
+	FlapPercent float64
+	// Suppressed is true while a parent (see Monitor.DependsOn) holds the
+	// alerts and repairs of this failing monitor.
+	Suppressed bool
 	// LastRemediation is when the monitor's last attempt started (zero if
 	// none), and LastRemediationError its outcome (nil: it succeeded, or it
 	// is still running).
@@ -151,6 +201,7 @@ type Stats struct {
 	ChecksFailed    uint64
 	ChecksAbandoned uint64 // checks that ran past their deadline and were left behind
 	ChecksSkipped   uint64 // due checks not run because the previous one was still running
+	FlapStarts      uint64 // times a monitor began to flap
 	QueueFull       uint64 // times due checks had to wait for room in the pulse queue
 
 	Remediations       uint64 // attempts finished
@@ -174,6 +225,7 @@ type counters struct {
 	remediations, remediationsFailed                                   atomic.Uint64
 	remediationsDenied, remediationsDryRun                             atomic.Uint64
 	alertsSent, alertsFailed, callsAbandoned                           atomic.Uint64
+	flapStarts                                                         atomic.Uint64
 }
 
 type lifecycle uint8
@@ -219,7 +271,8 @@ type Engine struct {
 	lag     LagStats
 	latency latencyHist
 
-	l loopState // owned by the loop
+	l      loopState // owned by the loop
+	maints maints    // owned with the store
 }
 
 // New returns an engine configured by opts. It starts nothing: no goroutine
@@ -304,17 +357,22 @@ const (
 	cmdStatus
 	cmdPause
 	cmdResume
+	cmdAddMaint
+	cmdRemoveMaint
 )
 
 type command struct {
 	kind  cmdKind
 	mon   *Monitor
+	maint *Maintenance
 	id    ID
+	mid   uint64
 	reply chan reply
 }
 
 type reply struct {
 	id     ID
+	mid    uint64
 	err    error
 	status Status
 }
@@ -361,6 +419,11 @@ func (e *Engine) exec(c command) reply {
 		return reply{err: e.removeMonitor(c.id)}
 	case cmdPause, cmdResume:
 		return reply{err: e.pause(c.id, c.kind == cmdPause)}
+	case cmdAddMaint:
+		mid, err := e.addMaint(c.maint)
+		return reply{mid: mid, err: err}
+	case cmdRemoveMaint:
+		return reply{err: e.removeMaint(c.mid)}
 	default:
 		st, err := e.statusOf(c.id)
 		return reply{status: st, err: err}
@@ -447,23 +510,127 @@ func (e *Engine) addMonitor(m *Monitor) (ID, error) {
 	if m.FailureWindow > 0 {
 		h.Flags |= ecs.FlagWindow
 	}
+	var flapHigh, flapLow uint16
+	if f := m.Flap; f.High != 0 || f.Low != 0 {
+		switch {
+		case !(f.High > 0 && f.High <= 100):
+			return bad("Flap.High", fmt.Errorf("%v: want a percentage above 0, up to 100", f.High))
+		case !(f.Low >= 0 && f.Low < f.High):
+			return bad("Flap.Low", fmt.Errorf("%v: want a percentage from 0 to below High (%v)", f.Low, f.High))
+		}
+		low := f.Low
+		if low == 0 {
+			low = f.High / 2
+		}
+		// Sums are percentages times 19 (see ecs.FlapSum).
+		flapHigh = uint16(math.Ceil(f.High * 19))
+		flapLow = uint16(math.Ceil(low * 19))
+		h.Flags |= ecs.FlagFlap
+	}
+	parents, err := e.parents(m)
+	if err != nil {
+		return ID{}, err
+	}
+	if len(parents) > 0 {
+		h.Flags |= ecs.FlagDeps
+	}
+	for i := range m.Maintenance {
+		if field, err := m.Maintenance[i].check(); err != nil {
+			return bad(fmt.Sprintf("Maintenance[%d].%s", i, field), err)
+		}
+	}
 	if m.RetryInterval > 0 {
 		h.Flags |= ecs.FlagRetry
 	}
 	if m.RepeatInterval > 0 {
 		h.Flags |= ecs.FlagRepeat
 	}
-	if m.Remediate != nil || m.Notify != nil || len(m.Labels) > 0 || mr != 1 || m.RetryInterval > 0 || m.RepeatInterval > 0 || m.FailureWindow > 0 {
+	if m.Remediate != nil || m.Notify != nil || len(m.Labels) > 0 || mr != 1 || m.RetryInterval > 0 || m.RepeatInterval > 0 ||
+		m.FailureWindow > 0 || flapHigh > 0 || len(parents) > 0 || len(m.Maintenance) > 0 {
 		pl = &ecs.Plugins{Remediate: m.Remediate, Notify: m.Notify, Labels: m.Labels, MaxRemediations: mr, Policy: m.Policy,
 			RetryInterval: uint32(m.RetryInterval.Milliseconds()), RepeatInterval: uint32(m.RepeatInterval.Milliseconds()),
-			FailureWindow: uint8(m.FailureWindow)}
+			FailureWindow: uint8(m.FailureWindow), FlapHigh: flapHigh, FlapLow: flapLow}
+		if len(parents) > 0 {
+			pl.Parents, pl.ParentEnts = parents, make([]ecs.Entity, len(parents))
+		}
 	}
 	en, ok := s.Create(ecs.Probe{Name: m.Name, Check: m.Check}, sched, h, pl)
 	if !ok {
 		return bad("Name", ErrDuplicateName)
 	}
 	e.monitors.Add(1)
+	e.maintAdded(en, m.Maintenance)
 	return ID{en}, nil
+}
+
+// parents resolves m.DependsOn to names, refusing bad references and
+// cycles.
+func (e *Engine) parents(m *Monitor) ([]string, error) {
+	if len(m.DependsOn) == 0 {
+		return nil, nil
+	}
+	s := e.store
+	names := make([]string, 0, len(m.DependsOn))
+	for i, r := range m.DependsOn {
+		field := fmt.Sprintf("DependsOn[%d]", i)
+		bad := func(err error) ([]string, error) {
+			return nil, &MonitorError{Monitor: m.Name, Field: field, Err: err}
+		}
+		var name string
+		switch {
+		case !r.ID.IsZero() && r.Name != "":
+			return bad(fmt.Errorf("both ID %v and name %q: set one", r.ID, r.Name))
+		case !r.ID.IsZero():
+			if !s.Alive(r.ID.e) {
+				return bad(fmt.Errorf("monitor %v: %w", r.ID, ErrNotFound))
+			}
+			name = s.Probes.Get(r.ID.e).Name
+		case r.Name != "":
+			name = r.Name
+		default:
+			return bad(errors.New("empty: set an ID or a name"))
+		}
+		if name == m.Name {
+			return bad(errors.New("a monitor cannot depend on itself"))
+		}
+		if !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+	}
+	// A cycle would run from one of the parents back to m: follow the
+	// parents of the monitors already in the engine.
+	seen := map[string]bool{}
+	var path []string
+	var walk func(name string) bool
+	walk = func(name string) bool {
+		if name == m.Name {
+			path = append(path, name)
+			return true
+		}
+		if seen[name] {
+			return false
+		}
+		seen[name] = true
+		en, ok := s.Lookup(name)
+		if !ok || !s.Plugins.Has(en) {
+			return false
+		}
+		for _, p := range s.Plugins.Get(en).Parents {
+			if walk(p) {
+				path = append(path, name)
+				return true
+			}
+		}
+		return false
+	}
+	for _, p := range names {
+		if walk(p) {
+			slices.Reverse(path)
+			return nil, &MonitorError{Monitor: m.Name, Field: "DependsOn",
+				Err: fmt.Errorf("dependency cycle: %s -> %s", m.Name, strings.Join(path, " -> "))}
+		}
+	}
+	return names, nil
 }
 
 // phaseDue returns the first tick at or after now at which a monitor with
@@ -490,6 +657,7 @@ func (e *Engine) removeMonitor(id ID) error {
 			ln.q = nil // undelivered alerts of a removed monitor are dropped
 		}
 	}
+	e.maintRemoved(id.e)
 	s.Delete(id.e)
 	e.monitors.Add(-1)
 	return nil
@@ -501,27 +669,42 @@ func (e *Engine) pause(id ID, on bool) error {
 	if id.IsZero() || !s.Alive(id.e) {
 		return ErrNotFound
 	}
-	h := s.Healths.Get(id.e)
-	if (h.Flags&ecs.FlagPaused != 0) == on {
-		return nil
-	}
+	e.silence(id.e, ecs.FlagPaused, on)
+	return nil
+}
+
+// silence sets or clears a reason to silence a monitor (pause or
+// maintenance). The first reason raises gray, ends any open episode and
+// forgets the monitor's state and history; when the last one is cleared
+// fresh checks decide the state, as for a new monitor.
+func (e *Engine) silence(en ecs.Entity, flag uint16, on bool) {
+	s := e.store
+	h := s.Healths.Get(en)
 	if !on {
-		h.Flags &^= ecs.FlagPaused
-		return nil
+		h.Flags &^= flag
+		return
+	}
+	quiet := h.Flags&(ecs.FlagPaused|ecs.FlagMaint) != 0
+	h.Flags |= flag
+	if quiet {
+		return // already silenced: gray was sent
 	}
 	since := int64(-1) // no episode
 	if h.Flags&ecs.FlagInEpisode != 0 {
-		since = s.Episodes.Get(id.e).Since
+		since = s.Episodes.Get(en).Since
 	}
-	h.Flags |= ecs.FlagPaused
 	e.countState(h.State, -1)
 	h.State, h.Fails, h.Succs = ecs.StateUnknown, 0, 0
-	e.raiseGray(id.e, h, since)
+	h.Flags &^= ecs.FlagFlapping
+	if s.Plugins.Has(en) {
+		pl := s.Plugins.Get(en)
+		pl.History, pl.WindowN = 0, 0
+	}
+	e.raiseGray(en, h, since)
 	if h.Flags&ecs.FlagInEpisode != 0 {
 		h.Flags &^= ecs.FlagInEpisode
-		s.Episodes.Remove(id.e) // the gray ends the episode
+		s.Episodes.Remove(en) // the gray ends the episode
 	}
-	return nil
 }
 
 func (e *Engine) statusOf(id ID) (Status, error) {
@@ -541,6 +724,8 @@ func (e *Engine) statusOf(id ID) (Status, error) {
 		Interval:             time.Duration(sc.Interval) * time.Millisecond,
 		Timeout:              time.Duration(sc.Timeout) * time.Millisecond,
 		Paused:               h.Flags&ecs.FlagPaused != 0,
+		Maintenance:          h.Flags&ecs.FlagMaint != 0,
+		Flapping:             h.Flags&ecs.FlagFlapping != 0,
 	}
 	if h.State != ecs.StateUnknown || h.Flags&ecs.FlagInEpisode != 0 {
 		st.LastCheck = e.tickTime(h.LastCheck)
@@ -548,6 +733,9 @@ func (e *Engine) statusOf(id ID) (Status, error) {
 	if s.Plugins.Has(id.e) {
 		pl := s.Plugins.Get(id.e)
 		st.Labels = pl.Labels
+		if h.Flags&ecs.FlagFlap != 0 {
+			st.FlapPercent = float64(ecs.FlapSum(pl.History)) / 19
+		}
 		if pl.LastFix != 0 {
 			st.LastRemediation = e.tickTime(pl.LastFix)
 			st.LastRemediationError = pl.LastFixErr
@@ -558,6 +746,7 @@ func (e *Engine) statusOf(id ID) (Status, error) {
 		st.Since = e.tickTime(ep.Since)
 		st.Attempts = int(ep.Attempts)
 		st.Remediating = ep.Phase == ecs.PhaseRemediating || ep.Phase == ecs.PhaseVerifying
+		st.Suppressed = ep.HeldBy == ecs.HeldParent
 		if h.Fails > 0 {
 			st.LastError = ep.LastErr
 		}
@@ -575,6 +764,7 @@ func (e *Engine) Stats() Stats {
 		ChecksFailed:       e.stats.checksFailed.Load(),
 		ChecksAbandoned:    e.stats.checksAbandoned.Load(),
 		ChecksSkipped:      e.stats.checksSkipped.Load(),
+		FlapStarts:         e.stats.flapStarts.Load(),
 		QueueFull:          e.stats.queueFull.Load(),
 		Remediations:       e.stats.remediations.Load(),
 		RemediationsFailed: e.stats.remediationsFailed.Load(),

@@ -70,6 +70,9 @@ func (e *Engine) loop() {
 			behind = !e.store.Wheel.Advance(tick, advanceBudget, l.pop)
 			e.flushBatch()
 		}
+		if len(e.maints.heap) > 0 && !e.maints.heap[0].at.After(l.nowTime) {
+			e.maintDue(l.nowTime)
+		}
 		e.pulse.repostOrphans()
 		e.postPending()
 		e.fix.flushBacklog()
@@ -110,6 +113,9 @@ func (e *Engine) loop() {
 		}
 		if l.inflight > 0 {
 			soon(nextWatch)
+		}
+		if at := e.maints.next(); !at.IsZero() && !l.draining {
+			soon(int64(at.Sub(e.epoch)))
 		}
 		if e.pulse.queued.Load() > 0 && e.pulse.idle.Load() == 0 && int(e.pulse.live.Load()) < e.cfg.maxWorkers {
 			soon(l.nextGrow)
@@ -204,12 +210,13 @@ func (e *Engine) dispatchOne(en ecs.Entity, tick int64) {
 	if next <= tick {
 		next += (tick-next)/iv*iv + iv
 	}
-	if h.Flags&ecs.FlagRetry != 0 {
-		if h.Flags&ecs.FlagInEpisode != 0 && h.State != ecs.StateDown {
+	if h.Flags&(ecs.FlagRetry|ecs.FlagRephase) != 0 {
+		if h.Flags&ecs.FlagRetry != 0 && h.Flags&ecs.FlagInEpisode != 0 && h.State != ecs.StateDown {
 			next = tick + int64(s.Plugins.Get(en).RetryInterval) // confirm sooner
 		} else {
 			next = e.phaseDue(p.Name, iv, tick+1) // back to the phase
 		}
+		h.Flags &^= ecs.FlagRephase
 	}
 	sc.Due = next
 	s.Wheel.Insert(en, next)
@@ -217,7 +224,7 @@ func (e *Engine) dispatchOne(en ecs.Entity, tick int64) {
 		e.stats.checksSkipped.Add(1)
 		return
 	}
-	if h.Flags&ecs.FlagPaused != 0 {
+	if h.Flags&(ecs.FlagPaused|ecs.FlagMaint) != 0 {
 		return // stays on schedule, unchecked
 	}
 	h.Flags |= ecs.FlagInFlight
@@ -299,14 +306,21 @@ func (e *Engine) apply(rs []result) {
 		h.Flags &^= ecs.FlagInFlight
 		h.LastCheck = (r.start + r.latency) / int64(time.Millisecond)
 		h.LastLatency = uint32(min(r.latency/int64(time.Microsecond), 1<<32-1))
-		if h.Flags&ecs.FlagPaused != 0 {
-			continue // paused while the check ran: it decides nothing
+		if h.Flags&(ecs.FlagPaused|ecs.FlagMaint) != 0 {
+			continue // silenced while the check ran: it decides nothing
 		}
 		retry := h.Flags&ecs.FlagRetry != 0 // read now: h may move below
+		flapEnd := false
+		if h.Flags&(ecs.FlagWindow|ecs.FlagFlap) != 0 {
+			flapEnd = e.record(r.e, h, r.err)
+		}
 		if r.err == nil {
 			e.passed(r.e, h)
 		} else {
 			e.failed(r.e, h, r.err, r.due)
+		}
+		if flapEnd {
+			e.flapEnd(r.e, r.err)
 		}
 		if retry {
 			if h := s.Healths.Get(r.e); h.Flags&ecs.FlagInEpisode == 0 || h.State == ecs.StateDown {
@@ -327,11 +341,77 @@ func sat(v uint16) uint16 {
 	return v + 1
 }
 
-func (e *Engine) passed(en ecs.Entity, h *ecs.Health) {
-	if h.Flags&ecs.FlagWindow != 0 {
-		pl := e.store.Plugins.Get(en)
-		pl.History <<= 1
+// record adds a result to the monitor's history and detects the start
+// and end of flapping. It reports whether flapping ended: the caller tells
+// it once the result has been applied.
+func (e *Engine) record(en ecs.Entity, h *ecs.Health, err error) bool {
+	s := e.store
+	pl := s.Plugins.Get(en)
+	pl.History <<= 1
+	if err != nil {
+		pl.History |= 1
 	}
+	if pl.WindowN < 64 {
+		pl.WindowN++
+	}
+	if h.Flags&ecs.FlagFlap == 0 {
+		return false
+	}
+	sum := ecs.FlapSum(pl.History)
+	if h.Flags&ecs.FlagFlapping != 0 {
+		return sum < int(pl.FlapLow)
+	}
+	if sum < int(pl.FlapHigh) {
+		return false
+	}
+	h.Flags |= ecs.FlagFlapping
+	e.stats.flapStarts.Add(1)
+	since := int64(-1)
+	if h.Flags&ecs.FlagInEpisode != 0 {
+		since = s.Episodes.Get(en).Since
+	}
+	e.raiseN(en, h, alert.Yellow, err, since, 0, 0, alert.FlapStart)
+	return false
+}
+
+// flapEnd ends a monitor's flapping: one alert tells its state now, and
+// what flapping held back (an attempt, the red) goes ahead.
+func (e *Engine) flapEnd(en ecs.Entity, err error) {
+	s := e.store
+	h := s.Healths.Get(en)
+	h.Flags &^= ecs.FlagFlapping
+	if h.Flags&ecs.FlagInEpisode == 0 {
+		e.raiseN(en, h, alert.Green, nil, -1, 0, 0, alert.FlapEnd)
+		return
+	}
+	ep := s.Episodes.Get(en)
+	if ep.HeldBy == ecs.HeldFlap {
+		ep.HeldBy = ecs.HeldNone
+	}
+	ep.Yellow = true
+	if h.State != ecs.StateDown || ep.HeldBy != ecs.HeldNone {
+		// Failing but not down, or down behind a failing parent.
+		e.raiseN(en, h, alert.Yellow, err, ep.Since, int(ep.Attempts), 0, alert.FlapEnd)
+		return
+	}
+	if ep.Phase == ecs.PhaseHeld {
+		ep.Phase = ecs.PhaseNone
+		if pl := s.Plugins.Get(en); pl.Remediate != nil {
+			e.raiseN(en, h, alert.Yellow, err, ep.Since, int(ep.Attempts), 0, alert.FlapEnd)
+			e.attempt(en, h, ep)
+			return
+		}
+		ep.Phase = ecs.PhaseRedNoFix
+		ep.Red = true
+	}
+	code := alert.Yellow // an attempt is running or due
+	if ep.Red {
+		code = alert.Red
+	}
+	e.raiseN(en, h, code, err, ep.Since, int(ep.Attempts), 0, alert.FlapEnd)
+}
+
+func (e *Engine) passed(en ecs.Entity, h *ecs.Health) {
 	h.Fails = 0
 	h.Succs = sat(h.Succs)
 	if h.Flags&ecs.FlagInEpisode == 0 {
@@ -349,14 +429,17 @@ func (e *Engine) passed(en ecs.Entity, h *ecs.Health) {
 	if h.Succs < need {
 		return
 	}
-	// The episode is over.
-	since, attempts := ep.Since, int(ep.Attempts)
+	// The episode is over. An episode nothing was told of (held by
+	// flapping or a parent) ends quietly.
+	since, attempts, told := ep.Since, int(ep.Attempts), ep.Sent
 	e.setState(h, ecs.StateUp)
 	h.Flags &^= ecs.FlagInEpisode
 	if h.Flags&ecs.FlagWindow != 0 {
-		s.Plugins.Get(en).History = 0 // recovered: old failures no longer count
+		s.Plugins.Get(en).WindowN = 0 // recovered: old failures no longer count
 	}
-	e.raise(en, h, alert.Green, nil, since, attempts)
+	if told {
+		e.raise(en, h, alert.Green, nil, since, attempts)
+	}
 	s.Episodes.Remove(en)
 }
 
@@ -367,8 +450,7 @@ func (e *Engine) failed(en ecs.Entity, h *ecs.Health, err error, due int64) {
 	windowDown := false
 	if h.Flags&ecs.FlagWindow != 0 {
 		pl := s.Plugins.Get(en)
-		pl.History = pl.History<<1 | 1
-		mask := uint64(1)<<pl.FailureWindow - 1 // FailureWindow 64 wraps to all ones
+		mask := uint64(1)<<min(pl.FailureWindow, pl.WindowN) - 1 // 64 wraps to all ones
 		windowDown = bits.OnesCount64(pl.History&mask) >= int(h.FailThreshold)
 	}
 	if h.Flags&ecs.FlagInEpisode == 0 {
@@ -388,14 +470,41 @@ func (e *Engine) failed(en ecs.Entity, h *ecs.Health, err error, due int64) {
 			s.Wheel.Insert(en, r)
 		}
 	}
+	if h.Flags&(ecs.FlagFlapping|ecs.FlagDeps) != 0 {
+		by := ecs.HeldNone
+		switch {
+		case h.Flags&ecs.FlagFlapping != 0:
+			by = ecs.HeldFlap
+		case e.parentHolds(en, ep):
+			by = ecs.HeldParent
+		}
+		if by != ecs.HeldNone {
+			// Track the state, but tell nothing and try no repair.
+			ep.HeldBy = by
+			if h.State != ecs.StateDown && (h.Fails >= h.FailThreshold || windowDown) {
+				e.setState(h, ecs.StateDown)
+				ep.Phase = ecs.PhaseHeld
+			}
+			return
+		}
+		if ep.HeldBy != ecs.HeldNone {
+			// Released: the parents are fine. This fresh failure decides.
+			ep.HeldBy = ecs.HeldNone
+			if ep.Phase == ecs.PhaseHeld {
+				ep.Phase = ecs.PhaseNone
+				e.down(en, h, ep, err)
+				return
+			}
+		}
+	}
 	if h.Flags&ecs.FlagRepeat != 0 && ep.Red && h.State == ecs.StateDown {
 		if rp := int64(s.Plugins.Get(en).RepeatInterval); due >= ep.LastRed+rp {
 			ep.Repeats++
 			ep.LastRed = due
-			e.raiseN(en, h, alert.Red, err, ep.Since, int(ep.Attempts), int(ep.Repeats))
+			e.raiseN(en, h, alert.Red, err, ep.Since, int(ep.Attempts), int(ep.Repeats), 0)
 		}
 	}
-	if h.Fails == 1 && h.FailThreshold > 1 && !ep.Yellow && h.State != ecs.StateDown {
+	if h.FailThreshold > 1 && !ep.Yellow && h.State != ecs.StateDown {
 		ep.Yellow = true
 		e.raise(en, h, alert.Yellow, err, ep.Since, 0)
 	}
@@ -599,14 +708,22 @@ func (e *Engine) remediated(c *call) {
 // raise records code as the monitor's current code and queues the alert
 // behind any of the monitor's alerts still being delivered.
 func (e *Engine) raise(en ecs.Entity, h *ecs.Health, code alert.Code, err error, since int64, attempt int) {
-	e.raiseN(en, h, code, err, since, attempt, 0)
+	e.raiseN(en, h, code, err, since, attempt, 0, 0)
 }
 
-// raiseN is raise with the reminder count of a repeated red.
-func (e *Engine) raiseN(en ecs.Entity, h *ecs.Health, code alert.Code, err error, since int64, attempt, repeat int) {
+// raiseN is raise with the reminder count of a repeated red and the flap
+// mark. While the monitor flaps only flap alerts and gray are raised.
+func (e *Engine) raiseN(en ecs.Entity, h *ecs.Health, code alert.Code, err error, since int64, attempt, repeat int, flap alert.Flap) {
+	if h.Flags&ecs.FlagFlapping != 0 && flap == 0 && code != alert.Gray {
+		return
+	}
 	h.Code = uint8(code)
-	if code == alert.Red && repeat == 0 && h.Flags&ecs.FlagRepeat != 0 && h.Flags&ecs.FlagInEpisode != 0 {
-		e.store.Episodes.Get(en).LastRed = e.nanotime() / int64(time.Millisecond)
+	if h.Flags&ecs.FlagInEpisode != 0 {
+		ep := e.store.Episodes.Get(en)
+		ep.Sent = true
+		if code == alert.Red && repeat == 0 && h.Flags&ecs.FlagRepeat != 0 {
+			ep.LastRed = e.nanotime() / int64(time.Millisecond)
+		}
 	}
 	s := e.store
 	n := e.cfg.notifier
@@ -638,6 +755,7 @@ func (e *Engine) raiseN(en ecs.Entity, h *ecs.Health, code alert.Code, err error
 		Attempt:  attempt,
 		Repeat:   repeat,
 		Labels:   labels,
+		Flap:     flap,
 	}}
 	if ln := e.l.lanes[en]; ln != nil {
 		ln.q = append(ln.q, c)
@@ -784,5 +902,52 @@ func (e *Engine) realign(en ecs.Entity, h *ecs.Health) {
 	if next != sc.Due {
 		sc.Due = next
 		s.Wheel.Insert(en, next)
+	}
+}
+
+// parentHolds reports whether a parent of a failing monitor holds its
+// alerts and repairs: a parent that is failing or down, or one with no
+// result since this monitor began to fail. The latter is checked at once,
+// so the verdict comes soon. Paused parents, those in maintenance and those
+// not (or no longer) in the engine hold nothing.
+func (e *Engine) parentHolds(en ecs.Entity, ep *ecs.Episode) bool {
+	s := e.store
+	pl := s.Plugins.Get(en)
+	hold := false
+	for i, name := range pl.Parents {
+		pe := pl.ParentEnts[i]
+		if pe.IsZero() || !s.Alive(pe) {
+			found, ok := s.Lookup(name)
+			if !ok {
+				continue
+			}
+			pe = found
+			pl.ParentEnts[i] = found
+		}
+		ph := s.Healths.Get(pe)
+		switch {
+		case ph.Flags&(ecs.FlagPaused|ecs.FlagMaint) != 0:
+		case ph.State == ecs.StateDown || ph.Flags&ecs.FlagInEpisode != 0:
+			return true
+		case ph.State == ecs.StateUnknown || ph.LastCheck < ep.Since:
+			e.checkSoon(pe, ph)
+			hold = true
+		}
+	}
+	return hold
+}
+
+// checkSoon brings a monitor's next check forward to the next tick; the
+// one after returns to its phase.
+func (e *Engine) checkSoon(en ecs.Entity, h *ecs.Health) {
+	if h.Flags&ecs.FlagInFlight != 0 {
+		return // its result is on the way
+	}
+	s := e.store
+	sc := s.Scheds.Get(en)
+	if t := s.Wheel.Now() + 1; sc.Due > t {
+		sc.Due = t
+		s.Wheel.Insert(en, t)
+		h.Flags |= ecs.FlagRephase
 	}
 }

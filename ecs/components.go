@@ -1,6 +1,8 @@
 package ecs
 
 import (
+	"math/bits"
+
 	"github.com/ziad/cpra/alert"
 	"github.com/ziad/cpra/intervene"
 	"github.com/ziad/cpra/pulse"
@@ -29,12 +31,17 @@ const (
 
 // Health flags.
 const (
-	FlagInFlight  uint8 = 1 << iota // a check is running
-	FlagInEpisode                   // an episode is open (an Episode component exists)
-	FlagPaused                      // paused: no checks run, nothing is sent
-	FlagRetry                       // has a retry interval (in Plugins)
-	FlagRepeat                      // has a repeat interval (in Plugins)
-	FlagWindow                      // down on X failures in the last Y checks (in Plugins)
+	FlagInFlight  uint16 = 1 << iota // a check is running
+	FlagInEpisode                    // an episode is open (an Episode component exists)
+	FlagPaused                       // paused: no checks run, nothing is sent
+	FlagRetry                        // has a retry interval (in Plugins)
+	FlagRepeat                       // has a repeat interval (in Plugins)
+	FlagWindow                       // down on X failures in the last Y checks (in Plugins)
+	FlagFlap                         // has flap detection (thresholds in Plugins)
+	FlagFlapping                     // is flapping: only flap alerts are sent
+	FlagDeps                         // depends on other monitors (in Plugins)
+	FlagMaint                        // in a maintenance window: no checks run, nothing is sent
+	FlagRephase                      // checked off its phase: the next check returns to it
 )
 
 // Health holds a monitor's check outcome counters. It is updated on every
@@ -48,7 +55,7 @@ type Health struct {
 	SuccThreshold uint16
 	State         uint8 // StateUnknown, StateUp or StateDown
 	Code          uint8 // the last alert code raised (an alert.Code), 0 for none
-	Flags         uint8
+	Flags         uint16
 }
 
 // Incident phases of an episode.
@@ -60,6 +67,7 @@ const (
 	PhaseGaveUp                   // attempts are spent (red was raised)
 	PhaseRedNoFix                 // down with no remediator (red was raised)
 	PhaseLimited                  // a limit or budget holds the next attempt until NextAttempt
+	PhaseHeld                     // down, but flapping or a parent holds alerts and attempts
 )
 
 // Episode is the state of an open episode: from the first failed check of a
@@ -75,7 +83,16 @@ type Episode struct {
 	Red         bool   // red was raised
 	LastRed     int64  // tick red was last sent (for reminders)
 	Repeats     uint16 // reminders sent
+	Sent        bool   // an alert of this episode was raised: its end is told with green
+	HeldBy      uint8  // why alerts and attempts are held: HeldNone, HeldParent or HeldFlap
 }
+
+// Reasons an episode is held.
+const (
+	HeldNone   uint8 = iota
+	HeldParent       // a parent is failing, or its verdict is awaited
+	HeldFlap         // the monitor is flapping
+)
 
 // Plugins holds what only some monitors have: their own remediator,
 // notifier and labels.
@@ -84,14 +101,36 @@ type Plugins struct {
 	Notify          alert.Notifier // nil: the engine's default notifier
 	Labels          map[string]string
 	MaxRemediations uint16
-	RetryInterval   uint32 // ms between checks while failing and not yet down; 0: Interval
-	RepeatInterval  uint32 // ms between reminders of a red; 0: none
-	FailureWindow   uint8  // Y of "X failures in the last Y checks"; 0: consecutive
-	History         uint64 // the last results, newest in bit 0: 1 failed
+	RetryInterval   uint32   // ms between checks while failing and not yet down; 0: Interval
+	RepeatInterval  uint32   // ms between reminders of a red; 0: none
+	FailureWindow   uint8    // Y of "X failures in the last Y checks"; 0: consecutive
+	WindowN         uint8    // results counted by the failure window since the last recovery
+	FlapHigh        uint16   // weighted change sum (see FlapSum) at which flapping starts
+	FlapLow         uint16   // weighted change sum below which it stops
+	History         uint64   // the last results, newest in bit 0: 1 failed
+	Parents         []string // names of the monitors this one depends on
+	ParentEnts      []Entity // the monitors last found under Parents (may be stale)
+	Maint           uint8    // maintenance windows covering the monitor now
+	MaintID         uint64   // the engine's record of the monitor's own windows; 0 for none
 	Policy          intervene.Policy
 
 	LastFix    int64   // tick the last attempt started; 0 for none
 	LastFixEnd int64   // tick the last attempt ended
 	LastFixErr error   // its outcome
 	Fixes      []int64 // start ticks of recent attempts, for Policy.Limit
+}
+
+// FlapSum is the weighted number of state changes among the last 21
+// results in h (newest in bit 0): 20 transitions, the newest weighing 1.2
+// and the oldest 0.8, scaled by 95. All 20 changed gives 1900, so a sum
+// of 19*p is p percent.
+func FlapSum(h uint64) int {
+	x := (h ^ h>>1) & (1<<20 - 1)
+	sum := 0
+	for x != 0 {
+		i := bits.TrailingZeros64(x)
+		sum += 114 - 2*i
+		x &= x - 1
+	}
+	return sum
 }

@@ -20,6 +20,8 @@ type Store struct {
 	Episodes *ark.Map[Episode]
 	Wheel    *Wheel
 
+	plugFilter *ark.Filter1[Plugins]
+
 	names *nameIndex
 }
 
@@ -39,6 +41,7 @@ func NewStore(now int64, capacity int) *Store {
 		Plugins:  ark.NewMap[Plugins](w),
 		Episodes: ark.NewMap[Episode](w),
 	}
+	s.plugFilter = ark.NewFilter1[Plugins](w)
 	s.names = newNameIndex(capacity, func(e Entity) string { return s.Probes.Get(e).Name })
 	s.Wheel = NewWheel(now, s.due)
 	return s
@@ -94,4 +97,17 @@ func (s *Store) Create(p Probe, sched Schedule, h Health, plugins *Plugins) (Ent
 func (s *Store) Delete(e Entity) {
 	s.names.del(s.Probes.Get(e).Name)
 	s.World.RemoveEntity(e)
+}
+
+// Select appends to out the monitors with plugins whose labels satisfy
+// match, and returns it. It reads the store only, so the caller may change
+// the monitors it returns afterwards.
+func (s *Store) Select(match func(labels map[string]string) bool, out []Entity) []Entity {
+	q := s.plugFilter.Query()
+	for q.Next() {
+		if match(q.Get().Labels) {
+			out = append(out, q.Entity())
+		}
+	}
+	return out
 }
