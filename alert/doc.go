@@ -14,6 +14,18 @@
 //   - [Green]: healthy again; exactly one per episode.
 //   - [Gray]: paused or in maintenance.
 //
+// # Flapping and groups
+//
+// Two kinds of alert stand apart from an episode's. A monitor that flaps
+// gets one alert when the spell begins ([Alert.Flap] is [FlapStart]) and one
+// when it ends ([FlapEnd]); the built-in notifiers say "checkout-api is
+// flapping" and "checkout-api stopped flapping (now green)". An alert with
+// [Alert.Group] set stands for the alerts of several monitors that share a
+// label value; the built-in notifiers say "37 monitors down (zone=eu-1): a,
+// b, c and 34 more", naming only the first few (ten on one line, more
+// in an email or a Slack attachment) however large the group is, while the
+// [Payload] lists every member.
+//
 // # Built-in notifiers
 //
 //   - [Log] and [LogFile]: one JSON line per alert (a [Payload]).

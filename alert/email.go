@@ -45,6 +45,14 @@ type EmailNotifier struct {
 // a Subject that names the code and the monitor, such as
 // "[cpra] RED: checkout-api is down".
 //
+// A flap alert's subject reads "[cpra] YELLOW: checkout-api is flapping" or
+// "[cpra] GREEN: checkout-api stopped flapping (now green)", and its body
+// has a Flapping line. A group's subject reads "[cpra] RED: 37 monitors
+// down (zone=eu-1): a, b, c and 34 more", naming at most ten members (as
+// many as fit in 200 bytes); its body gives the label value, the code and
+// the count, then one line per member (failures, start, attempt, error) for
+// the first 100 members and a count of the rest.
+//
 // A 4xx reply or a network failure is a retryable [*DeliveryError]; a 5xx
 // reply or a failed certificate check is not. Retrying may mail recipients
 // who already got the message. The password never appears in errors or in
@@ -221,7 +229,7 @@ func (n *EmailNotifier) message(a Alert, now time.Time) []byte {
 	}
 	h("From", n.from.String())
 	h("To", strings.Join(to, ", "))
-	h("Subject", headerText("[cpra] "+strings.ToUpper(a.Code.String())+": "+headline(a), 200))
+	h("Subject", emailSubject(a))
 	h("Date", now.Format(time.RFC1123Z))
 	h("Message-ID", messageID(n.from.Address))
 	h("MIME-Version", "1.0")
@@ -233,6 +241,21 @@ func (n *EmailNotifier) message(a Alert, now time.Time) []byte {
 	_, _ = io.WriteString(qp, strings.ReplaceAll(alertText(a), "\n", "\r\n"))
 	_ = qp.Close()
 	return b.Bytes()
+}
+
+// maxSubject bounds the subject, in bytes before MIME encoding.
+const maxSubject = 200
+
+// emailSubject is "[cpra] RED: " and the headline; a group's names fill
+// what room is left.
+func emailSubject(a Alert) string {
+	s := "[cpra] " + strings.ToUpper(a.Code.String()) + ": "
+	if len(a.Group) > 0 {
+		s += storyOf(a).line(lineNames, maxSubject-len(s))
+	} else {
+		s += headline(a)
+	}
+	return headerText(s, maxSubject)
 }
 
 func messageID(from string) string {
@@ -247,11 +270,17 @@ func messageID(from string) string {
 
 // alertText is the plain-text account of an alert, for email and the like.
 func alertText(a Alert) string {
+	if len(a.Group) > 0 {
+		return groupText(a)
+	}
 	var b strings.Builder
 	b.WriteString(headline(a) + "\n\n")
 	line := func(k, v string) { fmt.Fprintf(&b, "%-9s %s\n", k+":", v) }
 	line("Monitor", a.Monitor)
 	line("Code", a.Code.String())
+	if f := flapText(a.Flap); f != "" {
+		line("Flapping", f)
+	}
 	line("Time", a.At.UTC().Format(time.RFC3339Nano))
 	if !a.Since.IsZero() {
 		line("Since", a.Since.UTC().Format(time.RFC3339Nano))
@@ -273,6 +302,47 @@ func alertText(a Alert) string {
 		for _, k := range keys {
 			fmt.Fprintf(&b, "  %s = %s\n", k, a.Labels[k])
 		}
+	}
+	return b.String()
+}
+
+// flapText says where a spell of flapping stands, or "" for 0.
+func flapText(f Flap) string {
+	switch f {
+	case FlapStart:
+		return "started; no other alert is sent for it until it stops"
+	case FlapEnd:
+		return "stopped"
+	case 0:
+		return ""
+	}
+	return f.String()
+}
+
+// groupText is the plain-text account of an alert for a group: the count
+// and the label value, then one line per member for the first
+// emailMembers of them, then a count of the rest.
+func groupText(a Alert) string {
+	var b strings.Builder
+	b.WriteString(storyOf(a).line(0, 0) + "\n\n")
+	line := func(k, v string) { fmt.Fprintf(&b, "%-9s %s\n", k+":", v) }
+	line("Group", a.Monitor)
+	line("Code", a.Code.String())
+	if f := flapText(a.Flap); f != "" {
+		line("Flapping", f)
+	}
+	line("Time", a.At.UTC().Format(time.RFC3339Nano))
+	line("Monitors", strconv.Itoa(len(a.Group)))
+	b.WriteString("\n")
+	for _, m := range a.Group[:min(len(a.Group), emailMembers)] {
+		b.WriteString("- " + oneLine(m.Monitor, 1<<10))
+		if f := memberFacts(m); f != "" {
+			b.WriteString(": " + f)
+		}
+		b.WriteString("\n")
+	}
+	if rest := len(a.Group) - emailMembers; rest > 0 {
+		fmt.Fprintf(&b, "and %d more\n", rest)
 	}
 	return b.String()
 }

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"mime"
 	"mime/quotedprintable"
 	"net"
 	"net/mail"
@@ -415,5 +416,80 @@ func TestEmailAuthNotOffered(t *testing.T) {
 	}
 	if _, msgs := s.got(); len(msgs) != 0 {
 		t.Error("a message was sent without the required authentication")
+	}
+}
+
+func TestEmailFlapAndGroup(t *testing.T) {
+	s := newSMTPServer(t, nil)
+	n, err := Email(s.addr(), "cpra@example.com", []string{"ops@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		a       Alert
+		subject string
+		body    []string // lines the body must have
+		members int      // member lines
+	}{
+		{"flap start", flapStart(), "[cpra] YELLOW: checkout-api is flapping",
+			[]string{"checkout-api is flapping", "Monitor:  checkout-api", "Code:     yellow",
+				"Flapping: started; no other alert is sent for it until it stops", "Failures: 3"}, 0},
+		{"flap end", flapEnd(Green), "[cpra] GREEN: checkout-api stopped flapping (now green)",
+			[]string{"checkout-api stopped flapping (now green)", "Code:     green", "Flapping: stopped"}, 0},
+		{"group of 3", groupAlert(3, Red), "[cpra] RED: 3 monitors down (zone=eu-1): api-0001, api-0002, api-0003",
+			[]string{"3 monitors down (zone=eu-1)", "Group:    zone=eu-1", "Code:     red", "Monitors: 3",
+				"- api-0001: failures 3, since 2025-01-02T15:04:05Z, error: dial tcp 10.0.0.0:443: connection refused",
+				"- api-0003: failures 3, since 2025-01-02T15:04:07Z, error: dial tcp 10.0.0.2:443: connection refused"}, 3},
+		{"group of 1000", groupAlert(1000, Red), "[cpra] RED: 1000 monitors down (zone=eu-1): " + apiNames(10) + " and 990 more",
+			[]string{"1000 monitors down (zone=eu-1)", "Monitors: 1000", "- api-0100: failures 3, since 2025-01-02T15:05:44Z, error: dial tcp 10.0.0.99:443: connection refused",
+				"and 900 more"}, emailMembers},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := n.Notify(context.Background(), tt.a); err != nil {
+				t.Fatal(err)
+			}
+			_, msgs := s.got()
+			if len(msgs) != i+1 {
+				t.Fatalf("got %d messages, want %d", len(msgs), i+1)
+			}
+			raw := msgs[i]
+			if len(raw) > 32<<10 {
+				t.Errorf("got a %d-byte message, want one that does not grow with the group", len(raw))
+			}
+			m, err := mail.ReadMessage(strings.NewReader(raw))
+			if err != nil {
+				t.Fatal(err)
+			}
+			subj, err := new(mime.WordDecoder).DecodeHeader(m.Header.Get("Subject"))
+			if err != nil || subj != tt.subject {
+				t.Errorf("got Subject %q (%v), want %q", subj, err, tt.subject)
+			}
+			body, err := io.ReadAll(quotedprintable.NewReader(m.Body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines := strings.Split(string(body), "\r\n")
+			have := map[string]bool{}
+			members := 0
+			for _, l := range lines {
+				have[l] = true
+				if strings.HasPrefix(l, "- ") {
+					members++
+				}
+			}
+			for _, want := range tt.body {
+				if !have[want] {
+					t.Errorf("body lacks the line %q:\n%s", want, body)
+				}
+			}
+			if members != tt.members {
+				t.Errorf("got %d member lines, want %d", members, tt.members)
+			}
+			if tt.a.Group != nil && (have["Failures: 3"] || strings.Contains(string(body), "Since:")) {
+				t.Errorf("a group's body gives the first member's facts as the group's:\n%s", body)
+			}
+		})
 	}
 }

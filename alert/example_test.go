@@ -148,3 +148,25 @@ func ExampleSMS() {
 	// Text only what needs a human now.
 	_ = alert.Route{alert.Red: n}
 }
+
+func ExamplePayload_Headline() {
+	zone := map[string]string{"zone": "eu-1"}
+	var group []alert.Alert
+	for _, name := range []string{"cart", "checkout-api", "search", "images", "ledger", "auth",
+		"mail", "quotes", "stock", "tax", "rates", "gateway", "feeds", "reports"} {
+		group = append(group, alert.Alert{Monitor: name, Code: alert.Red, Labels: zone})
+	}
+	for _, a := range []alert.Alert{
+		{Monitor: "checkout-api", Code: alert.Red},
+		{Monitor: "checkout-api", Code: alert.Yellow, Flap: alert.FlapStart},
+		{Monitor: "checkout-api", Code: alert.Green, Flap: alert.FlapEnd},
+		{Monitor: "zone=eu-1", Code: alert.Red, Labels: zone, Group: group},
+	} {
+		fmt.Println(alert.NewPayload(a).Headline())
+	}
+	// Output:
+	// checkout-api is down
+	// checkout-api is flapping
+	// checkout-api stopped flapping (now green)
+	// 14 monitors down (zone=eu-1): cart, checkout-api, search, images, ledger, auth, mail, quotes, stock, tax and 4 more
+}

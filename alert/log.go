@@ -10,7 +10,7 @@ import (
 )
 
 // LogNotifier writes each alert as one line of JSON, a [Payload], to a
-// writer or an append-only file. It is safe for concurrent use: each line is
+// writer or an append-only file. The line of a group lists every member. It is safe for concurrent use: each line is
 // written with a single Write call, under a lock, so lines never interleave.
 type LogNotifier struct {
 	mu     sync.Mutex

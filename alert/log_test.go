@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -139,5 +140,62 @@ func TestLogWriteErrorIsRetryable(t *testing.T) {
 func TestLogFileBadPath(t *testing.T) {
 	if _, err := LogFile(filepath.Join(t.TempDir(), "missing", "a.log")); err == nil {
 		t.Error("got nil error for a path in a missing directory")
+	}
+}
+
+func TestLogFlapAndGroup(t *testing.T) {
+	var buf bytes.Buffer
+	n := Log(&buf)
+	for _, a := range []Alert{redAlert(), flapStart(), flapEnd(Green), groupAlert(3, Red), groupAlert(1000, Red)} {
+		if err := n.Notify(context.Background(), a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
+	if len(lines) != 5 {
+		t.Fatalf("got %d lines, want 5", len(lines))
+	}
+	raw := make([]map[string]any, len(lines))
+	ps := make([]Payload, len(lines))
+	for i, l := range lines {
+		if err := json.Unmarshal([]byte(l), &raw[i]); err != nil {
+			t.Fatalf("line %d is not JSON: %v", i+1, err)
+		}
+		_ = json.Unmarshal([]byte(l), &ps[i])
+	}
+	for _, k := range []string{"flap", "members"} {
+		if _, ok := raw[0][k]; ok {
+			t.Errorf("a plain alert's line has %q: %s", k, lines[0])
+		}
+	}
+	if ps[1].Flap != "flap-start" || ps[1].Code != "yellow" || ps[1].Headline() != "checkout-api is flapping" {
+		t.Errorf("flap start: got %s", lines[1])
+	}
+	if ps[2].Flap != "flap-end" || ps[2].Code != "green" || ps[2].Headline() != "checkout-api stopped flapping (now green)" {
+		t.Errorf("flap end: got %s", lines[2])
+	}
+	if _, ok := raw[1]["members"]; ok {
+		t.Errorf("a flap alert's line has members: %s", lines[1])
+	}
+	for i, size := range map[int]int{3: 3, 4: 1000} {
+		p := ps[i]
+		if p.Monitor != "zone=eu-1" || p.Labels["zone"] != "eu-1" || len(p.Labels) != 1 || p.Flap != "" {
+			t.Errorf("group of %d: got monitor %q labels %v flap %q", size, p.Monitor, p.Labels, p.Flap)
+		}
+		// The payload lists every member, the last as well as the first.
+		if len(p.Members) != size {
+			t.Fatalf("group of %d: got %d members", size, len(p.Members))
+		}
+		last := p.Members[size-1]
+		if last.Monitor != fmt.Sprintf("api-%04d", size) || last.Failures != 3 || last.Error == "" ||
+			last.Since.IsZero() || last.Time.IsZero() || last.Labels["team"] != "payments" {
+			t.Errorf("group of %d: got last member %+v", size, last)
+		}
+		if _, ok := raw[i]["members"].([]any)[0].(map[string]any)["flap"]; ok {
+			t.Errorf("group of %d: a member without flap has a flap field", size)
+		}
+	}
+	if ps[3].ID == ps[4].ID {
+		t.Errorf("two groups share id %s", ps[3].ID)
 	}
 }

@@ -170,8 +170,12 @@ func WithSecret(secret string) Option {
 // WithTemplate replaces the JSON body by the output of a [text/template]
 // executed with the alert's [Payload] as data. Besides the built-in
 // functions, the template may call json, which encodes its argument as JSON
-// (so {{json .Monitor}} is a quoted, escaped string). The Content-Type stays
-// application/json unless set with [WithHeader].
+// (so {{json .Monitor}} is a quoted, escaped string). {{.Headline}} is the
+// one-line text the other notifiers show ([Payload.Headline]), which names
+// at most ten members of a group; {{.Flap}} is "flap-start", "flap-end" or
+// empty, and {{len .Members}} is the size of a group (0 for one monitor).
+// Mind that {{range .Members}} visits every member, however many. The
+// Content-Type stays application/json unless set with [WithHeader].
 //
 // Applies to [Webhook].
 func WithTemplate(text string) Option {

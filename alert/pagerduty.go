@@ -41,6 +41,21 @@ type PagerDutyNotifier struct {
 // resolve for an episode that never triggered is accepted and ignored by
 // PagerDuty.
 //
+// A flap alert is sent by its code like any other, its summary reading
+// "checkout-api is flapping" (a yellow, so only with [WithYellowWarning])
+// or "checkout-api stopped flapping (now red)", and its custom_details
+// carrying "flap". An alert for a group of monitors is sent by its code
+// too, under the dedup key "cpra/group/" followed by its Monitor
+// ("label=value"), whatever the episodes of its members: a red group opens
+// an incident for the label value (a later red group for it adds to the
+// same incident while it is open) and the next green group for the same
+// label value resolves it. Its summary names at most ten members ("[red] 37
+// monitors down (zone=eu-1): a, b, c and 34 more") and its custom_details
+// hold "monitors" (the count), "members" (the first 50 names) and
+// "more_members" (how many are not named). The incident of a group and
+// those of single monitors are distinct: a monitor whose red was sent alone
+// is resolved by its own green, not by a green group.
+//
 // PagerDuty answers 202 when it accepted the event. 429 and 5xx are
 // retryable [*DeliveryError]s; 400 (an invalid event or routing key) is
 // not. The routing key never appears in errors or in String.
@@ -86,13 +101,13 @@ type pdEvent struct {
 }
 
 type pdPayload struct {
-	Summary       string    `json:"summary"`
-	Source        string    `json:"source"`
-	Severity      string    `json:"severity"`
-	Timestamp     string    `json:"timestamp,omitempty"`
-	Component     string    `json:"component,omitempty"`
-	Class         string    `json:"class,omitempty"`
-	CustomDetails pdDetails `json:"custom_details"`
+	Summary       string `json:"summary"`
+	Source        string `json:"source"`
+	Severity      string `json:"severity"`
+	Timestamp     string `json:"timestamp,omitempty"`
+	Component     string `json:"component,omitempty"`
+	Class         string `json:"class,omitempty"`
+	CustomDetails any    `json:"custom_details"`
 }
 
 type pdDetails struct {
@@ -102,11 +117,33 @@ type pdDetails struct {
 	Attempt  int               `json:"attempt"`
 	Since    string            `json:"since,omitempty"`
 	Labels   map[string]string `json:"labels,omitempty"`
+	Flap     string            `json:"flap,omitempty"`
+}
+
+// pdGroupDetails are the custom details of a group: the first pdMembers
+// names and how many more there are.
+type pdGroupDetails struct {
+	Code     string            `json:"code"`
+	Flap     string            `json:"flap,omitempty"`
+	Monitors int               `json:"monitors"`
+	Members  []string          `json:"members"`
+	More     int               `json:"more_members,omitempty"`
+	Labels   map[string]string `json:"labels,omitempty"`
 }
 
 // pdDedupKey is the key of a monitor's episode: its name and start. Keys
-// longer than PagerDuty's 255 characters use a hash of the name.
+// longer than PagerDuty's 255 characters use a hash of the name. A group's
+// key is made from its Monitor ("label=value") alone, as
+// "cpra/group/label=value": its Since is only its first member's.
 func pdDedupKey(a Alert) string {
+	if len(a.Group) > 0 {
+		key := "cpra/group/" + a.Monitor
+		if len(key) > 255 {
+			sum := sha256.Sum256([]byte(a.Monitor))
+			key = "cpra/group/" + hex.EncodeToString(sum[:16])
+		}
+		return key
+	}
 	since := a.Since.UTC().Format(time.RFC3339Nano)
 	key := "cpra/" + a.Monitor + "/" + since
 	if len(key) > 255 {
@@ -115,6 +152,9 @@ func pdDedupKey(a Alert) string {
 	}
 	return key
 }
+
+// maxSummary is PagerDuty's bound on a summary, in bytes.
+const maxSummary = 1024
 
 // pdEventOf builds the event for a, or nil when a is not sent.
 func (n *PagerDutyNotifier) pdEventOf(a Alert) *pdEvent {
@@ -139,19 +179,35 @@ func (n *PagerDutyNotifier) pdEventOf(a Alert) *pdEvent {
 	if source == "" {
 		source = a.Monitor
 	}
-	summary := "[" + a.Code.String() + "] " + headline(a)
-	if a.Err != nil {
-		summary += ": " + a.Err.Error()
+	summary := "[" + a.Code.String() + "] "
+	var details any
+	if len(a.Group) > 0 {
+		// The error, failures and start are only the first member's: the
+		// summary and details count and name the members instead.
+		summary += storyOf(a).line(lineNames, maxSummary-len(summary))
+		d := pdGroupDetails{Code: a.Code.String(), Flap: a.Flap.String(), Monitors: len(a.Group), Labels: a.Labels}
+		d.Members = make([]string, 0, min(len(a.Group), pdMembers))
+		for _, m := range a.Group[:min(len(a.Group), pdMembers)] {
+			d.Members = append(d.Members, m.Monitor)
+		}
+		d.More = len(a.Group) - len(d.Members)
+		details = d
+	} else {
+		summary += headline(a)
+		if a.Err != nil {
+			summary += ": " + a.Err.Error()
+		}
+		d := pdDetails{Code: a.Code.String(), Failures: a.Failures, Attempt: a.Attempt, Labels: a.Labels, Flap: a.Flap.String()}
+		if a.Err != nil {
+			d.Error = a.Err.Error()
+		}
+		if !a.Since.IsZero() {
+			d.Since = a.Since.UTC().Format(time.RFC3339Nano)
+		}
+		details = d
 	}
-	if len(summary) > 1024 {
-		summary = summary[:1021] + "..."
-	}
-	d := pdDetails{Code: a.Code.String(), Failures: a.Failures, Attempt: a.Attempt, Labels: a.Labels}
-	if a.Err != nil {
-		d.Error = a.Err.Error()
-	}
-	if !a.Since.IsZero() {
-		d.Since = a.Since.UTC().Format(time.RFC3339Nano)
+	if len(summary) > maxSummary {
+		summary = summary[:maxSummary-3] + "..."
 	}
 	ev.Payload = &pdPayload{
 		Summary:       summary,
@@ -159,7 +215,7 @@ func (n *PagerDutyNotifier) pdEventOf(a Alert) *pdEvent {
 		Severity:      severity,
 		Component:     a.Monitor,
 		Class:         "monitor",
-		CustomDetails: d,
+		CustomDetails: details,
 	}
 	if !a.At.IsZero() {
 		ev.Payload.Timestamp = a.At.UTC().Format(time.RFC3339Nano)

@@ -185,3 +185,137 @@ func TestPagerDutyDedupKeyBounded(t *testing.T) {
 		t.Error("got nil error for an empty routing key")
 	}
 }
+
+func TestPagerDutyFlap(t *testing.T) {
+	r := pagerDutyServer(t)
+	plain, err := PagerDuty(routingKey, WithEndpoint(r.URL+"/v2/enqueue"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	// A flap start is a yellow: not sent by default.
+	if err := plain.Notify(ctx, flapStart()); err != nil {
+		t.Fatal(err)
+	}
+	r.none(t)
+
+	n, err := PagerDuty(routingKey, WithEndpoint(r.URL+"/v2/enqueue"), WithYellowWarning())
+	if err != nil {
+		t.Fatal(err)
+	}
+	episode := pdDedupKey(redAlert())
+	if err := n.Notify(ctx, flapStart()); err != nil {
+		t.Fatal(err)
+	}
+	ev := decodePD(t, r.next(t))
+	if ev.EventAction != "trigger" || ev.DedupKey != episode || ev.Payload.Severity != "warning" ||
+		ev.Payload.Summary != "[yellow] checkout-api is flapping: dial tcp 10.0.0.7:443: connection refused" ||
+		ev.Payload.CustomDetails["flap"] != "flap-start" {
+		t.Errorf("flap start: got %+v %+v", ev, ev.Payload)
+	}
+
+	if err := n.Notify(ctx, flapEnd(Red)); err != nil {
+		t.Fatal(err)
+	}
+	ev = decodePD(t, r.next(t))
+	if ev.EventAction != "trigger" || ev.DedupKey != episode || ev.Payload.Severity != "critical" ||
+		ev.Payload.Summary != "[red] checkout-api stopped flapping (now red): dial tcp 10.0.0.7:443: connection refused" ||
+		ev.Payload.CustomDetails["flap"] != "flap-end" {
+		t.Errorf("flap end red: got %+v %+v", ev, ev.Payload)
+	}
+
+	if err := n.Notify(ctx, flapEnd(Green)); err != nil {
+		t.Fatal(err)
+	}
+	if ev := decodePD(t, r.next(t)); ev.EventAction != "resolve" || ev.DedupKey != episode {
+		t.Errorf("flap end green: got %+v, want a resolve of %q", ev, episode)
+	}
+
+	// A plain alert's details have no flap.
+	if err := n.Notify(ctx, redAlert()); err != nil {
+		t.Fatal(err)
+	}
+	if ev := decodePD(t, r.next(t)); ev.Payload.CustomDetails["flap"] != nil {
+		t.Errorf("plain red: got custom_details %v", ev.Payload.CustomDetails)
+	}
+}
+
+func TestPagerDutyGroup(t *testing.T) {
+	r := pagerDutyServer(t)
+	n, err := PagerDuty(routingKey, WithEndpoint(r.URL+"/v2/enqueue"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+
+	if err := n.Notify(ctx, groupAlert(3, Red)); err != nil {
+		t.Fatal(err)
+	}
+	trig := decodePD(t, r.next(t))
+	p := trig.Payload
+	if trig.EventAction != "trigger" || trig.DedupKey != "cpra/group/zone=eu-1" || p.Severity != "critical" ||
+		p.Source != "zone=eu-1" || p.Component != "zone=eu-1" {
+		t.Errorf("group of 3: got %+v %+v", trig, p)
+	}
+	if want := "[red] 3 monitors down (zone=eu-1): api-0001, api-0002, api-0003"; p.Summary != want {
+		t.Errorf("group of 3: got summary %q, want %q", p.Summary, want)
+	}
+	d := p.CustomDetails
+	if d["code"] != "red" || d["monitors"] != float64(3) || d["more_members"] != nil ||
+		strings.Join(anyStrings(d["members"]), ",") != "api-0001,api-0002,api-0003" {
+		t.Errorf("group of 3: got custom_details %v", d)
+	}
+	for _, k := range []string{"error", "failures", "since", "attempt"} {
+		if _, ok := d[k]; ok {
+			t.Errorf("group of 3: custom_details has the first member's %s as the group's: %v", k, d)
+		}
+	}
+
+	// More monitors of the zone go down: the same incident.
+	big := groupAlert(1000, Red)
+	if err := n.Notify(ctx, big); err != nil {
+		t.Fatal(err)
+	}
+	ev := decodePD(t, r.next(t))
+	if ev.DedupKey != trig.DedupKey {
+		t.Errorf("group of 1000: got dedup key %q, want %q", ev.DedupKey, trig.DedupKey)
+	}
+	if want := "[red] 1000 monitors down (zone=eu-1): " + apiNames(10) + " and 990 more"; ev.Payload.Summary != want {
+		t.Errorf("group of 1000: got summary %q, want %q", ev.Payload.Summary, want)
+	}
+	d = ev.Payload.CustomDetails
+	if names := anyStrings(d["members"]); len(names) != pdMembers || names[pdMembers-1] != "api-0050" ||
+		d["monitors"] != float64(1000) || d["more_members"] != float64(1000-pdMembers) {
+		t.Errorf("group of 1000: got %d names, monitors %v, more_members %v", len(names), d["monitors"], d["more_members"])
+	}
+
+	// A later green group for the zone, whatever its members and their
+	// episodes, resolves the incident.
+	green := groupAlert(2, Green)
+	green.Group[0], green.Group[1] = big.Group[999], big.Group[500]
+	green.Group[0].Code, green.Group[1].Code = Green, Green
+	green.Since = green.Group[0].Since
+	if err := n.Notify(ctx, green); err != nil {
+		t.Fatal(err)
+	}
+	if ev := decodePD(t, r.next(t)); ev.EventAction != "resolve" || ev.DedupKey != trig.DedupKey {
+		t.Errorf("green group: got %+v, want a resolve of %q", ev, trig.DedupKey)
+	}
+
+	// Another label value is another incident; a long one stays bounded.
+	other := groupAlert(3, Red)
+	other.Monitor = "zone=" + strings.Repeat("z", 300)
+	if k := pdDedupKey(other); k == trig.DedupKey || len(k) > 255 || !strings.HasPrefix(k, "cpra/group/") {
+		t.Errorf("got dedup key %q for another, long label value", k)
+	}
+}
+
+func anyStrings(v any) []string {
+	list, _ := v.([]any)
+	out := make([]string, 0, len(list))
+	for _, x := range list {
+		s, _ := x.(string)
+		out = append(out, s)
+	}
+	return out
+}

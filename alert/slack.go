@@ -23,6 +23,13 @@ type SlackNotifier struct {
 // green, cyan blue, gray gray) listing the monitor's facts: code, failures,
 // episode start, remediation attempt, error and labels.
 //
+// A flap alert reads "checkout-api is flapping" or "checkout-api stopped
+// flapping (now green)" and has a Flapping field. A group reads "37 monitors
+// down (zone=eu-1): a, b, c and 34 more" (ten names at most); its
+// attachment has the label and the count of monitors as fields and lists the
+// first 20 members, each with its failures, start, attempt and error, then
+// counts the rest.
+//
 // The webhook URL is a credential: only its scheme and host ever appear in
 // errors and in String. Slack answers 200 "ok" on success; another status is
 // a [*DeliveryError], retryable for 429 and 5xx.
@@ -79,23 +86,6 @@ type slackField struct {
 // slackEscape escapes the three characters Slack's message format reserves.
 var slackEscape = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
-// headline is the one-line summary of an alert used by several notifiers.
-func headline(a Alert) string {
-	switch a.Code {
-	case Yellow:
-		return a.Monitor + " is failing"
-	case Red:
-		return a.Monitor + " is down"
-	case Green:
-		return a.Monitor + " is up again"
-	case Cyan:
-		return a.Monitor + " was repaired, verifying"
-	case Gray:
-		return a.Monitor + " is paused"
-	}
-	return a.Monitor + ": " + a.Code.String()
-}
-
 func slackMessageOf(a Alert) slackMessage {
 	title := slackEscape.Replace(headline(a))
 	text := "[" + strings.ToUpper(a.Code.String()) + "] " + title
@@ -103,15 +93,25 @@ func slackMessageOf(a Alert) slackMessage {
 	if !ok {
 		color = "#9E9E9E"
 	}
-	fields := []slackField{
-		{Title: "Code", Value: a.Code.String(), Short: true},
-		{Title: "Failures", Value: strconv.Itoa(a.Failures), Short: true},
+	group := len(a.Group) > 0
+	fields := []slackField{{Title: "Code", Value: a.Code.String(), Short: true}}
+	switch a.Flap {
+	case FlapStart:
+		fields = append(fields, slackField{Title: "Flapping", Value: "started", Short: true})
+	case FlapEnd:
+		fields = append(fields, slackField{Title: "Flapping", Value: "stopped", Short: true})
 	}
-	if !a.Since.IsZero() {
-		fields = append(fields, slackField{Title: "Since", Value: a.Since.UTC().Format(time.RFC3339), Short: true})
-	}
-	if a.Attempt > 0 {
-		fields = append(fields, slackField{Title: "Attempt", Value: strconv.Itoa(a.Attempt), Short: true})
+	if group {
+		// Failures, start and attempt are per member: they are in the list.
+		fields = append(fields, slackField{Title: "Monitors", Value: strconv.Itoa(len(a.Group)), Short: true})
+	} else {
+		fields = append(fields, slackField{Title: "Failures", Value: strconv.Itoa(a.Failures), Short: true})
+		if !a.Since.IsZero() {
+			fields = append(fields, slackField{Title: "Since", Value: a.Since.UTC().Format(time.RFC3339), Short: true})
+		}
+		if a.Attempt > 0 {
+			fields = append(fields, slackField{Title: "Attempt", Value: strconv.Itoa(a.Attempt), Short: true})
+		}
 	}
 	keys := make([]string, 0, len(a.Labels))
 	for k := range a.Labels {
@@ -129,10 +129,34 @@ func slackMessageOf(a Alert) slackMessage {
 		Footer:   "cpra",
 		TS:       a.At.Unix(),
 	}
-	if a.Err != nil {
+	switch {
+	case group:
+		// The title counts the members; the text lists the first ones.
+		att.Title = slackEscape.Replace(storyOf(a).line(0, 0))
+		att.Text = slackMemberList(a.Group)
+	case a.Err != nil:
 		att.Text = "Error: " + slackEscape.Replace(a.Err.Error())
 	}
 	return slackMessage{Text: text, Attachments: []slackAttachment{att}}
+}
+
+// slackMemberList is one line per member of a group, for the first
+// slackMembers of them, then a count of the rest.
+func slackMemberList(group []Alert) string {
+	var b strings.Builder
+	for i, m := range group[:min(len(group), slackMembers)] {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString("• " + slackEscape.Replace(m.Monitor))
+		if f := memberFacts(m); f != "" {
+			b.WriteString(": " + slackEscape.Replace(f))
+		}
+	}
+	if rest := len(group) - slackMembers; rest > 0 {
+		b.WriteString("\nand " + strconv.Itoa(rest) + " more")
+	}
+	return b.String()
 }
 
 // Notify posts a. It honours ctx.

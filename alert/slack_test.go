@@ -122,3 +122,101 @@ func TestSlackErrorsHideTheWebhookURL(t *testing.T) {
 		t.Errorf("got %v, want a retryable error without the webhook path", err)
 	}
 }
+
+// slackPosted is what a test reads back of a posted Slack message.
+type slackPosted struct {
+	Text        string `json:"text"`
+	Attachments []struct {
+		Color, Fallback, Title, Text string
+		Fields                       []struct {
+			Title, Value string
+		}
+	} `json:"attachments"`
+}
+
+func (m slackPosted) fields() map[string]string {
+	f := map[string]string{}
+	for _, x := range m.Attachments[0].Fields {
+		f[x.Title] = x.Value
+	}
+	return f
+}
+
+func TestSlackFlapAndGroup(t *testing.T) {
+	r := newReceiver(t)
+	r.answer = "ok"
+	n, err := Slack(r.URL + slackPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := func(a Alert) (slackPosted, int) {
+		t.Helper()
+		if err := n.Notify(context.Background(), a); err != nil {
+			t.Fatal(err)
+		}
+		rec := r.next(t)
+		var m slackPosted
+		if err := json.Unmarshal(rec.body, &m); err != nil {
+			t.Fatal(err)
+		}
+		if len(m.Attachments) != 1 {
+			t.Fatalf("got %d attachments, want 1", len(m.Attachments))
+		}
+		return m, len(rec.body)
+	}
+
+	m, _ := post(flapStart())
+	if want := "[YELLOW] checkout-api is flapping"; m.Text != want || m.Attachments[0].Title != "checkout-api is flapping" {
+		t.Errorf("flap start: got text %q title %q, want %q", m.Text, m.Attachments[0].Title, want)
+	}
+	if f := m.fields(); f["Flapping"] != "started" || f["Failures"] != "3" || m.Attachments[0].Color != slackColors[Yellow] {
+		t.Errorf("flap start: got fields %v colour %s", f, m.Attachments[0].Color)
+	}
+
+	m, _ = post(flapEnd(Green))
+	if want := "[GREEN] checkout-api stopped flapping (now green)"; m.Text != want {
+		t.Errorf("flap end: got text %q, want %q", m.Text, want)
+	}
+	if f := m.fields(); f["Flapping"] != "stopped" || m.Attachments[0].Color != slackColors[Green] {
+		t.Errorf("flap end: got fields %v colour %s", f, m.Attachments[0].Color)
+	}
+
+	m, _ = post(groupAlert(3, Red))
+	att := m.Attachments[0]
+	if want := "[RED] 3 monitors down (zone=eu-1): api-0001, api-0002, api-0003"; m.Text != want || att.Fallback != want {
+		t.Errorf("group of 3: got text %q, want %q", m.Text, want)
+	}
+	if att.Title != "3 monitors down (zone=eu-1)" {
+		t.Errorf("group of 3: got title %q", att.Title)
+	}
+	f := m.fields()
+	if f["Monitors"] != "3" || f["zone"] != "eu-1" || f["Code"] != "red" {
+		t.Errorf("group of 3: got fields %v", f)
+	}
+	for _, k := range []string{"Failures", "Since", "Attempt"} {
+		if _, ok := f[k]; ok {
+			t.Errorf("group of 3: has the first member's %s as if it were the group's", k)
+		}
+	}
+	lines := strings.Split(att.Text, "\n")
+	if len(lines) != 3 || lines[0] != "• api-0001: failures 3, since 2025-01-02T15:04:05Z, error: dial tcp 10.0.0.0:443: connection refused" ||
+		!strings.HasPrefix(lines[2], "• api-0003: ") {
+		t.Errorf("group of 3: got attachment text\n%s", att.Text)
+	}
+
+	m, size := post(groupAlert(1000, Red))
+	att = m.Attachments[0]
+	if want := "[RED] 1000 monitors down (zone=eu-1): " + apiNames(10) + " and 990 more"; m.Text != want {
+		t.Errorf("group of 1000: got text %q, want %q", m.Text, want)
+	}
+	lines = strings.Split(att.Text, "\n")
+	if len(lines) != slackMembers+1 || !strings.HasPrefix(lines[slackMembers-1], "• api-0020: ") || lines[slackMembers] != "and 980 more" {
+		t.Errorf("group of 1000: got %d lines of attachment text, want %d and a count:\n%s", len(lines), slackMembers+1, att.Text)
+	}
+	if m.fields()["Monitors"] != "1000" {
+		t.Errorf("group of 1000: got fields %v", m.fields())
+	}
+	if size > 8<<10 {
+		t.Errorf("group of 1000: posted %d bytes, want a message that does not grow with the group", size)
+	}
+}

@@ -36,7 +36,11 @@ type SMSNotifier struct {
 // accountSID:authToken.
 //
 // The text is one line ("[cpra] RED: checkout-api is down: <error>") cut to
-// 306 characters. Twilio answers 201 on success. 429 and 5xx are retryable
+// 306 characters. A flap alert reads "[cpra] YELLOW: checkout-api is
+// flapping: <error>" or "[cpra] GREEN: checkout-api stopped flapping (now
+// green)". A group reads "[cpra] RED: 37 monitors down (zone=eu-1): a, b, c
+// and 34 more", naming at most ten members and only as many as fit, without
+// an error. Twilio answers 201 on success. 429 and 5xx are retryable
 // [*DeliveryError]s; 4xx (a wrong number, bad credentials) are not. With
 // several recipients the errors are joined, and a retry texts again those
 // who were already reached. The auth token never appears in errors or in
@@ -86,9 +90,16 @@ func SMS(accountSID, authToken, from string, to []string, opts ...Option) (*SMSN
 
 // smsText is the one-line text of a, cut to maxSMS characters.
 func smsText(a Alert) string {
-	s := "[cpra] " + strings.ToUpper(a.Code.String()) + ": " + headline(a)
-	if a.Err != nil {
-		s += ": " + a.Err.Error()
+	s := "[cpra] " + strings.ToUpper(a.Code.String()) + ": "
+	if len(a.Group) > 0 {
+		// The names fill what room is left; the error is only the first
+		// member's, so it is left out.
+		s += storyOf(a).line(lineNames, maxSMS-len(s))
+	} else {
+		s += headline(a)
+		if a.Err != nil {
+			s += ": " + a.Err.Error()
+		}
 	}
 	s = strings.Join(strings.Fields(s), " ")
 	if utf8.RuneCountInString(s) > maxSMS {

@@ -114,3 +114,53 @@ func TestSMSConfigErrors(t *testing.T) {
 		t.Error("bad endpoint accepted")
 	}
 }
+
+func TestSMSFlapAndGroup(t *testing.T) {
+	r := newReceiver(t, http.StatusCreated)
+	n, err := SMS(twilioSID, twilioToken, "+15550001111", []string{"+15552223333"}, WithEndpoint(r.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := groupAlert(1000, Red)
+	for i := range long.Group {
+		long.Group[i].Monitor = "payments-checkout-service-" + long.Group[i].Monitor
+	}
+	tests := []struct {
+		name string
+		a    Alert
+		want string
+	}{
+		{"flap start", flapStart(), "[cpra] YELLOW: checkout-api is flapping: dial tcp 10.0.0.7:443: connection refused"},
+		{"flap end", flapEnd(Green), "[cpra] GREEN: checkout-api stopped flapping (now green)"},
+		{"flap end red", flapEnd(Red), "[cpra] RED: checkout-api stopped flapping (now red): dial tcp 10.0.0.7:443: connection refused"},
+		{"group of 3", groupAlert(3, Red), "[cpra] RED: 3 monitors down (zone=eu-1): api-0001, api-0002, api-0003"},
+		{"group of 1000", groupAlert(1000, Red), "[cpra] RED: 1000 monitors down (zone=eu-1): " + apiNames(10) + " and 990 more"},
+		{"group of 1000, long names", long, "[cpra] RED: 1000 monitors down (zone=eu-1): payments-checkout-service-api-0001, " +
+			"payments-checkout-service-api-0002, payments-checkout-service-api-0003, payments-checkout-service-api-0004, " +
+			"payments-checkout-service-api-0005, payments-checkout-service-api-0006 and 994 more"}, // a seventh would make 307
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := n.Notify(context.Background(), tt.a); err != nil {
+				t.Fatal(err)
+			}
+			form, err := url.ParseQuery(string(r.next(t).body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			body := form.Get("Body")
+			if body != tt.want {
+				t.Errorf("got Body\n  %q\nwant\n  %q", body, tt.want)
+			}
+			if c := utf8.RuneCountInString(body); c > maxSMS {
+				t.Errorf("got %d characters, want at most %d", c, maxSMS)
+			}
+			for _, r := range body {
+				if r >= 0x7f {
+					t.Errorf("got %q, want plain ASCII (one GSM segment holds 160 of it)", r)
+					break
+				}
+			}
+		})
+	}
+}

@@ -35,7 +35,8 @@ type WebhookNotifier struct {
 // Webhook returns a notifier that POSTs each alert to rawURL.
 //
 // The body is the alert's [Payload] as JSON (Content-Type application/json),
-// unless [WithTemplate] gives another. With [WithSecret] the body is signed
+// unless [WithTemplate] gives another. The payload of a group lists every
+// member, so its size grows with the group's. With [WithSecret] the body is signed
 // in the [SignatureHeader] header. Other headers come from [WithHeader].
 // The receiver's TLS certificate is verified against the system roots, or
 // those of [WithRootCAs]; [WithHTTPClient] replaces the client altogether.

@@ -324,3 +324,76 @@ func TestWebhookConnectionRefusedIsRetryable(t *testing.T) {
 		t.Errorf("got %v, want a retryable error without status", err)
 	}
 }
+
+func TestWebhookFlapAndGroupPayload(t *testing.T) {
+	r := newReceiver(t)
+	n, err := Webhook(r.URL, WithSecret("k"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		a       Alert
+		flap    string
+		members int
+	}{
+		{flapStart(), "flap-start", 0},
+		{flapEnd(Red), "flap-end", 0},
+		{groupAlert(3, Red), "", 3},
+		{groupAlert(1000, Red), "", 1000},
+	}
+	for _, tt := range tests {
+		if err := n.Notify(context.Background(), tt.a); err != nil {
+			t.Fatal(err)
+		}
+		rec := r.next(t)
+		if !VerifySignature("k", rec.body, rec.header.Get(SignatureHeader)) {
+			t.Errorf("%s: body not signed", headline(tt.a))
+		}
+		var p Payload
+		if err := json.Unmarshal(rec.body, &p); err != nil {
+			t.Fatal(err)
+		}
+		if want := NewPayload(tt.a); p.ID != want.ID || p.Flap != tt.flap || len(p.Members) != tt.members || p.Monitor != tt.a.Monitor {
+			t.Errorf("%s: got id %q flap %q, %d members; want %q %q %d", headline(tt.a), p.ID, p.Flap, len(p.Members), want.ID, tt.flap, tt.members)
+		}
+		if tt.members > 0 && p.Members[tt.members-1].Monitor != tt.a.Group[tt.members-1].Monitor {
+			t.Errorf("got last member %q, want %q", p.Members[tt.members-1].Monitor, tt.a.Group[tt.members-1].Monitor)
+		}
+	}
+}
+
+func TestWebhookTemplateFlapAndGroup(t *testing.T) {
+	r := newReceiver(t)
+	n, err := Webhook(r.URL, WithTemplate(`{"text": {{json .Headline}}, "flap": {{json .Flap}}, "monitors": {{len .Members}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		a        Alert
+		text     string
+		flap     string
+		monitors int
+	}{
+		{flapStart(), "checkout-api is flapping", "flap-start", 0},
+		{flapEnd(Green), "checkout-api stopped flapping (now green)", "flap-end", 0},
+		{groupAlert(3, Red), "3 monitors down (zone=eu-1): api-0001, api-0002, api-0003", "", 3},
+		{groupAlert(1000, Red), "1000 monitors down (zone=eu-1): " + apiNames(10) + " and 990 more", "", 1000},
+	}
+	for _, tt := range tests {
+		if err := n.Notify(context.Background(), tt.a); err != nil {
+			t.Fatal(err)
+		}
+		rec := r.next(t)
+		var got struct {
+			Text     string `json:"text"`
+			Flap     string `json:"flap"`
+			Monitors int    `json:"monitors"`
+		}
+		if err := json.Unmarshal(rec.body, &got); err != nil {
+			t.Fatalf("templated body %q is not JSON: %v", rec.body, err)
+		}
+		if got.Text != tt.text || got.Flap != tt.flap || got.Monitors != tt.monitors {
+			t.Errorf("got %+v, want text %q flap %q monitors %d", got, tt.text, tt.flap, tt.monitors)
+		}
+	}
+}
