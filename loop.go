@@ -370,6 +370,7 @@ func (e *Engine) record(en ecs.Entity, h *ecs.Health, err error) bool {
 	if h.Flags&ecs.FlagInEpisode != 0 {
 		since = s.Episodes.Get(en).Since
 	}
+	pl.FlapSince = since
 	e.raiseN(en, h, alert.Yellow, err, since, 0, 0, alert.FlapStart)
 	return false
 }
@@ -381,7 +382,8 @@ func (e *Engine) flapEnd(en ecs.Entity, err error) {
 	h := s.Healths.Get(en)
 	h.Flags &^= ecs.FlagFlapping
 	if h.Flags&ecs.FlagInEpisode == 0 {
-		e.raiseN(en, h, alert.Green, nil, -1, 0, 0, alert.FlapEnd)
+		// Since pairs the green with the episode told before the spell.
+		e.raiseN(en, h, alert.Green, nil, s.Plugins.Get(en).FlapSince, 0, 0, alert.FlapEnd)
 		return
 	}
 	ep := s.Episodes.Get(en)
