@@ -20,7 +20,7 @@ func TestMaintenanceWindow(t *testing.T) {
 		n := &counter{}
 		start := time.Now().Add(10 * time.Second)
 		id, err := e.Add(cpra.Monitor{Name: "db", Interval: time.Second, FailureThreshold: 1,
-			Check: checks{n, outage{&down}},
+			Check:       checks{n, outage{&down}},
 			Maintenance: []cpra.MaintenanceWindow{{Start: start, Duration: 30 * time.Second}}})
 		if err != nil {
 			t.Fatal(err)

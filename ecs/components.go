@@ -108,6 +108,7 @@ type Plugins struct {
 	FlapHigh        uint16   // weighted change sum (see FlapSum) at which flapping starts
 	FlapLow         uint16   // weighted change sum below which it stops
 	History         uint64   // the last results, newest in bit 0: 1 failed
+	FlapSince       int64    // Since of the episode open when flapping began; -1 for none
 	Parents         []string // names of the monitors this one depends on
 	ParentEnts      []Entity // the monitors last found under Parents (may be stale)
 	Maint           uint8    // maintenance windows covering the monitor now
