@@ -38,6 +38,8 @@ type call struct {
 
 	notifier alert.Notifier
 	alert    alert.Alert
+	group    *group       // for a grouped alert while its group is being formed
+	members  []ecs.Entity // the monitors of a grouped alert
 
 	err   error // outcome
 	tries int   // Notify calls made

@@ -210,6 +210,7 @@ type Stats struct {
 	RemediationsDryRun uint64 // attempts not run because of dry run
 	AlertsSent         uint64 // alerts delivered
 	AlertsFailed       uint64 // alerts given up on (see WithUndelivered)
+	AlertsGrouped      uint64 // monitors' alerts sent inside grouped alerts (see WithGrouping)
 	CallsAbandoned     uint64 // remediations and notifications left behind at their deadline
 	PlugInsRunning     int    // remediation and notify calls still running, abandoned ones included
 
@@ -225,7 +226,7 @@ type counters struct {
 	remediations, remediationsFailed                                   atomic.Uint64
 	remediationsDenied, remediationsDryRun                             atomic.Uint64
 	alertsSent, alertsFailed, callsAbandoned                           atomic.Uint64
-	flapStarts                                                         atomic.Uint64
+	flapStarts, alertsGrouped                                          atomic.Uint64
 }
 
 type lifecycle uint8
@@ -653,9 +654,7 @@ func (e *Engine) removeMonitor(id ID) error {
 		e.l.removedInFlight++
 	}
 	if e.l.lanes != nil {
-		if ln := e.l.lanes[id.e]; ln != nil {
-			ln.q = nil // undelivered alerts of a removed monitor are dropped
-		}
+		e.dropLane(id.e) // undelivered alerts of a removed monitor are dropped
 	}
 	e.maintRemoved(id.e)
 	s.Delete(id.e)
@@ -772,6 +771,7 @@ func (e *Engine) Stats() Stats {
 		RemediationsDryRun: e.stats.remediationsDryRun.Load(),
 		AlertsSent:         e.stats.alertsSent.Load(),
 		AlertsFailed:       e.stats.alertsFailed.Load(),
+		AlertsGrouped:      e.stats.alertsGrouped.Load(),
 		CallsAbandoned:     e.stats.callsAbandoned.Load(),
 	}
 	e.mu.Lock()

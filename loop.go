@@ -33,16 +33,44 @@ type loopState struct {
 	removedInFlight uint64
 	sizeAgain       bool
 	budget          budget
+
+	groups   map[groupKey]*group // groups taking members
+	groupQ   []*group            // open groups by due time
+	groupSeq uint64
 }
 
-// lane keeps one monitor's alerts in order: one is being delivered, the
-// rest wait here.
-type lane struct{ q []*call }
+// lane keeps one monitor's alerts in order: one is being delivered (or a
+// group it is in is being formed), the rest wait here. A grouped alert
+// waits in a lane as its group's call.
+type lane struct {
+	q   []*call
+	top uint64 // the newest group this lane has been in
+}
+
+// group gathers the alerts with one code of monitors sharing a label
+// value until it is due. It is sent once it is due and every member's
+// earlier alerts are delivered.
+type group struct {
+	key     groupKey
+	seq     uint64 // groups are numbered in the order they open
+	due     int64  // ns
+	waits   int    // members still delivering earlier alerts, plus 1 until due
+	open    bool   // still taking members
+	members []ecs.Entity
+	alerts  []alert.Alert
+	call    *call
+}
+
+type groupKey struct {
+	value string
+	code  alert.Code
+}
 
 func (l *loopState) init(e *Engine) {
 	l.cur = e.pulse.getBatch()
 	l.pop = e.dispatchOne
 	l.lanes = make(map[ecs.Entity]*lane)
+	l.groups = make(map[groupKey]*group)
 }
 
 // advanceBudget bounds the due checks one loop round dispatches, so that a
@@ -72,6 +100,9 @@ func (e *Engine) loop() {
 		}
 		if len(e.maints.heap) > 0 && !e.maints.heap[0].at.After(l.nowTime) {
 			e.maintDue(l.nowTime)
+		}
+		if len(l.groupQ) > 0 && l.groupQ[0].due <= now {
+			e.closeGroups(now)
 		}
 		e.pulse.repostOrphans()
 		e.postPending()
@@ -113,6 +144,9 @@ func (e *Engine) loop() {
 		}
 		if l.inflight > 0 {
 			soon(nextWatch)
+		}
+		if len(l.groupQ) > 0 {
+			soon(l.groupQ[0].due)
 		}
 		if at := e.maints.next(); !at.IsZero() && !l.draining {
 			soon(int64(at.Sub(e.epoch)))
@@ -168,6 +202,7 @@ func (e *Engine) loop() {
 			l.inflight -= int64(len(l.cur.jobs))
 			e.clearInFlight(l.cur.jobs)
 			l.cur.jobs = l.cur.jobs[:0]
+			e.closeGroups(math.MaxInt64) // send what is gathered now
 		case <-e.base.Done():
 			return
 		case <-timer.C:
@@ -759,12 +794,135 @@ func (e *Engine) raiseN(en ecs.Entity, h *ecs.Health, code alert.Code, err error
 		Labels:   labels,
 		Flap:     flap,
 	}}
-	if ln := e.l.lanes[en]; ln != nil {
+	ln := e.l.lanes[en]
+	if e.cfg.groupBy != "" && n == e.cfg.notifier && !e.l.draining {
+		if v, ok := labels[e.cfg.groupBy]; ok && e.join(en, ln, groupKey{v, code}, c.alert) {
+			return
+		}
+	}
+	if ln != nil {
 		ln.q = append(ln.q, c)
 		return
 	}
 	e.l.lanes[en] = &lane{}
 	e.notify.submit(c)
+}
+
+// join adds a monitor's alert to the open group of key, opening one if
+// needed, and reports whether it did. A monitor joins only groups newer
+// than every group already in its lane: then a group waits only for older
+// ones and no two groups wait for each other.
+func (e *Engine) join(en ecs.Entity, ln *lane, key groupKey, a alert.Alert) bool {
+	l := &e.l
+	g := l.groups[key]
+	if g == nil {
+		l.groupSeq++ // newer than every group in any lane
+		g = &group{key: key, seq: l.groupSeq, due: e.nanotime() + int64(e.cfg.groupWait), waits: 1, open: true}
+		g.call = &call{kind: callNotify, notifier: e.cfg.notifier, group: g}
+		l.groups[key] = g
+		l.groupQ = append(l.groupQ, g)
+	} else if ln != nil && ln.top >= g.seq {
+		return false // already in it, or in a newer group: sent on its own
+	}
+	g.members = append(g.members, en)
+	g.alerts = append(g.alerts, a)
+	if ln == nil {
+		l.lanes[en] = &lane{top: g.seq} // the lane waits for the group
+		return true
+	}
+	ln.q = append(ln.q, g.call)
+	ln.top = g.seq
+	g.waits++
+	return true
+}
+
+// closeGroups stops the groups due by now from taking members and sends
+// those whose members are ready.
+func (e *Engine) closeGroups(now int64) {
+	l := &e.l
+	k := 0
+	for k < len(l.groupQ) && l.groupQ[k].due <= now {
+		g := l.groupQ[k]
+		l.groupQ[k] = nil
+		k++
+		g.open = false
+		delete(l.groups, g.key)
+		g.waits--
+		if g.waits == 0 {
+			e.sendGroup(g)
+		}
+	}
+	l.groupQ = append(l.groupQ[:0], l.groupQ[k:]...)
+}
+
+// sendGroup hands a formed group to the alert pipeline: as a plain alert
+// when it has one member.
+func (e *Engine) sendGroup(g *group) {
+	c := g.call
+	c.group = nil
+	if len(g.alerts) == 1 {
+		c.e, c.alert = g.members[0], g.alerts[0]
+		e.notify.submit(c)
+		return
+	}
+	first := g.alerts[0]
+	c.e = ecs.Entity{}
+	c.alert = alert.Alert{
+		Monitor:  e.cfg.groupBy + "=" + g.key.value,
+		Code:     g.key.code,
+		Err:      first.Err,
+		At:       time.Now(),
+		Since:    first.Since,
+		Failures: first.Failures,
+		Attempt:  first.Attempt,
+		Labels:   map[string]string{e.cfg.groupBy: g.key.value},
+		Group:    g.alerts,
+	}
+	e.stats.alertsGrouped.Add(uint64(len(g.alerts)))
+	c.members = g.members
+	e.notify.submit(c)
+}
+
+// advance moves a monitor's lane on once its current alert or group is
+// delivered.
+func (e *Engine) advance(en ecs.Entity) {
+	ln := e.l.lanes[en]
+	if ln == nil {
+		return
+	}
+	if len(ln.q) == 0 {
+		delete(e.l.lanes, en)
+		return
+	}
+	next := ln.q[0]
+	ln.q[0] = nil
+	ln.q = ln.q[1:]
+	if g := next.group; g != nil {
+		g.waits--
+		if g.waits == 0 && !g.open {
+			e.sendGroup(g)
+		}
+		return // the lane now waits for that group
+	}
+	e.notify.submit(next)
+}
+
+// dropLane forgets a removed monitor's waiting alerts; groups waiting for
+// them go ahead.
+func (e *Engine) dropLane(en ecs.Entity) {
+	ln := e.l.lanes[en]
+	if ln == nil {
+		return
+	}
+	for _, c := range ln.q {
+		if g := c.group; g != nil {
+			g.waits--
+			if g.waits == 0 && !g.open {
+				e.sendGroup(g)
+			}
+		}
+	}
+	ln.q = nil
 }
 
 // notified records a delivery and sends the monitor's next alert, if any.
@@ -776,18 +934,13 @@ func (e *Engine) notified(c *call) {
 		e.log.Error("alert not delivered", "monitor", c.alert.Monitor, "code", c.alert.Code.String(),
 			"tries", c.tries, "error", c.err)
 	}
-	ln := e.l.lanes[c.e]
-	if ln == nil {
+	if c.members != nil {
+		for _, en := range c.members {
+			e.advance(en)
+		}
 		return
 	}
-	if len(ln.q) == 0 {
-		delete(e.l.lanes, c.e)
-		return
-	}
-	next := ln.q[0]
-	ln.q[0] = nil
-	ln.q = ln.q[1:]
-	e.notify.submit(next)
+	e.advance(c.e)
 }
 
 // sizing reports whether the pipelines have anything to be sized for:

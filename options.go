@@ -26,6 +26,8 @@ type config struct {
 	notifier         alert.Notifier
 	shutdownTimeout  time.Duration
 	notifyTimeout    time.Duration
+	groupBy          string
+	groupWait        time.Duration
 	notifyRetries    int
 	notifyBackoff    time.Duration
 	notifyMaxElapsed time.Duration
@@ -112,6 +114,28 @@ func WithQueueCapacity(n int) Option {
 // alerts.
 func WithNotifier(n alert.Notifier) Option {
 	return optionFunc(func(c *config) { c.notifier = n })
+}
+
+// WithGrouping groups alerts as Alertmanager's group_by and group_wait
+// do: alerts with the same code raised for monitors with the same value of
+// label, within wait of the first, reach the notifier as one alert whose
+// Group lists them (see [alert.Alert]). A group of one is sent as a plain
+// alert. Grouping applies to monitors that have the label and use the
+// engine's notifier (see [WithNotifier]); others are sent one by one. Each
+// alert of a group waits up to wait longer than it would alone; alerts of
+// one monitor stay in order. Groups are timers in the engine's loop, not
+// goroutines. Shutdown sends open groups at once.
+func WithGrouping(label string, wait time.Duration) Option {
+	return optionFunc(func(c *config) {
+		switch {
+		case label == "":
+			c.fail("WithGrouping: empty label")
+		case wait <= 0 || wait > time.Hour:
+			c.fail("WithGrouping(%q, %v): want a wait above 0, at most 1h", label, wait)
+		default:
+			c.groupBy, c.groupWait = label, wait
+		}
+	})
 }
 
 // WithShutdownTimeout sets how long [Engine.Run] gives [Engine.Shutdown] to
