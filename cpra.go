@@ -489,7 +489,7 @@ func (e *Engine) addMonitor(m *Monitor) (ID, error) {
 	now := s.Wheel.Now()
 	sched := ecs.Schedule{Due: e.phaseDue(m.Name, ivMs, now), Interval: uint32(ivMs), Timeout: uint32(toMs)}
 	h := ecs.Health{FailThreshold: ft, SuccThreshold: st}
-	var pl *ecs.Plugins
+	var opt ecs.Optional
 	if err := checkPolicy(m.Name, &m.Policy); err != nil {
 		return ID{}, err
 	}
@@ -546,16 +546,22 @@ func (e *Engine) addMonitor(m *Monitor) (ID, error) {
 	if m.RepeatInterval > 0 {
 		h.Flags |= ecs.FlagRepeat
 	}
-	if m.Remediate != nil || m.Notify != nil || len(m.Labels) > 0 || mr != 1 || m.RetryInterval > 0 || m.RepeatInterval > 0 ||
-		m.FailureWindow > 0 || flapHigh > 0 || len(parents) > 0 || len(m.Maintenance) > 0 {
-		pl = &ecs.Plugins{Remediate: m.Remediate, Notify: m.Notify, Labels: m.Labels, MaxRemediations: mr, Policy: m.Policy,
-			RetryInterval: uint32(m.RetryInterval.Milliseconds()), RepeatInterval: uint32(m.RepeatInterval.Milliseconds()),
-			FailureWindow: uint8(m.FailureWindow), FlapHigh: flapHigh, FlapLow: flapLow}
-		if len(parents) > 0 {
-			pl.Parents, pl.ParentEnts = parents, make([]ecs.Entity, len(parents))
-		}
+	// Each optional part is a component of its own, so a monitor pays
+	// only for what it uses.
+	if m.Remediate != nil || m.Notify != nil || mr != 1 || m.RetryInterval > 0 || m.RepeatInterval > 0 {
+		opt.Plugins = &ecs.Plugins{Remediate: m.Remediate, Notify: m.Notify, MaxRemediations: mr, Policy: m.Policy,
+			RetryInterval: uint32(m.RetryInterval.Milliseconds()), RepeatInterval: uint32(m.RepeatInterval.Milliseconds())}
 	}
-	en, ok := s.Create(ecs.Probe{Name: m.Name, Check: m.Check}, sched, h, pl)
+	if len(m.Labels) > 0 || len(m.Maintenance) > 0 {
+		opt.Meta = &ecs.Meta{Labels: m.Labels}
+	}
+	if m.FailureWindow > 0 || flapHigh > 0 {
+		opt.Ring = &ecs.Ring{FailureWindow: uint8(m.FailureWindow), FlapHigh: flapHigh, FlapLow: flapLow}
+	}
+	if len(parents) > 0 {
+		opt.Deps = &ecs.Deps{Parents: parents}
+	}
+	en, ok := s.Create(ecs.Probe{Name: m.Name, Check: m.Check}, sched, h, opt)
 	if !ok {
 		return bad("Name", ErrDuplicateName)
 	}
@@ -613,10 +619,10 @@ func (e *Engine) parents(m *Monitor) ([]string, error) {
 		}
 		seen[name] = true
 		en, ok := s.Lookup(name)
-		if !ok || !s.Plugins.Has(en) {
+		if !ok || !s.Deps.Has(en) {
 			return false
 		}
-		for _, p := range s.Plugins.Get(en).Parents {
+		for _, p := range s.Deps.Get(en).Parents {
 			if walk(p) {
 				path = append(path, name)
 				return true
@@ -695,9 +701,9 @@ func (e *Engine) silence(en ecs.Entity, flag uint16, on bool) {
 	e.countState(h.State, -1)
 	h.State, h.Fails, h.Succs = ecs.StateUnknown, 0, 0
 	h.Flags &^= ecs.FlagFlapping
-	if s.Plugins.Has(en) {
-		pl := s.Plugins.Get(en)
-		pl.History, pl.WindowN = 0, 0
+	if s.Rings.Has(en) {
+		r := s.Rings.Get(en)
+		r.History, r.WindowN = 0, 0
 	}
 	e.raiseGray(en, h, since)
 	if h.Flags&ecs.FlagInEpisode != 0 {
@@ -729,12 +735,14 @@ func (e *Engine) statusOf(id ID) (Status, error) {
 	if h.State != ecs.StateUnknown || h.Flags&ecs.FlagInEpisode != 0 {
 		st.LastCheck = e.tickTime(h.LastCheck)
 	}
+	if s.Metas.Has(id.e) {
+		st.Labels = s.Metas.Get(id.e).Labels
+	}
+	if h.Flags&ecs.FlagFlap != 0 {
+		st.FlapPercent = float64(ecs.FlapSum(s.Rings.Get(id.e).History)) / 19
+	}
 	if s.Plugins.Has(id.e) {
 		pl := s.Plugins.Get(id.e)
-		st.Labels = pl.Labels
-		if h.Flags&ecs.FlagFlap != 0 {
-			st.FlapPercent = float64(ecs.FlapSum(pl.History)) / 19
-		}
 		if pl.LastFix != 0 {
 			st.LastRemediation = e.tickTime(pl.LastFix)
 			st.LastRemediationError = pl.LastFixErr

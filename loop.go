@@ -381,22 +381,22 @@ func sat(v uint16) uint16 {
 // it once the result has been applied.
 func (e *Engine) record(en ecs.Entity, h *ecs.Health, err error) bool {
 	s := e.store
-	pl := s.Plugins.Get(en)
-	pl.History <<= 1
+	rg := s.Rings.Get(en)
+	rg.History <<= 1
 	if err != nil {
-		pl.History |= 1
+		rg.History |= 1
 	}
-	if pl.WindowN < 64 {
-		pl.WindowN++
+	if rg.WindowN < 64 {
+		rg.WindowN++
 	}
 	if h.Flags&ecs.FlagFlap == 0 {
 		return false
 	}
-	sum := ecs.FlapSum(pl.History)
+	sum := ecs.FlapSum(rg.History)
 	if h.Flags&ecs.FlagFlapping != 0 {
-		return sum < int(pl.FlapLow)
+		return sum < int(rg.FlapLow)
 	}
-	if sum < int(pl.FlapHigh) {
+	if sum < int(rg.FlapHigh) {
 		return false
 	}
 	h.Flags |= ecs.FlagFlapping
@@ -405,7 +405,7 @@ func (e *Engine) record(en ecs.Entity, h *ecs.Health, err error) bool {
 	if h.Flags&ecs.FlagInEpisode != 0 {
 		since = s.Episodes.Get(en).Since
 	}
-	pl.FlapSince = since
+	rg.FlapSince = since
 	e.raiseN(en, h, alert.Yellow, err, since, 0, 0, alert.FlapStart)
 	return false
 }
@@ -418,7 +418,7 @@ func (e *Engine) flapEnd(en ecs.Entity, err error) {
 	h.Flags &^= ecs.FlagFlapping
 	if h.Flags&ecs.FlagInEpisode == 0 {
 		// Since pairs the green with the episode told before the spell.
-		e.raiseN(en, h, alert.Green, nil, s.Plugins.Get(en).FlapSince, 0, 0, alert.FlapEnd)
+		e.raiseN(en, h, alert.Green, nil, s.Rings.Get(en).FlapSince, 0, 0, alert.FlapEnd)
 		return
 	}
 	ep := s.Episodes.Get(en)
@@ -433,7 +433,7 @@ func (e *Engine) flapEnd(en ecs.Entity, err error) {
 	}
 	if ep.Phase == ecs.PhaseHeld {
 		ep.Phase = ecs.PhaseNone
-		if pl := s.Plugins.Get(en); pl.Remediate != nil {
+		if s.Plugins.Has(en) && s.Plugins.Get(en).Remediate != nil {
 			e.raiseN(en, h, alert.Yellow, err, ep.Since, int(ep.Attempts), 0, alert.FlapEnd)
 			e.attempt(en, h, ep)
 			return
@@ -472,7 +472,7 @@ func (e *Engine) passed(en ecs.Entity, h *ecs.Health) {
 	e.setState(h, ecs.StateUp)
 	h.Flags &^= ecs.FlagInEpisode
 	if h.Flags&ecs.FlagWindow != 0 {
-		s.Plugins.Get(en).WindowN = 0 // recovered: old failures no longer count
+		s.Rings.Get(en).WindowN = 0 // recovered: old failures no longer count
 	}
 	if told {
 		e.raise(en, h, alert.Green, nil, since, attempts)
@@ -486,9 +486,9 @@ func (e *Engine) failed(en ecs.Entity, h *ecs.Health, err error, due int64) {
 	h.Fails = sat(h.Fails)
 	windowDown := false
 	if h.Flags&ecs.FlagWindow != 0 {
-		pl := s.Plugins.Get(en)
-		mask := uint64(1)<<min(pl.FailureWindow, pl.WindowN) - 1 // 64 wraps to all ones
-		windowDown = bits.OnesCount64(pl.History&mask) >= int(h.FailThreshold)
+		rg := s.Rings.Get(en)
+		mask := uint64(1)<<min(rg.FailureWindow, rg.WindowN) - 1 // 64 wraps to all ones
+		windowDown = bits.OnesCount64(rg.History&mask) >= int(h.FailThreshold)
 	}
 	if h.Flags&ecs.FlagInEpisode == 0 {
 		e.l.episode++
@@ -640,7 +640,7 @@ func (e *Engine) attempt(en ecs.Entity, h *ecs.Health, ep *ecs.Episode) {
 			Err:      ep.LastErr,
 			Since:    e.tickTime(ep.Since),
 			Failures: int(h.Fails),
-			Labels:   pl.Labels,
+			Labels:   e.labels(en),
 		},
 	})
 }
@@ -764,10 +764,9 @@ func (e *Engine) raiseN(en ecs.Entity, h *ecs.Health, code alert.Code, err error
 	}
 	s := e.store
 	n := e.cfg.notifier
-	var labels map[string]string
+	labels := e.labels(en)
 	if s.Plugins.Has(en) {
 		pl := s.Plugins.Get(en)
-		labels = pl.Labels
 		if pl.Notify != nil {
 			n = pl.Notify
 		}
@@ -1067,17 +1066,11 @@ func (e *Engine) realign(en ecs.Entity, h *ecs.Health) {
 // not (or no longer) in the engine hold nothing.
 func (e *Engine) parentHolds(en ecs.Entity, ep *ecs.Episode) bool {
 	s := e.store
-	pl := s.Plugins.Get(en)
 	hold := false
-	for i, name := range pl.Parents {
-		pe := pl.ParentEnts[i]
-		if pe.IsZero() || !s.Alive(pe) {
-			found, ok := s.Lookup(name)
-			if !ok {
-				continue
-			}
-			pe = found
-			pl.ParentEnts[i] = found
+	for _, name := range s.Deps.Get(en).Parents {
+		pe, ok := s.Lookup(name)
+		if !ok {
+			continue
 		}
 		ph := s.Healths.Get(pe)
 		switch {
@@ -1105,4 +1098,12 @@ func (e *Engine) checkSoon(en ecs.Entity, h *ecs.Health) {
 		s.Wheel.Insert(en, t)
 		h.Flags |= ecs.FlagRephase
 	}
+}
+
+// labels returns a monitor's labels, nil when it has none.
+func (e *Engine) labels(en ecs.Entity) map[string]string {
+	if s := e.store; s.Metas.Has(en) {
+		return s.Metas.Get(en).Labels
+	}
+	return nil
 }

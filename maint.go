@@ -217,16 +217,16 @@ func (e *Engine) applyMaint(m *maint, on bool) {
 // maintenance counts a window opening or closing over a monitor; the
 // first to open silences it, the last to close lets it start afresh.
 func (e *Engine) maintenance(en ecs.Entity, on bool) {
-	pl := e.store.Plugins.Get(en)
+	mt := e.store.Metas.Get(en)
 	switch {
 	case on:
-		pl.Maint++
-		if pl.Maint == 1 {
+		mt.Maint++
+		if mt.Maint == 1 {
 			e.silence(en, ecs.FlagMaint, true)
 		}
-	case pl.Maint > 0:
-		pl.Maint--
-		if pl.Maint == 0 {
+	case mt.Maint > 0:
+		mt.Maint--
+		if mt.Maint == 0 {
 			e.silence(en, ecs.FlagMaint, false)
 		}
 	}
@@ -236,16 +236,16 @@ func (e *Engine) maintenance(en ecs.Entity, on bool) {
 // selector windows that select it.
 func (e *Engine) maintAdded(en ecs.Entity, wins []MaintenanceWindow) {
 	s := e.store
-	if !s.Plugins.Has(en) {
+	if !s.Metas.Has(en) {
 		return
 	}
 	now := time.Now()
 	if len(wins) > 0 {
 		m := &maint{en: en, wins: wins}
 		e.register(m, now)
-		s.Plugins.Get(en).MaintID = m.id
+		s.Metas.Get(en).MaintID = m.id
 	}
-	labels := s.Plugins.Get(en).Labels
+	labels := s.Metas.Get(en).Labels
 	for _, m := range e.maints.sels {
 		if m.active && m.selects(labels) {
 			e.maintenance(en, true)
@@ -256,10 +256,10 @@ func (e *Engine) maintAdded(en ecs.Entity, wins []MaintenanceWindow) {
 // maintRemoved forgets a removed monitor's own windows.
 func (e *Engine) maintRemoved(en ecs.Entity) {
 	s := e.store
-	if !s.Plugins.Has(en) {
+	if !s.Metas.Has(en) {
 		return
 	}
-	if id := s.Plugins.Get(en).MaintID; id != 0 {
+	if id := s.Metas.Get(en).MaintID; id != 0 {
 		m := e.maints.byID[id]
 		e.maints.remove(m)
 		delete(e.maints.byID, id)

@@ -95,30 +95,43 @@ const (
 )
 
 // Plugins holds what only some monitors have: their own remediator,
-// notifier and labels.
+// notifier, remediation policy and check intervals while failing.
 type Plugins struct {
 	Remediate       intervene.Remediator
 	Notify          alert.Notifier // nil: the engine's default notifier
-	Labels          map[string]string
 	MaxRemediations uint16
-	RetryInterval   uint32   // ms between checks while failing and not yet down; 0: Interval
-	RepeatInterval  uint32   // ms between reminders of a red; 0: none
-	FailureWindow   uint8    // Y of "X failures in the last Y checks"; 0: consecutive
-	WindowN         uint8    // results counted by the failure window since the last recovery
-	FlapHigh        uint16   // weighted change sum (see FlapSum) at which flapping starts
-	FlapLow         uint16   // weighted change sum below which it stops
-	History         uint64   // the last results, newest in bit 0: 1 failed
-	FlapSince       int64    // Since of the episode open when flapping began; -1 for none
-	Parents         []string // names of the monitors this one depends on
-	ParentEnts      []Entity // the monitors last found under Parents (may be stale)
-	Maint           uint8    // maintenance windows covering the monitor now
-	MaintID         uint64   // the engine's record of the monitor's own windows; 0 for none
+	RetryInterval   uint32 // ms between checks while failing and not yet down; 0: Interval
+	RepeatInterval  uint32 // ms between reminders of a red; 0: none
 	Policy          intervene.Policy
 
 	LastFix    int64   // tick the last attempt started; 0 for none
 	LastFixEnd int64   // tick the last attempt ended
 	LastFixErr error   // its outcome
 	Fixes      []int64 // start ticks of recent attempts, for Policy.Limit
+}
+
+// Meta holds a monitor's labels and maintenance bookkeeping; only
+// monitors with labels or maintenance windows of their own carry it.
+type Meta struct {
+	Labels  map[string]string
+	MaintID uint64 // the engine's record of the monitor's own windows; 0 for none
+	Maint   uint8  // maintenance windows covering the monitor now
+}
+
+// Ring is a monitor's recent results, for a failure window and flap
+// detection; only monitors with one of those carry it.
+type Ring struct {
+	History       uint64 // the last results, newest in bit 0: 1 failed
+	FlapSince     int64  // Since of the episode open when flapping began; -1 for none
+	FailureWindow uint8  // Y of "X failures in the last Y checks"; 0: consecutive
+	WindowN       uint8  // results counted by the failure window since the last recovery
+	FlapHigh      uint16 // weighted change sum (see FlapSum) at which flapping starts
+	FlapLow       uint16 // weighted change sum below which it stops
+}
+
+// Deps names the monitors a monitor depends on.
+type Deps struct {
+	Parents []string
 }
 
 // FlapSum is the weighted number of state changes among the last 21

@@ -18,9 +18,12 @@ type Store struct {
 	Healths  *ark.Map[Health]
 	Plugins  *ark.Map[Plugins]
 	Episodes *ark.Map[Episode]
+	Metas    *ark.Map[Meta]
+	Rings    *ark.Map[Ring]
+	Deps     *ark.Map[Deps]
 	Wheel    *Wheel
 
-	plugFilter *ark.Filter1[Plugins]
+	metaFilter *ark.Filter1[Meta]
 
 	names *nameIndex
 }
@@ -40,8 +43,11 @@ func NewStore(now int64, capacity int) *Store {
 		Healths:  ark.NewMap[Health](w),
 		Plugins:  ark.NewMap[Plugins](w),
 		Episodes: ark.NewMap[Episode](w),
+		Metas:    ark.NewMap[Meta](w),
+		Rings:    ark.NewMap[Ring](w),
+		Deps:     ark.NewMap[Deps](w),
 	}
-	s.plugFilter = ark.NewFilter1[Plugins](w)
+	s.metaFilter = ark.NewFilter1[Meta](w)
 	s.names = newNameIndex(capacity, func(e Entity) string { return s.Probes.Get(e).Name })
 	s.Wheel = NewWheel(now, s.due)
 	return s
@@ -74,19 +80,35 @@ func HashName(name string) uint64 {
 // Lookup returns the monitor with the given name.
 func (s *Store) Lookup(name string) (Entity, bool) { return s.names.get(name) }
 
+// Optional holds the components only some monitors have; nil for none.
+type Optional struct {
+	Plugins *Plugins
+	Meta    *Meta
+	Ring    *Ring
+	Deps    *Deps
+}
+
 // Create adds a monitor and files it in the wheel at sched.Due, unless the
-// name is taken: then it returns the monitor holding it and false. plugins
-// may be nil.
-func (s *Store) Create(p Probe, sched Schedule, h Health, plugins *Plugins) (Entity, bool) {
+// name is taken: then it returns the monitor holding it and false.
+func (s *Store) Create(p Probe, sched Schedule, h Health, opt Optional) (Entity, bool) {
 	taken, file := s.names.reserve(p.Name)
 	if file == nil {
 		return taken, false
 	}
 	var e Entity
-	if plugins != nil {
-		e = s.withPlug.NewEntity(&p, &sched, &h, plugins)
+	if opt.Plugins != nil {
+		e = s.withPlug.NewEntity(&p, &sched, &h, opt.Plugins)
 	} else {
 		e = s.Monitors.NewEntity(&p, &sched, &h)
+	}
+	if opt.Meta != nil {
+		s.Metas.Add(e, opt.Meta)
+	}
+	if opt.Ring != nil {
+		s.Rings.Add(e, opt.Ring)
+	}
+	if opt.Deps != nil {
+		s.Deps.Add(e, opt.Deps)
 	}
 	file(e)
 	s.Wheel.Insert(e, sched.Due)
@@ -99,11 +121,11 @@ func (s *Store) Delete(e Entity) {
 	s.World.RemoveEntity(e)
 }
 
-// Select appends to out the monitors with plugins whose labels satisfy
-// match, and returns it. It reads the store only, so the caller may change
-// the monitors it returns afterwards.
+// Select appends to out the monitors with labels that satisfy match, and
+// returns it. It reads the store only, so the caller may change the
+// monitors it returns afterwards.
 func (s *Store) Select(match func(labels map[string]string) bool, out []Entity) []Entity {
-	q := s.plugFilter.Query()
+	q := s.metaFilter.Query()
 	for q.Next() {
 		if match(q.Get().Labels) {
 			out = append(out, q.Entity())
