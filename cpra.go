@@ -272,8 +272,9 @@ type Engine struct {
 	lag     LagStats
 	latency latencyHist
 
-	l      loopState // owned by the loop
-	maints maints    // owned with the store
+	l          loopState                 // owned by the loop
+	maints     maints                    // owned with the store
+	parentSets map[string]*ecs.ParentSet // owned with the store
 }
 
 // New returns an engine configured by opts. It starts nothing: no goroutine
@@ -528,7 +529,8 @@ func (e *Engine) addMonitor(m *Monitor) (ID, error) {
 		flapLow = uint16(math.Ceil(low * 19))
 		h.Flags |= ecs.FlagFlap
 	}
-	parents, err := e.parents(m)
+	var pbuf [4]string
+	parents, err := e.parents(m, pbuf[:])
 	if err != nil {
 		return ID{}, err
 	}
@@ -559,10 +561,13 @@ func (e *Engine) addMonitor(m *Monitor) (ID, error) {
 		opt.Ring = &ecs.Ring{FailureWindow: uint8(m.FailureWindow), FlapHigh: flapHigh, FlapLow: flapLow}
 	}
 	if len(parents) > 0 {
-		opt.Deps = &ecs.Deps{Parents: parents}
+		opt.Deps = &ecs.Deps{Set: e.parentSet(parents)}
 	}
 	en, ok := s.Create(ecs.Probe{Name: m.Name, Check: m.Check}, sched, h, opt)
 	if !ok {
+		if opt.Deps != nil {
+			e.unrefParents(opt.Deps.Set)
+		}
 		return bad("Name", ErrDuplicateName)
 	}
 	e.monitors.Add(1)
@@ -570,18 +575,39 @@ func (e *Engine) addMonitor(m *Monitor) (ID, error) {
 	return ID{en}, nil
 }
 
+// parentSet returns the shared set of these parent names.
+func (e *Engine) parentSet(names []string) *ecs.ParentSet {
+	key := strings.Join(names, "\x00")
+	if e.parentSets == nil {
+		e.parentSets = make(map[string]*ecs.ParentSet)
+	}
+	ps := e.parentSets[key]
+	if ps == nil {
+		ps = &ecs.ParentSet{Names: slices.Clone(names), Key: key}
+		e.parentSets[key] = ps
+	}
+	ps.Refs++
+	return ps
+}
+
+func (e *Engine) unrefParents(ps *ecs.ParentSet) {
+	if ps.Refs--; ps.Refs == 0 {
+		delete(e.parentSets, ps.Key)
+	}
+}
+
 // parents resolves m.DependsOn to names, refusing bad references and
-// cycles.
-func (e *Engine) parents(m *Monitor) ([]string, error) {
+// cycles. The names are in a small buffer the caller owns; parentSet keeps
+// a copy.
+func (e *Engine) parents(m *Monitor, buf []string) ([]string, error) {
 	if len(m.DependsOn) == 0 {
 		return nil, nil
 	}
 	s := e.store
-	names := make([]string, 0, len(m.DependsOn))
+	names := buf[:0]
 	for i, r := range m.DependsOn {
-		field := fmt.Sprintf("DependsOn[%d]", i)
 		bad := func(err error) ([]string, error) {
-			return nil, &MonitorError{Monitor: m.Name, Field: field, Err: err}
+			return nil, &MonitorError{Monitor: m.Name, Field: fmt.Sprintf("DependsOn[%d]", i), Err: err}
 		}
 		var name string
 		switch {
@@ -604,40 +630,49 @@ func (e *Engine) parents(m *Monitor) ([]string, error) {
 			names = append(names, name)
 		}
 	}
-	// A cycle would run from one of the parents back to m: follow the
-	// parents of the monitors already in the engine.
-	seen := map[string]bool{}
-	var path []string
-	var walk func(name string) bool
-	walk = func(name string) bool {
-		if name == m.Name {
-			path = append(path, name)
-			return true
-		}
-		if seen[name] {
-			return false
-		}
-		seen[name] = true
-		en, ok := s.Lookup(name)
-		if !ok || !s.Deps.Has(en) {
-			return false
-		}
-		for _, p := range s.Deps.Get(en).Parents {
-			if walk(p) {
-				path = append(path, name)
-				return true
-			}
-		}
-		return false
-	}
-	for _, p := range names {
-		if walk(p) {
-			slices.Reverse(path)
-			return nil, &MonitorError{Monitor: m.Name, Field: "DependsOn",
-				Err: fmt.Errorf("dependency cycle: %s -> %s", m.Name, strings.Join(path, " -> "))}
-		}
+	if path := e.cycle(m.Name, names); path != nil {
+		return nil, &MonitorError{Monitor: m.Name, Field: "DependsOn",
+			Err: fmt.Errorf("dependency cycle: %s -> %s", m.Name, strings.Join(path, " -> "))}
 	}
 	return names, nil
+}
+
+// cycle returns the path from one of parents back to name along the
+// parents of monitors in the engine, or nil when there is none. Monitors
+// whose parents have no parents, the usual case, cost a lookup each.
+func (e *Engine) cycle(name string, parents []string) []string {
+	s := e.store
+	var seen map[*ecs.ParentSet]bool
+	var walk func(n string) []string
+	walk = func(n string) []string {
+		if n == name {
+			return []string{n}
+		}
+		en, ok := s.Lookup(n)
+		if !ok || !s.Deps.Has(en) {
+			return nil
+		}
+		set := s.Deps.Get(en).Set
+		if seen == nil {
+			seen = make(map[*ecs.ParentSet]bool)
+		}
+		if seen[set] {
+			return nil // its parents are known to lead nowhere
+		}
+		seen[set] = true
+		for _, p := range set.Names {
+			if path := walk(p); path != nil {
+				return append([]string{n}, path...)
+			}
+		}
+		return nil
+	}
+	for _, p := range parents {
+		if path := walk(p); path != nil {
+			return path
+		}
+	}
+	return nil
 }
 
 // phaseDue returns the first tick at or after now at which a monitor with
@@ -663,6 +698,9 @@ func (e *Engine) removeMonitor(id ID) error {
 		e.dropLane(id.e) // undelivered alerts of a removed monitor are dropped
 	}
 	e.maintRemoved(id.e)
+	if s.Deps.Has(id.e) {
+		e.unrefParents(s.Deps.Get(id.e).Set)
+	}
 	s.Delete(id.e)
 	e.monitors.Add(-1)
 	return nil

@@ -1067,7 +1067,7 @@ func (e *Engine) realign(en ecs.Entity, h *ecs.Health) {
 func (e *Engine) parentHolds(en ecs.Entity, ep *ecs.Episode) bool {
 	s := e.store
 	hold := false
-	for _, name := range s.Deps.Get(en).Parents {
+	for _, name := range s.Deps.Get(en).Set.Names {
 		pe, ok := s.Lookup(name)
 		if !ok {
 			continue

@@ -243,7 +243,7 @@ func (e *Engine) maintAdded(en ecs.Entity, wins []MaintenanceWindow) {
 	if len(wins) > 0 {
 		m := &maint{en: en, wins: wins}
 		e.register(m, now)
-		s.Metas.Get(en).MaintID = m.id
+		s.Metas.Get(en).MaintID = uint32(m.id)
 	}
 	labels := s.Metas.Get(en).Labels
 	for _, m := range e.maints.sels {
@@ -259,7 +259,7 @@ func (e *Engine) maintRemoved(en ecs.Entity) {
 	if !s.Metas.Has(en) {
 		return
 	}
-	if id := s.Metas.Get(en).MaintID; id != 0 {
+	if id := uint64(s.Metas.Get(en).MaintID); id != 0 {
 		m := e.maints.byID[id]
 		e.maints.remove(m)
 		delete(e.maints.byID, id)

@@ -40,17 +40,55 @@ func names(n int) []string {
 }
 
 func newFleet(b *testing.B, ns []string, interval time.Duration, opts ...cpra.Option) *cpra.Engine {
+	return buildFleet(b, false, ns, interval, opts...)
+}
+
+// buildFleet adds the monitors, plain or with every alert-reducing feature
+// on (see featured).
+func buildFleet(b *testing.B, features bool, ns []string, interval time.Duration, opts ...cpra.Option) *cpra.Engine {
 	b.Helper()
+	if features {
+		opts = append(opts, cpra.WithGrouping("zone", 10*time.Second))
+	}
 	e, err := cpra.New(append([]cpra.Option{cpra.WithCapacity(len(ns))}, opts...)...)
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, name := range ns {
-		if _, err := e.Add(cpra.Monitor{Name: name, Check: noop, Interval: interval, Timeout: time.Second}); err != nil {
+	var zones []map[string]string
+	if features {
+		zones = make([]map[string]string, 100)
+		for i := range zones {
+			zones[i] = map[string]string{"zone": fmt.Sprintf("z%02d", i)}
+		}
+		// A maintenance over one zone, open at another time of day.
+		_, err := e.AddMaintenance(cpra.Maintenance{Selector: map[string]string{"zone": "z00"},
+			Windows: []cpra.MaintenanceWindow{{Start: time.Now().Add(12 * time.Hour), Duration: time.Hour, Repeat: cpra.Daily}}})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	for i, name := range ns {
+		m := cpra.Monitor{Name: name, Check: noop, Interval: interval, Timeout: time.Second}
+		if features {
+			featured(&m, i, ns, zones)
+		}
+		if _, err := e.Add(m); err != nil {
 			b.Fatal(err)
 		}
 	}
 	return e
+}
+
+// featured turns on, for monitor i of the fleet: flap detection, a failure
+// window, a zone label (grouping and the maintenance select by it) and,
+// for all but the first thousand, a parent among the first thousand.
+func featured(m *cpra.Monitor, i int, ns []string, zones []map[string]string) {
+	m.Flap = cpra.FlapThresholds{High: 50}
+	m.FailureWindow = 5
+	m.Labels = zones[i%len(zones)]
+	if parents := min(1000, len(ns)/10); i >= parents {
+		m.DependsOn = []cpra.Ref{{Name: ns[i%parents]}}
+	}
 }
 
 func stop(b *testing.B, e *cpra.Engine) {
@@ -81,11 +119,18 @@ func cpuTime() time.Duration {
 // million checks a second (one million for 10k, whose interval is at the
 // 10ms floor), more than two cores can serve, and reports how many the whole
 // engine completes over a window: schedule, queue, worker, apply.
-func BenchmarkEngineThroughput(b *testing.B) {
+func BenchmarkEngineThroughput(b *testing.B) { engineThroughput(b, false) }
+
+// BenchmarkEngineFeaturesThroughput is BenchmarkEngineThroughput with
+// flap detection, failure windows, labels, dependencies, grouping and a
+// maintenance on (see featured).
+func BenchmarkEngineFeaturesThroughput(b *testing.B) { engineThroughput(b, true) }
+
+func engineThroughput(b *testing.B, features bool) {
 	for _, sz := range sizes(b) {
 		b.Run(sz.name, func(b *testing.B) {
 			interval := throughputInterval(sz.n)
-			e := newFleet(b, names(sz.n), interval)
+			e := buildFleet(b, features, names(sz.n), interval)
 			if err := e.Start(context.Background()); err != nil {
 				b.Fatal(err)
 			}
@@ -146,7 +191,14 @@ func BenchmarkTickerPerMonitorThroughput(b *testing.B) {
 // BenchmarkEngineMemory adds n monitors and reports the engine's heap per
 // monitor (names and the shared checker exist before and after, so they are
 // not counted) and the time Add takes per monitor (ns/op).
-func BenchmarkEngineMemory(b *testing.B) {
+func BenchmarkEngineMemory(b *testing.B) { engineMemory(b, false) }
+
+// BenchmarkEngineFeaturesMemory is BenchmarkEngineMemory with the features
+// of BenchmarkEngineFeaturesThroughput on. The label maps are shared, as
+// a config file's identical labels are.
+func BenchmarkEngineFeaturesMemory(b *testing.B) { engineMemory(b, true) }
+
+func engineMemory(b *testing.B, features bool) {
 	for _, sz := range sizes(b) {
 		b.Run(sz.name, func(b *testing.B) {
 			ns := names(sz.n)
@@ -157,7 +209,7 @@ func BenchmarkEngineMemory(b *testing.B) {
 				before := heapInUse()
 				b.StartTimer()
 				t0 := time.Now()
-				e := newFleet(b, ns, time.Minute)
+				e := buildFleet(b, features, ns, time.Minute)
 				addTime = time.Since(t0)
 				b.StopTimer()
 				perMonitor = float64(heapInUse()-before) / float64(sz.n)
@@ -210,10 +262,16 @@ func window() time.Duration {
 
 // BenchmarkEngineLag runs n monitors at a 60s interval and reports how late
 // checks started over a 10s window: p50, p99 and max.
-func BenchmarkEngineLag(b *testing.B) {
+func BenchmarkEngineLag(b *testing.B) { engineLag(b, false) }
+
+// BenchmarkEngineFeaturesLag is BenchmarkEngineLag with the features of
+// BenchmarkEngineFeaturesThroughput on.
+func BenchmarkEngineFeaturesLag(b *testing.B) { engineLag(b, true) }
+
+func engineLag(b *testing.B, features bool) {
 	for _, sz := range sizes(b) {
 		b.Run(sz.name, func(b *testing.B) {
-			e := newFleet(b, names(sz.n), time.Minute)
+			e := buildFleet(b, features, names(sz.n), time.Minute)
 			var lag cpra.LagStats
 			var cpu float64
 			for b.Loop() {
@@ -227,7 +285,7 @@ func BenchmarkEngineLag(b *testing.B) {
 				lag = e.Stats().Lag
 				stop(b, e)
 				b.StopTimer()
-				e = newFleet(b, names(sz.n), time.Minute)
+				e = buildFleet(b, features, names(sz.n), time.Minute)
 				b.StartTimer()
 			}
 			reportLag(b, lag.P50, lag.P99, lag.Max)

@@ -114,7 +114,7 @@ type Plugins struct {
 // monitors with labels or maintenance windows of their own carry it.
 type Meta struct {
 	Labels  map[string]string
-	MaintID uint64 // the engine's record of the monitor's own windows; 0 for none
+	MaintID uint32 // the engine's record of the monitor's own windows; 0 for none
 	Maint   uint8  // maintenance windows covering the monitor now
 }
 
@@ -129,9 +129,17 @@ type Ring struct {
 	FlapLow       uint16 // weighted change sum below which it stops
 }
 
-// Deps names the monitors a monitor depends on.
+// Deps names the monitors a monitor depends on. Monitors with the same
+// parents share one set.
 type Deps struct {
-	Parents []string
+	Set *ParentSet
+}
+
+// ParentSet is a list of parent names, shared by the monitors that have it.
+type ParentSet struct {
+	Names []string
+	Key   string // the names joined, to find the set
+	Refs  int    // monitors holding it
 }
 
 // FlapSum is the weighted number of state changes among the last 21

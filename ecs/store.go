@@ -24,6 +24,7 @@ type Store struct {
 	Wheel    *Wheel
 
 	metaFilter *ark.Filter1[Meta]
+	ids        [8]ark.ID // component IDs for Create
 
 	names *nameIndex
 }
@@ -48,6 +49,10 @@ func NewStore(now int64, capacity int) *Store {
 		Deps:     ark.NewMap[Deps](w),
 	}
 	s.metaFilter = ark.NewFilter1[Meta](w)
+	for i, id := range []ark.ID{ark.ComponentID[Probe](w), ark.ComponentID[Schedule](w), ark.ComponentID[Health](w),
+		ark.ComponentID[Plugins](w), ark.ComponentID[Meta](w), ark.ComponentID[Ring](w), ark.ComponentID[Deps](w)} {
+		s.ids[i] = id
+	}
 	s.names = newNameIndex(capacity, func(e Entity) string { return s.Probes.Get(e).Name })
 	s.Wheel = NewWheel(now, s.due)
 	return s
@@ -96,19 +101,35 @@ func (s *Store) Create(p Probe, sched Schedule, h Health, opt Optional) (Entity,
 		return taken, false
 	}
 	var e Entity
-	if opt.Plugins != nil {
-		e = s.withPlug.NewEntity(&p, &sched, &h, opt.Plugins)
-	} else {
+	switch {
+	case opt.Meta == nil && opt.Ring == nil && opt.Deps == nil && opt.Plugins == nil:
 		e = s.Monitors.NewEntity(&p, &sched, &h)
-	}
-	if opt.Meta != nil {
-		s.Metas.Add(e, opt.Meta)
-	}
-	if opt.Ring != nil {
-		s.Rings.Add(e, opt.Ring)
-	}
-	if opt.Deps != nil {
-		s.Deps.Add(e, opt.Deps)
+	case opt.Meta == nil && opt.Ring == nil && opt.Deps == nil:
+		e = s.withPlug.NewEntity(&p, &sched, &h, opt.Plugins)
+	default:
+		// Any other mix: create the entity in its final table at once
+		// rather than move it once per component.
+		var buf [7]ark.ID
+		ids := append(buf[:0], s.ids[:3]...)
+		for i, has := range [4]bool{opt.Plugins != nil, opt.Meta != nil, opt.Ring != nil, opt.Deps != nil} {
+			if has {
+				ids = append(ids, s.ids[3+i])
+			}
+		}
+		e = s.World.Unsafe().NewEntity(ids...)
+		*s.Probes.Get(e), *s.Scheds.Get(e), *s.Healths.Get(e) = p, sched, h
+		if opt.Plugins != nil {
+			*s.Plugins.Get(e) = *opt.Plugins
+		}
+		if opt.Meta != nil {
+			*s.Metas.Get(e) = *opt.Meta
+		}
+		if opt.Ring != nil {
+			*s.Rings.Get(e) = *opt.Ring
+		}
+		if opt.Deps != nil {
+			*s.Deps.Get(e) = *opt.Deps
+		}
 	}
 	file(e)
 	s.Wheel.Insert(e, sched.Due)
