@@ -69,8 +69,9 @@ type Monitor struct {
 	Flap FlapThresholds
 	// DependsOn names the monitors this one depends on, by ID or by name. A
 	// name may be of a monitor added later. While a parent is failing or
-	// down, this monitor's failures raise no alert and start no
-	// remediation; Status reports them as suppressed. When a failure of
+	// down, or in a maintenance window, this monitor's failures raise no
+	// alert and start no remediation; Status reports them as suppressed.
+	// A paused parent holds nothing. When a failure of
 	// this monitor is seen before any parent has a result since, that
 	// parent is checked at once and this monitor waits for its verdict.
 	// Once the parents are fine again, the next check of this monitor

@@ -150,3 +150,36 @@ func TestDependencyErrors(t *testing.T) {
 		t.Errorf("%d monitors, want 3 (a, b, c)", e.Stats().Monitors)
 	}
 }
+
+func TestParentInMaintenance(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := &recorder{}
+		e, _ := cpra.New(cpra.WithNotifier(rec))
+		var down atomic.Bool
+		start := time.Now().Add(10 * time.Second)
+		e.Add(cpra.Monitor{Name: "router", Interval: time.Second, Check: outage{&down},
+			Maintenance: []cpra.MaintenanceWindow{{Start: start, Duration: 20 * time.Second}}})
+		child, _ := e.Add(cpra.Monitor{Name: "app", Interval: time.Second, Check: outage{&down},
+			DependsOn: []cpra.Ref{{Name: "router"}}})
+		e.Start(context.Background())
+		time.Sleep(15 * time.Second)
+		down.Store(true) // the expected outage of the router's upgrade
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		if st, _ := e.Status(child); !st.Suppressed {
+			t.Errorf("child of a parent in maintenance: Suppressed %v, want true", st.Suppressed)
+		}
+		if got := rec.codes("app"); got != "" {
+			t.Errorf("child alerts during the parent's maintenance: %q, want none", got)
+		}
+		down.Store(false)
+		time.Sleep(20 * time.Second)
+		shutdown(t, e)
+		if got := rec.codes("router"); got != "gray" {
+			t.Errorf("parent alerts %q, want gray only", got)
+		}
+		if got := rec.codes("app"); got != "" {
+			t.Errorf("child alerts %q, want none: it recovered with its parent", got)
+		}
+	})
+}

@@ -64,6 +64,7 @@ type group struct {
 type groupKey struct {
 	value string
 	code  alert.Code
+	flap  alert.Flap
 }
 
 func (l *loopState) init(e *Engine) {
@@ -763,12 +764,12 @@ func (e *Engine) raiseN(en ecs.Entity, h *ecs.Health, code alert.Code, err error
 		}
 	}
 	s := e.store
-	n := e.cfg.notifier
+	n, own := e.cfg.notifier, false
 	labels := e.labels(en)
 	if s.Plugins.Has(en) {
 		pl := s.Plugins.Get(en)
 		if pl.Notify != nil {
-			n = pl.Notify
+			n, own = pl.Notify, true
 		}
 	}
 	if n == nil {
@@ -794,8 +795,8 @@ func (e *Engine) raiseN(en ecs.Entity, h *ecs.Health, code alert.Code, err error
 		Flap:     flap,
 	}}
 	ln := e.l.lanes[en]
-	if e.cfg.groupBy != "" && n == e.cfg.notifier && !e.l.draining {
-		if v, ok := labels[e.cfg.groupBy]; ok && e.join(en, ln, groupKey{v, code}, c.alert) {
+	if e.cfg.groupBy != "" && !own && !e.l.draining {
+		if v, ok := labels[e.cfg.groupBy]; ok && e.join(en, ln, groupKey{v, code, flap}, c.alert) {
 			return
 		}
 	}
@@ -875,6 +876,7 @@ func (e *Engine) sendGroup(g *group) {
 		Failures: first.Failures,
 		Attempt:  first.Attempt,
 		Labels:   map[string]string{e.cfg.groupBy: g.key.value},
+		Flap:     g.key.flap,
 		Group:    g.alerts,
 	}
 	e.stats.alertsGrouped.Add(uint64(len(g.alerts)))
@@ -1061,9 +1063,9 @@ func (e *Engine) realign(en ecs.Entity, h *ecs.Health) {
 
 // parentHolds reports whether a parent of a failing monitor holds its
 // alerts and repairs: a parent that is failing or down, or one with no
-// result since this monitor began to fail. The latter is checked at once,
-// so the verdict comes soon. Paused parents, those in maintenance and those
-// not (or no longer) in the engine hold nothing.
+// result since this monitor began to fail (the latter is checked at once,
+// so the verdict comes soon), and one in maintenance. Paused parents and
+// those not (or no longer) in the engine hold nothing.
 func (e *Engine) parentHolds(en ecs.Entity, ep *ecs.Episode) bool {
 	s := e.store
 	hold := false
@@ -1074,7 +1076,9 @@ func (e *Engine) parentHolds(en ecs.Entity, ep *ecs.Episode) bool {
 		}
 		ph := s.Healths.Get(pe)
 		switch {
-		case ph.Flags&(ecs.FlagPaused|ecs.FlagMaint) != 0:
+		case ph.Flags&ecs.FlagMaint != 0:
+			return true // an outage of the parent is expected
+		case ph.Flags&ecs.FlagPaused != 0:
 		case ph.State == ecs.StateDown || ph.Flags&ecs.FlagInEpisode != 0:
 			return true
 		case ph.State == ecs.StateUnknown || ph.LastCheck < ep.Since:
