@@ -39,6 +39,8 @@ type builder struct {
 	remedies   memo // intervention block -> remedy
 	codeRoutes memo // codes block -> alert.Notifier
 	labelSets  memo // labels block -> map[string]string
+	windowSets memo // maintenance block -> []cpra.MaintenanceWindow
+	zones      map[string]zone
 	logs       map[string]alert.Notifier
 	stdoutLog  alert.Notifier
 	closers    []io.Closer
@@ -81,6 +83,7 @@ type built struct {
 	index    int32
 	line     int32
 	nameLine int32
+	depLine  int32 // line of depends_on, when the monitor has parents
 	errs     []*Error
 	warns    []*Error
 	whole    bool // the item needs the whole-document path
@@ -312,8 +315,8 @@ func (it *item) pairs(c *node, path string) ([][2]string, bool) {
 }
 
 var (
-	monitorFields      = []string{"name", "enabled", "labels", "pulse_check", "intervention", "codes"}
-	pulseFields        = []string{"type", "interval", "timeout", "max_failures", "unhealthy_threshold", "healthy_threshold", "config"}
+	monitorFields      = []string{"name", "enabled", "labels", "pulse_check", "intervention", "codes", "repeat_interval", "depends_on", "flap", "maintenance"}
+	pulseFields        = []string{"type", "interval", "timeout", "max_failures", "unhealthy_threshold", "healthy_threshold", "retry_interval", "failure_window", "config"}
 	interventionFields = []string{"type", "action", "max_attempts", "config"}
 	codeFields         = []string{"dispatch", "notify", "config"}
 	codeNames          = []string{"yellow", "red", "green", "cyan", "gray", "grey"}
@@ -355,6 +358,26 @@ func (b *builder) build(n *node, idx int, out *built) {
 			iv = c
 		case "codes":
 			codes = c
+		case "repeat_interval":
+			if d, ok := it.duration(c, ""); ok {
+				switch {
+				case d != 0 && d < cpra.MinInterval:
+					it.failf(c, c.key, "%v is below the minimum %v", d, cpra.MinInterval)
+				case d > cpra.MaxInterval:
+					it.failf(c, c.key, "%v is above the maximum %v", d, cpra.MaxInterval)
+				default:
+					m.RepeatInterval = d
+				}
+			}
+		case "depends_on":
+			m.DependsOn = it.dependsOn(c)
+			if len(m.DependsOn) > 0 {
+				out.depLine = int32(lineOf(c))
+			}
+		case "flap":
+			m.Flap = it.flap(c)
+		case "maintenance":
+			m.Maintenance = it.ownWindows(c)
 		default:
 			it.unknown(c, "", monitorFields)
 		}
@@ -404,7 +427,7 @@ func (it *item) pulseCheck(pc *node, m *cpra.Monitor) {
 	if !it.mapping(pc, path) {
 		return
 	}
-	var typ, cfg, failures *node
+	var typ, cfg, failures, retry, window *node
 	for c := pc.first; c != nil; c = c.next {
 		switch c.key {
 		case "type":
@@ -437,11 +460,23 @@ func (it *item) pulseCheck(pc *node, m *cpra.Monitor) {
 			if v, ok := it.count(c, path); ok {
 				m.SuccessThreshold = v
 			}
+		case "retry_interval":
+			retry = c
+		case "failure_window":
+			window = c
 		case "config":
 			cfg = c
 		default:
 			it.unknown(c, path, pulseFields)
 		}
+	}
+	// These two are checked against the interval and the threshold, which
+	// may come after them.
+	if retry != nil {
+		it.retryInterval(retry, path, m)
+	}
+	if window != nil {
+		it.failureWindow(window, path, m)
 	}
 	if typ == nil {
 		it.failf(pc, join(path, "type"), "missing")

@@ -318,7 +318,7 @@ monitors:
 `
 	_, err := load(t, text)
 	// The extra top-level key is still an unknown field on this path.
-	want := `x-codes: unknown field (the file holds a monitors list) (line 1)`
+	want := `x-codes: unknown field (the file holds a monitors list and a maintenance list) (line 1)`
 	if got := errorText(err); got != want {
 		t.Fatalf("got %q, want %q", got, want)
 	}

@@ -5,7 +5,8 @@
 // [LoadFile] (or [Load] for any reader) reads a monitors file and builds a
 // [cpra.Monitor] for each entry, with the built-in checkers of package pulse,
 // remediators of package intervene and notifiers of package alert; the result
-// is a [File], whose [File.AddTo] adds them to an engine:
+// is a [File], whose [File.AddTo] adds them, and the file's maintenance
+// windows, to an engine:
 //
 //	f, err := config.LoadFile("monitors.yaml")
 //	if err != nil {
@@ -24,13 +25,19 @@
 //
 // Unknown fields are errors (with a suggestion when one is near), as are
 // duplicate monitor names (naming both lines) and values the engine would
-// refuse (an interval below 10ms, a negative threshold). Problems that do not
-// stop the file from loading are in [File.Warnings].
+// refuse (an interval below 10ms, a negative threshold, a maintenance window
+// of no duration, a dependency cycle). A problem outside any monitor, in the
+// top-level maintenance list, reads
+//
+//	maintenance[0].windows[1].weekdays: "funday" is not a weekday (...) (line 12)
+//
+// Problems that do not stop the file from loading are in [File.Warnings].
 //
 // # Schema
 //
-// The document is a mapping with one key, monitors, a list. JSON files have
-// the same shape. Durations are Go durations ("30s", "1m30s", "250ms").
+// The document is a mapping with the key monitors, a list, and optionally
+// maintenance, a list (see Maintenance below), in either order. JSON files
+// have the same shape. Durations are Go durations ("30s", "1m30s", "250ms").
 // A value written ${NAME} is read from the environment variable NAME in every
 // string of a code's config and in the url and headers of an http
 // intervention, so that secrets need not be in the file.
@@ -39,11 +46,17 @@
 //	  - name: checkout-api           # required, unique in the file
 //	    enabled: true                # default true; false: checked, then left out of File.Monitors (see File.Disabled)
 //	    labels: {team: payments}     # Monitor.Labels; passed on in alerts and incidents
+//	    depends_on: [postgres]       # Monitor.DependsOn: a monitor name or a list of names
+//	    repeat_interval: 1h          # Monitor.RepeatInterval: re-send red while down; default 0, off
+//	    flap: {high: 50, low: 25}    # Monitor.Flap, percent; low default high/2; default off
+//	    maintenance: [...]           # Monitor.Maintenance: windows, below
 //	    pulse_check:                 # required
 //	      type: http                 # http, tcp, icmp, dns, tls, exec, grpc
 //	      interval: 30s              # Monitor.Interval; default 30s, 10ms to 31 days
 //	      timeout: 5s                # Monitor.Timeout; default 10s or the interval if shorter
+//	      retry_interval: 5s         # Monitor.RetryInterval: interval while failing, not yet down; default the interval
 //	      max_failures: 3            # Monitor.FailureThreshold, default 3; alias unhealthy_threshold
+//	      failure_window: 10         # Monitor.FailureWindow: down on max_failures in the last N checks; default 0, in a row
 //	      healthy_threshold: 2       # Monitor.SuccessThreshold, default 2
 //	      config: {...}              # by type, below
 //	    intervention:                # optional: Monitor.Remediate
@@ -102,6 +115,38 @@
 //	sms        account_sid, auth_token, from, to (one number or a list), all
 //	           required; base_url
 //
+// # Retries, dependencies, flapping
+//
+// retry_interval is from 10ms to the interval; failure_window is 0 or from
+// max_failures to 64; repeat_interval is 0 or from 10ms to 31 days.
+// depends_on names monitors of the file (or that the program adds
+// otherwise: a name the file does not hold, or holds disabled, is a
+// warning). A monitor may not depend on itself, and dependencies between
+// the file's monitors may not form a cycle: Load reports the cycle at the
+// monitor whose addition would close it. flap takes high (above 0, up to
+// 100) and low (below high); a percentage may be written 25 or "25%".
+//
+// # Maintenance
+//
+// A window silences monitors for a while, once or again and again (see
+// [cpra.MaintenanceWindow]). A monitor's own windows are its maintenance
+// list; the top-level maintenance list holds windows over the monitors whose
+// labels include every pair of a selector ([cpra.Maintenance]), which
+// [File.AddTo] adds with [cpra.Engine.AddMaintenance]:
+//
+//	maintenance:
+//	  - selector: {team: payments}   # required, not empty: the labels to match
+//	    windows:                     # required, not empty
+//	      - start: "2025-06-07 22:00"   # required: RFC 3339, or a local "YYYY-MM-DD HH:MM[:SS]" in time_zone
+//	        duration: 4h                # required: above 0, at most 31 days
+//	        repeat: weekly              # once (the default), daily, weekly
+//	        weekdays: [sat, sun]        # weekly only: mon..sun or full names, any case; default start's weekday
+//	        time_zone: Europe/Berlin    # IANA name; default UTC; the days and time of day of a recurrence
+//	        until: 2025-12-31T00:00:00Z # optional: no occurrence starts later; same formats as start
+//
+// A monitor's maintenance list holds windows of the same form. A selector
+// that matches no monitor of the file is a warning.
+//
 // # Sharing
 //
 // Monitors that say the same thing share one value: each log file is opened
@@ -115,8 +160,9 @@
 // Load reads the file as a stream: block-style YAML is cut into monitors by
 // indentation, each monitor is parsed on its own (a fast parser for the usual
 // subset, the YAML library for the rest of a monitor that needs it) and built
-// on a pool of workers, in file order. Memory grows with the monitors kept,
-// never with a document tree. A YAML document with anchors, aliases or a
+// on a pool of workers, in file order; the top-level maintenance list, before
+// or after the monitors, is read on its own. Memory grows with the monitors
+// kept, never with a document tree. A YAML document with anchors, aliases or a
 // flow-style top level is read whole by the YAML library instead (this needs
 // a seekable input). Monitors carry a digest of their settings
 // ([File.Digests]) for reloads.

@@ -27,13 +27,18 @@ type File struct {
 	// Disabled names the monitors with enabled: false. They were checked
 	// like the others and are not in Monitors.
 	Disabled []string
+	// Maintenance are the maintenances of the top-level maintenance list,
+	// in file order, ready for [cpra.Engine.AddMaintenance] (or
+	// [File.AddMaintenanceTo]).
+	Maintenance []cpra.Maintenance
 	// Warnings are problems that did not stop the file from loading, such
 	// as an intervention timeout the monitor's timeout overrides.
 	Warnings Errors
 
-	pos     []position // file index and line of each monitor, for AddTo
-	b       *builder
-	closeMu sync.Mutex
+	pos      []position // file index and line of each monitor, for AddTo
+	maintPos []int32    // line of each maintenance
+	b        *builder
+	closeMu  sync.Mutex
 }
 
 type position struct{ index, line int32 }
@@ -51,11 +56,42 @@ func (f *File) Close() error {
 	return err
 }
 
-// AddTo adds every monitor to e, in file order, and returns their IDs
-// (Monitors[i] got ids[i]). Monitors e refuses (a name already used by a
+// AddTo adds the file to e: first its maintenances, as
+// [File.AddMaintenanceTo] does, so that a monitor added inside an open window
+// never runs a check there, then its monitors, as [File.AddMonitorsTo] does.
+// It returns the monitors' IDs (Monitors[i] got ids[i]); the maintenances
+// stay in e for its lifetime. A program that replaces them later (on a
+// reload, say) calls AddMaintenanceTo and AddMonitorsTo itself, in that
+// order, to keep the maintenance IDs.
+//
+// Whatever e refuses is reported together as Errors, and the rest is added
+// all the same.
+func (f *File) AddTo(e *cpra.Engine) ([]cpra.ID, error) {
+	_, merr := f.AddMaintenanceTo(e)
+	if errors.Is(merr, cpra.ErrClosed) {
+		return make([]cpra.ID, len(f.Monitors)), merr
+	}
+	ids, err := f.AddMonitorsTo(e)
+	if errors.Is(err, cpra.ErrClosed) {
+		return ids, err
+	}
+	var errs Errors
+	errors.As(merr, &errs)
+	if more, ok := err.(Errors); ok {
+		errs = append(errs, more...)
+	}
+	if len(errs) > 0 {
+		errs.sort()
+		return ids, errs
+	}
+	return ids, nil
+}
+
+// AddMonitorsTo adds every monitor to e, in file order, and returns their
+// IDs (Monitors[i] got ids[i]). Monitors e refuses (a name already used by a
 // monitor added earlier, say) get the zero ID and are reported together as
 // Errors; the rest are added all the same.
-func (f *File) AddTo(e *cpra.Engine) ([]cpra.ID, error) {
+func (f *File) AddMonitorsTo(e *cpra.Engine) ([]cpra.ID, error) {
 	ids := make([]cpra.ID, len(f.Monitors))
 	var errs Errors
 	for i := range f.Monitors {
@@ -74,6 +110,34 @@ func (f *File) AddTo(e *cpra.Engine) ([]cpra.ID, error) {
 				field, err = me.Field, me.Err
 			}
 			errs = append(errs, &Error{Index: int(p.index), Monitor: f.Monitors[i].Name, Field: field, Line: int(p.line), Err: err})
+			continue
+		}
+		ids[i] = id
+	}
+	if len(errs) > 0 {
+		return ids, errs
+	}
+	return ids, nil
+}
+
+// AddMaintenanceTo adds the file's maintenances to e with
+// [cpra.Engine.AddMaintenance], in file order, and returns their IDs
+// (Maintenance[i] got ids[i]), for [cpra.Engine.RemoveMaintenance]. Those e
+// refuses get the zero ID and are reported together as Errors.
+func (f *File) AddMaintenanceTo(e *cpra.Engine) ([]cpra.MaintenanceID, error) {
+	ids := make([]cpra.MaintenanceID, len(f.Maintenance))
+	var errs Errors
+	for i := range f.Maintenance {
+		id, err := e.AddMaintenance(f.Maintenance[i])
+		if err != nil {
+			if errors.Is(err, cpra.ErrClosed) {
+				return ids, err
+			}
+			line := 0
+			if i < len(f.maintPos) {
+				line = int(f.maintPos[i])
+			}
+			errs = append(errs, &Error{Index: -1, Field: fmt.Sprintf("maintenance[%d]", i), Line: line, Err: err})
 			continue
 		}
 		ids[i] = id
@@ -218,6 +282,9 @@ type batch struct {
 type splitter interface {
 	next(max int) ([]chunk, error)
 	topErrors() []*Error
+	// maintenance returns the top-level maintenance list, a tree of its
+	// own (nil when the file has none); call it after next returned nil.
+	maintenance() *node
 }
 
 const batchSize = 256
@@ -302,6 +369,9 @@ func run(o *options, split splitter) (f *File, whole bool, err error) {
 	for _, e := range split.topErrors() {
 		c.add(e)
 	}
+	if n := split.maintenance(); n != nil {
+		c.maintenance(b, n)
+	}
 	return c.finish()
 }
 
@@ -355,6 +425,18 @@ type collector struct {
 	nerrs    int
 	count    int
 	lastTell int
+	deps     []depEntry      // the monitors with depends_on
+	disabled map[string]bool // the names of disabled monitors
+}
+
+// depEntry is a monitor with parents, for the checks of the file as a
+// whole.
+type depEntry struct {
+	name    string
+	index   int32
+	line    int32 // of depends_on
+	enabled bool
+	parents []cpra.Ref
 }
 
 func (c *collector) add(e *Error) {
@@ -387,6 +469,15 @@ func (c *collector) take(bt *batch) bool {
 				c.names[name] = position{index: r.index, line: r.nameLine}
 			}
 		}
+		if len(r.m.DependsOn) > 0 {
+			c.deps = append(c.deps, depEntry{name: r.m.Name, index: r.index, line: r.depLine, enabled: r.enabled, parents: r.m.DependsOn})
+		}
+		if !r.enabled && r.m.Name != "" {
+			if c.disabled == nil {
+				c.disabled = make(map[string]bool)
+			}
+			c.disabled[r.m.Name] = true
+		}
 		if c.nerrs > 0 {
 			continue // the file will not load; keep only the errors
 		}
@@ -408,7 +499,161 @@ func (c *collector) take(bt *batch) bool {
 	return false
 }
 
+// maintenance builds the top-level maintenance list n.
+func (c *collector) maintenance(b *builder, n *node) {
+	var out built
+	ms, lines := b.topMaintenance(n, &out)
+	for _, e := range out.errs {
+		c.add(e)
+	}
+	c.f.Maintenance, c.f.maintPos = ms, lines
+}
+
+// warn records a problem that does not stop the file from loading.
+func (c *collector) warn(e *Error) {
+	if len(c.f.Warnings) < c.o.maxErrors {
+		c.f.Warnings = append(c.f.Warnings, e)
+	}
+}
+
+// checkDeps checks the dependencies between the monitors of the file: a
+// parent that is not in the file, or disabled, is a warning (the program
+// may add it otherwise); a cycle is an error, reported at the monitor whose
+// addition would close it, as the engine would refuse it.
+func (c *collector) checkDeps() {
+	if len(c.deps) == 0 {
+		return
+	}
+	byName := make(map[string]int, len(c.deps))
+	for i, d := range c.deps {
+		if d.enabled {
+			byName[d.name] = i
+		}
+	}
+	for _, d := range c.deps {
+		if !d.enabled {
+			continue
+		}
+		for _, p := range d.parents {
+			switch {
+			case c.disabled[p.Name]:
+				c.warn(&Error{Index: int(d.index), Monitor: d.name, Field: "depends_on", Line: int(d.line),
+					Err: fmt.Errorf("%q is disabled: this monitor waits for a monitor of that name to be added", p.Name)})
+			case !c.known(p.Name):
+				c.warn(&Error{Index: int(d.index), Monitor: d.name, Field: "depends_on", Line: int(d.line),
+					Err: fmt.Errorf("no monitor %q in the file: this monitor waits for a monitor of that name to be added", p.Name)})
+			}
+		}
+	}
+	// Depth-first search along the parents, without recursion: a chain of
+	// dependencies may be as long as the file.
+	const (
+		white = iota
+		grey  // on the stack
+		black // done
+	)
+	state := make([]uint8, len(c.deps))
+	var stack []depFrame
+	for s := range c.deps {
+		if state[s] != white || !c.deps[s].enabled {
+			continue
+		}
+		state[s] = grey
+		stack = append(stack[:0], depFrame{v: s})
+		for len(stack) > 0 {
+			top := &stack[len(stack)-1]
+			d := &c.deps[top.v]
+			if top.next == len(d.parents) {
+				state[top.v] = black
+				stack = stack[:len(stack)-1]
+				continue
+			}
+			p := d.parents[top.next].Name
+			top.next++
+			w, ok := byName[p]
+			if !ok {
+				continue
+			}
+			switch state[w] {
+			case white:
+				state[w] = grey
+				stack = append(stack, depFrame{v: w})
+			case grey:
+				k := len(stack) - 1
+				for stack[k].v != w {
+					k--
+				}
+				c.cycle(stack[k:])
+			}
+		}
+	}
+}
+
+// depFrame is a monitor on the stack of checkDeps: its index in deps and
+// the next parent to follow.
+type depFrame struct{ v, next int }
+
+// cycle reports the dependency cycle through the monitors of the frames.
+func (c *collector) cycle(frames []depFrame) {
+	// The engine, adding the monitors in file order, refuses the last
+	// monitor of the cycle to be added: start the path there.
+	last := 0
+	for i, fr := range frames {
+		if c.deps[fr.v].index > c.deps[frames[last].v].index {
+			last = i
+		}
+	}
+	path := make([]string, 0, len(frames)+1)
+	for i := range frames {
+		path = append(path, c.deps[frames[(last+i)%len(frames)].v].name)
+	}
+	path = append(path, path[0])
+	d := c.deps[frames[last].v]
+	c.add(&Error{Index: int(d.index), Monitor: d.name, Field: "depends_on", Line: int(d.line),
+		Err: fmt.Errorf("dependency cycle: %s", strings.Join(path, " -> "))})
+}
+
+func (c *collector) known(name string) bool {
+	_, ok := c.names[name]
+	return ok
+}
+
+// checkSelectors warns of top-level maintenances that select no monitor of
+// the file.
+func (c *collector) checkSelectors() {
+	for i, m := range c.f.Maintenance {
+		found := false
+		for j := range c.f.Monitors {
+			if selects(m.Selector, c.f.Monitors[j].Labels) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			line := 0
+			if i < len(c.f.maintPos) {
+				line = int(c.f.maintPos[i])
+			}
+			c.warn(&Error{Index: -1, Field: fmt.Sprintf("maintenance[%d].selector", i), Line: line,
+				Err: errors.New("selects no monitor of the file")})
+		}
+	}
+}
+
+func selects(sel, labels map[string]string) bool {
+	for k, v := range sel {
+		if got, ok := labels[k]; !ok || got != v {
+			return false
+		}
+	}
+	return true
+}
+
 func (c *collector) finish() (*File, bool, error) {
+	c.checkDeps()
+	if c.nerrs == 0 {
+		c.checkSelectors()
+	}
 	if c.o.progress != nil {
 		c.o.progress(Progress{Monitors: c.count, Errors: c.nerrs, Done: true})
 	}

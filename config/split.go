@@ -62,6 +62,10 @@ type yamlSplitter struct {
 	content  bool // a top-level line has been seen
 	monitors int  // line of the monitors key, 0 if none yet
 	done     bool
+
+	maintLine int    // line of the maintenance key, 0 if none yet
+	mbuf      []byte // its text while it is read
+	maint     *node  // the maintenance list, once read
 }
 
 type chunkSpan struct{ start, end, first, index int }
@@ -71,10 +75,57 @@ const (
 	stSkip
 	stSeqStart
 	stSeq
+	stMaint // in the top-level maintenance block
 )
+
+// topFields are the keys of the document.
+var topFields = []string{"monitors", "maintenance"}
+
+// topUnknown is the error of an unknown top-level key.
+func topUnknown(key string) error {
+	if s := suggest(key, topFields); s != "" {
+		return fmt.Errorf("unknown field (did you mean %q?)", s)
+	}
+	return errors.New("unknown field (the file holds a monitors list and a maintenance list)")
+}
 
 func newYAMLSplitter(r *bufio.Reader) *yamlSplitter {
 	return &yamlSplitter{src: lineSource{r: r}}
+}
+
+func (s *yamlSplitter) maintenance() *node { return s.maint }
+
+// endMaint parses the maintenance block read so far. It is small and read
+// by the YAML library; an alias of an anchor elsewhere in the document
+// asks for the whole-document path.
+func (s *yamlSplitter) endMaint() error {
+	text := s.mbuf
+	s.mbuf = nil
+	s.state = stTop
+	var doc yaml.Node
+	err := yaml.Unmarshal(text, &doc)
+	var n *node
+	if err == nil {
+		c := converter{a: &arena{}, off: int32(s.maintLine - 1)}
+		n, err = c.convert(&doc, 0)
+	} else {
+		err = fromLibError(err, s.maintLine)
+	}
+	if err != nil {
+		var se *syntaxError
+		if !errors.As(err, &se) {
+			return err
+		}
+		if strings.HasPrefix(se.msg, "unknown anchor") {
+			return errWholeDocument
+		}
+		s.errs = append(s.errs, &Error{Index: -1, Line: se.line, Err: fmt.Errorf("%w: %s", ErrSyntax, se.msg)})
+		return nil
+	}
+	if n.kind == mapNode && n.first != nil {
+		s.maint = n.first
+	}
+	return nil
 }
 
 func (s *yamlSplitter) topErrors() []*Error {
@@ -122,6 +173,11 @@ func (s *yamlSplitter) next(max int) ([]chunk, error) {
 		if errors.Is(err, io.EOF) {
 			s.done = true
 			s.closeItem()
+			if s.state == stMaint {
+				if err := s.endMaint(); err != nil {
+					return nil, err
+				}
+			}
 			break
 		}
 		if err != nil {
@@ -150,6 +206,9 @@ func (s *yamlSplitter) feed(raw []byte) error {
 	if blank || content[0] == '#' {
 		if s.open {
 			s.buf = append(s.buf, raw...)
+		}
+		if s.state == stMaint {
+			s.mbuf = append(s.mbuf, '\n') // keeps the lines counted
 		}
 		return nil
 	}
@@ -191,6 +250,15 @@ func (s *yamlSplitter) feed(raw []byte) error {
 				return errWholeDocument
 			}
 			s.state = stTop
+		case stMaint:
+			if ind > 0 || content[0] == '\t' || isSeqEntry(string(content)) {
+				// The block's lines, and a list at the key's indentation.
+				s.mbuf = append(s.mbuf, raw...)
+				return nil
+			}
+			if err := s.endMaint(); err != nil {
+				return err
+			}
 		}
 	}
 }
@@ -209,8 +277,17 @@ func (s *yamlSplitter) top(ind int, content []byte) error {
 	if err != nil || !ok || key == "<<" {
 		return errWholeDocument
 	}
+	if key == "maintenance" {
+		if s.maintLine != 0 {
+			return &syntaxError{line: s.line, msg: fmt.Sprintf("mapping key %q already defined at line %d", key, s.maintLine)}
+		}
+		s.maintLine = s.line
+		s.mbuf = append(append(s.mbuf[:0], t...), '\n')
+		s.state = stMaint
+		return nil
+	}
 	if key != "monitors" {
-		s.errs = append(s.errs, &Error{Index: -1, Field: key, Line: s.line, Err: errors.New("unknown field (the file holds a monitors list)")})
+		s.errs = append(s.errs, &Error{Index: -1, Field: key, Line: s.line, Err: topUnknown(key)})
 		s.state = stSkip
 		return nil
 	}
@@ -240,6 +317,9 @@ type jsonSplitter struct {
 	errs     []*Error
 	monitors int
 	done     bool
+
+	maintLine int
+	maint     *node
 }
 
 const (
@@ -250,6 +330,8 @@ const (
 	jsAfterItem
 	jsEnd
 )
+
+func (s *jsonSplitter) maintenance() *node { return s.maint }
 
 func (s *jsonSplitter) topErrors() []*Error {
 	if s.monitors == 0 {
@@ -419,8 +501,29 @@ func (s *jsonSplitter) step() error {
 		if _, err := s.expect(":"); err != nil {
 			return err
 		}
+		if k == "maintenance" {
+			if s.maintLine != 0 {
+				return &syntaxError{line: keyLine, msg: fmt.Sprintf("key %q already defined at line %d", k, s.maintLine)}
+			}
+			s.maintLine = keyLine
+			s.skipSpace()
+			first, mark := s.line, len(s.buf)
+			if err := s.value(true); err != nil {
+				return err
+			}
+			text := string(s.buf[mark:])
+			s.buf = s.buf[:mark]
+			n, err := parseJSONItem(&arena{}, text, first)
+			if err != nil {
+				return err
+			}
+			n.key, n.keyLine = k, int32(keyLine)
+			s.maint = n
+			s.state = jsAfterPair
+			return nil
+		}
 		if k != "monitors" {
-			s.errs = append(s.errs, &Error{Index: -1, Field: k, Line: keyLine, Err: errors.New("unknown field (the file holds a monitors list)")})
+			s.errs = append(s.errs, &Error{Index: -1, Field: k, Line: keyLine, Err: topUnknown(k)})
 			if err := s.value(false); err != nil {
 				return err
 			}
@@ -512,8 +615,8 @@ func loadWhole(o *options, r io.Reader) (*File, error) {
 	for root.Kind == yaml.AliasNode && root.Alias != nil {
 		root = root.Alias
 	}
-	var monitors *yaml.Node
-	monitorsLine := 0
+	var monitors, maint *yaml.Node
+	monitorsLine, maintLine := 0, 0
 	switch {
 	case root.Kind == yaml.MappingNode:
 		for i := 0; i+1 < len(root.Content); i += 2 {
@@ -521,8 +624,14 @@ func loadWhole(o *options, r io.Reader) (*File, error) {
 			switch {
 			case k.Kind == yaml.ScalarNode && k.ShortTag() == "!!merge":
 				c.add(&Error{Index: -1, Line: k.Line, Err: errors.New("a merge key (<<) at the top level is not supported")})
+			case k.Value == "maintenance":
+				if maintLine != 0 {
+					c.add(&Error{Index: -1, Line: k.Line, Err: fmt.Errorf("%w: mapping key %q already defined at line %d", ErrSyntax, k.Value, maintLine)})
+				} else {
+					maint, maintLine = v, k.Line
+				}
 			case k.Value != "monitors":
-				c.add(&Error{Index: -1, Field: k.Value, Line: k.Line, Err: errors.New("unknown field (the file holds a monitors list)")})
+				c.add(&Error{Index: -1, Field: k.Value, Line: k.Line, Err: topUnknown(k.Value)})
 			case monitorsLine != 0:
 				c.add(&Error{Index: -1, Line: k.Line, Err: fmt.Errorf("%w: mapping key %q already defined at line %d", ErrSyntax, k.Value, monitorsLine)})
 			default:
@@ -562,6 +671,18 @@ func loadWhole(o *options, r io.Reader) (*File, error) {
 		case monitors.Kind == yaml.ScalarNode && monitors.ShortTag() == "!!null":
 		default:
 			c.add(&Error{Index: -1, Field: "monitors", Line: monitors.Line, Err: errors.New("want a list of monitors")})
+		}
+	}
+	if maint != nil {
+		cv := converter{a: &arena{}}
+		n, err := cv.convert(maint, 0)
+		if err != nil {
+			var se *syntaxError
+			errors.As(err, &se)
+			c.add(&Error{Index: -1, Line: se.line, Err: fmt.Errorf("%w: %s", ErrSyntax, se.msg)})
+		} else {
+			n.key, n.keyLine = "maintenance", int32(maintLine)
+			c.maintenance(b, n)
 		}
 	}
 	f2, _, err := c.finish()
