@@ -122,3 +122,23 @@ func TestGroupingRefused(t *testing.T) {
 		}
 	}
 }
+
+// A Route (a map) as the engine's notifier: grouping must not compare it.
+func TestGroupingWithRoute(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := &recorder{}
+		e, _ := cpra.New(cpra.WithNotifier(alert.Route{alert.Red: rec}), cpra.WithGrouping("zone", time.Second))
+		var down atomic.Bool
+		for i := range 3 {
+			e.Add(cpra.Monitor{Name: fmt.Sprintf("m%d", i), Interval: time.Second, FailureThreshold: 1,
+				Labels: map[string]string{"zone": "a"}, Check: outage{&down}})
+		}
+		e.Start(context.Background())
+		down.Store(true)
+		time.Sleep(5 * time.Second)
+		shutdown(t, e)
+		if got := rec.codes(""); got != "red" || len(rec.alerts[0].Group) != 3 {
+			t.Errorf("alerts %q, want one red group of 3", got)
+		}
+	})
+}
