@@ -26,8 +26,21 @@
 //   - SuccessThreshold consecutive passing checks end the episode with
 //     green, whatever a remediation is doing; a late remediation result is
 //     ignored.
-//   - gray: [Engine.Pause] stops a monitor's checks and raises gray once,
-//     which ends an open episode; [Engine.Resume] starts afresh.
+//   - gray: [Engine.Pause] or a maintenance window stops a monitor's
+//     checks and raises gray once, which ends an open episode;
+//     [Engine.Resume] or the window's end starts afresh.
+//
+// # Fewer alerts
+//
+// Per monitor: FailureWindow (X failures in the last Y checks),
+// RetryInterval (confirm a failure sooner), RepeatInterval (reminders of a
+// red), Flap (while a monitor flaps only a flap-start and a flap-end alert
+// are sent; see [FlapThresholds]), DependsOn (a failing parent holds its
+// children's alerts and repairs) and Maintenance windows (also over a label
+// selector with [Engine.AddMaintenance]). Per engine: [WithGrouping] sends
+// the alerts of monitors sharing a label value as one grouped alert.
+// Episodes held by flapping or a parent, of which nothing was told, end
+// without a green.
 //
 // # Scheduling
 //
