@@ -94,6 +94,8 @@ func write(bw *bufio.Writer, s cpra.Stats) {
 	w.counter("cpra_remediations_failed_total", "Remediation attempts that failed.", s.RemediationsFailed)
 	w.counter("cpra_alerts_sent_total", "Alerts delivered.", s.AlertsSent)
 	w.counter("cpra_alerts_failed_total", "Alerts given up on after all retries.", s.AlertsFailed)
+	w.counter("cpra_alerts_grouped_total", "Monitor alerts sent inside grouped alerts.", s.AlertsGrouped)
+	w.counter("cpra_flap_starts_total", "Times a monitor began to flap.", s.FlapStarts)
 	w.counter("cpra_calls_abandoned_total", "Remediation and notify calls left behind at their deadline.", s.CallsAbandoned)
 	w.gauge("cpra_plugins_running", "Remediation and notify calls still running, abandoned ones included.", float64(s.PlugInsRunning))
 

@@ -212,6 +212,8 @@ func TestHandler(t *testing.T) {
 		"cpra_remediations_failed_total": float64(s.RemediationsFailed),
 		"cpra_alerts_sent_total":         float64(s.AlertsSent),
 		"cpra_alerts_failed_total":       float64(s.AlertsFailed),
+		"cpra_alerts_grouped_total":      float64(s.AlertsGrouped),
+		"cpra_flap_starts_total":         float64(s.FlapStarts),
 		"cpra_calls_abandoned_total":     float64(s.CallsAbandoned),
 		"cpra_plugins_running":           float64(s.PlugInsRunning),
 	}
