@@ -22,6 +22,9 @@ const (
 	demoFailRate = 0.02
 	demoTick     = 500 * time.Millisecond
 	demoInterval = 200 * time.Millisecond
+	// demoPools is the number of values of the services' pool label, by
+	// which a --config file's group_by may group their alerts.
+	demoPools = 10
 )
 
 // runDemo runs an in-process fleet of loopback HTTP services, some of which
@@ -49,6 +52,10 @@ func runDemo(ctx context.Context, o options, stdout io.Writer, log *slog.Logger)
 		return 1
 	}
 	base := "http://" + ln.Addr().String()
+	pools := make([]map[string]string, demoPools)
+	for i := range pools {
+		pools[i] = map[string]string{"pool": fmt.Sprint(i)}
+	}
 	for i := range demoServices {
 		url := fmt.Sprintf("%s/svc/%d", base, i)
 		check, err := pulse.HTTP(url)
@@ -65,6 +72,7 @@ func runDemo(ctx context.Context, o options, stdout io.Writer, log *slog.Logger)
 					SuccessThreshold: 2,
 					Remediate:        fix,
 					MaxRemediations:  2,
+					Labels:           pools[i%demoPools],
 				})
 			}
 		}
@@ -89,6 +97,18 @@ type printer struct {
 
 func (p *printer) Notify(_ context.Context, a alert.Alert) error {
 	line := fmt.Sprintf("%s %-6s %-8s", a.At.Format("15:04:05.000"), a.Code, a.Monitor)
+	if len(a.Group) > 0 {
+		// A group (see group_by): its monitors, then the first one's details.
+		const shown = 5
+		line += fmt.Sprintf(" %d monitors:", len(a.Group))
+		for i, m := range a.Group {
+			if i == shown {
+				line += " ..."
+				break
+			}
+			line += " " + m.Monitor
+		}
+	}
 	if a.Attempt > 0 {
 		line += fmt.Sprintf(" attempt %d", a.Attempt)
 	}

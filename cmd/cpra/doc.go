@@ -23,13 +23,16 @@
 // flight and queued alerts, and exits 0. SIGHUP reloads the file: monitors
 // that are gone or disabled are removed, monitors whose settings changed are
 // replaced (their state starts afresh), new ones are added, and unchanged
-// ones keep running with their state; a file that does not load is logged
-// and changes nothing. Log notifiers without a file write
-// to standard output; log lines go to standard error.
+// ones keep running with their state; the file's top-level maintenance list
+// replaces the previous one (the new windows are added before the old ones
+// are removed, so that a monitor inside a window both hold stays in it); a
+// file that does not load is logged and changes nothing. Log notifiers
+// without a file write to standard output; log lines go to standard error.
 //
 // --validate loads the file without creating any alert log, prints each
 // problem on its own line on standard error and exits 1, or prints
-// "ok: N monitors" and exits 0.
+// "ok: N monitors" (with the count of disabled monitors and of top-level
+// maintenance selectors, when there are any) and exits 0.
 //
 // --metrics.addr serves the engine's statistics in the Prometheus text format
 // at /metrics (see package metrics). --pprof serves net/http/pprof at
@@ -46,6 +49,13 @@
 //	shutdown_timeout: 30s
 //	notify: {timeout: 10s, retries: 3, backoff: 200ms, max_elapsed: 10m}
 //	capacity: 100000
+//	group_by: pool     # cpra.WithGrouping: the label whose value groups alerts
+//	group_wait: 30s    # how long a group gathers alerts; default 30s, at most 1h
+//
+// Grouping applies to the alerts sent through the engine's notifier: the
+// demo's, whose services carry a pool label (0 to 9). The monitors of a
+// --yaml file send through their own codes, which are not grouped; cpra
+// warns when group_by is set for such a run.
 //
 // An unknown key, a value of the wrong kind or settings the engine refuses
 // are reported on standard error, each naming the field and its line, and

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	_ "time/tzdata" // maintenance windows name time zones; the binary carries their rules
 
 	"github.com/ziad/cpra"
 	"github.com/ziad/cpra/config"
@@ -45,6 +46,11 @@ The --config file is YAML; every key is optional and unknown keys are errors:
   shutdown_timeout: 30s         time allowed to finish work and deliver alerts on exit
   notify: {timeout: 10s, retries: 3, backoff: 200ms, max_elapsed: 10m}
   capacity: 100000              number of monitors to expect (a sizing hint)
+  group_by: pool                label whose value groups the alerts of the engine's notifier
+  group_wait: 30s               how long a group waits for more alerts (default 30s, at most 1h)
+
+A --yaml FILE may hold a maintenance list beside its monitors; SIGHUP reloads
+the file, its monitors and its maintenance windows.
 
 Flags:
 `
@@ -79,7 +85,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fs.StringVar(&o.yaml, "yaml", "", "monitors file (YAML or JSON) to run; without it, the demo runs")
 	fs.BoolVar(&o.validate, "validate", false, "with --yaml: check the file, print its problems and exit (1 if any)")
-	fs.StringVar(&o.config, "config", "", "engine settings file (YAML): workers, queue_capacity, slo, headroom, shutdown_timeout, notify, capacity")
+	fs.StringVar(&o.config, "config", "", "engine settings file (YAML): workers, queue_capacity, slo, headroom, shutdown_timeout, notify, capacity, group_by, group_wait")
 	fs.BoolVar(&o.debug, "debug", false, "log at debug level")
 	fs.BoolVar(&o.pprof, "pprof", false, "serve net/http/pprof on --pprof.addr (off by default: it exposes internals)")
 	fs.StringVar(&o.pprofAddr, "pprof.addr", "localhost:6060", "address of the pprof server")
@@ -184,6 +190,13 @@ func validate(path string, stdout, stderr io.Writer) int {
 	if n := len(f.Disabled); n > 0 {
 		fmt.Fprintf(stdout, " (%d disabled)", n)
 	}
+	switch n := len(f.Maintenance); n {
+	case 0:
+	case 1:
+		fmt.Fprint(stdout, ", 1 maintenance selector")
+	default:
+		fmt.Fprintf(stdout, ", %d maintenance selectors", n)
+	}
 	fmt.Fprintln(stdout)
 	return 0
 }
@@ -225,13 +238,26 @@ func runFile(ctx context.Context, o options, stdout, stderr io.Writer, log *slog
 	for _, w := range f.Warnings {
 		log.Warn("config", "warning", w.Error())
 	}
+	if o.settings.groupBy != "" {
+		log.Warn("group_by has no effect here: it groups the alerts sent through the engine's notifier, and the monitors of a file send only through their own codes",
+			"group_by", o.settings.groupBy)
+	}
 	e, err := cpra.New(o.engineOptions(cpra.WithLogger(log), cpra.WithCapacity(len(f.Monitors)))...)
 	if err != nil {
 		f.Close()
 		log.Error("engine", "err", err)
 		return 1
 	}
-	ids, err := f.AddTo(e)
+	// The maintenances first, so that no monitor runs a check inside an
+	// open window; their IDs are kept for reloads.
+	mids, err := f.AddMaintenanceTo(e)
+	if err != nil {
+		e.Shutdown(context.Background())
+		f.Close()
+		log.Error("adding maintenance", "err", err)
+		return 1
+	}
+	ids, err := f.AddMonitorsTo(e)
 	if err != nil {
 		e.Shutdown(context.Background())
 		f.Close()
@@ -241,7 +267,8 @@ func runFile(ctx context.Context, o options, stdout, stderr io.Writer, log *slog
 	r := newReloader(o.yaml, e, stdout, log)
 	defer r.close() // after the engine has shut down: deferred first, runs last
 	r.adopt(f, ids)
-	log.Info("monitors added", "monitors", len(f.Monitors), "disabled", len(f.Disabled))
+	r.adoptMaintenance(mids)
+	log.Info("monitors added", "monitors", len(f.Monitors), "disabled", len(f.Disabled), "maintenance", len(f.Maintenance))
 	return serve(ctx, o, e, log, func(ctx context.Context) {
 		for {
 			select {

@@ -35,11 +35,25 @@ type reloader struct {
 	// refs counts the running monitors of each loaded file; a file none
 	// uses any more is closed (its log files with it).
 	refs map[*config.File]int
+	// maints are the IDs of the file's top-level maintenances in the
+	// engine.
+	maints []cpra.MaintenanceID
 }
 
 func newReloader(path string, e *cpra.Engine, stdout io.Writer, log *slog.Logger) *reloader {
 	return &reloader{path: path, e: e, stdout: stdout, log: log,
 		mons: map[string]running{}, refs: map[*config.File]int{}}
+}
+
+// adoptMaintenance records the maintenances of the file that the engine
+// holds under ids.
+func (r *reloader) adoptMaintenance(ids []cpra.MaintenanceID) {
+	r.maints = nil
+	for _, id := range ids {
+		if id != 0 {
+			r.maints = append(r.maints, id)
+		}
+	}
 }
 
 // adopt records the monitors of f that the engine runs under ids.
@@ -62,10 +76,13 @@ func (r *reloader) release(f *config.File) {
 	}
 }
 
-// reload reads the file again. When it loads, monitors no longer in it
-// (or disabled) are removed, monitors whose settings changed are replaced,
-// new ones are added and the others keep running untouched. When it does
-// not load, its problems are logged and nothing changes.
+// reload reads the file again. When it loads, its maintenances replace
+// those of the previous load (the new ones are added before the old ones
+// are removed, so that a monitor inside a window both hold stays in it),
+// monitors no longer in it (or disabled) are removed, monitors whose
+// settings changed are replaced, new ones are added and the others keep
+// running untouched. When it does not load, its problems are logged and
+// nothing changes.
 func (r *reloader) reload() {
 	f, err := config.LoadFile(r.path, config.WithStdout(r.stdout))
 	if err != nil {
@@ -81,6 +98,16 @@ func (r *reloader) reload() {
 	for _, w := range f.Warnings {
 		r.log.Warn("config", "warning", w.Error())
 	}
+	mids, err := f.AddMaintenanceTo(r.e)
+	if err != nil {
+		r.log.Error("reload: add maintenance", "err", err)
+	}
+	for _, id := range r.maints {
+		if err := r.e.RemoveMaintenance(id); err != nil {
+			r.log.Error("reload: remove maintenance", "id", id, "err", err)
+		}
+	}
+	r.adoptMaintenance(mids)
 	index := make(map[string]int, len(f.Monitors))
 	for i, m := range f.Monitors {
 		index[m.Name] = i
@@ -124,7 +151,7 @@ func (r *reloader) reload() {
 	}
 	r.adopt(f, ids)
 	r.log.Info("reloaded", "file", r.path, "added", added, "changed", changed, "removed", removed,
-		"unchanged", unchanged, "failed", failed, "monitors", r.e.Stats().Monitors)
+		"unchanged", unchanged, "failed", failed, "monitors", r.e.Stats().Monitors, "maintenance", len(r.maints))
 }
 
 // firstLine returns the first line of err's message.

@@ -24,6 +24,8 @@ type settings struct {
 	opts []cpra.Option
 	// shutdownTimeout replaces the default shutdownTimeout when not zero.
 	shutdownTimeout time.Duration
+	// groupBy is the label alerts are grouped by, empty for none.
+	groupBy string
 }
 
 // Defaults the engine uses for a knob the file sets only half of.
@@ -31,11 +33,12 @@ const (
 	defaultMaxWorkers    = 1024
 	defaultNotifyRetries = 3
 	defaultNotifyBackoff = 200 * time.Millisecond
+	defaultGroupWait     = 30 * time.Second
 )
 
 // settingsKeys lists the keys of a --config file, for the usage text and
 // for error messages.
-var settingsKeys = []string{"workers", "queue_capacity", "slo", "headroom", "shutdown_timeout", "notify", "capacity"}
+var settingsKeys = []string{"workers", "queue_capacity", "slo", "headroom", "shutdown_timeout", "notify", "capacity", "group_by", "group_wait"}
 
 // loadSettings reads the engine settings of a --config file:
 //
@@ -46,6 +49,8 @@ var settingsKeys = []string{"workers", "queue_capacity", "slo", "headroom", "shu
 //	shutdown_timeout: 30s
 //	notify: {timeout: 10s, retries: 3, backoff: 200ms, max_elapsed: 10m}
 //	capacity: 100000
+//	group_by: team
+//	group_wait: 30s
 //
 // Every key is optional; an unknown key is an error. All problems of the file
 // are returned at once, each naming the field and its line.
@@ -180,6 +185,8 @@ func (p *settingsParser) parse(doc *yaml.Node) settings {
 		retries             = -1
 		backoff             time.Duration
 		retriesSet, backSet bool
+		groupWait           time.Duration
+		groupWaitNode       *yaml.Node
 	)
 	p.mapping(root, "", settingsKeys, func(key string, v *yaml.Node) {
 		switch key {
@@ -217,6 +224,23 @@ func (p *settingsParser) parse(doc *yaml.Node) settings {
 				s.opts = append(s.opts, cpra.WithShutdownTimeout(d))
 				s.shutdownTimeout = d
 			}
+		case "group_by":
+			if p.scalar(v, key) {
+				if v.Value == "" {
+					p.fail(v, key, "empty: give the label whose value groups alerts")
+				} else {
+					s.groupBy = v.Value
+				}
+			}
+		case "group_wait":
+			groupWaitNode = v
+			if d, ok := p.duration(v, key); ok {
+				if d > time.Hour {
+					p.fail(v, key, "%v is above the maximum 1h", d)
+				} else {
+					groupWait = d
+				}
+			}
 		case "notify":
 			p.mapping(v, key, []string{"timeout", "retries", "backoff", "max_elapsed"}, func(k string, v *yaml.Node) {
 				field := key + "." + k
@@ -249,6 +273,15 @@ func (p *settingsParser) parse(doc *yaml.Node) settings {
 		} else {
 			s.opts = append(s.opts, cpra.WithWorkers(minW, maxW))
 		}
+	}
+	switch {
+	case s.groupBy != "":
+		if groupWait == 0 {
+			groupWait = defaultGroupWait
+		}
+		s.opts = append(s.opts, cpra.WithGrouping(s.groupBy, groupWait))
+	case groupWaitNode != nil && groupWait > 0:
+		p.fail(groupWaitNode, "group_wait", "needs group_by, the label to group alerts by")
 	}
 	if retriesSet || backSet {
 		if !retriesSet {

@@ -75,6 +75,10 @@ func TestConfigSettingsErrors(t *testing.T) {
 		{"all at once", "slo: x\ncapacity: -1\nnotify: {backoff: soon}\n", []string{
 			`slo: "x" is not a duration`, `capacity: -1 is less than 0 (line 2)`, `notify.backoff: "soon" is not a duration`}},
 		{"not YAML", "workers: [\n", []string{"yaml:"}},
+		{"group_wait alone", "group_wait: 10s\n", []string{`group_wait: needs group_by, the label to group alerts by (line 1)`}},
+		{"group_wait too long", "group_by: team\ngroup_wait: 2h\n", []string{`group_wait: 2h0m0s is above the maximum 1h (line 2)`}},
+		{"group_by empty", "group_by: \"\"\n", []string{`group_by: empty: give the label whose value groups alerts (line 1)`}},
+		{"group_by a list", "group_by: [a, b]\n", []string{`group_by: want a value (line 1)`}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			file := writeFile(t, "engine.yaml", tt.text)
