@@ -560,6 +560,7 @@ func (e *Engine) addMonitor(m *Monitor) (ID, error) {
 	}
 	if m.FailureWindow > 0 || flapHigh > 0 {
 		opt.Ring = &ecs.Ring{FailureWindow: uint8(m.FailureWindow), FlapHigh: flapHigh, FlapLow: flapLow}
+		h.Flags |= ecs.FlagRingClear
 	}
 	if len(parents) > 0 {
 		opt.Deps = &ecs.Deps{Set: e.parentSet(parents)}
@@ -743,6 +744,7 @@ func (e *Engine) silence(en ecs.Entity, flag uint16, on bool) {
 	if s.Rings.Has(en) {
 		r := s.Rings.Get(en)
 		r.History, r.WindowN = 0, 0
+		h.Flags |= ecs.FlagRingClear
 	}
 	e.raiseGray(en, h, since)
 	if h.Flags&ecs.FlagInEpisode != 0 {

@@ -347,7 +347,7 @@ func (e *Engine) apply(rs []result) {
 		}
 		retry := h.Flags&ecs.FlagRetry != 0 // read now: h may move below
 		flapEnd := false
-		if h.Flags&(ecs.FlagWindow|ecs.FlagFlap) != 0 {
+		if h.Flags&(ecs.FlagWindow|ecs.FlagFlap) != 0 && (r.err != nil || h.Flags&ecs.FlagRingClear == 0) {
 			flapEnd = e.record(r.e, h, r.err)
 		}
 		if r.err == nil {
@@ -389,6 +389,13 @@ func (e *Engine) record(en ecs.Entity, h *ecs.Health, err error) bool {
 	}
 	if rg.WindowN < 64 {
 		rg.WindowN++
+	}
+	// With no failure in the ring, passes need not be recorded: they
+	// would shift in zeros, and a window of zeros counts no failure.
+	if rg.History == 0 {
+		h.Flags |= ecs.FlagRingClear
+	} else {
+		h.Flags &^= ecs.FlagRingClear
 	}
 	if h.Flags&ecs.FlagFlap == 0 {
 		return false

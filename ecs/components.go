@@ -42,6 +42,7 @@ const (
 	FlagDeps                         // depends on other monitors (in Plugins)
 	FlagMaint                        // in a maintenance window: no checks run, nothing is sent
 	FlagRephase                      // checked off its phase: the next check returns to it
+	FlagRingClear                    // the result ring holds no failure: a pass changes nothing
 )
 
 // Health holds a monitor's check outcome counters. It is updated on every
