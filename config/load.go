@@ -137,7 +137,7 @@ func (f *File) AddMaintenanceTo(e *cpra.Engine) ([]cpra.MaintenanceID, error) {
 			if i < len(f.maintPos) {
 				line = int(f.maintPos[i])
 			}
-			errs = append(errs, &Error{Index: -1, Field: fmt.Sprintf("maintenance[%d]", i), Line: line, Err: err})
+			errs = append(errs, &Error{Index: -1, Field: fmt.Sprintf("maintenance[%d]", i), Line: line, Err: cause(err, errMaintenancePrefix)})
 			continue
 		}
 		ids[i] = id
@@ -147,6 +147,10 @@ func (f *File) AddMaintenanceTo(e *cpra.Engine) ([]cpra.MaintenanceID, error) {
 	}
 	return ids, nil
 }
+
+// errMaintenancePrefix is the prefix of the engine's maintenance errors,
+// which the field of an Error says already.
+var errMaintenancePrefix = errors.New("maintenance")
 
 // LoadFile loads the monitors file at path: JSON when its first character is
 // "{", YAML otherwise. See Load.

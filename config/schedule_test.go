@@ -465,3 +465,24 @@ monitors:
 		t.Errorf("closed engine: %v, want ErrClosed", err)
 	}
 }
+
+// TestAddMaintenanceToRefused reports what the engine refuses with the
+// maintenance's place in the file.
+func TestAddMaintenanceToRefused(t *testing.T) {
+	e, err := cpra.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Shutdown(context.Background())
+	f := &File{Maintenance: []cpra.Maintenance{
+		{Selector: map[string]string{"team": "core"}, Windows: []cpra.MaintenanceWindow{{Start: time.Now(), Duration: time.Hour}}},
+		{Selector: map[string]string{"team": "core"}},
+	}, maintPos: []int32{3, 7}}
+	ids, err := f.AddMaintenanceTo(e)
+	if got, want := errorText(err), "maintenance[1]: Windows: none (line 7)"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if ids[0] == 0 || ids[1] != 0 {
+		t.Errorf("ids %v, want the first added", ids)
+	}
+}
