@@ -95,3 +95,47 @@ func ExampleEngine_Stats() {
 	fmt.Println(st.Monitors, st.ChecksFailed, st.ChecksRun >= 30)
 	// Output: 3 0 true
 }
+
+// Five monitors of one zone fail together; the notifier receives one
+// grouped red instead of five.
+func ExampleWithGrouping() {
+	done := make(chan struct{})
+	print := alert.NotifierFunc(func(ctx context.Context, a alert.Alert) error {
+		fmt.Println(a.Monitor, a.Code, len(a.Group))
+		close(done)
+		return nil
+	})
+	e, _ := cpra.New(cpra.WithNotifier(print), cpra.WithGrouping("zone", 200*time.Millisecond))
+	eu := map[string]string{"zone": "eu"}
+	for i := range 5 {
+		e.Add(cpra.Monitor{Name: fmt.Sprint("eu-", i), Interval: 20 * time.Millisecond, FailureThreshold: 1, Labels: eu,
+			Check: pulse.CheckerFunc(func(context.Context) error { return errors.New("timeout") })})
+	}
+	e.Start(context.Background())
+	<-done
+	e.Shutdown(context.Background())
+	// Output: zone=eu red 5
+}
+
+// The gateway and the service behind it fail together: only the gateway's
+// red is sent, and the service is reported as suppressed.
+func ExampleMonitor_dependsOn() {
+	down := pulse.CheckerFunc(func(context.Context) error { return errors.New("unreachable") })
+	red := make(chan string, 2)
+	e, _ := cpra.New(cpra.WithNotifier(alert.NotifierFunc(func(ctx context.Context, a alert.Alert) error {
+		red <- a.Monitor + " " + a.Code.String()
+		return nil
+	})))
+	api, _ := e.Add(cpra.Monitor{Name: "api", Interval: 20 * time.Millisecond, FailureThreshold: 1, Check: down,
+		DependsOn: []cpra.Ref{{Name: "gateway"}}})
+	e.Add(cpra.Monitor{Name: "gateway", Interval: 20 * time.Millisecond, FailureThreshold: 1, Check: down})
+	e.Start(context.Background())
+	fmt.Println(<-red)
+	time.Sleep(100 * time.Millisecond)
+	st, _ := e.Status(api)
+	e.Shutdown(context.Background())
+	fmt.Println(len(red), st.State, st.Suppressed)
+	// Output:
+	// gateway red
+	// 0 down true
+}
