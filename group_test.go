@@ -142,3 +142,31 @@ func TestGroupingWithRoute(t *testing.T) {
 		}
 	})
 }
+
+// Monitors sharing their own notifier share groups; a monitor with another
+// notifier of its own is not grouped with them.
+func TestGroupingOwnNotifiers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		shared, other := &recorder{}, &recorder{}
+		route := alert.Route{alert.Red: shared} // one value for many monitors, as a config file shares it
+		e, _ := cpra.New(cpra.WithGrouping("zone", time.Second))
+		var down atomic.Bool
+		zone := map[string]string{"zone": "a"}
+		for i := range 4 {
+			e.Add(cpra.Monitor{Name: fmt.Sprintf("m%d", i), Interval: time.Second, FailureThreshold: 1,
+				Labels: zone, Notify: route, Check: outage{&down}})
+		}
+		e.Add(cpra.Monitor{Name: "x", Interval: time.Second, FailureThreshold: 1, Labels: zone,
+			Notify: alert.Route{alert.Red: other}, Check: outage{&down}})
+		e.Start(context.Background())
+		down.Store(true)
+		time.Sleep(5 * time.Second)
+		shutdown(t, e)
+		if got := shared.codes(""); got != "red" || len(shared.alerts[0].Group) != 4 {
+			t.Errorf("shared route got %q, want one red group of 4", got)
+		}
+		if got := other.codes(""); got != "red" || other.alerts[0].Group != nil || other.alerts[0].Monitor != "x" {
+			t.Errorf("own route got %q, want x's plain red", got)
+		}
+	})
+}

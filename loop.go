@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/bits"
 	"math/rand/v2"
+	"reflect"
 	"time"
 
 	"github.com/ziad/cpra/alert"
@@ -62,9 +63,10 @@ type group struct {
 }
 
 type groupKey struct {
-	value string
-	code  alert.Code
-	flap  alert.Flap
+	notifier any // see notifierID
+	value    string
+	code     alert.Code
+	flap     alert.Flap
 }
 
 func (l *loopState) init(e *Engine) {
@@ -802,9 +804,11 @@ func (e *Engine) raiseN(en ecs.Entity, h *ecs.Health, code alert.Code, err error
 		Flap:     flap,
 	}}
 	ln := e.l.lanes[en]
-	if e.cfg.groupBy != "" && !own && !e.l.draining {
-		if v, ok := labels[e.cfg.groupBy]; ok && e.join(en, ln, groupKey{v, code, flap}, c.alert) {
-			return
+	if e.cfg.groupBy != "" && !e.l.draining {
+		if v, ok := labels[e.cfg.groupBy]; ok {
+			if id := notifierID(n, own); id != nil && e.join(en, ln, groupKey{id, v, code, flap}, n, c.alert) {
+				return
+			}
 		}
 	}
 	if ln != nil {
@@ -819,13 +823,13 @@ func (e *Engine) raiseN(en ecs.Entity, h *ecs.Health, code alert.Code, err error
 // needed, and reports whether it did. A monitor joins only groups newer
 // than every group already in its lane: then a group waits only for older
 // ones and no two groups wait for each other.
-func (e *Engine) join(en ecs.Entity, ln *lane, key groupKey, a alert.Alert) bool {
+func (e *Engine) join(en ecs.Entity, ln *lane, key groupKey, n alert.Notifier, a alert.Alert) bool {
 	l := &e.l
 	g := l.groups[key]
 	if g == nil {
 		l.groupSeq++ // newer than every group in any lane
 		g = &group{key: key, seq: l.groupSeq, due: e.nanotime() + int64(e.cfg.groupWait), waits: 1, open: true}
-		g.call = &call{kind: callNotify, notifier: e.cfg.notifier, group: g}
+		g.call = &call{kind: callNotify, notifier: n, group: g}
 		l.groups[key] = g
 		l.groupQ = append(l.groupQ, g)
 	} else if ln != nil && ln.top >= g.seq {
@@ -1115,6 +1119,33 @@ func (e *Engine) checkSoon(en ecs.Entity, h *ecs.Health) {
 func (e *Engine) labels(en ecs.Entity) map[string]string {
 	if s := e.store; s.Metas.Has(en) {
 		return s.Metas.Get(en).Labels
+	}
+	return nil
+}
+
+// engineNotifier stands for the engine's notifier in group keys.
+type engineNotifier struct{}
+
+// notifierID identifies a notifier in a group key, so that only monitors
+// sharing a notifier share groups: the notifier value when it can be a map
+// key, the pointer of one that is a map, slice or function (an alert.Route
+// shared by monitors with the same codes), and nil, meaning "do not
+// group", for any other.
+func notifierID(n alert.Notifier, own bool) any {
+	if !own {
+		return engineNotifier{}
+	}
+	type ref struct {
+		t reflect.Type
+		p uintptr
+	}
+	v := reflect.ValueOf(n)
+	switch v.Kind() {
+	case reflect.Map, reflect.Slice, reflect.Func, reflect.Pointer, reflect.Chan:
+		return ref{v.Type(), v.Pointer()}
+	}
+	if v.Comparable() {
+		return n
 	}
 	return nil
 }

@@ -120,8 +120,10 @@ func WithNotifier(n alert.Notifier) Option {
 // do: alerts with the same code raised for monitors with the same value of
 // label, within wait of the first, reach the notifier as one alert whose
 // Group lists them (see [alert.Alert]). A group of one is sent as a plain
-// alert. Grouping applies to monitors that have the label and use the
-// engine's notifier (see [WithNotifier]); others are sent one by one. Each
+// alert. Grouping applies to monitors that have the label; a group goes to
+// one notifier, so monitors share groups only when they share a notifier:
+// the engine's (see [WithNotifier]) or the same value of their own (an
+// alert.Route, say, given to many monitors). Each
 // alert of a group waits up to wait longer than it would alone; alerts of
 // one monitor stay in order. Groups are timers in the engine's loop, not
 // goroutines. Shutdown sends open groups at once.
