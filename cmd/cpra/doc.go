@@ -52,10 +52,10 @@
 //	group_by: pool     # cpra.WithGrouping: the label whose value groups alerts
 //	group_wait: 30s    # how long a group gathers alerts; default 30s, at most 1h
 //
-// Grouping applies to the alerts sent through the engine's notifier: the
-// demo's, whose services carry a pool label (0 to 9). The monitors of a
-// --yaml file send through their own codes, which are not grouped; cpra
-// warns when group_by is set for such a run.
+// Grouping applies to monitors that share a notifier: the demo's, whose
+// services carry a pool label (0 to 9), and in a --yaml file the monitors
+// whose codes blocks are the same (the file shares one notifier between
+// them).
 //
 // An unknown key, a value of the wrong kind or settings the engine refuses
 // are reported on standard error, each naming the field and its line, and

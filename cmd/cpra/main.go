@@ -46,7 +46,7 @@ The --config file is YAML; every key is optional and unknown keys are errors:
   shutdown_timeout: 30s         time allowed to finish work and deliver alerts on exit
   notify: {timeout: 10s, retries: 3, backoff: 200ms, max_elapsed: 10m}
   capacity: 100000              number of monitors to expect (a sizing hint)
-  group_by: pool                label whose value groups the alerts of the engine's notifier
+  group_by: pool                label whose value groups alerts of monitors sharing a notifier
   group_wait: 30s               how long a group waits for more alerts (default 30s, at most 1h)
 
 A --yaml FILE may hold a maintenance list beside its monitors; SIGHUP reloads
@@ -237,10 +237,6 @@ func runFile(ctx context.Context, o options, stdout, stderr io.Writer, log *slog
 	}
 	for _, w := range f.Warnings {
 		log.Warn("config", "warning", w.Error())
-	}
-	if o.settings.groupBy != "" {
-		log.Warn("group_by has no effect here: it groups the alerts sent through the engine's notifier, and the monitors of a file send only through their own codes",
-			"group_by", o.settings.groupBy)
 	}
 	e, err := cpra.New(o.engineOptions(cpra.WithLogger(log), cpra.WithCapacity(len(f.Monitors)))...)
 	if err != nil {
