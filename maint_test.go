@@ -123,3 +123,30 @@ func TestMaintenanceRefused(t *testing.T) {
 		t.Errorf("maintenance without a selector: %v", err)
 	}
 }
+
+// A monitor already down when its window opens: the gray ends its episode,
+// and after the window fresh checks tell it red again (nothing in between).
+func TestMaintenanceOverAnOutage(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := &recorder{}
+		e, _ := cpra.New(cpra.WithNotifier(rec))
+		n := &counter{}
+		start := time.Now().Add(20 * time.Second)
+		id, _ := e.Add(cpra.Monitor{Name: "db", Interval: time.Second, Check: checks{n, &script{out: "F"}},
+			Maintenance: []cpra.MaintenanceWindow{{Start: start, Duration: time.Minute}}})
+		e.Start(context.Background())
+		time.Sleep(30 * time.Second)
+		synctest.Wait()
+		if got := rec.codes("db"); got != "yellow red gray" {
+			t.Errorf("into the window: %q, want %q", got, "yellow red gray")
+		}
+		if st, _ := e.Status(id); st.State != cpra.StateUnknown || !st.Since.IsZero() {
+			t.Errorf("inside: state %v, since %v; want unknown and no episode", st.State, st.Since)
+		}
+		time.Sleep(60 * time.Second) // the window closed at 80s
+		shutdown(t, e)
+		if got := rec.codes("db"); got != "yellow red gray yellow red" {
+			t.Errorf("alerts %q, want %q", got, "yellow red gray yellow red")
+		}
+	})
+}
