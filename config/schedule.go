@@ -55,18 +55,8 @@ func (it *item) failureWindow(c *node, path string, m *cpra.Monitor) {
 // dependsOn reads depends_on: a monitor name, or a list of names.
 func (it *item) dependsOn(c *node) []cpra.Ref {
 	const path = "depends_on"
-	var elems []*node
-	switch c.kind {
-	case nullNode:
-		return nil
-	case scalarNode:
-		elems = []*node{c}
-	case seqNode:
-		for e := c.first; e != nil; e = e.next {
-			elems = append(elems, e)
-		}
-	default:
-		it.failf(c, path, "want a monitor name or a list of names, found %s", c.kind)
+	elems := it.oneOrList(c, path, "a monitor name or a list of names")
+	if elems == nil {
 		return nil
 	}
 	refs := make([]cpra.Ref, 0, len(elems))
@@ -317,18 +307,8 @@ var weekdayNames = map[string]time.Weekday{
 // any case.
 func (it *item) weekdays(c *node, path string) []time.Weekday {
 	full := join(path, c.key)
-	var elems []*node
-	switch c.kind {
-	case nullNode:
-		return nil
-	case scalarNode:
-		elems = []*node{c}
-	case seqNode:
-		for e := c.first; e != nil; e = e.next {
-			elems = append(elems, e)
-		}
-	default:
-		it.failf(c, full, "want a list of weekdays, found %s", c.kind)
+	elems := it.oneOrList(c, full, "a list of weekdays")
+	if elems == nil {
 		return nil
 	}
 	var out []time.Weekday
@@ -451,4 +431,23 @@ func (b *builder) topMaintenance(n *node, out *built) ([]cpra.Maintenance, []int
 		}
 	}
 	return ms, lines
+}
+
+// oneOrList returns the elements of a value written as one scalar or as a
+// list: nil for null, and nil after reporting a value of another kind.
+func (it *item) oneOrList(c *node, path, want string) []*node {
+	switch c.kind {
+	case nullNode:
+		return nil
+	case scalarNode:
+		return []*node{c}
+	case seqNode:
+		var elems []*node
+		for e := c.first; e != nil; e = e.next {
+			elems = append(elems, e)
+		}
+		return elems
+	}
+	it.failf(c, path, "want %s, found %s", want, c.kind)
+	return nil
 }
