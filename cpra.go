@@ -276,6 +276,7 @@ type Engine struct {
 	l          loopState                 // owned by the loop
 	maints     maints                    // owned with the store
 	parentSets map[string]*ecs.ParentSet // owned with the store
+	parentRefs map[string]int            // parent sets naming each monitor, by name
 }
 
 // New returns an engine configured by opts. It starts nothing: no goroutine
@@ -587,6 +588,12 @@ func (e *Engine) parentSet(names []string) *ecs.ParentSet {
 	if ps == nil {
 		ps = &ecs.ParentSet{Names: slices.Clone(names), Key: key}
 		e.parentSets[key] = ps
+		if e.parentRefs == nil {
+			e.parentRefs = make(map[string]int)
+		}
+		for _, n := range names {
+			e.parentRefs[n]++
+		}
 	}
 	ps.Refs++
 	return ps
@@ -595,6 +602,11 @@ func (e *Engine) parentSet(names []string) *ecs.ParentSet {
 func (e *Engine) unrefParents(ps *ecs.ParentSet) {
 	if ps.Refs--; ps.Refs == 0 {
 		delete(e.parentSets, ps.Key)
+		for _, n := range ps.Names {
+			if e.parentRefs[n]--; e.parentRefs[n] == 0 {
+				delete(e.parentRefs, n)
+			}
+		}
 	}
 }
 
@@ -643,6 +655,9 @@ func (e *Engine) parents(m *Monitor, buf []string) ([]string, error) {
 // parents of monitors in the engine, or nil when there is none. Monitors
 // whose parents have no parents, the usual case, cost a lookup each.
 func (e *Engine) cycle(name string, parents []string) []string {
+	if e.parentRefs[name] == 0 {
+		return nil // no monitor names this one as a parent: nothing leads back
+	}
 	s := e.store
 	var seen map[*ecs.ParentSet]bool
 	var walk func(n string) []string

@@ -235,9 +235,13 @@ func (e *Engine) maintenance(en ecs.Entity, on bool) {
 // maintAdded files a new monitor's own windows and enters the open
 // selector windows that select it.
 func (e *Engine) maintAdded(en ecs.Entity, wins []MaintenanceWindow) {
+	open := false
+	for _, m := range e.maints.sels {
+		open = open || m.active
+	}
 	s := e.store
-	if !s.Metas.Has(en) {
-		return
+	if len(wins) == 0 && !open || !s.Metas.Has(en) {
+		return // the usual case, decided without touching the monitor
 	}
 	now := time.Now()
 	if len(wins) > 0 {
