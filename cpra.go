@@ -277,6 +277,7 @@ type Engine struct {
 	maints     maints                    // owned with the store
 	parentSets map[string]*ecs.ParentSet // owned with the store
 	parentRefs map[string]int            // parent sets naming each monitor, by name
+	groupSizes map[string]int            // monitors per value of the group budget's label
 }
 
 // New returns an engine configured by opts. It starts nothing: no goroutine
@@ -574,8 +575,28 @@ func (e *Engine) addMonitor(m *Monitor) (ID, error) {
 		return bad("Name", ErrDuplicateName)
 	}
 	e.monitors.Add(1)
+	e.countGroup(m.Labels, 1)
 	e.maintAdded(en, m.Maintenance)
 	return ID{en}, nil
+}
+
+// countGroup keeps the number of monitors per value of the group
+// remediation budget's label.
+func (e *Engine) countGroup(labels map[string]string, d int) {
+	lb := e.cfg.groupFixLabel
+	if lb == "" {
+		return
+	}
+	v, ok := labels[lb]
+	if !ok {
+		return
+	}
+	if e.groupSizes == nil {
+		e.groupSizes = make(map[string]int)
+	}
+	if e.groupSizes[v] += d; e.groupSizes[v] == 0 {
+		delete(e.groupSizes, v)
+	}
 }
 
 // parentSet returns the shared set of these parent names.
@@ -715,6 +736,7 @@ func (e *Engine) removeMonitor(id ID) error {
 		e.dropLane(id.e) // undelivered alerts of a removed monitor are dropped
 	}
 	e.maintRemoved(id.e)
+	e.countGroup(e.labels(id.e), -1)
 	if s.Deps.Has(id.e) {
 		e.unrefParents(s.Deps.Get(id.e).Set)
 	}

@@ -615,7 +615,7 @@ func (e *Engine) attempt(en ecs.Entity, h *ecs.Health, ep *ecs.Episode) {
 			return
 		}
 	}
-	if err := e.l.budget.admit(e, now); err != nil {
+	if err := e.l.budget.admit(e, en, now); err != nil {
 		e.deny(en, h, ep, now+iv, err)
 		return
 	}
@@ -634,7 +634,7 @@ func (e *Engine) attempt(en ecs.Entity, h *ecs.Health, ep *ecs.Episode) {
 	if pol.Limit > 0 {
 		pl.Fixes = append(pl.Fixes, now)
 	}
-	e.l.budget.started(e, now)
+	e.l.budget.started(e, en, now)
 	ep.Phase = ecs.PhaseRemediating
 	e.l.fixing++
 	e.fix.submit(&call{
@@ -1003,31 +1003,60 @@ func (e *Engine) resize(now int64) {
 // budget is the fleet-wide limit on remediations: how many run at once and
 // how many start within a window, as a share of the monitors.
 type budget struct {
-	starts []int64 // start ticks within the window, oldest first
+	starts []int64            // start ticks within the window, oldest first
+	groups map[string][]int64 // the same per value of the group budget's label
 }
 
-func (b *budget) admit(e *Engine, now int64) error {
+// within drops the ticks older than the window ending at now.
+func within(starts []int64, now, window int64) []int64 {
+	k := 0
+	for k < len(starts) && starts[k] <= now-window {
+		k++
+	}
+	return append(starts[:0], starts[k:]...)
+}
+
+func (b *budget) admit(e *Engine, en ecs.Entity, now int64) error {
 	cfg := &e.cfg
 	if cfg.fixConcurrent > 0 && e.l.fixing >= cfg.fixConcurrent {
 		return fmt.Errorf("%w: %d remediations already running", ErrBudget, cfg.fixConcurrent)
 	}
 	if w := cfg.fixWindow.Milliseconds(); cfg.fixShare > 0 && w > 0 {
-		k := 0
-		for k < len(b.starts) && b.starts[k] <= now-w {
-			k++
-		}
-		b.starts = append(b.starts[:0], b.starts[k:]...)
+		b.starts = within(b.starts, now, w)
 		allowed := max(1, int(cfg.fixShare*float64(e.monitors.Load())))
 		if len(b.starts) >= allowed {
 			return fmt.Errorf("%w: %d remediations in %v (%.3g%% of the fleet)", ErrBudget, allowed, cfg.fixWindow, cfg.fixShare*100)
 		}
 	}
+	if lb := cfg.groupFixLabel; lb != "" {
+		if v, ok := e.labels(en)[lb]; ok {
+			starts := within(b.groups[v], now, cfg.groupFixWindow.Milliseconds())
+			if len(starts) == 0 {
+				delete(b.groups, v) // forget groups with nothing in the window
+			} else {
+				b.groups[v] = starts
+			}
+			allowed := max(1, int(cfg.groupFixShare*float64(e.groupSizes[v])))
+			if len(starts) >= allowed {
+				return fmt.Errorf("%w: %d remediations in %v (%.3g%% of %s=%s)", ErrBudget, allowed, cfg.groupFixWindow,
+					cfg.groupFixShare*100, lb, v)
+			}
+		}
+	}
 	return nil
 }
 
-func (b *budget) started(e *Engine, now int64) {
+func (b *budget) started(e *Engine, en ecs.Entity, now int64) {
 	if e.cfg.fixShare > 0 {
 		b.starts = append(b.starts, now)
+	}
+	if lb := e.cfg.groupFixLabel; lb != "" {
+		if v, ok := e.labels(en)[lb]; ok {
+			if b.groups == nil {
+				b.groups = make(map[string][]int64)
+			}
+			b.groups[v] = append(b.groups[v], now)
+		}
 	}
 }
 

@@ -27,6 +27,9 @@ type config struct {
 	shutdownTimeout  time.Duration
 	notifyTimeout    time.Duration
 	groupBy          string
+	groupFixLabel    string
+	groupFixShare    float64
+	groupFixWindow   time.Duration
 	groupWait        time.Duration
 	notifyRetries    int
 	notifyBackoff    time.Duration
@@ -243,6 +246,23 @@ func WithNotifyMaxElapsed(d time.Duration) Option {
 			return
 		}
 		c.notifyMaxElapsed = d
+	})
+}
+
+// WithGroupRemediationBudget limits remediation per group of monitors: at
+// most share of the monitors with each value of label (0.1 is 10%, and at
+// least one) get an attempt within window. It applies beside the fleet
+// budget of [WithRemediationBudget], so that one team's or one zone's
+// outage cannot use all of it. An attempt over it is handled as one over
+// the fleet budget: not run, its monitor red with the reason (wrapping
+// [ErrBudget]), counted in [Stats].RemediationsDenied.
+func WithGroupRemediationBudget(label string, share float64, window time.Duration) Option {
+	return optionFunc(func(c *config) {
+		if label == "" || !(share > 0 && share <= 1) || window <= 0 {
+			c.fail("WithGroupRemediationBudget(%q, %v, %v): want a label, a share in (0, 1] and a positive window", label, share, window)
+			return
+		}
+		c.groupFixLabel, c.groupFixShare, c.groupFixWindow = label, share, window
 	})
 }
 

@@ -291,3 +291,68 @@ func TestPolicyValidation(t *testing.T) {
 		t.Errorf("negative budget accepted: %v", err)
 	}
 }
+
+// One team's outage uses its own share of remediations, not the fleet's:
+// 200 of team a and 20 of team b fail, with 10% per team.
+func TestGroupBudget(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		ran := map[string]int{}
+		fix := intervene.RemediatorFunc(func(_ context.Context, inc intervene.Incident) error {
+			mu.Lock()
+			ran[inc.Labels["team"]]++
+			mu.Unlock()
+			return errors.New("still broken")
+		})
+		rec := &recorder{}
+		e, err := cpra.New(cpra.WithNotifier(rec), cpra.WithGroupRemediationBudget("team", 0.1, 10*time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		add := func(name, team string) {
+			e.Add(cpra.Monitor{Name: name, Interval: time.Second, FailureThreshold: 1, Labels: map[string]string{"team": team},
+				Check: pulse.CheckerFunc(failing), Remediate: fix, Policy: intervene.Policy{MaxAttempts: 1}})
+		}
+		for i := range 200 {
+			add(fmt.Sprint("a", i), "a")
+		}
+		for i := range 20 {
+			add(fmt.Sprint("b", i), "b")
+		}
+		gone, _ := e.Add(cpra.Monitor{Name: "gone", Check: pulse.CheckerFunc(failing), Labels: map[string]string{"team": "b"}})
+		e.Remove(gone) // removed monitors do not count towards their group
+		e.Start(context.Background())
+		time.Sleep(10 * time.Second)
+		shutdown(t, e)
+		if ran["a"] != 20 || ran["b"] != 2 {
+			t.Errorf("remediations per team %v, want a:20 b:2 (10%% of each)", ran)
+		}
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		denied := 0
+		for _, a := range rec.alerts {
+			if a.Code == alert.Red && errors.Is(a.Err, cpra.ErrBudget) {
+				denied++
+				if want := "of team=" + a.Labels["team"]; !strings.Contains(a.Err.Error(), want) {
+					t.Errorf("reason %q does not name the group (%q)", a.Err, want)
+				}
+			}
+		}
+		if denied != 198 {
+			t.Errorf("%d reds for the budget, want 198", denied)
+		}
+	})
+}
+
+func TestGroupBudgetRefused(t *testing.T) {
+	for _, o := range []cpra.Option{
+		cpra.WithGroupRemediationBudget("", 0.1, time.Minute),
+		cpra.WithGroupRemediationBudget("team", 0, time.Minute),
+		cpra.WithGroupRemediationBudget("team", 1.5, time.Minute),
+		cpra.WithGroupRemediationBudget("team", 0.1, 0),
+	} {
+		if _, err := cpra.New(o); err == nil {
+			t.Error("a bad WithGroupRemediationBudget was accepted")
+		}
+	}
+}
