@@ -99,6 +99,11 @@ type Ref struct {
 // reaches High the monitor is flapping: one alert with Flap FlapStart is
 // sent, and then no other alert and no remediation until it falls below
 // Low, when one alert with Flap FlapEnd tells the monitor's state.
+//
+// With flap detection on, yellow waits for a second failure in a row (as a
+// soft state waits for confirmation): a single failed check between passes
+// sends nothing, so a target that goes up and down on every check is told
+// only by the flap-start and flap-end alerts.
 type FlapThresholds struct {
 	High float64 // percent at which flapping starts, up to 100; 0: no flap detection
 	Low  float64 // percent below which it ends, below High (0: High/2)

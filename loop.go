@@ -551,7 +551,9 @@ func (e *Engine) failed(en ecs.Entity, h *ecs.Health, err error, due int64) {
 			e.raiseN(en, h, alert.Red, err, ep.Since, int(ep.Attempts), int(ep.Repeats), 0)
 		}
 	}
-	if h.FailThreshold > 1 && !ep.Yellow && h.State != ecs.StateDown {
+	// With flap detection a failure is told once it repeats: a target that
+	// alternates is then told only by the flap alerts.
+	if h.FailThreshold > 1 && !ep.Yellow && h.State != ecs.StateDown && (h.Flags&ecs.FlagFlap == 0 || h.Fails >= 2) {
 		ep.Yellow = true
 		e.raise(en, h, alert.Yellow, err, ep.Since, 0)
 	}
