@@ -56,7 +56,6 @@ type group struct {
 	seq     uint64 // groups are numbered in the order they open
 	due     int64  // ns
 	waits   int    // members still delivering earlier alerts, plus 1 until due
-	open    bool   // still taking members
 	members []ecs.Entity
 	alerts  []alert.Alert
 	call    *call
@@ -830,7 +829,7 @@ func (e *Engine) join(en ecs.Entity, ln *lane, key groupKey, n alert.Notifier, a
 	g := l.groups[key]
 	if g == nil {
 		l.groupSeq++ // newer than every group in any lane
-		g = &group{key: key, seq: l.groupSeq, due: e.nanotime() + int64(e.cfg.groupWait), waits: 1, open: true}
+		g = &group{key: key, seq: l.groupSeq, due: e.nanotime() + int64(e.cfg.groupWait), waits: 1}
 		g.call = &call{kind: callNotify, notifier: n, group: g}
 		l.groups[key] = g
 		l.groupQ = append(l.groupQ, g)
@@ -858,14 +857,19 @@ func (e *Engine) closeGroups(now int64) {
 		g := l.groupQ[k]
 		l.groupQ[k] = nil
 		k++
-		g.open = false
-		delete(l.groups, g.key)
-		g.waits--
-		if g.waits == 0 {
-			e.sendGroup(g)
-		}
+		delete(l.groups, g.key) // takes no more members
+		e.release(g)
 	}
 	l.groupQ = append(l.groupQ[:0], l.groupQ[k:]...)
+}
+
+// release drops one of the things a group waits for: its due time, or a
+// member's earlier alert. The group is sent when nothing is left; it
+// cannot be before it is due, which counts until then.
+func (e *Engine) release(g *group) {
+	if g.waits--; g.waits == 0 {
+		e.sendGroup(g)
+	}
 }
 
 // sendGroup hands a formed group to the alert pipeline: as a plain alert
@@ -912,10 +916,7 @@ func (e *Engine) advance(en ecs.Entity) {
 	ln.q[0] = nil
 	ln.q = ln.q[1:]
 	if g := next.group; g != nil {
-		g.waits--
-		if g.waits == 0 && !g.open {
-			e.sendGroup(g)
-		}
+		e.release(g)
 		return // the lane now waits for that group
 	}
 	e.notify.submit(next)
@@ -930,10 +931,7 @@ func (e *Engine) dropLane(en ecs.Entity) {
 	}
 	for _, c := range ln.q {
 		if g := c.group; g != nil {
-			g.waits--
-			if g.waits == 0 && !g.open {
-				e.sendGroup(g)
-			}
+			e.release(g)
 		}
 	}
 	ln.q = nil

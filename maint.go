@@ -3,6 +3,7 @@ package cpra
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/ziad/cpra/ecs"
@@ -302,11 +303,8 @@ func (e *Engine) removeMaint(id uint64) error {
 	}
 	ms.remove(m)
 	delete(ms.byID, id)
-	for i, x := range ms.sels {
-		if x == m {
-			ms.sels = append(ms.sels[:i], ms.sels[i+1:]...)
-			break
-		}
+	if i := slices.Index(ms.sels, m); i >= 0 {
+		ms.sels = slices.Delete(ms.sels, i, i+1)
 	}
 	return nil
 }

@@ -24,7 +24,7 @@ type Store struct {
 	Wheel    *Wheel
 
 	metaFilter *ark.Filter1[Meta]
-	ids        [8]ark.ID // component IDs for Create
+	ids        [7]ark.ID // component IDs for Create: the three every monitor has, then the optional ones
 
 	names *nameIndex
 }
