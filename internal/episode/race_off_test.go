@@ -1,0 +1,5 @@
+//go:build !race
+
+package episode
+
+const raceEnabled = false
