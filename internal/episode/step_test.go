@@ -110,7 +110,7 @@ func TestScripts(t *testing.T) {
 		{"no green for an episode nobody heard of", with(func(c *Settings) { c.Routes = 1<<alert.Red | 1<<alert.Green }), "FPP", ""},
 		{"a parent down holds the child", with(func(c *Settings) { c.Parents = true }), "HFFFFUPP", ""},
 		{"a child down after its parent recovers is told", with(func(c *Settings) { c.Parents = true }), "UHFFFFUFPP", "R G"},
-		{"flapping: only the flap pair", with(func(c *Settings) { c.FlapHigh, c.FlapLow = 20 * 19, 10 * 19 }),
+		{"flapping: only the flap pair", with(func(c *Settings) { c.FlapHigh, c.FlapLow = 20*19, 10*19 }),
 			"FPFPFPFPFFPP" + strings.Repeat("P", 20), "S Eg"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
