@@ -14,8 +14,9 @@
 //
 //   - [Exec] runs a program directly (never through a shell) with the
 //     incident in CPRA_* environment variables and an otherwise explicit
-//     environment. At the context's deadline its whole process group is
-//     killed; its output, bounded, goes into the [*ExecError].
+//     environment. On Unix its whole process group is killed when the
+//     context ends and, unless [WithLeaveRunning], when the program exits;
+//     the end of its output goes into the [*ExecError].
 //   - [HTTP] calls a webhook or an orchestration API with the incident as a
 //     JSON [Payload].
 //   - [DockerRestart] restarts a container through the Docker Engine API on
@@ -29,7 +30,8 @@
 //
 // # Concurrency
 //
-// Remediations of different monitors run in parallel; one monitor never has
-// two attempts running at once. The built-in remediators are safe for
-// concurrent use.
+// Remediations of different monitors run in parallel; one monitor has two
+// attempts running at once only while an attempt the engine abandoned at
+// its deadline still runs (see [Remediator]). The built-in remediators are
+// safe for concurrent use and honour their context.
 package intervene

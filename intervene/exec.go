@@ -2,19 +2,14 @@ package intervene
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os/exec"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
-)
 
-// waitDelay bounds how long Remediate waits, after the program is gone, for
-// processes it left behind to close its output.
-const waitDelay = 2 * time.Second
+	"github.com/ziad/cpra/internal/proc"
+)
 
 // ExecRemediator runs a program to repair a monitor's target. Create it
 // with [Exec].
@@ -40,13 +35,26 @@ type ExecRemediator struct {
 //	                  with every character other than A-Z and 0-9 as "_"
 //	                  (when two keys map to one name, the greater key wins)
 //
-// The program runs in a process group of its own (on unix). When ctx is
-// done before it exits, the whole group, children and grandchildren
-// included, is killed with SIGKILL. A zero exit status is success; anything
-// else is an [*ExecError] carrying the exit code and the first and last
-// bytes of the combined stdout and stderr ([WithOutputLimit]).
+// Standard input is empty. A zero exit status is success; anything else is
+// an [*ExecError] carrying the exit status or the signal that ended the
+// program, and the last 4 KiB ([WithOutputLimit]) of its standard output
+// and error, read together.
 //
-// Options: [WithEnv], [WithInheritEnv], [WithDir], [WithOutputLimit].
+// Nothing the program starts outlives the attempt, by default. On Unix the
+// program leads a process group of its own, and the whole group is killed
+// with SIGKILL when ctx is done, at once, and when the program exits,
+// whether it succeeded or not: a script that runs "sleep 1000 &" leaves no
+// sleep behind. A repair that starts a daemon should do it through a
+// service manager (systemctl restart, docker restart) or else with setsid
+// and its output redirected ("setsid mydaemon >log 2>&1 &");
+// [WithLeaveRunning] leaves the group alive after the program exits
+// instead. A process that leaves the group (setsid) is beyond reach;
+// if it keeps the program's output open, Remediate stops reading it a
+// second after the program exits. Elsewhere than on Unix only the program
+// itself is killed, when ctx is done.
+//
+// Options: [WithEnv], [WithInheritEnv], [WithDir], [WithOutputLimit],
+// [WithLeaveRunning].
 func Exec(path string, args []string, opts ...Option) (*ExecRemediator, error) {
 	if path == "" || strings.ContainsRune(path, 0) {
 		return nil, errorf("Exec: empty path")
@@ -63,74 +71,31 @@ func Exec(path string, args []string, opts ...Option) (*ExecRemediator, error) {
 	return &ExecRemediator{path: path, args: append([]string(nil), args...), cfg: cfg}, nil
 }
 
-// ExecError reports a program run by [Exec] that failed.
-type ExecError struct {
-	// Path is the program.
-	Path string
-	// ExitCode is the program's exit status, or -1 when it did not exit
-	// normally (killed, or not started).
-	ExitCode int
-	// Killed reports that the program was killed because its context was
-	// done; Err is then the context's error.
-	Killed bool
-	// Output is the start and the end of what the program wrote to stdout
-	// and stderr, with a marker where bytes were dropped.
-	Output string
-	// Err is the cause: an [*exec.ExitError], the error that kept the
-	// program from starting, or the context's error.
-	Err error
-}
-
-// Error describes the failure and quotes the output.
-func (e *ExecError) Error() string {
-	var b strings.Builder
-	b.WriteString("intervene: exec ")
-	b.WriteString(e.Path)
-	switch {
-	case e.Killed:
-		fmt.Fprintf(&b, ": killed: %v", e.Err)
-	case e.Err != nil:
-		fmt.Fprintf(&b, ": %v", e.Err)
-	}
-	if e.Output != "" {
-		b.WriteString(": output: ")
-		b.WriteString(strconv.Quote(e.Output))
-	}
-	return b.String()
-}
-
-// Unwrap returns the cause.
-func (e *ExecError) Unwrap() error { return e.Err }
+// ExecError reports a program run by [Exec] that failed: its exit status or
+// the signal that ended it, whether it was killed because ctx was done (Err
+// is then ctx's error), and the end of its output. It is the same type as
+// pulse.ExecError. Remediate returns it wrapped, with an "intervene: "
+// prefix; use [errors.As].
+type ExecError = proc.Error
 
 // Remediate runs the program once for inc and waits for it.
 func (e *ExecRemediator) Remediate(ctx context.Context, inc Incident) error {
-	if err := ctx.Err(); err != nil {
-		return &ExecError{Path: e.path, ExitCode: -1, Killed: true, Err: err}
+	outputCap := e.cfg.outputLimit
+	if outputCap == 0 {
+		outputCap = -1 // keep none
 	}
-	out := newCapture(e.cfg.outputLimit)
-	cmd := exec.CommandContext(ctx, e.path, e.args...)
-	cmd.Env = e.environ(inc)
-	cmd.Dir = e.cfg.dir
-	cmd.Stdout = out
-	cmd.Stderr = out
-	cmd.WaitDelay = waitDelay
-	ownProcessGroup(cmd)
-
-	err := cmd.Run()
-	if err == nil || (errors.Is(err, exec.ErrWaitDelay) && cmd.ProcessState != nil && cmd.ProcessState.Success()) {
-		// Exit status 0. A process the program left running kept its output
-		// open past waitDelay: that does not undo the repair.
-		return nil
+	cmd := proc.Cmd{
+		Path:         e.path,
+		Args:         append([]string{e.path}, e.args...),
+		Env:          e.environ(inc),
+		Dir:          e.cfg.dir,
+		OutputCap:    outputCap,
+		LeaveRunning: e.cfg.leaveRunning,
 	}
-	xe := &ExecError{Path: e.path, ExitCode: -1, Output: out.String(), Err: err}
-	if cmd.ProcessState != nil {
-		xe.ExitCode = cmd.ProcessState.ExitCode()
+	if err := cmd.Run(ctx); err != nil {
+		return fmt.Errorf("intervene: %w", err)
 	}
-	if ctxErr := ctx.Err(); ctxErr != nil && cmd.Process != nil {
-		xe.Killed = true
-		xe.Err = ctxErr
-	}
-	return xe
+	return nil
 }
 
 // environ builds the program's environment: the configured variables, then
@@ -181,53 +146,5 @@ func envValue(s string) string { return strings.ReplaceAll(s, "\x00", "") }
 // String describes the remediator (without its arguments, which may hold
 // secrets).
 func (e *ExecRemediator) String() string { return "intervene.Exec(" + e.path + ")" }
-
-// capture keeps the first and the last bytes written to it.
-type capture struct {
-	mu      sync.Mutex
-	headCap int
-	tailCap int
-	head    []byte
-	tail    []byte // the last bytes past head, at most tailCap
-	total   int64
-}
-
-func newCapture(limit int) *capture {
-	return &capture{headCap: limit / 2, tailCap: limit - limit/2}
-}
-
-func (c *capture) Write(p []byte) (int, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	n := len(p)
-	c.total += int64(n)
-	if room := c.headCap - len(c.head); room > 0 {
-		k := min(room, len(p))
-		c.head = append(c.head, p[:k]...)
-		p = p[k:]
-	}
-	if len(p) >= c.tailCap {
-		c.tail = append(c.tail[:0], p[len(p)-c.tailCap:]...)
-	} else if len(p) > 0 {
-		if over := len(c.tail) + len(p) - c.tailCap; over > 0 {
-			c.tail = append(c.tail[:0], c.tail[over:]...)
-		}
-		c.tail = append(c.tail, p...)
-	}
-	return n, nil
-}
-
-// String returns the kept bytes, with a marker where some were dropped.
-func (c *capture) String() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	kept := int64(len(c.head) + len(c.tail))
-	if kept == c.total {
-		return strings.ToValidUTF8(string(c.head)+string(c.tail), "\uFFFD")
-	}
-	return strings.ToValidUTF8(string(c.head), "\uFFFD") +
-		fmt.Sprintf("\n[... %d bytes dropped ...]\n", c.total-kept) +
-		strings.ToValidUTF8(string(c.tail), "\uFFFD")
-}
 
 var _ Remediator = (*ExecRemediator)(nil)

@@ -24,12 +24,18 @@ type Incident struct {
 // Remediator tries to repair the target of a monitor that is down.
 //
 // Contract:
-//   - Remediate is called from the engine's intervention workers, never
-//     twice at once for the same monitor; different monitors' incidents are
-//     repaired in parallel, so a Remediator shared between monitors must be
-//     safe for concurrent use.
-//   - Remediate must honour ctx, which carries the monitor's Timeout. A call
-//     that ignores ctx is abandoned at its deadline and counted as failed.
+//   - Remediate is called from the engine's intervention workers, one
+//     attempt at a time per monitor (but see abandoned calls below);
+//     different monitors' incidents are repaired in parallel, so a
+//     Remediator shared between monitors must be safe for concurrent use.
+//   - Remediate must honour ctx, which carries the monitor's Timeout.
+//   - The engine does not wait for a call that overruns its deadline: a
+//     moment after it, the engine counts the attempt as failed with a
+//     timeout error, counts the call as abandoned in its Stats and stops
+//     waiting, but the call's goroutine runs on until Remediate returns. The
+//     next attempt for the same monitor may then start while the abandoned
+//     call still runs: a Remediator must tolerate that, or honour ctx so
+//     that it never happens.
 //   - A nil error means the repair action was carried out; the engine then
 //     verifies it with fresh checks before it reports the monitor green.
 //   - Remediate may be called again for the same incident (next attempt), so

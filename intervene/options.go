@@ -8,6 +8,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/ziad/cpra/internal/proc"
 )
 
 // ErrConfig is returned, wrapped, by the constructors of the built-in
@@ -37,18 +39,19 @@ func (k kind) String() string {
 // config holds every knob of the built-in remediators; each reads the ones
 // that apply to it.
 type config struct {
-	env         []string
-	dir         string
-	outputLimit int
-	client      *http.Client
-	rootCAs     *x509.CertPool
-	header      http.Header
-	expect      []int
-	socket      string
-	stopTimeout time.Duration
-	hasStop     bool
-	apiVersion  string
-	hasVersion  bool
+	env          []string
+	dir          string
+	outputLimit  int
+	leaveRunning bool
+	client       *http.Client
+	rootCAs      *x509.CertPool
+	header       http.Header
+	expect       []int
+	socket       string
+	stopTimeout  time.Duration
+	hasStop      bool
+	apiVersion   string
+	hasVersion   bool
 }
 
 // Option configures a built-in remediator. Each option documents the
@@ -133,20 +136,39 @@ func WithDir(dir string) Option {
 }
 
 // DefaultOutputLimit is how many bytes of a program's output [Exec] keeps
-// for its error: the first and the last half of it.
-const DefaultOutputLimit = 4 << 10
+// for its error: the last ones.
+const DefaultOutputLimit = proc.DefaultOutputCap
 
 // WithOutputLimit sets how many bytes of the program's combined stdout and
-// stderr are kept (the first n/2 and the last n/2); the rest is counted and
-// dropped. The default is [DefaultOutputLimit].
+// stderr are kept for the [*ExecError], from 0 to 1 MiB: the last n bytes;
+// what came before is counted and dropped. The default is
+// [DefaultOutputLimit].
 //
 // Applies to [Exec].
 func WithOutputLimit(n int) Option {
 	return option{"WithOutputLimit", kindExec, func(c *config) error {
-		if n < 2 {
-			return errorf("WithOutputLimit: %d is less than 2", n)
+		if n < 0 || n > proc.MaxOutputCap {
+			return errorf("WithOutputLimit: %d is not between 0 and 1 MiB", n)
 		}
 		c.outputLimit = n
+		return nil
+	}}
+}
+
+// WithLeaveRunning leaves the processes the program started running when it
+// exits, instead of killing its process group: for a repair that starts a
+// daemon ("mydaemon &"). Prefer starting a daemon through a service
+// manager, or with setsid, and keep the default. Processes left running should not
+// write to the program's output: redirect theirs ("mydaemon >log 2>&1 &"),
+// or Remediate waits a second for them to close it and then stops reading,
+// after which their writes fail (and a process that does not handle SIGPIPE
+// dies). When ctx is done before the program exits, the whole group is
+// killed all the same.
+//
+// Applies to [Exec].
+func WithLeaveRunning() Option {
+	return option{"WithLeaveRunning", kindExec, func(c *config) error {
+		c.leaveRunning = true
 		return nil
 	}}
 }

@@ -16,7 +16,8 @@
 //   - [ICMP]: echo requests, unprivileged sockets first.
 //   - [DNS]: one query to a chosen server; answer, rcode or answer value.
 //   - [TLS]: handshake, chain and name verification, certificate expiry.
-//   - [Exec]: run a program (no shell); exit status 0 is healthy.
+//   - [Exec]: run a program (no shell); exit status 0 is healthy. On Unix
+//     its whole process group is killed when the check ends.
 //   - [GRPC]: the standard grpc.health.v1 Check call.
 //
 // Each constructor validates its target and options once and returns the
@@ -46,7 +47,9 @@
 // # Concurrency
 //
 // Checks run on many goroutines at once. A Checker value used by a single
-// monitor is never called concurrently with itself; a value shared between
-// monitors is, and must be safe for that. All built-in checkers are safe
-// for concurrent use and start no goroutine that outlives a Check.
+// monitor is called concurrently with itself only while a call the engine
+// abandoned at its deadline still runs (see [Checker]); a value shared
+// between monitors is, and must be safe for that. All built-in checkers
+// are safe for concurrent use, honour their context, and start no
+// goroutine that outlives a Check; [Exec] leaves no process behind either.
 package pulse

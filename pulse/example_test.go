@@ -147,7 +147,7 @@ func ExampleExec() {
 	fmt.Println(failing.Check(ctx))
 	// Output:
 	// <nil>
-	// exit status 2: replica lag 42s
+	// exec /bin/sh: exit status 2: output: "replica lag 42s"
 }
 
 func ExampleGRPC() {

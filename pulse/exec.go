@@ -6,13 +6,16 @@ import (
 	"fmt"
 	"os/exec"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/ziad/cpra/internal/proc"
 )
 
-// defaultOutputCap is how much of a program's output an [Exec] check keeps
-// for its error text.
-const defaultOutputCap = 4 << 10
+// ExecError reports a program run by an [Exec] check that failed: its exit
+// status or the signal that ended it, whether it was killed at the check's
+// end (Err is then the [*TimeoutError]), and the end of its output. It is
+// the same type as intervene.ExecError.
+type ExecError = proc.Error
 
 // ExecOption configures an [Exec] checker. [Option] values are ExecOptions
 // too.
@@ -43,11 +46,12 @@ func WithDir(dir string) ExecOption {
 	return execOption(func(s *settings) { s.dir = dir })
 }
 
-// WithOutputCap keeps the last n bytes of the program's combined output for
-// the error text (default 4 KiB); the rest is read and discarded.
+// WithOutputCap keeps the last n bytes (0 to 1 MiB, default 4 KiB) of the
+// program's combined standard output and error for the error text; what
+// came before is counted and dropped. With 0 the error quotes no output.
 func WithOutputCap(n int) ExecOption {
 	return execOption(func(s *settings) {
-		if n < 0 || n > 1<<20 {
+		if n < 0 || n > proc.MaxOutputCap {
 			s.fail("WithOutputCap(%d): want 0 to 1 MiB", n)
 			return
 		}
@@ -57,11 +61,7 @@ func WithOutputCap(n int) ExecOption {
 
 // ExecChecker runs a program; build one with [Exec].
 type ExecChecker struct {
-	path       string
-	args       []string
-	env        []string
-	dir        string
-	outputCap  int
+	cmd        proc.Cmd
 	timeout    time.Duration
 	maxLatency time.Duration
 }
@@ -71,13 +71,18 @@ type ExecChecker struct {
 // A path without a slash is looked up in PATH here, once.
 //
 // The environment is empty unless [WithEnv] adds to it; standard input is
-// empty; standard output and error are captured together, the last 4 KiB
-// kept for the error text. On Unix the program runs in a process group of
-// its own, and at the deadline the whole group is killed, so that children
-// it started do not outlive the check; elsewhere only the program is
-// killed. A program that exits while processes it started keep its output
-// open fails the check, and on Unix those processes are killed a second
-// later.
+// empty. Standard output and error are read together and their last 4 KiB
+// ([WithOutputCap]) are quoted in the error of a failed check, an
+// [*ExecError].
+//
+// Nothing the program starts outlives the check. On Unix the program leads
+// a process group of its own, and the whole group is killed with SIGKILL
+// when the check's context ends, at once, and when the program exits,
+// whether it passed or not: a script that runs "sleep 1000 &" leaves no
+// sleep behind. A process that leaves the group (setsid) is beyond reach;
+// if it keeps the output open, the check stops reading a second after the
+// program exits. Elsewhere only the program itself is killed, at the
+// context's end.
 func Exec(path string, args []string, opts ...ExecOption) (*ExecChecker, error) {
 	var s settings
 	s.outputCap = -1
@@ -98,14 +103,17 @@ func Exec(path string, args []string, opts ...ExecOption) (*ExecChecker, error) 
 		return nil, err
 	}
 	c := &ExecChecker{
-		path: full, args: append([]string{path}, args...), env: s.env, dir: s.dir,
-		outputCap: s.outputCap, timeout: s.timeout, maxLatency: s.maxLatency,
+		cmd: proc.Cmd{
+			Path: full, Args: append([]string{path}, args...),
+			Env: s.env, Dir: s.dir, OutputCap: s.outputCap,
+		},
+		timeout: s.timeout, maxLatency: s.maxLatency,
 	}
-	if c.outputCap < 0 {
-		c.outputCap = defaultOutputCap
-	}
-	if c.env == nil {
-		c.env = []string{}
+	switch c.cmd.OutputCap {
+	case -1:
+		c.cmd.OutputCap = proc.DefaultOutputCap
+	case 0:
+		c.cmd.OutputCap = -1 // keep none
 	}
 	return c, nil
 }
@@ -119,107 +127,30 @@ func MustExec(path string, args []string, opts ...ExecOption) *ExecChecker {
 	return c
 }
 
-// String returns the command line.
-func (c *ExecChecker) String() string { return "exec " + strings.Join(c.args, " ") }
+// String returns "exec" and the program, without its arguments, which may
+// hold secrets.
+func (c *ExecChecker) String() string { return "exec " + c.cmd.Path }
 
 // Check runs the program once. It is safe for concurrent use.
 func (c *ExecChecker) Check(ctx context.Context) error {
 	ctx, cancel, b := bound(ctx, c.timeout)
 	defer cancel()
-
-	out := &tailBuffer{cap: c.outputCap}
-	cmd := exec.CommandContext(ctx, c.path)
-	cmd.Args = c.args
-	cmd.Env = c.env
-	cmd.Dir = c.dir
-	cmd.Stdout = out
-	cmd.Stderr = out
-	killGroupOnCancel(cmd)
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("starting %s: %w", c.path, err)
-	}
-	err := cmd.Wait()
+	err := c.cmd.Run(ctx)
 	took := time.Since(b.start)
-	if e := b.ctxErr(ctx, "running "+c.args[0]); e != nil {
-		return withOutput(e, out)
-	}
-	if errors.Is(err, exec.ErrWaitDelay) {
-		// Members of the group still held the output a moment ago, so the
-		// group id is still theirs: end them, a check leaves nothing behind.
-		killGroup(cmd.Process.Pid)
-		return withOutput(fmt.Errorf("%s exited, but processes it started kept its output open", c.args[0]), out)
-	}
 	if err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return withOutput(ee, out) // "exit status 3", "signal: killed"
+		var xe *ExecError
+		if errors.As(err, &xe) && xe.Killed {
+			if e := b.ctxErr(ctx, ""); e != nil {
+				xe.Err = e // "timeout after 2s", or the cancellation's cause
+			}
 		}
-		return withOutput(err, out)
+		return err
 	}
 	return b.latencyErr(took, c.maxLatency)
 }
 
-// execError carries the failure and the captured output.
-type execError struct {
-	err    error
-	output string
-}
-
-func (e *execError) Error() string {
-	if e.output == "" {
-		return e.err.Error()
-	}
-	return e.err.Error() + ": " + e.output
-}
-
-func (e *execError) Unwrap() error { return e.err }
-
-func withOutput(err error, out *tailBuffer) error {
-	return &execError{err: err, output: out.String()}
-}
-
-// tailBuffer keeps the last cap bytes written to it. os/exec writes to it
-// from one goroutine per stream, so it is written under a lock.
-type tailBuffer struct {
-	mu      sync.Mutex
-	cap     int
-	buf     []byte
-	dropped int64
-}
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	n := len(p)
-	if t.cap == 0 {
-		t.dropped += int64(n)
-		return n, nil
-	}
-	if len(p) >= t.cap {
-		t.dropped += int64(len(t.buf) + len(p) - t.cap)
-		t.buf = append(t.buf[:0], p[len(p)-t.cap:]...)
-		return n, nil
-	}
-	if over := len(t.buf) + len(p) - t.cap; over > 0 {
-		t.dropped += int64(over)
-		t.buf = append(t.buf[:0], t.buf[over:]...)
-	}
-	t.buf = append(t.buf, p...)
-	return n, nil
-}
-
-// String returns the kept output, trimmed, with a note of what was dropped.
-func (t *tailBuffer) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	s := strings.TrimSpace(strings.ToValidUTF8(string(t.buf), "\uFFFD"))
-	if t.dropped > 0 {
-		return fmt.Sprintf("[%d bytes omitted] %s", t.dropped, s)
-	}
-	return s
-}
-
 var (
-	_ Checker    = (*ExecChecker)(nil)
-	_ ExecOption = Option(nil)
+	_ Checker      = (*ExecChecker)(nil)
+	_ ExecOption   = Option(nil)
+	_ fmt.Stringer = (*ExecChecker)(nil)
 )

@@ -5,13 +5,18 @@ import "context"
 // Checker performs one health check of one target.
 //
 // Contract:
-//   - Check is called from the engine's worker goroutines; one Checker value
-//     may run concurrently with itself only if it is shared between monitors,
-//     so a Checker shared that way must be safe for concurrent use.
+//   - Check is called from the engine's worker goroutines. A Checker shared
+//     between monitors runs concurrently with itself and must be safe for
+//     concurrent use.
 //   - Check must honour ctx: it carries the monitor's Timeout as a deadline and
-//     is cancelled when the engine shuts down. A Check that ignores ctx is
-//     reported as a timeout failure once its deadline passes, and the engine
-//     moves on without it (the abandoned call is counted in Stats).
+//     is cancelled when the engine shuts down.
+//   - The engine does not wait for a Check that overruns its deadline: a
+//     moment after it, the engine reports a timeout failure, counts the call
+//     as abandoned in Stats and stops waiting, but the call's goroutine runs
+//     on until Check returns. Meanwhile the monitor is checked again on
+//     schedule, so a Checker may be called for the same monitor while an
+//     abandoned call still runs: it must tolerate that, or honour ctx so
+//     that it never happens.
 //   - ctx is valid only until Check returns; do not keep it for later use.
 //   - A nil error means healthy; any error means the check failed, and its
 //     text is what users see in alerts, so make it say what went wrong.
