@@ -124,15 +124,18 @@ func TestMaintenanceRefused(t *testing.T) {
 	}
 }
 
-// A monitor already down when its window opens: the gray ends its episode,
-// and after the window fresh checks tell it red again (nothing in between).
+// A monitor already down when its window opens: the gray does not end
+// its episode. Still down after the window, nothing new is sent; once it
+// recovers, one green ends the one episode.
 func TestMaintenanceOverAnOutage(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		rec := &recorder{}
 		e, _ := cpra.New(cpra.WithNotifier(rec))
 		n := &counter{}
+		var broken atomic.Bool
+		broken.Store(true)
 		start := time.Now().Add(20 * time.Second)
-		id, _ := e.Add(cpra.Monitor{Name: "db", Interval: time.Second, Check: checks{n, &script{out: "F"}},
+		id, _ := e.Add(cpra.Monitor{Name: "db", Interval: time.Second, Check: checks{n, outage{&broken}},
 			Maintenance: []cpra.MaintenanceWindow{{Start: start, Duration: time.Minute}}})
 		e.Start(context.Background())
 		time.Sleep(30 * time.Second)
@@ -140,13 +143,20 @@ func TestMaintenanceOverAnOutage(t *testing.T) {
 		if got := rec.codes("db"); got != "yellow red gray" {
 			t.Errorf("into the window: %q, want %q", got, "yellow red gray")
 		}
-		if st, _ := e.Status(id); st.State != cpra.StateUnknown || !st.Since.IsZero() {
-			t.Errorf("inside: state %v, since %v; want unknown and no episode", st.State, st.Since)
+		st, _ := e.Status(id)
+		if st.State != cpra.StateDown || st.Since.IsZero() || !st.Maintenance {
+			t.Errorf("inside: state %v, since %v, maintenance %v; want still down in its episode", st.State, st.Since, st.Maintenance)
 		}
 		time.Sleep(60 * time.Second) // the window closed at 80s
+		synctest.Wait()
+		if got := rec.codes("db"); got != "yellow red gray" {
+			t.Errorf("after the window, still down: %q, want %q", got, "yellow red gray")
+		}
+		broken.Store(false)
+		time.Sleep(5 * time.Second)
 		shutdown(t, e)
-		if got := rec.codes("db"); got != "yellow red gray yellow red" {
-			t.Errorf("alerts %q, want %q", got, "yellow red gray yellow red")
+		if got := rec.codes("db"); got != "yellow red gray green" {
+			t.Errorf("alerts %q, want %q", got, "yellow red gray green")
 		}
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ziad/cpra/alert"
+	"github.com/ziad/cpra/internal/loop"
 )
 
 // Option configures an [Engine]. Options are applied in order by [New]; a
@@ -19,45 +20,26 @@ type optionFunc func(*config)
 func (f optionFunc) apply(c *config) { f(c) }
 
 type config struct {
-	logger           *slog.Logger
-	minWorkers       int
-	maxWorkers       int
-	queueCapacity    int
-	notifier         alert.Notifier
-	shutdownTimeout  time.Duration
-	notifyTimeout    time.Duration
-	groupBy          string
-	groupFixLabel    string
-	groupFixShare    float64
-	groupFixWindow   time.Duration
-	groupWait        time.Duration
-	notifyRetries    int
-	notifyBackoff    time.Duration
-	notifyMaxElapsed time.Duration
-	capacity         int
-	slo              time.Duration
-	headroom         float64
-	undelivered      func(alert.Alert, error)
-	dryRun           bool
-	fixConcurrent    int
-	fixShare         float64
-	fixWindow        time.Duration
-	err              error
+	loop.Config
+	shutdownTimeout time.Duration
+	err             error
 }
 
 func defaultConfig() config {
 	return config{
-		logger:           slog.New(slog.DiscardHandler),
-		minWorkers:       runtime.GOMAXPROCS(0),
-		maxWorkers:       1024,
-		queueCapacity:    1 << 16,
-		shutdownTimeout:  30 * time.Second,
-		notifyTimeout:    10 * time.Second,
-		notifyRetries:    3,
-		notifyBackoff:    200 * time.Millisecond,
-		notifyMaxElapsed: 10 * time.Minute,
-		slo:              100 * time.Millisecond,
-		headroom:         0.2,
+		Config: loop.Config{
+			Logger:           slog.New(slog.DiscardHandler),
+			MinWorkers:       runtime.GOMAXPROCS(0),
+			MaxWorkers:       1024,
+			QueueCapacity:    1 << 16,
+			NotifyTimeout:    10 * time.Second,
+			NotifyRetries:    3,
+			NotifyBackoff:    200 * time.Millisecond,
+			NotifyMaxElapsed: 10 * time.Minute,
+			SLO:              100 * time.Millisecond,
+			Headroom:         0.2,
+		},
+		shutdownTimeout: 30 * time.Second,
 	}
 }
 
@@ -79,7 +61,7 @@ func WithLogger(l *slog.Logger) Option {
 			c.fail("WithLogger: nil logger")
 			return
 		}
-		c.logger = l
+		c.Logger = l
 	})
 }
 
@@ -94,7 +76,7 @@ func WithWorkers(min, max int) Option {
 			c.fail("WithWorkers(%d, %d): want 1 <= min <= max", min, max)
 			return
 		}
-		c.minWorkers, c.maxWorkers = min, max
+		c.MinWorkers, c.MaxWorkers = min, max
 	})
 }
 
@@ -108,7 +90,7 @@ func WithQueueCapacity(n int) Option {
 			c.fail("WithQueueCapacity(%d): want at least 1", n)
 			return
 		}
-		c.queueCapacity = n
+		c.QueueCapacity = n
 	})
 }
 
@@ -116,7 +98,7 @@ func WithQueueCapacity(n int) Option {
 // it, such monitors raise codes (visible in [Engine.Status]) but send no
 // alerts.
 func WithNotifier(n alert.Notifier) Option {
-	return optionFunc(func(c *config) { c.notifier = n })
+	return optionFunc(func(c *config) { c.Notifier = n })
 }
 
 // WithGrouping groups alerts as Alertmanager's group_by and group_wait
@@ -138,7 +120,7 @@ func WithGrouping(label string, wait time.Duration) Option {
 		case wait <= 0 || wait > time.Hour:
 			c.fail("WithGrouping(%q, %v): want a wait above 0, at most 1h", label, wait)
 		default:
-			c.groupBy, c.groupWait = label, wait
+			c.GroupBy, c.GroupWait = label, wait
 		}
 	})
 }
@@ -164,7 +146,7 @@ func WithNotifyTimeout(d time.Duration) Option {
 			c.fail("WithNotifyTimeout(%v): want a positive duration", d)
 			return
 		}
-		c.notifyTimeout = d
+		c.NotifyTimeout = d
 	})
 }
 
@@ -182,7 +164,7 @@ func WithNotifyRetries(retries int, backoff time.Duration) Option {
 			c.fail("WithNotifyRetries(%d, %v): want retries >= 0 and a positive backoff", retries, backoff)
 			return
 		}
-		c.notifyRetries, c.notifyBackoff = retries, backoff
+		c.NotifyRetries, c.NotifyBackoff = retries, backoff
 	})
 }
 
@@ -194,7 +176,7 @@ func WithCapacity(n int) Option {
 			c.fail("WithCapacity(%d): want at least 0", n)
 			return
 		}
-		c.capacity = n
+		c.Capacity = n
 	})
 }
 
@@ -212,7 +194,7 @@ func WithSLO(d time.Duration) Option {
 			c.fail("WithSLO(%v): want a positive duration", d)
 			return
 		}
-		c.slo = d
+		c.SLO = d
 	})
 }
 
@@ -224,7 +206,7 @@ func WithHeadroom(h float64) Option {
 			c.fail("WithHeadroom(%v): want a share from 0 to 10", h)
 			return
 		}
-		c.headroom = h
+		c.Headroom = h
 	})
 }
 
@@ -233,7 +215,7 @@ func WithHeadroom(h float64) Option {
 // or sent another way. It is called on an alert worker, one call per
 // alert; it should return quickly. Alerts of one monitor reach it in order.
 func WithUndelivered(fn func(a alert.Alert, err error)) Option {
-	return optionFunc(func(c *config) { c.undelivered = fn })
+	return optionFunc(func(c *config) { c.Undelivered = fn })
 }
 
 // WithNotifyMaxElapsed bounds the time spent on one alert across all its
@@ -245,7 +227,7 @@ func WithNotifyMaxElapsed(d time.Duration) Option {
 			c.fail("WithNotifyMaxElapsed(%v): want a positive duration", d)
 			return
 		}
-		c.notifyMaxElapsed = d
+		c.NotifyMaxElapsed = d
 	})
 }
 
@@ -262,7 +244,7 @@ func WithGroupRemediationBudget(label string, share float64, window time.Duratio
 			c.fail("WithGroupRemediationBudget(%q, %v, %v): want a label, a share in (0, 1] and a positive window", label, share, window)
 			return
 		}
-		c.groupFixLabel, c.groupFixShare, c.groupFixWindow = label, share, window
+		c.GroupFixLabel, c.GroupFixShare, c.GroupFixWindow = label, share, window
 	})
 }
 
@@ -270,7 +252,7 @@ func WithGroupRemediationBudget(label string, share float64, window time.Duratio
 // what it would run (a red alert whose error wraps [ErrDryRun]) and runs
 // nothing. intervene.Policy.DryRun does the same for one monitor.
 func WithDryRun(on bool) Option {
-	return optionFunc(func(c *config) { c.dryRun = on })
+	return optionFunc(func(c *config) { c.DryRun = on })
 }
 
 // WithRemediationBudget sets the fleet-wide limits on remediation, so that
@@ -286,6 +268,6 @@ func WithRemediationBudget(maxConcurrent int, share float64, window time.Duratio
 			c.fail("WithRemediationBudget(%d, %v, %v): want maxConcurrent >= 0, share in [0, 1] and a positive window with a share", maxConcurrent, share, window)
 			return
 		}
-		c.fixConcurrent, c.fixShare, c.fixWindow = maxConcurrent, share, window
+		c.FixConcurrent, c.FixShare, c.FixWindow = maxConcurrent, share, window
 	})
 }

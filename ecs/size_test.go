@@ -22,20 +22,3 @@ func TestComponentSizes(t *testing.T) {
 	}
 }
 
-func TestFlapSum(t *testing.T) {
-	if got := FlapSum(0); got != 0 {
-		t.Errorf("steady history: %d, want 0", got)
-	}
-	if got := FlapSum(0x5555555555555555); got != 1900 {
-		t.Errorf("alternating history: %d, want 1900 (100%%)", got)
-	}
-	if got := FlapSum(1); got != 114 {
-		t.Errorf("one new failure: %d, want 114 (the newest change weighs 1.2)", got)
-	}
-	if got := FlapSum(1 << 20); got != 76 {
-		t.Errorf("change at the oldest transition: %d, want 76 (weighs 0.8)", got)
-	}
-	if got := FlapSum(1 << 21); got != 0 {
-		t.Errorf("change older than 20 transitions: %d, want 0", got)
-	}
-}

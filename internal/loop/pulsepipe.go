@@ -1,4 +1,4 @@
-package cpra
+package loop
 
 import (
 	"context"
@@ -100,12 +100,12 @@ type pulsePipe struct {
 func newPulsePipe(e *Engine) *pulsePipe {
 	p := &pulsePipe{
 		e:        e,
-		capacity: int64(e.cfg.queueCapacity),
-		jobs:     make(chan *jobBatch, min(e.cfg.queueCapacity, 1<<16)),
+		capacity: int64(e.cfg.QueueCapacity),
+		jobs:     make(chan *jobBatch, min(e.cfg.QueueCapacity, 1<<16)),
 		kick:     make(chan struct{}, 1),
 		dead:     make(chan struct{}),
 		workers:  make(map[*pulseWorker]struct{}),
-		crew:     newCrew(e.epoch, e.cfg.minWorkers, e.cfg.maxWorkers),
+		crew:     newCrew(e.epoch, e.cfg.MinWorkers, e.cfg.MaxWorkers),
 	}
 	p.free.New = func() any { return &jobBatch{jobs: make([]job, 0, batchMax)} }
 	p.bufs.New = func() any { return &resultBuf{r: make([]result, 0, resultBufLen)} }
@@ -310,7 +310,7 @@ func (w *pulseWorker) exec(jp *job) bool {
 
 	c := w.ctx
 	c.reset(e.base, e.epoch.Add(time.Duration(deadline)))
-	err := callCheck(c, j.check)
+	err := callCheck(c, j.check, &e.errs)
 	if !c.finish() {
 		w.ctx = new(checkCtx)
 	}
@@ -322,17 +322,17 @@ func (w *pulseWorker) exec(jp *job) bool {
 		return false
 	}
 	if err == nil && end >= deadline {
-		err = &TimeoutError{Op: "check", Timeout: j.timeout}
+		err = e.errs.Timeout("check", j.timeout)
 	}
 	w.rec.Service(e.epoch.Add(time.Duration(end)), time.Duration(end-start))
 	w.out.r = append(w.out.r, result{e: j.e, err: err, due: j.due, start: start, latency: end - start})
 	return true
 }
 
-func callCheck(ctx context.Context, c pulse.Checker) (err error) {
+func callCheck(ctx context.Context, c pulse.Checker, errs *Errors) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			err = &PanicError{Op: "check", Value: v, Stack: debug.Stack()}
+			err = errs.Panic("check", v, debug.Stack())
 		}
 	}()
 	return c.Check(ctx)
@@ -385,7 +385,7 @@ func (p *pulsePipe) watchdog(now int64, out []result) ([]result, int64) {
 		out = append(out, w.out.r...)
 		out = append(out, result{
 			e: w.cur.e, due: w.cur.due, start: w.curStart, latency: now - w.curStart,
-			err: &TimeoutError{Op: "check", Timeout: w.cur.timeout},
+			err: p.e.errs.Timeout("check", w.cur.timeout),
 		})
 		w.out.r = w.out.r[:0]
 		p.bufs.Put(w.out)

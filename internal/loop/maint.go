@@ -1,55 +1,29 @@
-package cpra
+package loop
 
 import (
-	"errors"
-	"fmt"
 	"slices"
 	"time"
+
+	"github.com/ziad/cpra/internal/episode"
+	"github.com/ziad/cpra/internal/maint"
 
 	"github.com/ziad/cpra/ecs"
 )
 
-// MaintenanceID identifies a maintenance added with [Engine.AddMaintenance].
-type MaintenanceID uint64
-
-// Maintenance silences the monitors whose labels match Selector during its
-// windows, as a monitor's own [Monitor.Maintenance] windows do: entering
-// raises gray once, no checks run and nothing is sent inside, and leaving
-// starts afresh. A monitor added while a window is open enters it at once.
-type Maintenance struct {
-	// Selector picks the monitors: those whose labels include every pair.
-	// It must not be empty; the engine keeps the map.
-	Selector map[string]string
-	Windows  []MaintenanceWindow
-}
-
-// AddMaintenance adds a maintenance, before or while the engine runs. If a
-// window is open now, the selected monitors enter it at once.
-func (e *Engine) AddMaintenance(m Maintenance) (MaintenanceID, error) {
-	r := e.do(command{kind: cmdAddMaint, maint: &m})
-	return MaintenanceID(r.mid), r.err
-}
-
-// RemoveMaintenance removes a maintenance; monitors inside one of its open
-// windows leave it now and start afresh.
-func (e *Engine) RemoveMaintenance(id MaintenanceID) error {
-	return e.do(command{kind: cmdRemoveMaint, mid: uint64(id)}).err
-}
-
 // maint is one set of windows: a monitor's own, or a selector's.
-type maint struct {
+type maintSet struct {
 	id     uint64
 	sel    map[string]string // nil for a monitor's own windows
 	en     ecs.Entity        // the monitor, for its own windows
-	wins   []MaintenanceWindow
+	wins   []maint.Window
 	active bool
 	at     time.Time // the next instant the windows may open or close
 	idx    int       // position in the heap; -1 when not in it
 }
 
-func (m *maint) activeAt(t time.Time) bool {
+func (m *maintSet) activeAt(t time.Time) bool {
 	for i := range m.wins {
-		if m.wins[i].activeAt(t) {
+		if m.wins[i].ActiveAt(t) {
 			return true
 		}
 	}
@@ -58,17 +32,17 @@ func (m *maint) activeAt(t time.Time) bool {
 
 // nextChange is the first instant after t when any window may open or
 // close; false when none ever will.
-func (m *maint) nextChange(t time.Time) (time.Time, bool) {
+func (m *maintSet) nextChange(t time.Time) (time.Time, bool) {
 	var next time.Time
 	for i := range m.wins {
-		if n, ok := m.wins[i].nextChange(t); ok && (next.IsZero() || n.Before(next)) {
+		if n, ok := m.wins[i].NextChange(t); ok && (next.IsZero() || n.Before(next)) {
 			next = n
 		}
 	}
 	return next, !next.IsZero()
 }
 
-func (m *maint) selects(labels map[string]string) bool {
+func (m *maintSet) selects(labels map[string]string) bool {
 	for k, v := range m.sel {
 		if got, ok := labels[k]; !ok || got != v {
 			return false
@@ -81,9 +55,9 @@ func (m *maint) selects(labels map[string]string) bool {
 // the store, it belongs to the loop once the engine runs.
 type maints struct {
 	last uint64
-	byID map[uint64]*maint
-	sels []*maint // the selector maintenances
-	heap []*maint // ordered by at
+	byID map[uint64]*maintSet
+	sels []*maintSet // the selector maintenances
+	heap []*maintSet // ordered by at
 	ents []ecs.Entity
 }
 
@@ -123,13 +97,13 @@ func (ms *maints) down(i int) {
 	}
 }
 
-func (ms *maints) push(m *maint) {
+func (ms *maints) push(m *maintSet) {
 	m.idx = len(ms.heap)
 	ms.heap = append(ms.heap, m)
 	ms.up(m.idx)
 }
 
-func (ms *maints) remove(m *maint) {
+func (ms *maints) remove(m *maintSet) {
 	i := m.idx
 	if i < 0 {
 		return
@@ -156,10 +130,10 @@ func (ms *maints) next() time.Time {
 }
 
 // register files m, opening it at once if a window is open now.
-func (e *Engine) register(m *maint, now time.Time) {
+func (e *Engine) register(m *maintSet, now time.Time) {
 	ms := &e.maints
 	if ms.byID == nil {
-		ms.byID = make(map[uint64]*maint)
+		ms.byID = make(map[uint64]*maintSet)
 	}
 	ms.last++
 	m.id = ms.last
@@ -198,7 +172,7 @@ func (e *Engine) maintDue(now time.Time) {
 }
 
 // applyMaint moves the monitors of m into or out of maintenance.
-func (e *Engine) applyMaint(m *maint, on bool) {
+func (e *Engine) applyMaint(m *maintSet, on bool) {
 	s := e.store
 	if m.sel == nil {
 		if s.Alive(m.en) {
@@ -223,19 +197,19 @@ func (e *Engine) maintenance(en ecs.Entity, on bool) {
 	case on:
 		mt.Maint++
 		if mt.Maint == 1 {
-			e.silence(en, ecs.FlagMaint, true)
+			e.step(en, episode.Event{Kind: episode.MaintIn, At: e.unix(e.tickNow())}, nil)
 		}
 	case mt.Maint > 0:
 		mt.Maint--
 		if mt.Maint == 0 {
-			e.silence(en, ecs.FlagMaint, false)
+			e.step(en, episode.Event{Kind: episode.MaintOut, At: e.unix(e.tickNow())}, nil)
 		}
 	}
 }
 
 // maintAdded files a new monitor's own windows and enters the open
 // selector windows that select it.
-func (e *Engine) maintAdded(en ecs.Entity, wins []MaintenanceWindow) {
+func (e *Engine) maintAdded(en ecs.Entity, wins []maint.Window) {
 	open := false
 	for _, m := range e.maints.sels {
 		open = open || m.active
@@ -246,7 +220,7 @@ func (e *Engine) maintAdded(en ecs.Entity, wins []MaintenanceWindow) {
 	}
 	now := time.Now()
 	if len(wins) > 0 {
-		m := &maint{en: en, wins: wins}
+		m := &maintSet{en: en, wins: wins}
 		e.register(m, now)
 		s.Metas.Get(en).MaintID = uint32(m.id)
 	}
@@ -271,31 +245,17 @@ func (e *Engine) maintRemoved(en ecs.Entity) {
 	}
 }
 
-func (e *Engine) addMaint(mt *Maintenance) (uint64, error) {
-	bad := func(field string, err error) (uint64, error) {
-		return 0, fmt.Errorf("maintenance: %s: %w", field, err)
-	}
-	if len(mt.Selector) == 0 {
-		return bad("Selector", errors.New("empty: it would select every monitor with labels"))
-	}
-	if len(mt.Windows) == 0 {
-		return bad("Windows", errors.New("none"))
-	}
-	for i := range mt.Windows {
-		if field, err := mt.Windows[i].check(); err != nil {
-			return bad(fmt.Sprintf("Windows[%d].%s", i, field), err)
-		}
-	}
-	m := &maint{sel: mt.Selector, wins: mt.Windows}
+func (e *Engine) addMaint(sel map[string]string, wins []maint.Window) uint64 {
+	m := &maintSet{sel: sel, wins: wins}
 	e.register(m, time.Now())
-	return m.id, nil
+	return m.id
 }
 
 func (e *Engine) removeMaint(id uint64) error {
 	ms := &e.maints
 	m := ms.byID[id]
 	if m == nil || m.sel == nil {
-		return ErrNotFound
+		return e.errs.NotFound
 	}
 	if m.active {
 		m.active = false

@@ -1,4 +1,4 @@
-package cpra
+package loop
 
 import (
 	"math/bits"

@@ -1,4 +1,7 @@
-package cpra
+// Package maint computes maintenance windows: when each one opens and
+// closes, in its time zone, across daylight saving time, and keeps the
+// engine's windows ordered by their next change.
+package maint
 
 import (
 	"errors"
@@ -28,52 +31,31 @@ func (r Recurrence) String() string {
 	return fmt.Sprintf("Recurrence(%d)", uint8(r))
 }
 
-// MaxMaintenanceDuration is the longest a single occurrence of a
-// [MaintenanceWindow] may last.
-const MaxMaintenanceDuration = 31 * 24 * time.Hour
+// MaxDuration is the longest a single occurrence of a [Window] may last.
+const MaxDuration = 31 * 24 * time.Hour
 
-// MaintenanceWindow is a planned span of time, single or recurring, in
-// which monitors are silenced.
-//
-// Each occurrence begins at an instant s and covers [s, s+Duration). A Once
-// window has one occurrence, at Start. A Daily or Weekly window recurs at
-// Start's wall-clock time of day as read in Location: on every day (Daily),
-// or on the days whose weekday is listed in Weekdays (Weekly), counting
-// from Start's date. Start is the first occurrence if its own day
-// qualifies; no occurrence begins before Start or after Until, and one that
-// begins by Until runs its full Duration. Occurrences may overlap when
-// Duration is longer than the gap between them; the window is active while
-// any of them is.
-//
-// Daylight saving time: each later occurrence begins at the instant
-// time.Date returns for its date and Start's time of day in Location, and
-// Duration is elapsed time. So the window keeps its wall-clock start across
-// a change of offset, and one that spans the change ends correspondingly
-// earlier or later by the clock. On the day the clocks skip over the time of day, the
-// occurrence is moved by the length of the gap, later or earlier as
-// time.Date normalizes it (a daily 02:00 window in Europe/Berlin runs from
-// 03:00 CEST on the last Sunday of March). On the day the clocks repeat the
-// time of day, it begins at one of the two instants with that reading, as
-// time.Date chooses.
-type MaintenanceWindow struct {
+// Window is a planned span of time, single or recurring: the engine's
+// form of cpra.MaintenanceWindow, whose doc says what each field means,
+// how a window recurs and how it behaves across daylight saving time.
+type Window struct {
 	Start    time.Time      // first occurrence; with a recurrence, also the time of day (in Location) of every occurrence
-	Duration time.Duration  // length of each occurrence; > 0, at most MaxMaintenanceDuration
+	Duration time.Duration  // length of each occurrence; > 0, at most MaxDuration
 	Repeat   Recurrence     // Once, Daily or Weekly
 	Weekdays []time.Weekday // Weekly only: the days it occurs on (empty: Start's weekday in Location)
 	Location *time.Location // zone of the recurrence's days and time of day (nil: Start.Location())
 	Until    time.Time      // optional: no occurrence starts after Until (zero: forever)
 }
 
-// check validates w and names the field at fault.
-func (w *MaintenanceWindow) check() (field string, err error) {
+// Check validates w and names the field at fault.
+func (w *Window) Check() (field string, err error) {
 	if w.Start.IsZero() {
 		return "Start", errors.New("zero")
 	}
 	switch d := w.Duration; {
 	case d <= 0:
 		return "Duration", fmt.Errorf("%v is not positive", d)
-	case d > MaxMaintenanceDuration:
-		return "Duration", fmt.Errorf("%v is above the maximum %v", d, MaxMaintenanceDuration)
+	case d > MaxDuration:
+		return "Duration", fmt.Errorf("%v is above the maximum %v", d, MaxDuration)
 	}
 	if w.Repeat > Weekly {
 		return "Repeat", fmt.Errorf("unknown recurrence %d", uint8(w.Repeat))
@@ -97,8 +79,8 @@ func (w *MaintenanceWindow) check() (field string, err error) {
 	return "", nil
 }
 
-// activeAt reports whether t lies inside some occurrence of w.
-func (w *MaintenanceWindow) activeAt(t time.Time) bool {
+// ActiveAt reports whether t lies inside some occurrence of w.
+func (w *Window) ActiveAt(t time.Time) bool {
 	if t.Before(w.Start) {
 		return false
 	}
@@ -112,14 +94,14 @@ func (w *MaintenanceWindow) activeAt(t time.Time) bool {
 	return ok && t.Before(st.Add(w.Duration))
 }
 
-// nextChange returns the first instant after t at which activeAt may change
+// NextChange returns the first instant after t at which ActiveAt may change
 // value: the earlier of the next start of an occurrence and the end of the
 // latest occurrence covering t. (Occurrences that began earlier and still
 // cover t end before it, while it keeps the window active, so their ends
-// are skipped.) activeAt need not differ at the instant returned, e.g. when
+// are skipped.) ActiveAt need not differ at the instant returned, e.g. when
 // one occurrence ends as the next begins. It returns false when the window
 // will not change again.
-func (w *MaintenanceWindow) nextChange(t time.Time) (time.Time, bool) {
+func (w *Window) NextChange(t time.Time) (time.Time, bool) {
 	if w.Repeat == Once {
 		if t.Before(w.Start) {
 			return w.Start, true
@@ -144,7 +126,7 @@ func (w *MaintenanceWindow) nextChange(t time.Time) (time.Time, bool) {
 // windowSchedule is a recurring window unpacked for one computation. Days are
 // numbered from Start's date in the window's location, which is day 0.
 type windowSchedule struct {
-	w      *MaintenanceWindow
+	w      *Window
 	loc    *time.Location
 	year   int
 	month  time.Month
@@ -159,7 +141,7 @@ type windowSchedule struct {
 	span   int          // most days an occurrence can reach back to cover t
 }
 
-func (w *MaintenanceWindow) schedule() windowSchedule {
+func (w *Window) schedule() windowSchedule {
 	loc := w.Location
 	if loc == nil {
 		loc = w.Start.Location()

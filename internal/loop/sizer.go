@@ -1,4 +1,4 @@
-package cpra
+package loop
 
 import (
 	"errors"
@@ -77,7 +77,7 @@ func (s *sizer) decide(e *Engine, now time.Time, live int, backlog bool) (target
 	s.arrive.Flush()
 	s.loop.Flush()
 	snap := s.est.Snapshot(now)
-	dec, err := sizing.Workers(snap.Params(e.cfg.slo, e.cfg.headroom, e.cfg.minWorkers, e.cfg.maxWorkers))
+	dec, err := sizing.Workers(snap.Params(e.cfg.SLO, e.cfg.Headroom, e.cfg.MinWorkers, e.cfg.MaxWorkers))
 	if err != nil && !errors.Is(err, sizing.ErrUnreachable) {
 		// Measurements out of the solver's domain: keep the pool as it is.
 		return live, s.last
@@ -86,7 +86,7 @@ func (s *sizer) decide(e *Engine, now time.Time, live int, backlog bool) (target
 	if backlog && want < live {
 		want = live
 	}
-	target = min(max(s.damper.Next(want), e.cfg.minWorkers), e.cfg.maxWorkers)
+	target = min(max(s.damper.Next(want), e.cfg.MinWorkers), e.cfg.MaxWorkers)
 	s.target.Store(int32(target))
 	return target, SizingStats{
 		Lambda: snap.Lambda, MeanService: snap.MeanService, CA2: snap.CA2, CS2: snap.CS2,

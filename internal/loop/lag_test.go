@@ -1,4 +1,4 @@
-package cpra
+package loop
 
 import (
 	"math/rand/v2"

@@ -1,4 +1,4 @@
-package cpra
+package maint
 
 import (
 	"fmt"
@@ -17,24 +17,24 @@ func maintZone(t testing.TB, name string) *time.Location {
 	return loc
 }
 
-// maintWalk follows w from from to to with nextChange and lists where activeAt
+// maintWalk follows w from from to to with NextChange and lists where ActiveAt
 // changes, as "+" (enter) or "-" (leave) and the local time in loc.
-func maintWalk(t *testing.T, w *MaintenanceWindow, from, to time.Time, loc *time.Location) []string {
+func maintWalk(t *testing.T, w *Window, from, to time.Time, loc *time.Location) []string {
 	t.Helper()
 	var out []string
-	cur, active := from, w.activeAt(from)
+	cur, active := from, w.ActiveAt(from)
 	for steps := 0; ; steps++ {
 		if steps > 10000 {
 			t.Fatal("walk does not end")
 		}
-		next, ok := w.nextChange(cur)
+		next, ok := w.NextChange(cur)
 		if !ok || next.After(to) {
 			return out
 		}
 		if !next.After(cur) {
-			t.Fatalf("nextChange(%v) = %v, not after it", cur, next)
+			t.Fatalf("NextChange(%v) = %v, not after it", cur, next)
 		}
-		if a := w.activeAt(next); a != active {
+		if a := w.ActiveAt(next); a != active {
 			sign := "-"
 			if a {
 				sign = "+"
@@ -46,10 +46,10 @@ func maintWalk(t *testing.T, w *MaintenanceWindow, from, to time.Time, loc *time
 	}
 }
 
-func TestMaintenanceWindowOnce(t *testing.T) {
+func TestWindowOnce(t *testing.T) {
 	start := time.Date(2025, 6, 1, 10, 0, 0, 0, time.UTC)
 	end := start.Add(90 * time.Minute)
-	w := &MaintenanceWindow{Start: start, Duration: 90 * time.Minute}
+	w := &Window{Start: start, Duration: 90 * time.Minute}
 	for _, tc := range []struct {
 		name   string
 		at     time.Time
@@ -65,21 +65,21 @@ func TestMaintenanceWindowOnce(t *testing.T) {
 		{"after", end.AddDate(1, 0, 0), false, time.Time{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := w.activeAt(tc.at); got != tc.active {
-				t.Errorf("activeAt = %v, want %v", got, tc.active)
+			if got := w.ActiveAt(tc.at); got != tc.active {
+				t.Errorf("ActiveAt = %v, want %v", got, tc.active)
 			}
-			next, ok := w.nextChange(tc.at)
+			next, ok := w.NextChange(tc.at)
 			if ok != !tc.next.IsZero() || !next.Equal(tc.next) {
-				t.Errorf("nextChange = %v, %v; want %v", next, ok, tc.next)
+				t.Errorf("NextChange = %v, %v; want %v", next, ok, tc.next)
 			}
 		})
 	}
 }
 
-func TestMaintenanceWindowDailyDST(t *testing.T) {
+func TestWindowDailyDST(t *testing.T) {
 	berlin := maintZone(t, "Europe/Berlin")
 	utc := func(mo time.Month, d, h, mi int) time.Time { return time.Date(2025, mo, d, h, mi, 0, 0, time.UTC) }
-	w := &MaintenanceWindow{
+	w := &Window{
 		Start:    time.Date(2025, 3, 25, 2, 0, 0, 0, berlin),
 		Duration: time.Hour,
 		Repeat:   Daily,
@@ -108,22 +108,22 @@ func TestMaintenanceWindowDailyDST(t *testing.T) {
 				{tc.end.Add(-1), true},
 				{tc.end, false},
 			} {
-				if got := w.activeAt(c.at); got != c.want {
-					t.Errorf("activeAt(%v) = %v, want %v", c.at.In(berlin), got, c.want)
+				if got := w.ActiveAt(c.at); got != c.want {
+					t.Errorf("ActiveAt(%v) = %v, want %v", c.at.In(berlin), got, c.want)
 				}
 			}
-			if next, ok := w.nextChange(tc.start.Add(-time.Minute)); !ok || !next.Equal(tc.start) {
-				t.Errorf("nextChange before = %v, %v; want %v", next, ok, tc.start)
+			if next, ok := w.NextChange(tc.start.Add(-time.Minute)); !ok || !next.Equal(tc.start) {
+				t.Errorf("NextChange before = %v, %v; want %v", next, ok, tc.start)
 			}
-			if next, ok := w.nextChange(tc.start); !ok || !next.Equal(tc.end) {
-				t.Errorf("nextChange inside = %v, %v; want %v", next, ok, tc.end)
+			if next, ok := w.NextChange(tc.start); !ok || !next.Equal(tc.end) {
+				t.Errorf("NextChange inside = %v, %v; want %v", next, ok, tc.end)
 			}
 		})
 	}
 
 	// Duration is elapsed time: on the change day a 01:30 window of two
 	// hours ends at 04:30 by the clock.
-	w = &MaintenanceWindow{Start: time.Date(2025, 3, 28, 1, 30, 0, 0, berlin), Duration: 2 * time.Hour, Repeat: Daily}
+	w = &Window{Start: time.Date(2025, 3, 28, 1, 30, 0, 0, berlin), Duration: 2 * time.Hour, Repeat: Daily}
 	got := maintWalk(t, w, time.Date(2025, 3, 28, 0, 0, 0, 0, berlin), time.Date(2025, 4, 1, 0, 0, 0, 0, berlin), berlin)
 	want := []string{
 		"+2025-03-28 01:30 CET", "-2025-03-28 03:30 CET",
@@ -136,9 +136,9 @@ func TestMaintenanceWindowDailyDST(t *testing.T) {
 	}
 }
 
-func TestMaintenanceWindowGapDayNewYork(t *testing.T) {
+func TestWindowGapDayNewYork(t *testing.T) {
 	ny := maintZone(t, "America/New_York")
-	w := &MaintenanceWindow{Start: time.Date(2025, 3, 7, 2, 30, 0, 0, ny), Duration: time.Hour, Repeat: Daily}
+	w := &Window{Start: time.Date(2025, 3, 7, 2, 30, 0, 0, ny), Duration: time.Hour, Repeat: Daily}
 	// 02:30 does not exist on 9 March; the occurrence is moved by the
 	// hour skipped, in whichever direction time.Date normalizes it.
 	want := time.Date(2025, 3, 9, 2, 30, 0, 0, ny)
@@ -146,21 +146,21 @@ func TestMaintenanceWindowGapDayNewYork(t *testing.T) {
 	if !want.Equal(early) && !want.Equal(late) {
 		t.Fatalf("time.Date gives %v for the gap", want)
 	}
-	next, ok := w.nextChange(time.Date(2025, 3, 8, 12, 0, 0, 0, ny))
+	next, ok := w.NextChange(time.Date(2025, 3, 8, 12, 0, 0, 0, ny))
 	if !ok || !next.Equal(want) {
-		t.Fatalf("nextChange = %v, %v; want %v", next, ok, want)
+		t.Fatalf("NextChange = %v, %v; want %v", next, ok, want)
 	}
-	if !w.activeAt(want) || !w.activeAt(want.Add(time.Hour-1)) || w.activeAt(want.Add(time.Hour)) {
+	if !w.ActiveAt(want) || !w.ActiveAt(want.Add(time.Hour-1)) || w.ActiveAt(want.Add(time.Hour)) {
 		t.Error("occurrence on the gap day is not [start, start+1h)")
 	}
 	// The day after, the window is back at 02:30 by the clock.
-	next, ok = w.nextChange(want.Add(time.Hour))
+	next, ok = w.NextChange(want.Add(time.Hour))
 	if want := time.Date(2025, 3, 10, 2, 30, 0, 0, ny); !ok || !next.Equal(want) {
-		t.Errorf("nextChange after the gap day = %v, %v; want %v", next, ok, want)
+		t.Errorf("NextChange after the gap day = %v, %v; want %v", next, ok, want)
 	}
 }
 
-func TestMaintenanceWindowDailyUntil(t *testing.T) {
+func TestWindowDailyUntil(t *testing.T) {
 	day := func(d, h, mi int) time.Time { return time.Date(2025, 1, d, h, mi, 0, 0, time.UTC) }
 	for _, tc := range []struct {
 		name  string
@@ -185,34 +185,34 @@ func TestMaintenanceWindowDailyUntil(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			w := &MaintenanceWindow{Start: day(1, 10, 0), Duration: time.Hour, Repeat: Daily, Until: tc.until}
+			w := &Window{Start: day(1, 10, 0), Duration: time.Hour, Repeat: Daily, Until: tc.until}
 			got := maintWalk(t, w, day(1, 0, 0), day(31, 0, 0), time.UTC)
 			if !slices.Equal(got, tc.walk) {
 				t.Errorf("walk:\n got %q\nwant %q", got, tc.walk)
 			}
-			if _, ok := w.nextChange(day(5, 0, 0)); ok {
-				t.Error("nextChange after the last occurrence reports a change")
+			if _, ok := w.NextChange(day(5, 0, 0)); ok {
+				t.Error("NextChange after the last occurrence reports a change")
 			}
-			if w.activeAt(day(4, 10, 30)) {
+			if w.ActiveAt(day(4, 10, 30)) {
 				t.Error("active on a day after Until")
 			}
 		})
 	}
 }
 
-func TestMaintenanceWindowWeekly(t *testing.T) {
+func TestWindowWeekly(t *testing.T) {
 	berlin := maintZone(t, "Europe/Berlin")
 	at := func(d, h, mi int) time.Time { return time.Date(2025, 3, d, h, mi, 0, 0, berlin) }
 	monWedFri := []time.Weekday{time.Monday, time.Wednesday, time.Friday}
 	for _, tc := range []struct {
 		name string
-		w    MaintenanceWindow
+		w    Window
 		walk []string
 	}{
 		{
 			// Start is a Saturday, which is not listed: the first
 			// occurrence is the Monday after.
-			"Mon/Wed/Fri", MaintenanceWindow{Start: at(1, 9, 0), Duration: time.Hour, Repeat: Weekly, Weekdays: monWedFri},
+			"Mon/Wed/Fri", Window{Start: at(1, 9, 0), Duration: time.Hour, Repeat: Weekly, Weekdays: monWedFri},
 			[]string{
 				"+2025-03-03 09:00 CET", "-2025-03-03 10:00 CET",
 				"+2025-03-05 09:00 CET", "-2025-03-05 10:00 CET",
@@ -221,7 +221,7 @@ func TestMaintenanceWindowWeekly(t *testing.T) {
 			},
 		},
 		{
-			"default weekday", MaintenanceWindow{Start: at(4, 9, 0), Duration: time.Hour, Repeat: Weekly},
+			"default weekday", Window{Start: at(4, 9, 0), Duration: time.Hour, Repeat: Weekly},
 			[]string{
 				"+2025-03-04 09:00 CET", "-2025-03-04 10:00 CET",
 				"+2025-03-11 09:00 CET", "-2025-03-11 10:00 CET",
@@ -229,7 +229,7 @@ func TestMaintenanceWindowWeekly(t *testing.T) {
 		},
 		{
 			// Saturday and Sunday nights; Sunday's runs into Monday.
-			"across the week boundary", MaintenanceWindow{Start: at(1, 23, 0), Duration: 3 * time.Hour, Repeat: Weekly,
+			"across the week boundary", Window{Start: at(1, 23, 0), Duration: 3 * time.Hour, Repeat: Weekly,
 				Weekdays: []time.Weekday{time.Sunday, time.Saturday}},
 			[]string{
 				"+2025-03-01 23:00 CET", "-2025-03-02 02:00 CET",
@@ -240,12 +240,12 @@ func TestMaintenanceWindowWeekly(t *testing.T) {
 		},
 		{
 			// Eight days every Saturday: each occurrence runs into the next.
-			"longer than the week", MaintenanceWindow{Start: at(1, 12, 0), Duration: 8 * 24 * time.Hour, Repeat: Weekly},
+			"longer than the week", Window{Start: at(1, 12, 0), Duration: 8 * 24 * time.Hour, Repeat: Weekly},
 			[]string{"+2025-03-01 12:00 CET"},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if field, err := tc.w.check(); err != nil {
+			if field, err := tc.w.Check(); err != nil {
 				t.Fatalf("check: %s: %v", field, err)
 			}
 			got := maintWalk(t, &tc.w, at(1, 0, 0), at(12, 0, 0), berlin)
@@ -256,9 +256,9 @@ func TestMaintenanceWindowWeekly(t *testing.T) {
 	}
 }
 
-func TestMaintenanceWindowWalkMonth(t *testing.T) {
+func TestWindowWalkMonth(t *testing.T) {
 	berlin := maintZone(t, "Europe/Berlin")
-	w := &MaintenanceWindow{
+	w := &Window{
 		Start:    time.Date(2025, 2, 1, 22, 0, 0, 0, berlin),
 		Duration: 4 * time.Hour,
 		Repeat:   Weekly,
@@ -279,15 +279,15 @@ func TestMaintenanceWindowWalkMonth(t *testing.T) {
 	}
 }
 
-func TestMaintenanceWindowOverlap(t *testing.T) {
+func TestWindowOverlap(t *testing.T) {
 	berlin := maintZone(t, "Europe/Berlin")
 	start := time.Date(2025, 3, 1, 10, 0, 0, 0, berlin)
-	w := &MaintenanceWindow{Start: start, Duration: 30 * time.Hour, Repeat: Daily}
-	if w.activeAt(start.Add(-1)) {
+	w := &Window{Start: start, Duration: 30 * time.Hour, Repeat: Daily}
+	if w.ActiveAt(start.Add(-1)) {
 		t.Error("active before Start")
 	}
 	for at := start; at.Before(start.AddDate(0, 2, 0)); at = at.Add(7 * time.Minute) {
-		if !w.activeAt(at) {
+		if !w.ActiveAt(at) {
 			t.Fatalf("inactive at %v", at)
 		}
 	}
@@ -295,9 +295,9 @@ func TestMaintenanceWindowOverlap(t *testing.T) {
 	// start, at 10:00 by the clock.
 	at := start
 	for i := 1; i <= 60; i++ {
-		next, ok := w.nextChange(at)
+		next, ok := w.NextChange(at)
 		if want := time.Date(2025, 3, 1+i, 10, 0, 0, 0, berlin); !ok || !next.Equal(want) {
-			t.Fatalf("nextChange(%v) = %v, %v; want %v", at, next, ok, want)
+			t.Fatalf("NextChange(%v) = %v, %v; want %v", at, next, ok, want)
 		}
 		at = next
 	}
@@ -314,7 +314,7 @@ func TestMaintenanceWindowOverlap(t *testing.T) {
 	}
 }
 
-func TestMaintenanceWindowFarFromStart(t *testing.T) {
+func TestWindowFarFromStart(t *testing.T) {
 	berlin := maintZone(t, "Europe/Berlin")
 	// 2020-01-06 is a Monday; 2050-06-01 a Wednesday.
 	start := time.Date(2020, 1, 6, 22, 0, 0, 0, berlin)
@@ -329,24 +329,24 @@ func TestMaintenanceWindowFarFromStart(t *testing.T) {
 		{"three days", 72 * time.Hour, true, time.Date(2050, 6, 2, 22, 0, 0, 0, berlin)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			w := &MaintenanceWindow{Start: start, Duration: tc.duration, Repeat: Weekly}
-			if got := w.activeAt(at); got != tc.active {
-				t.Errorf("activeAt = %v, want %v", got, tc.active)
+			w := &Window{Start: start, Duration: tc.duration, Repeat: Weekly}
+			if got := w.ActiveAt(at); got != tc.active {
+				t.Errorf("ActiveAt = %v, want %v", got, tc.active)
 			}
-			if next, ok := w.nextChange(at); !ok || !next.Equal(tc.next) {
-				t.Errorf("nextChange = %v, %v; want %v", next, ok, tc.next)
+			if next, ok := w.NextChange(at); !ok || !next.Equal(tc.next) {
+				t.Errorf("NextChange = %v, %v; want %v", next, ok, tc.next)
 			}
 		})
 	}
-	w := &MaintenanceWindow{Start: start, Duration: time.Hour, Repeat: Daily}
-	if next, ok := w.nextChange(at); !ok || !next.Equal(time.Date(2050, 6, 1, 22, 0, 0, 0, berlin)) {
-		t.Errorf("daily nextChange = %v, %v", next, ok)
+	w := &Window{Start: start, Duration: time.Hour, Repeat: Daily}
+	if next, ok := w.NextChange(at); !ok || !next.Equal(time.Date(2050, 6, 1, 22, 0, 0, 0, berlin)) {
+		t.Errorf("daily NextChange = %v, %v", next, ok)
 	}
 }
 
 // maintOccurrences lists the starts of w's occurrences up to horizon the slow
 // way, day by day from Start.
-func maintOccurrences(w *MaintenanceWindow, horizon time.Time) []time.Time {
+func maintOccurrences(w *Window, horizon time.Time) []time.Time {
 	if w.Repeat == Once {
 		return []time.Time{w.Start}
 	}
@@ -377,14 +377,14 @@ func maintOccurrences(w *MaintenanceWindow, horizon time.Time) []time.Time {
 	}
 }
 
-// TestMaintenanceWindowMatchesEnumeration compares activeAt and nextChange
+// TestWindowMatchesEnumeration compares ActiveAt and NextChange
 // with a day-by-day enumeration of the occurrences.
-func TestMaintenanceWindowMatchesEnumeration(t *testing.T) {
+func TestWindowMatchesEnumeration(t *testing.T) {
 	berlin := maintZone(t, "Europe/Berlin")
 	ny := maintZone(t, "America/New_York")
 	from := time.Date(2025, 2, 20, 0, 0, 0, 0, time.UTC)
 	to := time.Date(2025, 4, 10, 0, 0, 0, 0, time.UTC)
-	windows := []MaintenanceWindow{
+	windows := []Window{
 		{Start: time.Date(2025, 3, 1, 2, 30, 0, 0, berlin), Duration: time.Hour, Repeat: Daily},
 		{Start: time.Date(2025, 3, 1, 2, 30, 0, 0, ny), Duration: 45 * time.Minute, Repeat: Daily},
 		{Start: time.Date(2025, 3, 1, 23, 0, 0, 0, time.UTC), Duration: 5 * time.Hour, Repeat: Daily, Location: ny},
@@ -393,7 +393,7 @@ func TestMaintenanceWindowMatchesEnumeration(t *testing.T) {
 			Weekdays: []time.Weekday{time.Monday, time.Wednesday, time.Friday}},
 		{Start: time.Date(2025, 3, 2, 1, 0, 0, 0, ny), Duration: 50 * time.Hour, Repeat: Weekly,
 			Weekdays: []time.Weekday{time.Sunday, time.Tuesday}},
-		{Start: time.Date(2025, 2, 25, 12, 0, 0, 0, berlin), Duration: MaxMaintenanceDuration, Repeat: Weekly},
+		{Start: time.Date(2025, 2, 25, 12, 0, 0, 0, berlin), Duration: MaxDuration, Repeat: Weekly},
 		{Start: time.Date(2025, 2, 27, 12, 0, 0, 0, berlin), Duration: 20 * 24 * time.Hour, Repeat: Weekly,
 			Weekdays: []time.Weekday{time.Saturday}, Until: time.Date(2025, 3, 10, 0, 0, 0, 0, berlin)},
 		{Start: time.Date(2025, 3, 5, 8, 0, 0, 0, berlin), Duration: 3 * time.Hour},
@@ -401,7 +401,7 @@ func TestMaintenanceWindowMatchesEnumeration(t *testing.T) {
 	for i := range windows {
 		w := &windows[i]
 		t.Run(fmt.Sprint(i), func(t *testing.T) {
-			if field, err := w.check(); err != nil {
+			if field, err := w.Check(); err != nil {
 				t.Fatalf("check: %s: %v", field, err)
 			}
 			occ := maintOccurrences(w, to.AddDate(0, 0, 40))
@@ -413,7 +413,7 @@ func TestMaintenanceWindowMatchesEnumeration(t *testing.T) {
 				}
 				return false
 			}
-			// The instant nextChange must return: the next start, or the end
+			// The instant NextChange must return: the next start, or the end
 			// of the latest occurrence covering at if that is sooner.
 			want := func(at time.Time) (time.Time, bool) {
 				var next time.Time
@@ -447,19 +447,19 @@ func TestMaintenanceWindowMatchesEnumeration(t *testing.T) {
 			}
 			for _, at := range samples {
 				a := active(at)
-				if got := w.activeAt(at); got != a {
-					t.Fatalf("activeAt(%v) = %v, want %v", at, got, a)
+				if got := w.ActiveAt(at); got != a {
+					t.Fatalf("ActiveAt(%v) = %v, want %v", at, got, a)
 				}
 				wn, wok := want(at)
-				got, ok := w.nextChange(at)
+				got, ok := w.NextChange(at)
 				if ok != wok || !got.Equal(wn) {
-					t.Fatalf("nextChange(%v) = %v, %v; want %v, %v", at, got, ok, wn, wok)
+					t.Fatalf("NextChange(%v) = %v, %v; want %v, %v", at, got, ok, wn, wok)
 				}
 				// Nothing changes before the instant returned.
 				for _, s := range occ {
 					for _, b := range []time.Time{s, s.Add(w.Duration)} {
 						if b.After(at) && (!ok || b.Before(got)) && active(b) != a {
-							t.Fatalf("nextChange(%v) = %v, %v skips a change at %v", at, got, ok, b)
+							t.Fatalf("NextChange(%v) = %v, %v skips a change at %v", at, got, ok, b)
 						}
 					}
 				}
@@ -468,40 +468,40 @@ func TestMaintenanceWindowMatchesEnumeration(t *testing.T) {
 	}
 }
 
-func TestMaintenanceWindowCheck(t *testing.T) {
+func TestWindowCheck(t *testing.T) {
 	start := time.Date(2025, 6, 1, 10, 0, 0, 0, time.UTC)
 	for _, tc := range []struct {
 		name  string
-		w     MaintenanceWindow
+		w     Window
 		field string // "" if valid
 		msg   string // part of the error message
 	}{
-		{"once", MaintenanceWindow{Start: start, Duration: time.Hour}, "", ""},
-		{"weekly", MaintenanceWindow{Start: start, Duration: time.Hour, Repeat: Weekly,
+		{"once", Window{Start: start, Duration: time.Hour}, "", ""},
+		{"weekly", Window{Start: start, Duration: time.Hour, Repeat: Weekly,
 			Weekdays: []time.Weekday{time.Sunday, time.Saturday}, Until: start}, "", ""},
-		{"overlapping daily", MaintenanceWindow{Start: start, Duration: 30 * time.Hour, Repeat: Daily}, "", ""},
-		{"longest", MaintenanceWindow{Start: start, Duration: MaxMaintenanceDuration}, "", ""},
-		{"zero start", MaintenanceWindow{Duration: time.Hour}, "Start", "zero"},
-		{"zero duration", MaintenanceWindow{Start: start}, "Duration", "0s is not positive"},
-		{"negative duration", MaintenanceWindow{Start: start, Duration: -time.Minute}, "Duration", "-1m0s"},
-		{"too long", MaintenanceWindow{Start: start, Duration: MaxMaintenanceDuration + 1, Repeat: Daily},
+		{"overlapping daily", Window{Start: start, Duration: 30 * time.Hour, Repeat: Daily}, "", ""},
+		{"longest", Window{Start: start, Duration: MaxDuration}, "", ""},
+		{"zero start", Window{Duration: time.Hour}, "Start", "zero"},
+		{"zero duration", Window{Start: start}, "Duration", "0s is not positive"},
+		{"negative duration", Window{Start: start, Duration: -time.Minute}, "Duration", "-1m0s"},
+		{"too long", Window{Start: start, Duration: MaxDuration + 1, Repeat: Daily},
 			"Duration", "above the maximum 744h0m0s"},
-		{"bad repeat", MaintenanceWindow{Start: start, Duration: time.Hour, Repeat: 3}, "Repeat", "unknown recurrence 3"},
-		{"weekdays on daily", MaintenanceWindow{Start: start, Duration: time.Hour, Repeat: Daily,
+		{"bad repeat", Window{Start: start, Duration: time.Hour, Repeat: 3}, "Repeat", "unknown recurrence 3"},
+		{"weekdays on daily", Window{Start: start, Duration: time.Hour, Repeat: Daily,
 			Weekdays: []time.Weekday{time.Monday}}, "Weekdays", "[Monday] given for a Daily window"},
-		{"weekdays on once", MaintenanceWindow{Start: start, Duration: time.Hour,
+		{"weekdays on once", Window{Start: start, Duration: time.Hour,
 			Weekdays: []time.Weekday{time.Monday}}, "Weekdays", "Once"},
-		{"weekday too big", MaintenanceWindow{Start: start, Duration: time.Hour, Repeat: Weekly,
+		{"weekday too big", Window{Start: start, Duration: time.Hour, Repeat: Weekly,
 			Weekdays: []time.Weekday{time.Monday, 7}}, "Weekdays", "7 is not a weekday"},
-		{"negative weekday", MaintenanceWindow{Start: start, Duration: time.Hour, Repeat: Weekly,
+		{"negative weekday", Window{Start: start, Duration: time.Hour, Repeat: Weekly,
 			Weekdays: []time.Weekday{-1}}, "Weekdays", "-1 is not a weekday"},
-		{"duplicate weekday", MaintenanceWindow{Start: start, Duration: time.Hour, Repeat: Weekly,
+		{"duplicate weekday", Window{Start: start, Duration: time.Hour, Repeat: Weekly,
 			Weekdays: []time.Weekday{time.Friday, time.Monday, time.Friday}}, "Weekdays", "Friday listed twice"},
-		{"until before start", MaintenanceWindow{Start: start, Duration: time.Hour, Repeat: Daily,
+		{"until before start", Window{Start: start, Duration: time.Hour, Repeat: Daily,
 			Until: start.Add(-time.Second)}, "Until", "2025-06-01 09:59:59 +0000 UTC is before Start"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			field, err := tc.w.check()
+			field, err := tc.w.Check()
 			if tc.field == "" {
 				if err != nil {
 					t.Fatalf("check = %s: %v, want valid", field, err)
@@ -515,14 +515,14 @@ func TestMaintenanceWindowCheck(t *testing.T) {
 	}
 }
 
-func TestMaintenanceWindowNoAllocs(t *testing.T) {
+func TestWindowNoAllocs(t *testing.T) {
 	berlin := maintZone(t, "Europe/Berlin")
-	w := &MaintenanceWindow{Start: time.Date(2020, 1, 6, 22, 0, 0, 0, berlin), Duration: 4 * time.Hour, Repeat: Weekly,
+	w := &Window{Start: time.Date(2020, 1, 6, 22, 0, 0, 0, berlin), Duration: 4 * time.Hour, Repeat: Weekly,
 		Weekdays: []time.Weekday{time.Monday, time.Wednesday, time.Friday}}
 	at := time.Date(2040, 3, 30, 1, 0, 0, 0, berlin)
 	if n := testing.AllocsPerRun(100, func() {
-		w.activeAt(at)
-		w.nextChange(at)
+		w.ActiveAt(at)
+		w.NextChange(at)
 	}); n != 0 {
 		t.Errorf("%v allocations per call", n)
 	}
@@ -530,17 +530,17 @@ func TestMaintenanceWindowNoAllocs(t *testing.T) {
 
 func BenchmarkMaintenanceNextChange(b *testing.B) {
 	berlin := maintZone(b, "Europe/Berlin")
-	w := &MaintenanceWindow{Start: time.Date(2020, 1, 6, 22, 0, 0, 0, berlin), Duration: 4 * time.Hour, Repeat: Weekly,
+	w := &Window{Start: time.Date(2020, 1, 6, 22, 0, 0, 0, berlin), Duration: 4 * time.Hour, Repeat: Weekly,
 		Weekdays: []time.Weekday{time.Monday, time.Wednesday, time.Friday}}
 	from := time.Date(2040, 1, 1, 0, 0, 0, 0, berlin)
 	at := from
 	b.ReportAllocs()
 	for b.Loop() {
-		next, ok := w.nextChange(at)
+		next, ok := w.NextChange(at)
 		if !ok {
 			b.Fatal("no next change")
 		}
-		_ = w.activeAt(next)
+		_ = w.ActiveAt(next)
 		at = next
 	}
 }

@@ -1,4 +1,4 @@
-package cpra
+package loop
 
 import (
 	"context"
@@ -29,7 +29,7 @@ const (
 type call struct {
 	kind    callKind
 	e       ecs.Entity
-	seq     uint64 // episode the call belongs to
+	start   int64 // episode the call belongs to (its start)
 	attempt int
 	timeout time.Duration
 
@@ -66,7 +66,7 @@ func newCallPipe(e *Engine, op string, dead chan struct{}) *callPipe {
 		in:   make(chan *call, 4096),
 		done: make(chan *call, 4096),
 		dead: dead,
-		crew: newCrew(e.epoch, e.cfg.minWorkers, e.cfg.maxWorkers),
+		crew: newCrew(e.epoch, e.cfg.MinWorkers, e.cfg.MaxWorkers),
 	}
 }
 
@@ -107,7 +107,7 @@ func (p *callPipe) flushBacklog() {
 
 // grow adds a worker when calls wait and nobody is idle.
 func (p *callPipe) grow() {
-	if p.idle.Load() > 0 || int(p.live.Load()) >= p.e.cfg.maxWorkers {
+	if p.idle.Load() > 0 || int(p.live.Load()) >= p.e.cfg.MaxWorkers {
 		return
 	}
 	if p.live.Load() > 0 && p.queued.Load() == 0 {
@@ -176,15 +176,15 @@ func (p *callPipe) run(c *call) {
 		c.err = p.invoke(c, c.timeout, func(ctx context.Context) error { return c.rem.Remediate(ctx, c.inc) })
 	case callNotify:
 		cfg := &p.e.cfg
-		wait := cfg.notifyBackoff
+		wait := cfg.NotifyBackoff
 		first := time.Now()
 		for {
 			c.tries++
-			c.err = p.invoke(c, cfg.notifyTimeout, func(ctx context.Context) error { return c.notifier.Notify(ctx, c.alert) })
+			c.err = p.invoke(c, cfg.NotifyTimeout, func(ctx context.Context) error { return c.notifier.Notify(ctx, c.alert) })
 			if c.err == nil {
 				return
 			}
-			if c.tries > cfg.notifyRetries || !alert.Retryable(c.err) {
+			if c.tries > cfg.NotifyRetries || !alert.Retryable(c.err) {
 				p.e.undelivered(c.alert, c.err)
 				return
 			}
@@ -195,7 +195,7 @@ func (p *callPipe) run(c *call) {
 			if errors.As(c.err, &de) && de.RetryAfter > d {
 				d = min(de.RetryAfter, maxRetryAfter)
 			}
-			if time.Since(first)+d > cfg.notifyMaxElapsed {
+			if time.Since(first)+d > cfg.NotifyMaxElapsed {
 				p.e.undelivered(c.alert, c.err)
 				return
 			}
@@ -221,7 +221,7 @@ const (
 // undelivered hands an alert the engine gave up on to the WithUndelivered
 // hook, if any. A panic in the hook is logged, not spread.
 func (e *Engine) undelivered(a alert.Alert, err error) {
-	h := e.cfg.undelivered
+	h := e.cfg.Undelivered
 	if h == nil {
 		return
 	}
@@ -246,7 +246,7 @@ func (p *callPipe) invoke(c *call, timeout time.Duration, fn func(context.Contex
 		func() {
 			defer func() {
 				if v := recover(); v != nil {
-					err = &PanicError{Op: p.op, Value: v, Stack: debug.Stack()}
+					err = p.e.errs.Panic(p.op, v, debug.Stack())
 				}
 			}()
 			err = fn(ctx)
@@ -264,12 +264,12 @@ func (p *callPipe) invoke(c *call, timeout time.Duration, fn func(context.Contex
 	select {
 	case err := <-out:
 		if err == nil {
-			err = &TimeoutError{Op: p.op, Timeout: timeout}
+			err = p.e.errs.Timeout(p.op, timeout)
 		}
 		return err
 	case <-t.C:
 	}
 	p.e.stats.callsAbandoned.Add(1)
 	p.e.log.Warn(p.op+" abandoned after its deadline", "timeout", timeout)
-	return &TimeoutError{Op: p.op, Timeout: timeout}
+	return p.e.errs.Timeout(p.op, timeout)
 }

@@ -1,0 +1,734 @@
+package loop
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ziad/cpra/alert"
+	"github.com/ziad/cpra/ecs"
+	"github.com/ziad/cpra/internal/episode"
+	"github.com/ziad/cpra/internal/maint"
+	"github.com/ziad/cpra/intervene"
+	"github.com/ziad/cpra/pulse"
+)
+
+// Spec is a monitor as the engine stores it: checked, with the defaults
+// filled in, by package cpra.
+type Spec struct {
+	Name        string
+	Check       pulse.Checker
+	Interval    time.Duration
+	Timeout     time.Duration
+	Rules       episode.Settings // the engine fills in Interval, Remediates, Parents and Routes
+	Remediate   intervene.Remediator
+	FixTimeout  time.Duration
+	Limit       int
+	Window      time.Duration
+	Notify      alert.Notifier
+	Labels      map[string]string
+	DependsOn   []Ref
+	Maintenance []maint.Window
+}
+
+// Ref names a monitor by entity or by name.
+type Ref struct {
+	ID   ecs.Entity
+	Name string
+}
+
+// Status is a snapshot of one monitor.
+type Status struct {
+	Name                 string
+	Phase                episode.Phase
+	Code                 alert.Code
+	Fails, Succs         int
+	LastCheck            time.Time
+	LastLatency          time.Duration
+	LastError            error
+	Since                time.Time
+	Attempts             int
+	Remediating          bool
+	Paused, Maintenance  bool
+	Flapping             bool
+	FlapPercent          float64
+	Suppressed           bool
+	LastRemediation      time.Time
+	LastRemediationError error
+	Interval, Timeout    time.Duration
+	Labels               map[string]string
+}
+
+// PipelineStats describes one pipeline's workers and queue.
+type PipelineStats struct {
+	Workers, Idle, Queued int
+	Sizing                SizingStats
+}
+
+// Stats are the engine's counters and gauges; package cpra documents them.
+type Stats struct {
+	Monitors, Up, Down                                      int
+	ChecksRun, ChecksFailed, ChecksAbandoned, ChecksSkipped uint64
+	FlapStarts, QueueFull                                   uint64
+	Remediations, RemediationsFailed                        uint64
+	RemediationsDenied, RemediationsDryRun                  uint64
+	AlertsSent, AlertsFailed, AlertsGrouped, CallsAbandoned uint64
+	PlugInsRunning                                          int
+	Pulse, Intervention, Alert                              PipelineStats
+	Lag                                                     LagStats
+	CheckLatency                                            LatencyStats
+}
+
+type counters struct {
+	checksRun, checksFailed, checksAbandoned, checksSkipped, queueFull atomic.Uint64
+	remediations, remediationsFailed                                   atomic.Uint64
+	remediationsDenied, remediationsDryRun                             atomic.Uint64
+	alertsSent, alertsFailed, callsAbandoned                           atomic.Uint64
+	flapStarts, alertsGrouped                                          atomic.Uint64
+}
+
+type lifecycle uint8
+
+const (
+	stateNew lifecycle = iota
+	stateRunning
+	stateStopping
+	stateClosed
+)
+
+// Engine is the engine's machinery: the store of monitors, the loop that
+// owns it, and the pipelines.
+type Engine struct {
+	cfg       Config
+	errs      Errors
+	log       *slog.Logger
+	epoch     time.Time // monotonic origin of ticks
+	epochWall time.Time
+	epochMs   int64 // Unix milliseconds of the epoch
+
+	mu    sync.Mutex // guards state, and the store before Start
+	state lifecycle
+	store *ecs.Store
+	rules rules // owned with the store
+
+	base  context.Context // parent of every plug-in context
+	abort context.CancelFunc
+
+	cmds     chan command
+	stop     chan struct{} // closed by Shutdown
+	loopDone chan struct{}
+	dead     chan struct{} // closed once the loop no longer takes results
+
+	pulse  *pulsePipe
+	fix    *callPipe
+	notify *callPipe
+
+	stats      counters
+	monitors   atomic.Int64
+	nUp, nDown atomic.Int64
+
+	snapMu  sync.Mutex
+	lag     LagStats
+	latency latencyHist
+
+	l          loopState                 // owned by the loop
+	maints     maints                    // owned with the store
+	parentSets map[string]*ecs.ParentSet // owned with the store
+	parentRefs map[string]int            // parent sets naming each monitor, by name
+	groupSizes map[string]int            // monitors per value of the group budget's label
+}
+
+// New returns an engine. It starts nothing: no goroutine runs until
+// [Engine.Start].
+func New(cfg Config) *Engine {
+	now := time.Now()
+	e := &Engine{
+		cfg:       cfg,
+		errs:      cfg.Errors,
+		log:       cfg.Logger,
+		epoch:     now,
+		epochWall: now.Round(0),
+		epochMs:   now.UnixMilli(),
+		cmds:      make(chan command),
+		stop:      make(chan struct{}),
+		loopDone:  make(chan struct{}),
+		dead:      make(chan struct{}),
+	}
+	e.store = ecs.NewStore(0, cfg.Capacity)
+	e.base = context.Background()
+	return e
+}
+
+func (e *Engine) nanotime() int64 { return int64(time.Since(e.epoch)) }
+
+func (e *Engine) tickTime(tick int64) time.Time {
+	return e.epochWall.Add(time.Duration(tick) * time.Millisecond)
+}
+
+// unix returns the Unix milliseconds of a tick.
+func (e *Engine) unix(tick int64) int64 { return e.epochMs + tick }
+
+// Add adds a monitor, before or while the engine runs.
+func (e *Engine) Add(sp *Spec) (ecs.Entity, error) {
+	r := e.do(command{kind: cmdAdd, spec: sp})
+	return r.en, r.err
+}
+
+// Remove stops and forgets a monitor.
+func (e *Engine) Remove(en ecs.Entity) error {
+	return e.do(command{kind: cmdRemove, en: en}).err
+}
+
+// Pause pauses (on) or resumes a monitor.
+func (e *Engine) Pause(en ecs.Entity, on bool) error {
+	k := cmdResume
+	if on {
+		k = cmdPause
+	}
+	return e.do(command{kind: k, en: en}).err
+}
+
+// Status returns a snapshot of one monitor.
+func (e *Engine) Status(en ecs.Entity) (Status, error) {
+	r := e.do(command{kind: cmdStatus, en: en})
+	return r.status, r.err
+}
+
+// AddMaintenance adds windows over the monitors whose labels include
+// every pair of sel.
+func (e *Engine) AddMaintenance(sel map[string]string, wins []maint.Window) (uint64, error) {
+	r := e.do(command{kind: cmdAddMaint, sel: sel, wins: wins})
+	return r.mid, r.err
+}
+
+// RemoveMaintenance removes windows added by AddMaintenance.
+func (e *Engine) RemoveMaintenance(id uint64) error {
+	return e.do(command{kind: cmdRemoveMaint, mid: id}).err
+}
+
+type cmdKind uint8
+
+const (
+	cmdAdd cmdKind = iota
+	cmdRemove
+	cmdStatus
+	cmdPause
+	cmdResume
+	cmdAddMaint
+	cmdRemoveMaint
+)
+
+type command struct {
+	kind  cmdKind
+	spec  *Spec
+	sel   map[string]string
+	wins  []maint.Window
+	en    ecs.Entity
+	mid   uint64
+	reply chan reply
+}
+
+type reply struct {
+	en     ecs.Entity
+	mid    uint64
+	err    error
+	status Status
+}
+
+// do runs a command on the store: directly when the loop is not running,
+// through the loop when it is.
+func (e *Engine) do(c command) reply {
+	e.mu.Lock()
+	switch e.state {
+	case stateRunning, stateStopping:
+		e.mu.Unlock()
+		c.reply = make(chan reply, 1)
+		select {
+		case e.cmds <- c:
+			return <-c.reply
+		case <-e.loopDone:
+			// The loop is gone; the store is quiet once Shutdown is done
+			// with it, so take the lock and read it.
+			e.mu.Lock()
+			defer e.mu.Unlock()
+			if c.kind != cmdStatus {
+				return reply{err: e.errs.Closed}
+			}
+			return e.exec(c)
+		}
+	case stateClosed:
+		defer e.mu.Unlock()
+		if c.kind != cmdStatus {
+			return reply{err: e.errs.Closed}
+		}
+		return e.exec(c)
+	default:
+		defer e.mu.Unlock()
+		return e.exec(c)
+	}
+}
+
+func (e *Engine) exec(c command) reply {
+	switch c.kind {
+	case cmdAdd:
+		en, err := e.addMonitor(c.spec)
+		return reply{en: en, err: err}
+	case cmdRemove:
+		return reply{err: e.removeMonitor(c.en)}
+	case cmdPause, cmdResume:
+		return reply{err: e.pause(c.en, c.kind == cmdPause)}
+	case cmdAddMaint:
+		return reply{mid: e.addMaint(c.sel, c.wins)}
+	case cmdRemoveMaint:
+		return reply{err: e.removeMaint(c.mid)}
+	default:
+		st, err := e.statusOf(c.en)
+		return reply{status: st, err: err}
+	}
+}
+
+func (e *Engine) addMonitor(sp *Spec) (ecs.Entity, error) {
+	s := e.store
+	rules := sp.Rules
+	rules.Interval = sp.Interval.Milliseconds()
+	rules.Remediates = sp.Remediate != nil
+	rules.DryRun = rules.Remediates && (rules.DryRun || e.cfg.DryRun)
+	n := sp.Notify
+	if n == nil {
+		n = e.cfg.Notifier
+	}
+	rules.Routes = routes(n)
+	var pbuf [4]string
+	parents, err := e.parents(sp, pbuf[:])
+	if err != nil {
+		return ecs.Entity{}, err
+	}
+	rules.Parents = len(parents) > 0
+	idx, ok := e.rules.intern(rules)
+	if !ok {
+		return ecs.Entity{}, e.errs.Monitor(sp.Name, "Name", fmt.Errorf("the engine holds %d distinct rule sets, its maximum", ecs.MaxRules))
+	}
+	ivMs := sp.Interval.Milliseconds()
+	toMs := max(1, (sp.Timeout + time.Millisecond - 1).Milliseconds())
+	now := s.Wheel.Now()
+	sched := ecs.Schedule{Due: e.phaseDue(sp.Name, ivMs, now), Interval: uint32(ivMs), Timeout: uint32(toMs)}
+	h := ecs.Health{Rules: idx, Core: episode.New().Core}
+	var opt ecs.Optional
+	// Each optional part is a component of its own, so a monitor pays
+	// only for what it uses.
+	if sp.Remediate != nil || sp.Notify != nil {
+		opt.Plugins = &ecs.Plugins{Remediate: sp.Remediate, Notify: sp.Notify,
+			FixTimeout: uint32(max(1, (sp.FixTimeout + time.Millisecond - 1).Milliseconds())),
+			Limit:      uint32(sp.Limit), Window: sp.Window.Milliseconds()}
+	}
+	if len(sp.Labels) > 0 || len(sp.Maintenance) > 0 {
+		opt.Meta = &ecs.Meta{Labels: sp.Labels}
+	}
+	if rules.FailureWindow > 0 || rules.FlapHigh > 0 {
+		opt.Ring = &ecs.Ring{}
+	}
+	if len(parents) > 0 {
+		opt.Deps = &ecs.Deps{Set: e.parentSet(parents)}
+	}
+	en, ok := s.Create(ecs.Probe{Name: sp.Name, Check: sp.Check}, sched, h, opt)
+	if !ok {
+		if opt.Deps != nil {
+			e.unrefParents(opt.Deps.Set)
+		}
+		e.rules.unref(idx)
+		return ecs.Entity{}, e.errs.Monitor(sp.Name, "Name", e.errs.Duplicate)
+	}
+	e.monitors.Add(1)
+	e.countGroup(sp.Labels, 1)
+	e.maintAdded(en, sp.Maintenance)
+	return en, nil
+}
+
+// routes returns the codes n takes: none without a notifier, those with
+// an entry in a Route, every code otherwise.
+func routes(n alert.Notifier) uint8 {
+	switch r := n.(type) {
+	case nil:
+		return 0
+	case alert.Route:
+		var bits uint8
+		for code, to := range r {
+			if to != nil && code > 0 && code < 8 {
+				bits |= 1 << code
+			}
+		}
+		return bits
+	}
+	return episode.RouteAll
+}
+
+// countGroup keeps the number of monitors per value of the group
+// remediation budget's label.
+func (e *Engine) countGroup(labels map[string]string, d int) {
+	lb := e.cfg.GroupFixLabel
+	if lb == "" {
+		return
+	}
+	v, ok := labels[lb]
+	if !ok {
+		return
+	}
+	if e.groupSizes == nil {
+		e.groupSizes = make(map[string]int)
+	}
+	if e.groupSizes[v] += d; e.groupSizes[v] == 0 {
+		delete(e.groupSizes, v)
+	}
+}
+
+// parentSet returns the shared set of these parent names.
+func (e *Engine) parentSet(names []string) *ecs.ParentSet {
+	key := strings.Join(names, "\x00")
+	if e.parentSets == nil {
+		e.parentSets = make(map[string]*ecs.ParentSet)
+	}
+	ps := e.parentSets[key]
+	if ps == nil {
+		ps = &ecs.ParentSet{Names: slices.Clone(names), Key: key}
+		e.parentSets[key] = ps
+		if e.parentRefs == nil {
+			e.parentRefs = make(map[string]int)
+		}
+		for _, n := range names {
+			e.parentRefs[n]++
+		}
+	}
+	ps.Refs++
+	return ps
+}
+
+func (e *Engine) unrefParents(ps *ecs.ParentSet) {
+	if ps.Refs--; ps.Refs == 0 {
+		delete(e.parentSets, ps.Key)
+		for _, n := range ps.Names {
+			if e.parentRefs[n]--; e.parentRefs[n] == 0 {
+				delete(e.parentRefs, n)
+			}
+		}
+	}
+}
+
+// cycle returns the path from one of parents back to name along the
+// parents of monitors in the engine, or nil when there is none. Monitors
+// whose parents have no parents, the usual case, cost a lookup each.
+func (e *Engine) cycle(name string, parents []string) []string {
+	if e.parentRefs[name] == 0 {
+		return nil // no monitor names this one as a parent: nothing leads back
+	}
+	s := e.store
+	var seen map[*ecs.ParentSet]bool
+	var walk func(n string) []string
+	walk = func(n string) []string {
+		if n == name {
+			return []string{n}
+		}
+		en, ok := s.Lookup(n)
+		if !ok || !s.Deps.Has(en) {
+			return nil
+		}
+		set := s.Deps.Get(en).Set
+		if seen == nil {
+			seen = make(map[*ecs.ParentSet]bool)
+		}
+		if seen[set] {
+			return nil // its parents are known to lead nowhere
+		}
+		seen[set] = true
+		for _, p := range set.Names {
+			if path := walk(p); path != nil {
+				return append([]string{n}, path...)
+			}
+		}
+		return nil
+	}
+	for _, p := range parents {
+		if path := walk(p); path != nil {
+			return path
+		}
+	}
+	return nil
+}
+
+// parents resolves sp.DependsOn to names, refusing dead references and
+// cycles. The names are in a small buffer the caller owns; parentSet keeps
+// a copy.
+func (e *Engine) parents(sp *Spec, buf []string) ([]string, error) {
+	if len(sp.DependsOn) == 0 {
+		return nil, nil
+	}
+	s := e.store
+	names := buf[:0]
+	for i, r := range sp.DependsOn {
+		name := r.Name
+		if name == "" {
+			if !s.Alive(r.ID) {
+				return nil, e.errs.Monitor(sp.Name, fmt.Sprintf("DependsOn[%d]", i),
+					fmt.Errorf("monitor m%d.%d: %w", r.ID.ID(), r.ID.Gen(), e.errs.NotFound))
+			}
+			name = s.Probes.Get(r.ID).Name
+		}
+		if name == sp.Name {
+			return nil, e.errs.Monitor(sp.Name, fmt.Sprintf("DependsOn[%d]", i), errors.New("a monitor cannot depend on itself"))
+		}
+		if !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+	}
+	if path := e.cycle(sp.Name, names); path != nil {
+		return nil, e.errs.Monitor(sp.Name, "DependsOn",
+			fmt.Errorf("dependency cycle: %s -> %s", sp.Name, strings.Join(path, " -> ")))
+	}
+	return names, nil
+}
+
+// phaseDue returns the first tick at or after now at which a monitor with
+// this name and interval is due: the tick whose wall-clock time, modulo the
+// interval, equals the name's hash modulo the interval.
+func (e *Engine) phaseDue(name string, iv, now int64) int64 {
+	phase := int64(ecs.HashName(name) % uint64(iv))
+	wall := (e.epochMs + now) % iv
+	return now + (phase-wall+iv)%iv
+}
+
+func (e *Engine) removeMonitor(en ecs.Entity) error {
+	s := e.store
+	if en.IsZero() || !s.Alive(en) {
+		return e.errs.NotFound
+	}
+	h := s.Healths.Get(en)
+	if h.Rules&ecs.InFlight != 0 {
+		e.l.removedInFlight++
+	}
+	e.step(en, episode.Event{Kind: episode.Remove, At: e.unix(e.tickNow())}, nil)
+	h = s.Healths.Get(en)
+	e.count(h.Phase, -1)
+	e.rules.unref(h.RulesIndex())
+	e.maintRemoved(en)
+	e.countGroup(e.labels(en), -1)
+	if s.Deps.Has(en) {
+		e.unrefParents(s.Deps.Get(en).Set)
+	}
+	s.Delete(en)
+	e.monitors.Add(-1)
+	return nil
+}
+
+// tickNow is the current tick.
+func (e *Engine) tickNow() int64 { return e.nanotime() / int64(time.Millisecond) }
+
+// pause pauses or resumes a monitor; it runs where the store's owner runs.
+func (e *Engine) pause(en ecs.Entity, on bool) error {
+	s := e.store
+	if en.IsZero() || !s.Alive(en) {
+		return e.errs.NotFound
+	}
+	k := episode.Resume
+	if on {
+		k = episode.Pause
+	}
+	e.step(en, episode.Event{Kind: k, At: e.unix(e.tickNow())}, nil)
+	return nil
+}
+
+func (e *Engine) statusOf(en ecs.Entity) (Status, error) {
+	s := e.store
+	if en.IsZero() || !s.Alive(en) {
+		return Status{}, e.errs.NotFound
+	}
+	p, sc, h := s.Monitors.Get(en)
+	st := Status{
+		Name:        p.Name,
+		Phase:       h.Phase,
+		Code:        h.Code,
+		Fails:       int(h.Fails),
+		Succs:       int(h.Succs),
+		LastLatency: time.Duration(h.LastLatency) * time.Microsecond,
+		Interval:    time.Duration(sc.Interval) * time.Millisecond,
+		Timeout:     time.Duration(sc.Timeout) * time.Millisecond,
+		Paused:      h.Flags&episode.Paused != 0,
+		Maintenance: h.Flags&episode.Maint != 0,
+		Flapping:    h.Hold == episode.HoldFlap,
+		Suppressed:  h.Hold == episode.HoldParent,
+	}
+	if h.Phase != episode.Unknown {
+		st.LastCheck = e.tickTime(h.LastCheck)
+	}
+	if s.Metas.Has(en) {
+		st.Labels = s.Metas.Get(en).Labels
+	}
+	if e.rules.list[h.RulesIndex()].FlapHigh > 0 {
+		st.FlapPercent = float64(episode.FlapSum(s.Rings.Get(en).History)) / 19
+	}
+	if s.Plugins.Has(en) {
+		pl := s.Plugins.Get(en)
+		if pl.LastFix != 0 {
+			st.LastRemediation = time.UnixMilli(pl.LastFix)
+			st.LastRemediationError = pl.LastFixErr
+		}
+	}
+	if h.Phase.Open() {
+		ep := s.Episodes.Get(en)
+		st.Since = time.UnixMilli(ep.Start)
+		st.Attempts = int(ep.Attempts)
+		st.Remediating = h.Phase == episode.Remediating || h.Phase == episode.Verifying
+		if h.Fails > 0 {
+			st.LastError = ep.LastErr
+		}
+	}
+	return st, nil
+}
+
+// Stats returns the engine's counters and gauges.
+func (e *Engine) Stats() Stats {
+	st := Stats{
+		Monitors:           int(e.monitors.Load()),
+		Up:                 int(e.nUp.Load()),
+		Down:               int(e.nDown.Load()),
+		ChecksRun:          e.stats.checksRun.Load(),
+		ChecksFailed:       e.stats.checksFailed.Load(),
+		ChecksAbandoned:    e.stats.checksAbandoned.Load(),
+		ChecksSkipped:      e.stats.checksSkipped.Load(),
+		FlapStarts:         e.stats.flapStarts.Load(),
+		QueueFull:          e.stats.queueFull.Load(),
+		Remediations:       e.stats.remediations.Load(),
+		RemediationsFailed: e.stats.remediationsFailed.Load(),
+		RemediationsDenied: e.stats.remediationsDenied.Load(),
+		RemediationsDryRun: e.stats.remediationsDryRun.Load(),
+		AlertsSent:         e.stats.alertsSent.Load(),
+		AlertsFailed:       e.stats.alertsFailed.Load(),
+		AlertsGrouped:      e.stats.alertsGrouped.Load(),
+		CallsAbandoned:     e.stats.callsAbandoned.Load(),
+	}
+	e.mu.Lock()
+	p, fix, nt := e.pulse, e.fix, e.notify
+	e.mu.Unlock()
+	e.snapMu.Lock()
+	st.Lag = e.lag
+	st.CheckLatency = e.latency.stats()
+	if p != nil {
+		st.Pulse = p.stats(p.queued.Load())
+		st.Intervention = fix.stats(fix.queued.Load())
+		st.Alert = nt.stats(nt.queued.Load())
+		st.Pulse.Sizing, st.Intervention.Sizing, st.Alert.Sizing = p.sz.last, fix.sz.last, nt.sz.last
+		st.PlugInsRunning = int(fix.plugRunning.Load() + nt.plugRunning.Load())
+	}
+	e.snapMu.Unlock()
+	return st
+}
+
+// Start starts the engine's loop and worker pools and returns.
+func (e *Engine) Start(ctx context.Context) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	switch e.state {
+	case stateRunning, stateStopping:
+		return e.errs.Running
+	case stateClosed:
+		return e.errs.Closed
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	e.pulse = newPulsePipe(e)
+	e.fix = newCallPipe(e, "remediation", e.dead)
+	e.notify = newCallPipe(e, "notify", e.dead)
+	e.base, e.abort = context.WithCancel(context.WithoutCancel(ctx))
+	e.l.init(e)
+	e.rephase(e.nanotime() / int64(time.Millisecond))
+	for range e.cfg.MinWorkers {
+		e.pulse.spawn()
+	}
+	e.state = stateRunning
+	go e.loop()
+	return nil
+}
+
+// rephase moves monitors whose due time passed before Start to their next
+// phase, so a slow start does not look like schedule lag.
+func (e *Engine) rephase(tick int64) {
+	s := e.store
+	if tick <= s.Wheel.Now() {
+		return
+	}
+	s.Wheel.Advance(tick-1, 0, func(en ecs.Entity, _ int64) {
+		if !s.Alive(en) {
+			return
+		}
+		sc := s.Scheds.Get(en)
+		if sc.Due < tick {
+			iv := int64(sc.Interval)
+			sc.Due += (tick - sc.Due + iv - 1) / iv * iv
+		}
+		s.Wheel.Insert(en, sc.Due)
+	})
+}
+
+// Shutdown stops scheduling checks, waits for checks and remediations in
+// flight and delivers the alerts they raise and those already queued.
+func (e *Engine) Shutdown(ctx context.Context) error {
+	e.mu.Lock()
+	switch e.state {
+	case stateNew:
+		e.state = stateClosed
+		e.mu.Unlock()
+		return nil
+	case stateStopping, stateClosed:
+		e.mu.Unlock()
+		return e.errs.Closed
+	}
+	e.state = stateStopping
+	e.mu.Unlock()
+
+	close(e.stop)
+	var err error
+	select {
+	case <-e.loopDone:
+	case <-ctx.Done():
+		err = ctx.Err()
+		e.abort()
+		<-e.loopDone
+	}
+	close(e.dead)
+	close(e.pulse.jobs)
+	close(e.fix.in)
+	close(e.notify.in)
+	workers := make(chan struct{})
+	go func() {
+		e.pulse.wg.Wait()
+		e.fix.wg.Wait()
+		e.notify.wg.Wait()
+		close(workers)
+	}()
+	select {
+	case <-workers:
+	case <-ctx.Done():
+		if err == nil {
+			err = ctx.Err()
+		}
+		e.abort()
+		// Cancelled plug-ins return promptly; one that ignores its context
+		// keeps its worker until it returns, and is not waited for.
+		t := time.NewTimer(100 * time.Millisecond)
+		select {
+		case <-workers:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+	e.abort()
+	e.mu.Lock()
+	e.state = stateClosed
+	e.mu.Unlock()
+	return err
+}

@@ -1,0 +1,679 @@
+package loop
+
+import (
+	"fmt"
+	"math"
+	"reflect"
+	"time"
+
+	"github.com/ziad/cpra/alert"
+	"github.com/ziad/cpra/ecs"
+	"github.com/ziad/cpra/internal/episode"
+)
+
+// loopState is everything only the loop goroutine touches.
+type loopState struct {
+	cur      *jobBatch   // the batch being filled
+	pending  []*jobBatch // full batches waiting for room in the pulse queue
+	pop      func(ecs.Entity, int64)
+	scratch  []result
+	lanes    map[ecs.Entity]*lane // monitors with alerts being delivered
+	inflight int64                // checks handed out, results not yet applied
+	fixing   int                  // remediations handed out, outcomes not yet applied
+	episode  uint64               // last episode number given out
+	draining bool
+	hist     lagHist
+	latency  latencyHist
+	nextPub  int64 // ns: when to publish the lag summary next
+	nextGrow int64 // ns: when the pulse pipeline may add a worker next
+	nextSize int64 // ns: when to re-size the pipelines next
+	nowTime  time.Time
+
+	removedInFlight uint64
+	denied          error // the reason of the last verdict that denied an attempt
+	sizeAgain       bool
+	budget          budget
+
+	groups   map[groupKey]*group // groups taking members
+	groupQ   []*group            // open groups by due time
+	groupSeq uint64
+}
+
+// lane keeps one monitor's alerts in order: one is being delivered (or a
+// group it is in is being formed), the rest wait here. A grouped alert
+// waits in a lane as its group's call.
+type lane struct {
+	q   []*call
+	top uint64 // the newest group this lane has been in
+}
+
+// group gathers the alerts with one code of monitors sharing a label
+// value until it is due. It is sent once it is due and every member's
+// earlier alerts are delivered.
+type group struct {
+	key     groupKey
+	seq     uint64 // groups are numbered in the order they open
+	due     int64  // ns
+	waits   int    // members still delivering earlier alerts, plus 1 until due
+	members []ecs.Entity
+	alerts  []alert.Alert
+	call    *call
+}
+
+type groupKey struct {
+	notifier any // see notifierID
+	value    string
+	code     alert.Code
+	flap     alert.Flap
+}
+
+func (l *loopState) init(e *Engine) {
+	l.cur = e.pulse.getBatch()
+	l.pop = e.dispatchOne
+	l.lanes = make(map[ecs.Entity]*lane)
+	l.groups = make(map[groupKey]*group)
+}
+
+// advanceBudget bounds the due checks one loop round dispatches, so that a
+// backlog does not keep commands and outcomes waiting.
+const advanceBudget = 8192
+
+// watchdogPeriod bounds how late a check that ignores its deadline is
+// noticed, beyond its grace.
+const watchdogPeriod = 50 * time.Millisecond
+
+func (e *Engine) loop() {
+	defer close(e.loopDone)
+	l := &e.l
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	stop := e.stop
+	var nextWatch int64
+	for {
+		now := e.nanotime()
+		tick := now / int64(time.Millisecond)
+		l.nowTime = e.epoch.Add(time.Duration(now))
+		e.takeResults()
+		behind := false
+		if !l.draining {
+			behind = !e.store.Wheel.Advance(tick, advanceBudget, l.pop)
+			e.flushBatch()
+		}
+		if len(e.maints.heap) > 0 && !e.maints.heap[0].at.After(l.nowTime) {
+			e.maintDue(l.nowTime)
+		}
+		if len(l.groupQ) > 0 && l.groupQ[0].due <= now {
+			e.closeGroups(now)
+		}
+		e.pulse.repostOrphans()
+		e.postPending()
+		e.fix.flushBacklog()
+		e.notify.flushBacklog()
+		if l.inflight > 0 && now >= nextWatch {
+			var earliest int64
+			l.scratch, earliest = e.pulse.watchdog(now, l.scratch[:0])
+			e.apply(l.scratch)
+			clear(l.scratch)
+			// Look again when the first running check runs out of time, or
+			// after watchdogPeriod for checks that start meanwhile.
+			nextWatch = min(earliest, now+int64(watchdogPeriod))
+		}
+		if now >= l.nextSize {
+			e.resize(now)
+		}
+		e.staff(now)
+		if now >= l.nextPub {
+			e.publish(now)
+		}
+		if l.draining && l.inflight == 0 && l.fixing == 0 && len(l.lanes) == 0 &&
+			len(e.fix.backlog) == 0 && len(e.notify.backlog) == 0 {
+			e.publish(now)
+			return
+		}
+
+		// Sleep until the next due check, watchdog round or retry.
+		wake := int64(-1)
+		if !l.draining {
+			if d := e.store.Wheel.NextDue(); d >= 0 {
+				wake = d * int64(time.Millisecond)
+			}
+		}
+		soon := func(t int64) {
+			if wake < 0 || t < wake {
+				wake = t
+			}
+		}
+		if l.inflight > 0 {
+			soon(nextWatch)
+		}
+		if len(l.groupQ) > 0 {
+			soon(l.groupQ[0].due)
+		}
+		if at := e.maints.next(); !at.IsZero() && !l.draining {
+			soon(int64(at.Sub(e.epoch)))
+		}
+		if e.pulse.queued.Load() > 0 && e.pulse.idle.Load() == 0 && int(e.pulse.live.Load()) < e.cfg.MaxWorkers {
+			soon(l.nextGrow)
+		}
+		if len(l.pending) > 0 || len(e.pulse.orphans) > 0 || len(e.fix.backlog) > 0 || len(e.notify.backlog) > 0 {
+			soon(now + int64(time.Millisecond))
+		}
+		if l.hist.secs[(now/1e9)%lagWindow].n > 0 {
+			soon(l.nextPub)
+		}
+		if l.sizing() {
+			soon(l.nextSize)
+		}
+		// Publish the plan, then look for results once more: a worker that
+		// pushed before seeing the plan did not kick.
+		planned := wake
+		if planned < 0 {
+			planned = math.MaxInt64
+		}
+		e.pulse.wakeAt.Store(planned)
+		if behind || e.pulse.results.Load() != nil {
+			// Go round at once, but through the select, so commands,
+			// outcomes and Shutdown are served even under full load.
+			e.pulse.wakeAt.Store(0)
+			wake = 0
+		}
+		if wake >= 0 {
+			timer.Reset(time.Duration(max(wake-e.nanotime(), 0)))
+		} else {
+			timer.Stop()
+		}
+		select {
+		case <-e.pulse.kick:
+		case c := <-e.fix.done:
+			e.remediated(c)
+		case c := <-e.notify.done:
+			e.notified(c)
+		case c := <-e.cmds:
+			c.reply <- e.exec(c)
+		case <-stop:
+			stop = nil
+			l.draining = true
+			// Checks not handed to a worker yet are not run.
+			for _, b := range l.pending {
+				l.inflight -= int64(len(b.jobs))
+				e.clearInFlight(b.jobs)
+				e.pulse.unrefNew(b)
+			}
+			l.pending = nil
+			l.inflight -= int64(len(l.cur.jobs))
+			e.clearInFlight(l.cur.jobs)
+			l.cur.jobs = l.cur.jobs[:0]
+			e.closeGroups(math.MaxInt64) // send what is gathered now
+		case <-e.base.Done():
+			return
+		case <-timer.C:
+		}
+		e.pulse.wakeAt.Store(0)
+	}
+}
+
+func (e *Engine) clearInFlight(jobs []job) {
+	for i := range jobs {
+		if e.store.Alive(jobs[i].e) {
+			e.store.Healths.Get(jobs[i].e).Rules &^= ecs.InFlight
+		}
+	}
+}
+
+// publish makes the lag summary visible to Stats.
+func (e *Engine) publish(now int64) {
+	sum := e.l.hist.summary(now / 1e9)
+	e.snapMu.Lock()
+	e.lag = sum
+	e.latency = e.l.latency
+	e.snapMu.Unlock()
+	e.l.nextPub = now + int64(250*time.Millisecond)
+}
+
+// dispatchOne is called by the wheel for each entry due at tick.
+func (e *Engine) dispatchOne(en ecs.Entity, tick int64) {
+	s := e.store
+	if !s.Alive(en) {
+		return
+	}
+	p, sc, h := s.Monitors.Get(en)
+	if sc.Due > tick {
+		return // a stale entry: the monitor was rescheduled
+	}
+	iv := int64(sc.Interval)
+	due := sc.Due
+	next := due + iv
+	if next <= tick {
+		next += (tick-next)/iv*iv + iv
+	}
+	switch {
+	case h.Rules&ecs.Rephase != 0:
+		next = e.phaseDue(p.Name, iv, tick+1) // back to the phase
+		h.Rules &^= ecs.Rephase
+	case h.Confirming():
+		if r := e.rules.list[h.RulesIndex()].Retry; r > 0 {
+			next = tick + r // confirm sooner
+		}
+	}
+	sc.Due = next
+	s.Wheel.Insert(en, next)
+	if h.Rules&ecs.InFlight != 0 {
+		e.stats.checksSkipped.Add(1)
+		return
+	}
+	if h.Flags&episode.Quiet != 0 {
+		return // stays on schedule, unchecked
+	}
+	h.Rules |= ecs.InFlight
+	l := &e.l
+	l.cur.jobs = append(l.cur.jobs, job{e: en, check: p.Check, due: due, timeout: time.Duration(sc.Timeout) * time.Millisecond})
+	e.pulse.sz.arrive.Arrival(l.nowTime)
+	l.inflight++
+	if len(l.cur.jobs) == batchMax {
+		e.flushBatch()
+	}
+}
+
+// flushBatch queues the batch being filled, or parks it when the queue is
+// full.
+func (e *Engine) flushBatch() {
+	l := &e.l
+	if len(l.cur.jobs) == 0 {
+		return
+	}
+	if len(l.pending) > 0 || !e.pulse.post(l.cur) {
+		l.pending = append(l.pending, l.cur)
+		e.stats.queueFull.Add(1)
+	}
+	l.cur = e.pulse.getBatch()
+}
+
+func (e *Engine) postPending() {
+	l := &e.l
+	n := 0
+	for n < len(l.pending) && e.pulse.post(l.pending[n]) {
+		n++
+	}
+	if n > 0 {
+		l.pending = append(l.pending[:0], l.pending[n:]...)
+	}
+}
+
+// growEvery limits how fast the pulse pipeline adds workers while checks
+// wait.
+const growEvery = int64(10 * time.Millisecond)
+
+// staff keeps the pulse pipeline at its target and adds a worker when
+// checks wait and no worker is idle.
+func (e *Engine) staff(now int64) {
+	p := e.pulse
+	live := int(p.live.Load())
+	for target := max(int(p.sz.target.Load()), e.cfg.MinWorkers); live < target; live++ {
+		p.spawn()
+	}
+	if live >= e.cfg.MaxWorkers || p.idle.Load() > 0 || now < e.l.nextGrow {
+		return
+	}
+	if len(e.l.pending) > 0 || p.queued.Load() > 0 {
+		p.spawn()
+		e.l.nextGrow = now + growEvery
+	}
+}
+
+// apply feeds check results into the monitors' episode machines.
+func (e *Engine) apply(rs []result) {
+	if len(rs) == 0 {
+		return
+	}
+	s := e.store
+	l := &e.l
+	var failed uint64
+	for i := range rs {
+		r := &rs[i]
+		l.inflight--
+		l.hist.record(r.start/1e9, r.start-r.due*int64(time.Millisecond))
+		l.latency.record(r.latency)
+		if r.err != nil {
+			failed++
+		}
+		if !s.Alive(r.e) {
+			continue
+		}
+		h := s.Healths.Get(r.e)
+		h.Rules &^= ecs.InFlight
+		h.LastCheck = (r.start + r.latency) / int64(time.Millisecond)
+		h.LastLatency = uint32(min(r.latency/int64(time.Microsecond), 1<<32-1))
+		if r.err == nil && episode.QuickPass(&h.Core) {
+			continue // a healthy monitor passed: nothing else changes
+		}
+		k := episode.Pass
+		if r.err != nil {
+			k = episode.Fail
+		}
+		e.step(r.e, episode.Event{Kind: k, At: e.unix(h.LastCheck), Due: e.unix(r.due)}, r.err)
+	}
+	e.stats.checksRun.Add(uint64(len(rs)))
+	if failed > 0 {
+		e.stats.checksFailed.Add(failed)
+	}
+}
+
+// remediated applies the outcome of a remediation attempt.
+func (e *Engine) remediated(c *call) {
+	e.l.fixing--
+	e.stats.remediations.Add(1)
+	if c.err != nil {
+		e.stats.remediationsFailed.Add(1)
+		e.log.Warn("remediation failed", "monitor", c.inc.Monitor, "attempt", c.attempt, "error", c.err)
+	}
+	if !e.store.Alive(c.e) {
+		return
+	}
+	k := episode.FixOK
+	if c.err != nil {
+		k = episode.FixFailed
+	}
+	e.step(c.e, episode.Event{Kind: k, At: e.unix(e.tickNow()), Start: c.start, Attempt: uint16(c.attempt)}, c.err)
+}
+
+// join adds a monitor's alert to the open group of key, opening one if
+// needed, and reports whether it did. A monitor joins only groups newer
+// than every group already in its lane: then a group waits only for older
+// ones and no two groups wait for each other.
+func (e *Engine) join(en ecs.Entity, ln *lane, key groupKey, n alert.Notifier, a alert.Alert) bool {
+	l := &e.l
+	g := l.groups[key]
+	if g == nil {
+		l.groupSeq++ // newer than every group in any lane
+		g = &group{key: key, seq: l.groupSeq, due: e.nanotime() + int64(e.cfg.GroupWait), waits: 1}
+		g.call = &call{kind: callNotify, notifier: n, group: g}
+		l.groups[key] = g
+		l.groupQ = append(l.groupQ, g)
+	} else if ln != nil && ln.top >= g.seq {
+		return false // already in it, or in a newer group: sent on its own
+	}
+	g.members = append(g.members, en)
+	g.alerts = append(g.alerts, a)
+	if ln == nil {
+		l.lanes[en] = &lane{top: g.seq} // the lane waits for the group
+		return true
+	}
+	ln.q = append(ln.q, g.call)
+	ln.top = g.seq
+	g.waits++
+	return true
+}
+
+// closeGroups stops the groups due by now from taking members and sends
+// those whose members are ready.
+func (e *Engine) closeGroups(now int64) {
+	l := &e.l
+	k := 0
+	for k < len(l.groupQ) && l.groupQ[k].due <= now {
+		g := l.groupQ[k]
+		l.groupQ[k] = nil
+		k++
+		delete(l.groups, g.key) // takes no more members
+		e.release(g)
+	}
+	l.groupQ = append(l.groupQ[:0], l.groupQ[k:]...)
+}
+
+// release drops one of the things a group waits for: its due time, or a
+// member's earlier alert. The group is sent when nothing is left; it
+// cannot be before it is due, which counts until then.
+func (e *Engine) release(g *group) {
+	if g.waits--; g.waits == 0 {
+		e.sendGroup(g)
+	}
+}
+
+// sendGroup hands a formed group to the alert pipeline: as a plain alert
+// when it has one member.
+func (e *Engine) sendGroup(g *group) {
+	c := g.call
+	c.group = nil
+	if len(g.alerts) == 1 {
+		c.e, c.alert = g.members[0], g.alerts[0]
+		e.notify.submit(c)
+		return
+	}
+	first := g.alerts[0]
+	c.e = ecs.Entity{}
+	c.alert = alert.Alert{
+		Monitor:  e.cfg.GroupBy + "=" + g.key.value,
+		Code:     g.key.code,
+		Err:      first.Err,
+		At:       time.Now(),
+		Since:    first.Since,
+		Failures: first.Failures,
+		Attempt:  first.Attempt,
+		Labels:   map[string]string{e.cfg.GroupBy: g.key.value},
+		Flap:     g.key.flap,
+		Group:    g.alerts,
+	}
+	e.stats.alertsGrouped.Add(uint64(len(g.alerts)))
+	c.members = g.members
+	e.notify.submit(c)
+}
+
+// advance moves a monitor's lane on once its current alert or group is
+// delivered.
+func (e *Engine) advance(en ecs.Entity) {
+	ln := e.l.lanes[en]
+	if ln == nil {
+		return
+	}
+	if len(ln.q) == 0 {
+		delete(e.l.lanes, en)
+		return
+	}
+	next := ln.q[0]
+	ln.q[0] = nil
+	ln.q = ln.q[1:]
+	if g := next.group; g != nil {
+		e.release(g)
+		return // the lane now waits for that group
+	}
+	e.notify.submit(next)
+}
+
+// dropLane forgets a removed monitor's waiting alerts; groups waiting for
+// them go ahead.
+func (e *Engine) dropLane(en ecs.Entity) {
+	ln := e.l.lanes[en]
+	if ln == nil {
+		return
+	}
+	for _, c := range ln.q {
+		if g := c.group; g != nil {
+			e.release(g)
+		}
+	}
+	ln.q = nil
+}
+
+// notified records a delivery and sends the monitor's next alert, if any.
+func (e *Engine) notified(c *call) {
+	if c.err == nil {
+		e.stats.alertsSent.Add(1)
+	} else {
+		e.stats.alertsFailed.Add(1)
+		e.log.Error("alert not delivered", "monitor", c.alert.Monitor, "code", c.alert.Code.String(),
+			"tries", c.tries, "error", c.err)
+	}
+	if c.members != nil {
+		for _, en := range c.members {
+			e.advance(en)
+		}
+		return
+	}
+	e.advance(c.e)
+}
+
+// sizing reports whether the pipelines have anything to be sized for:
+// work in flight, or workers above the minimum.
+func (l *loopState) sizing() bool {
+	return l.inflight > 0 || l.fixing > 0 || len(l.lanes) > 0 || l.sizeAgain
+}
+
+// resize re-sizes each pipeline from its measurements.
+func (e *Engine) resize(now int64) {
+	l := &e.l
+	l.nextSize = now + int64(sizePeriod)
+	at := e.epoch.Add(time.Duration(now))
+	var st [3]SizingStats
+	l.sizeAgain = false
+	for i, c := range []struct {
+		crew    *crew
+		name    string
+		backlog bool
+		spawn   func()
+	}{
+		{&e.pulse.crew, "pulse", len(l.pending) > 0 || e.pulse.queued.Load() > 0, e.pulse.spawn},
+		{&e.fix.crew, "intervention", len(e.fix.backlog) > 0 || e.fix.queued.Load() > 0, e.fix.spawn},
+		{&e.notify.crew, "alert", len(e.notify.backlog) > 0 || e.notify.queued.Load() > 0, e.notify.spawn},
+	} {
+		live := int(c.crew.live.Load())
+		before := int(c.crew.sz.target.Load())
+		target, s := c.crew.sz.decide(e, at, live, c.backlog && c.crew.idle.Load() == 0)
+		st[i] = s
+		for ; live < target; live++ {
+			c.spawn()
+		}
+		c.crew.shrinkTo(target)
+		if target != before {
+			e.log.Debug("pipeline re-sized", "pipeline", c.name, "workers", target, "was", before,
+				"lambda", s.Lambda, "service", s.MeanService, "ca2", s.CA2, "cs2", s.CS2,
+				"wait", s.Wait, "meets_slo", s.Meets)
+		}
+		if live > e.cfg.MinWorkers || target > e.cfg.MinWorkers {
+			l.sizeAgain = true // keep sizing until the pool is back at its floor
+		}
+	}
+	e.snapMu.Lock()
+	e.pulse.sz.last, e.fix.sz.last, e.notify.sz.last = st[0], st[1], st[2]
+	e.snapMu.Unlock()
+}
+
+// budget is the fleet-wide limit on remediations: how many run at once and
+// how many start within a window, as a share of the monitors.
+type budget struct {
+	starts []int64            // start ticks within the window, oldest first
+	groups map[string][]int64 // the same per value of the group budget's label
+}
+
+// within drops the ticks older than the window ending at now.
+func within(starts []int64, now, window int64) []int64 {
+	k := 0
+	for k < len(starts) && starts[k] <= now-window {
+		k++
+	}
+	return append(starts[:0], starts[k:]...)
+}
+
+func (b *budget) admit(e *Engine, en ecs.Entity, now int64) error {
+	cfg := &e.cfg
+	if cfg.FixConcurrent > 0 && e.l.fixing >= cfg.FixConcurrent {
+		return fmt.Errorf("%w: %d remediations already running", e.errs.Budget, cfg.FixConcurrent)
+	}
+	if w := cfg.FixWindow.Milliseconds(); cfg.FixShare > 0 && w > 0 {
+		b.starts = within(b.starts, now, w)
+		allowed := max(1, int(cfg.FixShare*float64(e.monitors.Load())))
+		if len(b.starts) >= allowed {
+			return fmt.Errorf("%w: %d remediations in %v (%.3g%% of the fleet)", e.errs.Budget, allowed, cfg.FixWindow, cfg.FixShare*100)
+		}
+	}
+	if lb := cfg.GroupFixLabel; lb != "" {
+		if v, ok := e.labels(en)[lb]; ok {
+			starts := within(b.groups[v], now, cfg.GroupFixWindow.Milliseconds())
+			if len(starts) == 0 {
+				delete(b.groups, v) // forget groups with nothing in the window
+			} else {
+				b.groups[v] = starts
+			}
+			allowed := max(1, int(cfg.GroupFixShare*float64(e.groupSizes[v])))
+			if len(starts) >= allowed {
+				return fmt.Errorf("%w: %d remediations in %v (%.3g%% of %s=%s)", e.errs.Budget, allowed, cfg.GroupFixWindow,
+					cfg.GroupFixShare*100, lb, v)
+			}
+		}
+	}
+	return nil
+}
+
+func (b *budget) started(e *Engine, en ecs.Entity, now int64) {
+	if e.cfg.FixShare > 0 {
+		b.starts = append(b.starts, now)
+	}
+	if lb := e.cfg.GroupFixLabel; lb != "" {
+		if v, ok := e.labels(en)[lb]; ok {
+			if b.groups == nil {
+				b.groups = make(map[string][]int64)
+			}
+			b.groups[v] = append(b.groups[v], now)
+		}
+	}
+}
+
+// realign puts a monitor that checked at its retry interval back on its
+// phase: the next check due at the interval's phase after its last check.
+func (e *Engine) realign(en ecs.Entity, h *ecs.Health) {
+	s := e.store
+	sc := s.Scheds.Get(en)
+	next := e.phaseDue(s.Probes.Get(en).Name, int64(sc.Interval), h.LastCheck+1)
+	if next != sc.Due {
+		sc.Due = next
+		s.Wheel.Insert(en, next)
+	}
+}
+
+// checkSoon brings a monitor's next check forward to the next tick; the
+// one after returns to its phase.
+func (e *Engine) checkSoon(en ecs.Entity, h *ecs.Health) {
+	if h.Rules&ecs.InFlight != 0 {
+		return // its result is on the way
+	}
+	s := e.store
+	sc := s.Scheds.Get(en)
+	if t := s.Wheel.Now() + 1; sc.Due > t {
+		sc.Due = t
+		s.Wheel.Insert(en, t)
+		h.Rules |= ecs.Rephase
+	}
+}
+
+// labels returns a monitor's labels, nil when it has none.
+func (e *Engine) labels(en ecs.Entity) map[string]string {
+	if s := e.store; s.Metas.Has(en) {
+		return s.Metas.Get(en).Labels
+	}
+	return nil
+}
+
+// engineNotifier stands for the engine's notifier in group keys.
+type engineNotifier struct{}
+
+// notifierID identifies a notifier in a group key, so that only monitors
+// sharing a notifier share groups: the notifier value when it can be a map
+// key, the pointer of one that is a map, slice or function (an alert.Route
+// shared by monitors with the same codes), and nil, meaning "do not
+// group", for any other.
+func notifierID(n alert.Notifier, own bool) any {
+	if !own {
+		return engineNotifier{}
+	}
+	type ref struct {
+		t reflect.Type
+		p uintptr
+	}
+	v := reflect.ValueOf(n)
+	switch v.Kind() {
+	case reflect.Map, reflect.Slice, reflect.Func, reflect.Pointer, reflect.Chan:
+		return ref{v.Type(), v.Pointer()}
+	}
+	if v.Comparable() {
+		return n
+	}
+	return nil
+}

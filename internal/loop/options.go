@@ -1,0 +1,48 @@
+package loop
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/ziad/cpra/alert"
+)
+
+// Config is the engine's configuration, filled in and checked by the
+// options of package cpra, whose docs say what each field does.
+type Config struct {
+	Logger           *slog.Logger
+	MinWorkers       int
+	MaxWorkers       int
+	QueueCapacity    int
+	Notifier         alert.Notifier
+	NotifyTimeout    time.Duration
+	GroupBy          string
+	GroupWait        time.Duration
+	GroupFixLabel    string
+	GroupFixShare    float64
+	GroupFixWindow   time.Duration
+	NotifyRetries    int
+	NotifyBackoff    time.Duration
+	NotifyMaxElapsed time.Duration
+	Capacity         int
+	SLO              time.Duration
+	Headroom         float64
+	Undelivered      func(alert.Alert, error)
+	DryRun           bool
+	FixConcurrent    int
+	FixShare         float64
+	FixWindow        time.Duration
+	Errors           Errors
+}
+
+// Errors are the errors the engine reports, in the types and values
+// package cpra documents.
+type Errors struct {
+	Closed, Running, NotFound, Duplicate error
+	DryRun, Budget                       error // wrapped by the error of a red
+	// Monitor reports a refused monitor, naming the field at fault.
+	Monitor func(monitor, field string, err error) error
+	// Timeout and Panic are the failures of plug-in calls.
+	Timeout func(op string, d time.Duration) error
+	Panic   func(op string, v any, stack []byte) error
+}

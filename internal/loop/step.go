@@ -1,0 +1,316 @@
+package loop
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/ziad/cpra/alert"
+	"github.com/ziad/cpra/ecs"
+	"github.com/ziad/cpra/internal/episode"
+	"github.com/ziad/cpra/intervene"
+)
+
+// step feeds one event to a monitor's episode machine: it loads the
+// state from the monitor's components, steps (again, with the inputs the
+// machine asks for), stores the new state once and carries out the
+// effects. err is the event's error: the check's for a failed check, the
+// attempt's for a failed attempt. It runs where the store's owner runs.
+func (e *Engine) step(en ecs.Entity, ev episode.Event, err error) {
+	s := e.store
+	h := s.Healths.Get(en)
+	rules := &e.rules.list[h.RulesIndex()]
+	st := episode.State{Core: h.Core}
+	checkErr := err
+	if st.Phase.Open() {
+		ep := s.Episodes.Get(en)
+		st.Ep = ep.Ep
+		if ev.Kind != episode.Fail {
+			checkErr = ep.LastErr
+		}
+	}
+	ring := rules.FailureWindow > 0 || rules.FlapHigh > 0
+	if ring {
+		rg := s.Rings.Get(en)
+		st.History, st.WindowN = rg.History, rg.WindowN
+	}
+	var pl *ecs.Plugins
+	if rules.Remediates {
+		pl = s.Plugins.Get(en)
+		st.LastFix = pl.LastFix
+	}
+	if rules.Jitter > 0 {
+		ev.Rand = rand.Uint32()
+	}
+	next, fx := episode.Step(st, rules, ev)
+	for fx.Need != 0 { // at most twice: each input is filled in once
+		if fx.Need&episode.NeedParents != 0 && !ev.Parents.Known {
+			ev.Parents = e.parentFacts(en)
+		}
+		if fx.Need&episode.NeedVerdict != 0 && ev.Verdict.Kind == episode.VerdictUnknown {
+			ev.Verdict = e.verdict(en, pl, ev)
+		}
+		next, fx = episode.Step(st, rules, ev)
+	}
+
+	// Store, moving the monitor to the table of failing monitors and back
+	// as its episode opens and closes.
+	if ev.Kind == episode.Remove {
+		next.Core = h.Core // the caller forgets the monitor after the effects
+	}
+	switch open := next.Phase.Open(); {
+	case open && !st.Phase.Open():
+		s.Episodes.Add(en, &ecs.Episode{})
+		h = s.Healths.Get(en)
+	case !open && st.Phase.Open() && ev.Kind != episode.Remove:
+		s.Episodes.Remove(en)
+		h = s.Healths.Get(en)
+	}
+	if h.Phase != next.Phase {
+		e.count(h.Phase, -1)
+		e.count(next.Phase, 1)
+	}
+	h.Core = next.Core
+	if next.Phase.Open() && ev.Kind != episode.Remove {
+		ep := s.Episodes.Get(en)
+		ep.Ep = next.Ep
+		if ev.Kind == episode.Fail {
+			ep.LastErr = err
+		}
+	}
+	if ring {
+		rg := s.Rings.Get(en)
+		rg.History, rg.WindowN = next.History, next.WindowN
+	}
+	if pl != nil {
+		pl = s.Plugins.Get(en) // the monitor may have moved
+		pl.LastFix = next.LastFix
+	}
+	e.effects(en, h, &next, &fx, ev, err, checkErr)
+}
+
+// effects carries out what a step asks for.
+func (e *Engine) effects(en ecs.Entity, h *ecs.Health, st *episode.State, fx *episode.Effects, ev episode.Event, err, checkErr error) {
+	s := e.store
+	if fx.Outcome {
+		pl := s.Plugins.Get(en)
+		pl.LastFixEnd = e.tickNow()
+		pl.LastFixErr = err
+	}
+	for _, a := range fx.Raised() {
+		var aerr error
+		switch a.Why {
+		case episode.WhyCheck:
+			aerr = checkErr
+			if a.Fails == 0 && ev.Kind != episode.Fail {
+				aerr = nil
+			}
+		case episode.WhyFix:
+			if ev.Kind == episode.FixFailed {
+				aerr = err
+			} else if s.Plugins.Has(en) {
+				aerr = s.Plugins.Get(en).LastFixErr
+			}
+		case episode.WhyVerify:
+			aerr = fmt.Errorf("verification failed: %w", checkErr)
+			s.Plugins.Get(en).LastFixErr = aerr
+		case episode.WhyVerdict:
+			aerr = e.l.denied
+		case episode.WhyDryRun:
+			aerr = fmt.Errorf("%w (attempt %d)", e.errs.DryRun, a.Attempt)
+		}
+		if a.Send {
+			e.raise(en, h, &a, aerr)
+		}
+	}
+	if fx.Denied {
+		e.stats.remediationsDenied.Add(1)
+	}
+	if fx.DryRun {
+		e.stats.remediationsDryRun.Add(1)
+		e.log.Info("dry run: remediation not run", "monitor", s.Probes.Get(en).Name, "attempt", st.Attempts)
+	}
+	if fx.FlapStart {
+		e.stats.flapStarts.Add(1)
+	}
+	if fx.Attempt {
+		e.startAttempt(en, h, st, checkErr)
+	}
+	if fx.CheckParents {
+		e.checkParents(en, st.Start)
+	}
+	switch fx.Sched {
+	case episode.SchedRetry:
+		// Confirm sooner: bring the next check forward (the old wheel
+		// entry goes stale).
+		sc := s.Scheds.Get(en)
+		if r := h.LastCheck + e.rules.list[h.RulesIndex()].Retry; r < sc.Due {
+			sc.Due = r
+			s.Wheel.Insert(en, r)
+		}
+	case episode.SchedPhase:
+		e.realign(en, h)
+	}
+}
+
+// startAttempt hands a remediation attempt to the intervention pipeline.
+func (e *Engine) startAttempt(en ecs.Entity, h *ecs.Health, st *episode.State, lastErr error) {
+	s := e.store
+	p := s.Probes.Get(en)
+	pl := s.Plugins.Get(en)
+	tick := e.tickNow()
+	if pl.Limit > 0 {
+		pl.Fixes = append(pl.Fixes, e.unix(tick))
+	}
+	e.l.budget.started(e, en, tick)
+	e.l.fixing++
+	timeout := time.Duration(pl.FixTimeout) * time.Millisecond
+	e.fix.submit(&call{
+		kind:    callRemediate,
+		e:       en,
+		start:   st.Start,
+		attempt: int(st.Attempts),
+		timeout: timeout,
+		rem:     pl.Remediate,
+		inc: intervene.Incident{
+			Monitor:  p.Name,
+			Attempt:  int(st.Attempts),
+			Err:      lastErr,
+			Since:    time.UnixMilli(st.Start),
+			Failures: int(h.Fails),
+			Labels:   e.labels(en),
+		},
+	})
+}
+
+// parentFacts gathers what a failing monitor's parents say: whether one
+// holds it (failing, down or in maintenance) and the oldest last result
+// among the others. Paused parents and those not in the engine hold
+// nothing.
+func (e *Engine) parentFacts(en ecs.Entity) episode.Parents {
+	s := e.store
+	p := episode.Parents{Known: true, Last: math.MaxInt64}
+	for _, name := range s.Deps.Get(en).Set.Names {
+		pe, ok := s.Lookup(name)
+		if !ok {
+			continue
+		}
+		ph := s.Healths.Get(pe)
+		switch {
+		case ph.Flags&episode.Maint != 0:
+			p.Hold = true // an outage of the parent is expected
+		case ph.Flags&episode.Paused != 0:
+		case ph.Phase.Open():
+			p.Hold = true
+		case ph.Phase == episode.Unknown:
+			p.Last = math.MinInt64
+		default:
+			p.Last = min(p.Last, e.unix(ph.LastCheck))
+		}
+	}
+	return p
+}
+
+// checkParents checks at once the parents with no result since a child's
+// episode began.
+func (e *Engine) checkParents(en ecs.Entity, since int64) {
+	s := e.store
+	for _, name := range s.Deps.Get(en).Set.Names {
+		pe, ok := s.Lookup(name)
+		if !ok {
+			continue
+		}
+		ph := s.Healths.Get(pe)
+		if ph.Flags&episode.Quiet == 0 && !ph.Phase.Open() && (ph.Phase == episode.Unknown || e.unix(ph.LastCheck) < since) {
+			e.checkSoon(pe, ph)
+		}
+	}
+}
+
+// verdict says whether a remediation attempt of the monitor may start
+// now: not while shutting down, nor beyond the monitor's own limit or the
+// budgets. The reason of a denial is kept for the red it raises.
+func (e *Engine) verdict(en ecs.Entity, pl *ecs.Plugins, ev episode.Event) episode.Verdict {
+	if e.l.draining {
+		return episode.Verdict{Kind: episode.Drain}
+	}
+	now := ev.At
+	if ev.Kind == episode.Pass || ev.Kind == episode.Fail {
+		now = ev.Due
+	}
+	if pl.Limit > 0 {
+		k := 0
+		for k < len(pl.Fixes) && pl.Fixes[k] <= now-pl.Window {
+			k++
+		}
+		pl.Fixes = append(pl.Fixes[:0], pl.Fixes[k:]...)
+		if len(pl.Fixes) >= int(pl.Limit) {
+			e.l.denied = fmt.Errorf("remediation limit: %d in %v", pl.Limit, time.Duration(pl.Window)*time.Millisecond)
+			return episode.Verdict{Kind: episode.Deny, Until: pl.Fixes[0] + pl.Window}
+		}
+	}
+	tick := now - e.epochMs
+	if err := e.l.budget.admit(e, en, tick); err != nil {
+		e.l.denied = err
+		iv := int64(e.store.Scheds.Get(en).Interval)
+		return episode.Verdict{Kind: episode.Deny, Until: now + iv}
+	}
+	return episode.Verdict{Kind: episode.Allow}
+}
+
+// raise queues one alert of a monitor behind its alerts still being
+// delivered, or adds it to a group. Before Start nothing is sent.
+func (e *Engine) raise(en ecs.Entity, h *ecs.Health, a *episode.Alert, err error) {
+	if e.l.lanes == nil {
+		return
+	}
+	s := e.store
+	n, own := e.cfg.Notifier, false
+	labels := e.labels(en)
+	if s.Plugins.Has(en) {
+		if pn := s.Plugins.Get(en).Notify; pn != nil {
+			n, own = pn, true
+		}
+	}
+	var since time.Time
+	if a.Start != 0 {
+		since = time.UnixMilli(a.Start)
+	}
+	c := &call{kind: callNotify, e: en, notifier: n, alert: alert.Alert{
+		Monitor:  s.Probes.Get(en).Name,
+		Code:     a.Code,
+		Err:      err,
+		At:       time.Now(),
+		Since:    since,
+		Failures: int(a.Fails),
+		Attempt:  int(a.Attempt),
+		Repeat:   int(a.Repeat),
+		Labels:   labels,
+		Flap:     a.Flap,
+	}}
+	ln := e.l.lanes[en]
+	if e.cfg.GroupBy != "" && !e.l.draining {
+		if v, ok := labels[e.cfg.GroupBy]; ok {
+			if id := notifierID(n, own); id != nil && e.join(en, ln, groupKey{id, v, a.Code, a.Flap}, n, c.alert) {
+				return
+			}
+		}
+	}
+	if ln != nil {
+		ln.q = append(ln.q, c)
+		return
+	}
+	e.l.lanes[en] = &lane{}
+	e.notify.submit(c)
+}
+
+// count keeps the up and down counts as a monitor moves between phases.
+func (e *Engine) count(p episode.Phase, d int64) {
+	switch {
+	case p.Down():
+		e.nDown.Add(d)
+	case p != episode.Unknown:
+		e.nUp.Add(d)
+	}
+}
