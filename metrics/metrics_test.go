@@ -2,21 +2,34 @@ package metrics_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"math"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.uber.org/goleak"
 
 	"github.com/ziad/cpra"
+	"github.com/ziad/cpra/alert"
+	"github.com/ziad/cpra/intervene"
 	"github.com/ziad/cpra/metrics"
 	"github.com/ziad/cpra/pulse"
 )
@@ -28,25 +41,27 @@ var (
 	labelRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
 )
 
-// family is what a parsed exposition says about one metric name.
-type family struct {
-	typ, help string
-	samples   map[string]float64 // by label set as written, "" for none
+// exposition is what a parsed text exposition holds: the type of each
+// family and the value of each series, keyed as written ("name{labels}").
+type exposition struct {
+	types  map[string]string
+	series map[string]float64
 }
 
 // parse reads the text format strictly: every line is a HELP, a TYPE or a
 // sample; a sample's family has a TYPE line before it; names and labels are
-// well-formed; values are floats; no series appears twice; families are
-// not split.
-func parse(t *testing.T, r io.Reader) map[string]*family {
+// well-formed; values are floats; no series appears twice; families are not
+// split; counters end in _total.
+func parse(t *testing.T, r io.Reader) exposition {
 	t.Helper()
-	fams := map[string]*family{}
-	seen := map[string]bool{} // series: name + labels
+	x := exposition{types: map[string]string{}, series: map[string]float64{}}
+	help := map[string]bool{}
 	var last string
 	sc := bufio.NewScanner(r)
 	for n := 1; sc.Scan(); n++ {
 		line := sc.Text()
 		fail := func(format string, args ...any) {
+			t.Helper()
 			t.Fatalf("line %d %q: %s", n, line, fmt.Sprintf(format, args...))
 		}
 		if line == "" {
@@ -58,30 +73,26 @@ func parse(t *testing.T, r io.Reader) map[string]*family {
 			if !ok || !nameRE.MatchString(name) || text == "" {
 				fail("malformed %s line", kind)
 			}
-			f := fams[name]
-			if f == nil {
-				f = &family{samples: map[string]float64{}}
-				fams[name] = f
-			} else if last != name {
+			if (help[name] || x.types[name] != "") && last != name {
 				fail("family %s split", name)
 			}
 			last = name
 			switch kind {
 			case "HELP":
-				if f.help != "" {
-					fail("second HELP")
+				if help[name] || x.types[name] != "" {
+					fail("HELP repeated or after TYPE")
 				}
-				f.help = text
+				help[name] = true
 			case "TYPE":
-				if f.typ != "" || len(f.samples) > 0 {
-					fail("TYPE repeated or after samples")
+				if x.types[name] != "" {
+					fail("TYPE repeated")
 				}
 				switch text {
 				case "counter", "gauge", "untyped", "summary", "histogram":
 				default:
 					fail("unknown type %q", text)
 				}
-				f.typ = text
+				x.types[name] = text
 			default:
 				fail("unknown comment kind %q", kind)
 			}
@@ -91,13 +102,14 @@ func parse(t *testing.T, r io.Reader) map[string]*family {
 		if !ok {
 			fail("no value")
 		}
-		if _, err := strconv.ParseFloat(value, 64); err != nil {
+		v, err := strconv.ParseFloat(value, 64)
+		if err != nil {
 			fail("value: %v", err)
 		}
-		v, _ := strconv.ParseFloat(value, 64)
-		name, labels := series, ""
+		name := series
 		if i := strings.IndexByte(series, '{'); i >= 0 {
-			name, labels = series[:i], series[i:]
+			name = series[:i]
+			labels := series[i:]
 			if !strings.HasSuffix(labels, "}") {
 				fail("unterminated labels")
 			}
@@ -114,37 +126,228 @@ func parse(t *testing.T, r io.Reader) map[string]*family {
 		if !nameRE.MatchString(name) {
 			fail("bad metric name %q", name)
 		}
-		f := fams[name]
 		fam := name
-		if f == nil {
+		if x.types[fam] == "" {
 			// A histogram's series carry suffixes on the family's name.
 			for _, suf := range []string{"_bucket", "_sum", "_count"} {
-				if base, ok := strings.CutSuffix(name, suf); ok && fams[base] != nil && fams[base].typ == "histogram" {
-					f, fam = fams[base], base
+				if base, ok := strings.CutSuffix(name, suf); ok && x.types[base] == "histogram" {
+					fam = base
 				}
 			}
 		}
-		if f == nil || f.typ == "" || last != fam {
+		if x.types[fam] == "" || last != fam {
 			fail("sample without its TYPE line just before")
 		}
-		if f.typ == "histogram" {
-			labels = strings.TrimPrefix(name, fam) + labels
-		}
-		if f.typ == "counter" && !strings.HasSuffix(name, "_total") {
+		if x.types[fam] == "counter" && !strings.HasSuffix(name, "_total") {
 			fail("counter without _total")
 		}
-		if seen[series] {
+		if _, dup := x.series[series]; dup {
 			fail("duplicate series")
 		}
-		seen[series] = true
-		f.samples[labels] = v
+		x.series[series] = v
 	}
 	if err := sc.Err(); err != nil {
 		t.Fatal(err)
 	}
-	return fams
+	return x
 }
 
+// scrape serves one GET from h and parses the answer.
+func scrape(t *testing.T, h http.Handler) exposition {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("status %d, want 200: %s", rec.Code, rec.Body)
+	}
+	return parse(t, rec.Body)
+}
+
+// want is what the exposition of s must hold, series by series, written
+// out on its own so that a series reading the wrong field fails.
+func want(s cpra.Stats) map[string]float64 {
+	w := map[string]float64{
+		"cpra_monitors":                   float64(s.Monitors),
+		"cpra_monitors_up":                float64(s.Up),
+		"cpra_monitors_down":              float64(s.Down),
+		"cpra_checks_total":               float64(s.ChecksRun),
+		"cpra_checks_failed_total":        float64(s.ChecksFailed),
+		"cpra_checks_abandoned_total":     float64(s.ChecksAbandoned),
+		"cpra_checks_skipped_total":       float64(s.ChecksSkipped),
+		"cpra_flap_starts_total":          float64(s.FlapStarts),
+		"cpra_queue_full_total":           float64(s.QueueFull),
+		"cpra_remediations_total":         float64(s.Remediations),
+		"cpra_remediations_failed_total":  float64(s.RemediationsFailed),
+		"cpra_remediations_denied_total":  float64(s.RemediationsDenied),
+		"cpra_remediations_dry_run_total": float64(s.RemediationsDryRun),
+		"cpra_alerts_sent_total":          float64(s.AlertsSent),
+		"cpra_alerts_failed_total":        float64(s.AlertsFailed),
+		"cpra_alerts_grouped_total":       float64(s.AlertsGrouped),
+		"cpra_calls_abandoned_total":      float64(s.CallsAbandoned),
+		"cpra_plugins_running":            float64(s.PlugInsRunning),
+		"cpra_schedule_lag_p50_seconds":   s.Lag.P50.Seconds(),
+		"cpra_schedule_lag_p99_seconds":   s.Lag.P99.Seconds(),
+		"cpra_schedule_lag_max_seconds":   s.Lag.Max.Seconds(),
+		"cpra_schedule_lag_samples":       float64(s.Lag.Samples),
+	}
+	for name, p := range map[string]cpra.PipelineStats{"pulse": s.Pulse, "intervention": s.Intervention, "alert": s.Alert} {
+		l := `{pipeline="` + name + `"}`
+		w["cpra_pipeline_workers"+l] = float64(p.Workers)
+		w["cpra_pipeline_idle_workers"+l] = float64(p.Idle)
+		w["cpra_pipeline_queued"+l] = float64(p.Queued)
+		w["cpra_pipeline_target_workers"+l] = float64(p.Sizing.Target)
+		w["cpra_pipeline_arrival_rate"+l] = p.Sizing.Lambda
+		w["cpra_pipeline_arrival_scv"+l] = p.Sizing.CA2
+		w["cpra_pipeline_mean_service_seconds"+l] = p.Sizing.MeanService.Seconds()
+		w["cpra_pipeline_service_scv"+l] = p.Sizing.CS2
+		w["cpra_pipeline_offered_load"+l] = p.Sizing.Load
+		w["cpra_pipeline_predicted_wait_seconds"+l] = p.Sizing.Wait.Seconds()
+		w["cpra_pipeline_slo_met"+l] = map[bool]float64{true: 1}[p.Sizing.Meets]
+	}
+	const lat = "cpra_check_duration_seconds"
+	for _, b := range s.CheckLatency.Buckets {
+		w[lat+`_bucket{le="`+strconv.FormatFloat(b.UpperBound.Seconds(), 'g', -1, 64)+`"}`] = float64(b.Count)
+	}
+	w[lat+`_bucket{le="+Inf"}`] = float64(s.CheckLatency.Count)
+	w[lat+"_sum"] = s.CheckLatency.Sum.Seconds()
+	w[lat+"_count"] = float64(s.CheckLatency.Count)
+	return w
+}
+
+// match reports every series of got that differs from, is missing from or
+// is not in want.
+func match(t *testing.T, when string, got, want map[string]float64) {
+	t.Helper()
+	for _, k := range slices.Sorted(maps.Keys(want)) {
+		if g, ok := got[k]; !ok {
+			t.Errorf("%s: %s missing, want %v", when, k, want[k])
+		} else if g != want[k] {
+			t.Errorf("%s: %s = %v, want %v", when, k, g, want[k])
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(got)) {
+		if _, ok := want[k]; !ok {
+			t.Errorf("%s: %s = %v: a series no Stats field explains", when, k, got[k])
+		}
+	}
+}
+
+// fixture is an engine with a monitor that passes, one that fails and whose
+// failing remediation is then held back by its limit, and one whose
+// remediation is a dry run; every alert goes to a notifier that accepts it.
+type fixture struct {
+	e    *cpra.Engine
+	okUp atomic.Bool // whether the monitor "ok" passes
+}
+
+func newFixture(t *testing.T, opts ...cpra.Option) *fixture {
+	t.Helper()
+	f := &fixture{}
+	f.okUp.Store(true)
+	notify := alert.NotifierFunc(func(context.Context, alert.Alert) error { return nil })
+	e, err := cpra.New(append([]cpra.Option{cpra.WithNotifier(notify)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := errors.New("connection refused")
+	failing := pulse.CheckerFunc(func(context.Context) error { return refused })
+	restart := intervene.RemediatorFunc(func(context.Context, intervene.Incident) error { return errors.New("restart failed") })
+	for _, m := range []cpra.Monitor{
+		{Name: "ok", Check: pulse.CheckerFunc(func(context.Context) error {
+			if f.okUp.Load() {
+				return nil
+			}
+			return refused
+		})},
+		{Name: "broken", Check: failing, Remediate: restart,
+			Policy: intervene.Policy{MaxAttempts: 100, Backoff: time.Second, MaxBackoff: time.Second, Limit: 1, Window: time.Hour}},
+		{Name: "dry", Check: failing, Remediate: restart, Policy: intervene.Policy{DryRun: true}},
+	} {
+		m.Interval = time.Second
+		if _, err := e.Add(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.e = e
+	return f
+}
+
+func shutdown(t *testing.T, e *cpra.Engine) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := e.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSeriesFollowEngine runs a real engine on a fake clock and checks, at
+// each step, that a scrape holds exactly what Stats says and what the
+// monitors did.
+func TestSeriesFollowEngine(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFixture(t)
+		h := metrics.Handler(f.e)
+		step := func(what string) (cpra.Stats, map[string]float64) {
+			t.Helper()
+			synctest.Wait()
+			s := f.e.Stats()
+			got := scrape(t, h).series
+			match(t, what, got, want(s))
+			return s, got
+		}
+
+		_, before := step("before start")
+		for name, v := range map[string]float64{"cpra_monitors": 3, "cpra_monitors_up": 0, "cpra_monitors_down": 0, "cpra_checks_total": 0} {
+			if before[name] != v {
+				t.Errorf("before start: %s = %v, want %v", name, before[name], v)
+			}
+		}
+
+		f.e.Start(context.Background())
+		time.Sleep(30 * time.Second)
+		_, running := step("after 30s")
+		for _, c := range []struct {
+			name     string
+			min, max float64
+		}{
+			{"cpra_monitors_up", 1, 1},
+			{"cpra_monitors_down", 2, 2},
+			{"cpra_checks_total", 80, 93},        // three monitors, one check a second each
+			{"cpra_checks_failed_total", 54, 62}, // two of them failing
+			{"cpra_remediations_total", 1, 1},    // broken's one attempt, then its limit
+			{"cpra_remediations_failed_total", 1, 1},
+			{"cpra_remediations_denied_total", 1, 30},
+			{"cpra_remediations_dry_run_total", 1, 1},
+			{"cpra_alerts_sent_total", 2, 10},
+			{"cpra_alerts_failed_total", 0, 0},
+			{`cpra_pipeline_workers{pipeline="pulse"}`, 1, 1e6},
+			{"cpra_check_duration_seconds_count", 80, 93},
+		} {
+			if v := running[c.name]; v < c.min || v > c.max {
+				t.Errorf("after 30s: %s = %v, want %v to %v", c.name, v, c.min, c.max)
+			}
+		}
+
+		f.okUp.Store(false)
+		time.Sleep(10 * time.Second)
+		_, later := step("after ok fails")
+		if later["cpra_monitors_up"] != 0 || later["cpra_monitors_down"] != 3 {
+			t.Errorf("after ok fails: up %v, down %v, want 0 and 3", later["cpra_monitors_up"], later["cpra_monitors_down"])
+		}
+		if d := later["cpra_checks_total"] - running["cpra_checks_total"]; d < 27 || d > 33 {
+			t.Errorf("checks in 10s: %v, want about 30", d)
+		}
+		if later["cpra_alerts_sent_total"] <= running["cpra_alerts_sent_total"] {
+			t.Errorf("alerts sent stayed at %v after ok went down", later["cpra_alerts_sent_total"])
+		}
+		shutdown(t, f.e)
+		step("after shutdown")
+	})
+}
+
+// TestHandler scrapes a running engine over loopback HTTP, as Prometheus
+// does, while checks run on real time.
 func TestHandler(t *testing.T) {
 	e, err := cpra.New(cpra.WithWorkers(2, 8))
 	if err != nil {
@@ -170,88 +373,46 @@ func TestHandler(t *testing.T) {
 	}
 	srv := httptest.NewServer(metrics.Handler(e))
 	defer srv.Close()
-
-	// While running: the output parses.
-	scrape := func() (*http.Response, map[string]*family) {
-		res, err := http.Get(srv.URL)
+	c := &http.Client{Transport: &http.Transport{}}
+	defer c.CloseIdleConnections()
+	get := func() (*http.Response, exposition) {
+		t.Helper()
+		res, err := c.Get(srv.URL)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer res.Body.Close()
+		if res.StatusCode != 200 {
+			t.Fatalf("status %d", res.StatusCode)
+		}
 		return res, parse(t, res.Body)
 	}
-	res, _ := scrape()
-	if got := res.Header.Get("Content-Type"); got != metrics.ContentType {
-		t.Errorf("Content-Type %q, want %q", got, metrics.ContentType)
-	}
 
-	deadline := time.Now().Add(10 * time.Second)
-	for e.Stats().ChecksFailed < 3 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
+	// While running: the output parses, and counts go up between scrapes.
+	res, first := get()
+	if got := res.Header.Get("Content-Type"); !strings.HasPrefix(got, metrics.ContentType) {
+		t.Errorf("Content-Type %q, want it to begin with %q", got, metrics.ContentType)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := e.Shutdown(ctx); err != nil {
-		t.Fatal(err)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		_, x := get()
+		if x.series["cpra_checks_total"] > first.series["cpra_checks_total"] && x.series["cpra_checks_failed_total"] >= 3 && x.series["cpra_monitors_up"] == 4 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("in 20s: checks %v (first scrape %v), failed %v, up %v", x.series["cpra_checks_total"],
+				first.series["cpra_checks_total"], x.series["cpra_checks_failed_total"], x.series["cpra_monitors_up"])
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
+	shutdown(t, e)
 
 	// After shutdown the counters are still, so values can be compared.
 	s := e.Stats()
-	if s.ChecksFailed == 0 {
-		t.Fatal("no failed checks in 10s")
-	}
-	_, fams := scrape()
-	want := map[string]float64{
-		"cpra_monitors":                  float64(s.Monitors),
-		"cpra_checks_total":              float64(s.ChecksRun),
-		"cpra_checks_failed_total":       float64(s.ChecksFailed),
-		"cpra_checks_abandoned_total":    float64(s.ChecksAbandoned),
-		"cpra_checks_skipped_total":      float64(s.ChecksSkipped),
-		"cpra_queue_full_total":          float64(s.QueueFull),
-		"cpra_remediations_total":        float64(s.Remediations),
-		"cpra_remediations_failed_total": float64(s.RemediationsFailed),
-		"cpra_alerts_sent_total":         float64(s.AlertsSent),
-		"cpra_alerts_failed_total":       float64(s.AlertsFailed),
-		"cpra_alerts_grouped_total":      float64(s.AlertsGrouped),
-		"cpra_flap_starts_total":         float64(s.FlapStarts),
-		"cpra_calls_abandoned_total":     float64(s.CallsAbandoned),
-		"cpra_plugins_running":           float64(s.PlugInsRunning),
-	}
-	for name, v := range want {
-		f := fams[name]
-		if f == nil {
-			t.Errorf("%s missing", name)
-			continue
-		}
-		if got := f.samples[""]; got != v {
-			t.Errorf("%s = %v, want %v", name, got, v)
-		}
-	}
-	if got := fams["cpra_monitors"].samples[""]; got != 5 {
-		t.Errorf("cpra_monitors = %v, want 5", got)
-	}
-	pipes := map[string]cpra.PipelineStats{"pulse": s.Pulse, "intervention": s.Intervention, "alert": s.Alert}
-	for p, ps := range pipes {
-		l := `{pipeline="` + p + `"}`
-		for name, v := range map[string]float64{
-			"cpra_pipeline_workers":        float64(ps.Workers),
-			"cpra_pipeline_idle_workers":   float64(ps.Idle),
-			"cpra_pipeline_queued":         float64(ps.Queued),
-			"cpra_pipeline_target_workers": float64(ps.Sizing.Target),
-			"cpra_pipeline_arrival_rate":   ps.Sizing.Lambda,
-		} {
-			got, ok := fams[name].samples[l]
-			if !ok || got != v {
-				t.Errorf("%s%s = %v (present %v), want %v", name, l, got, ok, v)
-			}
-		}
-	}
-	lag := fams["cpra_schedule_lag_seconds"]
-	for q, d := range map[string]time.Duration{"0.5": s.Lag.P50, "0.99": s.Lag.P99, "1": s.Lag.Max} {
-		l := `{quantile="` + q + `"}`
-		if got, ok := lag.samples[l]; !ok || got != d.Seconds() {
-			t.Errorf("lag%s = %v (present %v), want %v", l, got, ok, d.Seconds())
-		}
+	_, x := get()
+	match(t, "after shutdown", x.series, want(s))
+	if s.Up != 4 || s.Down != 1 {
+		t.Errorf("Stats: up %d, down %d, want 4 and 1", s.Up, s.Down)
 	}
 }
 
@@ -264,7 +425,7 @@ func TestHandlerMethods(t *testing.T) {
 	for _, tc := range []struct {
 		method string
 		want   int
-	}{{"GET", 200}, {"HEAD", 200}, {"POST", 405}} {
+	}{{"GET", 200}, {"HEAD", 200}, {"POST", 405}, {"PUT", 405}} {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest(tc.method, "/metrics", nil))
 		if rec.Code != tc.want {
@@ -273,40 +434,208 @@ func TestHandlerMethods(t *testing.T) {
 	}
 }
 
-func TestCheckDurationHistogram(t *testing.T) {
+// TestHandlerNegotiates: a scraper that asks for the protocol buffer
+// format gets it, and gzip when it accepts it.
+func TestHandlerNegotiates(t *testing.T) {
 	e, err := cpra.New()
 	if err != nil {
 		t.Fatal(err)
 	}
-	slow := pulse.CheckerFunc(func(ctx context.Context) error { time.Sleep(3 * time.Millisecond); return nil })
-	for i := range 4 {
-		e.Add(cpra.Monitor{Name: fmt.Sprint("h", i), Interval: 20 * time.Millisecond, Check: slow})
+	h := metrics.Handler(e)
+	for _, tc := range []struct{ accept, encoding, wantType, wantEncoding string }{
+		{"", "", metrics.ContentType, ""},
+		{"application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited", "", "application/vnd.google.protobuf", ""},
+		{"text/plain;version=0.0.4", "gzip", metrics.ContentType, "gzip"},
+	} {
+		req := httptest.NewRequest("GET", "/metrics", nil)
+		req.Header.Set("Accept", tc.accept)
+		req.Header.Set("Accept-Encoding", tc.encoding)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if got := rec.Header().Get("Content-Type"); !strings.HasPrefix(got, tc.wantType) {
+			t.Errorf("Accept %q: Content-Type %q, want %q", tc.accept, got, tc.wantType)
+		}
+		if got := rec.Header().Get("Content-Encoding"); got != tc.wantEncoding {
+			t.Errorf("Accept-Encoding %q: Content-Encoding %q, want %q", tc.encoding, got, tc.wantEncoding)
+		}
 	}
-	e.Start(context.Background())
-	for e.Stats().CheckLatency.Count < 20 {
-		time.Sleep(10 * time.Millisecond)
+}
+
+// TestCollectorInAppRegistry registers two engines' collectors, told apart
+// by a constant label, in one registry with the application's own metrics.
+func TestCollectorInAppRegistry(t *testing.T) {
+	reg := prometheus.NewPedanticRegistry()
+	requests := prometheus.NewCounter(prometheus.CounterOpts{Name: "app_requests_total", Help: "Requests served."})
+	requests.Add(3)
+	reg.MustRegister(requests)
+	engines := map[string]*cpra.Engine{}
+	for i, name := range []string{"edge", "core"} {
+		e, err := cpra.New()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j := range i + 1 {
+			e.Add(cpra.Monitor{Name: fmt.Sprint("m", j), Check: pulse.CheckerFunc(func(context.Context) error { return nil })})
+		}
+		engines[name] = e
+		if err := reg.Register(metrics.NewCollector(e, metrics.WithConstLabels(prometheus.Labels{"engine": name}))); err != nil {
+			t.Fatalf("register %s: %v", name, err)
+		}
 	}
-	e.Shutdown(context.Background())
-	srv := httptest.NewServer(metrics.Handler(e))
-	defer srv.Close()
-	resp, err := http.Get(srv.URL)
+	x := scrape(t, promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.PanicOnError}))
+	for _, tc := range []struct {
+		series string
+		want   float64
+	}{
+		{"app_requests_total", 3},
+		{`cpra_monitors{engine="edge"}`, 1},
+		{`cpra_monitors{engine="core"}`, 2},
+		{`cpra_pipeline_workers{engine="core",pipeline="alert"}`, 0},
+		{`cpra_check_duration_seconds_count{engine="edge"}`, 0},
+	} {
+		if got, ok := x.series[tc.series]; !ok || got != tc.want {
+			t.Errorf("%s = %v (present %v), want %v", tc.series, got, ok, tc.want)
+		}
+	}
+
+	// The same engine twice without a label to tell them apart, and a
+	// label the series use themselves, are refused.
+	var already prometheus.AlreadyRegisteredError
+	if err := reg.Register(metrics.NewCollector(engines["edge"], metrics.WithConstLabels(prometheus.Labels{"engine": "edge"}))); !errors.As(err, &already) {
+		t.Errorf("second collector with the same labels: err = %v, want AlreadyRegisteredError", err)
+	}
+	err := prometheus.NewRegistry().Register(metrics.NewCollector(engines["edge"], metrics.WithConstLabels(prometheus.Labels{"pipeline": "x"})))
+	if err == nil || !strings.Contains(err.Error(), "pipeline") {
+		t.Errorf("const label pipeline: err = %v, want an error naming the label", err)
+	}
+}
+
+// ran returns an engine stopped after every monitor of newFixture has done
+// its part, so that every series has a value worth linting.
+func ran(t *testing.T) *cpra.Engine {
+	t.Helper()
+	var e *cpra.Engine
+	synctest.Test(t, func(t *testing.T) {
+		f := newFixture(t)
+		f.e.Start(context.Background())
+		time.Sleep(20 * time.Second)
+		shutdown(t, f.e)
+		e = f.e
+	})
+	s := e.Stats()
+	if s.Remediations == 0 || s.RemediationsDenied == 0 || s.RemediationsDryRun == 0 || s.CheckLatency.Count == 0 {
+		t.Fatalf("engine did too little to lint its series: %+v", s)
+	}
+	return e
+}
+
+// TestLint runs client_golang's linter (the one promtool check metrics
+// uses) over the collector and over the handler's whole output.
+func TestLint(t *testing.T) {
+	e := ran(t)
+	problems, err := testutil.CollectAndLint(metrics.NewCollector(e))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	f := parse(t, resp.Body)["cpra_check_duration_seconds"]
-	if f == nil || f.typ != "histogram" {
-		t.Fatalf("no histogram family: %+v", f)
+	for _, p := range problems {
+		t.Errorf("lint: %s: %s", p.Metric, p.Text)
 	}
-	st := e.Stats().CheckLatency
-	count := f.samples["_count"]
-	if count != float64(st.Count) || f.samples[`_bucket{le="+Inf"}`] != count {
-		t.Errorf("count %v, +Inf bucket %v, want %d", count, f.samples[`_bucket{le="+Inf"}`], st.Count)
+	if n := testutil.CollectAndCount(metrics.NewCollector(e)); n < 30 {
+		t.Errorf("collected %d metrics, want every series of the package doc", n)
 	}
-	if f.samples[`_bucket{le="0.0025"}`] != 0 || f.samples[`_bucket{le="0.005"}`] == 0 {
-		t.Errorf("3ms checks: le=0.0025 holds %v, le=0.005 holds %v; want 0 and all", f.samples[`_bucket{le="0.0025"}`], f.samples[`_bucket{le="0.005"}`])
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(metrics.NewCollector(e, metrics.WithConstLabels(prometheus.Labels{"engine": "a"})))
+	problems, err = testutil.GatherAndLint(reg)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if sum := f.samples["_sum"]; sum < 0.003*count {
-		t.Errorf("sum %v for %v checks of 3ms", sum, count)
+	for _, p := range problems {
+		t.Errorf("lint with a const label: %s: %s", p.Metric, p.Text)
 	}
+}
+
+// TestPromtool feeds the handler's output to promtool check metrics, when
+// promtool is on PATH (Debian's prometheus package has it).
+func TestPromtool(t *testing.T) {
+	path, err := exec.LookPath("promtool")
+	if err != nil {
+		t.Skip("promtool not on PATH: install it (Debian: apt-get install prometheus) to run promtool check metrics")
+	}
+	e := ran(t)
+	rec := httptest.NewRecorder()
+	metrics.Handler(e).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	cmd := exec.Command(path, "check", "metrics")
+	cmd.Stdin = bytes.NewReader(rec.Body.Bytes())
+	out, err := cmd.CombinedOutput()
+	if err != nil || len(bytes.TrimSpace(out)) > 0 {
+		t.Errorf("promtool check metrics: %v\n%s", err, out)
+	}
+	// The linter is not blind: a gauge with a quantile label, as schedule
+	// lag once was, fails it.
+	cmd = exec.Command(path, "check", "metrics")
+	cmd.Stdin = strings.NewReader("# HELP x_seconds Lag.\n# TYPE x_seconds gauge\nx_seconds{quantile=\"0.5\"} 1\n")
+	if out, err := cmd.CombinedOutput(); err == nil {
+		t.Errorf("promtool accepted a gauge with a quantile label:\n%s", out)
+	}
+}
+
+// TestDocListsEverySeries compares the series list of the package doc with
+// what a scrape holds: same names, same types.
+func TestDocListsEverySeries(t *testing.T) {
+	src, err := os.ReadFile("doc.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := regexp.MustCompile(`^//\t(cpra_[a-z0-9_]+)(\{[a-z_,]+\})?\s+(counter|gauge|histogram|summary)$`)
+	doc := map[string]string{}
+	for _, l := range strings.Split(string(src), "\n") {
+		if m := line.FindStringSubmatch(l); m != nil {
+			doc[m[1]] = m[3]
+		}
+	}
+	e, err := cpra.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := scrape(t, metrics.Handler(e)).types
+	for _, name := range slices.Sorted(maps.Keys(got)) {
+		if doc[name] != got[name] {
+			t.Errorf("%s: doc says %q, scrape says %q", name, doc[name], got[name])
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(doc)) {
+		if got[name] == "" {
+			t.Errorf("%s: in the doc, not in a scrape", name)
+		}
+	}
+}
+
+func TestCheckDurationHistogram(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e, err := cpra.New()
+		if err != nil {
+			t.Fatal(err)
+		}
+		slow := pulse.CheckerFunc(func(ctx context.Context) error { time.Sleep(3 * time.Millisecond); return nil })
+		for i := range 4 {
+			e.Add(cpra.Monitor{Name: fmt.Sprint("h", i), Interval: time.Second, Check: slow})
+		}
+		e.Start(context.Background())
+		time.Sleep(10 * time.Second)
+		shutdown(t, e)
+		x := scrape(t, metrics.Handler(e))
+		if x.types["cpra_check_duration_seconds"] != "histogram" {
+			t.Fatalf("cpra_check_duration_seconds is a %q, want a histogram", x.types["cpra_check_duration_seconds"])
+		}
+		count := x.series["cpra_check_duration_seconds_count"]
+		if count < 36 || x.series[`cpra_check_duration_seconds_bucket{le="+Inf"}`] != count {
+			t.Errorf("count %v, +Inf bucket %v, want 4 checks a second for 10s", count, x.series[`cpra_check_duration_seconds_bucket{le="+Inf"}`])
+		}
+		if lo, hi := x.series[`cpra_check_duration_seconds_bucket{le="0.0025"}`], x.series[`cpra_check_duration_seconds_bucket{le="0.005"}`]; lo != 0 || hi != count {
+			t.Errorf("3ms checks: le=0.0025 holds %v, le=0.005 holds %v; want 0 and %v", lo, hi, count)
+		}
+		if sum := x.series["cpra_check_duration_seconds_sum"]; math.Abs(sum-0.003*count) > 1e-9 {
+			t.Errorf("sum %v, want %v for %v checks of 3ms", sum, 0.003*count, count)
+		}
+	})
 }

@@ -34,8 +34,9 @@
 // "ok: N monitors" (with the count of disabled monitors and of top-level
 // maintenance selectors, when there are any) and exits 0.
 //
-// --metrics.addr serves the engine's statistics in the Prometheus text format
-// at /metrics (see package metrics). --pprof serves net/http/pprof at
+// --metrics.addr serves the engine's statistics for Prometheus at /metrics
+// (see package metrics for the series), with the Go runtime's (go_*) and
+// the process's (process_*). --pprof serves net/http/pprof at
 // --pprof.addr (default localhost:6060); it is off by default because
 // profiling endpoints reveal the program's internals to whoever can reach
 // them. --debug logs at debug level.

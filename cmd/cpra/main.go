@@ -17,6 +17,10 @@ import (
 	"time"
 	_ "time/tzdata" // maintenance windows name time zones; the binary carries their rules
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/ziad/cpra"
 	"github.com/ziad/cpra/config"
 	"github.com/ziad/cpra/metrics"
@@ -289,6 +293,18 @@ func printErrors(w io.Writer, err error) {
 	fmt.Fprintln(w, err)
 }
 
+// metricsHandler serves e's series with the Go runtime's (go_*) and the
+// process's (process_*), as a standalone daemon's /metrics is expected to.
+func metricsHandler(e *cpra.Engine) http.Handler {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		metrics.NewCollector(e),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+}
+
 // serve runs e with the optional metrics and pprof servers and the status
 // line until ctx ends, then shuts everything down.
 //
@@ -318,7 +334,7 @@ func serve(ctx context.Context, o options, e *cpra.Engine, log *slog.Logger, bac
 	}
 	if o.metricsAddr != "" {
 		mux := http.NewServeMux()
-		mux.Handle("/metrics", metrics.Handler(e))
+		mux.Handle("GET /metrics", metricsHandler(e))
 		if !listen("metrics", o.metricsAddr, "/metrics", mux) {
 			e.Shutdown(context.Background())
 			return 1

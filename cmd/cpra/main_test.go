@@ -347,12 +347,13 @@ func TestRunFile(t *testing.T) {
 	// Scrape until checks have run and an alert was logged.
 	alertLine := regexp.MustCompile(`"monitor":"svc-\d+","code":"(red|cyan|green)"`)
 	deadline := time.Now().Add(15 * time.Second)
+	var s map[string]float64
 	for {
 		code, body := get(t, c, "GET", metricsURL)
 		if code != 200 {
 			t.Fatalf("metrics: status %d", code)
 		}
-		s := checkExposition(t, body)
+		s = checkExposition(t, body)
 		if s["cpra_monitors"] != 20 {
 			t.Fatalf("cpra_monitors = %v, want 20", s["cpra_monitors"])
 		}
@@ -363,6 +364,18 @@ func TestRunFile(t *testing.T) {
 			t.Fatalf("no checks or alert lines in 15s:\n%s\nstdout:\n%s", body, stdout.String())
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+	// Beside the engine's series: the Go runtime's and the process's.
+	for _, name := range []string{"go_goroutines", "process_start_time_seconds", "process_resident_memory_bytes"} {
+		if s[name] <= 0 {
+			t.Errorf("%s = %v, want it served and positive", name, s[name])
+		}
+	}
+	if up, down := s["cpra_monitors_up"], s["cpra_monitors_down"]; up+down > 20 || up+down == 0 {
+		t.Errorf("cpra_monitors_up %v + cpra_monitors_down %v, want 1 to 20 once checks ran", up, down)
+	}
+	if code, _ := get(t, c, "POST", metricsURL); code != http.StatusMethodNotAllowed {
+		t.Errorf("POST /metrics: status %d, want 405", code)
 	}
 	if code, body := get(t, c, "GET", pprofURL); code != 200 || !strings.Contains(body, "goroutine") {
 		t.Errorf("pprof: status %d", code)

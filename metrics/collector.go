@@ -1,0 +1,200 @@
+package metrics
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ziad/cpra"
+)
+
+// A series is one engine-wide counter or gauge: a name, its help text, its
+// type and how to read its value from a Stats snapshot.
+type series struct {
+	name, help string
+	typ        prometheus.ValueType
+	value      func(*cpra.Stats) float64
+}
+
+const (
+	counter = prometheus.CounterValue
+	gauge   = prometheus.GaugeValue
+)
+
+// engineSeries are the engine-wide counters and gauges, one line each: a new
+// field of cpra.Stats becomes a series by adding its line here (and to the
+// list in doc.go).
+var engineSeries = [...]series{
+	{"cpra_monitors", "Monitors in the engine.", gauge, func(s *cpra.Stats) float64 { return float64(s.Monitors) }},
+	{"cpra_monitors_up", "Monitors in the up state.", gauge, func(s *cpra.Stats) float64 { return float64(s.Up) }},
+	{"cpra_monitors_down", "Monitors in the down state; those neither up nor down have no result yet.", gauge, func(s *cpra.Stats) float64 { return float64(s.Down) }},
+	{"cpra_checks_total", "Checks run.", counter, func(s *cpra.Stats) float64 { return float64(s.ChecksRun) }},
+	{"cpra_checks_failed_total", "Checks that failed.", counter, func(s *cpra.Stats) float64 { return float64(s.ChecksFailed) }},
+	{"cpra_checks_abandoned_total", "Checks that ran past their deadline and were left behind.", counter, func(s *cpra.Stats) float64 { return float64(s.ChecksAbandoned) }},
+	{"cpra_checks_skipped_total", "Due checks not run because the previous one was still running.", counter, func(s *cpra.Stats) float64 { return float64(s.ChecksSkipped) }},
+	{"cpra_flap_starts_total", "Times a monitor began to flap.", counter, func(s *cpra.Stats) float64 { return float64(s.FlapStarts) }},
+	{"cpra_queue_full_total", "Times due checks waited for room in the pulse queue.", counter, func(s *cpra.Stats) float64 { return float64(s.QueueFull) }},
+	{"cpra_remediations_total", "Remediation attempts finished.", counter, func(s *cpra.Stats) float64 { return float64(s.Remediations) }},
+	{"cpra_remediations_failed_total", "Remediation attempts that failed.", counter, func(s *cpra.Stats) float64 { return float64(s.RemediationsFailed) }},
+	{"cpra_remediations_denied_total", "Remediation attempts held back by a monitor's limit or a remediation budget.", counter, func(s *cpra.Stats) float64 { return float64(s.RemediationsDenied) }},
+	{"cpra_remediations_dry_run_total", "Remediation attempts not run because of dry run.", counter, func(s *cpra.Stats) float64 { return float64(s.RemediationsDryRun) }},
+	{"cpra_alerts_sent_total", "Alerts delivered.", counter, func(s *cpra.Stats) float64 { return float64(s.AlertsSent) }},
+	{"cpra_alerts_failed_total", "Alerts given up on after all retries.", counter, func(s *cpra.Stats) float64 { return float64(s.AlertsFailed) }},
+	{"cpra_alerts_grouped_total", "Monitor alerts sent inside grouped alerts.", counter, func(s *cpra.Stats) float64 { return float64(s.AlertsGrouped) }},
+	{"cpra_calls_abandoned_total", "Remediation and notify calls left behind at their deadline.", counter, func(s *cpra.Stats) float64 { return float64(s.CallsAbandoned) }},
+	{"cpra_plugins_running", "Remediation and notify calls still running, abandoned ones included.", gauge, func(s *cpra.Stats) float64 { return float64(s.PlugInsRunning) }},
+	{"cpra_schedule_lag_p50_seconds", "Median delay between when a check was due and when it started, over the last 10 seconds.", gauge, func(s *cpra.Stats) float64 { return seconds(s.Lag.P50) }},
+	{"cpra_schedule_lag_p99_seconds", "99th percentile of the delay between when a check was due and when it started, over the last 10 seconds.", gauge, func(s *cpra.Stats) float64 { return seconds(s.Lag.P99) }},
+	{"cpra_schedule_lag_max_seconds", "Largest delay between when a check was due and when it started, over the last 10 seconds.", gauge, func(s *cpra.Stats) float64 { return seconds(s.Lag.Max) }},
+	{"cpra_schedule_lag_samples", "Checks the schedule lag series are taken over: those of the last 10 seconds.", gauge, func(s *cpra.Stats) float64 { return float64(s.Lag.Samples) }},
+}
+
+// A pipelineSeries is a gauge with one series per pipeline.
+type pipelineSeries struct {
+	name, help string
+	value      func(*cpra.PipelineStats) float64
+}
+
+// pipelineGauges are the per-pipeline gauges, one line each.
+var pipelineGauges = [...]pipelineSeries{
+	{"cpra_pipeline_workers", "Live workers of the pipeline.", func(p *cpra.PipelineStats) float64 { return float64(p.Workers) }},
+	{"cpra_pipeline_idle_workers", "Workers of the pipeline waiting for work.", func(p *cpra.PipelineStats) float64 { return float64(p.Idle) }},
+	{"cpra_pipeline_queued", "Jobs waiting for a worker of the pipeline.", func(p *cpra.PipelineStats) float64 { return float64(p.Queued) }},
+	{"cpra_pipeline_target_workers", "Worker count chosen by the latest sizing decision.", func(p *cpra.PipelineStats) float64 { return float64(p.Sizing.Target) }},
+	{"cpra_pipeline_arrival_rate", "Jobs arriving per second, over the sizing window.", func(p *cpra.PipelineStats) float64 { return p.Sizing.Lambda }},
+	{"cpra_pipeline_arrival_scv", "Squared coefficient of variation of the time between arrivals, over the sizing window.", func(p *cpra.PipelineStats) float64 { return p.Sizing.CA2 }},
+	{"cpra_pipeline_mean_service_seconds", "Mean time a worker spends on one job, over the sizing window.", func(p *cpra.PipelineStats) float64 { return seconds(p.Sizing.MeanService) }},
+	{"cpra_pipeline_service_scv", "Squared coefficient of variation of service times, over the sizing window.", func(p *cpra.PipelineStats) float64 { return p.Sizing.CS2 }},
+	{"cpra_pipeline_offered_load", "Offered load (arrival rate times mean service time): workers busy on average.", func(p *cpra.PipelineStats) float64 { return p.Sizing.Load }},
+	{"cpra_pipeline_predicted_wait_seconds", "Mean queueing wait the latest sizing decision predicts at the target worker count.", func(p *cpra.PipelineStats) float64 { return seconds(p.Sizing.Wait) }},
+	{"cpra_pipeline_slo_met", "1 when the target worker count meets the wait objective, else 0.", func(p *cpra.PipelineStats) float64 { return boolean(p.Sizing.Meets) }},
+}
+
+// pipelines names the engine's pipelines, as the pipeline label gives them.
+var pipelines = [...]struct {
+	label string
+	stats func(*cpra.Stats) *cpra.PipelineStats
+}{
+	{"pulse", func(s *cpra.Stats) *cpra.PipelineStats { return &s.Pulse }},
+	{"intervention", func(s *cpra.Stats) *cpra.PipelineStats { return &s.Intervention }},
+	{"alert", func(s *cpra.Stats) *cpra.PipelineStats { return &s.Alert }},
+}
+
+// A histogramSeries is a histogram of durations kept by the engine.
+type histogramSeries struct {
+	name, help string
+	value      func(*cpra.Stats) *cpra.LatencyStats
+}
+
+// histograms are the engine's duration histograms, one line each.
+var histograms = [...]histogramSeries{
+	{"cpra_check_duration_seconds", "How long checks took, since the engine started.", func(s *cpra.Stats) *cpra.LatencyStats { return &s.CheckLatency }},
+}
+
+// Option configures a collector made by [NewCollector] or a [Handler].
+type Option interface{ apply(*config) }
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+type config struct {
+	constLabels prometheus.Labels
+}
+
+// WithConstLabels adds labels with fixed values to every series, for
+// instance to tell apart two engines registered in one registry:
+// WithConstLabels(prometheus.Labels{"engine": "edge"}). A label named
+// "pipeline", which the per-pipeline series carry, makes a registry refuse
+// the collector.
+func WithConstLabels(l prometheus.Labels) Option {
+	return optionFunc(func(c *config) {
+		if c.constLabels == nil {
+			c.constLabels = prometheus.Labels{}
+		}
+		for k, v := range l {
+			c.constLabels[k] = v
+		}
+	})
+}
+
+type collector struct {
+	e         *cpra.Engine
+	engine    [len(engineSeries)]*prometheus.Desc
+	pipeline  [len(pipelineGauges)]*prometheus.Desc
+	histogram [len(histograms)]*prometheus.Desc
+}
+
+// NewCollector returns a [prometheus.Collector] of e's Stats: every counter
+// and gauge of [cpra.Stats] under the names the package documentation
+// lists. Register it in the application's registry:
+//
+//	reg.MustRegister(metrics.NewCollector(engine))
+//
+// Each scrape takes one snapshot of e.Stats, so the values of one scrape
+// are consistent with each other as far as Stats is. The collector is safe
+// for concurrent use and may be registered before e starts.
+func NewCollector(e *cpra.Engine, opts ...Option) prometheus.Collector {
+	var cfg config
+	for _, o := range opts {
+		o.apply(&cfg)
+	}
+	c := &collector{e: e}
+	for i, s := range engineSeries {
+		c.engine[i] = prometheus.NewDesc(s.name, s.help, nil, cfg.constLabels)
+	}
+	for i, s := range pipelineGauges {
+		c.pipeline[i] = prometheus.NewDesc(s.name, s.help, []string{"pipeline"}, cfg.constLabels)
+	}
+	for i, s := range histograms {
+		c.histogram[i] = prometheus.NewDesc(s.name, s.help, nil, cfg.constLabels)
+	}
+	return c
+}
+
+// Describe sends the descriptions of every series.
+func (c *collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range c.engine {
+		ch <- d
+	}
+	for _, d := range c.pipeline {
+		ch <- d
+	}
+	for _, d := range c.histogram {
+		ch <- d
+	}
+}
+
+// Collect sends one snapshot of the engine's Stats.
+func (c *collector) Collect(ch chan<- prometheus.Metric) {
+	s := c.e.Stats()
+	c.collect(&s, ch)
+}
+
+func (c *collector) collect(s *cpra.Stats, ch chan<- prometheus.Metric) {
+	for i, m := range engineSeries {
+		ch <- prometheus.MustNewConstMetric(c.engine[i], m.typ, m.value(s))
+	}
+	for i, m := range pipelineGauges {
+		for _, p := range pipelines {
+			ch <- prometheus.MustNewConstMetric(c.pipeline[i], prometheus.GaugeValue, m.value(p.stats(s)), p.label)
+		}
+	}
+	for i, m := range histograms {
+		h := m.value(s)
+		buckets := make(map[float64]uint64, len(h.Buckets))
+		for _, b := range h.Buckets {
+			buckets[b.UpperBound.Seconds()] = b.Count
+		}
+		ch <- prometheus.MustNewConstHistogram(c.histogram[i], h.Count, h.Sum.Seconds(), buckets)
+	}
+}
+
+func seconds(d time.Duration) float64 { return d.Seconds() }
+
+func boolean(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
