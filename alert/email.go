@@ -361,7 +361,7 @@ func (n *EmailNotifier) fail(step string, err error) error {
 		de.Retryable = errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 			errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
 	}
-	de.Err = n.secrets.Error(fmt.Errorf("%s: %w", step, err))
+	de.Err = fmt.Errorf("%s: %w", step, n.secrets.Error(err))
 	return de
 }
 

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ziad/cpra/internal/redact"
 )
 
 // defaultOutputCap is how much of a program's output an [Exec] check keeps
@@ -27,9 +29,10 @@ func (o execOption) applyExec(s *settings) { o(s) }
 // unless given here (WithEnv(os.Environ()...) passes all of it).
 func WithEnv(kv ...string) ExecOption {
 	return execOption(func(s *settings) {
-		for _, e := range kv {
+		for i, e := range kv {
 			if k, _, ok := strings.Cut(e, "="); !ok || k == "" {
-				s.fail("WithEnv(%q): want KEY=value", e)
+				// The entry may be a misplaced credential: not quoted.
+				s.fail("WithEnv: entry %d is not KEY=value", i+1)
 				return
 			}
 		}
@@ -60,6 +63,7 @@ type ExecChecker struct {
 	path       string
 	args       []string
 	env        []string
+	secretEnv  []string // values of env entries whose names say they are secret
 	dir        string
 	outputCap  int
 	timeout    time.Duration
@@ -72,7 +76,10 @@ type ExecChecker struct {
 //
 // The environment is empty unless [WithEnv] adds to it; standard input is
 // empty; standard output and error are captured together, the last 4 KiB
-// kept for the error text. On Unix the program runs in a process group of
+// kept for the error text. The values of variables whose names say they
+// are credentials (containing PASS, SECRET, TOKEN, KEY, AUTH, CRED,
+// PRIVATE, SESSION or COOKIE) are masked in that text, and the environment
+// is never printed with the checker. On Unix the program runs in a process group of
 // its own, and at the deadline the whole group is killed, so that children
 // it started do not outlive the check; elsewhere only the program is
 // killed. A program that exits while processes it started keep its output
@@ -107,7 +114,24 @@ func Exec(path string, args []string, opts ...ExecOption) (*ExecChecker, error) 
 	if c.env == nil {
 		c.env = []string{}
 	}
+	for _, e := range c.env {
+		if k, v, _ := strings.Cut(e, "="); v != "" && secretName(k) {
+			c.secretEnv = append(c.secretEnv, v)
+		}
+	}
 	return c, nil
+}
+
+// secretName reports whether an environment variable's name says that its
+// value is a credential (DB_PASSWORD, API_TOKEN, AWS_SECRET_ACCESS_KEY ...).
+func secretName(key string) bool {
+	k := strings.ToUpper(key)
+	for _, w := range []string{"PASS", "SECRET", "TOKEN", "KEY", "AUTH", "CRED", "PRIVATE", "SESSION", "COOKIE"} {
+		if strings.Contains(k, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // MustExec is like [Exec] but panics on an invalid path or option.
@@ -119,8 +143,14 @@ func MustExec(path string, args []string, opts ...ExecOption) *ExecChecker {
 	return c
 }
 
-// String returns the command line.
-func (c *ExecChecker) String() string { return "exec " + strings.Join(c.args, " ") }
+// String returns the command line (not the environment).
+func (c ExecChecker) String() string { return "exec " + strings.Join(c.args, " ") }
+
+// GoString is String, so that %#v prints no environment value either.
+func (c ExecChecker) GoString() string { return c.String() }
+
+// Format prints String for every verb, also for the struct itself.
+func (c ExecChecker) Format(f fmt.State, verb rune) { redact.Format(f, verb, c.String()) }
 
 // Check runs the program once. It is safe for concurrent use.
 func (c *ExecChecker) Check(ctx context.Context) error {
@@ -141,20 +171,20 @@ func (c *ExecChecker) Check(ctx context.Context) error {
 	err := cmd.Wait()
 	took := time.Since(b.start)
 	if e := b.ctxErr(ctx, "running "+c.args[0]); e != nil {
-		return withOutput(e, out)
+		return c.withOutput(e, out)
 	}
 	if errors.Is(err, exec.ErrWaitDelay) {
 		// Members of the group still held the output a moment ago, so the
 		// group id is still theirs: end them, a check leaves nothing behind.
 		killGroup(cmd.Process.Pid)
-		return withOutput(fmt.Errorf("%s exited, but processes it started kept its output open", c.args[0]), out)
+		return c.withOutput(fmt.Errorf("%s exited, but processes it started kept its output open", c.args[0]), out)
 	}
 	if err != nil {
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
-			return withOutput(ee, out) // "exit status 3", "signal: killed"
+			return c.withOutput(ee, out) // "exit status 3", "signal: killed"
 		}
-		return withOutput(err, out)
+		return c.withOutput(err, out)
 	}
 	return b.latencyErr(took, c.maxLatency)
 }
@@ -174,8 +204,16 @@ func (e *execError) Error() string {
 
 func (e *execError) Unwrap() error { return e.err }
 
-func withOutput(err error, out *tailBuffer) error {
-	return &execError{err: err, output: out.String()}
+// withOutput adds the kept output to err, scrubbed of the values of
+// secret environment variables, which a program may print.
+func (c *ExecChecker) withOutput(err error, out *tailBuffer) error {
+	text := out.String()
+	if len(c.secretEnv) > 0 {
+		var sec redact.Secrets
+		sec.Add(c.secretEnv...)
+		text = sec.Scrub(text)
+	}
+	return &execError{err: err, output: text}
 }
 
 // tailBuffer keeps the last cap bytes written to it. os/exec writes to it
