@@ -302,11 +302,7 @@ func (c *HTTPChecker) secrets() *redact.Secrets {
 	if c.spec != nil {
 		h = c.spec.header
 	}
-	s := urlSecrets(c.url, h)
-	if c.spec != nil && c.spec.host != "" {
-		s.AddHeader(c.spec.host)
-	}
-	return s
+	return urlSecrets(c.url, h)
 }
 
 func (c HTTPChecker) method() string {

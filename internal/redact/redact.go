@@ -191,8 +191,8 @@ func (e *scrubbedError) Is(target error) bool { return errors.Is(e.cause, target
 
 // expand works out every form of every secret.
 func (s *Secrets) expand() {
-	seen := map[string]bool{}
-	var words []string
+	seen := make(map[string]bool, 8*len(s.raw))
+	words := make([]string, 0, 8*len(s.raw))
 	add := func(w string) {
 		if w != "" && !seen[w] {
 			seen[w] = true
@@ -203,7 +203,7 @@ func (s *Secrets) expand() {
 		if len(v) < minDerived && !explicit {
 			return
 		}
-		for _, f := range forms(v) {
+		for _, f := range forms(v, explicit) {
 			add(f)
 		}
 	}
@@ -231,7 +231,9 @@ func (s *Secrets) expand() {
 				add(enc.EncodeToString([]byte(p.v)))
 			}
 		case kindURL:
-			learn(p.v, true)
+			// The URL whole, as written; its credentials are learned
+			// with their encodings among its parts.
+			learn(p.v, false)
 			for _, part := range urlParts(p.v) {
 				learn(part.v, part.explicit)
 			}
@@ -292,19 +294,16 @@ func urlParts(raw string) []urlPart {
 }
 
 // forms lists v and the forms it may take when a receiver echoes it back
-// or a library quotes it.
-func forms(v string) []string {
-	out := []string{v, url.QueryEscape(v), url.PathEscape(v), html.EscapeString(v)}
-	if b, err := json.Marshal(v); err == nil {
-		out = append(out, string(b[1:len(b)-1]))
+// or a library quotes it. Only a credential (explicit) is also learned in
+// base64, as it is sent in Basic or SASL credentials; a piece of a URL is
+// not.
+func forms(v string, explicit bool) []string {
+	out := []string{v}
+	if !plain(v) {
+		out = append(out, textForms(v)...)
 	}
-	q := strconv.Quote(v)
-	out = append(out, q[1:len(q)-1])
-	// Percent escapes may come back with lower-case hex digits.
-	for _, f := range out[1:3] {
-		if strings.Contains(f, "%") {
-			out = append(out, lowerEscapes(f))
-		}
+	if !explicit {
+		return out
 	}
 	for _, enc := range []*base64.Encoding{base64.RawStdEncoding, base64.RawURLEncoding} {
 		if len(v) < minCore {
@@ -313,6 +312,35 @@ func forms(v string) []string {
 		}
 		for shift := range 3 {
 			out = append(out, base64Core(enc, v, shift))
+		}
+	}
+	return out
+}
+
+// plain reports whether every escaping leaves v as it is: letters,
+// digits and - . _ ~.
+func plain(v string) bool {
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~') {
+			return false
+		}
+	}
+	return true
+}
+
+// textForms lists the escaped and quoted forms of v.
+func textForms(v string) []string {
+	out := []string{url.QueryEscape(v), url.PathEscape(v), html.EscapeString(v)}
+	if b, err := json.Marshal(v); err == nil {
+		out = append(out, string(b[1:len(b)-1]))
+	}
+	q := strconv.Quote(v)
+	out = append(out, q[1:len(q)-1])
+	// Percent escapes may come back with lower-case hex digits.
+	for _, f := range out[:2] {
+		if strings.Contains(f, "%") {
+			out = append(out, lowerEscapes(f))
 		}
 	}
 	return out

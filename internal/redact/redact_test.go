@@ -229,3 +229,50 @@ func TestFormat(t *testing.T) {
 		t.Errorf("%%d shows the token: %s", got)
 	}
 }
+
+// BenchmarkFailurePath is what a failing check or delivery pays: learning
+// a URL with a token and an api_key and two header values, then scrubbing
+// a 512-byte answer that echoes them.
+func BenchmarkFailurePath(b *testing.B) {
+	const raw = "https://bob:pa55word@api.example.com/v1/hooks/T0ABCDEF/B0GHIJKL/xoxbTokenValue123?api_key=k3y-0123456789&env=prod"
+	answer := strings.Repeat("error: upstream said no; ", 12) + "GET /v1/hooks/T0ABCDEF/B0GHIJKL/xoxbTokenValue123?api_key=k3y-0123456789 " +
+		strings.Repeat("x", 100)
+	b.ReportAllocs()
+	for b.Loop() {
+		var s Secrets
+		s.AddURL(raw)
+		s.AddHeader("Bearer abcdef0123456789")
+		s.AddHeader("Basic " + base64.StdEncoding.EncodeToString([]byte("bob:pa55word")))
+		if !strings.Contains(s.Scrub(answer), Mask) {
+			b.Fatal("nothing masked")
+		}
+	}
+}
+
+// BenchmarkScrubLearned is a scrub by a plug-in that has failed before:
+// the forms are already worked out.
+func BenchmarkScrubLearned(b *testing.B) {
+	var s Secrets
+	s.AddURL("https://bob:pa55word@api.example.com/v1/hooks/T0ABCDEF/B0GHIJKL/xoxbTokenValue123?api_key=k3y-0123456789&env=prod")
+	s.AddHeader("Bearer abcdef0123456789")
+	answer := strings.Repeat("error: upstream said no; ", 20)
+	s.Scrub(answer)
+	b.ReportAllocs()
+	for b.Loop() {
+		s.Scrub(answer)
+	}
+}
+
+// BenchmarkFailurePathPlainURL is the same for the common check URL with
+// no credentials, and a dial error.
+func BenchmarkFailurePathPlainURL(b *testing.B) {
+	text := "dial tcp 10.0.0.7:8080: connect: connection refused"
+	b.ReportAllocs()
+	for b.Loop() {
+		var s Secrets
+		s.AddURL("http://10.0.0.7:8080/health")
+		if s.Scrub(text) != text {
+			b.Fatal("changed")
+		}
+	}
+}
