@@ -4,6 +4,8 @@ go 1.25.0
 
 require (
 	github.com/Workiva/go-datastructures v1.1.5
+	github.com/emersion/go-sasl v0.0.0-20241020182733-b788ff22d5a6
+	github.com/emersion/go-smtp v0.26.0
 	github.com/mlange-42/ark v0.8.3
 	github.com/prometheus-community/pro-bing v0.9.1
 	github.com/prometheus/client_golang v1.24.1

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ziad/cpra/internal/redact"
 )
 
 // ErrConfig is returned, wrapped, by the constructors of the built-in
@@ -113,32 +115,10 @@ func Retryable(err error) bool {
 	return true
 }
 
-// secretError is an error whose text was scrubbed of secrets. It unwraps to
-// the cause, which is never an error that prints a secret URL.
-type secretError struct {
-	msg string
-	err error
-}
-
-func (e *secretError) Error() string { return e.msg }
-func (e *secretError) Unwrap() error { return e.err }
-
-// scrubber removes secrets from text that came from elsewhere.
-type scrubber []string
-
-func (s scrubber) scrub(text string) string {
-	for _, sec := range s {
-		if sec != "" {
-			text = strings.ReplaceAll(text, sec, "[redacted]")
-		}
-	}
-	return text
-}
-
-// redact turns a transport error into one that names the endpoint without
-// its secret parts. A *url.Error prints the whole URL, so it is replaced by
-// its cause.
-func (s scrubber) redact(err error) error {
+// redactErr turns a transport error into one that names the endpoint
+// without its secret parts. A *url.Error prints the whole URL, so it is
+// replaced by its cause, whose text is then scrubbed.
+func redactErr(sec *redact.Secrets, err error) error {
 	if err == nil {
 		return nil
 	}
@@ -146,7 +126,7 @@ func (s scrubber) redact(err error) error {
 	if errors.As(err, &ue) {
 		err = ue.Err
 	}
-	return &secretError{msg: s.scrub(err.Error()), err: err}
+	return sec.Error(err)
 }
 
 // displayURL is the part of u that may be shown: scheme and host.
@@ -193,14 +173,14 @@ type poster struct {
 	url     string
 	display string
 	client  *http.Client
-	secrets scrubber
+	secrets *redact.Secrets
 }
 
 // post sends body and returns the start of the answer on a 2xx status.
 func (p *poster) post(ctx context.Context, header http.Header, body []byte) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.url, bytes.NewReader(body))
 	if err != nil {
-		return nil, &DeliveryError{Notifier: p.kind, Endpoint: p.display, Err: p.secrets.redact(err)}
+		return nil, &DeliveryError{Notifier: p.kind, Endpoint: p.display, Err: redactErr(p.secrets, err)}
 	}
 	for k, vs := range header {
 		req.Header[k] = vs
@@ -211,7 +191,7 @@ func (p *poster) post(ctx context.Context, header http.Header, body []byte) ([]b
 			Notifier:  p.kind,
 			Endpoint:  p.display,
 			Retryable: transportRetryable(err),
-			Err:       p.secrets.redact(err),
+			Err:       redactErr(p.secrets, err),
 		}
 	}
 	defer func() {
@@ -229,17 +209,14 @@ func (p *poster) post(ctx context.Context, header http.Header, body []byte) ([]b
 		Status:     resp.StatusCode,
 		Retryable:  statusRetryable(resp.StatusCode),
 		RetryAfter: retryAfter(resp.Header.Get("Retry-After"), time.Now()),
-		Detail:     p.secrets.scrub(detail(answer)),
+		Detail:     detail(p.secrets.Scrub(string(answer))),
 	}
 }
 
-// detail trims a receiver's answer for an error message.
-func detail(b []byte) string {
-	s := strings.TrimSpace(string(b))
-	if len(s) > maxDetail {
-		s = s[:maxDetail] + "..."
-	}
-	return strings.ToValidUTF8(s, "?")
+// detail trims a receiver's answer, already scrubbed, for an error
+// message.
+func detail(s string) string {
+	return redact.Truncate(strings.ToValidUTF8(strings.TrimSpace(s), "?"), maxDetail, "...")
 }
 
 // statusRetryable says which HTTP statuses are worth another try.

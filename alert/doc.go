@@ -34,7 +34,9 @@
 //   - [Slack]: a message to an incoming webhook, coloured by code.
 //   - [PagerDuty]: Events API v2; red triggers, green resolves, one dedup key
 //     per episode.
-//   - [Email]: plain-text mail over SMTP with STARTTLS and AUTH PLAIN.
+//   - [Email]: plain-text mail over SMTP with STARTTLS and AUTH (PLAIN,
+//     LOGIN or CRAM-MD5), delivered to each recipient the server accepts,
+//     with SMTPUTF8 for internationalized addresses.
 //   - [SMS]: text messages through the Twilio Messages API.
 //   - [Multi]: all of several notifiers at once.
 //
@@ -48,10 +50,21 @@
 //
 // # Secrets
 //
-// Routing keys, auth tokens, passwords, signing secrets and the tokens in
-// webhook URLs never appear in errors or when a notifier is printed: errors
-// name an HTTP receiver by scheme and host only, and text a receiver answers
-// with is scrubbed of the secrets before it is quoted.
+// Routing keys, auth tokens, passwords, signing secrets, header values and
+// the tokens in webhook URLs never appear in errors or when a notifier is
+// printed (with any fmt verb, also the struct itself): errors name an HTTP
+// receiver by scheme and host only, and text a receiver answers with is
+// scrubbed before it is quoted of every secret the notifier was given, of
+// every path segment and query value of its URLs, and of their escaped and
+// base64 forms, so a receiver that echoes the request back reveals
+// nothing. Scrubbing happens only when a delivery fails.
+//
+// # Lengths
+//
+// Where a text is capped (a PagerDuty summary at 1024 bytes, an SMS at 306
+// characters, an email subject at 200 bytes, Slack titles and errors, and
+// the receiver's answer in a [DeliveryError]) it is cut between characters,
+// never inside one, and marked with "...".
 //
 // # Concurrency
 //

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/textproto"
+
+	"github.com/ziad/cpra/internal/redact"
 )
 
 // kind identifies a built-in notifier, to check that an option applies.
@@ -226,9 +228,12 @@ func WithYellowWarning() Option {
 	}}
 }
 
-// WithAuth makes [Email] authenticate with AUTH PLAIN. The credentials are
-// sent only over TLS (after STARTTLS) or to a server on the loopback
-// interface; otherwise delivery fails.
+// WithAuth makes [Email] authenticate, with the first of the SASL
+// mechanisms PLAIN, LOGIN and CRAM-MD5 that the server offers. The
+// credentials are sent only over TLS (after STARTTLS) or to a server on the
+// loopback interface; otherwise delivery fails. The password, and its
+// encoded forms, are scrubbed from any text the server answers with before
+// that text goes into an error.
 //
 // Applies to [Email].
 func WithAuth(username, password string) Option {
@@ -269,6 +274,26 @@ func WithHello(name string) Option {
 		c.helo = name
 		return nil
 	}}
+}
+
+// secrets gathers what a notifier configured with c must never print:
+// the URLs it was given (with every part that may be a token), the header
+// values, the signing secret, the password and extra secrets.
+func (c *config) secrets(urls ...string) *redact.Secrets {
+	s := &redact.Secrets{}
+	for _, u := range urls {
+		s.AddURL(u)
+	}
+	if c.endpoint != "" {
+		s.AddURL(c.endpoint)
+	}
+	for _, vs := range c.header {
+		for _, v := range vs {
+			s.AddHeader(v)
+		}
+	}
+	s.Add(c.secret, c.password)
+	return s
 }
 
 func errorf(msg string) error { return fmt.Errorf("%w: %s", ErrConfig, msg) }

@@ -5,9 +5,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/ziad/cpra/internal/redact"
 )
 
 // DefaultPagerDutyEndpoint is the Events API v2 endpoint [PagerDuty] posts
@@ -78,13 +81,15 @@ func PagerDuty(routingKey string, opts ...Option) (*PagerDutyNotifier, error) {
 	if err != nil {
 		return nil, errorf("PagerDuty: invalid endpoint")
 	}
+	sec := cfg.secrets()
+	sec.Add(routingKey)
 	return &PagerDutyNotifier{
 		p: &poster{
 			kind:    "pagerduty",
 			url:     endpoint,
 			display: displayURL(u),
 			client:  cfg.httpClient(),
-			secrets: scrubber{routingKey},
+			secrets: sec,
 		},
 		routingKey: &routingKey,
 		source:     cfg.source,
@@ -206,9 +211,7 @@ func (n *PagerDutyNotifier) pdEventOf(a Alert) *pdEvent {
 		}
 		details = d
 	}
-	if len(summary) > maxSummary {
-		summary = summary[:maxSummary-3] + "..."
-	}
+	summary = redact.Truncate(summary, maxSummary, "...")
 	ev.Payload = &pdPayload{
 		Summary:       summary,
 		Source:        source,
@@ -241,9 +244,12 @@ func (n *PagerDutyNotifier) Notify(ctx context.Context, a Alert) error {
 }
 
 // String describes the notifier without its routing key.
-func (n *PagerDutyNotifier) String() string { return "alert.PagerDuty(" + n.p.display + ")" }
+func (n PagerDutyNotifier) String() string { return "alert.PagerDuty(" + n.p.display + ")" }
 
 // GoString is String, so that %#v prints no secret either.
-func (n *PagerDutyNotifier) GoString() string { return n.String() }
+func (n PagerDutyNotifier) GoString() string { return n.String() }
+
+// Format prints String for every verb, also for the struct itself.
+func (n PagerDutyNotifier) Format(f fmt.State, verb rune) { redact.Format(f, verb, n.String()) }
 
 var _ Notifier = (*PagerDutyNotifier)(nil)

@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ziad/cpra/internal/redact"
 )
 
 // How many members of a group the human-readable renderings name. The
@@ -160,13 +162,10 @@ func memberFacts(m Alert) string {
 	return strings.Join(parts, ", ")
 }
 
-// oneLine folds s onto one line and cuts it to about max bytes.
+// oneLine folds s onto one line and cuts it to max bytes, never inside a
+// character.
 func oneLine(s string, max int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > max {
-		s = strings.ToValidUTF8(s[:max], "") + "..."
-	}
-	return s
+	return redact.Truncate(strings.Join(strings.Fields(s), " "), max, "...")
 }
 
 // codeNamed is the Code whose String is name, or 0.

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ziad/cpra/internal/redact"
 )
 
 // SlackNotifier posts each alert to a Slack incoming webhook. Create it with
@@ -49,7 +51,7 @@ func Slack(webhookURL string, opts ...Option) (*SlackNotifier, error) {
 		url:     webhookURL,
 		display: displayURL(u),
 		client:  cfg.httpClient(),
-		secrets: secretsOf(webhookURL, u),
+		secrets: cfg.secrets(webhookURL),
 	}}, nil
 }
 
@@ -86,8 +88,16 @@ type slackField struct {
 // slackEscape escapes the three characters Slack's message format reserves.
 var slackEscape = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
+// Bounds of the texts in a Slack message, in bytes before escaping: Slack
+// cuts a message's text at 40,000 characters and asks for at most a few
+// thousand in each text; these keep a message well within both.
+const (
+	slackMaxTitle = 1000
+	slackMaxError = 3000
+)
+
 func slackMessageOf(a Alert) slackMessage {
-	title := slackEscape.Replace(headline(a))
+	title := slackEscape.Replace(redact.Truncate(headline(a), slackMaxTitle, "..."))
 	text := "[" + strings.ToUpper(a.Code.String()) + "] " + title
 	color, ok := slackColors[a.Code]
 	if !ok {
@@ -132,10 +142,10 @@ func slackMessageOf(a Alert) slackMessage {
 	switch {
 	case group:
 		// The title counts the members; the text lists the first ones.
-		att.Title = slackEscape.Replace(storyOf(a).line(0, 0))
+		att.Title = slackEscape.Replace(redact.Truncate(storyOf(a).line(0, 0), slackMaxTitle, "..."))
 		att.Text = slackMemberList(a.Group)
 	case a.Err != nil:
-		att.Text = "Error: " + slackEscape.Replace(a.Err.Error())
+		att.Text = "Error: " + slackEscape.Replace(redact.Truncate(a.Err.Error(), slackMaxError, "..."))
 	}
 	return slackMessage{Text: text, Attachments: []slackAttachment{att}}
 }
@@ -173,9 +183,12 @@ func (n *SlackNotifier) Notify(ctx context.Context, a Alert) error {
 }
 
 // String describes the notifier without its secret URL.
-func (n *SlackNotifier) String() string { return fmt.Sprintf("alert.Slack(%s)", n.p.display) }
+func (n SlackNotifier) String() string { return "alert.Slack(" + n.p.display + ")" }
 
 // GoString is String, so that %#v prints no secret either.
-func (n *SlackNotifier) GoString() string { return n.String() }
+func (n SlackNotifier) GoString() string { return n.String() }
+
+// Format prints String for every verb, also for the struct itself.
+func (n SlackNotifier) Format(f fmt.State, verb rune) { redact.Format(f, verb, n.String()) }
 
 var _ Notifier = (*SlackNotifier)(nil)

@@ -8,7 +8,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/ziad/cpra/internal/redact"
 )
 
 // DefaultTwilioBaseURL is the base URL [SMS] uses unless [WithEndpoint]
@@ -74,13 +75,16 @@ func SMS(accountSID, authToken, from string, to []string, opts ...Option) (*SMSN
 	}
 	cred := base64.StdEncoding.EncodeToString([]byte(accountSID + ":" + authToken))
 	auth := "Basic " + cred
+	sec := cfg.secrets(endpoint)
+	sec.Add(authToken)
+	sec.AddHeader(auth)
 	return &SMSNotifier{
 		p: &poster{
 			kind:    "sms",
 			url:     endpoint,
 			display: displayURL(u),
 			client:  cfg.httpClient(),
-			secrets: scrubber{authToken, cred},
+			secrets: sec,
 		},
 		auth: &auth,
 		from: from,
@@ -101,12 +105,7 @@ func smsText(a Alert) string {
 			s += ": " + a.Err.Error()
 		}
 	}
-	s = strings.Join(strings.Fields(s), " ")
-	if utf8.RuneCountInString(s) > maxSMS {
-		r := []rune(s)
-		s = string(r[:maxSMS-3]) + "..."
-	}
-	return s
+	return redact.TruncateRunes(strings.Join(strings.Fields(s), " "), maxSMS, "...")
 }
 
 // Notify texts a to every recipient. It honours ctx.
@@ -131,11 +130,14 @@ func (n *SMSNotifier) Notify(ctx context.Context, a Alert) error {
 }
 
 // String describes the notifier without its credentials.
-func (n *SMSNotifier) String() string {
+func (n SMSNotifier) String() string {
 	return fmt.Sprintf("alert.SMS(%s, %s)", n.p.display, recipients(len(n.to)))
 }
 
 // GoString is String, so that %#v prints no secret either.
-func (n *SMSNotifier) GoString() string { return n.String() }
+func (n SMSNotifier) GoString() string { return n.String() }
+
+// Format prints String for every verb, also for the struct itself.
+func (n SMSNotifier) Format(f fmt.State, verb rune) { redact.Format(f, verb, n.String()) }
 
 var _ Notifier = (*SMSNotifier)(nil)

@@ -9,9 +9,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"text/template"
+
+	"github.com/ziad/cpra/internal/redact"
 )
 
 // SignatureHeader is the header in which [Webhook] sends the body's
@@ -69,19 +70,9 @@ func Webhook(rawURL string, opts ...Option) (*WebhookNotifier, error) {
 		url:     rawURL,
 		display: displayURL(u),
 		client:  cfg.httpClient(),
-		secrets: secretsOf(rawURL, u, cfg.secret),
+		secrets: cfg.secrets(rawURL),
 	}
 	return n, nil
-}
-
-// secretsOf lists what must never be printed of a URL that may hold a
-// token: its path and query, and the extra secret.
-func secretsOf(raw string, u *url.URL, extra ...string) scrubber {
-	s := scrubber{raw}
-	if ru := u.RequestURI(); ru != "/" && ru != "" {
-		s = append(s, ru)
-	}
-	return append(s, extra...)
 }
 
 func jsonFunc(v any) (string, error) {
@@ -96,7 +87,7 @@ func (n *WebhookNotifier) Notify(ctx context.Context, a Alert) error {
 	if n.tmpl != nil {
 		var buf bytes.Buffer
 		if err := n.tmpl.Execute(&buf, p); err != nil {
-			return &DeliveryError{Notifier: "webhook", Endpoint: n.p.display, Err: n.p.secrets.redact(err)}
+			return &DeliveryError{Notifier: "webhook", Endpoint: n.p.display, Err: redactErr(n.p.secrets, err)}
 		}
 		body = buf.Bytes()
 	} else {
@@ -119,10 +110,13 @@ func (n *WebhookNotifier) Notify(ctx context.Context, a Alert) error {
 }
 
 // String describes the notifier without its secrets.
-func (n *WebhookNotifier) String() string { return "alert.Webhook(" + n.p.display + ")" }
+func (n WebhookNotifier) String() string { return "alert.Webhook(" + n.p.display + ")" }
 
 // GoString is String, so that %#v prints no secret either.
-func (n *WebhookNotifier) GoString() string { return n.String() }
+func (n WebhookNotifier) GoString() string { return n.String() }
+
+// Format prints String for every verb, also for the struct itself.
+func (n WebhookNotifier) Format(f fmt.State, verb rune) { redact.Format(f, verb, n.String()) }
 
 const userAgent = "cpra-alert/1"
 

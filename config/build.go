@@ -17,6 +17,7 @@ import (
 
 	"github.com/ziad/cpra"
 	"github.com/ziad/cpra/alert"
+	"github.com/ziad/cpra/internal/redact"
 	"github.com/ziad/cpra/intervene"
 	"github.com/ziad/cpra/pulse"
 )
@@ -609,10 +610,8 @@ func (it *item) httpCheck(cfg *node, path string) pulse.Checker {
 		switch c.key {
 		case "url":
 			if v, ok := it.str(c, path); ok {
-				if u, err := url.Parse(v); err != nil {
-					it.fail(c, join(path, c.key), cause(err))
-				} else if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
-					it.failf(c, join(path, c.key), "%q is not an http or https URL", v)
+				if msg := checkURLProblem(v); msg != "" {
+					it.failf(c, join(path, c.key), "%s", msg)
 				} else {
 					rawURL = strings.Clone(v)
 				}
@@ -691,6 +690,30 @@ func (it *item) httpCheck(cfg *node, path string) pulse.Checker {
 	}
 	ck, err := pulse.HTTP(rawURL, opts...)
 	return it.finish(ck, err, cfg, path, &cm)
+}
+
+// checkURLProblem says what is wrong with a check's URL, or "" when it is
+// an absolute http or https URL. The URL may hold credentials (user
+// information, a token in the path, an api_key in the query), so the
+// message names its scheme and host at most, and a parser's complaint is
+// scrubbed of every part of it.
+func checkURLProblem(raw string) string {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		var sec redact.Secrets
+		sec.AddURL(raw)
+		return "not a valid URL: " + sec.Scrub(err.Error())
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Sprintf("not an http or https URL (scheme %q)", u.Scheme)
+	case u.Host == "":
+		return "not an absolute URL: no host"
+	}
+	return ""
 }
 
 // statuses reads one status code or a list of them.

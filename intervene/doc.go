@@ -28,6 +28,13 @@
 // How often, how fast and how many attempts run is the engine's policy, not
 // theirs.
 //
+// # Secrets
+//
+// [HTTP] never prints the user information, path or query of its URL nor
+// its header values, in errors or when printed with any fmt verb; a
+// server's answer quoted in a [*StatusError] is scrubbed of them first,
+// also when the server echoes them escaped or in base64.
+//
 // # Concurrency
 //
 // Remediations of different monitors run in parallel; one monitor has two

@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ziad/cpra/internal/redact"
 )
 
 // PayloadVersion is the version of the [Payload] schema.
@@ -89,6 +91,7 @@ type HTTPRemediator struct {
 	display string
 	client  *http.Client
 	cfg     *config
+	secrets *redact.Secrets
 }
 
 // HTTP returns a remediator that sends one request to rawURL per attempt:
@@ -96,8 +99,14 @@ type HTTPRemediator struct {
 // JSON body. Headers come from [WithHeader]. Success is a 2xx status, or
 // one listed by [WithExpectStatus]; another status is a [*StatusError]. The
 // server's certificate is verified against the system roots or those of
-// [WithRootCAs]. Redirects are not followed. The URL's path and query and
-// the header values never appear in errors.
+// [WithRootCAs]. Redirects are not followed.
+//
+// The URL's user information, path and query and the header values never
+// appear in errors or when the remediator is printed: an error names the
+// server by scheme and host, and the server's answer (quoted in a
+// [*StatusError]) and transport errors are scrubbed of every secret the
+// remediator holds, in any of its escaped or base64 forms, so a server
+// that echoes the request back reveals nothing.
 //
 // Options: [WithHeader], [WithExpectStatus], [WithHTTPClient], [WithRootCAs].
 func HTTP(method, rawURL string, opts ...Option) (*HTTPRemediator, error) {
@@ -121,7 +130,15 @@ func HTTP(method, rawURL string, opts ...Option) (*HTTPRemediator, error) {
 			client.Transport = t
 		}
 	}
-	return &HTTPRemediator{method: strings.ToUpper(method), url: rawURL, display: u.Scheme + "://" + u.Host, client: client, cfg: cfg}, nil
+	sec := &redact.Secrets{}
+	sec.AddURL(rawURL)
+	for _, vs := range cfg.header {
+		for _, v := range vs {
+			sec.AddHeader(v)
+		}
+	}
+	return &HTTPRemediator{method: strings.ToUpper(method), url: rawURL, display: u.Scheme + "://" + u.Host,
+		client: client, cfg: cfg, secrets: sec}, nil
 }
 
 func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
@@ -150,17 +167,31 @@ func (h *HTTPRemediator) Remediate(ctx context.Context, inc Incident) error {
 	}
 	resp, err := h.client.Do(req)
 	if err != nil {
-		return fmt.Errorf("intervene: %s %s: %w", h.method, h.display, unwrapURLError(err))
+		return fmt.Errorf("intervene: %s %s: %w", h.method, h.display, h.secrets.Error(unwrapURLError(err)))
 	}
-	msg := readAnswer(resp)
 	ok := resp.StatusCode >= 200 && resp.StatusCode < 300
 	if len(h.cfg.expect) > 0 {
 		ok = slices.Contains(h.cfg.expect, resp.StatusCode)
 	}
 	if ok {
+		_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
+		resp.Body.Close()
 		return nil
 	}
-	return &StatusError{Endpoint: h.method + " " + h.display, Status: resp.StatusCode, Message: msg}
+	return &StatusError{Endpoint: h.method + " " + h.display, Status: resp.StatusCode, Message: h.answer(resp)}
+}
+
+// maxAnswer bounds the server's answer quoted in a StatusError.
+const maxAnswer = 512
+
+// answer reads the start of a failed response's body, closes it, and
+// returns it scrubbed of the remediator's secrets and cut for an error.
+func (h *HTTPRemediator) answer(resp *http.Response) string {
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+	_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
+	s := h.secrets.Scrub(strings.ToValidUTF8(string(b), "?"))
+	return redact.Truncate(strings.TrimSpace(s), maxAnswer, "...")
 }
 
 // unwrapURLError drops the *url.Error layer, which prints the whole URL.
@@ -182,6 +213,12 @@ func readAnswer(resp *http.Response) string {
 }
 
 // String describes the remediator without the URL's path or query.
-func (h *HTTPRemediator) String() string { return "intervene.HTTP(" + h.method + " " + h.display + ")" }
+func (h HTTPRemediator) String() string { return "intervene.HTTP(" + h.method + " " + h.display + ")" }
+
+// GoString is String, so that %#v prints no secret either.
+func (h HTTPRemediator) GoString() string { return h.String() }
+
+// Format prints String for every verb, also for the struct itself.
+func (h HTTPRemediator) Format(f fmt.State, verb rune) { redact.Format(f, verb, h.String()) }
 
 var _ Remediator = (*HTTPRemediator)(nil)

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"net/http"
@@ -185,5 +186,40 @@ func TestHTTPConfigErrors(t *testing.T) {
 		if err := fn(); !errors.Is(err, ErrConfig) {
 			t.Errorf("%s: got %v, want ErrConfig", name, err)
 		}
+	}
+}
+
+// TestHTTPEchoedSecretsScrubbed: a server that quotes the whole request
+// back (path, query, headers, credentials) in its error answer; the
+// StatusError and the printed remediator hold none of the secrets.
+func TestHTTPEchoedSecretsScrubbed(t *testing.T) {
+	const pathTok, queryTok, hdrTok, userTok = "PathT0kenXYZ", "QueryT0kenXYZ", "HeaderT0kenXYZ", "UserPassXYZ"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, p, _ := r.BasicAuth()
+		w.WriteHeader(http.StatusInternalServerError)
+		fmt.Fprintf(w, "%s %s %s %v %s:%s", r.Method, r.RequestURI, r.URL.Path, r.Header, u, p)
+	}))
+	defer srv.Close()
+	raw := strings.Replace(srv.URL, "http://", "http://ops:"+userTok+"@", 1) + "/restart/" + pathTok + "?key=" + queryTok
+	r, err := HTTP(http.MethodPost, raw, WithHeader("X-Api-Key", hdrTok))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = r.Remediate(context.Background(), incident())
+	var se *StatusError
+	if !errors.As(err, &se) || se.Status != http.StatusInternalServerError {
+		t.Fatalf("got %v, want a *StatusError with status 500", err)
+	}
+	if !strings.Contains(se.Message, "[redacted]") || !strings.Contains(se.Message, "POST") {
+		t.Errorf("got message %q, want the answer with the secrets masked", se.Message)
+	}
+	printed := fmt.Sprintf("%v %+v %#v %s %v %+v %#v", err, err, err, r, r, *r, *r)
+	for _, s := range []string{pathTok, queryTok, hdrTok, userTok} {
+		if strings.Contains(printed, s) {
+			t.Errorf("%q shows up: %s", s, printed)
+		}
+	}
+	if want := "intervene.HTTP(POST " + srv.URL + ")"; fmt.Sprintf("%#v", *r) != want {
+		t.Errorf("%%#v of the struct = %q, want %q", fmt.Sprintf("%#v", *r), want)
 	}
 }

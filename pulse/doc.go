@@ -34,6 +34,17 @@
 // its deadline returns a [*TimeoutError] ("timeout after 2s"), which
 // matches [context.DeadlineExceeded].
 //
+// # Secrets
+//
+// A check URL may carry credentials (user information, a token in the path,
+// an api_key in the query), and headers and exec environment variables
+// often do. They never appear in a constructor's error, nor when a checker
+// is printed with any fmt verb (an [HTTPChecker] prints as its method,
+// scheme and host; [HTTPChecker.URL] returns the whole URL). When a check
+// fails, what it quotes from elsewhere (a transport error, a JSON value
+// from the body, an exec program's output) is scrubbed of them first, in
+// any escaped or base64 form. The scrubbing runs only on a failed check.
+//
 // # Memory and shared state
 //
 // A checker value holds its target and options only: an [HTTPChecker] for a

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ziad/cpra/internal/proc"
+	"github.com/ziad/cpra/internal/redact"
 )
 
 // ExecError reports a program run by an [Exec] check that failed: its exit
@@ -30,9 +31,10 @@ func (o execOption) applyExec(s *settings) { o(s) }
 // unless given here (WithEnv(os.Environ()...) passes all of it).
 func WithEnv(kv ...string) ExecOption {
 	return execOption(func(s *settings) {
-		for _, e := range kv {
+		for i, e := range kv {
 			if k, _, ok := strings.Cut(e, "="); !ok || k == "" {
-				s.fail("WithEnv(%q): want KEY=value", e)
+				// The entry may be a misplaced credential: not quoted.
+				s.fail("WithEnv: entry %d is not KEY=value", i+1)
 				return
 			}
 		}
@@ -62,6 +64,7 @@ func WithOutputCap(n int) ExecOption {
 // ExecChecker runs a program; build one with [Exec].
 type ExecChecker struct {
 	cmd        proc.Cmd
+	secretEnv  []string // values of env entries whose names say they are secret
 	timeout    time.Duration
 	maxLatency time.Duration
 }
@@ -115,7 +118,24 @@ func Exec(path string, args []string, opts ...ExecOption) (*ExecChecker, error) 
 	case 0:
 		c.cmd.OutputCap = -1 // keep none
 	}
+	for _, e := range c.cmd.Env {
+		if k, v, _ := strings.Cut(e, "="); v != "" && secretName(k) {
+			c.secretEnv = append(c.secretEnv, v)
+		}
+	}
 	return c, nil
+}
+
+// secretName reports whether an environment variable's name says that its
+// value is a credential (DB_PASSWORD, API_TOKEN, AWS_SECRET_ACCESS_KEY ...).
+func secretName(key string) bool {
+	k := strings.ToUpper(key)
+	for _, w := range []string{"PASS", "SECRET", "TOKEN", "KEY", "AUTH", "CRED", "PRIVATE", "SESSION", "COOKIE"} {
+		if strings.Contains(k, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // MustExec is like [Exec] but panics on an invalid path or option.
@@ -127,9 +147,15 @@ func MustExec(path string, args []string, opts ...ExecOption) *ExecChecker {
 	return c
 }
 
-// String returns "exec" and the program, without its arguments, which may
-// hold secrets.
-func (c *ExecChecker) String() string { return "exec " + c.cmd.Path }
+// String returns "exec" and the program, without its arguments or
+// environment, which may hold secrets.
+func (c ExecChecker) String() string { return "exec " + c.cmd.Path }
+
+// GoString is String, so that %#v prints no argument or environment either.
+func (c ExecChecker) GoString() string { return c.String() }
+
+// Format prints String for every verb, also for the struct itself.
+func (c ExecChecker) Format(f fmt.State, verb rune) { redact.Format(f, verb, c.String()) }
 
 // Check runs the program once. It is safe for concurrent use.
 func (c *ExecChecker) Check(ctx context.Context) error {
@@ -139,9 +165,14 @@ func (c *ExecChecker) Check(ctx context.Context) error {
 	took := time.Since(b.start)
 	if err != nil {
 		var xe *ExecError
-		if errors.As(err, &xe) && xe.Killed {
-			if e := b.ctxErr(ctx, ""); e != nil {
+		if errors.As(err, &xe) {
+			if e := b.ctxErr(ctx, ""); e != nil && xe.Killed {
 				xe.Err = e // "timeout after 2s", or the cancellation's cause
+			}
+			if len(c.secretEnv) > 0 && xe.Output != "" {
+				var sec redact.Secrets
+				sec.Add(c.secretEnv...)
+				xe.Output = sec.Scrub(xe.Output)
 			}
 		}
 		return err

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ziad/cpra/internal/redact"
 )
 
 const (
@@ -56,7 +58,8 @@ func WithMethod(method string) HTTPOption {
 func WithHeader(key, value string) HTTPOption {
 	return httpOption(func(s *settings) {
 		if key == "" || strings.ContainsAny(key, " :\r\n") || strings.ContainsAny(value, "\r\n") {
-			s.fail("WithHeader(%q, %q): invalid header", key, value)
+			// The value may be a credential: it is not quoted.
+			s.fail("WithHeader(%q): invalid header name or value", key)
 			return
 		}
 		s.header = append(s.header, [2]string{key, value})
@@ -168,14 +171,20 @@ func HTTP(rawURL string, opts ...HTTPOption) (*HTTPChecker, error) {
 	for _, o := range opts {
 		o.applyHTTP(&s)
 	}
+	// The URL may hold credentials (user information, a token in the path
+	// or the query): errors name its scheme and host at most.
 	u, err := url.Parse(rawURL)
 	switch {
 	case err != nil:
-		s.fail("HTTP(%q): %v", rawURL, err)
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		s.fail("HTTP: invalid URL: %v", urlSecrets(rawURL, nil).Error(err))
 	case u.Scheme != "http" && u.Scheme != "https":
-		s.fail("HTTP(%q): scheme must be http or https", rawURL)
+		s.fail("HTTP: scheme must be http or https, not %q", u.Scheme)
 	case u.Host == "":
-		s.fail("HTTP(%q): no host", rawURL)
+		s.fail("HTTP: URL %s has no host", displayURL(u))
 	}
 	var re *regexp.Regexp
 	if s.bodyRegexp != "" {
@@ -245,13 +254,58 @@ func MustHTTP(rawURL string, opts ...HTTPOption) *HTTPChecker {
 	return c
 }
 
-// URL returns the URL the checker requests.
+// URL returns the URL the checker requests, whole: it may hold
+// credentials, so do not print it.
 func (c *HTTPChecker) URL() string { return c.url }
 
-// String returns the method and URL.
-func (c *HTTPChecker) String() string { return c.method() + " " + c.url }
+// String returns the method and the URL's scheme and host: the rest of the
+// URL (user information, path, query) may hold credentials, and is never
+// printed.
+func (c HTTPChecker) String() string {
+	u, err := url.Parse(c.url)
+	if err != nil {
+		return c.method() + " [invalid URL]"
+	}
+	return c.method() + " " + displayURL(u)
+}
 
-func (c *HTTPChecker) method() string {
+// GoString is String, so that %#v prints no secret either.
+func (c HTTPChecker) GoString() string { return c.String() }
+
+// Format prints String for every verb, also for the struct itself.
+func (c HTTPChecker) Format(f fmt.State, verb rune) { redact.Format(f, verb, c.String()) }
+
+// displayURL is what may be shown of a URL: its scheme and host.
+func displayURL(u *url.URL) string { return u.Scheme + "://" + u.Host }
+
+// urlSecrets gathers what an HTTP check must not quote: the URL's parts
+// and the header values. It is built only when a check fails.
+func urlSecrets(rawURL string, header http.Header) *redact.Secrets {
+	s := &redact.Secrets{}
+	s.AddURL(rawURL)
+	for _, vs := range header {
+		for _, v := range vs {
+			if v != userAgent {
+				s.AddHeader(v)
+			}
+		}
+	}
+	return s
+}
+
+// scrub removes the checker's secrets from text quoted from elsewhere.
+func (c *HTTPChecker) scrub(text string) string { return c.secrets().Scrub(text) }
+
+// secrets is urlSecrets for this checker.
+func (c *HTTPChecker) secrets() *redact.Secrets {
+	var h http.Header
+	if c.spec != nil {
+		h = c.spec.header
+	}
+	return urlSecrets(c.url, h)
+}
+
+func (c HTTPChecker) method() string {
 	if c.spec == nil {
 		return http.MethodGet
 	}
@@ -276,7 +330,11 @@ func (c *HTTPChecker) Check(ctx context.Context) error {
 	}
 	req, err := http.NewRequestWithContext(ctx, sp.method, c.url, body)
 	if err != nil {
-		return err
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return c.secrets().Error(err)
 	}
 	req.Header = sp.header
 	if sp.host != "" {
@@ -287,11 +345,14 @@ func (c *HTTPChecker) Check(ctx context.Context) error {
 		if e := b.ctxErr(ctx, ""); e != nil {
 			return e
 		}
+		// A *url.Error prints the whole URL; its cause is scrubbed of
+		// what else the URL and headers hold (a proxy or a server may
+		// quote them).
 		var ue *url.Error
 		if errors.As(err, &ue) {
-			return ue.Err
+			err = ue.Err
 		}
-		return err
+		return c.secrets().Error(err)
 	}
 	defer resp.Body.Close()
 
@@ -307,7 +368,7 @@ func (c *HTTPChecker) Check(ctx context.Context) error {
 			}
 			// The body was not wanted; a broken one still means the
 			// server failed to answer properly.
-			return fmt.Errorf("reading body: %w", err)
+			return fmt.Errorf("reading body: %w", c.secrets().Error(err))
 		}
 		return b.latencyErr(time.Since(b.start), sp.maxLatency)
 	}
@@ -322,14 +383,14 @@ func (c *HTTPChecker) Check(ctx context.Context) error {
 		if e := b.ctxErr(ctx, "reading body"); e != nil {
 			return e
 		}
-		return fmt.Errorf("reading body: %w", err)
+		return fmt.Errorf("reading body: %w", c.secrets().Error(err))
 	}
 	data := buf.Bytes()
 	truncated := len(data) > maxBodyRead
 	if truncated {
 		data = data[:maxBodyRead]
 	}
-	if err := sp.bodyErr(data, truncated); err != nil {
+	if err := sp.bodyErr(data, truncated, c.scrub); err != nil {
 		return err
 	}
 	return b.latencyErr(time.Since(b.start), sp.maxLatency)
@@ -357,7 +418,9 @@ func (sp *httpSpec) statusErr(code int) error {
 	return fmt.Errorf("status %d, want %s", code, w.String())
 }
 
-func (sp *httpSpec) bodyErr(data []byte, truncated bool) error {
+// bodyErr judges the body; scrub cleans what it quotes of the body, which
+// may echo a credential.
+func (sp *httpSpec) bodyErr(data []byte, truncated bool, scrub func(string) string) error {
 	if sp.contains != "" && !bytes.Contains(data, []byte(sp.contains)) {
 		return fmt.Errorf("body missing %q", sp.contains)
 	}
@@ -368,13 +431,13 @@ func (sp *httpSpec) bodyErr(data []byte, truncated bool) error {
 		if truncated {
 			return fmt.Errorf("body longer than %d bytes, not read as JSON", maxBodyRead)
 		}
-		return jsonFieldErr(data, sp.jsonPath, sp.jsonWant)
+		return jsonFieldErr(data, sp.jsonPath, sp.jsonWant, scrub)
 	}
 	return nil
 }
 
 // jsonFieldErr checks that the JSON document data has want at path.
-func jsonFieldErr(data []byte, path []string, want string) error {
+func jsonFieldErr(data []byte, path []string, want string, scrub func(string) string) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	var v any
@@ -402,7 +465,7 @@ func jsonFieldErr(data []byte, path []string, want string) error {
 	}
 	got := jsonText(v)
 	if got != want {
-		return fmt.Errorf("json field %q = %s, want %q", name, quoteJSON(v, got), want)
+		return fmt.Errorf("json field %q = %s, want %q", name, scrub(quoteJSON(v, got)), want)
 	}
 	return nil
 }
@@ -425,13 +488,9 @@ func jsonText(v any) string {
 
 func quoteJSON(v any, text string) string {
 	if _, ok := v.(string); ok {
-		return strconv.Quote(text)
+		return strconv.Quote(redact.Truncate(text, 200, "..."))
 	}
-	const max = 200
-	if len(text) > max {
-		return text[:max] + "..."
-	}
-	return text
+	return redact.Truncate(text, 200, "...")
 }
 
 var (

@@ -273,8 +273,8 @@ func FuzzHTTPBodyConditions(f *testing.F) {
 		if path == "" || strings.HasPrefix(path, ".") || strings.HasSuffix(path, ".") || strings.Contains(path, "..") {
 			return
 		}
-		_ = jsonFieldErr(body, strings.Split(path, "."), want) // must not panic
+		_ = jsonFieldErr(body, strings.Split(path, "."), want, strings.Clone) // must not panic
 		sp := &httpSpec{contains: want, hasJSON: true, jsonPath: strings.Split(path, ".")}
-		_ = sp.bodyErr(body, false)
+		_ = sp.bodyErr(body, false, strings.Clone)
 	})
 }
