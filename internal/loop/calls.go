@@ -11,6 +11,7 @@ import (
 
 	"github.com/ziad/cpra/alert"
 	"github.com/ziad/cpra/ecs"
+	"github.com/ziad/cpra/internal/crew"
 	"github.com/ziad/cpra/intervene"
 	"github.com/ziad/cpra/sizing"
 )
@@ -53,7 +54,7 @@ type callPipe struct {
 	dead chan struct{}
 
 	queued atomic.Int64
-	crew
+	crew.Crew
 
 	plugRunning atomic.Int64 // plug-in goroutines still running, abandoned ones included
 	backlog     []*call      // owned by the loop: calls waiting for room in "in"
@@ -66,14 +67,14 @@ func newCallPipe(e *Engine, op string, dead chan struct{}) *callPipe {
 		in:   make(chan *call, 4096),
 		done: make(chan *call, 4096),
 		dead: dead,
-		crew: newCrew(e.epoch, e.cfg.MinWorkers, e.cfg.MaxWorkers),
+		Crew: crew.New(e.epoch, e.cfg.MinWorkers, e.cfg.MaxWorkers),
 	}
 }
 
 // submit queues c, keeping it in the backlog when the queue is full. It runs
 // on the loop.
 func (p *callPipe) submit(c *call) {
-	p.sz.arrive.Arrival(time.Now())
+	p.Sz.Arrive.Arrival(time.Now())
 	if len(p.backlog) == 0 {
 		select {
 		case p.in <- c:
@@ -107,24 +108,24 @@ func (p *callPipe) flushBacklog() {
 
 // grow adds a worker when calls wait and nobody is idle.
 func (p *callPipe) grow() {
-	if p.idle.Load() > 0 || int(p.live.Load()) >= p.e.cfg.MaxWorkers {
+	if p.Idle.Load() > 0 || int(p.Live.Load()) >= p.e.cfg.MaxWorkers {
 		return
 	}
-	if p.live.Load() > 0 && p.queued.Load() == 0 {
+	if p.Live.Load() > 0 && p.queued.Load() == 0 {
 		return
 	}
 	p.spawn()
 }
 
 func (p *callPipe) spawn() {
-	p.live.Add(1)
-	p.wg.Add(1)
-	go p.work(p.sz.recorder())
+	p.Live.Add(1)
+	p.WG.Add(1)
+	go p.work(p.Sz.Recorder())
 }
 
 func (p *callPipe) work(rec *sizing.Recorder) {
-	defer p.wg.Done()
-	defer p.sz.release(rec)
+	defer p.WG.Done()
+	defer p.Sz.Release(rec)
 	for {
 		c, ok := p.next(rec)
 		if !ok {
@@ -147,23 +148,23 @@ func (p *callPipe) next(rec *sizing.Recorder) (*call, bool) {
 	select {
 	case c, ok := <-p.in:
 		if !ok {
-			p.live.Add(-1)
+			p.Live.Add(-1)
 		}
 		return c, ok
 	default:
 	}
 	rec.Flush()
-	p.idle.Add(1)
-	defer p.idle.Add(-1)
+	p.Idle.Add(1)
+	defer p.Idle.Add(-1)
 	for {
 		select {
 		case c, ok := <-p.in:
 			if !ok {
-				p.live.Add(-1)
+				p.Live.Add(-1)
 			}
 			return c, ok
-		case <-p.quit:
-			if p.tookQuit() {
+		case <-p.Quit:
+			if p.TookQuit() {
 				return nil, false
 			}
 		}

@@ -13,7 +13,9 @@ import (
 
 	"github.com/ziad/cpra/alert"
 	"github.com/ziad/cpra/ecs"
+	"github.com/ziad/cpra/internal/crew"
 	"github.com/ziad/cpra/internal/episode"
+	"github.com/ziad/cpra/internal/lag"
 	"github.com/ziad/cpra/internal/maint"
 	"github.com/ziad/cpra/intervene"
 	"github.com/ziad/cpra/pulse"
@@ -68,7 +70,7 @@ type Status struct {
 // PipelineStats describes one pipeline's workers and queue.
 type PipelineStats struct {
 	Workers, Idle, Queued int
-	Sizing                SizingStats
+	Sizing                crew.Stats
 }
 
 // Stats are the engine's counters and gauges; package cpra documents them.
@@ -81,8 +83,8 @@ type Stats struct {
 	AlertsSent, AlertsFailed, AlertsGrouped, CallsAbandoned uint64
 	PlugInsRunning                                          int
 	Pulse, Intervention, Alert                              PipelineStats
-	Lag                                                     LagStats
-	CheckLatency                                            LatencyStats
+	Lag                                                     lag.Summary
+	CheckLatency                                            lag.LatencySummary
 }
 
 type counters struct {
@@ -134,8 +136,8 @@ type Engine struct {
 	nUp, nDown atomic.Int64
 
 	snapMu  sync.Mutex
-	lag     LagStats
-	latency latencyHist
+	lag     lag.Summary
+	latency lag.Latency
 
 	l          loopState                 // owned by the loop
 	maints     maints                    // owned with the store
@@ -615,12 +617,12 @@ func (e *Engine) Stats() Stats {
 	e.mu.Unlock()
 	e.snapMu.Lock()
 	st.Lag = e.lag
-	st.CheckLatency = e.latency.stats()
+	st.CheckLatency = e.latency.Stats()
 	if p != nil {
-		st.Pulse = p.stats(p.queued.Load())
-		st.Intervention = fix.stats(fix.queued.Load())
-		st.Alert = nt.stats(nt.queued.Load())
-		st.Pulse.Sizing, st.Intervention.Sizing, st.Alert.Sizing = p.sz.last, fix.sz.last, nt.sz.last
+		st.Pulse = pipeStats(&p.Crew, p.queued.Load())
+		st.Intervention = pipeStats(&fix.Crew, fix.queued.Load())
+		st.Alert = pipeStats(&nt.Crew, nt.queued.Load())
+		st.Pulse.Sizing, st.Intervention.Sizing, st.Alert.Sizing = p.Sz.Last, fix.Sz.Last, nt.Sz.Last
 		st.PlugInsRunning = int(fix.plugRunning.Load() + nt.plugRunning.Load())
 	}
 	e.snapMu.Unlock()
@@ -705,9 +707,9 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	close(e.notify.in)
 	workers := make(chan struct{})
 	go func() {
-		e.pulse.wg.Wait()
-		e.fix.wg.Wait()
-		e.notify.wg.Wait()
+		e.pulse.WG.Wait()
+		e.fix.WG.Wait()
+		e.notify.WG.Wait()
 		close(workers)
 	}()
 	select {

@@ -8,7 +8,9 @@ import (
 
 	"github.com/ziad/cpra/alert"
 	"github.com/ziad/cpra/ecs"
+	"github.com/ziad/cpra/internal/crew"
 	"github.com/ziad/cpra/internal/episode"
+	"github.com/ziad/cpra/internal/lag"
 )
 
 // loopState is everything only the loop goroutine touches.
@@ -22,8 +24,8 @@ type loopState struct {
 	fixing   int                  // remediations handed out, outcomes not yet applied
 	episode  uint64               // last episode number given out
 	draining bool
-	hist     lagHist
-	latency  latencyHist
+	hist     lag.Hist
+	latency  lag.Latency
 	nextPub  int64 // ns: when to publish the lag summary next
 	nextGrow int64 // ns: when the pulse pipeline may add a worker next
 	nextSize int64 // ns: when to re-size the pipelines next
@@ -152,13 +154,13 @@ func (e *Engine) loop() {
 		if at := e.maints.next(); !at.IsZero() && !l.draining {
 			soon(int64(at.Sub(e.epoch)))
 		}
-		if e.pulse.queued.Load() > 0 && e.pulse.idle.Load() == 0 && int(e.pulse.live.Load()) < e.cfg.MaxWorkers {
+		if e.pulse.queued.Load() > 0 && e.pulse.Idle.Load() == 0 && int(e.pulse.Live.Load()) < e.cfg.MaxWorkers {
 			soon(l.nextGrow)
 		}
 		if len(l.pending) > 0 || len(e.pulse.orphans) > 0 || len(e.fix.backlog) > 0 || len(e.notify.backlog) > 0 {
 			soon(now + int64(time.Millisecond))
 		}
-		if l.hist.secs[(now/1e9)%lagWindow].n > 0 {
+		if l.hist.Busy(now / 1e9) {
 			soon(l.nextPub)
 		}
 		if l.sizing() {
@@ -222,7 +224,7 @@ func (e *Engine) clearInFlight(jobs []job) {
 
 // publish makes the lag summary visible to Stats.
 func (e *Engine) publish(now int64) {
-	sum := e.l.hist.summary(now / 1e9)
+	sum := e.l.hist.Summary(now / 1e9)
 	e.snapMu.Lock()
 	e.lag = sum
 	e.latency = e.l.latency
@@ -267,7 +269,7 @@ func (e *Engine) dispatchOne(en ecs.Entity, tick int64) {
 	h.Rules |= ecs.InFlight
 	l := &e.l
 	l.cur.jobs = append(l.cur.jobs, job{e: en, check: p.Check, due: due, timeout: time.Duration(sc.Timeout) * time.Millisecond})
-	e.pulse.sz.arrive.Arrival(l.nowTime)
+	e.pulse.Sz.Arrive.Arrival(l.nowTime)
 	l.inflight++
 	if len(l.cur.jobs) == batchMax {
 		e.flushBatch()
@@ -307,11 +309,11 @@ const growEvery = int64(10 * time.Millisecond)
 // checks wait and no worker is idle.
 func (e *Engine) staff(now int64) {
 	p := e.pulse
-	live := int(p.live.Load())
-	for target := max(int(p.sz.target.Load()), e.cfg.MinWorkers); live < target; live++ {
+	live := int(p.Live.Load())
+	for target := max(int(p.Sz.Target.Load()), e.cfg.MinWorkers); live < target; live++ {
 		p.spawn()
 	}
-	if live >= e.cfg.MaxWorkers || p.idle.Load() > 0 || now < e.l.nextGrow {
+	if live >= e.cfg.MaxWorkers || p.Idle.Load() > 0 || now < e.l.nextGrow {
 		return
 	}
 	if len(e.l.pending) > 0 || p.queued.Load() > 0 {
@@ -331,8 +333,8 @@ func (e *Engine) apply(rs []result) {
 	for i := range rs {
 		r := &rs[i]
 		l.inflight--
-		l.hist.record(r.start/1e9, r.start-r.due*int64(time.Millisecond))
-		l.latency.record(r.latency)
+		l.hist.Record(r.start/1e9, r.start-r.due*int64(time.Millisecond))
+		l.latency.Record(r.latency)
 		if r.err != nil {
 			failed++
 		}
@@ -520,28 +522,28 @@ func (l *loopState) sizing() bool {
 // resize re-sizes each pipeline from its measurements.
 func (e *Engine) resize(now int64) {
 	l := &e.l
-	l.nextSize = now + int64(sizePeriod)
+	l.nextSize = now + int64(crew.Period)
 	at := e.epoch.Add(time.Duration(now))
-	var st [3]SizingStats
+	var st [3]crew.Stats
 	l.sizeAgain = false
 	for i, c := range []struct {
-		crew    *crew
+		crew    *crew.Crew
 		name    string
 		backlog bool
 		spawn   func()
 	}{
-		{&e.pulse.crew, "pulse", len(l.pending) > 0 || e.pulse.queued.Load() > 0, e.pulse.spawn},
-		{&e.fix.crew, "intervention", len(e.fix.backlog) > 0 || e.fix.queued.Load() > 0, e.fix.spawn},
-		{&e.notify.crew, "alert", len(e.notify.backlog) > 0 || e.notify.queued.Load() > 0, e.notify.spawn},
+		{&e.pulse.Crew, "pulse", len(l.pending) > 0 || e.pulse.queued.Load() > 0, e.pulse.spawn},
+		{&e.fix.Crew, "intervention", len(e.fix.backlog) > 0 || e.fix.queued.Load() > 0, e.fix.spawn},
+		{&e.notify.Crew, "alert", len(e.notify.backlog) > 0 || e.notify.queued.Load() > 0, e.notify.spawn},
 	} {
-		live := int(c.crew.live.Load())
-		before := int(c.crew.sz.target.Load())
-		target, s := c.crew.sz.decide(e, at, live, c.backlog && c.crew.idle.Load() == 0)
+		live := int(c.crew.Live.Load())
+		before := int(c.crew.Sz.Target.Load())
+		target, s := c.crew.Sz.Decide(e.goal(), at, live, c.backlog && c.crew.Idle.Load() == 0)
 		st[i] = s
 		for ; live < target; live++ {
 			c.spawn()
 		}
-		c.crew.shrinkTo(target)
+		c.crew.ShrinkTo(target)
 		if target != before {
 			e.log.Debug("pipeline re-sized", "pipeline", c.name, "workers", target, "was", before,
 				"lambda", s.Lambda, "service", s.MeanService, "ca2", s.CA2, "cs2", s.CS2,
@@ -552,7 +554,7 @@ func (e *Engine) resize(now int64) {
 		}
 	}
 	e.snapMu.Lock()
-	e.pulse.sz.last, e.fix.sz.last, e.notify.sz.last = st[0], st[1], st[2]
+	e.pulse.Sz.Last, e.fix.Sz.Last, e.notify.Sz.Last = st[0], st[1], st[2]
 	e.snapMu.Unlock()
 }
 
@@ -676,4 +678,15 @@ func notifierID(n alert.Notifier, own bool) any {
 		return n
 	}
 	return nil
+}
+
+// goal is what the pipelines are sized for.
+func (e *Engine) goal() crew.Goal {
+	return crew.Goal{SLO: e.cfg.SLO, Headroom: e.cfg.Headroom, Min: e.cfg.MinWorkers, Max: e.cfg.MaxWorkers}
+}
+
+// pipeStats describes one pipeline.
+func pipeStats(c *crew.Crew, queued int64) PipelineStats {
+	live, idle := c.Counts()
+	return PipelineStats{Workers: live, Idle: idle, Queued: int(queued)}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ziad/cpra/ecs"
+	"github.com/ziad/cpra/internal/crew"
 	"github.com/ziad/cpra/pulse"
 	"github.com/ziad/cpra/sizing"
 )
@@ -88,7 +89,7 @@ type pulsePipe struct {
 
 	queued   atomic.Int64 // jobs posted, not yet claimed
 	capacity int64
-	crew
+	crew.Crew
 
 	mu      sync.Mutex
 	workers map[*pulseWorker]struct{}
@@ -105,7 +106,7 @@ func newPulsePipe(e *Engine) *pulsePipe {
 		kick:     make(chan struct{}, 1),
 		dead:     make(chan struct{}),
 		workers:  make(map[*pulseWorker]struct{}),
-		crew:     newCrew(e.epoch, e.cfg.MinWorkers, e.cfg.MaxWorkers),
+		Crew:     crew.New(e.epoch, e.cfg.MinWorkers, e.cfg.MaxWorkers),
 	}
 	p.free.New = func() any { return &jobBatch{jobs: make([]job, 0, batchMax)} }
 	p.bufs.New = func() any { return &resultBuf{r: make([]result, 0, resultBufLen)} }
@@ -146,13 +147,13 @@ func (p *pulsePipe) unref(b *jobBatch) {
 
 // spawn starts one more worker.
 func (p *pulsePipe) spawn() {
-	w := &pulseWorker{p: p, ctx: new(checkCtx), rec: p.sz.recorder()}
+	w := &pulseWorker{p: p, ctx: new(checkCtx), rec: p.Sz.Recorder()}
 	w.out = p.bufs.Get().(*resultBuf)
 	p.mu.Lock()
 	p.workers[w] = struct{}{}
 	p.mu.Unlock()
-	p.live.Add(1)
-	p.wg.Add(1)
+	p.Live.Add(1)
+	p.WG.Add(1)
 	go w.run()
 }
 
@@ -192,8 +193,8 @@ func (w *pulseWorker) next() (*jobBatch, bool) {
 	// Nothing queued: hand back what we have, then wait.
 	w.flush()
 	w.rec.Flush()
-	p.idle.Add(1)
-	defer p.idle.Add(-1)
+	p.Idle.Add(1)
+	defer p.Idle.Add(-1)
 	for {
 		select {
 		case b, ok := <-p.jobs:
@@ -201,8 +202,8 @@ func (w *pulseWorker) next() (*jobBatch, bool) {
 				w.exit(true)
 			}
 			return b, ok
-		case <-p.quit:
-			if p.tookQuit() {
+		case <-p.Quit:
+			if p.TookQuit() {
 				w.exit(false)
 				return nil, false
 			}
@@ -215,11 +216,11 @@ func (w *pulseWorker) exit(live bool) {
 	p := w.p
 	w.flush()
 	if live {
-		p.live.Add(-1)
+		p.Live.Add(-1)
 	}
-	p.sz.release(w.rec)
+	p.Sz.Release(w.rec)
 	p.retire(w)
-	p.wg.Done()
+	p.WG.Done()
 }
 
 // flush hands the worker's results to the loop. It wakes the loop only
@@ -276,7 +277,7 @@ func (w *pulseWorker) runBatch(b *jobBatch) bool {
 			break
 		}
 		p.queued.Add(-1)
-		if !invited && i+1 < n && p.idle.Load() > 0 {
+		if !invited && i+1 < n && p.Idle.Load() > 0 {
 			// Let an idle worker share the rest of the batch.
 			invited = true
 			b.refs.Add(1)
@@ -317,7 +318,7 @@ func (w *pulseWorker) exec(jp *job) bool {
 	end := e.nanotime()
 	if !w.state.CompareAndSwap(seq|wRunning, seq|wIdle) {
 		// The watchdog gave up on us and reported a timeout.
-		w.p.sz.release(w.rec)
+		w.p.Sz.Release(w.rec)
 		w.p.abandonedRunning.Add(-1)
 		return false
 	}
@@ -381,7 +382,7 @@ func (p *pulsePipe) watchdog(now int64, out []result) ([]result, int64) {
 		// We own the worker's job, results and batch reference now.
 		p.abandonedRunning.Add(1)
 		p.e.stats.checksAbandoned.Add(1)
-		p.sz.loop.Service(p.e.epoch.Add(time.Duration(now)), time.Duration(now-w.curStart))
+		p.Sz.Loop.Service(p.e.epoch.Add(time.Duration(now)), time.Duration(now-w.curStart))
 		out = append(out, w.out.r...)
 		out = append(out, result{
 			e: w.cur.e, due: w.cur.due, start: w.curStart, latency: now - w.curStart,
@@ -402,8 +403,8 @@ func (p *pulsePipe) watchdog(now int64, out []result) ([]result, int64) {
 		}
 		p.unref(b)
 		delete(p.workers, w)
-		p.live.Add(-1)
-		p.wg.Done()
+		p.Live.Add(-1)
+		p.WG.Done()
 		p.e.log.Warn("check abandoned after its deadline", "timeout", w.cur.timeout)
 	}
 	return out, earliest
