@@ -12,6 +12,7 @@ import (
 	"github.com/ziad/cpra/alert"
 	"github.com/ziad/cpra/ecs"
 	"github.com/ziad/cpra/internal/crew"
+	"github.com/ziad/cpra/internal/pulsepipe"
 	"github.com/ziad/cpra/intervene"
 	"github.com/ziad/cpra/sizing"
 )
@@ -260,7 +261,7 @@ func (p *callPipe) invoke(c *call, timeout time.Duration, fn func(context.Contex
 	case <-ctx.Done():
 	}
 	// Give a call that honours its context a moment to return on its own.
-	t := time.NewTimer(time.Duration(grace(timeout) / 2))
+	t := time.NewTimer(time.Duration(pulsepipe.Grace(timeout) / 2))
 	defer t.Stop()
 	select {
 	case err := <-out:

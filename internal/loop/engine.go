@@ -17,6 +17,7 @@ import (
 	"github.com/ziad/cpra/internal/episode"
 	"github.com/ziad/cpra/internal/lag"
 	"github.com/ziad/cpra/internal/maint"
+	"github.com/ziad/cpra/internal/pulsepipe"
 	"github.com/ziad/cpra/intervene"
 	"github.com/ziad/cpra/pulse"
 )
@@ -127,7 +128,7 @@ type Engine struct {
 	loopDone chan struct{}
 	dead     chan struct{} // closed once the loop no longer takes results
 
-	pulse  *pulsePipe
+	pulse  *pulsepipe.Pipe
 	fix    *callPipe
 	notify *callPipe
 
@@ -619,7 +620,7 @@ func (e *Engine) Stats() Stats {
 	st.Lag = e.lag
 	st.CheckLatency = e.latency.Stats()
 	if p != nil {
-		st.Pulse = pipeStats(&p.Crew, p.queued.Load())
+		st.Pulse = pipeStats(&p.Crew, p.Queued.Load())
 		st.Intervention = pipeStats(&fix.Crew, fix.queued.Load())
 		st.Alert = pipeStats(&nt.Crew, nt.queued.Load())
 		st.Pulse.Sizing, st.Intervention.Sizing, st.Alert.Sizing = p.Sz.Last, fix.Sz.Last, nt.Sz.Last
@@ -642,14 +643,18 @@ func (e *Engine) Start(ctx context.Context) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	e.pulse = newPulsePipe(e)
+	e.base, e.abort = context.WithCancel(context.WithoutCancel(ctx))
+	e.pulse = pulsepipe.New(pulsepipe.Config{
+		Epoch: e.epoch, Base: e.base, QueueCapacity: e.cfg.QueueCapacity,
+		MinWorkers: e.cfg.MinWorkers, MaxWorkers: e.cfg.MaxWorkers,
+		Timeout: e.errs.Timeout, Panic: e.errs.Panic, Abandoned: &e.stats.checksAbandoned, Log: e.log,
+	})
 	e.fix = newCallPipe(e, "remediation", e.dead)
 	e.notify = newCallPipe(e, "notify", e.dead)
-	e.base, e.abort = context.WithCancel(context.WithoutCancel(ctx))
 	e.l.init(e)
 	e.rephase(e.nanotime() / int64(time.Millisecond))
 	for range e.cfg.MinWorkers {
-		e.pulse.spawn()
+		e.pulse.Spawn()
 	}
 	e.state = stateRunning
 	go e.loop()
@@ -702,7 +707,7 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 		<-e.loopDone
 	}
 	close(e.dead)
-	close(e.pulse.jobs)
+	e.pulse.Close()
 	close(e.fix.in)
 	close(e.notify.in)
 	workers := make(chan struct{})

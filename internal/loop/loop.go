@@ -11,14 +11,15 @@ import (
 	"github.com/ziad/cpra/internal/crew"
 	"github.com/ziad/cpra/internal/episode"
 	"github.com/ziad/cpra/internal/lag"
+	"github.com/ziad/cpra/internal/pulsepipe"
 )
 
 // loopState is everything only the loop goroutine touches.
 type loopState struct {
-	cur      *jobBatch   // the batch being filled
-	pending  []*jobBatch // full batches waiting for room in the pulse queue
+	cur      *pulsepipe.Batch   // the batch being filled
+	pending  []*pulsepipe.Batch // full batches waiting for room in the pulse queue
 	pop      func(ecs.Entity, int64)
-	scratch  []result
+	scratch  []pulsepipe.Result
 	lanes    map[ecs.Entity]*lane // monitors with alerts being delivered
 	inflight int64                // checks handed out, results not yet applied
 	fixing   int                  // remediations handed out, outcomes not yet applied
@@ -70,7 +71,7 @@ type groupKey struct {
 }
 
 func (l *loopState) init(e *Engine) {
-	l.cur = e.pulse.getBatch()
+	l.cur = e.pulse.GetBatch()
 	l.pop = e.dispatchOne
 	l.lanes = make(map[ecs.Entity]*lane)
 	l.groups = make(map[groupKey]*group)
@@ -95,7 +96,7 @@ func (e *Engine) loop() {
 		now := e.nanotime()
 		tick := now / int64(time.Millisecond)
 		l.nowTime = e.epoch.Add(time.Duration(now))
-		e.takeResults()
+		e.pulse.TakeResults(e.apply)
 		behind := false
 		if !l.draining {
 			behind = !e.store.Wheel.Advance(tick, advanceBudget, l.pop)
@@ -107,13 +108,13 @@ func (e *Engine) loop() {
 		if len(l.groupQ) > 0 && l.groupQ[0].due <= now {
 			e.closeGroups(now)
 		}
-		e.pulse.repostOrphans()
+		e.pulse.RepostOrphans()
 		e.postPending()
 		e.fix.flushBacklog()
 		e.notify.flushBacklog()
 		if l.inflight > 0 && now >= nextWatch {
 			var earliest int64
-			l.scratch, earliest = e.pulse.watchdog(now, l.scratch[:0])
+			l.scratch, earliest = e.pulse.Watchdog(now, l.scratch[:0])
 			e.apply(l.scratch)
 			clear(l.scratch)
 			// Look again when the first running check runs out of time, or
@@ -154,10 +155,10 @@ func (e *Engine) loop() {
 		if at := e.maints.next(); !at.IsZero() && !l.draining {
 			soon(int64(at.Sub(e.epoch)))
 		}
-		if e.pulse.queued.Load() > 0 && e.pulse.Idle.Load() == 0 && int(e.pulse.Live.Load()) < e.cfg.MaxWorkers {
+		if e.pulse.Queued.Load() > 0 && e.pulse.Idle.Load() == 0 && int(e.pulse.Live.Load()) < e.cfg.MaxWorkers {
 			soon(l.nextGrow)
 		}
-		if len(l.pending) > 0 || len(e.pulse.orphans) > 0 || len(e.fix.backlog) > 0 || len(e.notify.backlog) > 0 {
+		if len(l.pending) > 0 || e.pulse.Orphaned() || len(e.fix.backlog) > 0 || len(e.notify.backlog) > 0 {
 			soon(now + int64(time.Millisecond))
 		}
 		if l.hist.Busy(now / 1e9) {
@@ -172,11 +173,11 @@ func (e *Engine) loop() {
 		if planned < 0 {
 			planned = math.MaxInt64
 		}
-		e.pulse.wakeAt.Store(planned)
-		if behind || e.pulse.results.Load() != nil {
+		e.pulse.WakeAt.Store(planned)
+		if behind || e.pulse.HasResults() {
 			// Go round at once, but through the select, so commands,
 			// outcomes and Shutdown are served even under full load.
-			e.pulse.wakeAt.Store(0)
+			e.pulse.WakeAt.Store(0)
 			wake = 0
 		}
 		if wake >= 0 {
@@ -185,7 +186,7 @@ func (e *Engine) loop() {
 			timer.Stop()
 		}
 		select {
-		case <-e.pulse.kick:
+		case <-e.pulse.Kick:
 		case c := <-e.fix.done:
 			e.remediated(c)
 		case c := <-e.notify.done:
@@ -197,27 +198,27 @@ func (e *Engine) loop() {
 			l.draining = true
 			// Checks not handed to a worker yet are not run.
 			for _, b := range l.pending {
-				l.inflight -= int64(len(b.jobs))
-				e.clearInFlight(b.jobs)
-				e.pulse.unrefNew(b)
+				l.inflight -= int64(len(b.Jobs))
+				e.clearInFlight(b.Jobs)
+				e.pulse.UnrefNew(b)
 			}
 			l.pending = nil
-			l.inflight -= int64(len(l.cur.jobs))
-			e.clearInFlight(l.cur.jobs)
-			l.cur.jobs = l.cur.jobs[:0]
+			l.inflight -= int64(len(l.cur.Jobs))
+			e.clearInFlight(l.cur.Jobs)
+			l.cur.Jobs = l.cur.Jobs[:0]
 			e.closeGroups(math.MaxInt64) // send what is gathered now
 		case <-e.base.Done():
 			return
 		case <-timer.C:
 		}
-		e.pulse.wakeAt.Store(0)
+		e.pulse.WakeAt.Store(0)
 	}
 }
 
-func (e *Engine) clearInFlight(jobs []job) {
+func (e *Engine) clearInFlight(jobs []pulsepipe.Job) {
 	for i := range jobs {
-		if e.store.Alive(jobs[i].e) {
-			e.store.Healths.Get(jobs[i].e).Rules &^= ecs.InFlight
+		if e.store.Alive(jobs[i].E) {
+			e.store.Healths.Get(jobs[i].E).Rules &^= ecs.InFlight
 		}
 	}
 }
@@ -268,10 +269,10 @@ func (e *Engine) dispatchOne(en ecs.Entity, tick int64) {
 	}
 	h.Rules |= ecs.InFlight
 	l := &e.l
-	l.cur.jobs = append(l.cur.jobs, job{e: en, check: p.Check, due: due, timeout: time.Duration(sc.Timeout) * time.Millisecond})
+	l.cur.Jobs = append(l.cur.Jobs, pulsepipe.Job{E: en, Check: p.Check, Due: due, Timeout: time.Duration(sc.Timeout) * time.Millisecond})
 	e.pulse.Sz.Arrive.Arrival(l.nowTime)
 	l.inflight++
-	if len(l.cur.jobs) == batchMax {
+	if len(l.cur.Jobs) == pulsepipe.BatchMax {
 		e.flushBatch()
 	}
 }
@@ -280,20 +281,20 @@ func (e *Engine) dispatchOne(en ecs.Entity, tick int64) {
 // full.
 func (e *Engine) flushBatch() {
 	l := &e.l
-	if len(l.cur.jobs) == 0 {
+	if len(l.cur.Jobs) == 0 {
 		return
 	}
-	if len(l.pending) > 0 || !e.pulse.post(l.cur) {
+	if len(l.pending) > 0 || !e.pulse.Post(l.cur) {
 		l.pending = append(l.pending, l.cur)
 		e.stats.queueFull.Add(1)
 	}
-	l.cur = e.pulse.getBatch()
+	l.cur = e.pulse.GetBatch()
 }
 
 func (e *Engine) postPending() {
 	l := &e.l
 	n := 0
-	for n < len(l.pending) && e.pulse.post(l.pending[n]) {
+	for n < len(l.pending) && e.pulse.Post(l.pending[n]) {
 		n++
 	}
 	if n > 0 {
@@ -311,19 +312,19 @@ func (e *Engine) staff(now int64) {
 	p := e.pulse
 	live := int(p.Live.Load())
 	for target := max(int(p.Sz.Target.Load()), e.cfg.MinWorkers); live < target; live++ {
-		p.spawn()
+		p.Spawn()
 	}
 	if live >= e.cfg.MaxWorkers || p.Idle.Load() > 0 || now < e.l.nextGrow {
 		return
 	}
-	if len(e.l.pending) > 0 || p.queued.Load() > 0 {
-		p.spawn()
+	if len(e.l.pending) > 0 || p.Queued.Load() > 0 {
+		p.Spawn()
 		e.l.nextGrow = now + growEvery
 	}
 }
 
 // apply feeds check results into the monitors' episode machines.
-func (e *Engine) apply(rs []result) {
+func (e *Engine) apply(rs []pulsepipe.Result) {
 	if len(rs) == 0 {
 		return
 	}
@@ -333,26 +334,26 @@ func (e *Engine) apply(rs []result) {
 	for i := range rs {
 		r := &rs[i]
 		l.inflight--
-		l.hist.Record(r.start/1e9, r.start-r.due*int64(time.Millisecond))
-		l.latency.Record(r.latency)
-		if r.err != nil {
+		l.hist.Record(r.Start/1e9, r.Start-r.Due*int64(time.Millisecond))
+		l.latency.Record(r.Latency)
+		if r.Err != nil {
 			failed++
 		}
-		if !s.Alive(r.e) {
+		if !s.Alive(r.E) {
 			continue
 		}
-		h := s.Healths.Get(r.e)
+		h := s.Healths.Get(r.E)
 		h.Rules &^= ecs.InFlight
-		h.LastCheck = (r.start + r.latency) / int64(time.Millisecond)
-		h.LastLatency = uint32(min(r.latency/int64(time.Microsecond), 1<<32-1))
-		if r.err == nil && episode.QuickPass(&h.Core) {
+		h.LastCheck = (r.Start + r.Latency) / int64(time.Millisecond)
+		h.LastLatency = uint32(min(r.Latency/int64(time.Microsecond), 1<<32-1))
+		if r.Err == nil && episode.QuickPass(&h.Core) {
 			continue // a healthy monitor passed: nothing else changes
 		}
 		k := episode.Pass
-		if r.err != nil {
+		if r.Err != nil {
 			k = episode.Fail
 		}
-		e.step(r.e, episode.Event{Kind: k, At: e.unix(h.LastCheck), Due: e.unix(r.due)}, r.err)
+		e.step(r.E, episode.Event{Kind: k, At: e.unix(h.LastCheck), Due: e.unix(r.Due)}, r.Err)
 	}
 	e.stats.checksRun.Add(uint64(len(rs)))
 	if failed > 0 {
@@ -532,7 +533,7 @@ func (e *Engine) resize(now int64) {
 		backlog bool
 		spawn   func()
 	}{
-		{&e.pulse.Crew, "pulse", len(l.pending) > 0 || e.pulse.queued.Load() > 0, e.pulse.spawn},
+		{&e.pulse.Crew, "pulse", len(l.pending) > 0 || e.pulse.Queued.Load() > 0, e.pulse.Spawn},
 		{&e.fix.Crew, "intervention", len(e.fix.backlog) > 0 || e.fix.queued.Load() > 0, e.fix.spawn},
 		{&e.notify.Crew, "alert", len(e.notify.backlog) > 0 || e.notify.queued.Load() > 0, e.notify.spawn},
 	} {

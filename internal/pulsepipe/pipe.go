@@ -1,7 +1,13 @@
-package loop
+// Package pulsepipe is the engine's pulse pipeline: the loop packs due
+// checks into batches, long-lived workers claim them one check at a time
+// with an atomic add, run them with a context that allocates nothing
+// unless asked for Done, and hand the results back in buffers. A
+// watchdog abandons checks that ignore their deadline.
+package pulsepipe
 
 import (
 	"context"
+	"log/slog"
 	"math"
 	"runtime/debug"
 	"sync"
@@ -18,46 +24,46 @@ import (
 // lived goroutines) run them and hand results back in buffers.
 
 const (
-	batchMax     = 256
+	BatchMax     = 256
 	resultBufLen = 256
 )
 
-type job struct {
-	e       ecs.Entity
-	check   pulse.Checker
-	due     int64 // tick the check was due
-	timeout time.Duration
+type Job struct {
+	E       ecs.Entity
+	Check   pulse.Checker
+	Due     int64 // tick the check was due
+	Timeout time.Duration
 }
 
-// jobBatch is shared by the workers that run its jobs: each claims the next
-// job with an atomic add. refs counts the workers (and queue entries) that
+// Batch is shared by the workers that run its jobs: each claims the next
+// Job with an atomic add. refs counts the workers (and queue entries) that
 // may still touch it; the last one returns it to the free list.
-type jobBatch struct {
-	jobs  []job
+type Batch struct {
+	Jobs  []Job
 	claim atomic.Int32
 	refs  atomic.Int32
 }
 
-type result struct {
-	e       ecs.Entity
-	err     error
-	due     int64 // tick the check was due
-	start   int64 // ns since the engine epoch
-	latency int64 // ns
+type Result struct {
+	E       ecs.Entity
+	Err     error
+	Due     int64 // tick the check was due
+	Start   int64 // ns since the engine epoch
+	Latency int64 // ns
 }
 
 type resultBuf struct {
-	r    []result
+	r    []Result
 	next *resultBuf // in the results stack
 }
 
-// resultDelay is how long a result may wait for the loop when the loop is
+// resultDelay is how long a Result may wait for the loop when the loop is
 // going to wake soon anyway: within it, workers do not wake the loop.
 const resultDelay = int64(2 * time.Millisecond)
 
 const (
-	// A worker's state word holds a job sequence number above two status
-	// bits, so the watchdog can never abandon a job other than the one it
+	// A worker's state word holds a Job sequence number above two status
+	// bits, so the watchdog can never abandon a Job other than the one it
 	// judged (no ABA between a worker's consecutive jobs).
 	wIdle uint64 = iota
 	wRunning
@@ -66,28 +72,42 @@ const (
 )
 
 type pulseWorker struct {
-	p        *pulsePipe
+	p        *Pipe
 	state    atomic.Uint64
 	giveUp   atomic.Int64 // ns since epoch: deadline plus grace
-	cur      job          // the job running; read by the watchdog after it abandons
+	cur      Job          // the Job running; read by the watchdog after it abandons
 	curStart int64
-	batch    *jobBatch
+	batch    *Batch
 	out      *resultBuf
 	ctx      *checkCtx
 	rec      *sizing.Recorder
 }
 
-type pulsePipe struct {
-	e       *Engine
-	jobs    chan *jobBatch
+// Config is what the pipeline needs from the engine.
+type Config struct {
+	Epoch         time.Time       // origin of the engine's clock
+	Base          context.Context // parent of every check's context
+	QueueCapacity int             // checks that may wait for a worker
+	MinWorkers    int
+	MaxWorkers    int
+	Timeout       func(op string, d time.Duration) error     // the error of a check past its deadline
+	Panic         func(op string, v any, stack []byte) error // the error of a check that panicked
+	Abandoned     *atomic.Uint64                             // counts checks left behind
+	Log           *slog.Logger
+}
+
+// Pipe is the pulse pipeline.
+type Pipe struct {
+	cfg     Config
+	jobs    chan *Batch
 	results atomic.Pointer[resultBuf] // a stack of buffers for the loop
-	kick    chan struct{}             // wakes the loop for results
-	wakeAt  atomic.Int64              // ns: when the sleeping loop plans to wake; 0 while it runs
+	Kick    chan struct{}             // wakes the loop for results
+	WakeAt  atomic.Int64              // ns: when the sleeping loop plans to wake; 0 while it runs
 	dead    chan struct{}             // closed when the loop is gone
-	free    sync.Pool                 // *jobBatch
+	free    sync.Pool                 // *Batch
 	bufs    sync.Pool                 // *resultBuf
 
-	queued   atomic.Int64 // jobs posted, not yet claimed
+	Queued   atomic.Int64 // jobs posted, not yet claimed
 	capacity int64
 	crew.Crew
 
@@ -95,42 +115,43 @@ type pulsePipe struct {
 	workers map[*pulseWorker]struct{}
 
 	abandonedRunning atomic.Int64
-	orphans          []*jobBatch // owned by the loop: batches to queue again
+	orphans          []*Batch // owned by the loop: batches to queue again
 }
 
-func newPulsePipe(e *Engine) *pulsePipe {
-	p := &pulsePipe{
-		e:        e,
-		capacity: int64(e.cfg.QueueCapacity),
-		jobs:     make(chan *jobBatch, min(e.cfg.QueueCapacity, 1<<16)),
-		kick:     make(chan struct{}, 1),
+// New returns a pipeline with no worker yet.
+func New(cfg Config) *Pipe {
+	p := &Pipe{
+		cfg:      cfg,
+		capacity: int64(cfg.QueueCapacity),
+		jobs:     make(chan *Batch, min(cfg.QueueCapacity, 1<<16)),
+		Kick:     make(chan struct{}, 1),
 		dead:     make(chan struct{}),
 		workers:  make(map[*pulseWorker]struct{}),
-		Crew:     crew.New(e.epoch, e.cfg.MinWorkers, e.cfg.MaxWorkers),
+		Crew:     crew.New(cfg.Epoch, cfg.MinWorkers, cfg.MaxWorkers),
 	}
-	p.free.New = func() any { return &jobBatch{jobs: make([]job, 0, batchMax)} }
-	p.bufs.New = func() any { return &resultBuf{r: make([]result, 0, resultBufLen)} }
+	p.free.New = func() any { return &Batch{Jobs: make([]Job, 0, BatchMax)} }
+	p.bufs.New = func() any { return &resultBuf{r: make([]Result, 0, resultBufLen)} }
 	return p
 }
 
-func (p *pulsePipe) getBatch() *jobBatch {
-	b := p.free.Get().(*jobBatch)
-	b.jobs = b.jobs[:0]
+func (p *Pipe) GetBatch() *Batch {
+	b := p.free.Get().(*Batch)
+	b.Jobs = b.Jobs[:0]
 	b.claim.Store(0)
 	b.refs.Store(0)
 	return b
 }
 
 // post queues b. It returns false, queueing nothing, when the queue is full.
-func (p *pulsePipe) post(b *jobBatch) bool {
-	n := int64(len(b.jobs))
-	if q := p.queued.Load(); q > 0 && q+n > p.capacity {
+func (p *Pipe) Post(b *Batch) bool {
+	n := int64(len(b.Jobs))
+	if q := p.Queued.Load(); q > 0 && q+n > p.capacity {
 		return false
 	}
 	b.refs.Add(1)
 	select {
 	case p.jobs <- b:
-		p.queued.Add(n)
+		p.Queued.Add(n)
 		return true
 	default:
 		b.refs.Add(-1)
@@ -138,15 +159,15 @@ func (p *pulsePipe) post(b *jobBatch) bool {
 	}
 }
 
-func (p *pulsePipe) unref(b *jobBatch) {
+func (p *Pipe) unref(b *Batch) {
 	if b.refs.Add(-1) == 0 {
-		clear(b.jobs) // drop references to checkers
+		clear(b.Jobs) // drop references to checkers
 		p.free.Put(b)
 	}
 }
 
 // spawn starts one more worker.
-func (p *pulsePipe) spawn() {
+func (p *Pipe) Spawn() {
 	w := &pulseWorker{p: p, ctx: new(checkCtx), rec: p.Sz.Recorder()}
 	w.out = p.bufs.Get().(*resultBuf)
 	p.mu.Lock()
@@ -157,7 +178,7 @@ func (p *pulsePipe) spawn() {
 	go w.run()
 }
 
-func (p *pulsePipe) retire(w *pulseWorker) {
+func (p *Pipe) retire(w *pulseWorker) {
 	p.mu.Lock()
 	delete(p.workers, w)
 	p.mu.Unlock()
@@ -172,7 +193,7 @@ func (w *pulseWorker) run() {
 		if !w.runBatch(b) {
 			return // abandoned: the watchdog owns our batch and results
 		}
-		if len(w.out.r) >= resultBufLen-batchMax/4 {
+		if len(w.out.r) >= resultBufLen-BatchMax/4 {
 			w.flush()
 		}
 	}
@@ -180,7 +201,7 @@ func (w *pulseWorker) run() {
 
 // next returns the next batch, or false when the worker should stop: the
 // queue was closed, or it was asked to leave.
-func (w *pulseWorker) next() (*jobBatch, bool) {
+func (w *pulseWorker) next() (*Batch, bool) {
 	p := w.p
 	select {
 	case b, ok := <-p.jobs:
@@ -190,7 +211,7 @@ func (w *pulseWorker) next() (*jobBatch, bool) {
 		return b, ok
 	default:
 	}
-	// Nothing queued: hand back what we have, then wait.
+	// Nothing Queued: hand back what we have, then wait.
 	w.flush()
 	w.rec.Flush()
 	p.Idle.Add(1)
@@ -236,9 +257,9 @@ func (w *pulseWorker) flush() {
 		b.next = old
 		if p.results.CompareAndSwap(old, b) {
 			if old == nil {
-				if at := p.wakeAt.Load(); at != 0 && at > p.e.nanotime()+resultDelay {
+				if at := p.WakeAt.Load(); at != 0 && at > p.nanotime()+resultDelay {
 					select {
-					case p.kick <- struct{}{}:
+					case p.Kick <- struct{}{}:
 					default:
 					}
 				}
@@ -250,13 +271,18 @@ func (w *pulseWorker) flush() {
 	w.out.r = w.out.r[:0]
 }
 
-// takeResults applies every result buffer the workers handed back. It runs
-// on the loop.
-func (e *Engine) takeResults() {
-	p := e.pulse
+// nanotime is the time since the epoch.
+func (p *Pipe) nanotime() int64 { return int64(time.Since(p.cfg.Epoch)) }
+
+// HasResults reports whether results wait for the loop.
+func (p *Pipe) HasResults() bool { return p.results.Load() != nil }
+
+// TakeResults hands every result buffer the workers handed back to apply.
+// It runs on the loop.
+func (p *Pipe) TakeResults(apply func([]Result)) {
 	for b := p.results.Swap(nil); b != nil; {
 		next := b.next
-		e.apply(b.r)
+		apply(b.r)
 		clear(b.r)
 		b.r, b.next = b.r[:0], nil
 		p.bufs.Put(b)
@@ -266,17 +292,17 @@ func (e *Engine) takeResults() {
 
 // runBatch claims and runs jobs of b until none is left. It returns false
 // when the worker was abandoned.
-func (w *pulseWorker) runBatch(b *jobBatch) bool {
+func (w *pulseWorker) runBatch(b *Batch) bool {
 	p := w.p
 	w.batch = b
-	n := int32(len(b.jobs))
+	n := int32(len(b.Jobs))
 	invited := false
 	for {
 		i := b.claim.Add(1) - 1
 		if i >= n {
 			break
 		}
-		p.queued.Add(-1)
+		p.Queued.Add(-1)
 		if !invited && i+1 < n && p.Idle.Load() > 0 {
 			// Let an idle worker share the rest of the batch.
 			invited = true
@@ -287,7 +313,7 @@ func (w *pulseWorker) runBatch(b *jobBatch) bool {
 				b.refs.Add(-1)
 			}
 		}
-		if !w.exec(&b.jobs[i]) {
+		if !w.exec(&b.Jobs[i]) {
 			return false
 		}
 	}
@@ -296,26 +322,26 @@ func (w *pulseWorker) runBatch(b *jobBatch) bool {
 	return true
 }
 
-func (w *pulseWorker) exec(jp *job) bool {
-	e := w.p.e
+func (w *pulseWorker) exec(jp *Job) bool {
+	p := w.p
 	// Work from a copy: once abandoned, the batch is no longer ours.
 	j := *jp
 	w.cur = j
-	start := e.nanotime()
-	deadline := start + int64(j.timeout)
+	start := p.nanotime()
+	deadline := start + int64(j.Timeout)
 	w.curStart = start
 	// Store before the state: the watchdog reads it once it sees running.
-	w.giveUp.Store(deadline + grace(j.timeout))
+	w.giveUp.Store(deadline + Grace(j.Timeout))
 	seq := w.state.Load()&^wStatus + 4
 	w.state.Store(seq | wRunning)
 
 	c := w.ctx
-	c.reset(e.base, e.epoch.Add(time.Duration(deadline)))
-	err := callCheck(c, j.check, &e.errs)
+	c.reset(p.cfg.Base, p.cfg.Epoch.Add(time.Duration(deadline)))
+	err := callCheck(c, j.Check, p.cfg.Panic)
 	if !c.finish() {
 		w.ctx = new(checkCtx)
 	}
-	end := e.nanotime()
+	end := p.nanotime()
 	if !w.state.CompareAndSwap(seq|wRunning, seq|wIdle) {
 		// The watchdog gave up on us and reported a timeout.
 		w.p.Sz.Release(w.rec)
@@ -323,17 +349,17 @@ func (w *pulseWorker) exec(jp *job) bool {
 		return false
 	}
 	if err == nil && end >= deadline {
-		err = e.errs.Timeout("check", j.timeout)
+		err = p.cfg.Timeout("check", j.Timeout)
 	}
-	w.rec.Service(e.epoch.Add(time.Duration(end)), time.Duration(end-start))
-	w.out.r = append(w.out.r, result{e: j.e, err: err, due: j.due, start: start, latency: end - start})
+	w.rec.Service(p.cfg.Epoch.Add(time.Duration(end)), time.Duration(end-start))
+	w.out.r = append(w.out.r, Result{E: j.E, Err: err, Due: j.Due, Start: start, Latency: end - start})
 	return true
 }
 
-func callCheck(ctx context.Context, c pulse.Checker, errs *Errors) (err error) {
+func callCheck(ctx context.Context, c pulse.Checker, panicked func(op string, v any, stack []byte) error) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			err = errs.Panic("check", v, debug.Stack())
+			err = panicked("check", v, debug.Stack())
 		}
 	}()
 	return c.Check(ctx)
@@ -341,7 +367,7 @@ func callCheck(ctx context.Context, c pulse.Checker, errs *Errors) (err error) {
 
 // repostOrphans queues again the batches the watchdog could not. It runs on
 // the loop.
-func (p *pulsePipe) repostOrphans() {
+func (p *Pipe) RepostOrphans() {
 	for len(p.orphans) > 0 {
 		b := p.orphans[len(p.orphans)-1]
 		select {
@@ -353,9 +379,9 @@ func (p *pulsePipe) repostOrphans() {
 	}
 }
 
-// grace is how long past its deadline a check may run before the watchdog
+// Grace is how long past its deadline a check may run before the watchdog
 // reports it as timed out and moves on without it.
-func grace(timeout time.Duration) int64 {
+func Grace(timeout time.Duration) int64 {
 	return int64(min(max(timeout/10, 5*time.Millisecond), 500*time.Millisecond))
 }
 
@@ -363,7 +389,7 @@ func grace(timeout time.Duration) int64 {
 // and returns the timeout results it made, plus the results the abandoned
 // workers had not handed back yet, and the earliest time a running check
 // will be due for abandoning (MaxInt64 if none runs).
-func (p *pulsePipe) watchdog(now int64, out []result) ([]result, int64) {
+func (p *Pipe) Watchdog(now int64, out []Result) ([]Result, int64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	earliest := int64(math.MaxInt64)
@@ -379,20 +405,20 @@ func (p *pulsePipe) watchdog(now int64, out []result) ([]result, int64) {
 		if !w.state.CompareAndSwap(st, st&^wStatus|wAbandoned) {
 			continue
 		}
-		// We own the worker's job, results and batch reference now.
+		// We own the worker's Job, results and batch reference now.
 		p.abandonedRunning.Add(1)
-		p.e.stats.checksAbandoned.Add(1)
-		p.Sz.Loop.Service(p.e.epoch.Add(time.Duration(now)), time.Duration(now-w.curStart))
+		p.cfg.Abandoned.Add(1)
+		p.Sz.Loop.Service(p.cfg.Epoch.Add(time.Duration(now)), time.Duration(now-w.curStart))
 		out = append(out, w.out.r...)
-		out = append(out, result{
-			e: w.cur.e, due: w.cur.due, start: w.curStart, latency: now - w.curStart,
-			err: p.e.errs.Timeout("check", w.cur.timeout),
+		out = append(out, Result{
+			E: w.cur.E, Due: w.cur.Due, Start: w.curStart, Latency: now - w.curStart,
+			Err: p.cfg.Timeout("check", w.cur.Timeout),
 		})
 		w.out.r = w.out.r[:0]
 		p.bufs.Put(w.out)
 		w.out = nil
 		b := w.batch
-		if b.claim.Load() < int32(len(b.jobs)) {
+		if b.claim.Load() < int32(len(b.Jobs)) {
 			// Unclaimed jobs remain: queue the batch again for others.
 			b.refs.Add(1)
 			select {
@@ -405,14 +431,21 @@ func (p *pulsePipe) watchdog(now int64, out []result) ([]result, int64) {
 		delete(p.workers, w)
 		p.Live.Add(-1)
 		p.WG.Done()
-		p.e.log.Warn("check abandoned after its deadline", "timeout", w.cur.timeout)
+		p.cfg.Log.Warn("check abandoned after its deadline", "timeout", w.cur.Timeout)
 	}
 	return out, earliest
 }
 
-// unrefNew returns a batch that was never queued to the free list.
-func (p *pulsePipe) unrefNew(b *jobBatch) {
-	clear(b.jobs)
-	b.jobs = b.jobs[:0]
+// unrefNew returns a batch that was never Queued to the free list.
+func (p *Pipe) UnrefNew(b *Batch) {
+	clear(b.Jobs)
+	b.Jobs = b.Jobs[:0]
 	p.free.Put(b)
 }
+
+// Orphaned reports whether batches the watchdog took back wait to be
+// queued again (see RepostOrphans).
+func (p *Pipe) Orphaned() bool { return len(p.orphans) > 0 }
+
+// Close closes the queue: the workers leave once it is drained.
+func (p *Pipe) Close() { close(p.jobs) }
