@@ -209,11 +209,20 @@ type Stats struct {
 	RemediationsFailed uint64
 	RemediationsDenied uint64 // attempts held back by a monitor's limit or the fleet budget
 	RemediationsDryRun uint64 // attempts not run because of dry run
-	AlertsSent         uint64 // alerts delivered
-	AlertsFailed       uint64 // alerts given up on (see WithUndelivered)
-	AlertsGrouped      uint64 // monitors' alerts sent inside grouped alerts (see WithGrouping)
-	CallsAbandoned     uint64 // remediations and notifications left behind at their deadline
-	PlugInsRunning     int    // remediation and notify calls still running, abandoned ones included
+	// Alerts: every alert raised for a notifier has one fate. It is
+	// delivered (AlertsSent), handed to the dead-letter hook (AlertsFailed,
+	// see WithUndelivered), folded into another while it waited
+	// (AlertsCollapsed, see WithAlertBacklog), or still waiting
+	// (AlertsQueued) or in flight. A grouped alert (see WithGrouping) is
+	// one delivery standing for AlertsGrouped of its members' alerts.
+	AlertsRaised    uint64 // alerts raised for a notifier
+	AlertsSent      uint64 // deliveries that succeeded
+	AlertsFailed    uint64 // deliveries given up on, and alerts handed to the hook at once
+	AlertsGrouped   uint64 // monitors' alerts sent inside grouped alerts
+	AlertsCollapsed uint64 // alerts folded into others while they waited
+	AlertsQueued    int    // alerts waiting for their notifier now
+	CallsAbandoned  uint64 // remediations and notifications left behind past their deadline
+	PlugInsRunning  int    // remediation and notify calls still running, abandoned ones included
 
 	Pulse        PipelineStats
 	Intervention PipelineStats
@@ -375,7 +384,8 @@ func (e *Engine) Stats() Stats {
 		ChecksSkipped: s.ChecksSkipped, FlapStarts: s.FlapStarts, QueueFull: s.QueueFull,
 		Remediations: s.Remediations, RemediationsFailed: s.RemediationsFailed,
 		RemediationsDenied: s.RemediationsDenied, RemediationsDryRun: s.RemediationsDryRun,
-		AlertsSent: s.AlertsSent, AlertsFailed: s.AlertsFailed, AlertsGrouped: s.AlertsGrouped,
+		AlertsRaised: s.AlertsRaised, AlertsSent: s.AlertsSent, AlertsFailed: s.AlertsFailed, AlertsGrouped: s.AlertsGrouped,
+		AlertsCollapsed: s.AlertsCollapsed, AlertsQueued: s.AlertsQueued,
 		CallsAbandoned: s.CallsAbandoned, PlugInsRunning: s.PlugInsRunning,
 		Pulse: pipe(s.Pulse), Intervention: pipe(s.Intervention), Alert: pipe(s.Alert),
 		Lag:          LagStats{P50: s.Lag.P50, P99: s.Lag.P99, Max: s.Lag.Max, Samples: s.Lag.Samples},

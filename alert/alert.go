@@ -64,6 +64,13 @@ type Alert struct {
 	// ends: Green when it is up, Red when it is down, Yellow when it is
 	// failing but not yet down.
 	Flap Flap
+	// Skipped is set when the notifier fell behind and the engine folded
+	// whole episodes of this monitor that were still waiting into one: this
+	// alert stands for its own episode and Skipped more, all of which ended
+	// before it was sent (see the engine's alert backlog). The pair sent
+	// for them, the first red (or first alert) and the green, both carry
+	// the first episode's Since.
+	Skipped int
 	// Group is set when this one alert stands for several: the alerts with
 	// the same Code that monitors sharing a label value raised within the
 	// engine's group wait. Each element is one monitor's alert (with Group

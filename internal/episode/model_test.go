@@ -592,7 +592,7 @@ func TestModel(t *testing.T) {
 	cases := matrix(testing.Short() || raceEnabled)
 	depth := maxDepth
 	if raceEnabled {
-		depth = 7
+		depth = 6
 	}
 	began := time.Now()
 	var configs, steps atomic.Int64
@@ -640,9 +640,13 @@ func TestModel(t *testing.T) {
 func TestStepShiftInvariant(t *testing.T) {
 	const d = 123_456_789
 	n := 0
-	for _, sc := range everyNth(matrix(true), 9) {
+	every, depth := 9, 5
+	if raceEnabled {
+		every, depth = 36, 4
+	}
+	for _, sc := range everyNth(matrix(true), every) {
 		c := sc.c
-		walk(&c, 5, func(cfg config, e mev, now int64) {
+		walk(&c, depth, func(cfg config, e mev, now int64) {
 			n++
 			a, errA := run(cfg, &c, e, now)
 			b, errB := run(cfg.shift(d), &c, e, now+d)
@@ -680,7 +684,10 @@ func walk(c *Settings, depth int, fn func(cfg config, e mev, now int64)) {
 // that it reaches exactly the configuration classes the merged search
 // reaches, and finds no violation the merged search misses.
 func TestModelAgreesWithBruteForce(t *testing.T) {
-	const depth = 5
+	depth := 5
+	if raceEnabled {
+		depth = 4
+	}
 	for _, sc := range everyNth(matrix(true), 17) {
 		c := sc.c
 		brute := map[key]bool{}

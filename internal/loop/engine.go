@@ -13,8 +13,10 @@ import (
 
 	"github.com/ziad/cpra/alert"
 	"github.com/ziad/cpra/ecs"
+	"github.com/ziad/cpra/internal/alerts"
 	"github.com/ziad/cpra/internal/crew"
 	"github.com/ziad/cpra/internal/episode"
+	"github.com/ziad/cpra/internal/fixpipe"
 	"github.com/ziad/cpra/internal/lag"
 	"github.com/ziad/cpra/internal/maint"
 	"github.com/ziad/cpra/internal/pulsepipe"
@@ -81,7 +83,9 @@ type Stats struct {
 	FlapStarts, QueueFull                                   uint64
 	Remediations, RemediationsFailed                        uint64
 	RemediationsDenied, RemediationsDryRun                  uint64
-	AlertsSent, AlertsFailed, AlertsGrouped, CallsAbandoned uint64
+	AlertsRaised, AlertsSent, AlertsFailed, AlertsGrouped   uint64
+	AlertsCollapsed, CallsAbandoned                         uint64
+	AlertsQueued                                            int
 	PlugInsRunning                                          int
 	Pulse, Intervention, Alert                              PipelineStats
 	Lag                                                     lag.Summary
@@ -92,8 +96,7 @@ type counters struct {
 	checksRun, checksFailed, checksAbandoned, checksSkipped, queueFull atomic.Uint64
 	remediations, remediationsFailed                                   atomic.Uint64
 	remediationsDenied, remediationsDryRun                             atomic.Uint64
-	alertsSent, alertsFailed, callsAbandoned                           atomic.Uint64
-	flapStarts, alertsGrouped                                          atomic.Uint64
+	callsAbandoned, flapStarts                                         atomic.Uint64
 }
 
 type lifecycle uint8
@@ -128,9 +131,10 @@ type Engine struct {
 	loopDone chan struct{}
 	dead     chan struct{} // closed once the loop no longer takes results
 
-	pulse  *pulsepipe.Pipe
-	fix    *callPipe
-	notify *callPipe
+	pulse    *pulsepipe.Pipe
+	fix      *fixpipe.Pipe
+	alerts   *alerts.Path
+	alertCtr alerts.Counters
 
 	stats      counters
 	monitors   atomic.Int64
@@ -517,6 +521,9 @@ func (e *Engine) removeMonitor(en ecs.Entity) error {
 	h = s.Healths.Get(en)
 	e.count(h.Phase, -1)
 	e.rules.unref(h.RulesIndex())
+	if e.l.started {
+		e.alerts.Removed(en, s.Probes.Get(en).Name, e.labels(en))
+	}
 	e.maintRemoved(en)
 	e.countGroup(e.labels(en), -1)
 	if s.Deps.Has(en) {
@@ -608,23 +615,26 @@ func (e *Engine) Stats() Stats {
 		RemediationsFailed: e.stats.remediationsFailed.Load(),
 		RemediationsDenied: e.stats.remediationsDenied.Load(),
 		RemediationsDryRun: e.stats.remediationsDryRun.Load(),
-		AlertsSent:         e.stats.alertsSent.Load(),
-		AlertsFailed:       e.stats.alertsFailed.Load(),
-		AlertsGrouped:      e.stats.alertsGrouped.Load(),
-		CallsAbandoned:     e.stats.callsAbandoned.Load(),
+		AlertsRaised:       e.alertCtr.Raised.Load(),
+		AlertsSent:         e.alertCtr.Sent.Load(),
+		AlertsFailed:       e.alertCtr.Failed.Load(),
+		AlertsGrouped:      e.alertCtr.Grouped.Load(),
+		AlertsCollapsed:    e.alertCtr.Collapsed.Load(),
+		AlertsQueued:       int(e.alertCtr.Queued.Load()),
+		CallsAbandoned:     e.stats.callsAbandoned.Load() + e.alertCtr.Abandoned.Load(),
 	}
 	e.mu.Lock()
-	p, fix, nt := e.pulse, e.fix, e.notify
+	p, fix := e.pulse, e.fix
 	e.mu.Unlock()
 	e.snapMu.Lock()
 	st.Lag = e.lag
 	st.CheckLatency = e.latency.Stats()
 	if p != nil {
 		st.Pulse = pipeStats(&p.Crew, p.Queued.Load())
-		st.Intervention = pipeStats(&fix.Crew, fix.queued.Load())
-		st.Alert = pipeStats(&nt.Crew, nt.queued.Load())
-		st.Pulse.Sizing, st.Intervention.Sizing, st.Alert.Sizing = p.Sz.Last, fix.Sz.Last, nt.Sz.Last
-		st.PlugInsRunning = int(fix.plugRunning.Load() + nt.plugRunning.Load())
+		st.Intervention = pipeStats(&fix.Crew, fix.Queued.Load())
+		st.Alert = PipelineStats{Workers: int(e.alertCtr.InFlight.Load()), Queued: st.AlertsQueued}
+		st.Pulse.Sizing, st.Intervention.Sizing = p.Sz.Last, fix.Sz.Last
+		st.PlugInsRunning = int(fix.Running.Load() + e.alertCtr.Running.Load())
 	}
 	e.snapMu.Unlock()
 	return st
@@ -649,8 +659,18 @@ func (e *Engine) Start(ctx context.Context) error {
 		MinWorkers: e.cfg.MinWorkers, MaxWorkers: e.cfg.MaxWorkers,
 		Timeout: e.errs.Timeout, Panic: e.errs.Panic, Abandoned: &e.stats.checksAbandoned, Log: e.log,
 	})
-	e.fix = newCallPipe(e, "remediation", e.dead)
-	e.notify = newCallPipe(e, "notify", e.dead)
+	e.fix = fixpipe.New(fixpipe.Config{
+		Epoch: e.epoch, Base: e.base, MinWorkers: e.cfg.MinWorkers, MaxWorkers: e.cfg.MaxWorkers,
+		TimeoutErr: e.errs.Timeout, PanicErr: e.errs.Panic, Abandoned: &e.stats.callsAbandoned, Log: e.log, Dead: e.dead,
+	})
+	e.alerts = alerts.New(alerts.Config{
+		Default: e.cfg.Notifier, GroupBy: e.cfg.GroupBy, GroupWait: e.cfg.GroupWait,
+		Timeout: e.cfg.NotifyTimeout, Retries: e.cfg.NotifyRetries, Backoff: e.cfg.NotifyBackoff, MaxElapsed: e.cfg.NotifyMaxElapsed,
+		PerNotifier: e.cfg.NotifyConcurrency, MaxInFlight: e.cfg.NotifyMaxInFlight,
+		PerMonitor: e.cfg.BacklogPerMonitor, Memory: e.cfg.BacklogMemory,
+		Undelivered: e.cfg.Undelivered, Log: e.log, Epoch: e.epoch,
+		TimeoutErr: e.errs.Timeout, PanicErr: e.errs.Panic, Info: e.info,
+	}, e.base, &e.alertCtr)
 	e.l.init(e)
 	e.rephase(e.nanotime() / int64(time.Millisecond))
 	for range e.cfg.MinWorkers {
@@ -708,13 +728,13 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	}
 	close(e.dead)
 	e.pulse.Close()
-	close(e.fix.in)
-	close(e.notify.in)
+	e.fix.Close()
+	e.alerts.Close()
 	workers := make(chan struct{})
 	go func() {
 		e.pulse.WG.Wait()
 		e.fix.WG.Wait()
-		e.notify.WG.Wait()
+		e.alerts.Wait()
 		close(workers)
 	}()
 	select {
@@ -738,4 +758,9 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	e.state = stateClosed
 	e.mu.Unlock()
 	return err
+}
+
+// info returns a monitor's name and labels, for its alerts.
+func (e *Engine) info(en ecs.Entity) (string, map[string]string) {
+	return e.store.Probes.Get(en).Name, e.labels(en)
 }

@@ -3,13 +3,12 @@ package loop
 import (
 	"fmt"
 	"math"
-	"reflect"
 	"time"
 
-	"github.com/ziad/cpra/alert"
 	"github.com/ziad/cpra/ecs"
 	"github.com/ziad/cpra/internal/crew"
 	"github.com/ziad/cpra/internal/episode"
+	"github.com/ziad/cpra/internal/fixpipe"
 	"github.com/ziad/cpra/internal/lag"
 	"github.com/ziad/cpra/internal/pulsepipe"
 )
@@ -20,10 +19,8 @@ type loopState struct {
 	pending  []*pulsepipe.Batch // full batches waiting for room in the pulse queue
 	pop      func(ecs.Entity, int64)
 	scratch  []pulsepipe.Result
-	lanes    map[ecs.Entity]*lane // monitors with alerts being delivered
-	inflight int64                // checks handed out, results not yet applied
-	fixing   int                  // remediations handed out, outcomes not yet applied
-	episode  uint64               // last episode number given out
+	inflight int64 // checks handed out, results not yet applied
+	fixing   int   // remediations handed out, outcomes not yet applied
 	draining bool
 	hist     lag.Hist
 	latency  lag.Latency
@@ -36,45 +33,13 @@ type loopState struct {
 	denied          error // the reason of the last verdict that denied an attempt
 	sizeAgain       bool
 	budget          budget
-
-	groups   map[groupKey]*group // groups taking members
-	groupQ   []*group            // open groups by due time
-	groupSeq uint64
-}
-
-// lane keeps one monitor's alerts in order: one is being delivered (or a
-// group it is in is being formed), the rest wait here. A grouped alert
-// waits in a lane as its group's call.
-type lane struct {
-	q   []*call
-	top uint64 // the newest group this lane has been in
-}
-
-// group gathers the alerts with one code of monitors sharing a label
-// value until it is due. It is sent once it is due and every member's
-// earlier alerts are delivered.
-type group struct {
-	key     groupKey
-	seq     uint64 // groups are numbered in the order they open
-	due     int64  // ns
-	waits   int    // members still delivering earlier alerts, plus 1 until due
-	members []ecs.Entity
-	alerts  []alert.Alert
-	call    *call
-}
-
-type groupKey struct {
-	notifier any // see notifierID
-	value    string
-	code     alert.Code
-	flap     alert.Flap
+	started         bool // the alert path exists
 }
 
 func (l *loopState) init(e *Engine) {
 	l.cur = e.pulse.GetBatch()
 	l.pop = e.dispatchOne
-	l.lanes = make(map[ecs.Entity]*lane)
-	l.groups = make(map[groupKey]*group)
+	l.started = true
 }
 
 // advanceBudget bounds the due checks one loop round dispatches, so that a
@@ -105,13 +70,12 @@ func (e *Engine) loop() {
 		if len(e.maints.heap) > 0 && !e.maints.heap[0].at.After(l.nowTime) {
 			e.maintDue(l.nowTime)
 		}
-		if len(l.groupQ) > 0 && l.groupQ[0].due <= now {
-			e.closeGroups(now)
+		if d := e.alerts.NextDue(); d >= 0 && d <= now {
+			e.alerts.Due(now)
 		}
 		e.pulse.RepostOrphans()
 		e.postPending()
-		e.fix.flushBacklog()
-		e.notify.flushBacklog()
+		e.fix.FlushBacklog()
 		if l.inflight > 0 && now >= nextWatch {
 			var earliest int64
 			l.scratch, earliest = e.pulse.Watchdog(now, l.scratch[:0])
@@ -128,8 +92,7 @@ func (e *Engine) loop() {
 		if now >= l.nextPub {
 			e.publish(now)
 		}
-		if l.draining && l.inflight == 0 && l.fixing == 0 && len(l.lanes) == 0 &&
-			len(e.fix.backlog) == 0 && len(e.notify.backlog) == 0 {
+		if l.draining && l.inflight == 0 && l.fixing == 0 && e.alerts.Idle() && !e.fix.Backlogged() {
 			e.publish(now)
 			return
 		}
@@ -149,8 +112,8 @@ func (e *Engine) loop() {
 		if l.inflight > 0 {
 			soon(nextWatch)
 		}
-		if len(l.groupQ) > 0 {
-			soon(l.groupQ[0].due)
+		if d := e.alerts.NextDue(); d >= 0 {
+			soon(d)
 		}
 		if at := e.maints.next(); !at.IsZero() && !l.draining {
 			soon(int64(at.Sub(e.epoch)))
@@ -158,7 +121,7 @@ func (e *Engine) loop() {
 		if e.pulse.Queued.Load() > 0 && e.pulse.Idle.Load() == 0 && int(e.pulse.Live.Load()) < e.cfg.MaxWorkers {
 			soon(l.nextGrow)
 		}
-		if len(l.pending) > 0 || e.pulse.Orphaned() || len(e.fix.backlog) > 0 || len(e.notify.backlog) > 0 {
+		if len(l.pending) > 0 || e.pulse.Orphaned() || e.fix.Backlogged() {
 			soon(now + int64(time.Millisecond))
 		}
 		if l.hist.Busy(now / 1e9) {
@@ -187,10 +150,10 @@ func (e *Engine) loop() {
 		}
 		select {
 		case <-e.pulse.Kick:
-		case c := <-e.fix.done:
+		case c := <-e.fix.Done:
 			e.remediated(c)
-		case c := <-e.notify.done:
-			e.notified(c)
+		case j := <-e.alerts.Done():
+			e.alerts.Finished(j)
 		case c := <-e.cmds:
 			c.reply <- e.exec(c)
 		case <-stop:
@@ -206,8 +169,12 @@ func (e *Engine) loop() {
 			l.inflight -= int64(len(l.cur.Jobs))
 			e.clearInFlight(l.cur.Jobs)
 			l.cur.Jobs = l.cur.Jobs[:0]
-			e.closeGroups(math.MaxInt64) // send what is gathered now
+			e.alerts.Drain() // send what groups gathered now
 		case <-e.base.Done():
+			// The shutdown deadline: what is still on the way goes to the
+			// dead-letter hook.
+			e.alerts.Abandon(100 * time.Millisecond)
+			e.publish(e.nanotime())
 			return
 		case <-timer.C:
 		}
@@ -362,162 +329,27 @@ func (e *Engine) apply(rs []pulsepipe.Result) {
 }
 
 // remediated applies the outcome of a remediation attempt.
-func (e *Engine) remediated(c *call) {
+func (e *Engine) remediated(c *fixpipe.Call) {
 	e.l.fixing--
 	e.stats.remediations.Add(1)
-	if c.err != nil {
+	if c.Err != nil {
 		e.stats.remediationsFailed.Add(1)
-		e.log.Warn("remediation failed", "monitor", c.inc.Monitor, "attempt", c.attempt, "error", c.err)
+		e.log.Warn("remediation failed", "monitor", c.Inc.Monitor, "attempt", c.Attempt, "error", c.Err)
 	}
-	if !e.store.Alive(c.e) {
+	if !e.store.Alive(c.E) {
 		return
 	}
 	k := episode.FixOK
-	if c.err != nil {
+	if c.Err != nil {
 		k = episode.FixFailed
 	}
-	e.step(c.e, episode.Event{Kind: k, At: e.unix(e.tickNow()), Start: c.start, Attempt: uint16(c.attempt)}, c.err)
-}
-
-// join adds a monitor's alert to the open group of key, opening one if
-// needed, and reports whether it did. A monitor joins only groups newer
-// than every group already in its lane: then a group waits only for older
-// ones and no two groups wait for each other.
-func (e *Engine) join(en ecs.Entity, ln *lane, key groupKey, n alert.Notifier, a alert.Alert) bool {
-	l := &e.l
-	g := l.groups[key]
-	if g == nil {
-		l.groupSeq++ // newer than every group in any lane
-		g = &group{key: key, seq: l.groupSeq, due: e.nanotime() + int64(e.cfg.GroupWait), waits: 1}
-		g.call = &call{kind: callNotify, notifier: n, group: g}
-		l.groups[key] = g
-		l.groupQ = append(l.groupQ, g)
-	} else if ln != nil && ln.top >= g.seq {
-		return false // already in it, or in a newer group: sent on its own
-	}
-	g.members = append(g.members, en)
-	g.alerts = append(g.alerts, a)
-	if ln == nil {
-		l.lanes[en] = &lane{top: g.seq} // the lane waits for the group
-		return true
-	}
-	ln.q = append(ln.q, g.call)
-	ln.top = g.seq
-	g.waits++
-	return true
-}
-
-// closeGroups stops the groups due by now from taking members and sends
-// those whose members are ready.
-func (e *Engine) closeGroups(now int64) {
-	l := &e.l
-	k := 0
-	for k < len(l.groupQ) && l.groupQ[k].due <= now {
-		g := l.groupQ[k]
-		l.groupQ[k] = nil
-		k++
-		delete(l.groups, g.key) // takes no more members
-		e.release(g)
-	}
-	l.groupQ = append(l.groupQ[:0], l.groupQ[k:]...)
-}
-
-// release drops one of the things a group waits for: its due time, or a
-// member's earlier alert. The group is sent when nothing is left; it
-// cannot be before it is due, which counts until then.
-func (e *Engine) release(g *group) {
-	if g.waits--; g.waits == 0 {
-		e.sendGroup(g)
-	}
-}
-
-// sendGroup hands a formed group to the alert pipeline: as a plain alert
-// when it has one member.
-func (e *Engine) sendGroup(g *group) {
-	c := g.call
-	c.group = nil
-	if len(g.alerts) == 1 {
-		c.e, c.alert = g.members[0], g.alerts[0]
-		e.notify.submit(c)
-		return
-	}
-	first := g.alerts[0]
-	c.e = ecs.Entity{}
-	c.alert = alert.Alert{
-		Monitor:  e.cfg.GroupBy + "=" + g.key.value,
-		Code:     g.key.code,
-		Err:      first.Err,
-		At:       time.Now(),
-		Since:    first.Since,
-		Failures: first.Failures,
-		Attempt:  first.Attempt,
-		Labels:   map[string]string{e.cfg.GroupBy: g.key.value},
-		Flap:     g.key.flap,
-		Group:    g.alerts,
-	}
-	e.stats.alertsGrouped.Add(uint64(len(g.alerts)))
-	c.members = g.members
-	e.notify.submit(c)
-}
-
-// advance moves a monitor's lane on once its current alert or group is
-// delivered.
-func (e *Engine) advance(en ecs.Entity) {
-	ln := e.l.lanes[en]
-	if ln == nil {
-		return
-	}
-	if len(ln.q) == 0 {
-		delete(e.l.lanes, en)
-		return
-	}
-	next := ln.q[0]
-	ln.q[0] = nil
-	ln.q = ln.q[1:]
-	if g := next.group; g != nil {
-		e.release(g)
-		return // the lane now waits for that group
-	}
-	e.notify.submit(next)
-}
-
-// dropLane forgets a removed monitor's waiting alerts; groups waiting for
-// them go ahead.
-func (e *Engine) dropLane(en ecs.Entity) {
-	ln := e.l.lanes[en]
-	if ln == nil {
-		return
-	}
-	for _, c := range ln.q {
-		if g := c.group; g != nil {
-			e.release(g)
-		}
-	}
-	ln.q = nil
-}
-
-// notified records a delivery and sends the monitor's next alert, if any.
-func (e *Engine) notified(c *call) {
-	if c.err == nil {
-		e.stats.alertsSent.Add(1)
-	} else {
-		e.stats.alertsFailed.Add(1)
-		e.log.Error("alert not delivered", "monitor", c.alert.Monitor, "code", c.alert.Code.String(),
-			"tries", c.tries, "error", c.err)
-	}
-	if c.members != nil {
-		for _, en := range c.members {
-			e.advance(en)
-		}
-		return
-	}
-	e.advance(c.e)
+	e.step(c.E, episode.Event{Kind: k, At: e.unix(e.tickNow()), Start: c.Start, Attempt: uint16(c.Attempt)}, c.Err)
 }
 
 // sizing reports whether the pipelines have anything to be sized for:
 // work in flight, or workers above the minimum.
 func (l *loopState) sizing() bool {
-	return l.inflight > 0 || l.fixing > 0 || len(l.lanes) > 0 || l.sizeAgain
+	return l.inflight > 0 || l.fixing > 0 || l.sizeAgain
 }
 
 // resize re-sizes each pipeline from its measurements.
@@ -525,7 +357,7 @@ func (e *Engine) resize(now int64) {
 	l := &e.l
 	l.nextSize = now + int64(crew.Period)
 	at := e.epoch.Add(time.Duration(now))
-	var st [3]crew.Stats
+	var st [2]crew.Stats
 	l.sizeAgain = false
 	for i, c := range []struct {
 		crew    *crew.Crew
@@ -534,8 +366,7 @@ func (e *Engine) resize(now int64) {
 		spawn   func()
 	}{
 		{&e.pulse.Crew, "pulse", len(l.pending) > 0 || e.pulse.Queued.Load() > 0, e.pulse.Spawn},
-		{&e.fix.Crew, "intervention", len(e.fix.backlog) > 0 || e.fix.queued.Load() > 0, e.fix.spawn},
-		{&e.notify.Crew, "alert", len(e.notify.backlog) > 0 || e.notify.queued.Load() > 0, e.notify.spawn},
+		{&e.fix.Crew, "intervention", e.fix.Backlogged() || e.fix.Queued.Load() > 0, e.fix.Spawn},
 	} {
 		live := int(c.crew.Live.Load())
 		before := int(c.crew.Sz.Target.Load())
@@ -555,7 +386,7 @@ func (e *Engine) resize(now int64) {
 		}
 	}
 	e.snapMu.Lock()
-	e.pulse.Sz.Last, e.fix.Sz.Last, e.notify.Sz.Last = st[0], st[1], st[2]
+	e.pulse.Sz.Last, e.fix.Sz.Last = st[0], st[1]
 	e.snapMu.Unlock()
 }
 
@@ -650,33 +481,6 @@ func (e *Engine) checkSoon(en ecs.Entity, h *ecs.Health) {
 func (e *Engine) labels(en ecs.Entity) map[string]string {
 	if s := e.store; s.Metas.Has(en) {
 		return s.Metas.Get(en).Labels
-	}
-	return nil
-}
-
-// engineNotifier stands for the engine's notifier in group keys.
-type engineNotifier struct{}
-
-// notifierID identifies a notifier in a group key, so that only monitors
-// sharing a notifier share groups: the notifier value when it can be a map
-// key, the pointer of one that is a map, slice or function (an alert.Route
-// shared by monitors with the same codes), and nil, meaning "do not
-// group", for any other.
-func notifierID(n alert.Notifier, own bool) any {
-	if !own {
-		return engineNotifier{}
-	}
-	type ref struct {
-		t reflect.Type
-		p uintptr
-	}
-	v := reflect.ValueOf(n)
-	switch v.Kind() {
-	case reflect.Map, reflect.Slice, reflect.Func, reflect.Pointer, reflect.Chan:
-		return ref{v.Type(), v.Pointer()}
-	}
-	if v.Comparable() {
-		return n
 	}
 	return nil
 }

@@ -8,7 +8,9 @@ import (
 
 	"github.com/ziad/cpra/alert"
 	"github.com/ziad/cpra/ecs"
+	"github.com/ziad/cpra/internal/alerts"
 	"github.com/ziad/cpra/internal/episode"
+	"github.com/ziad/cpra/internal/fixpipe"
 	"github.com/ziad/cpra/intervene"
 )
 
@@ -121,7 +123,7 @@ func (e *Engine) effects(en ecs.Entity, h *ecs.Health, st *episode.State, fx *ep
 			aerr = fmt.Errorf("%w (attempt %d)", e.errs.DryRun, a.Attempt)
 		}
 		if a.Send {
-			e.raise(en, h, &a, aerr)
+			e.raise(en, &a, aerr)
 		}
 	}
 	if fx.Denied {
@@ -165,15 +167,13 @@ func (e *Engine) startAttempt(en ecs.Entity, h *ecs.Health, st *episode.State, l
 	}
 	e.l.budget.started(e, en, tick)
 	e.l.fixing++
-	timeout := time.Duration(pl.FixTimeout) * time.Millisecond
-	e.fix.submit(&call{
-		kind:    callRemediate,
-		e:       en,
-		start:   st.Start,
-		attempt: int(st.Attempts),
-		timeout: timeout,
-		rem:     pl.Remediate,
-		inc: intervene.Incident{
+	e.fix.Submit(&fixpipe.Call{
+		E:       en,
+		Start:   st.Start,
+		Attempt: int(st.Attempts),
+		Timeout: time.Duration(pl.FixTimeout) * time.Millisecond,
+		Rem:     pl.Remediate,
+		Inc: intervene.Incident{
 			Monitor:  p.Name,
 			Attempt:  int(st.Attempts),
 			Err:      lastErr,
@@ -259,50 +259,30 @@ func (e *Engine) verdict(en ecs.Entity, pl *ecs.Plugins, ev episode.Event) episo
 	return episode.Verdict{Kind: episode.Allow}
 }
 
-// raise queues one alert of a monitor behind its alerts still being
-// delivered, or adds it to a group. Before Start nothing is sent.
-func (e *Engine) raise(en ecs.Entity, h *ecs.Health, a *episode.Alert, err error) {
-	if e.l.lanes == nil {
+// raise hands one alert of a monitor to the alert path. Before Start
+// nothing is sent.
+func (e *Engine) raise(en ecs.Entity, a *episode.Alert, err error) {
+	if !e.l.started {
 		return
 	}
 	s := e.store
 	n, own := e.cfg.Notifier, false
-	labels := e.labels(en)
 	if s.Plugins.Has(en) {
 		if pn := s.Plugins.Get(en).Notify; pn != nil {
 			n, own = pn, true
 		}
 	}
-	var since time.Time
-	if a.Start != 0 {
-		since = time.UnixMilli(a.Start)
-	}
-	c := &call{kind: callNotify, e: en, notifier: n, alert: alert.Alert{
-		Monitor:  s.Probes.Get(en).Name,
-		Code:     a.Code,
-		Err:      err,
-		At:       time.Now(),
-		Since:    since,
-		Failures: int(a.Fails),
-		Attempt:  int(a.Attempt),
-		Repeat:   int(a.Repeat),
-		Labels:   labels,
-		Flap:     a.Flap,
-	}}
-	ln := e.l.lanes[en]
-	if e.cfg.GroupBy != "" && !e.l.draining {
-		if v, ok := labels[e.cfg.GroupBy]; ok {
-			if id := notifierID(n, own); id != nil && e.join(en, ln, groupKey{id, v, a.Code, a.Flap}, n, c.alert) {
-				return
-			}
-		}
-	}
-	if ln != nil {
-		ln.q = append(ln.q, c)
-		return
-	}
-	e.l.lanes[en] = &lane{}
-	e.notify.submit(c)
+	e.alerts.Raise(en, n, own, alerts.Pending{
+		Err:     err,
+		Start:   a.Start,
+		At:      time.Now().UnixMilli(),
+		Code:    a.Code,
+		Flap:    a.Flap,
+		Repeat:  a.Repeat,
+		Attempt: a.Attempt,
+		Fails:   a.Fails,
+		Ends:    a.Code == alert.Green || a.Why == episode.WhyRemoved,
+	}, e.labels(en))
 }
 
 // count keeps the up and down counts as a monitor moves between phases.
