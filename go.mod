@@ -5,7 +5,6 @@ go 1.25.0
 require (
 	github.com/Workiva/go-datastructures v1.1.5
 	github.com/mlange-42/ark v0.8.3
-	github.com/prometheus-community/pro-bing v0.9.1
 	go.uber.org/goleak v1.3.0
 	go.yaml.in/yaml/v3 v3.0.6
 	golang.org/x/net v0.58.0
@@ -16,9 +15,7 @@ require (
 )
 
 require (
-	github.com/google/uuid v1.6.0 // indirect
 	github.com/stretchr/testify v1.10.0 // indirect
-	golang.org/x/sync v0.22.0 // indirect
 	golang.org/x/text v0.41.0 // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260706201446-f0a921348800 // indirect
 )
