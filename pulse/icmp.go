@@ -248,7 +248,8 @@ func (c *ICMPChecker) ping(ctx context.Context, b budget, ip net.IP, privileged 
 				break
 			}
 			if errors.Is(err, os.ErrDeadlineExceeded) {
-				if next == count && res.recv > 0 && !time.Now().Before(lastSent.Add(icmpGrace)) {
+				now := time.Now()
+				if !now.Before(dl) || next == count && res.recv > 0 && !now.Before(lastSent.Add(icmpGrace)) {
 					break
 				}
 				continue
