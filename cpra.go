@@ -23,7 +23,8 @@ type Monitor struct {
 	// Interval between checks (0: 30s). At least 10ms, at most 31 days.
 	// Intervals and timeouts have a resolution of one millisecond.
 	Interval time.Duration
-	// Timeout of each check and remediation attempt (0: 10s, or Interval
+	// Timeout of each check, and of each remediation attempt unless
+	// Policy.Timeout says otherwise (0: 10s, or Interval
 	// when that is shorter).
 	Timeout time.Duration
 	// FailureThreshold is the number of consecutive failures before the

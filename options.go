@@ -36,7 +36,7 @@ func defaultConfig() config {
 			NotifyRetries:     3,
 			NotifyBackoff:     200 * time.Millisecond,
 			NotifyMaxElapsed:  10 * time.Minute,
-			NotifyConcurrency: 64,
+			NotifyConcurrency: 128,
 			NotifyMaxInFlight: 4096,
 			BacklogPerMonitor: 32,
 			BacklogMemory:     64 << 20,
@@ -277,7 +277,7 @@ func WithRemediationBudget(maxConcurrent int, share float64, window time.Duratio
 }
 
 // WithNotifyConcurrency bounds the deliveries in flight: at most
-// perNotifier to one notifier (default 64) and at most total in all
+// perNotifier to one notifier (default 128) and at most total in all
 // (default 4096). Monitors share a notifier when they use the engine's
 // (see [WithNotifier]) or the same value of their own. Each delivery runs
 // on a goroutine of its own, so a notifier that hangs holds at most

@@ -748,9 +748,12 @@ func (p *Path) call(ctx context.Context, j *job) (err error) {
 type engineNotifier struct{}
 
 // notifierID identifies a notifier, so that monitors sharing one share a
-// sink and groups: the notifier value when it can be a map key, the
-// pointer of one that is a map, slice or function (an alert.Route shared
-// by monitors with the same codes), and nil for any other.
+// sink and groups: for a notifier held by pointer (a pointer, a map such
+// as an alert.Route, a channel, a function value such as a NotifierFunc
+// closure), that pointer: the same closure given to many monitors is one
+// notifier, two closures of one function literal are two; for a slice,
+// its array and length; for another comparable value, the value; and nil,
+// meaning "a notifier of its own", for any other.
 func notifierID(n alert.Notifier, own bool) any {
 	if !own {
 		return engineNotifier{}
@@ -758,11 +761,17 @@ func notifierID(n alert.Notifier, own bool) any {
 	type ref struct {
 		t reflect.Type
 		p uintptr
+		n int
 	}
 	v := reflect.ValueOf(n)
 	switch v.Kind() {
-	case reflect.Map, reflect.Slice, reflect.Func, reflect.Pointer, reflect.Chan:
-		return ref{v.Type(), v.Pointer()}
+	case reflect.Map, reflect.Func, reflect.Pointer, reflect.Chan:
+		// The interface's data word is the value itself for these kinds;
+		// for a function it is the closure, where reflect gives only the
+		// code shared by every closure of one literal.
+		return ref{t: v.Type(), p: uintptr((*[2]unsafe.Pointer)(unsafe.Pointer(&n))[1])}
+	case reflect.Slice:
+		return ref{t: v.Type(), p: v.Pointer(), n: v.Len()}
 	}
 	if v.Comparable() {
 		return n

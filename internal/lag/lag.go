@@ -15,7 +15,7 @@ import (
 const (
 	lagSub     = 3
 	lagBuckets = 64 << lagSub
-	Window  = 10
+	Window     = 10
 )
 
 type lagSecond struct {

@@ -7,6 +7,7 @@ package pulsepipe
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"math"
 	"runtime/debug"
@@ -337,7 +338,7 @@ func (w *pulseWorker) exec(jp *Job) bool {
 
 	c := w.ctx
 	c.reset(p.cfg.Base, p.cfg.Epoch.Add(time.Duration(deadline)))
-	err := callCheck(c, j.Check, p.cfg.Panic)
+	err := p.callCheck(c, j.Check)
 	if !c.finish() {
 		w.ctx = new(checkCtx)
 	}
@@ -356,10 +357,12 @@ func (w *pulseWorker) exec(jp *Job) bool {
 	return true
 }
 
-func callCheck(ctx context.Context, c pulse.Checker, panicked func(op string, v any, stack []byte) error) (err error) {
+func (p *Pipe) callCheck(ctx context.Context, c pulse.Checker) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			err = panicked("check", v, debug.Stack())
+			stack := debug.Stack()
+			p.cfg.Log.Debug("checker panicked", "panic", fmt.Sprint(v), "stack", string(stack))
+			err = p.cfg.Panic("check", v, stack)
 		}
 	}()
 	return c.Check(ctx)
