@@ -14,6 +14,7 @@ import (
 	"github.com/ziad/cpra/alert"
 	"github.com/ziad/cpra/ecs"
 	"github.com/ziad/cpra/internal/alerts"
+	"github.com/ziad/cpra/internal/budget"
 	"github.com/ziad/cpra/internal/crew"
 	"github.com/ziad/cpra/internal/episode"
 	"github.com/ziad/cpra/internal/fixpipe"
@@ -148,7 +149,7 @@ type Engine struct {
 	maints     maints                    // owned with the store
 	parentSets map[string]*ecs.ParentSet // owned with the store
 	parentRefs map[string]int            // parent sets naming each monitor, by name
-	groupSizes map[string]int            // monitors per value of the group budget's label
+	budget     *budget.Budget            // owned with the store
 }
 
 // New returns an engine. It starts nothing: no goroutine runs until
@@ -168,6 +169,11 @@ func New(cfg Config) *Engine {
 		dead:      make(chan struct{}),
 	}
 	e.store = ecs.NewStore(0, cfg.Capacity)
+	e.budget = budget.New(budget.Config{
+		Concurrent: cfg.FixConcurrent, Share: cfg.FixShare, Window: cfg.FixWindow.Milliseconds(),
+		GroupLabel: cfg.GroupFixLabel, GroupShare: cfg.GroupFixShare, GroupWindow: cfg.GroupFixWindow.Milliseconds(),
+		Err: cfg.Errors.Budget,
+	})
 	e.base = context.Background()
 	return e
 }
@@ -352,7 +358,7 @@ func (e *Engine) addMonitor(sp *Spec) (ecs.Entity, error) {
 		return ecs.Entity{}, e.errs.Monitor(sp.Name, "Name", e.errs.Duplicate)
 	}
 	e.monitors.Add(1)
-	e.countGroup(sp.Labels, 1)
+	e.budget.Count(sp.Labels, 1)
 	e.maintAdded(en, sp.Maintenance)
 	return en, nil
 }
@@ -373,25 +379,6 @@ func routes(n alert.Notifier) uint8 {
 		return bits
 	}
 	return episode.RouteAll
-}
-
-// countGroup keeps the number of monitors per value of the group
-// remediation budget's label.
-func (e *Engine) countGroup(labels map[string]string, d int) {
-	lb := e.cfg.GroupFixLabel
-	if lb == "" {
-		return
-	}
-	v, ok := labels[lb]
-	if !ok {
-		return
-	}
-	if e.groupSizes == nil {
-		e.groupSizes = make(map[string]int)
-	}
-	if e.groupSizes[v] += d; e.groupSizes[v] == 0 {
-		delete(e.groupSizes, v)
-	}
 }
 
 // parentSet returns the shared set of these parent names.
@@ -525,7 +512,7 @@ func (e *Engine) removeMonitor(en ecs.Entity) error {
 		e.alerts.Removed(en, s.Probes.Get(en).Name, e.labels(en))
 	}
 	e.maintRemoved(en)
-	e.countGroup(e.labels(en), -1)
+	e.budget.Count(e.labels(en), -1)
 	if s.Deps.Has(en) {
 		e.unrefParents(s.Deps.Get(en).Set)
 	}

@@ -1,7 +1,6 @@
 package loop
 
 import (
-	"fmt"
 	"math"
 	"time"
 
@@ -32,7 +31,6 @@ type loopState struct {
 	removedInFlight uint64
 	denied          error // the reason of the last verdict that denied an attempt
 	sizeAgain       bool
-	budget          budget
 	started         bool // the alert path exists
 }
 
@@ -67,7 +65,7 @@ func (e *Engine) loop() {
 			behind = !e.store.Wheel.Advance(tick, advanceBudget, l.pop)
 			e.flushBatch()
 		}
-		if len(e.maints.heap) > 0 && !e.maints.heap[0].at.After(l.nowTime) {
+		if e.maints.heap.Len() > 0 && !e.maints.heap.Next().After(l.nowTime) {
 			e.maintDue(l.nowTime)
 		}
 		if d := e.alerts.NextDue(); d >= 0 && d <= now {
@@ -115,7 +113,7 @@ func (e *Engine) loop() {
 		if d := e.alerts.NextDue(); d >= 0 {
 			soon(d)
 		}
-		if at := e.maints.next(); !at.IsZero() && !l.draining {
+		if at := e.maints.heap.Next(); !at.IsZero() && !l.draining {
 			soon(int64(at.Sub(e.epoch)))
 		}
 		if e.pulse.Queued.Load() > 0 && e.pulse.Idle.Load() == 0 && int(e.pulse.Live.Load()) < e.cfg.MaxWorkers {
@@ -388,66 +386,6 @@ func (e *Engine) resize(now int64) {
 	e.snapMu.Lock()
 	e.pulse.Sz.Last, e.fix.Sz.Last = st[0], st[1]
 	e.snapMu.Unlock()
-}
-
-// budget is the fleet-wide limit on remediations: how many run at once and
-// how many start within a window, as a share of the monitors.
-type budget struct {
-	starts []int64            // start ticks within the window, oldest first
-	groups map[string][]int64 // the same per value of the group budget's label
-}
-
-// within drops the ticks older than the window ending at now.
-func within(starts []int64, now, window int64) []int64 {
-	k := 0
-	for k < len(starts) && starts[k] <= now-window {
-		k++
-	}
-	return append(starts[:0], starts[k:]...)
-}
-
-func (b *budget) admit(e *Engine, en ecs.Entity, now int64) error {
-	cfg := &e.cfg
-	if cfg.FixConcurrent > 0 && e.l.fixing >= cfg.FixConcurrent {
-		return fmt.Errorf("%w: %d remediations already running", e.errs.Budget, cfg.FixConcurrent)
-	}
-	if w := cfg.FixWindow.Milliseconds(); cfg.FixShare > 0 && w > 0 {
-		b.starts = within(b.starts, now, w)
-		allowed := max(1, int(cfg.FixShare*float64(e.monitors.Load())))
-		if len(b.starts) >= allowed {
-			return fmt.Errorf("%w: %d remediations in %v (%.3g%% of the fleet)", e.errs.Budget, allowed, cfg.FixWindow, cfg.FixShare*100)
-		}
-	}
-	if lb := cfg.GroupFixLabel; lb != "" {
-		if v, ok := e.labels(en)[lb]; ok {
-			starts := within(b.groups[v], now, cfg.GroupFixWindow.Milliseconds())
-			if len(starts) == 0 {
-				delete(b.groups, v) // forget groups with nothing in the window
-			} else {
-				b.groups[v] = starts
-			}
-			allowed := max(1, int(cfg.GroupFixShare*float64(e.groupSizes[v])))
-			if len(starts) >= allowed {
-				return fmt.Errorf("%w: %d remediations in %v (%.3g%% of %s=%s)", e.errs.Budget, allowed, cfg.GroupFixWindow,
-					cfg.GroupFixShare*100, lb, v)
-			}
-		}
-	}
-	return nil
-}
-
-func (b *budget) started(e *Engine, en ecs.Entity, now int64) {
-	if e.cfg.FixShare > 0 {
-		b.starts = append(b.starts, now)
-	}
-	if lb := e.cfg.GroupFixLabel; lb != "" {
-		if v, ok := e.labels(en)[lb]; ok {
-			if b.groups == nil {
-				b.groups = make(map[string][]int64)
-			}
-			b.groups[v] = append(b.groups[v], now)
-		}
-	}
 }
 
 // realign puts a monitor that checked at its retry interval back on its

@@ -9,6 +9,7 @@ import (
 	"github.com/ziad/cpra/alert"
 	"github.com/ziad/cpra/ecs"
 	"github.com/ziad/cpra/internal/alerts"
+	"github.com/ziad/cpra/internal/budget"
 	"github.com/ziad/cpra/internal/episode"
 	"github.com/ziad/cpra/internal/fixpipe"
 	"github.com/ziad/cpra/intervene"
@@ -165,7 +166,7 @@ func (e *Engine) startAttempt(en ecs.Entity, h *ecs.Health, st *episode.State, l
 	if pl.Limit > 0 {
 		pl.Fixes = append(pl.Fixes, e.unix(tick))
 	}
-	e.l.budget.started(e, en, tick)
+	e.budget.Started(e.unix(tick), e.labels(en))
 	e.l.fixing++
 	e.fix.Submit(&fixpipe.Call{
 		E:       en,
@@ -240,18 +241,14 @@ func (e *Engine) verdict(en ecs.Entity, pl *ecs.Plugins, ev episode.Event) episo
 		now = ev.Due
 	}
 	if pl.Limit > 0 {
-		k := 0
-		for k < len(pl.Fixes) && pl.Fixes[k] <= now-pl.Window {
-			k++
-		}
-		pl.Fixes = append(pl.Fixes[:0], pl.Fixes[k:]...)
-		if len(pl.Fixes) >= int(pl.Limit) {
-			e.l.denied = fmt.Errorf("remediation limit: %d in %v", pl.Limit, time.Duration(pl.Window)*time.Millisecond)
-			return episode.Verdict{Kind: episode.Deny, Until: pl.Fixes[0] + pl.Window}
+		var until int64
+		var err error
+		if pl.Fixes, until, err = budget.Own(pl.Fixes, int(pl.Limit), pl.Window, now); err != nil {
+			e.l.denied = err
+			return episode.Verdict{Kind: episode.Deny, Until: until}
 		}
 	}
-	tick := now - e.epochMs
-	if err := e.l.budget.admit(e, en, tick); err != nil {
+	if err := e.budget.Admit(now, e.l.fixing, int(e.monitors.Load()), e.labels(en)); err != nil {
 		e.l.denied = err
 		iv := int64(e.store.Scheds.Get(en).Interval)
 		return episode.Verdict{Kind: episode.Deny, Until: now + iv}
