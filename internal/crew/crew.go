@@ -104,16 +104,18 @@ type Crew struct {
 	Live     atomic.Int32 // workers not abandoned and not leaving
 	Idle     atomic.Int32 // workers waiting for work
 	Quitting atomic.Int32 // quit tokens sent, not yet taken
-	Quit     chan struct{}
-	WG       sync.WaitGroup
-	Sz       *Sizer
-	Min      int
+	// Quit puts one quit token in the pipeline's queue, reporting whether
+	// there was room.
+	Quit func() bool
+	WG   sync.WaitGroup
+	Sz   *Sizer
+	Min  int
 }
 
 // New returns the crew of a pipeline of at least min and at most max
 // workers, measuring from origin.
 func New(origin time.Time, min, max int) Crew {
-	return Crew{Quit: make(chan struct{}, max), Sz: NewSizer(origin, min), Min: min}
+	return Crew{Sz: NewSizer(origin, min), Min: min}
 }
 
 // TookQuit is called by an idle worker that received a quit token: it
@@ -136,12 +138,10 @@ func (c *Crew) TookQuit() bool {
 func (c *Crew) ShrinkTo(target int) {
 	excess := int(c.Live.Load()) - target - int(c.Quitting.Load())
 	for ; excess > 0; excess-- {
-		select {
-		case c.Quit <- struct{}{}:
-			c.Quitting.Add(1)
-		default:
+		if !c.Quit() {
 			return
 		}
+		c.Quitting.Add(1)
 	}
 }
 

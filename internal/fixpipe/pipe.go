@@ -15,6 +15,7 @@ import (
 	"github.com/ziad/cpra/ecs"
 	"github.com/ziad/cpra/internal/crew"
 	"github.com/ziad/cpra/intervene"
+	"github.com/ziad/cpra/queue"
 	"github.com/ziad/cpra/sizing"
 )
 
@@ -46,8 +47,8 @@ type Config struct {
 // Pipe is the intervention pipeline.
 type Pipe struct {
 	cfg    Config
-	in     chan *Call
-	Done   chan *Call // outcomes, for the loop
+	in     *queue.Queue[*Call] // a nil call is a quit token
+	Done   chan *Call          // outcomes, for the loop
 	Queued atomic.Int64
 	crew.Crew
 
@@ -57,26 +58,24 @@ type Pipe struct {
 
 // New returns a pipeline with no worker yet.
 func New(cfg Config) *Pipe {
-	return &Pipe{
+	p := &Pipe{
 		cfg:  cfg,
-		in:   make(chan *Call, 4096),
+		in:   queue.New[*Call](4096),
 		Done: make(chan *Call, 4096),
 		Crew: crew.New(cfg.Epoch, cfg.MinWorkers, cfg.MaxWorkers),
 	}
+	p.Quit = func() bool { return p.in.TryPut(nil) == nil }
+	return p
 }
 
 // Submit queues c, keeping it in the backlog when the queue is full. It
 // runs on the loop.
 func (p *Pipe) Submit(c *Call) {
 	p.Sz.Arrive.Arrival(time.Now())
-	if len(p.backlog) == 0 {
-		select {
-		case p.in <- c:
-			p.Queued.Add(1)
-			p.grow()
-			return
-		default:
-		}
+	if len(p.backlog) == 0 && p.in.TryPut(c) == nil {
+		p.Queued.Add(1)
+		p.grow()
+		return
 	}
 	p.backlog = append(p.backlog, c)
 }
@@ -88,14 +87,11 @@ func (p *Pipe) Backlogged() bool { return len(p.backlog) > 0 }
 func (p *Pipe) FlushBacklog() {
 	n := 0
 	for _, c := range p.backlog {
-		select {
-		case p.in <- c:
-			p.Queued.Add(1)
-			n++
-			continue
-		default:
+		if p.in.TryPut(c) != nil {
+			break
 		}
-		break
+		p.Queued.Add(1)
+		n++
 	}
 	if n > 0 {
 		clear(p.backlog[:n])
@@ -105,7 +101,7 @@ func (p *Pipe) FlushBacklog() {
 }
 
 // Close closes the queue: the workers leave once it is drained.
-func (p *Pipe) Close() { close(p.in) }
+func (p *Pipe) Close() { p.in.Close() }
 
 // grow adds a worker when calls wait and nobody is idle.
 func (p *Pipe) grow() {
@@ -147,29 +143,25 @@ func (p *Pipe) work(rec *sizing.Recorder) {
 // next returns the next call, or false when the worker should stop: the
 // queue was closed, or it was asked to leave.
 func (p *Pipe) next(rec *sizing.Recorder) (*Call, bool) {
-	select {
-	case c, ok := <-p.in:
-		if !ok {
-			p.Live.Add(-1)
-		}
-		return c, ok
-	default:
-	}
-	rec.Flush()
-	p.Idle.Add(1)
-	defer p.Idle.Add(-1)
+	c, err := p.in.TryGet()
 	for {
-		select {
-		case c, ok := <-p.in:
-			if !ok {
-				p.Live.Add(-1)
-			}
-			return c, ok
-		case <-p.Quit:
-			if p.TookQuit() {
-				return nil, false
-			}
+		if err == queue.ErrEmpty {
+			rec.Flush()
+			p.Idle.Add(1)
+			c, err = p.in.Get(context.Background())
+			p.Idle.Add(-1)
 		}
+		if err != nil {
+			p.Live.Add(-1) // closed and drained
+			return nil, false
+		}
+		if c != nil {
+			return c, true
+		}
+		if p.TookQuit() { // a quit token
+			return nil, false
+		}
+		c, err = p.in.TryGet()
 	}
 }
 

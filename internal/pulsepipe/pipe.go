@@ -18,6 +18,7 @@ import (
 	"github.com/ziad/cpra/ecs"
 	"github.com/ziad/cpra/internal/crew"
 	"github.com/ziad/cpra/pulse"
+	"github.com/ziad/cpra/queue"
 	"github.com/ziad/cpra/sizing"
 )
 
@@ -100,7 +101,7 @@ type Config struct {
 // Pipe is the pulse pipeline.
 type Pipe struct {
 	cfg     Config
-	jobs    chan *Batch
+	jobs    *queue.Queue[*Batch]      // batches for the workers; a nil one is a quit token
 	results atomic.Pointer[resultBuf] // a stack of buffers for the loop
 	Kick    chan struct{}             // wakes the loop for results
 	WakeAt  atomic.Int64              // ns: when the sleeping loop plans to wake; 0 while it runs
@@ -124,12 +125,13 @@ func New(cfg Config) *Pipe {
 	p := &Pipe{
 		cfg:      cfg,
 		capacity: int64(cfg.QueueCapacity),
-		jobs:     make(chan *Batch, min(cfg.QueueCapacity, 1<<16)),
+		jobs:     queue.New[*Batch](min(cfg.QueueCapacity, 1<<16)),
 		Kick:     make(chan struct{}, 1),
 		dead:     make(chan struct{}),
 		workers:  make(map[*pulseWorker]struct{}),
 		Crew:     crew.New(cfg.Epoch, cfg.MinWorkers, cfg.MaxWorkers),
 	}
+	p.Quit = func() bool { return p.jobs.TryPut(nil) == nil }
 	p.free.New = func() any { return &Batch{Jobs: make([]Job, 0, BatchMax)} }
 	p.bufs.New = func() any { return &resultBuf{r: make([]Result, 0, resultBufLen)} }
 	return p
@@ -150,14 +152,12 @@ func (p *Pipe) Post(b *Batch) bool {
 		return false
 	}
 	b.refs.Add(1)
-	select {
-	case p.jobs <- b:
-		p.Queued.Add(n)
-		return true
-	default:
+	if p.jobs.TryPut(b) != nil {
 		b.refs.Add(-1)
 		return false
 	}
+	p.Queued.Add(n)
+	return true
 }
 
 func (p *Pipe) unref(b *Batch) {
@@ -204,33 +204,31 @@ func (w *pulseWorker) run() {
 // queue was closed, or it was asked to leave.
 func (w *pulseWorker) next() (*Batch, bool) {
 	p := w.p
-	select {
-	case b, ok := <-p.jobs:
-		if !ok {
-			w.exit(true)
-		}
-		return b, ok
-	default:
+	b, err := p.jobs.TryGet()
+	if err == queue.ErrEmpty {
+		// Nothing queued: hand back what we have, then wait.
+		w.flush()
+		w.rec.Flush()
+		p.Idle.Add(1)
+		b, err = p.jobs.Get(context.Background())
+		p.Idle.Add(-1)
 	}
-	// Nothing Queued: hand back what we have, then wait.
-	w.flush()
-	w.rec.Flush()
-	p.Idle.Add(1)
-	defer p.Idle.Add(-1)
-	for {
-		select {
-		case b, ok := <-p.jobs:
-			if !ok {
-				w.exit(true)
-			}
-			return b, ok
-		case <-p.Quit:
-			if p.TookQuit() {
-				w.exit(false)
-				return nil, false
-			}
+	for err == nil && b == nil { // a quit token
+		if p.TookQuit() {
+			w.exit(false)
+			return nil, false
+		}
+		if b, err = p.jobs.TryGet(); err == queue.ErrEmpty {
+			p.Idle.Add(1)
+			b, err = p.jobs.Get(context.Background())
+			p.Idle.Add(-1)
 		}
 	}
+	if err != nil {
+		w.exit(true) // closed and drained
+		return nil, false
+	}
+	return b, true
 }
 
 // exit retires the worker; live says whether it still counts as live.
@@ -308,9 +306,7 @@ func (w *pulseWorker) runBatch(b *Batch) bool {
 			// Let an idle worker share the rest of the batch.
 			invited = true
 			b.refs.Add(1)
-			select {
-			case p.jobs <- b:
-			default:
+			if p.jobs.TryPut(b) != nil {
 				b.refs.Add(-1)
 			}
 		}
@@ -373,12 +369,11 @@ func (p *Pipe) callCheck(ctx context.Context, c pulse.Checker) (err error) {
 func (p *Pipe) RepostOrphans() {
 	for len(p.orphans) > 0 {
 		b := p.orphans[len(p.orphans)-1]
-		select {
-		case p.jobs <- b:
-			p.orphans = p.orphans[:len(p.orphans)-1]
-		default:
+		if p.jobs.TryPut(b) != nil {
 			return
 		}
+		p.orphans[len(p.orphans)-1] = nil
+		p.orphans = p.orphans[:len(p.orphans)-1]
 	}
 }
 
@@ -424,9 +419,7 @@ func (p *Pipe) Watchdog(now int64, out []Result) ([]Result, int64) {
 		if b.claim.Load() < int32(len(b.Jobs)) {
 			// Unclaimed jobs remain: queue the batch again for others.
 			b.refs.Add(1)
-			select {
-			case p.jobs <- b:
-			default:
+			if p.jobs.TryPut(b) != nil {
 				p.orphans = append(p.orphans, b) // the loop posts it later
 			}
 		}
@@ -451,4 +444,4 @@ func (p *Pipe) UnrefNew(b *Batch) {
 func (p *Pipe) Orphaned() bool { return len(p.orphans) > 0 }
 
 // Close closes the queue: the workers leave once it is drained.
-func (p *Pipe) Close() { close(p.jobs) }
+func (p *Pipe) Close() { p.jobs.Close() }
