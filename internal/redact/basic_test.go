@@ -1,0 +1,43 @@
+package redact
+
+import (
+	"encoding/base64"
+	"strings"
+	"testing"
+)
+
+// TestScrubURLBasicCredentials: a client sends a URL's user information as
+// Basic credentials, base64 of "name:password"; a receiver that echoes the
+// Authorization header must not reveal the name either, although the name
+// alone is not learned in base64.
+func TestScrubURLBasicCredentials(t *testing.T) {
+	tests := []struct {
+		name, user, pass string
+	}{
+		{"name and password", "probeUserQx7", "pa:ss@/+ w%rd"},
+		{"short name", "bob", "hunter22hunter"},
+		{"no password", "tokenOnlyQx7Wz", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var s Secrets
+			ui := tt.user
+			if tt.pass != "" {
+				ui += ":" + strings.NewReplacer(":", "%3A", "@", "%40", "/", "%2F", " ", "%20", "%", "%25").Replace(tt.pass)
+			}
+			s.AddURL("https://" + ui + "@api.example.com/hc")
+			cred := tt.user + ":" + tt.pass
+			for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawURLEncoding} {
+				b64 := enc.EncodeToString([]byte(cred))
+				text := "echo: Authorization: Basic " + b64 + " User-Agent: x"
+				got := s.Scrub(text)
+				if strings.Contains(got, b64[:len(b64)/2]) || !strings.Contains(got, "Basic "+Mask) {
+					t.Errorf("Scrub(%q) = %q, want the credentials masked", text, got)
+				}
+				if !strings.HasSuffix(got, " User-Agent: x") {
+					t.Errorf("Scrub(%q) = %q, want the rest intact", text, got)
+				}
+			}
+		})
+	}
+}
