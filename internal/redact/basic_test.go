@@ -41,3 +41,17 @@ func TestScrubURLBasicCredentials(t *testing.T) {
 		})
 	}
 }
+
+// TestScrubURLEmptyUserInfo: a URL with empty user information learns no
+// encoding short enough to mask ordinary text.
+func TestScrubURLEmptyUserInfo(t *testing.T) {
+	for _, raw := range []string{"https://@api.example.com/hc", "https://:@api.example.com/hc"} {
+		var s Secrets
+		s.AddURL(raw)
+		for _, text := range []string{"Og== Ogg", "status 503, want 2xx", "Basic Og=="} {
+			if got := s.Scrub(text); got != text {
+				t.Errorf("%s: Scrub(%q) = %q, want it unchanged", raw, text, got)
+			}
+		}
+	}
+}

@@ -240,8 +240,9 @@ func (s *Secrets) expand() {
 			}
 			// An HTTP client sends the user information as Basic
 			// credentials: base64 of "name:password", in which the
-			// name is found by none of its own forms.
-			if cred, ok := basicCredentials(p.v); ok {
+			// name is found by none of its own forms. (Below
+			// minDerived bytes the encoding is too short to tell apart.)
+			if cred, ok := basicCredentials(p.v); ok && len(cred) >= minDerived {
 				for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
 					add(enc.EncodeToString([]byte(cred)))
 				}
