@@ -44,11 +44,12 @@ const (
 	evMaintOut
 	evBudgetDenied // a failing check while the budget denies attempts
 	evRemove       // the monitor is removed and added again
+	evRestart      // the engine restarts from the monitor's kept state
 	numEvents
 )
 
 var mevNames = [...]string{"pass", "fail", "fix-ok", "fix-error", "fix-timeout", "parent-down", "parent-up",
-	"pause", "resume", "maint-in", "maint-out", "budget-denied", "remove"}
+	"pause", "resume", "maint-in", "maint-out", "budget-denied", "remove", "restart"}
 
 const (
 	maxDepth = 8
@@ -219,6 +220,15 @@ func run(cfg config, c *Settings, e mev, now int64) (config, error) {
 		ev = Event{Kind: MaintOut}
 	case evRemove:
 		ev = Event{Kind: Remove}
+	case evRestart:
+		// What the store keeps: the counters and recent results start
+		// again, and a running attempt's outcome never comes.
+		kept := cfg.s
+		kept.Fails, kept.Succs, kept.History, kept.WindowN = 0, 0, 0, 0
+		kept.Flags |= Clean
+		cfg.s = kept
+		cfg.env.pending = false
+		ev = Event{Kind: Restart}
 	}
 	ev.At, ev.Due = now+5, now
 	ev.Rand = 1 << 31
@@ -701,8 +711,11 @@ func TestModelAgreesWithBruteForce(t *testing.T) {
 					}
 				}
 			}
-			if err != nil && bad == nil {
-				bad = err
+			if err != nil {
+				if bad == nil {
+					bad = err
+				}
+				return
 			}
 			brute[next.key(now, &c)] = true
 		})
