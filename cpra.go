@@ -222,6 +222,9 @@ type Stats struct {
 	AlertsGrouped   uint64 // monitors' alerts sent inside grouped alerts
 	AlertsCollapsed uint64 // alerts folded into others while they waited
 	AlertsQueued    int    // alerts waiting for their notifier now
+	AlertsKept      uint64 // alerts on the way at the shutdown deadline, kept in the store for the next start
+	StoreFailures   uint64 // writes the store refused (each retried; see WithStore)
+	StatesDropped   uint64 // kept states of monitors not added again within the grace
 	CallsAbandoned  uint64 // remediations and notifications left behind past their deadline
 	PlugInsRunning  int    // remediation and notify calls still running, abandoned ones included
 
@@ -305,7 +308,11 @@ func New(opts ...Option) (*Engine, error) {
 		return nil, cfg.err
 	}
 	cfg.Errors = engineErrors
-	return &Engine{l: loop.New(cfg.Config), shutdownTimeout: cfg.shutdownTimeout}, nil
+	l, err := loop.New(cfg.Config)
+	if err != nil {
+		return nil, fmt.Errorf("cpra: loading the store: %w", err)
+	}
+	return &Engine{l: l, shutdownTimeout: cfg.shutdownTimeout}, nil
 }
 
 // Add validates m and adds it to the engine, before or while it runs. The
@@ -386,7 +393,8 @@ func (e *Engine) Stats() Stats {
 		Remediations: s.Remediations, RemediationsFailed: s.RemediationsFailed,
 		RemediationsDenied: s.RemediationsDenied, RemediationsDryRun: s.RemediationsDryRun,
 		AlertsRaised: s.AlertsRaised, AlertsSent: s.AlertsSent, AlertsFailed: s.AlertsFailed, AlertsGrouped: s.AlertsGrouped,
-		AlertsCollapsed: s.AlertsCollapsed, AlertsQueued: s.AlertsQueued,
+		AlertsCollapsed: s.AlertsCollapsed, AlertsQueued: s.AlertsQueued, AlertsKept: s.AlertsKept,
+		StoreFailures: s.StoreFailures, StatesDropped: s.StatesDropped,
 		CallsAbandoned: s.CallsAbandoned, PlugInsRunning: s.PlugInsRunning,
 		Pulse: pipe(s.Pulse), Intervention: pipe(s.Intervention), Alert: pipe(s.Alert),
 		Lag:          LagStats{P50: s.Lag.P50, P99: s.Lag.P99, Max: s.Lag.Max, Samples: s.Lag.Samples},

@@ -64,6 +64,13 @@ type Alert struct {
 	// ends: Green when it is up, Red when it is down, Yellow when it is
 	// failing but not yet down.
 	Flap Flap
+	// Key identifies the alert, stably: the monitor, its episode (the
+	// start, in Unix milliseconds; outside an episode, the alert's time)
+	// and its number in the episode, as "name/1733212800000/2". An alert
+	// sent again, after a retry or a restart of an engine that keeps its
+	// state, has the same Key, so a receiver can drop the copy. It is empty
+	// on a grouped alert.
+	Key string
 	// Skipped is set when the notifier fell behind and the engine folded
 	// whole episodes of this monitor that were still waiting into one: this
 	// alert stands for its own episode and Skipped more, all of which ended

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"runtime/debug"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,6 +33,7 @@ type Pending struct {
 	Attempt uint16
 	Fails   uint16
 	Skipped uint16 // episodes it stands for beyond its own
+	Seq     uint16 // its number among the alerts sent in its episode
 	Ends    bool   // it ends its episode (a green, or the gray of a removal)
 	group   *group // set on a lane's place in a group
 }
@@ -59,6 +61,13 @@ type Config struct {
 	PanicErr    func(op string, v any, stack []byte) error
 	// Info returns a monitor's name and labels.
 	Info func(en ecs.Entity) (name string, labels map[string]string)
+	// Settled, when set, is told of every alert that has its fate or was
+	// folded into another, and Folded of every summary alert a fold made;
+	// both run on the loop. With Keep, alerts still on the way at the
+	// shutdown deadline are kept (for the next start), not dead-lettered.
+	Settled func(name string, p *Pending)
+	Folded  func(name string, p *Pending)
+	Keep    bool
 }
 
 // Counters count what happened to alerts. Sent and Failed count calls: a
@@ -70,6 +79,7 @@ type Counters struct {
 	Grouped   atomic.Uint64 // monitors' alerts sent inside grouped alerts
 	Collapsed atomic.Uint64 // alerts folded into others while waiting
 	Abandoned atomic.Uint64 // Notify calls left behind past the hard limit
+	Kept      atomic.Uint64 // alerts on the way at the shutdown deadline, kept for the next start
 	Running   atomic.Int64  // Notify calls still running, abandoned ones included
 	InFlight  atomic.Int64  // deliveries in flight
 	Queued    atomic.Int64  // alerts waiting
@@ -186,11 +196,25 @@ type groupKey struct {
 type job struct {
 	sink    *sink
 	lane    *lane   // nil for a group
+	pend    Pending // a lane's alert
+	group   *group  // a group's alerts
 	members []*lane // a group's
 	a       alert.Alert
 	settled atomic.Bool
+	kept    bool // its outcome is unknown at shutdown: kept for the next start
 	err     error
 	tries   int
+}
+
+// keep marks a job caught by the shutdown deadline as kept for the next
+// start, when the engine keeps its state; it reports whether it did.
+func (p *Path) keep(j *job) bool {
+	if !p.cfg.Keep || !j.settled.CompareAndSwap(false, true) {
+		return false
+	}
+	j.kept = true
+	p.ctr.Kept.Add(uint64(max(1, len(j.members))))
+	return true
 }
 
 // New returns an alert path; base is the parent of every Notify call's
@@ -366,6 +390,7 @@ func (p *Path) start(s *sink, u unit) {
 	j := &job{sink: s}
 	if u.g != nil {
 		g := u.g
+		j.group = g
 		j.members = g.members
 		j.a = p.groupAlert(g)
 		if len(g.alerts) > 1 {
@@ -381,6 +406,7 @@ func (p *Path) start(s *sink, u unit) {
 		a := p.pop(l)
 		l.sent = a.Start
 		j.lane = l
+		j.pend = a
 		j.a = p.alertOf(l, &a)
 	}
 	s.inflight++
@@ -411,9 +437,13 @@ func (p *Path) alertOf(l *lane, a *Pending) alert.Alert {
 		Flap:     a.Flap,
 		Skipped:  int(a.Skipped),
 	}
+	id, seq := a.Start, a.Seq
 	if a.Start != 0 {
 		out.Since = time.UnixMilli(a.Start)
+	} else {
+		id, seq = a.At, 0
 	}
+	out.Key = name + "/" + strconv.FormatInt(id, 10) + "/" + strconv.Itoa(int(seq))
 	return out
 }
 
@@ -449,6 +479,7 @@ func (p *Path) Finished(j *job) {
 		return
 	}
 	delete(p.jobs, j)
+	p.report(j)
 	s := j.sink
 	s.inflight--
 	p.inflight--
@@ -468,6 +499,22 @@ func (p *Path) Finished(j *job) {
 	}
 	p.dropSink(s)
 	p.gauges()
+}
+
+// report tells Settled of a finished delivery's alerts.
+func (p *Path) report(j *job) {
+	if p.cfg.Settled == nil || j.kept {
+		return
+	}
+	if j.lane != nil {
+		name, _ := p.info(j.lane)
+		p.cfg.Settled(name, &j.pend)
+		return
+	}
+	for i, l := range j.group.members {
+		name, _ := p.info(l)
+		p.cfg.Settled(name, &j.group.alerts[i])
+	}
 }
 
 // advance moves a lane on once its delivery or group is done.
@@ -559,9 +606,16 @@ var ErrShutdown = errors.New("engine shut down before the alert was delivered")
 // Close must follow.
 func (p *Path) Abandon(grace time.Duration) {
 	p.closed = true
+	left := func(l *lane, a Pending) {
+		if p.cfg.Keep {
+			p.ctr.Kept.Add(1) // stays in the outbox for the next start
+			return
+		}
+		p.deadLetter(l, a, ErrShutdown)
+	}
 	for _, g := range p.groupQ {
 		for i, l := range g.members {
-			p.deadLetter(l, g.alerts[i], ErrShutdown)
+			left(l, g.alerts[i])
 		}
 	}
 	p.groupQ = nil
@@ -571,7 +625,7 @@ func (p *Path) Abandon(grace time.Duration) {
 			for s.ready[i].len() > 0 {
 				if u := s.ready[i].pop(); u.g != nil {
 					for k, l := range u.g.members {
-						p.deadLetter(l, u.g.alerts[k], ErrShutdown)
+						left(l, u.g.alerts[k])
 					}
 				}
 			}
@@ -580,7 +634,7 @@ func (p *Path) Abandon(grace time.Duration) {
 	for _, l := range p.lanes {
 		for _, a := range l.q {
 			if a.group == nil {
-				p.deadLetter(l, a, ErrShutdown)
+				left(l, a)
 			}
 		}
 		l.q = nil
@@ -591,9 +645,15 @@ func (p *Path) Abandon(grace time.Duration) {
 		select {
 		case j := <-p.done:
 			delete(p.jobs, j)
+			p.report(j)
 		case <-t.C:
 			for j := range p.jobs {
-				p.settle(j, ErrShutdown)
+				// Its outcome is unknown: kept, and sent again (with the
+				// same key) at the next start; or dead-lettered.
+				if !p.keep(j) {
+					p.settle(j, ErrShutdown)
+					p.report(j)
+				}
 			}
 			clear(p.jobs)
 		}
@@ -613,6 +673,19 @@ func (p *Path) Wait() { p.wg.Wait() }
 
 // deadLetter hands a waiting alert to the hook.
 func (p *Path) deadLetter(l *lane, a Pending, err error) {
+	j := &job{lane: l, a: p.alertOf(l, &a)}
+	p.settle(j, err)
+	if p.cfg.Settled != nil {
+		name, _ := p.info(l)
+		p.cfg.Settled(name, &a)
+	}
+}
+
+// DeadLetter hands an alert of a monitor the engine no longer has to the
+// dead-letter hook.
+func (p *Path) DeadLetter(name string, a Pending, err error) {
+	p.ctr.Raised.Add(1)
+	l := &lane{name: name, gone: true}
 	j := &job{lane: l, a: p.alertOf(l, &a)}
 	p.settle(j, err)
 }
@@ -657,8 +730,13 @@ func (p *Path) deliver(j *job) {
 		j.tries++
 		err := p.try(j)
 		if err == nil || p.base.Err() != nil || j.tries > cfg.Retries || !alert.Retryable(err) {
-			if err != nil && p.base.Err() != nil && !errors.Is(err, ErrShutdown) {
-				err = fmt.Errorf("%w: %w", ErrShutdown, err)
+			if err != nil && p.base.Err() != nil {
+				if p.keep(j) {
+					break
+				}
+				if !errors.Is(err, ErrShutdown) {
+					err = fmt.Errorf("%w: %w", ErrShutdown, err)
+				}
 			}
 			p.settle(j, err)
 			break
@@ -677,7 +755,9 @@ func (p *Path) deliver(j *job) {
 		case <-t.C:
 		case <-p.base.Done():
 			t.Stop()
-			p.settle(j, fmt.Errorf("%w: %w", ErrShutdown, err))
+			if !p.keep(j) {
+				p.settle(j, fmt.Errorf("%w: %w", ErrShutdown, err))
+			}
 			select {
 			case p.done <- j:
 			case <-p.dead:
@@ -777,4 +857,9 @@ func notifierID(n alert.Notifier, own bool) any {
 		return n
 	}
 	return nil
+}
+
+// SetHooks sets the Settled and Folded callbacks (see Config).
+func (p *Path) SetHooks(settled, folded func(name string, p *Pending)) {
+	p.cfg.Settled, p.cfg.Folded = settled, folded
 }

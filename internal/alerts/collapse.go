@@ -15,10 +15,28 @@ func (p *Path) collapse(l *lane) {
 		}
 	}
 	before := end
+	var old []Pending
+	if p.cfg.Settled != nil {
+		old = append(old, l.q[:end]...)
+	}
 	seg := foldEpisodes(foldRuns(l.q[:end]), l.sent)
 	n := len(seg)
 	if n == before {
 		return
+	}
+	if p.cfg.Settled != nil {
+		// The outbox forgets what was folded, and records the summaries.
+		name, _ := p.info(l)
+		for i := range old {
+			if !contains(seg, &old[i]) {
+				p.cfg.Settled(name, &old[i])
+			}
+		}
+		for i := range seg {
+			if !contains(old, &seg[i]) {
+				p.cfg.Folded(name, &seg[i])
+			}
+		}
 	}
 	rest := l.q[end:]
 	q := make([]Pending, 0, n+len(rest))
@@ -149,4 +167,13 @@ func foldEpisodes(q []Pending, sent int64) []Pending {
 	n := copy(q, out)
 	clear(q[n:])
 	return q[:n]
+}
+
+func contains(q []Pending, a *Pending) bool {
+	for i := range q {
+		if q[i] == *a {
+			return true
+		}
+	}
+	return false
 }

@@ -119,3 +119,22 @@ func Own(starts []int64, limit int, window, now int64) ([]int64, int64, error) {
 }
 
 func ms(v int64) time.Duration { return time.Duration(v) * time.Millisecond }
+
+// Windows returns the start times counted now: the fleet's and each
+// group's (for keeping them across restarts).
+func (b *Budget) Windows() ([]int64, map[string][]int64) { return b.starts, b.groups }
+
+// Restore puts back windows kept across a restart.
+func (b *Budget) Restore(fleet []int64, groups map[string][]int64) {
+	b.starts = append(b.starts[:0], fleet...)
+	if len(groups) > 0 {
+		b.groups = make(map[string][]int64, len(groups))
+		for k, v := range groups {
+			b.groups[k] = append([]int64(nil), v...)
+		}
+	}
+}
+
+// Counts reports whether the budget counts attempts in windows (and so
+// has windows worth keeping).
+func (b *Budget) Counts() bool { return b.cfg.Share > 0 || b.cfg.GroupLabel != "" }

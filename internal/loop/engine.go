@@ -87,6 +87,7 @@ type Stats struct {
 	AlertsRaised, AlertsSent, AlertsFailed, AlertsGrouped   uint64
 	AlertsCollapsed, CallsAbandoned                         uint64
 	AlertsQueued                                            int
+	AlertsKept, StoreFailures, StatesDropped                uint64
 	PlugInsRunning                                          int
 	Pulse, Intervention, Alert                              PipelineStats
 	Lag                                                     lag.Summary
@@ -150,11 +151,12 @@ type Engine struct {
 	parentSets map[string]*ecs.ParentSet // owned with the store
 	parentRefs map[string]int            // parent sets naming each monitor, by name
 	budget     *budget.Budget            // owned with the store
+	keep       *keeper                   // owned with the store; nil without a Store
 }
 
-// New returns an engine. It starts nothing: no goroutine runs until
-// [Engine.Start].
-func New(cfg Config) *Engine {
+// New returns an engine, with the state its store keeps, if any. It starts
+// nothing: no goroutine runs until [Engine.Start].
+func New(cfg Config) (*Engine, error) {
 	now := time.Now()
 	e := &Engine{
 		cfg:       cfg,
@@ -175,7 +177,12 @@ func New(cfg Config) *Engine {
 		Err: cfg.Errors.Budget,
 	})
 	e.base = context.Background()
-	return e
+	if cfg.Store != nil {
+		if err := e.load(cfg.Store, cfg.StoreGrace); err != nil {
+			return nil, err
+		}
+	}
+	return e, nil
 }
 
 func (e *Engine) nanotime() int64 { return int64(time.Since(e.epoch)) }
@@ -360,6 +367,7 @@ func (e *Engine) addMonitor(sp *Spec) (ecs.Entity, error) {
 	e.monitors.Add(1)
 	e.budget.Count(sp.Labels, 1)
 	e.maintAdded(en, sp.Maintenance)
+	e.restore(en, sp.Name)
 	return en, nil
 }
 
@@ -508,8 +516,21 @@ func (e *Engine) removeMonitor(en ecs.Entity) error {
 	h = s.Healths.Get(en)
 	e.count(h.Phase, -1)
 	e.rules.unref(h.RulesIndex())
+	name := s.Probes.Get(en).Name
+	if k := e.keep; k != nil {
+		// Alerts waiting for their batch go to the alert path now, while
+		// the monitor's name and labels can still be read.
+		for i := 0; i < len(k.held); i++ {
+			if h := k.held[i]; h.en == en {
+				e.alerts.Raise(h.en, h.n, h.own, h.p, h.labels)
+				k.held = append(k.held[:i], k.held[i+1:]...)
+				i--
+			}
+		}
+		e.forget(name)
+	}
 	if e.l.started {
-		e.alerts.Removed(en, s.Probes.Get(en).Name, e.labels(en))
+		e.alerts.Removed(en, name, e.labels(en))
 	}
 	e.maintRemoved(en)
 	e.budget.Count(e.labels(en), -1)
@@ -608,11 +629,15 @@ func (e *Engine) Stats() Stats {
 		AlertsGrouped:      e.alertCtr.Grouped.Load(),
 		AlertsCollapsed:    e.alertCtr.Collapsed.Load(),
 		AlertsQueued:       int(e.alertCtr.Queued.Load()),
+		AlertsKept:         e.alertCtr.Kept.Load(),
 		CallsAbandoned:     e.stats.callsAbandoned.Load() + e.alertCtr.Abandoned.Load(),
 	}
 	e.mu.Lock()
 	p, fix := e.pulse, e.fix
 	e.mu.Unlock()
+	if k := e.keep; k != nil {
+		st.StoreFailures, st.StatesDropped = k.failures.Load(), k.dropped.Load()
+	}
 	e.snapMu.Lock()
 	st.Lag = e.lag
 	st.CheckLatency = e.latency.Stats()
@@ -657,8 +682,24 @@ func (e *Engine) Start(ctx context.Context) error {
 		PerMonitor: e.cfg.BacklogPerMonitor, Memory: e.cfg.BacklogMemory,
 		Undelivered: e.cfg.Undelivered, Log: e.log, Epoch: e.epoch,
 		TimeoutErr: e.errs.Timeout, PanicErr: e.errs.Panic, Info: e.info,
+		Keep: e.keep != nil,
 	}, e.base, &e.alertCtr)
+	if k := e.keep; k != nil {
+		e.alerts.SetHooks(e.settled, e.folded)
+		k.writes = make(chan keepBatch, 1)
+		k.acks = make(chan uint64, 1)
+		k.done = make(chan struct{})
+		k.dropAt = e.nanotime() + int64(k.grace)
+		go k.writer(e.log.Warn, e.dead)
+	}
 	e.l.init(e)
+	if k := e.keep; k != nil {
+		for name := range k.outbox {
+			if en, ok := e.store.Lookup(name); ok {
+				e.resend(en, name)
+			}
+		}
+	}
 	e.rephase(e.nanotime() / int64(time.Millisecond))
 	for range e.cfg.MinWorkers {
 		e.pulse.Spawn()
@@ -717,11 +758,17 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	e.pulse.Close()
 	e.fix.Close()
 	e.alerts.Close()
+	if e.keep != nil {
+		close(e.keep.writes)
+	}
 	workers := make(chan struct{})
 	go func() {
 		e.pulse.WG.Wait()
 		e.fix.WG.Wait()
 		e.alerts.Wait()
+		if e.keep != nil {
+			<-e.keep.done
+		}
 		close(workers)
 	}()
 	select {

@@ -90,7 +90,13 @@ func (e *Engine) loop() {
 		if now >= l.nextPub {
 			e.publish(now)
 		}
-		if l.draining && l.inflight == 0 && l.fixing == 0 && e.alerts.Idle() && !e.fix.Backlogged() {
+		if k := e.keep; k != nil {
+			if k.dropAt != 0 && now >= k.dropAt {
+				e.dropUnclaimed()
+			}
+			e.flush(now, false)
+		}
+		if l.draining && l.inflight == 0 && l.fixing == 0 && e.alerts.Idle() && !e.fix.Backlogged() && e.flushed() {
 			e.publish(now)
 			return
 		}
@@ -128,6 +134,14 @@ func (e *Engine) loop() {
 		if l.sizing() {
 			soon(l.nextSize)
 		}
+		if k := e.keep; k != nil {
+			if !k.busy && (len(k.dirty) > 0 || len(k.changes) > 0 || k.budgetNew) {
+				soon(k.first + int64(flushEvery))
+			}
+			if k.dropAt != 0 {
+				soon(k.dropAt)
+			}
+		}
 		// Publish the plan, then look for results once more: a worker that
 		// pushed before seeing the plan did not kick.
 		planned := wake
@@ -152,6 +166,8 @@ func (e *Engine) loop() {
 			e.remediated(c)
 		case j := <-e.alerts.Done():
 			e.alerts.Finished(j)
+		case seq := <-e.acks():
+			e.written(seq)
 		case c := <-e.cmds:
 			c.reply <- e.exec(c)
 		case <-stop:
@@ -168,10 +184,14 @@ func (e *Engine) loop() {
 			e.clearInFlight(l.cur.Jobs)
 			l.cur.Jobs = l.cur.Jobs[:0]
 			e.alerts.Drain() // send what groups gathered now
+			if k := e.keep; k != nil && !k.busy {
+				e.flush(now, true)
+			}
 		case <-e.base.Done():
 			// The shutdown deadline: what is still on the way goes to the
 			// dead-letter hook.
 			e.alerts.Abandon(100 * time.Millisecond)
+			e.lastWrite(100 * time.Millisecond)
 			e.publish(e.nanotime())
 			return
 		case <-timer.C:

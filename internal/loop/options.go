@@ -41,6 +41,10 @@ type Config struct {
 	FixShare          float64
 	FixWindow         time.Duration
 	Errors            Errors
+	// Store, when set, keeps the engine's state across restarts; the state
+	// of monitors not added again within StoreGrace after Start is dropped.
+	Store      Store
+	StoreGrace time.Duration
 }
 
 // Errors are the errors the engine reports, in the types and values

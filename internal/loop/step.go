@@ -12,6 +12,7 @@ import (
 	"github.com/ziad/cpra/internal/budget"
 	"github.com/ziad/cpra/internal/episode"
 	"github.com/ziad/cpra/internal/fixpipe"
+	"github.com/ziad/cpra/internal/persist"
 	"github.com/ziad/cpra/intervene"
 )
 
@@ -90,6 +91,9 @@ func (e *Engine) step(en ecs.Entity, ev episode.Event, err error) {
 		pl = s.Plugins.Get(en) // the monitor may have moved
 		pl.LastFix = next.LastFix
 	}
+	if e.keep != nil && ev.Kind != episode.Remove && !persist.Same(&st, &next) {
+		e.markDirty(en, h)
+	}
 	e.effects(en, h, &next, &fx, ev, err, checkErr)
 }
 
@@ -165,8 +169,15 @@ func (e *Engine) startAttempt(en ecs.Entity, h *ecs.Health, st *episode.State, l
 	tick := e.tickNow()
 	if pl.Limit > 0 {
 		pl.Fixes = append(pl.Fixes, e.unix(tick))
+		e.markDirty(en, h)
 	}
 	e.budget.Started(e.unix(tick), e.labels(en))
+	if k := e.keep; k != nil && e.budget.Counts() {
+		if !k.budgetNew && len(k.dirty) == 0 && len(k.changes) == 0 {
+			k.first = e.nanotime()
+		}
+		k.budgetNew = true
+	}
 	e.l.fixing++
 	e.fix.Submit(&fixpipe.Call{
 		E:       en,
@@ -262,14 +273,11 @@ func (e *Engine) raise(en ecs.Entity, a *episode.Alert, err error) {
 	if !e.l.started {
 		return
 	}
-	s := e.store
-	n, own := e.cfg.Notifier, false
-	if s.Plugins.Has(en) {
-		if pn := s.Plugins.Get(en).Notify; pn != nil {
-			n, own = pn, true
-		}
+	n, own := e.notifierOf(en)
+	if n == nil {
+		return
 	}
-	e.alerts.Raise(en, n, own, alerts.Pending{
+	p := alerts.Pending{
 		Err:     err,
 		Start:   a.Start,
 		At:      time.Now().UnixMilli(),
@@ -278,8 +286,14 @@ func (e *Engine) raise(en ecs.Entity, a *episode.Alert, err error) {
 		Repeat:  a.Repeat,
 		Attempt: a.Attempt,
 		Fails:   a.Fails,
+		Seq:     a.Seq,
 		Ends:    a.Code == alert.Green || a.Why == episode.WhyRemoved,
-	}, e.labels(en))
+	}
+	if e.keep != nil {
+		e.outboxPut(en, n, own, p, e.labels(en))
+		return
+	}
+	e.alerts.Raise(en, n, own, p, e.labels(en))
 }
 
 // count keeps the up and down counts as a monitor moves between phases.
