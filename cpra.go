@@ -328,6 +328,21 @@ func (e *Engine) Add(m Monitor) (ID, error) {
 	return ID{en}, err
 }
 
+// Update replaces the settings of a monitor with those of m, which must
+// have the same name, and keeps its state: an open episode goes on (no
+// second yellow or red; the green resolves the same incident), and so do
+// its remediation attempts, its pause and its alerts on the way. The
+// monitor gets a new ID, which Update returns; the old one is no longer
+// valid. A refused update changes nothing and returns a [*MonitorError].
+func (e *Engine) Update(id ID, m Monitor) (ID, error) {
+	sp, err := m.spec()
+	if err != nil {
+		return ID{}, err
+	}
+	en, err := e.l.Update(id.e, sp)
+	return ID{en}, err
+}
+
 // Remove stops and forgets a monitor. A check of it still running is
 // ignored when it ends. Alerts it raised before are still delivered, and
 // when it was removed in the middle of an episode its receivers were told

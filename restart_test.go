@@ -320,3 +320,42 @@ func TestCorruptRecordRefused(t *testing.T) {
 func contains(s, sub string) bool {
 	return len(sub) == 0 || len(s) >= len(sub) && (s[:len(sub)] == sub || contains(s[1:], sub))
 }
+
+// An update of a monitor in an outage keeps the episode: no second yellow
+// or red, and one green with the same Since.
+func TestUpdateKeepsTheEpisode(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := &recorder{}
+		e, _ := cpra.New(cpra.WithNotifier(rec))
+		target := &switchable{}
+		target.down.Store(true)
+		id, _ := e.Add(cpra.Monitor{Name: "db", Interval: time.Second, Check: target})
+		e.Start(context.Background())
+		time.Sleep(5 * time.Second)
+		id2, err := e.Update(id, cpra.Monitor{Name: "db", Interval: 2 * time.Second, Check: target, FailureThreshold: 5,
+			Labels: map[string]string{"team": "core"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.Status(id); !errors.Is(err, cpra.ErrNotFound) {
+			t.Errorf("the old ID after an update: %v, want ErrNotFound", err)
+		}
+		if _, err := e.Update(id2, cpra.Monitor{Name: "other", Check: target}); err == nil {
+			t.Errorf("an update that renames was accepted")
+		}
+		st, _ := e.Status(id2)
+		if st.State != cpra.StateDown || st.Interval != 2*time.Second || st.Labels["team"] != "core" {
+			t.Errorf("after the update: %+v, want still down with the new settings", st)
+		}
+		time.Sleep(10 * time.Second)
+		target.down.Store(false)
+		time.Sleep(10 * time.Second)
+		shutdown(t, e)
+		if got := rec.codes(""); got != "yellow red green" {
+			t.Errorf("alerts %q, want yellow red green: one episode across the update", got)
+		}
+		if rec.alerts[2].Since != rec.alerts[1].Since {
+			t.Errorf("green's Since %v, red's %v", rec.alerts[2].Since, rec.alerts[1].Since)
+		}
+	})
+}

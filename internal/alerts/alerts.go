@@ -863,3 +863,13 @@ func notifierID(n alert.Notifier, own bool) any {
 func (p *Path) SetHooks(settled, folded func(name string, p *Pending)) {
 	p.cfg.Settled, p.cfg.Folded = settled, folded
 }
+
+// Rekey moves a monitor's lane to its new entity, when an update replaced
+// it: its alerts on the way stay in order ahead of the new ones.
+func (p *Path) Rekey(old, new ecs.Entity) {
+	if l := p.lanes[old]; l != nil {
+		delete(p.lanes, old)
+		l.en = new
+		p.lanes[new] = l
+	}
+}

@@ -152,6 +152,7 @@ type Engine struct {
 	parentRefs map[string]int            // parent sets naming each monitor, by name
 	budget     *budget.Budget            // owned with the store
 	keep       *keeper                   // owned with the store; nil without a Store
+	carry      *carried                  // the state an update hands to the monitor it adds
 }
 
 // New returns an engine, with the state its store keeps, if any. It starts
@@ -205,6 +206,13 @@ func (e *Engine) Remove(en ecs.Entity) error {
 	return e.do(command{kind: cmdRemove, en: en}).err
 }
 
+// Update replaces a monitor's settings, keeping its state: its episode, its
+// attempts, what it told. The name must stay the same.
+func (e *Engine) Update(en ecs.Entity, sp *Spec) (ecs.Entity, error) {
+	r := e.do(command{kind: cmdUpdate, en: en, spec: sp})
+	return r.en, r.err
+}
+
 // Pause pauses (on) or resumes a monitor.
 func (e *Engine) Pause(en ecs.Entity, on bool) error {
 	k := cmdResume
@@ -242,6 +250,7 @@ const (
 	cmdResume
 	cmdAddMaint
 	cmdRemoveMaint
+	cmdUpdate
 )
 
 type command struct {
@@ -301,6 +310,9 @@ func (e *Engine) exec(c command) reply {
 		return reply{en: en, err: err}
 	case cmdRemove:
 		return reply{err: e.removeMonitor(c.en)}
+	case cmdUpdate:
+		en, err := e.updateMonitor(c.en, c.spec)
+		return reply{en: en, err: err}
 	case cmdPause, cmdResume:
 		return reply{err: e.pause(c.en, c.kind == cmdPause)}
 	case cmdAddMaint:
@@ -540,6 +552,67 @@ func (e *Engine) removeMonitor(en ecs.Entity) error {
 	s.Delete(en)
 	e.monitors.Add(-1)
 	return nil
+}
+
+// updateMonitor replaces a monitor by one with new settings and the same
+// name, which takes over its state and its alerts on the way.
+func (e *Engine) updateMonitor(en ecs.Entity, sp *Spec) (ecs.Entity, error) {
+	s := e.store
+	if en.IsZero() || !s.Alive(en) {
+		return ecs.Entity{}, e.errs.NotFound
+	}
+	name := s.Probes.Get(en).Name
+	if sp.Name != name {
+		return ecs.Entity{}, e.errs.Monitor(sp.Name, "Name", fmt.Errorf("an update keeps the name %q: remove the monitor and add the new one", name))
+	}
+	h := s.Healths.Get(en)
+	c := &carried{m: e.kept(en, h), lastCheck: h.LastCheck, latency: h.LastLatency}
+	c.m.State.Fails, c.m.State.Succs = h.Fails, h.Succs
+	if h.Phase.Open() {
+		c.lastErr = s.Episodes.Get(en).LastErr
+	}
+	if s.Rings.Has(en) {
+		rg := s.Rings.Get(en)
+		c.history, c.windowN, c.hadHistory = rg.History, rg.WindowN, true
+	}
+	if s.Plugins.Has(en) {
+		pl := s.Plugins.Get(en)
+		c.fixEnd, c.fixErr = pl.LastFixEnd, pl.LastFixErr
+	}
+	// Check the new settings before the old monitor goes: a refused update
+	// changes nothing. Its name is its own, so it is free for the moment.
+	if _, err := e.parents(sp, make([]string, 0, 4)); err != nil {
+		return ecs.Entity{}, err
+	}
+	if h.Rules&ecs.InFlight != 0 {
+		e.l.removedInFlight++ // its result is ignored; the new monitor checks afresh
+	}
+	e.count(h.Phase, -1)
+	e.rules.unref(h.RulesIndex())
+	e.maintRemoved(en)
+	e.budget.Count(e.labels(en), -1)
+	if s.Deps.Has(en) {
+		e.unrefParents(s.Deps.Get(en).Set)
+	}
+	s.Delete(en)
+	e.monitors.Add(-1)
+	e.carry = c
+	nen, err := e.addMonitor(sp)
+	e.carry = nil
+	if err != nil {
+		return ecs.Entity{}, err
+	}
+	if e.l.started {
+		e.alerts.Rekey(en, nen)
+	}
+	if k := e.keep; k != nil {
+		for i := range k.held {
+			if k.held[i].en == en {
+				k.held[i].en = nen
+			}
+		}
+	}
+	return nen, nil
 }
 
 // tickNow is the current tick.

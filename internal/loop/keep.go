@@ -124,6 +124,11 @@ func (e *Engine) load(st Store, grace time.Duration) error {
 // restore gives a monitor just added its kept state, if it has one, and
 // its alerts still on the way.
 func (e *Engine) restore(en ecs.Entity, name string) {
+	if c := e.carry; c != nil {
+		e.carry = nil
+		e.resume(en, c.m, c)
+		return
+	}
 	k := e.keep
 	if k == nil {
 		return
@@ -131,34 +136,74 @@ func (e *Engine) restore(en ecs.Entity, name string) {
 	if rec, ok := k.states[name]; ok {
 		delete(k.states, name)
 		m, _ := persist.DecodeMonitor(rec) // checked at load
-		s := e.store
-		h := s.Healths.Get(en)
-		rules := &e.rules.list[h.RulesIndex()]
-		if !rules.Remediates {
-			m.State.LastFix, m.Fixes = 0, nil
-			if m.State.Phase >= episode.Remediating && m.State.Phase <= episode.GaveUp {
-				m.State.Phase = episode.Red // no remediator any more: down, red
-				m.State.Flags &^= episode.Reddened
-			}
-		}
-		if m.State.Phase.Open() {
-			s.Episodes.Add(en, &ecs.Episode{Ep: m.State.Ep})
-			h = s.Healths.Get(en)
-		}
-		e.count(m.State.Phase, 1)
-		h.Core = m.State.Core
-		if rules.Remediates {
-			pl := s.Plugins.Get(en)
-			pl.LastFix, pl.Fixes = m.State.LastFix, m.Fixes
-			if m.State.Phase == episode.Remediating {
-				pl.LastFixErr = errors.New("remediation interrupted by a restart of the engine")
-			}
-		}
+		e.resume(en, m, nil)
 		e.step(en, episode.Event{Kind: episode.Restart, At: e.unix(e.tickNow())}, nil)
 	}
 	if e.l.started {
 		e.resend(en, name)
 	}
+}
+
+// carried is what an updated monitor takes over from its old self beyond
+// its kept state.
+type carried struct {
+	m          persist.Monitor
+	lastErr    error
+	lastCheck  int64
+	latency    uint32
+	fixEnd     int64
+	fixErr     error
+	history    uint64
+	windowN    uint8
+	hadHistory bool
+}
+
+// resume puts a state on a monitor just added, fitting it to the
+// monitor's rules: a monitor that lost its remediator goes on failing and
+// is told red at its next failure, if it was not yet.
+func (e *Engine) resume(en ecs.Entity, m persist.Monitor, c *carried) {
+	s := e.store
+	h := s.Healths.Get(en)
+	rules := &e.rules.list[h.RulesIndex()]
+	st := &m.State
+	if !rules.Remediates {
+		st.LastFix, m.Fixes = 0, nil
+		if st.Phase >= episode.Remediating && st.Phase <= episode.GaveUp {
+			st.Phase = episode.Failing
+		}
+	}
+	if st.Phase.Open() {
+		ep := &ecs.Episode{Ep: st.Ep}
+		if c != nil {
+			ep.LastErr = c.lastErr
+		}
+		s.Episodes.Add(en, ep)
+		h = s.Healths.Get(en)
+	}
+	e.count(h.Phase, -1)
+	e.count(st.Phase, 1)
+	h.Core = st.Core
+	if c != nil {
+		h.LastCheck, h.LastLatency = c.lastCheck, c.latency
+		if c.hadHistory && (rules.FailureWindow > 0 || rules.FlapHigh > 0) {
+			rg := s.Rings.Get(en)
+			rg.History, rg.WindowN = c.history, c.windowN
+			if c.history != 0 {
+				h.Flags &^= episode.Clean
+			}
+		}
+	}
+	if rules.Remediates {
+		pl := s.Plugins.Get(en)
+		pl.LastFix, pl.Fixes = st.LastFix, m.Fixes
+		if c != nil {
+			pl.LastFixEnd, pl.LastFixErr = c.fixEnd, c.fixErr
+		}
+		if c == nil && st.Phase == episode.Remediating {
+			pl.LastFixErr = errors.New("remediation interrupted by a restart of the engine")
+		}
+	}
+	e.markDirty(en, h)
 }
 
 // resend hands a re-added monitor's alerts kept in the outbox to the alert
