@@ -67,8 +67,19 @@
 // [New] starts nothing. [Engine.Start] starts the loop and the workers;
 // [Engine.Shutdown] stops scheduling, waits for checks and remediations in
 // flight, delivers queued alerts, and returns ctx.Err() if its context ends
-// first. Both are idempotent; after Shutdown, methods return [ErrClosed]
-// (Status keeps answering with the final state).
+// first; at that deadline, alerts still on the way go to the
+// [WithUndelivered] hook, or with [WithStore] stay in the store for the next
+// start. Start on a running engine returns [ErrRunning]; after Shutdown,
+// methods return [ErrClosed] (Status keeps answering with the final state).
+//
+// # Restarts
+//
+// With [WithStore] the engine keeps each monitor's episode in a store and
+// an outbox of the alerts on their way: a monitor added again after a
+// restart, a crash or a kill resumes its episode, and the alerts that were
+// on their way go out again with the same [alert.Alert].Key.
+// [Engine.Update] changes a monitor's settings and keeps its state in the
+// same way.
 //
 // # Concurrency
 //

@@ -116,11 +116,17 @@ func (f Flap) String() string {
 //     monitor are delivered one at a time and in order; alerts of different
 //     monitors are delivered in parallel, so a Notifier shared between
 //     monitors must be safe for concurrent use.
-//   - Notify must honour ctx, which carries the delivery timeout. A call that
-//     ignores ctx is abandoned at its deadline and counted as failed.
+//   - Notify must honour ctx, which carries the delivery timeout. The call's
+//     own result wins over the deadline: nil is a delivery whenever it comes.
+//     A call that ignores ctx is waited for, holding its monitor's later
+//     alerts, until twice the timeout has passed; then it is left behind
+//     (its goroutine runs on until Notify returns), counted as abandoned,
+//     and the alert is tried again, so only then can two calls for one
+//     monitor overlap.
 //   - A non-nil error means the alert was not delivered; the engine retries
-//     it with backoff a bounded number of times. Notify should therefore be
-//     idempotent where the receiver allows it.
+//     it with backoff a bounded number of times, and may send it again after
+//     a restart. Notify should therefore be idempotent where the receiver
+//     allows it: [Alert.Key] is the same on every copy.
 //   - A panic inside Notify is recovered and counted as a failed delivery.
 type Notifier interface {
 	Notify(ctx context.Context, a Alert) error
