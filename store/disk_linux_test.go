@@ -160,3 +160,36 @@ func TestReadOnlyDisk(t *testing.T) {
 		t.Errorf("got %d records, want 100", got)
 	}
 }
+
+// TestCompactOnFullDisk: Compact fails when there is no room for the new
+// file, and the store goes on as it was.
+func TestCompactOnFullDisk(t *testing.T) {
+	dir := tmpfs(t, "4m")
+	path := filepath.Join(dir, "state")
+	f, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	writeShuffled(t, f, 10_000, 1000)
+	before := dump(t, f)
+	filler := fillDisk(t, dir)
+	if err := f.Compact(); err == nil {
+		t.Fatal("Compact on a full disk: got nil error")
+	} else {
+		t.Logf("Compact on a full disk: %v", err)
+	}
+	if _, err := os.Stat(path + ".compact"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a failed Compact left its temporary file: %v", err)
+	}
+	if got := dump(t, f); !equal(got, before) {
+		t.Fatal("a failed Compact changed the records")
+	}
+	os.Remove(filler)
+	if err := f.Write([]cpra.Change{{Key: key(1), Value: []byte("v")}}); err != nil {
+		t.Fatalf("Write after a failed Compact: %v", err)
+	}
+	if err := f.Compact(); err != nil {
+		t.Fatalf("Compact once there is room: %v", err)
+	}
+}

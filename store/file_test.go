@@ -105,8 +105,10 @@ func TestMemoryAndFileAgree(t *testing.T) {
 			if got := m.Len(); got != len(tt.want) {
 				t.Errorf("Mem.Len: got %d, want %d", got, len(tt.want))
 			}
-			if st, err := f.Stats(); err != nil || st.Records != int64(len(tt.want)) {
-				t.Errorf("File.Stats: got %+v, %v, want %d records", st, err, len(tt.want))
+			data := int64(0)
+			_ = f.Load(func(k, v []byte) error { data += int64(elemSize + len(k) + len(v)); return nil })
+			if st, err := f.Stats(); err != nil || st.Records != int64(len(tt.want)) || st.Data != data {
+				t.Errorf("File.Stats: got %+v, %v, want %d records of %d bytes", st, err, len(tt.want), data)
 			}
 			if err := f.Close(); err != nil {
 				t.Fatal(err)
@@ -115,8 +117,8 @@ func TestMemoryAndFileAgree(t *testing.T) {
 			if got := dump(t, f); !equal(got, tt.want) {
 				t.Errorf("File after reopening: got %q, want %q", got, tt.want)
 			}
-			if st, _ := f.Stats(); st.Records != int64(len(tt.want)) {
-				t.Errorf("File.Stats after reopening: got %d records, want %d", st.Records, len(tt.want))
+			if st, _ := f.Stats(); st.Records != int64(len(tt.want)) || st.Data != data {
+				t.Errorf("File.Stats after reopening: got %+v, want %d records of %d bytes", st, len(tt.want), data)
 			}
 		})
 	}

@@ -144,16 +144,17 @@ func TestKilledMidWrite(t *testing.T) {
 			t.Fatalf("kill %d: Open after the kill: %v", k, err)
 		}
 		values := map[string]int{}
-		n := 0
+		n, data := 0, int64(0)
 		if err := f.Load(func(k, v []byte) error {
 			values[string(v)]++
 			n++
+			data += int64(elemSize + len(k) + len(v))
 			return nil
 		}); err != nil {
 			t.Fatalf("kill %d: Load: %v", k, err)
 		}
-		if st, _ := f.Stats(); st.Records != int64(n) {
-			t.Errorf("kill %d: Stats says %d records, Load gave %d", k, st.Records, n)
+		if st, _ := f.Stats(); st.Records != int64(n) || st.Data != data {
+			t.Errorf("kill %d: Stats says %d records of %d bytes, Load gave %d of %d", k, st.Records, st.Data, n, data)
 		}
 		f.Close()
 		if len(values) != 1 || n != crashKeys {

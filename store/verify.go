@@ -99,7 +99,13 @@ type checker struct {
 	pages  uint64
 	state  []byte
 	bufs   [][]byte
-	counts map[string]int
+	counts map[string]usage
+}
+
+// usage is what the key/value pairs of a bucket take.
+type usage struct {
+	pairs int64
+	bytes int64 // keys, values and their elements
 }
 
 // fault is a damage found by the check, at an offset of the file.
@@ -117,14 +123,14 @@ func faultf(off int64, format string, args ...any) error {
 // check reads the file r of size bytes as bbolt will and reports the first
 // damage found as a *fault: a header or a page that does not hold together,
 // a page referred to twice or both used and free, keys out of order, or
-// anything outside the file. It returns the number of key/value pairs in
-// each top-level bucket. An error that is not a *fault is a failed read.
-func check(r io.ReaderAt, size int64) (map[string]int, error) {
+// anything outside the file. It returns what the key/value pairs of each
+// top-level bucket take. An error that is not a *fault is a failed read.
+func check(r io.ReaderAt, size int64) (map[string]usage, error) {
 	m, err := readMetas(r, size)
 	if err != nil {
 		return nil, err
 	}
-	c := &checker{r: r, ps: int64(m.pageSize), pages: m.pages, counts: map[string]int{}}
+	c := &checker{r: r, ps: int64(m.pageSize), pages: m.pages, counts: map[string]usage{}}
 	if m.pages < 2 {
 		return nil, faultf(0, "header counts %d pages, fewer than its own 2", m.pages)
 	}
@@ -284,9 +290,9 @@ func (c *checker) freelist(id uint64) error {
 
 // tree checks the tree rooted at page id, whose keys are all at least lo
 // and below hi (nil: no bound). refOff is where the reference to it is.
-// count, if not nil, counts its key/value pairs; top says the tree is the
+// count, if not nil, adds up its key/value pairs; top says the tree is the
 // file's tree of buckets.
-func (c *checker) tree(id uint64, lo, hi []byte, depth int, refOff int64, count *int, top bool) error {
+func (c *checker) tree(id uint64, lo, hi []byte, depth int, refOff int64, count *usage, top bool) error {
 	if depth > maxDepth {
 		return faultf(refOff, "trees nest more than %d deep", maxDepth)
 	}
@@ -298,7 +304,7 @@ func (c *checker) tree(id uint64, lo, hi []byte, depth int, refOff int64, count 
 }
 
 // page checks the elements of the page p, which starts at off in the file.
-func (c *checker) page(p []byte, off int64, lo, hi []byte, depth int, count *int, top, inline bool) error {
+func (c *checker) page(p []byte, off int64, lo, hi []byte, depth int, count *usage, top, inline bool) error {
 	if len(p) < pageHeaderSize {
 		return faultf(off, "inline page is %d bytes, shorter than a page header", len(p))
 	}
@@ -355,7 +361,8 @@ func (c *checker) page(p []byte, off int64, lo, hi []byte, depth int, count *int
 		}
 		if eflags&bucketFlag == 0 {
 			if count != nil {
-				*count++
+				count.pairs++
+				count.bytes += int64(elemSize + ksize + vsize)
 			}
 			continue
 		}
@@ -364,8 +371,8 @@ func (c *checker) page(p []byte, off int64, lo, hi []byte, depth int, count *int
 		if len(val) < bucketHeaderSize {
 			return faultf(valOff, "bucket header is %d bytes, want %d", len(val), bucketHeaderSize)
 		}
-		var pairs int
-		var sub *int
+		var pairs usage
+		var sub *usage
 		if top {
 			sub = &pairs
 		}
@@ -377,7 +384,8 @@ func (c *checker) page(p []byte, off int64, lo, hi []byte, depth int, count *int
 			return err
 		}
 		if top {
-			c.counts[string(key)] += pairs
+			u := c.counts[string(key)]
+			c.counts[string(key)] = usage{u.pairs + pairs.pairs, u.bytes + pairs.bytes}
 		}
 	}
 	for i, child := range children {
