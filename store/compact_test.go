@@ -62,8 +62,10 @@ func TestRecordsInKeyOrderFillPages(t *testing.T) {
 	f = mustOpen(t, shuffled)
 	writeShuffled(t, f, n, 1000)
 	f.Close()
-	if got := perRecord(t, shuffled, n); got > 250 {
-		t.Errorf("at random: %.1f bytes a record, want at most 250", got)
+	// Pages split full would take over 400 (most nearly empty); split
+	// half full, 140 in use and the rest free pages left by the Writes.
+	if got := perRecord(t, shuffled, n); got > 320 {
+		t.Errorf("at random: %.1f bytes a record, want at most 320", got)
 	}
 }
 
