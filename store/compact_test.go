@@ -137,3 +137,20 @@ func TestCompactWhileInUse(t *testing.T) {
 		t.Errorf("Load: %d records, want 2050", got)
 	}
 }
+
+func TestOpenRemovesWhatACutShortCompactLeft(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state")
+	f := mustOpen(t, path)
+	fill(t, f, 0, 10, 10, 1)
+	f.Close()
+	if err := os.WriteFile(path+".compact", []byte("half a file"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f = mustOpen(t, path)
+	if _, err := os.Stat(path + ".compact"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Open left the temporary file of a Compact: %v", err)
+	}
+	if got := len(dump(t, f)); got != 10 {
+		t.Errorf("got %d records, want 10", got)
+	}
+}

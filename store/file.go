@@ -130,6 +130,8 @@ func open(path string, o *options) (*File, error) {
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	db.AllocSize = allocSize
+	// What a Compact cut short left; no one else has the store open.
+	_ = os.Remove(path + ".compact")
 	f := &File{path: path, db: db, timeout: o.lockTimeout}
 	u := counts[string(recordsBucket)]
 	f.records.Store(u.pairs)
@@ -405,8 +407,8 @@ func (f *File) Stats() (FileStats, error) {
 // full, and puts the new file in the old one's place. Records written at
 // random leave pages 50 to 100 % full, and changes of many records at once
 // leave free pages behind, which the file keeps; Compact gives that back.
-// It takes about a second for a million records (see the benchmarks), and
-// Write and Load wait for it. The new file is written beside the old one,
+// It takes about two seconds for a million records, and Write and Load
+// wait for it. The new file is written beside the old one,
 // with the suffix ".compact", and replaces it only once it is synced to
 // disk: a failure or a crash midway leaves the old file as it was. If the
 // new file cannot be opened after it replaced the old one, Compact returns
