@@ -25,6 +25,7 @@ import (
 	"github.com/ziad/cpra/config"
 	"github.com/ziad/cpra/metrics"
 	"github.com/ziad/cpra/pulse"
+	"github.com/ziad/cpra/store"
 )
 
 func main() {
@@ -95,12 +96,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.pprofAddr, "pprof.addr", "localhost:6060", "address of the pprof server")
 	fs.StringVar(&o.metricsAddr, "metrics.addr", "", "address to serve Prometheus /metrics on (empty: off)")
 	fs.DurationVar(&o.demoDuration, "demo.duration", 0, "stop the demo after this long (0: run until interrupted)")
+	fs.StringVar(&o.state, "state", "", "with --yaml: the file the engine keeps its state in across restarts (default: the --yaml file's path with .state added; \"\" for none)")
+	fs.BoolVar(&o.stateReset, "state.reset", false, "move a damaged or newer state file aside and start with no state")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
 		return 2
 	}
+	fs.Visit(func(f *flag.Flag) { o.stateSet = o.stateSet || f.Name == "state" })
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "cpra: unexpected argument %q\n", fs.Arg(0))
 		fs.Usage()
@@ -143,6 +147,9 @@ type options struct {
 	pprofAddr    string
 	metricsAddr  string
 	demoDuration time.Duration
+	state        string // the state file; "" for none (see stateSet)
+	stateSet     bool   // --state was given
+	stateReset   bool
 	// tty is standard error when it is a terminal: the status line and the
 	// load progress then redraw one line there instead of logging.
 	tty io.Writer
@@ -242,7 +249,18 @@ func runFile(ctx context.Context, o options, stdout, stderr io.Writer, log *slog
 	for _, w := range f.Warnings {
 		log.Warn("config", "warning", w.Error())
 	}
-	e, err := cpra.New(o.engineOptions(cpra.WithLogger(log), cpra.WithCapacity(len(f.Monitors)))...)
+	opts := []cpra.Option{cpra.WithLogger(log), cpra.WithCapacity(len(f.Monitors))}
+	st, err := openState(o, log)
+	if err != nil {
+		f.Close()
+		fmt.Fprintln(stderr, "cpra:", err)
+		return 1
+	}
+	if st != nil {
+		defer st.Close() // after the engine has shut down
+		opts = append(opts, cpra.WithStore(st, 0))
+	}
+	e, err := cpra.New(o.engineOptions(opts...)...)
 	if err != nil {
 		f.Close()
 		log.Error("engine", "err", err)
@@ -279,6 +297,45 @@ func runFile(ctx context.Context, o options, stdout, stderr io.Writer, log *slog
 			}
 		}
 	})
+}
+
+// openState opens the state file of a --yaml run: --state, or the file's
+// path with ".state" added; none for --state "". A damaged file, or one of
+// a newer version, is refused unless --state.reset moves it aside. A file
+// grown much larger than its records is compacted first.
+func openState(o options, log *slog.Logger) (*store.File, error) {
+	path := o.state
+	if !o.stateSet {
+		path = o.yaml + ".state"
+	}
+	if path == "" {
+		return nil, nil
+	}
+	var sopts []store.Option
+	if o.stateReset {
+		sopts = append(sopts, store.Fresh())
+	}
+	st, err := store.Open(path, sopts...)
+	if err != nil {
+		var ce *store.CorruptError
+		if errors.As(err, &ce) || errors.Is(err, store.ErrNewerVersion) {
+			return nil, fmt.Errorf("%w\n(--state.reset moves it aside and starts with no state; --state \"\" runs without one)", err)
+		}
+		return nil, err
+	}
+	if aside, cause := st.MovedAside(); aside != "" {
+		log.Warn("state file moved aside; starting with no state", "file", aside, "cause", cause)
+	}
+	if fs, err := st.Stats(); err == nil && fs.Size > 1<<20 && fs.Size > 2*fs.Data {
+		start := time.Now()
+		if err := st.Compact(); err != nil {
+			log.Warn("compacting the state file", "file", path, "err", err)
+		} else {
+			log.Info("state file compacted", "file", path, "records", fs.Records, "took", time.Since(start).Round(time.Millisecond))
+		}
+	}
+	log.Info("state", "file", path)
+	return st, nil
 }
 
 // printErrors writes the problems of a monitors file one per line.
