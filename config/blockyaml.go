@@ -11,9 +11,9 @@ import (
 // written in: block mappings and sequences, plain and quoted one-line
 // scalars, one-line flow sequences of scalars, empty flow collections and
 // comments. Anything else makes it give up on the item, which is then parsed
-// by the YAML library (errUnsupported), or on the whole document
-// (errWholeDocument: anchors, aliases and merge keys, which reach across
-// items).
+// by the YAML library (errUnsupported); anchors, aliases and merge keys too:
+// when the library finds an alias of an anchor outside the item, the whole
+// document is read by the library (errWholeDocument).
 var (
 	errUnsupported   = errors.New("construct outside the fast subset")
 	errWholeDocument = errors.New("construct that needs the whole document")
@@ -35,7 +35,8 @@ type blockParser struct {
 }
 
 // splitLines fills p.lines from the item text s whose first line is number
-// first. It reports errUnsupported for tabs in indentation.
+// first. It reports errUnsupported for a character outside the fast
+// subset (see fastText).
 func (p *blockParser) splitLines(s string, first int) error {
 	p.lines = p.lines[:0]
 	num := int32(first)
@@ -54,12 +55,8 @@ func (p *blockParser) splitLines(s string, first int) error {
 			ind++
 		}
 		text := line[ind:]
-		if text != "" && text[0] == '\t' {
-			// A tab after the indentation is allowed only on blank lines.
-			if strings.TrimLeft(text, " \t") != "" {
-				return errUnsupported
-			}
-			text = ""
+		if !fastText(text) {
+			return errUnsupported
 		}
 		text = stripComment(text)
 		if text != "" {
@@ -68,6 +65,34 @@ func (p *blockParser) splitLines(s string, first int) error {
 		num++
 	}
 	return nil
+}
+
+// fastText reports whether every character of t is one the fast path
+// reads as the YAML library does: printable ASCII, and printable
+// non-ASCII characters other than those YAML counts as line breaks or byte
+// order marks. Anything else (control characters, invalid UTF-8, U+0085,
+// U+2028, U+2029, U+FEFF) is left to the library, which refuses it or reads
+// it by rules of its own; so are tabs, which YAML allows in some places
+// only.
+func fastText(t string) bool {
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		if c >= 0x20 && c < 0x7f {
+			continue
+		}
+		if c < 0x80 {
+			return false
+		}
+		r, size := utf8.DecodeRuneInString(t[i:])
+		switch {
+		case r == utf8.RuneError && size == 1,
+			r < 0xa0, r == 0x2028, r == 0x2029, r == 0xfeff,
+			r >= 0xd800 && r < 0xe000, r == 0xfffe, r == 0xffff:
+			return false
+		}
+		i += size - 1
+	}
+	return true
 }
 
 // stripComment removes a comment and trailing blanks from a line's text.
@@ -198,7 +223,6 @@ func (p *blockParser) parseSeq(i, ind int) (*node, int, error) {
 				if err != nil {
 					return nil, next, err
 				}
-				v.line = min(v.line, l.num)
 				seq.add(v)
 				i = next
 			} else {
@@ -251,7 +275,7 @@ func (p *blockParser) parseMap(i, ind int) (*node, int, error) {
 		if l.indent < ind {
 			break
 		}
-		if l.indent > ind {
+		if l.indent > ind || isSeqEntry(l.text) {
 			return nil, i, errUnsupported
 		}
 		key, quoted, rest, ok, err := splitKey(l.text)
@@ -262,7 +286,7 @@ func (p *blockParser) parseMap(i, ind int) (*node, int, error) {
 			return nil, i, errUnsupported
 		}
 		if !quoted && key == "<<" {
-			return nil, i, errWholeDocument
+			return nil, i, errUnsupported
 		}
 		if m.get(key) != nil {
 			return nil, i, errUnsupported // the library reports the duplicate
@@ -327,7 +351,7 @@ func splitKey(t string) (key string, quoted bool, rest string, ok bool, err erro
 		return k, true, strings.TrimLeft(after[1:], " "), true, nil
 	case '[', '{', '&', '*', '!', '|', '>', '%', '@', '`', '?', '#', ',', ']', '}':
 		if t[0] == '&' || t[0] == '*' {
-			return "", false, "", false, errWholeDocument
+			return "", false, "", false, errUnsupported
 		}
 		if t[0] == '?' && (len(t) == 1 || t[1] == ' ') {
 			return "", false, "", false, errUnsupported // a complex key
@@ -370,9 +394,7 @@ func (p *blockParser) inlineValue(n *node, t string) error {
 			return nil
 		}
 		return errUnsupported
-	case '&', '*':
-		return errWholeDocument
-	case '!', '|', '>', '%', '@', '`', '?', ',', ']', '}', '#':
+	case '&', '*', '!', '|', '>', '%', '@', '`', '?', ',', ']', '}', '#':
 		return errUnsupported
 	case '-':
 		if t == "-" || t[1] == ' ' {
@@ -427,9 +449,6 @@ func (p *blockParser) flowSeq(n *node, t string) error {
 			c.kind, c.quoted, c.val = scalarNode, true, v
 			i = j
 		case '[', '{', '&', '*', '!', '|', '>', '%', '@', '`', '?', ',', '#', '}':
-			if t[i] == '&' || t[i] == '*' {
-				return errWholeDocument
-			}
 			return errUnsupported
 		default:
 			j := i

@@ -331,6 +331,7 @@ func run(o *options, split splitter) (f *File, whole bool, err error) {
 		wg.Go(func() {
 			var w worker
 			w.a = &arena{}
+			w.libraryOnly = o.libraryOnly
 			w.p.a = w.a
 			for bt := range work {
 				bt.out = make([]built, len(bt.chunks))
@@ -381,8 +382,9 @@ func run(o *options, split splitter) (f *File, whole bool, err error) {
 
 // worker parses and builds chunks; each has its own arena and parser.
 type worker struct {
-	a *arena
-	p blockParser
+	a           *arena
+	p           blockParser
+	libraryOnly bool
 }
 
 func (w *worker) do(b *builder, c *chunk, out *built) {
@@ -393,7 +395,10 @@ func (w *worker) do(b *builder, c *chunk, out *built) {
 	if c.json {
 		n, err = parseJSONItem(w.a, c.text, c.first)
 	} else {
-		n, err = w.p.parseItem(c.text, c.first)
+		err = errUnsupported
+		if !w.libraryOnly {
+			n, err = w.p.parseItem(c.text, c.first)
+		}
 		if errors.Is(err, errUnsupported) {
 			w.a.reset()
 			n, err = parseItemLib(w.a, c.text, c.first)

@@ -20,6 +20,9 @@ type options struct {
 	workers   int
 	maxErrors int
 	progress  func(Progress)
+	// libraryOnly parses every monitor with the YAML library, never the
+	// fast path (for tests that compare the two).
+	libraryOnly bool
 }
 
 func newOptions(opts []Option) *options {

@@ -1,0 +1,97 @@
+package config
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// outcome describes a load for comparison: its monitors (name, line,
+// digest), disabled monitors, maintenances and warnings, or its errors.
+func outcome(f *File, err error) string {
+	var b strings.Builder
+	if err != nil {
+		var es Errors
+		if !errors.As(err, &es) {
+			return "error: " + err.Error()
+		}
+		for _, e := range es {
+			b.WriteString(e.Error())
+			b.WriteByte('\n')
+		}
+		return b.String()
+	}
+	for i, m := range f.Monitors {
+		fmt.Fprintf(&b, "%q line %d digest %x\n", m.Name, f.pos[i].line, f.Digests[i])
+	}
+	fmt.Fprintf(&b, "disabled %q, maintenance %d\n", f.Disabled, len(f.Maintenance))
+	for _, w := range f.Warnings {
+		b.WriteString("warning " + w.Error() + "\n")
+	}
+	return b.String()
+}
+
+// FuzzReadersAgree loads each input twice, with the fast block-YAML reader
+// and with the YAML library alone: both must give the same monitors, or the
+// same errors at the same lines.
+func FuzzReadersAgree(f *testing.F) {
+	seeds, _ := filepath.Glob("testdata/*.yaml")
+	more, _ := filepath.Glob("testdata/errors/*.yaml")
+	for _, p := range append(seeds, more...) {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	var gen bytes.Buffer
+	Generate(&gen, Fleet{Count: 3, BaseURL: "http://127.0.0.1:1", AlertLog: "a.log", Remediate: true})
+	f.Add(gen.Bytes())
+	f.Add([]byte("monitors:\n- \x1c\n"))
+	f.Add([]byte("monitors:\n-\n 0\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		load := func(libraryOnly bool) string {
+			opts := []Option{WithOpenLog(newMemLogs().open), env(), WithStdout(io.Discard), WithWorkers(1),
+				optionFunc(func(o *options) { o.libraryOnly = libraryOnly })}
+			file, err := Load(bytes.NewReader(data), opts...)
+			if file != nil {
+				defer file.Close()
+			}
+			return outcome(file, err)
+		}
+		fast, lib := load(false), load(true)
+		if fast != lib {
+			t.Fatalf("fast reader:\n%s\nYAML library:\n%s", fast, lib)
+		}
+		// Every monitor the fast reader takes, the library reads into the
+		// same tree, lines included.
+		split := newYAMLSplitter(bufio.NewReader(bytes.NewReader(data)))
+		p := blockParser{a: &arena{}}
+		for {
+			cs, err := split.next(batchSize)
+			if err != nil || cs == nil {
+				return
+			}
+			for _, c := range cs {
+				p.a.reset()
+				fast, err := p.parseItem(c.text, c.first)
+				if err != nil {
+					continue
+				}
+				lib, err := parseItemLib(&arena{}, c.text, c.first)
+				if err != nil {
+					t.Fatalf("monitors[%d]: the fast reader takes it, the library says %v", c.index, err)
+				}
+				if msg := sameTree(fast, lib, ""); msg != "" {
+					t.Fatalf("monitors[%d]: %s", c.index, msg)
+				}
+			}
+		}
+	})
+}
