@@ -37,9 +37,11 @@ func outcome(f *File, err error) string {
 	return b.String()
 }
 
-// FuzzReadersAgree loads each input twice, with the fast block-YAML reader
-// and with the YAML library alone: both must give the same monitors, or the
-// same errors at the same lines.
+// FuzzReadersAgree loads each input with the fast block-YAML reader and
+// with the YAML library alone: both must give the same monitors, or the
+// same errors at the same lines, with the default limits and with a low
+// limit on values. Every monitor the fast reader reads must also be read by
+// the library into the same tree, lines included.
 func FuzzReadersAgree(f *testing.F) {
 	seeds, _ := filepath.Glob("testdata/*.yaml")
 	more, _ := filepath.Glob("testdata/errors/*.yaml")
@@ -56,22 +58,25 @@ func FuzzReadersAgree(f *testing.F) {
 	f.Add([]byte("monitors:\n- \x1c\n"))
 	f.Add([]byte("monitors:\n-\n 0\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		load := func(libraryOnly bool) string {
+		load := func(libraryOnly bool, values int) string {
 			opts := []Option{WithOpenLog(newMemLogs().open), env(), WithStdout(io.Discard), WithWorkers(1),
-				optionFunc(func(o *options) { o.libraryOnly = libraryOnly })}
+				WithLimits(Limits{Values: values}), optionFunc(func(o *options) { o.libraryOnly = libraryOnly })}
 			file, err := Load(bytes.NewReader(data), opts...)
 			if file != nil {
 				defer file.Close()
 			}
 			return outcome(file, err)
 		}
-		fast, lib := load(false), load(true)
-		if fast != lib {
-			t.Fatalf("fast reader:\n%s\nYAML library:\n%s", fast, lib)
+		// The default limits, and a limit on values that many inputs reach.
+		for _, values := range []int{0, 12} {
+			fast, lib := load(false, values), load(true, values)
+			if fast != lib {
+				t.Fatalf("values limit %d: fast reader:\n%s\nYAML library:\n%s", values, fast, lib)
+			}
 		}
 		// Every monitor the fast reader takes, the library reads into the
 		// same tree, lines included.
-		split := newYAMLSplitter(bufio.NewReader(bytes.NewReader(data)))
+		split := newYAMLSplitter(bufio.NewReader(bytes.NewReader(data)), defaultLimits)
 		p := blockParser{a: &arena{}}
 		for {
 			cs, err := split.next(batchSize)

@@ -32,6 +32,18 @@ type pline struct {
 type blockParser struct {
 	lines []pline
 	a     *arena
+	depth int // of the collection being parsed
+}
+
+// fastDepth is the deepest nesting the fast path reads; deeper items go to
+// the library, which refuses those beyond maxDepth.
+const fastDepth = maxDepth / 2
+
+// nest enters a collection; false when it is too deep for the fast path.
+// Call p.depth-- on leaving it.
+func (p *blockParser) nest() bool {
+	p.depth++
+	return p.depth <= fastDepth
 }
 
 // splitLines fills p.lines from the item text s whose first line is number
@@ -157,12 +169,18 @@ func (p *blockParser) parseItem(s string, first int) (*node, error) {
 	if len(p.lines) == 0 {
 		return nil, errUnsupported
 	}
+	p.depth = 0
 	seq, next, err := p.parseSeq(0, p.lines[0].indent)
 	if err != nil {
 		return nil, err
 	}
 	if next != len(p.lines) || seq.n != 1 {
 		return nil, errUnsupported
+	}
+	if o := p.a.over; o != nil {
+		// Reported once the whole item is known to be well-formed, as
+		// the library does.
+		return nil, tooManyValues(o.line, p.a.maxValues())
 	}
 	return seq.first, nil
 }
@@ -204,6 +222,10 @@ func isSeqEntry(t string) bool {
 
 // parseSeq parses a block sequence whose entries start at indentation ind.
 func (p *blockParser) parseSeq(i, ind int) (*node, int, error) {
+	defer func() { p.depth-- }()
+	if !p.nest() {
+		return nil, i, errUnsupported
+	}
 	seq := p.a.alloc()
 	seq.kind = seqNode
 	seq.line = p.lines[i].num
@@ -267,9 +289,14 @@ func (p *blockParser) parseSeq(i, ind int) (*node, int, error) {
 
 // parseMap parses a block mapping whose keys start at indentation ind.
 func (p *blockParser) parseMap(i, ind int) (*node, int, error) {
+	defer func() { p.depth-- }()
+	if !p.nest() {
+		return nil, i, errUnsupported
+	}
 	m := p.a.alloc()
 	m.kind = mapNode
 	m.line = p.lines[i].num
+	var keys keyIndex
 	for i < len(p.lines) {
 		l := p.lines[i]
 		if l.indent < ind {
@@ -288,7 +315,7 @@ func (p *blockParser) parseMap(i, ind int) (*node, int, error) {
 		if !quoted && key == "<<" {
 			return nil, i, errUnsupported
 		}
-		if m.get(key) != nil {
+		if keys.find(m, key) != nil {
 			return nil, i, errUnsupported // the library reports the duplicate
 		}
 		var v *node
@@ -320,7 +347,7 @@ func (p *blockParser) parseMap(i, ind int) (*node, int, error) {
 			i++
 		}
 		v.key, v.keyLine = key, l.num
-		m.add(v)
+		keys.add(m, v)
 	}
 	return m, i, nil
 }

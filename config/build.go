@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ziad/cpra"
 	"github.com/ziad/cpra/alert"
@@ -292,8 +293,9 @@ func (it *item) strs(c *node, path string) ([]string, bool) {
 	return nil, false
 }
 
-// pairs reads a mapping of scalars as key, value pairs in key order.
-func (it *item) pairs(c *node, path string) ([][2]string, bool) {
+// pairs reads a mapping of scalars: its entries (each a scalar or null,
+// whose val is then ""), in key order.
+func (it *item) pairs(c *node, path string) ([]*node, bool) {
 	if c.kind == nullNode {
 		return nil, true
 	}
@@ -301,17 +303,17 @@ func (it *item) pairs(c *node, path string) ([][2]string, bool) {
 		it.failf(c, join(path, c.key), "want a mapping of strings, found %s", c.kind)
 		return nil, false
 	}
-	out := make([][2]string, 0, c.n)
+	out := make([]*node, 0, c.n)
 	for e := c.first; e != nil; e = e.next {
 		switch e.kind {
 		case scalarNode, nullNode:
-			out = append(out, [2]string{e.key, e.val})
+			out = append(out, e)
 		default:
 			it.failf(e, join(join(path, c.key), e.key), "want a string, found %s", e.kind)
 			return nil, false
 		}
 	}
-	slices.SortFunc(out, func(a, b [2]string) int { return strings.Compare(a[0], b[0]) })
+	slices.SortFunc(out, func(a, b *node) int { return strings.Compare(a.key, b.key) })
 	return out, true
 }
 
@@ -334,7 +336,12 @@ func (b *builder) build(n *node, idx int, out *built) {
 	out.digest = digest(n)
 	if c := n.get("name"); c != nil {
 		if c.kind == scalarNode {
-			it.name = strings.Clone(c.val)
+			if max := b.o.limits.NameLength; len(c.val) > max {
+				it.name = shorten(c.val, 40)
+				it.fail(c, "name", &limitError{line: lineOf(c), msg: fmt.Sprintf("%d bytes, longer than the limit of %d", len(c.val), max)})
+			} else {
+				it.name = strings.Clone(c.val)
+			}
 		}
 		out.nameLine = int32(lineOf(c))
 	}
@@ -399,6 +406,18 @@ func (b *builder) build(n *node, idx int, out *built) {
 	}
 }
 
+// shorten returns the first bytes of s, at most max and cut between
+// characters, followed by "...".
+func shorten(s string, max int) string {
+	if len(s) <= max {
+		return strings.Clone(s)
+	}
+	for max > 0 && !utf8.RuneStart(s[max]) {
+		max--
+	}
+	return s[:max] + "..."
+}
+
 func (it *item) labels(c *node) map[string]string {
 	b := it.b
 	h := digest(c)
@@ -413,8 +432,8 @@ func (it *item) labels(c *node) map[string]string {
 		return nil
 	}
 	m := make(map[string]string, len(kv))
-	for _, p := range kv {
-		m[strings.Clone(p[0])] = strings.Clone(p[1])
+	for _, e := range kv {
+		m[strings.Clone(e.key)] = strings.Clone(e.val)
 	}
 	b.mu.Lock()
 	b.labelSets.put(h, c, m)
@@ -622,8 +641,8 @@ func (it *item) httpCheck(cfg *node, path string) pulse.Checker {
 			}
 		case "headers":
 			if kv, ok := it.pairs(c, path); ok {
-				for _, p := range kv {
-					opts = append(opts, pulse.WithHeader(strings.Clone(p[0]), strings.Clone(p[1])))
+				for _, e := range kv {
+					opts = append(opts, pulse.WithHeader(strings.Clone(e.key), strings.Clone(e.val)))
 				}
 			}
 		case "body":
@@ -1022,8 +1041,8 @@ func (it *item) env(c *node, path string) ([]string, bool) {
 		return nil, false
 	}
 	out := make([]string, len(kv))
-	for i, p := range kv {
-		out[i] = p[0] + "=" + p[1]
+	for i, e := range kv {
+		out[i] = e.key + "=" + e.val
 	}
 	return out, true
 }
@@ -1211,8 +1230,8 @@ func (it *item) execRemedy(cfg *node, path string) intervene.Remediator {
 			}
 		case "env":
 			if kv, ok := it.pairs(c, path); ok {
-				for _, p := range kv {
-					opts = append(opts, intervene.WithEnv(strings.Clone(p[0]), strings.Clone(p[1])))
+				for _, e := range kv {
+					opts = append(opts, intervene.WithEnv(strings.Clone(e.key), strings.Clone(e.val)))
 				}
 			}
 		case "inherit_env":
@@ -1262,14 +1281,10 @@ func (it *item) httpRemedy(cfg *node, path string) intervene.Remediator {
 			}
 		case "headers":
 			if kv, ok := it.pairs(c, path); ok {
-				for _, p := range kv {
-					v := p[1]
-					if e := c.get(p[0]); e != nil {
-						if v, ok = it.secret(e, join(path, c.key)); !ok {
-							continue
-						}
+				for _, e := range kv {
+					if v, ok := it.secret(e, join(path, c.key)); ok {
+						opts = append(opts, intervene.WithHeader(strings.Clone(e.key), strings.Clone(v)))
 					}
-					opts = append(opts, intervene.WithHeader(strings.Clone(p[0]), strings.Clone(v)))
 				}
 			}
 		case "expected_status":
@@ -1587,9 +1602,9 @@ func (nb *notifierBuilder) read(strs, lists []string, known []string) {
 			}
 		case c.key == "headers" && slices.Contains(known, "headers"):
 			if kv, ok := it.pairs(c, nb.path); ok {
-				for _, p := range kv {
-					if v, ok := it.secret(c.get(p[0]), join(nb.path, c.key)); ok {
-						nb.vals["headers."+p[0]] = v
+				for _, e := range kv {
+					if v, ok := it.secret(e, join(nb.path, c.key)); ok {
+						nb.vals["headers."+e.key] = v
 					}
 				}
 			}

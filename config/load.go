@@ -160,6 +160,11 @@ func LoadFile(path string, opts ...Option) (*File, error) {
 		return nil, err
 	}
 	defer fh.Close()
+	if fi, err := fh.Stat(); err == nil && fi.Mode().IsRegular() {
+		if max := newOptions(opts).limits.FileSize; fi.Size() > max {
+			return nil, Errors{{Index: -1, Err: fileTooLarge(0, max)}}
+		}
+	}
 	return Load(fh, opts...)
 }
 
@@ -183,16 +188,16 @@ func Load(r io.Reader, opts ...Option) (*File, error) {
 			seeker = nil
 		}
 	}
-	br := bufio.NewReaderSize(r, 256<<10)
+	br := bufio.NewReaderSize(newLimitReader(r, o.limits.FileSize), 256<<10)
 	isJSON, err := sniffJSON(br)
 	if err != nil {
-		return nil, err
+		return nil, limitErrors(err)
 	}
 	var split splitter
 	if isJSON {
-		split = &jsonSplitter{r: br, line: 1}
+		split = &jsonSplitter{r: br, line: 1, maxItem: o.limits.MonitorSize, values: o.limits.Values}
 	} else {
-		split = newYAMLSplitter(br)
+		split = newYAMLSplitter(br, o.limits)
 	}
 	f, whole, err := run(o, split)
 	if isJSON && seeker != nil && topSyntaxError(err) {
@@ -214,6 +219,15 @@ func Load(r io.Reader, opts ...Option) (*File, error) {
 		return nil, err
 	}
 	return loadWhole(o, r)
+}
+
+// limitErrors turns a limit error into Errors.
+func limitErrors(err error) error {
+	var le *limitError
+	if errors.As(err, &le) {
+		return Errors{{Index: -1, Line: le.line, Err: le}}
+	}
+	return err
 }
 
 // topSyntaxError reports whether err holds a syntax error outside any
@@ -330,7 +344,7 @@ func run(o *options, split splitter) (f *File, whole bool, err error) {
 	for range o.workers {
 		wg.Go(func() {
 			var w worker
-			w.a = &arena{}
+			w.a = &arena{limit: o.limits.Values}
 			w.libraryOnly = o.libraryOnly
 			w.p.a = w.a
 			for bt := range work {
@@ -365,11 +379,16 @@ func run(o *options, split splitter) (f *File, whole bool, err error) {
 			return nil, true, splitErr
 		}
 		var se *syntaxError
-		if !errors.As(splitErr, &se) {
+		var le *limitError
+		switch {
+		case errors.As(splitErr, &le):
+			c.add(&Error{Index: -1, Line: le.line, Err: le})
+		case errors.As(splitErr, &se):
+			c.add(&Error{Index: -1, Line: se.line, Err: fmt.Errorf("%w: %s", ErrSyntax, se.msg)})
+		default:
 			b.close()
 			return nil, false, splitErr
 		}
-		c.add(&Error{Index: -1, Line: se.line, Err: fmt.Errorf("%w: %s", ErrSyntax, se.msg)})
 	}
 	for _, e := range split.topErrors() {
 		c.add(e)
@@ -412,6 +431,11 @@ func (w *worker) do(b *builder, c *chunk, out *built) {
 	if err != nil {
 		if errors.Is(err, errWholeDocument) {
 			out.whole = true
+			return
+		}
+		var le *limitError
+		if errors.As(err, &le) {
+			out.errs = append(out.errs, &Error{Index: c.index, Line: le.line, Err: le})
 			return
 		}
 		var se *syntaxError

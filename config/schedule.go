@@ -412,8 +412,8 @@ func (b *builder) topMaintenance(n *node, out *built) ([]cpra.Maintenance, []int
 				it.failf(sel, join(p, "selector"), "empty: give the labels of the monitors to silence")
 			} else {
 				m.Selector = make(map[string]string, len(kv))
-				for _, pr := range kv {
-					m.Selector[strings.Clone(pr[0])] = strings.Clone(pr[1])
+				for _, e := range kv {
+					m.Selector[strings.Clone(e.key)] = strings.Clone(e.val)
 				}
 			}
 		}

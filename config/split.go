@@ -66,6 +66,10 @@ type yamlSplitter struct {
 	maintLine int    // line of the maintenance key, 0 if none yet
 	mbuf      []byte // its text while it is read
 	maint     *node  // the maintenance list, once read
+	mbig      bool   // the maintenance block is over the size limit
+
+	limits Limits
+	big    bool // the open item is over the size limit: its text is dropped
 }
 
 type chunkSpan struct{ start, end, first, index int }
@@ -89,8 +93,40 @@ func topUnknown(key string) error {
 	return errors.New("unknown field (the file holds a monitors list and a maintenance list)")
 }
 
-func newYAMLSplitter(r *bufio.Reader) *yamlSplitter {
-	return &yamlSplitter{src: lineSource{r: r}}
+func newYAMLSplitter(r *bufio.Reader, l Limits) *yamlSplitter {
+	return &yamlSplitter{src: lineSource{r: r}, limits: l}
+}
+
+// keep adds a line of the open item, or drops the item's text once it is
+// longer than the limit.
+func (s *yamlSplitter) keep(raw []byte) {
+	if s.big {
+		return
+	}
+	if len(s.buf)-s.start+len(raw) > s.limits.MonitorSize {
+		s.big = true
+		s.buf = s.buf[:s.start]
+		s.errs = append(s.errs, &Error{Index: s.index, Line: s.first, Err: monitorTooLarge(s.limits.MonitorSize)})
+		return
+	}
+	s.buf = append(s.buf, raw...)
+}
+
+// keepMaint adds a line of the maintenance block, or drops the block once
+// it is longer than the limit.
+func (s *yamlSplitter) keepMaint(raw []byte) {
+	if s.mbig {
+		s.mbuf = append(s.mbuf[:0], '\n')
+		return
+	}
+	if len(s.mbuf)+len(raw) > s.limits.MonitorSize {
+		s.mbig = true
+		s.errs = append(s.errs, &Error{Index: -1, Field: "maintenance", Line: s.maintLine,
+			Err: &limitError{line: s.maintLine, msg: fmt.Sprintf("the text of the block is longer than the limit of %s", sizeText(int64(s.limits.MonitorSize)))}})
+		s.mbuf = s.mbuf[:0]
+		return
+	}
+	s.mbuf = append(s.mbuf, raw...)
 }
 
 func (s *yamlSplitter) maintenance() *node { return s.maint }
@@ -102,17 +138,25 @@ func (s *yamlSplitter) endMaint() error {
 	text := s.mbuf
 	s.mbuf = nil
 	s.state = stTop
+	if s.mbig {
+		return nil
+	}
 	var doc yaml.Node
 	err := yaml.Unmarshal(text, &doc)
 	var n *node
 	if err == nil {
-		c := converter{a: &arena{}, off: int32(s.maintLine - 1)}
+		c := converter{a: &arena{limit: s.limits.Values}, off: int32(s.maintLine - 1)}
 		n, err = c.convert(&doc, 0)
 	} else {
 		err = fromLibError(err, s.maintLine)
 	}
 	if err != nil {
 		var se *syntaxError
+		var le *limitError
+		if errors.As(err, &le) {
+			s.errs = append(s.errs, &Error{Index: -1, Field: "maintenance", Line: le.line, Err: le})
+			return nil
+		}
 		if !errors.As(err, &se) {
 			return err
 		}
@@ -137,14 +181,16 @@ func (s *yamlSplitter) topErrors() []*Error {
 
 func (s *yamlSplitter) closeItem() {
 	if s.open {
-		s.ends = append(s.ends, chunkSpan{start: s.start, end: len(s.buf), first: s.first, index: s.index})
+		if !s.big {
+			s.ends = append(s.ends, chunkSpan{start: s.start, end: len(s.buf), first: s.first, index: s.index})
+		}
 		s.index++
-		s.open = false
+		s.open, s.big = false, false
 	}
 }
 
 func (s *yamlSplitter) openItem() {
-	s.open, s.start, s.first = true, len(s.buf), s.line
+	s.open, s.big, s.start, s.first = true, false, len(s.buf), s.line
 }
 
 // cut returns the finished chunks and keeps the open item's text.
@@ -205,7 +251,7 @@ func (s *yamlSplitter) feed(raw []byte) error {
 	blank := len(bytes.TrimLeft(content, " \t")) == 0
 	if blank || content[0] == '#' {
 		if s.open {
-			s.buf = append(s.buf, raw...)
+			s.keep(raw)
 		}
 		if s.state == stMaint {
 			s.mbuf = append(s.mbuf, '\n') // keeps the lines counted
@@ -225,7 +271,7 @@ func (s *yamlSplitter) feed(raw []byte) error {
 			if isSeqEntry(string(content)) {
 				s.d, s.state = ind, stSeq
 				s.openItem()
-				s.buf = append(s.buf, raw...)
+				s.keep(raw)
 				return nil
 			}
 			if ind > 0 {
@@ -237,12 +283,12 @@ func (s *yamlSplitter) feed(raw []byte) error {
 			case ind > s.d, content[0] == '\t':
 				// Deeper lines belong to the item, and so do lines indented
 				// with a tab, which the item's parser reports.
-				s.buf = append(s.buf, raw...)
+				s.keep(raw)
 				return nil
 			case ind == s.d && isSeqEntry(string(content)):
 				s.closeItem()
 				s.openItem()
-				s.buf = append(s.buf, raw...)
+				s.keep(raw)
 				return nil
 			}
 			s.closeItem()
@@ -253,7 +299,7 @@ func (s *yamlSplitter) feed(raw []byte) error {
 		case stMaint:
 			if ind > 0 || content[0] == '\t' || isSeqEntry(string(content)) {
 				// The block's lines, and a list at the key's indentation.
-				s.mbuf = append(s.mbuf, raw...)
+				s.keepMaint(raw)
 				return nil
 			}
 			if err := s.endMaint(); err != nil {
@@ -320,6 +366,10 @@ type jsonSplitter struct {
 
 	maintLine int
 	maint     *node
+
+	maxItem int  // Limits.MonitorSize
+	values  int  // Limits.Values
+	dropped bool // the last value kept was over maxItem and dropped
 }
 
 const (
@@ -393,6 +443,8 @@ func (s *jsonSplitter) value(keep bool) error {
 	if c == ',' || c == '}' || c == ']' || c == ':' {
 		return s.syntax("unexpected %q, want a value", c)
 	}
+	mark := len(s.buf)
+	s.dropped = false
 	depth := 0
 	inStr, esc := false, false
 	for {
@@ -411,7 +463,12 @@ func (s *jsonSplitter) value(keep bool) error {
 			return nil
 		}
 		if keep {
-			s.buf = append(s.buf, c)
+			if len(s.buf)-mark >= s.maxItem {
+				keep, s.dropped = false, true
+				s.buf = s.buf[:mark]
+			} else {
+				s.buf = append(s.buf, c)
+			}
 		}
 		switch {
 		case c == '\n':
@@ -511,10 +568,22 @@ func (s *jsonSplitter) step() error {
 			if err := s.value(true); err != nil {
 				return err
 			}
+			if s.dropped {
+				s.errs = append(s.errs, &Error{Index: -1, Field: "maintenance", Line: first,
+					Err: &limitError{line: first, msg: fmt.Sprintf("the text of the block is longer than the limit of %s", sizeText(int64(s.maxItem)))}})
+				s.state = jsAfterPair
+				return nil
+			}
 			text := string(s.buf[mark:])
 			s.buf = s.buf[:mark]
-			n, err := parseJSONItem(&arena{}, text, first)
+			n, err := parseJSONItem(&arena{limit: s.values}, text, first)
 			if err != nil {
+				var le *limitError
+				if errors.As(err, &le) {
+					s.errs = append(s.errs, &Error{Index: -1, Field: "maintenance", Line: le.line, Err: le})
+					s.state = jsAfterPair
+					return nil
+				}
 				return err
 			}
 			n.key, n.keyLine = k, int32(keyLine)
@@ -560,7 +629,11 @@ func (s *jsonSplitter) step() error {
 		if err := s.value(true); err != nil {
 			return err
 		}
-		s.ends = append(s.ends, chunkSpan{start: start, end: len(s.buf), first: first, index: s.index})
+		if s.dropped {
+			s.errs = append(s.errs, &Error{Index: s.index, Line: first, Err: monitorTooLarge(s.maxItem)})
+		} else {
+			s.ends = append(s.ends, chunkSpan{start: start, end: len(s.buf), first: first, index: s.index})
+		}
 		s.index++
 		s.state = jsAfterItem
 	case jsAfterItem:
@@ -600,13 +673,13 @@ func loadWhole(o *options, r io.Reader) (*File, error) {
 	b := newBuilder(o)
 	f := &File{b: b}
 	c := collector{o: o, f: f, names: make(map[string]position)}
-	doc, err := decodeWholeYAML(r)
+	doc, err := decodeWholeYAML(newLimitReader(r, o.limits.FileSize))
 	if err != nil {
 		var se *syntaxError
 		if errors.As(err, &se) {
 			return nil, Errors{{Index: -1, Line: se.line, Err: fmt.Errorf("%w: %s", ErrSyntax, se.msg)}}
 		}
-		return nil, err
+		return nil, limitErrors(err)
 	}
 	root := doc
 	if root.Kind == yaml.DocumentNode && len(root.Content) > 0 {
@@ -651,7 +724,7 @@ func loadWhole(o *options, r io.Reader) (*File, error) {
 	if monitors != nil {
 		switch {
 		case monitors.Kind == yaml.SequenceNode:
-			a := &arena{}
+			a := &arena{limit: o.limits.Values}
 			for i, y := range monitors.Content {
 				a.reset()
 				bt := &batch{out: make([]built, 1)}
@@ -660,9 +733,7 @@ func loadWhole(o *options, r io.Reader) (*File, error) {
 				cv := converter{a: a}
 				n, err := cv.convert(y, 0)
 				if err != nil {
-					var se *syntaxError
-					errors.As(err, &se)
-					out.errs = append(out.errs, &Error{Index: i, Line: se.line, Err: fmt.Errorf("%w: %s", ErrSyntax, se.msg)})
+					out.errs = append(out.errs, convertError(i, err))
 				} else {
 					b.build(n, i, out)
 				}
@@ -674,12 +745,14 @@ func loadWhole(o *options, r io.Reader) (*File, error) {
 		}
 	}
 	if maint != nil {
-		cv := converter{a: &arena{}}
+		cv := converter{a: &arena{limit: o.limits.Values}}
 		n, err := cv.convert(maint, 0)
 		if err != nil {
-			var se *syntaxError
-			errors.As(err, &se)
-			c.add(&Error{Index: -1, Line: se.line, Err: fmt.Errorf("%w: %s", ErrSyntax, se.msg)})
+			e := convertError(-1, err)
+			if errors.Is(err, ErrLimit) {
+				e.Field = "maintenance"
+			}
+			c.add(e)
 		} else {
 			n.key, n.keyLine = "maintenance", int32(maintLine)
 			c.maintenance(b, n)
@@ -687,6 +760,18 @@ func loadWhole(o *options, r io.Reader) (*File, error) {
 	}
 	f2, _, err := c.finish()
 	return f2, err
+}
+
+// convertError is the error of a monitor (index i, -1 for none) the
+// converter refused: a syntax error or a limit.
+func convertError(i int, err error) *Error {
+	var le *limitError
+	if errors.As(err, &le) {
+		return &Error{Index: i, Line: le.line, Err: le}
+	}
+	var se *syntaxError
+	errors.As(err, &se)
+	return &Error{Index: i, Line: se.line, Err: fmt.Errorf("%w: %s", ErrSyntax, se.msg)}
 }
 
 // quoteChars writes "ab" as "'a' or 'b'".
