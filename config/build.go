@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/url"
 	"path/filepath"
@@ -47,6 +48,27 @@ type builder struct {
 	stdoutLog  alert.Notifier
 	closers    []io.Closer
 	noRoute    alert.Route
+
+	// defaults is the top-level defaults block, every node marked def,
+	// once read; told holds the problems in it reported already.
+	defaults *node
+	told     map[string]bool
+}
+
+// firstTime reports whether a problem in the defaults block is reported
+// for the first time.
+func (b *builder) firstTime(field string, line int, err error) bool {
+	key := fmt.Sprintf("%s\x00%d\x00%v", field, line, err)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.told[key] {
+		return false
+	}
+	if b.told == nil {
+		b.told = make(map[string]bool)
+	}
+	b.told[key] = true
+	return true
 }
 
 type sharedNotifier struct {
@@ -97,9 +119,22 @@ type item struct {
 	idx  int
 	name string
 	out  *built
+	// deps are the nodes of the names in Monitor.DependsOn, and unset the
+	// fields (as cpra.MonitorError names them) left zero by an error, for
+	// check.
+	deps  []*node
+	unset []string
 }
 
+// fail reports a problem at n. A problem in the defaults block is named
+// defaults.<field> and reported once, for the first monitor it concerns.
 func (it *item) fail(n *node, field string, err error) {
+	if n != nil && n.def {
+		field = join("defaults", field)
+		if !it.b.firstTime(field, lineOf(n), err) {
+			return
+		}
+	}
 	it.out.errs = append(it.out.errs, &Error{Index: it.idx, Monitor: it.name, Field: field, Line: lineOf(n), Err: err})
 }
 
@@ -221,6 +256,45 @@ func (it *item) integer(c *node, path string) (int, bool) {
 	return 0, false
 }
 
+// pulseSettings are the keys of pulse_check that set the monitor's
+// schedule and thresholds, which the defaults block may give too.
+var pulseSettings = []string{"interval", "timeout", "max_failures", "unhealthy_threshold", "healthy_threshold", "retry_interval", "failure_window"}
+
+// pulseSetting reads one of pulseSettings into m; false if c is not one.
+// The values are checked by cpra.Monitor.Validate (see validate).
+func (it *item) pulseSetting(c *node, path string, m *cpra.Monitor, failures **node) bool {
+	switch c.key {
+	case "interval":
+		if d, ok := it.span(c, path); ok {
+			m.Interval = d
+		}
+	case "timeout":
+		if d, ok := it.span(c, path); ok {
+			m.Timeout = d
+		}
+	case "max_failures", "unhealthy_threshold":
+		it.alias(failures, c, path)
+		if v, ok := it.integer(c, path); ok {
+			m.FailureThreshold = v
+		}
+	case "healthy_threshold":
+		if v, ok := it.integer(c, path); ok {
+			m.SuccessThreshold = v
+		}
+	case "retry_interval":
+		if d, ok := it.span(c, path); ok {
+			m.RetryInterval = d
+		}
+	case "failure_window":
+		if v, ok := it.integer(c, path); ok {
+			m.FailureWindow = v
+		}
+	default:
+		return false
+	}
+	return true
+}
+
 // count reads a non-negative count no larger than the engine takes.
 func (it *item) count(c *node, path string) (int, bool) {
 	v, ok := it.integer(c, path)
@@ -259,6 +333,18 @@ func (it *item) duration(c *node, path string) (time.Duration, bool) {
 	}
 	it.failf(c, join(path, c.key), "want a duration, found %s", c.kind)
 	return 0, false
+}
+
+// span reads a duration that may be negative: one of the monitor's, whose
+// range cpra.Monitor.Validate checks.
+func (it *item) span(c *node, path string) (time.Duration, bool) {
+	if c.kind == scalarNode && strings.HasPrefix(c.val, "-") {
+		d, err := time.ParseDuration(c.val)
+		if err == nil {
+			return d, true
+		}
+	}
+	return it.duration(c, path)
 }
 
 // positive reads a duration that must be above zero.
@@ -320,18 +406,22 @@ func (it *item) pairs(c *node, path string) ([]*node, bool) {
 var (
 	monitorFields      = []string{"name", "enabled", "labels", "pulse_check", "intervention", "codes", "repeat_interval", "depends_on", "flap", "maintenance"}
 	pulseFields        = []string{"type", "interval", "timeout", "max_failures", "unhealthy_threshold", "healthy_threshold", "retry_interval", "failure_window", "config"}
-	interventionFields = []string{"type", "action", "max_attempts", "config"}
+	interventionFields = []string{"type", "action", "max_attempts", "policy", "config"}
 	codeFields         = []string{"dispatch", "notify", "config"}
 	codeNames          = []string{"yellow", "red", "green", "cyan", "gray", "grey"}
 )
 
-// build turns one parsed item into a monitor.
-func (b *builder) build(n *node, idx int, out *built) {
+// build turns one parsed item into a monitor. The nodes the defaults add
+// to n come from a.
+func (b *builder) build(a *arena, n *node, idx int, out *built) {
 	it := &item{b: b, idx: idx, out: out}
 	out.index, out.line, out.enabled = int32(idx), int32(lineOf(n)), true
 	if n.kind != mapNode {
 		it.failf(n, "", "want a mapping with name and pulse_check, found %s", n.kind)
 		return
+	}
+	if b.defaults != nil {
+		applyDefaults(a, n, b.defaults)
 	}
 	out.digest = digest(n)
 	if c := n.get("name"); c != nil {
@@ -367,15 +457,8 @@ func (b *builder) build(n *node, idx int, out *built) {
 		case "codes":
 			codes = c
 		case "repeat_interval":
-			if d, ok := it.duration(c, ""); ok {
-				switch {
-				case d != 0 && d < cpra.MinInterval:
-					it.failf(c, c.key, "%v is below the minimum %v", d, cpra.MinInterval)
-				case d > cpra.MaxInterval:
-					it.failf(c, c.key, "%v is above the maximum %v", d, cpra.MaxInterval)
-				default:
-					m.RepeatInterval = d
-				}
+			if d, ok := it.span(c, ""); ok {
+				m.RepeatInterval = d
 			}
 		case "depends_on":
 			m.DependsOn = it.dependsOn(c)
@@ -404,6 +487,7 @@ func (b *builder) build(n *node, idx int, out *built) {
 	if codes != nil {
 		m.Notify = it.codes(codes)
 	}
+	it.check(*m, it.unset, it.monitorLocator(n))
 }
 
 // shorten returns the first bytes of s, at most max and cut between
@@ -447,56 +531,18 @@ func (it *item) pulseCheck(pc *node, m *cpra.Monitor) {
 	if !it.mapping(pc, path) {
 		return
 	}
-	var typ, cfg, failures, retry, window *node
+	var typ, cfg, failures *node
 	for c := pc.first; c != nil; c = c.next {
 		switch c.key {
 		case "type":
 			typ = c
-		case "interval":
-			if d, ok := it.duration(c, path); ok {
-				switch {
-				case d != 0 && d < cpra.MinInterval:
-					it.failf(c, join(path, c.key), "%v is below the minimum %v", d, cpra.MinInterval)
-				case d > cpra.MaxInterval:
-					it.failf(c, join(path, c.key), "%v is above the maximum %v", d, cpra.MaxInterval)
-				default:
-					m.Interval = d
-				}
-			}
-		case "timeout":
-			if d, ok := it.duration(c, path); ok {
-				if d > cpra.MaxInterval {
-					it.failf(c, join(path, c.key), "%v is above the maximum %v", d, cpra.MaxInterval)
-				} else {
-					m.Timeout = d
-				}
-			}
-		case "max_failures", "unhealthy_threshold":
-			it.alias(&failures, c, path)
-			if v, ok := it.count(c, path); ok {
-				m.FailureThreshold = v
-			}
-		case "healthy_threshold":
-			if v, ok := it.count(c, path); ok {
-				m.SuccessThreshold = v
-			}
-		case "retry_interval":
-			retry = c
-		case "failure_window":
-			window = c
 		case "config":
 			cfg = c
 		default:
-			it.unknown(c, path, pulseFields)
+			if !it.pulseSetting(c, path, m, &failures) {
+				it.unknown(c, path, pulseFields)
+			}
 		}
-	}
-	// These two are checked against the interval and the threshold, which
-	// may come after them.
-	if retry != nil {
-		it.retryInterval(retry, path, m)
-	}
-	if window != nil {
-		it.failureWindow(window, path, m)
 	}
 	if typ == nil {
 		it.failf(pc, join(path, "type"), "missing")
@@ -1089,6 +1135,75 @@ func (it *item) grpcCheck(cfg *node, path string) pulse.Checker {
 type remedy struct {
 	r           intervene.Remediator
 	maxAttempts int
+	policy      intervene.Policy
+}
+
+var policyFields = []string{"backoff", "max_backoff", "jitter", "verify", "cooldown", "limit", "window", "dry_run"}
+
+// policy reads intervention.policy into p. Its values are checked by
+// cpra.Monitor.Validate.
+func (it *item) policy(c *node, path string, p *intervene.Policy) {
+	path = join(path, c.key)
+	if !it.mapping(c, path) {
+		return
+	}
+	for e := c.first; e != nil; e = e.next {
+		switch e.key {
+		case "backoff":
+			if d, ok := it.span(e, path); ok {
+				p.Backoff = d
+			}
+		case "max_backoff":
+			if d, ok := it.span(e, path); ok {
+				p.MaxBackoff = d
+			}
+		case "cooldown":
+			if d, ok := it.span(e, path); ok {
+				p.Cooldown = d
+			}
+		case "window":
+			if d, ok := it.span(e, path); ok {
+				p.Window = d
+			}
+		case "jitter":
+			if v, ok := it.share(e, path); ok {
+				p.Jitter = v
+			}
+		case "verify":
+			if v, ok := it.integer(e, path); ok {
+				p.Verify = v
+			}
+		case "limit":
+			if v, ok := it.integer(e, path); ok {
+				p.Limit = v
+			}
+		case "dry_run":
+			if v, ok := it.boolean(e, path); ok {
+				p.DryRun = v
+			}
+		default:
+			it.unknown(e, path, policyFields)
+		}
+	}
+}
+
+// share reads a share from 0 to 1, written 0.2 or "20%".
+func (it *item) share(c *node, path string) (float64, bool) {
+	full := join(path, c.key)
+	if c.kind != scalarNode {
+		it.failf(c, full, "want a number, found %s", c.kind)
+		return 0, false
+	}
+	s, pct := strings.CutSuffix(strings.TrimSpace(c.val), "%")
+	v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		it.failf(c, full, "%q is not a number (a share such as 0.2, or a percentage such as 20%%)", c.val)
+		return 0, false
+	}
+	if pct {
+		v /= 100
+	}
+	return v, true
 }
 
 // intervention reads the intervention block into m. Monitors with the same
@@ -1108,7 +1223,7 @@ func (it *item) intervention(iv *node, m *cpra.Monitor) {
 	b.mu.Unlock()
 	if cached {
 		rm := v.(remedy)
-		m.Remediate, m.MaxRemediations = rm.r, rm.maxAttempts
+		m.Remediate, m.MaxRemediations, m.Policy = rm.r, rm.maxAttempts, rm.policy
 		if cfg := iv.get("config"); cfg != nil {
 			it.checkRemediationTimeout(cfg, join(path, "config"), m)
 		}
@@ -1121,9 +1236,11 @@ func (it *item) intervention(iv *node, m *cpra.Monitor) {
 		case "type", "action":
 			it.alias(&typ, c, path)
 		case "max_attempts":
-			if v, ok := it.count(c, path); ok {
+			if v, ok := it.integer(c, path); ok {
 				m.MaxRemediations = v
 			}
+		case "policy":
+			it.policy(c, path, &m.Policy)
 		case "config":
 			cfg = c
 		default:
@@ -1169,7 +1286,7 @@ func (it *item) intervention(iv *node, m *cpra.Monitor) {
 	}
 	m.Remediate = r
 	b.mu.Lock()
-	b.remedies.put(h, iv, remedy{r: r, maxAttempts: m.MaxRemediations})
+	b.remedies.put(h, iv, remedy{r: r, maxAttempts: m.MaxRemediations, policy: m.Policy})
 	b.mu.Unlock()
 	it.checkRemediationTimeout(cfg, cpath, m)
 }

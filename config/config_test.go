@@ -318,7 +318,7 @@ monitors:
 `
 	_, err := load(t, text)
 	// The extra top-level key is still an unknown field on this path.
-	want := `x-codes: unknown field (the file holds a monitors list and a maintenance list) (line 1)`
+	want := `x-codes: unknown field (the file holds a monitors list, a defaults block and a maintenance list) (line 1)`
 	if got := errorText(err); got != want {
 		t.Fatalf("got %q, want %q", got, want)
 	}
@@ -375,16 +375,32 @@ func TestDuplicateMonitorsKey(t *testing.T) {
 	}
 }
 
+// TestEmptyList: an empty list of monitors loads; a file without one, or
+// with monitors: null, is refused the same way in every format.
 func TestEmptyList(t *testing.T) {
-	for _, text := range []string{"monitors: []\n", "monitors:\n", "# nothing yet\nmonitors: []", `{"monitors": []}`, "---\nmonitors: []\n"} {
+	for _, text := range []string{"monitors: []\n", "# nothing yet\nmonitors: []", `{"monitors": []}`, "---\nmonitors: []\n", "monitors: [] # none yet\n"} {
 		f := mustLoad(t, text)
 		if len(f.Monitors) != 0 {
 			t.Errorf("%q: got %d monitors", text, len(f.Monitors))
 		}
 	}
-	_, err := load(t, "")
-	if got, want := errorText(err), "monitors: missing: the file has no monitors list"; got != want {
-		t.Errorf("empty file: got %q, want %q", got, want)
+	for _, tc := range []struct{ text, want string }{
+		{"", "monitors: missing: the file has no monitors list"},
+		{"# nothing\n", "monitors: missing: the file has no monitors list"},
+		{"maintenance: []\n", "monitors: missing: the file has no monitors list"},
+		{"monitors:\n", "monitors: missing: the file has no monitors list (line 1)"},
+		{"monitors: null\n", "monitors: missing: the file has no monitors list (line 1)"},
+		{"# c\nmonitors: ~\n", "monitors: missing: the file has no monitors list (line 2)"},
+		{"monitors:\nmaintenance: []\n", "monitors: missing: the file has no monitors list (line 1)"},
+		{"{\"monitors\": null}", "monitors: missing: the file has no monitors list (line 1)"},
+		{"{}", "monitors: missing: the file has no monitors list"},
+		{"x: &a 1\nmonitors:\n", "x: unknown field (the file holds a monitors list, a defaults block and a maintenance list) (line 1)\n" +
+			"monitors: missing: the file has no monitors list (line 2)"},
+	} {
+		_, err := load(t, tc.text)
+		if got := errorText(err); got != tc.want {
+			t.Errorf("%q: got %q, want %q", tc.text, got, tc.want)
+		}
 	}
 }
 

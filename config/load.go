@@ -303,6 +303,9 @@ type splitter interface {
 	// maintenance returns the top-level maintenance list, a tree of its
 	// own (nil when the file has none); call it after next returned nil.
 	maintenance() *node
+	// defaults returns the top-level defaults block, a tree of its own,
+	// once read (before the first monitor), or nil.
+	defaults() *node
 }
 
 const batchSize = 256
@@ -315,12 +318,20 @@ func run(o *options, split splitter) (f *File, whole bool, err error) {
 	order := make(chan *batch, o.workers*4)
 	quit := make(chan struct{})
 	var splitErr error
+	var defErrs []*Error
+	defsSet := false
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		defer close(work)
 		defer close(order)
 		for {
 			cs, err := split.next(batchSize)
+			if d := split.defaults(); d != nil && !defsSet {
+				defsSet = true
+				// The block comes before the monitors: it is set before
+				// any worker builds one.
+				defErrs = b.setDefaults(d)
+			}
 			if err != nil {
 				splitErr = err
 				return
@@ -390,6 +401,9 @@ func run(o *options, split splitter) (f *File, whole bool, err error) {
 			return nil, false, splitErr
 		}
 	}
+	for _, e := range defErrs {
+		c.add(e)
+	}
 	for _, e := range split.topErrors() {
 		c.add(e)
 	}
@@ -446,7 +460,7 @@ func (w *worker) do(b *builder, c *chunk, out *built) {
 		out.errs = append(out.errs, &Error{Index: c.index, Line: c.first, Err: err})
 		return
 	}
-	b.build(n, c.index, out)
+	b.build(w.a, n, c.index, out)
 }
 
 // collector gathers built monitors in file order.
@@ -569,6 +583,8 @@ func (c *collector) checkDeps() {
 		}
 		for _, p := range d.parents {
 			switch {
+			case p.Name == d.name:
+				// Refused by cpra.Monitor.Validate.
 			case c.disabled[p.Name]:
 				c.warn(&Error{Index: int(d.index), Monitor: d.name, Field: "depends_on", Line: int(d.line),
 					Err: fmt.Errorf("%q is disabled: this monitor waits for a monitor of that name to be added", p.Name)})
@@ -604,7 +620,7 @@ func (c *collector) checkDeps() {
 			p := d.parents[top.next].Name
 			top.next++
 			w, ok := byName[p]
-			if !ok {
+			if !ok || p == d.name {
 				continue
 			}
 			switch state[w] {

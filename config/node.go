@@ -34,6 +34,7 @@ func (k kind) String() string {
 type node struct {
 	kind    kind
 	quoted  bool // a quoted scalar (YAML quotes, JSON string)
+	def     bool // in the defaults block
 	line    int32
 	keyLine int32
 	key     string
@@ -191,7 +192,7 @@ func digest(n *node) uint64 {
 // persist copies a node tree out of an arena, strings included, so that it
 // can be kept.
 func persist(n *node) *node {
-	c := &node{kind: n.kind, quoted: n.quoted, line: n.line, keyLine: n.keyLine,
+	c := &node{kind: n.kind, quoted: n.quoted, def: n.def, line: n.line, keyLine: n.keyLine,
 		key: strings.Clone(n.key), val: strings.Clone(n.val)}
 	for k := n.first; k != nil; k = k.next {
 		c.add(persist(k))
