@@ -55,6 +55,7 @@ func FuzzReadersAgree(f *testing.F) {
 	var gen bytes.Buffer
 	Generate(&gen, Fleet{Count: 3, BaseURL: "http://127.0.0.1:1", AlertLog: "a.log", Remediate: true})
 	f.Add(gen.Bytes())
+	f.Add([]byte(defaultsYAML))
 	f.Add([]byte("monitors:\n- \x1c\n"))
 	f.Add([]byte("monitors:\n-\n 0\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
