@@ -100,16 +100,7 @@ func (f *File) AddMonitorsTo(e *cpra.Engine) ([]cpra.ID, error) {
 			if errors.Is(err, cpra.ErrClosed) {
 				return ids, err
 			}
-			p := position{index: int32(i), line: 0}
-			if i < len(f.pos) {
-				p = f.pos[i]
-			}
-			var me *cpra.MonitorError
-			field := ""
-			if errors.As(err, &me) {
-				field, err = me.Field, me.Err
-			}
-			errs = append(errs, &Error{Index: int(p.index), Monitor: f.Monitors[i].Name, Field: field, Line: int(p.line), Err: err})
+			errs = append(errs, f.addError(i, err))
 			continue
 		}
 		ids[i] = id
@@ -118,6 +109,20 @@ func (f *File) AddMonitorsTo(e *cpra.Engine) ([]cpra.ID, error) {
 		return ids, errs
 	}
 	return ids, nil
+}
+
+// addError is the error of Monitors[i], which the engine refused with err.
+func (f *File) addError(i int, err error) *Error {
+	p := position{index: int32(i), line: 0}
+	if i < len(f.pos) {
+		p = f.pos[i]
+	}
+	var me *cpra.MonitorError
+	field := ""
+	if errors.As(err, &me) {
+		field, err = fileField(me.Field), inFileWords(me)
+	}
+	return &Error{Index: int(p.index), Monitor: f.Monitors[i].Name, Field: field, Line: int(p.line), Err: err}
 }
 
 // AddMaintenanceTo adds the file's maintenances to e with

@@ -391,7 +391,7 @@ func TestAddToNamesCycles(t *testing.T) {
     pulse_check: {type: tcp, config: {address: "h:1"}}
 `)
 	ids, err := f.AddTo(e)
-	want := `monitors[1] "api": DependsOn: dependency cycle: api -> db -> api (line 4)`
+	want := `monitors[1] "api": depends_on: dependency cycle: api -> db -> api (line 4)`
 	if got := errorText(err); got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}

@@ -45,6 +45,11 @@ var fileKeys = map[string][]string{
 	"Policy.Limit":       {"intervention.policy.limit"},
 	"Policy.Window":      {"intervention.policy.window"},
 	"Policy.DryRun":      {"intervention.policy.dry_run"},
+	"DependsOn":          {"depends_on"},
+	"Maintenance":        {"maintenance"},
+	"Labels":             {"labels"},
+	"Notify":             {"codes"},
+	"Remediate":          {"intervention"},
 }
 
 // windowKeys maps the fields of a cpra.MaintenanceWindow to the keys of a
@@ -289,6 +294,24 @@ func windowLocator(list *node, path string, field string, fallback *node) (strin
 		return p, c, true
 	}
 	return p, e, true
+}
+
+// fileField names the key of a monitor that sets the field a
+// cpra.MonitorError names.
+func fileField(field string) string {
+	if _, ok := fileKeys[field]; ok {
+		return fileKeys[field][0]
+	}
+	if _, _, ok := indexed(field, "DependsOn"); ok {
+		return "depends_on"
+	}
+	if i, rest, ok := indexed(field, "Maintenance"); ok {
+		if key := windowKeys[rest]; key != "" {
+			return fmt.Sprintf("maintenance[%d].%s", i, key)
+		}
+		return fmt.Sprintf("maintenance[%d]", i)
+	}
+	return field
 }
 
 // monitorLocator locates fields in the monitor n (defaults applied).

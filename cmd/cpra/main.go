@@ -248,27 +248,18 @@ func runFile(ctx context.Context, o options, stdout, stderr io.Writer, log *slog
 		log.Error("engine", "err", err)
 		return 1
 	}
-	// The maintenances first, so that no monitor runs a check inside an
-	// open window; their IDs are kept for reloads.
-	mids, err := f.AddMaintenanceTo(e)
-	if err != nil {
+	// The maintenances go first, so that no monitor runs a check inside an
+	// open window; the syncer keeps their IDs and the monitors' for
+	// reloads.
+	r := newReloader(o.yaml, e, stdout, log)
+	defer r.close() // after the engine has shut down: deferred first, runs last
+	nmaint := len(f.Maintenance)
+	if _, err := r.apply(f); err != nil {
 		e.Shutdown(context.Background())
-		f.Close()
-		log.Error("adding maintenance", "err", err)
-		return 1
-	}
-	ids, err := f.AddMonitorsTo(e)
-	if err != nil {
-		e.Shutdown(context.Background())
-		f.Close()
 		log.Error("adding monitors", "err", err)
 		return 1
 	}
-	r := newReloader(o.yaml, e, stdout, log)
-	defer r.close() // after the engine has shut down: deferred first, runs last
-	r.adopt(f, ids)
-	r.adoptMaintenance(mids)
-	log.Info("monitors added", "monitors", len(f.Monitors), "disabled", len(f.Disabled), "maintenance", len(f.Maintenance))
+	log.Info("monitors added", "monitors", len(f.Monitors), "disabled", len(f.Disabled), "maintenance", nmaint)
 	return serve(ctx, o, e, log, func(ctx context.Context) {
 		for {
 			select {
