@@ -142,8 +142,17 @@ func (it *item) failf(n *node, field, format string, args ...any) {
 	it.fail(n, field, fmt.Errorf(format, args...))
 }
 
+// warnf records a problem that does not stop the file from loading; one in
+// the defaults block is recorded once, as fail does.
 func (it *item) warnf(n *node, field, format string, args ...any) {
-	it.out.warns = append(it.out.warns, &Error{Index: it.idx, Monitor: it.name, Field: field, Line: lineOf(n), Err: fmt.Errorf(format, args...)})
+	err := fmt.Errorf(format, args...)
+	if n != nil && n.def {
+		field = join("defaults", field)
+		if !it.b.firstTime("warning\x00"+field, lineOf(n), err) {
+			return
+		}
+	}
+	it.out.warns = append(it.out.warns, &Error{Index: it.idx, Monitor: it.name, Field: field, Line: lineOf(n), Err: err})
 }
 
 func lineOf(n *node) int {
@@ -488,6 +497,16 @@ func (b *builder) build(a *arena, n *node, idx int, out *built) {
 		m.Notify = it.codes(codes)
 	}
 	it.check(*m, it.unset, it.monitorLocator(n))
+	if len(out.errs) == 0 {
+		iv := m.Interval
+		if iv == 0 {
+			iv = cpra.DefaultInterval
+		}
+		if m.Timeout > iv {
+			path, c := locateKeys(n, fileKeys["Timeout"])
+			it.warnf(c, path, "%v is longer than the interval %v, the time between checks", m.Timeout, iv)
+		}
+	}
 }
 
 // shorten returns the first bytes of s, at most max and cut between
@@ -1025,6 +1044,7 @@ func (it *item) execCheck(cfg *node, path string) pulse.Checker {
 	var opts []pulse.ExecOption
 	var prog *node
 	var args []string
+	var dir string
 	for c := cfg.first; c != nil; c = c.next {
 		if it.commonField(c, path, &cm) {
 			continue
@@ -1042,7 +1062,8 @@ func (it *item) execCheck(cfg *node, path string) pulse.Checker {
 			}
 		case "dir":
 			if v, ok := it.str(c, path); ok && v != "" {
-				opts = append(opts, pulse.WithDir(strings.Clone(v)))
+				dir = strings.Clone(v)
+				opts = append(opts, pulse.WithDir(dir))
 			}
 		default:
 			it.unknown(c, path, execFields)
@@ -1053,7 +1074,7 @@ func (it *item) execCheck(cfg *node, path string) pulse.Checker {
 		return nil
 	}
 	p, ok := it.str(prog, path)
-	if !ok || len(it.out.errs) > 0 {
+	if !ok || len(it.out.errs) > 0 || p != "" && !it.checkProgram(prog, path, p, dir) {
 		return nil
 	}
 	for _, o := range cm.options() {
@@ -1337,6 +1358,7 @@ func (it *item) execRemedy(cfg *node, path string) intervene.Remediator {
 	var prog *node
 	var args []string
 	var opts []intervene.Option
+	var dir string
 	for c := cfg.first; c != nil; c = c.next {
 		switch c.key {
 		case "script", "path", "command":
@@ -1357,7 +1379,8 @@ func (it *item) execRemedy(cfg *node, path string) intervene.Remediator {
 			}
 		case "dir":
 			if v, ok := it.str(c, path); ok && v != "" {
-				opts = append(opts, intervene.WithDir(strings.Clone(v)))
+				dir = strings.Clone(v)
+				opts = append(opts, intervene.WithDir(dir))
 			}
 		case "timeout":
 		default:
@@ -1369,7 +1392,7 @@ func (it *item) execRemedy(cfg *node, path string) intervene.Remediator {
 		return nil
 	}
 	p, ok := it.str(prog, path)
-	if !ok {
+	if !ok || p != "" && !it.checkProgram(prog, path, p, dir) {
 		return nil
 	}
 	r, err := intervene.Exec(strings.Clone(p), args, opts...)
@@ -1899,6 +1922,11 @@ func (b *builder) logNotifier(file string) (alert.Notifier, error) {
 	clean := filepath.Clean(file)
 	if n, ok := b.logs[clean]; ok {
 		return n, nil
+	}
+	if b.o.fileChecks {
+		if msg := logFileProblem(clean); msg != "" {
+			return nil, errors.New(msg)
+		}
 	}
 	var n alert.Notifier
 	if b.o.openLog != nil {

@@ -593,6 +593,9 @@ func (c *collector) checkDeps() {
 			case c.disabled[p.Name]:
 				c.warn(&Error{Index: int(d.index), Monitor: d.name, Field: "depends_on", Line: int(d.line),
 					Err: fmt.Errorf("%q is disabled: this monitor waits for a monitor of that name to be added", p.Name)})
+			case !c.known(p.Name) && c.o.strictDeps:
+				c.add(&Error{Index: int(d.index), Monitor: d.name, Field: "depends_on", Line: int(d.line),
+					Err: fmt.Errorf("no monitor %q in the file", p.Name)})
 			case !c.known(p.Name):
 				c.warn(&Error{Index: int(d.index), Monitor: d.name, Field: "depends_on", Line: int(d.line),
 					Err: fmt.Errorf("no monitor %q in the file: this monitor waits for a monitor of that name to be added", p.Name)})

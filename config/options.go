@@ -21,6 +21,10 @@ type options struct {
 	maxErrors int
 	progress  func(Progress)
 	limits    Limits
+	// fileChecks and strictDeps: see WithFileChecks and
+	// WithStrictDependencies.
+	fileChecks bool
+	strictDeps bool
 	// libraryOnly parses every monitor with the YAML library, never the
 	// fast path (for tests that compare the two).
 	libraryOnly bool

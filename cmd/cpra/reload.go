@@ -40,7 +40,7 @@ func (r *reloader) apply(f *config.File) (config.Changes, error) {
 // ones). When it does not load, its problems are logged and nothing
 // changes.
 func (r *reloader) reload() {
-	f, err := config.LoadFile(r.path, config.WithStdout(r.stdout))
+	f, err := config.LoadFile(r.path, fileOptions(config.WithStdout(r.stdout))...)
 	if err != nil {
 		var es config.Errors
 		if errors.As(err, &es) {
