@@ -56,6 +56,9 @@ func FuzzReadersAgree(f *testing.F) {
 	Generate(&gen, Fleet{Count: 3, BaseURL: "http://127.0.0.1:1", AlertLog: "a.log", Remediate: true})
 	f.Add(gen.Bytes())
 	f.Add([]byte(defaultsYAML))
+	for _, seed := range fastSeeds {
+		f.Add([]byte(seed))
+	}
 	f.Add([]byte("monitors:\n- \x1c\n"))
 	f.Add([]byte("monitors:\n-\n 0\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -100,4 +103,13 @@ func FuzzReadersAgree(f *testing.F) {
 			}
 		}
 	})
+}
+
+// fastSeeds are documents in the fast reader's subset, each construct of it
+// at least once, for the fuzzer to start from.
+var fastSeeds = []string{
+	"monitors:\n- name: \"a\\tb\\u00e9\\x41\"\n  labels:\n    'it''s': \"x # not a comment\" # a comment\n    k: 'v'\n    \"quoted key\": café\n  pulse_check:\n    type: http\n    config:\n      url: http://x:80/a?b=c#frag\n      headers: {}\n      expected_status: [200, \"204\", '301']\n",
+	"monitors:\n  -\n    name: a\n    depends_on:\n    - b\n    - 'c'\n    maintenance:\n      - start: 2025-01-01T00:00:00Z\n        duration: 1h\n        weekdays: [mon, tue]\n\n      # between windows\n      - start: \"2025-01-02 03:00\"\n        duration: 30m\n    pulse_check:\n      type: exec\n      config:\n        path: /bin/true\n        args: [a, ~, null, \"\"]\n        env:\n          - A=1\n",
+	"monitors:\r\n- name: crlf\r\n  pulse_check:\r\n    type: tcp\r\n    config:\r\n      address: h:1\r\n  codes:\r\n    red:\r\n      - notify: log\r\n      - notify: webhook\r\n        config: {}\r\n",
+	"monitors:\n- name: x\n  enabled: false\n  flap: {}\n  pulse_check:\n    type: dns\n    interval: -1s\n    config:\n      name: example.com.\n      record_type: AAAA\n- name: y\n  pulse_check:\n    type: grpc\n    config:\n      host: ::1\n      port: 50051\n",
 }

@@ -170,7 +170,7 @@ func (p *blockParser) parseItem(s string, first int) (*node, error) {
 		return nil, errUnsupported
 	}
 	p.depth = 0
-	seq, next, err := p.parseSeq(0, p.lines[0].indent)
+	seq, next, err := p.parseSeq(0, p.lines[0].indent, false)
 	if err != nil {
 		return nil, err
 	}
@@ -193,7 +193,7 @@ func (p *blockParser) parseBlock(i, parent int) (*node, int, error) {
 		return nil, i, errUnsupported
 	}
 	if isSeqEntry(l.text) {
-		return p.parseSeq(i, l.indent)
+		return p.parseSeq(i, l.indent, false)
 	}
 	if _, _, _, ok, err := splitKey(l.text); err != nil {
 		return nil, i, err
@@ -221,7 +221,10 @@ func isSeqEntry(t string) bool {
 }
 
 // parseSeq parses a block sequence whose entries start at indentation ind.
-func (p *blockParser) parseSeq(i, ind int) (*node, int, error) {
+// A sequence at the indentation of its mapping key (atKey) ends at the
+// next line of that indentation that is not an entry: the mapping's next
+// key.
+func (p *blockParser) parseSeq(i, ind int, atKey bool) (*node, int, error) {
 	defer func() { p.depth-- }()
 	if !p.nest() {
 		return nil, i, errUnsupported
@@ -231,7 +234,7 @@ func (p *blockParser) parseSeq(i, ind int) (*node, int, error) {
 	seq.line = p.lines[i].num
 	for i < len(p.lines) {
 		l := p.lines[i]
-		if l.indent < ind {
+		if l.indent < ind || atKey && l.indent == ind && !isSeqEntry(l.text) {
 			break
 		}
 		if l.indent > ind || !isSeqEntry(l.text) {
@@ -337,7 +340,7 @@ func (p *blockParser) parseMap(i, ind int) (*node, int, error) {
 			}
 		case i+1 < len(p.lines) && p.lines[i+1].indent == ind && isSeqEntry(p.lines[i+1].text):
 			// A sequence may sit at its key's indentation.
-			v, i, err = p.parseSeq(i+1, ind)
+			v, i, err = p.parseSeq(i+1, ind, true)
 			if err != nil {
 				return nil, i, err
 			}
