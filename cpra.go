@@ -23,7 +23,8 @@ type Monitor struct {
 	// Interval between checks (0: 30s). At least 10ms, at most 31 days.
 	// Intervals and timeouts have a resolution of one millisecond.
 	Interval time.Duration
-	// Timeout of each check and remediation attempt (0: 10s, or Interval
+	// Timeout of each check, and of each remediation attempt unless
+	// Policy.Timeout says otherwise (0: 10s, or Interval
 	// when that is shorter).
 	Timeout time.Duration
 	// FailureThreshold is the number of consecutive failures before the
@@ -209,11 +210,23 @@ type Stats struct {
 	RemediationsFailed uint64
 	RemediationsDenied uint64 // attempts held back by a monitor's limit or the fleet budget
 	RemediationsDryRun uint64 // attempts not run because of dry run
-	AlertsSent         uint64 // alerts delivered
-	AlertsFailed       uint64 // alerts given up on (see WithUndelivered)
-	AlertsGrouped      uint64 // monitors' alerts sent inside grouped alerts (see WithGrouping)
-	CallsAbandoned     uint64 // remediations and notifications left behind at their deadline
-	PlugInsRunning     int    // remediation and notify calls still running, abandoned ones included
+	// Alerts: every alert raised for a notifier has one fate. It is
+	// delivered (AlertsSent), handed to the dead-letter hook (AlertsFailed,
+	// see WithUndelivered), folded into another while it waited
+	// (AlertsCollapsed, see WithAlertBacklog), or still waiting
+	// (AlertsQueued) or in flight. A grouped alert (see WithGrouping) is
+	// one delivery standing for AlertsGrouped of its members' alerts.
+	AlertsRaised    uint64 // alerts raised for a notifier
+	AlertsSent      uint64 // deliveries that succeeded
+	AlertsFailed    uint64 // deliveries given up on, and alerts handed to the hook at once
+	AlertsGrouped   uint64 // monitors' alerts sent inside grouped alerts
+	AlertsCollapsed uint64 // alerts folded into others while they waited
+	AlertsQueued    int    // alerts waiting for their notifier now
+	AlertsKept      uint64 // alerts on the way at the shutdown deadline, kept in the store for the next start
+	StoreFailures   uint64 // writes the store refused (each retried; see WithStore)
+	StatesDropped   uint64 // kept states of monitors not added again within the grace
+	CallsAbandoned  uint64 // remediations and notifications left behind past their deadline
+	PlugInsRunning  int    // remediation and notify calls still running, abandoned ones included
 
 	Pulse        PipelineStats
 	Intervention PipelineStats
@@ -295,7 +308,11 @@ func New(opts ...Option) (*Engine, error) {
 		return nil, cfg.err
 	}
 	cfg.Errors = engineErrors
-	return &Engine{l: loop.New(cfg.Config), shutdownTimeout: cfg.shutdownTimeout}, nil
+	l, err := loop.New(cfg.Config)
+	if err != nil {
+		return nil, fmt.Errorf("cpra: loading the store: %w", err)
+	}
+	return &Engine{l: l, shutdownTimeout: cfg.shutdownTimeout}, nil
 }
 
 // Add validates m and adds it to the engine, before or while it runs. The
@@ -308,6 +325,21 @@ func (e *Engine) Add(m Monitor) (ID, error) {
 		return ID{}, err
 	}
 	en, err := e.l.Add(sp)
+	return ID{en}, err
+}
+
+// Update replaces the settings of a monitor with those of m, which must
+// have the same name, and keeps its state: an open episode goes on (no
+// second yellow or red; the green resolves the same incident), and so do
+// its remediation attempts, its pause and its alerts on the way. The
+// monitor gets a new ID, which Update returns; the old one is no longer
+// valid. A refused update changes nothing and returns a [*MonitorError].
+func (e *Engine) Update(id ID, m Monitor) (ID, error) {
+	sp, err := m.spec()
+	if err != nil {
+		return ID{}, err
+	}
+	en, err := e.l.Update(id.e, sp)
 	return ID{en}, err
 }
 
@@ -375,7 +407,9 @@ func (e *Engine) Stats() Stats {
 		ChecksSkipped: s.ChecksSkipped, FlapStarts: s.FlapStarts, QueueFull: s.QueueFull,
 		Remediations: s.Remediations, RemediationsFailed: s.RemediationsFailed,
 		RemediationsDenied: s.RemediationsDenied, RemediationsDryRun: s.RemediationsDryRun,
-		AlertsSent: s.AlertsSent, AlertsFailed: s.AlertsFailed, AlertsGrouped: s.AlertsGrouped,
+		AlertsRaised: s.AlertsRaised, AlertsSent: s.AlertsSent, AlertsFailed: s.AlertsFailed, AlertsGrouped: s.AlertsGrouped,
+		AlertsCollapsed: s.AlertsCollapsed, AlertsQueued: s.AlertsQueued, AlertsKept: s.AlertsKept,
+		StoreFailures: s.StoreFailures, StatesDropped: s.StatesDropped,
 		CallsAbandoned: s.CallsAbandoned, PlugInsRunning: s.PlugInsRunning,
 		Pulse: pipe(s.Pulse), Intervention: pipe(s.Intervention), Alert: pipe(s.Alert),
 		Lag:          LagStats{P50: s.Lag.P50, P99: s.Lag.P99, Max: s.Lag.Max, Samples: s.Lag.Samples},

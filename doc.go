@@ -14,21 +14,32 @@
 // # Codes
 //
 // An episode starts with the first failed check of a healthy monitor and
-// ends with exactly one green. Its alerts match yellow? cyan* red? green:
+// ends when it is healthy again, with exactly one green. Its alerts follow
+// a grammar: at most one yellow, first; cyans while repairs run; at most one
+// red, then only counted reminders; a flap-start always closed by a
+// flap-end. The grammar is written out in full in the engine's episode
+// package (internal/episode/doc.go in the source), where a model test
+// drives the rules through every sequence of up to eight events.
 //
 //   - yellow: the first failure, when FailureThreshold > 1.
 //   - After FailureThreshold consecutive failures the monitor is down. With
 //     a remediator, attempt 1 runs; success raises cyan and the next
 //     SuccessThreshold checks verify it (all pass: green; one fails: the
 //     next attempt, after a backoff that starts at the interval and
-//     doubles). When MaxRemediations attempts are spent, red. Without a
-//     remediator, red at once.
+//     doubles). When the attempts are spent, red. Without a remediator,
+//     red at once.
 //   - SuccessThreshold consecutive passing checks end the episode with
 //     green, whatever a remediation is doing; a late remediation result is
-//     ignored.
-//   - gray: [Engine.Pause] or a maintenance window stops a monitor's
-//     checks and raises gray once, which ends an open episode;
-//     [Engine.Resume] or the window's end starts afresh.
+//     ignored. A green is sent only for an episode whose notifier was told
+//     of it.
+//   - gray: [Engine.Pause] or a maintenance window stops a monitor's checks
+//     and raises gray once; nothing else is sent until [Engine.Resume] or
+//     the window's end. Gray does not end an episode: an outage that spans
+//     it is one episode, with one red and one green.
+//
+// Every alert raised for a notifier has one fate, counted in [Stats]:
+// delivered, handed to the [WithUndelivered] hook, or folded into a
+// summary while its notifier was behind (see [WithAlertBacklog]).
 //
 // # Fewer alerts
 //
@@ -39,8 +50,8 @@
 // children's alerts and repairs) and Maintenance windows (also over a label
 // selector with [Engine.AddMaintenance]). Per engine: [WithGrouping] sends
 // the alerts of monitors sharing a label value as one grouped alert.
-// Episodes held by flapping or a parent, of which nothing was told, end
-// without a green.
+// Episodes nobody was told of (held by flapping or a parent, or whose
+// alerts the notifier does not take) end without a green.
 //
 // # Scheduling
 //
@@ -56,8 +67,19 @@
 // [New] starts nothing. [Engine.Start] starts the loop and the workers;
 // [Engine.Shutdown] stops scheduling, waits for checks and remediations in
 // flight, delivers queued alerts, and returns ctx.Err() if its context ends
-// first. Both are idempotent; after Shutdown, methods return [ErrClosed]
-// (Status keeps answering with the final state).
+// first; at that deadline, alerts still on the way go to the
+// [WithUndelivered] hook, or with [WithStore] stay in the store for the next
+// start. Start on a running engine returns [ErrRunning]; after Shutdown,
+// methods return [ErrClosed] (Status keeps answering with the final state).
+//
+// # Restarts
+//
+// With [WithStore] the engine keeps each monitor's episode in a store and
+// an outbox of the alerts on their way: a monitor added again after a
+// restart, a crash or a kill resumes its episode, and the alerts that were
+// on their way go out again with the same [alert.Alert].Key.
+// [Engine.Update] changes a monitor's settings and keeps its state in the
+// same way.
 //
 // # Concurrency
 //

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -62,7 +63,9 @@ func (e *TimeoutError) Error() string {
 func (e *TimeoutError) Is(target error) bool { return target == context.DeadlineExceeded }
 
 // PanicError is the failure of a plug-in call that panicked. The engine
-// recovers the panic and carries on.
+// recovers the panic and carries on. Its text is one line ("check
+// panicked: boom"), so that it reads well in an alert; the stack is in
+// Stack, and in the engine's log at debug level.
 type PanicError struct {
 	Op    string // "check", "remediation" or "notify"
 	Value any    // the value passed to panic
@@ -70,7 +73,11 @@ type PanicError struct {
 }
 
 func (e *PanicError) Error() string {
-	return fmt.Sprintf("%s panicked: %v\n%s", e.Op, e.Value, e.Stack)
+	v := fmt.Sprint(e.Value)
+	if i := strings.IndexAny(v, "\r\n"); i >= 0 {
+		v = v[:i] + " ..."
+	}
+	return e.Op + " panicked: " + v
 }
 
 // Unwrap returns the panic value when it is an error.

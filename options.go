@@ -28,16 +28,20 @@ type config struct {
 func defaultConfig() config {
 	return config{
 		Config: loop.Config{
-			Logger:           slog.New(slog.DiscardHandler),
-			MinWorkers:       runtime.GOMAXPROCS(0),
-			MaxWorkers:       1024,
-			QueueCapacity:    1 << 16,
-			NotifyTimeout:    10 * time.Second,
-			NotifyRetries:    3,
-			NotifyBackoff:    200 * time.Millisecond,
-			NotifyMaxElapsed: 10 * time.Minute,
-			SLO:              100 * time.Millisecond,
-			Headroom:         0.2,
+			Logger:            slog.New(slog.DiscardHandler),
+			MinWorkers:        runtime.GOMAXPROCS(0),
+			MaxWorkers:        1024,
+			QueueCapacity:     1 << 16,
+			NotifyTimeout:     10 * time.Second,
+			NotifyRetries:     3,
+			NotifyBackoff:     200 * time.Millisecond,
+			NotifyMaxElapsed:  10 * time.Minute,
+			NotifyConcurrency: 128,
+			NotifyMaxInFlight: 4096,
+			BacklogPerMonitor: 32,
+			BacklogMemory:     64 << 20,
+			SLO:               100 * time.Millisecond,
+			Headroom:          0.2,
 		},
 		shutdownTimeout: 30 * time.Second,
 	}
@@ -269,5 +273,44 @@ func WithRemediationBudget(maxConcurrent int, share float64, window time.Duratio
 			return
 		}
 		c.FixConcurrent, c.FixShare, c.FixWindow = maxConcurrent, share, window
+	})
+}
+
+// WithNotifyConcurrency bounds the deliveries in flight: at most
+// perNotifier to one notifier (default 128) and at most total in all
+// (default 4096). Monitors share a notifier when they use the engine's
+// (see [WithNotifier]) or the same value of their own. Each delivery runs
+// on a goroutine of its own, so a notifier that hangs holds at most
+// perNotifier of them and delays only the monitors that use it; the others
+// go on. Alerts waiting for their notifier's turn go red and yellow first.
+func WithNotifyConcurrency(perNotifier, total int) Option {
+	return optionFunc(func(c *config) {
+		if perNotifier < 1 || total < perNotifier {
+			c.fail("WithNotifyConcurrency(%d, %d): want 1 <= perNotifier <= total", perNotifier, total)
+			return
+		}
+		c.NotifyConcurrency, c.NotifyMaxInFlight = perNotifier, total
+	})
+}
+
+// WithAlertBacklog bounds the alerts waiting for a notifier that is behind:
+// at most perMonitor per monitor (default 32) and at most memory bytes of
+// them in all (default 64 MiB, about a million waiting alerts). A monitor
+// over its bound has its waiting alerts collapsed, keeping its latest
+// state: reminders and cyans that a later one makes moot are dropped, and
+// whole episodes that wait from their first alert to their green become
+// one summary episode, a red (or the first alert) and a green carrying the
+// first episode's Since, with [alert.Alert].Skipped counting the episodes
+// folded in. Collapsed alerts are counted in [Stats].AlertsCollapsed. When
+// the memory bound is reached and nothing can be collapsed, a new alert is
+// handed to the [WithUndelivered] hook at once (counted in
+// [Stats].AlertsFailed), never dropped silently.
+func WithAlertBacklog(perMonitor int, memory int64) Option {
+	return optionFunc(func(c *config) {
+		if perMonitor < 4 || memory < 1<<20 {
+			c.fail("WithAlertBacklog(%d, %d): want perMonitor >= 4 and memory >= 1 MiB", perMonitor, memory)
+			return
+		}
+		c.BacklogPerMonitor, c.BacklogMemory = perMonitor, memory
 	})
 }

@@ -1,6 +1,7 @@
 package cpra
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -149,7 +150,7 @@ func (m *Monitor) spec() (*loop.Spec, error) {
 		Timeout:     to,
 		Rules:       rules,
 		Remediate:   m.Remediate,
-		FixTimeout:  to,
+		FixTimeout:  cmp.Or(m.Policy.Timeout, to),
 		Limit:       m.Policy.Limit,
 		Window:      m.Policy.Window,
 		Notify:      m.Notify,
@@ -183,6 +184,10 @@ func checkPolicy(name string, p *intervene.Policy) error {
 		return bad("Limit", "negative (%d)", p.Limit)
 	case p.Limit > 0 && p.Window <= 0:
 		return bad("Window", "a Limit needs a positive Window")
+	case p.Timeout < 0:
+		return bad("Timeout", "negative (%v)", p.Timeout)
+	case p.Timeout > MaxInterval:
+		return bad("Timeout", "%v is above the maximum %v", p.Timeout, MaxInterval)
 	}
 	return nil
 }

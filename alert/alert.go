@@ -64,6 +64,20 @@ type Alert struct {
 	// ends: Green when it is up, Red when it is down, Yellow when it is
 	// failing but not yet down.
 	Flap Flap
+	// Key identifies the alert, stably: the monitor, its episode (the
+	// start, in Unix milliseconds; outside an episode, the alert's time)
+	// and its number in the episode, as "name/1733212800000/2". An alert
+	// sent again, after a retry or a restart of an engine that keeps its
+	// state, has the same Key, so a receiver can drop the copy. It is empty
+	// on a grouped alert.
+	Key string
+	// Skipped is set when the notifier fell behind and the engine folded
+	// whole episodes of this monitor that were still waiting into one: this
+	// alert stands for its own episode and Skipped more, all of which ended
+	// before it was sent (see the engine's alert backlog). The pair sent
+	// for them, the first red (or first alert) and the green, both carry
+	// the first episode's Since.
+	Skipped int
 	// Group is set when this one alert stands for several: the alerts with
 	// the same Code that monitors sharing a label value raised within the
 	// engine's group wait. Each element is one monitor's alert (with Group
@@ -102,11 +116,17 @@ func (f Flap) String() string {
 //     monitor are delivered one at a time and in order; alerts of different
 //     monitors are delivered in parallel, so a Notifier shared between
 //     monitors must be safe for concurrent use.
-//   - Notify must honour ctx, which carries the delivery timeout. A call that
-//     ignores ctx is abandoned at its deadline and counted as failed.
+//   - Notify must honour ctx, which carries the delivery timeout. The call's
+//     own result wins over the deadline: nil is a delivery whenever it comes.
+//     A call that ignores ctx is waited for, holding its monitor's later
+//     alerts, until twice the timeout has passed; then it is left behind
+//     (its goroutine runs on until Notify returns), counted as abandoned,
+//     and the alert is tried again, so only then can two calls for one
+//     monitor overlap.
 //   - A non-nil error means the alert was not delivered; the engine retries
-//     it with backoff a bounded number of times. Notify should therefore be
-//     idempotent where the receiver allows it.
+//     it with backoff a bounded number of times, and may send it again after
+//     a restart. Notify should therefore be idempotent where the receiver
+//     allows it: [Alert.Key] is the same on every copy.
 //   - A panic inside Notify is recovered and counted as a failed delivery.
 type Notifier interface {
 	Notify(ctx context.Context, a Alert) error

@@ -21,6 +21,7 @@ const PayloadVersion = 1
 //	{
 //	  "version":  1,                               // PayloadVersion
 //	  "id":       "9f2c51e0a4b7d833",              // same for every retry of the same alert
+//	  "key":      "checkout-api/1735830185000/2",   // Alert.Key; absent for a group
 //	  "monitor":  "checkout-api",                  // Alert.Monitor ("label=value" for a group)
 //	  "code":     "red",                           // yellow, red, green, cyan or gray
 //	  "flap":     "flap-start",                    // Alert.Flap: flap-start or flap-end; absent otherwise
@@ -55,6 +56,7 @@ const PayloadVersion = 1
 type Payload struct {
 	Version  int               `json:"version"`
 	ID       string            `json:"id"`
+	Key      string            `json:"key,omitempty"`
 	Monitor  string            `json:"monitor"`
 	Code     string            `json:"code"`
 	Flap     string            `json:"flap,omitempty"`
@@ -85,6 +87,7 @@ func NewPayload(a Alert) Payload {
 	p := Payload{
 		Version:  PayloadVersion,
 		ID:       alertID(a),
+		Key:      a.Key,
 		Monitor:  a.Monitor,
 		Code:     a.Code.String(),
 		Flap:     a.Flap.String(),
@@ -144,12 +147,16 @@ func (p Payload) Headline() string {
 	return s.line(lineNames, 0)
 }
 
-// alertID identifies one alert: the same alert retried keeps its id, so a
-// receiver can drop a duplicate. A flap alert adds its Flap, and a group
+// alertID identifies one alert: the same alert retried, or sent again after
+// a restart, keeps its id, so a receiver can drop a duplicate. A flap alert adds its Flap, and a group
 // adds each member's monitor and times, so two groups sent for the same
 // label value at the same moment still differ.
 func alertID(a Alert) string {
 	h := sha256.New()
+	if a.Key != "" && len(a.Group) == 0 {
+		h.Write([]byte(a.Key)) // stable across retries and restarts
+		return hex.EncodeToString(h.Sum(nil)[:8])
+	}
 	h.Write([]byte(a.Monitor))
 	h.Write([]byte{0, byte(a.Code)})
 	putInt(h, a.At.UnixNano())

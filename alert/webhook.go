@@ -25,6 +25,11 @@ import (
 // does both), and may reject a replay by the payload's "id" and "time".
 const SignatureHeader = "X-CPRA-Signature"
 
+// KeyHeader is the header in which [Webhook] sends [Alert.Key], the
+// alert's stable identity: a receiver that has seen a key may drop the
+// request.
+const KeyHeader = "Idempotency-Key"
+
 // WebhookNotifier posts each alert to an HTTP endpoint. Create it with
 // [Webhook].
 type WebhookNotifier struct {
@@ -99,6 +104,9 @@ func (n *WebhookNotifier) Notify(ctx context.Context, a Alert) error {
 	h := http.Header{}
 	h.Set("Content-Type", "application/json")
 	h.Set("User-Agent", userAgent)
+	if a.Key != "" {
+		h.Set(KeyHeader, a.Key)
+	}
 	for k, vs := range n.cfg.header {
 		h[k] = vs
 	}

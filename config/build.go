@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -1290,8 +1291,12 @@ func (it *item) intervention(iv *node, m *cpra.Monitor) {
 		r = it.httpRemedy(cfg, cpath)
 	case "docker_restart", "docker", "docker-restart":
 		r = it.dockerRemedy(cfg, cpath)
+	case "docker_update", "docker-update":
+		r = it.dockerUpdateRemedy(cfg, cpath)
+	case "docker_scale", "docker-scale":
+		r = it.dockerScaleRemedy(cfg, cpath)
 	default:
-		it.failf(typ, join(path, typ.key), "%q is not an intervention type (script, http, docker_restart)", t)
+		it.failf(typ, join(path, typ.key), "%q is not an intervention type (script, http, docker_restart, docker_update, docker_scale)", t)
 		return
 	}
 	if r == nil || len(it.out.errs) > before {
@@ -1486,6 +1491,247 @@ func (it *item) dockerRemedy(cfg *node, path string) intervene.Remediator {
 	r, err := intervene.DockerRestart(container, opts...)
 	if err != nil {
 		it.fail(cfg.get("container"), join(path, "container"), cause(err, intervene.ErrConfig))
+		return nil
+	}
+	return r
+}
+
+// dockerCommon reads the fields every Docker intervention takes (socket,
+// api_version) into opts; it reports whether c was one of them.
+func (it *item) dockerCommon(c *node, path string, opts *[]intervene.Option, nodes map[string]*node) bool {
+	switch c.key {
+	case "socket":
+		if v, ok := it.str(c, path); ok && v != "" {
+			*opts = append(*opts, intervene.WithSocket(strings.Clone(v)))
+			nodes["WithSocket:"] = c
+		}
+	case "api_version":
+		if v, ok := it.str(c, path); ok {
+			*opts = append(*opts, intervene.WithAPIVersion(strings.Clone(v)))
+			nodes["WithAPIVersion:"] = c
+		}
+	default:
+		return false
+	}
+	return true
+}
+
+// remedyFail reports a remediator constructor's error at the field whose
+// option the error names first, or at the block unless quiet (other errors
+// of the block, already reported, may be its cause). nodes maps what an
+// error names ("WithCPUs(", "DockerUpdate:" for the name) to the field.
+func (it *item) remedyFail(err error, cfg *node, path string, nodes map[string]*node, quiet bool) {
+	msg := strings.TrimPrefix(err.Error(), intervene.ErrConfig.Error()+": ")
+	var at *node
+	first := len(msg)
+	for key, n := range nodes {
+		if i := strings.Index(msg, key); i >= 0 && i < first {
+			at, first = n, i
+		}
+	}
+	if at == nil {
+		if !quiet {
+			it.fail(cfg, path, cause(err, intervene.ErrConfig))
+		}
+		return
+	}
+	field := join(path, at.key)
+	for _, e := range it.out.errs {
+		if e.Index == it.idx && e.Field == field {
+			return // said already, in the file's words
+		}
+	}
+	it.fail(at, field, cause(err, intervene.ErrConfig))
+}
+
+// dockerName reads the container or service field c into name, as
+// remedyFail can name it; an empty name is an error.
+func (it *item) dockerName(c *node, path, ctor string, name *string, nodes map[string]*node) {
+	v, ok := it.str(c, path)
+	switch {
+	case !ok:
+	case v == "":
+		it.failf(c, join(path, c.key), "empty")
+	default:
+		*name = strings.Clone(v)
+		nodes[ctor+":"] = c
+	}
+}
+
+// size reads a size in bytes: a number, or one with a unit of b, k, m, g
+// or t (powers of 1024, as docker's --memory; kb, kib and the like too).
+func (it *item) size(c *node, path string) (int64, bool) {
+	if c.kind != scalarNode {
+		it.failf(c, join(path, c.key), "want a size, found %s", c.kind)
+		return 0, false
+	}
+	v := strings.ToLower(strings.TrimSpace(c.val))
+	num := strings.TrimRightFunc(v, func(r rune) bool { return r >= 'a' && r <= 'z' })
+	unit := strings.TrimSpace(v[len(num):])
+	mult := map[string]float64{"": 1, "b": 1, "k": 1 << 10, "kb": 1 << 10, "kib": 1 << 10,
+		"m": 1 << 20, "mb": 1 << 20, "mib": 1 << 20, "g": 1 << 30, "gb": 1 << 30, "gib": 1 << 30,
+		"t": 1 << 40, "tb": 1 << 40, "tib": 1 << 40}[unit]
+	f, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+	if err != nil || mult == 0 || f < 0 || f*mult >= 1<<62 {
+		it.failf(c, join(path, c.key), "%q is not a size (bytes, or with a unit: 512m, 2g)", c.val)
+		return 0, false
+	}
+	return int64(f * mult), true
+}
+
+var dockerUpdateFields = []string{"container", "cpus", "memory", "memory_swap", "memory_reservation", "socket", "api_version", "timeout"}
+
+func (it *item) dockerUpdateRemedy(cfg *node, path string) intervene.Remediator {
+	before := len(it.out.errs)
+	var container string
+	var opts []intervene.Option
+	nodes := map[string]*node{}
+	sizes := map[string]int64{}
+	limits := 0
+	for c := cfg.first; c != nil; c = c.next {
+		if it.dockerCommon(c, path, &opts, nodes) {
+			continue
+		}
+		switch c.key {
+		case "container":
+			it.dockerName(c, path, "DockerUpdate", &container, nodes)
+		case "cpus":
+			limits++
+			f, err := strconv.ParseFloat(c.val, 64)
+			switch {
+			case c.kind != scalarNode:
+				it.failf(c, join(path, c.key), "want a number of CPUs, found %s", c.kind)
+			case err != nil:
+				it.failf(c, join(path, c.key), "%q is not a number of CPUs (1, 0.5, 2.5)", c.val)
+			case !(f > 0):
+				it.failf(c, join(path, c.key), "must be positive")
+			default:
+				opts = append(opts, intervene.WithCPUs(f))
+				nodes["WithCPUs("] = c
+			}
+		case "memory", "memory_reservation":
+			limits++
+			if n, ok := it.size(c, path); ok {
+				sizes[c.key] = n
+				o, name := intervene.WithMemory(n), "WithMemory("
+				if c.key == "memory_reservation" {
+					o, name = intervene.WithMemoryReservation(n), "WithMemoryReservation("
+				}
+				opts = append(opts, o)
+				nodes[name] = c
+			}
+		case "memory_swap":
+			limits++
+			n := int64(-1)
+			ok := c.kind == scalarNode && (c.val == "-1" || strings.EqualFold(c.val, "unlimited"))
+			if !ok {
+				n, ok = it.size(c, path)
+			}
+			if ok {
+				sizes[c.key] = n
+				opts = append(opts, intervene.WithMemorySwap(n))
+				nodes["WithMemorySwap("] = c
+			}
+		case "timeout":
+		default:
+			it.unknown(c, path, dockerUpdateFields)
+		}
+	}
+	if cfg.get("container") == nil {
+		it.failf(cfg, join(path, "container"), "missing")
+	}
+	mem, swap, reserve := sizes["memory"], sizes["memory_swap"], sizes["memory_reservation"]
+	if mem > 0 && swap > 0 && swap < mem {
+		it.failf(cfg.get("memory_swap"), join(path, "memory_swap"), "%s is below memory (line %d): it is memory plus swap", cfg.get("memory_swap").val, lineOf(cfg.get("memory")))
+	}
+	if mem > 0 && reserve > mem {
+		it.failf(cfg.get("memory_reservation"), join(path, "memory_reservation"), "%s is above memory (line %d)", cfg.get("memory_reservation").val, lineOf(cfg.get("memory")))
+	}
+	if limits == 0 {
+		it.failf(cfg, join(path, "cpus"), "missing (give cpus, memory, memory_swap or memory_reservation)")
+	}
+	// Build it even after errors, for those of the values read well; a
+	// missing name was reported, a stand-in lets the options be checked.
+	r, err := intervene.DockerUpdate(cmp.Or(container, "container"), opts...)
+	if err != nil {
+		it.remedyFail(err, cfg, path, nodes, len(it.out.errs) > before)
+		return nil
+	}
+	if len(it.out.errs) > before {
+		return nil
+	}
+	return r
+}
+
+var dockerScaleFields = []string{"service", "replicas", "add", "max_replicas", "socket", "api_version", "timeout"}
+
+func (it *item) dockerScaleRemedy(cfg *node, path string) intervene.Remediator {
+	before := len(it.out.errs)
+	var service string
+	var opts []intervene.Option
+	nodes := map[string]*node{}
+	var replicas, add, ceiling *node
+	var nReplicas, nAdd, nCeiling int
+	for c := cfg.first; c != nil; c = c.next {
+		if it.dockerCommon(c, path, &opts, nodes) {
+			continue
+		}
+		switch c.key {
+		case "service":
+			it.dockerName(c, path, "DockerScale", &service, nodes)
+		case "replicas":
+			if v, ok := it.integer(c, path); ok {
+				if v < 0 {
+					it.failf(c, join(path, c.key), "negative (%d)", v)
+				}
+				replicas, nReplicas = c, v
+			}
+		case "add", "max_replicas":
+			if v, ok := it.integer(c, path); ok {
+				if v <= 0 {
+					it.failf(c, join(path, c.key), "must be positive")
+				}
+				if c.key == "add" {
+					add, nAdd = c, v
+				} else {
+					ceiling, nCeiling = c, v
+				}
+			}
+		case "timeout":
+		default:
+			it.unknown(c, path, dockerScaleFields)
+		}
+	}
+	if cfg.get("service") == nil {
+		it.failf(cfg, join(path, "service"), "missing")
+	}
+	switch hasAdd, hasMax := cfg.get("add") != nil, cfg.get("max_replicas") != nil; {
+	case cfg.get("replicas") != nil && (hasAdd || hasMax):
+		other := cfg.get("add")
+		if other == nil {
+			other = cfg.get("max_replicas")
+		}
+		it.failf(cfg.get("replicas"), join(path, "replicas"), "conflicts with %s (line %d): give a replica count, or add with max_replicas", other.key, lineOf(other))
+	case cfg.get("replicas") != nil:
+	case hasAdd && !hasMax:
+		it.failf(cfg.get("add"), join(path, "max_replicas"), "missing (add needs it)")
+	case hasMax && !hasAdd:
+		it.failf(cfg.get("max_replicas"), join(path, "add"), "missing (max_replicas needs it)")
+	case !hasAdd:
+		it.failf(cfg, join(path, "replicas"), "missing (give replicas, or add with max_replicas)")
+	}
+	if replicas != nil && nReplicas >= 0 {
+		opts = append(opts, intervene.WithReplicas(uint64(nReplicas)))
+	}
+	if add != nil && ceiling != nil && nAdd > 0 && nCeiling > 0 {
+		opts = append(opts, intervene.WithAddReplicas(uint64(nAdd), uint64(nCeiling)))
+	}
+	r, err := intervene.DockerScale(cmp.Or(service, "service"), opts...)
+	if err != nil {
+		it.remedyFail(err, cfg, path, nodes, len(it.out.errs) > before)
+		return nil
+	}
+	if len(it.out.errs) > before {
 		return nil
 	}
 	return r

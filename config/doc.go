@@ -76,7 +76,7 @@
 //	      healthy_threshold: 2       # Monitor.SuccessThreshold, default 2
 //	      config: {...}              # by type, below
 //	    intervention:                # optional: Monitor.Remediate
-//	      type: script               # script (alias exec), http (alias webhook), docker_restart; alias action
+//	      type: script               # script (alias exec), http (alias webhook), docker_restart, docker_update, docker_scale; alias action
 //	      max_attempts: 1            # Monitor.MaxRemediations, default 1
 //	      policy:                    # optional: Monitor.Policy (intervene.Policy), each key optional
 //	        backoff: 30s             # wait after a failed attempt, doubling (default the interval)
@@ -126,7 +126,13 @@
 //	script          script (aliases path, command; required); args; env (mapping);
 //	                inherit_env (names to copy from this process); dir
 //	http            url (required); method (POST); headers; expected_status
-//	docker_restart  container (required); socket; stop_timeout; api_version
+//	docker_restart  container (required; a leading "/" as docker inspect prints it is fine);
+//	                socket; stop_timeout; api_version (default: negotiated with the daemon)
+//	docker_update   container (required); cpus (1.5); memory, memory_reservation and
+//	                memory_swap (memory plus swap; -1 or unlimited), in bytes or with a unit
+//	                (512m, 2g); at least one of these; socket; api_version
+//	docker_scale    service (required: a swarm service); replicas (set the count), or add
+//	                with max_replicas (add that many, up to the ceiling); socket; api_version
 //
 // codes.<code>.config, by notifier:
 //

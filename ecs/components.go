@@ -25,6 +25,7 @@ type Schedule struct {
 const (
 	InFlight uint32 = 1 << (24 + iota) // a check is running
 	Rephase                            // checked off its phase: the next check returns to it
+	Dirty                              // its kept state changed since it was last written
 	flagBits = 0xff << 24
 )
 

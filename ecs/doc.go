@@ -1,15 +1,19 @@
-// Package ecs is the monitor store of CPRA, built on the ark
-// entity-component-system.
+// Package ecs is the monitor store of the CPRA engine, built on the ark
+// entity-component-system: one of the engine's building blocks, public
+// for reuse and for reading, not needed to use the engine.
 //
 // # Overview
 //
-// Every monitor is one ark entity. Its hot state lives in small components
-// that every monitor has ([Probe], [Schedule], [Health]); data only some
-// monitors need lives in components that only they carry ([Plugins] for
-// per-monitor remediators, notifiers and labels; [Episode] while a monitor
-// is failing). A [Store] keeps the world, a name index and a hierarchical
-// timing [Wheel] that answers "which monitors are due now" in time
-// proportional to the answer, not to the number of monitors.
+// Every monitor is one ark entity. The state every check touches lives in
+// small components that every monitor has ([Probe]: name and check,
+// [Schedule]: when it is due, [Health]: the last result and the monitor's
+// state in its episode machine, 24 bytes). What only some monitors need
+// lives in components that only they carry: [Episode] while a monitor is
+// failing, [Plugins] for their own remediator and notifier, [Meta] for
+// labels and maintenance, [Ring] for a failure window or flap detection,
+// [Deps] for dependencies. A [Store] keeps the world, a name index and a
+// hierarchical timing [Wheel] that answers "which monitors are due now" in
+// time proportional to the answer, not to the number of monitors.
 //
 // # Concurrency
 //

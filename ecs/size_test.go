@@ -21,4 +21,3 @@ func TestComponentSizes(t *testing.T) {
 		}
 	}
 }
-

@@ -54,7 +54,7 @@ func NewStore(now int64, capacity int) *Store {
 		s.ids[i] = id
 	}
 	s.names = newNameIndex(capacity, func(e Entity) string { return s.Probes.Get(e).Name })
-	s.Wheel = NewWheel(now, s.due)
+	s.Wheel = newWheel(now, s.due)
 	return s
 }
 
@@ -64,9 +64,6 @@ func (s *Store) due(e Entity) (int64, bool) {
 	}
 	return s.Scheds.Get(e).Due, true
 }
-
-// Len returns the number of monitors.
-func (s *Store) Len() int { return s.names.n }
 
 // Alive reports whether e is a monitor in the store.
 func (s *Store) Alive(e Entity) bool { return s.World.Alive(e) }

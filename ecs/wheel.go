@@ -53,9 +53,9 @@ type Wheel struct {
 	due  func(Entity) (int64, bool)
 }
 
-// NewWheel returns a wheel whose clock starts at tick now. due reports the
+// newWheel returns a wheel whose clock starts at tick now. due reports the
 // current due tick of an entity, or false when the entity is gone.
-func NewWheel(now int64, due func(Entity) (int64, bool)) *Wheel {
+func newWheel(now int64, due func(Entity) (int64, bool)) *Wheel {
 	w := &Wheel{now: now, due: due}
 	w.c1 = cascade{unit: now>>pageBits + 1}
 	w.c1.total = w.count(1, w.c1.unit&slotMask)
@@ -67,8 +67,8 @@ func NewWheel(now int64, due func(Entity) (int64, bool)) *Wheel {
 // Now returns the first tick not yet popped.
 func (w *Wheel) Now() int64 { return w.now }
 
-// Len returns the number of entries, stale ones included.
-func (w *Wheel) Len() int { return w.size }
+// len returns the number of entries, stale ones included.
+func (w *Wheel) len() int { return w.size }
 
 // Insert files e to be popped at tick due (or at the next tick popped, when
 // due is already past). due must be less than MaxHorizon ahead.

@@ -17,7 +17,7 @@ type wheelHarness struct {
 
 func newHarness(t *testing.T, start int64) *wheelHarness {
 	h := &wheelHarness{t: t, world: ark.NewWorld(), due: map[Entity]int64{}}
-	h.w = NewWheel(start, func(e Entity) (int64, bool) {
+	h.w = newWheel(start, func(e Entity) (int64, bool) {
 		d, ok := h.due[e]
 		return d, ok
 	})
@@ -84,8 +84,8 @@ func TestWheelPopsEachEntryAtItsTick(t *testing.T) {
 		if popped != n {
 			t.Fatalf("start %d: popped %d, want %d", start, popped, n)
 		}
-		if h.w.Len() != 0 {
-			t.Fatalf("start %d: wheel still holds %d entries", start, h.w.Len())
+		if h.w.len() != 0 {
+			t.Fatalf("start %d: wheel still holds %d entries", start, h.w.len())
 		}
 		if got := h.w.NextDue(); got != -1 {
 			t.Fatalf("start %d: NextDue on empty wheel = %d, want -1", start, got)
@@ -131,8 +131,8 @@ func TestWheelDropsRemovedAndRefilesMoved(t *testing.T) {
 	if len(got) != 1 || got[0] != 5*pageTicks {
 		t.Fatalf("moved entry popped at %v, want [%d]", got, 5*pageTicks)
 	}
-	if h.w.Len() != 0 {
-		t.Fatalf("Len = %d after the removed entry was passed, want 0", h.w.Len())
+	if h.w.len() != 0 {
+		t.Fatalf("Len = %d after the removed entry was passed, want 0", h.w.len())
 	}
 }
 

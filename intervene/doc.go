@@ -21,6 +21,10 @@
 //     JSON [Payload].
 //   - [DockerRestart] restarts a container through the Docker Engine API on
 //     its unix socket.
+//   - [DockerUpdate] changes a running container's CPU and memory limits, and
+//     [DockerScale] a swarm service's replica count (a number, or a step up
+//     to a ceiling): the scale remediations. The Docker remediators negotiate
+//     the API version with each daemon once (Docker 20.10 and later).
 //
 // Each makes one attempt per call and honours its context. Their
 // constructors check arguments and options once and fail with [ErrConfig];

@@ -84,4 +84,7 @@ type Policy struct {
 	// DryRun logs and reports what would run and runs nothing: the monitor
 	// is reported red with an error saying the remediation was not run.
 	DryRun bool
+	// Timeout bounds each attempt (0: the monitor's Timeout). A restart
+	// that takes 30 seconds needs no 30-second health-check timeout.
+	Timeout time.Duration
 }

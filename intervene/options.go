@@ -22,6 +22,10 @@ const (
 	kindExec kind = 1 << iota
 	kindHTTP
 	kindDocker
+	kindDockerUpdate
+	kindDockerScale
+
+	kindDockerAll = kindDocker | kindDockerUpdate | kindDockerScale
 )
 
 func (k kind) String() string {
@@ -32,6 +36,10 @@ func (k kind) String() string {
 		return "HTTP"
 	case kindDocker:
 		return "DockerRestart"
+	case kindDockerUpdate:
+		return "DockerUpdate"
+	case kindDockerScale:
+		return "DockerScale"
 	}
 	return "remediator"
 }
@@ -52,6 +60,8 @@ type config struct {
 	hasStop      bool
 	apiVersion   string
 	hasVersion   bool
+	res          dockerResources
+	scale        dockerScale
 }
 
 // Option configures a built-in remediator. Each option documents the
@@ -233,15 +243,15 @@ func WithExpectStatus(codes ...int) Option {
 	}}
 }
 
-// DefaultDockerSocket is the Docker Engine's socket [DockerRestart] talks to
-// unless [WithSocket] names another.
+// DefaultDockerSocket is the Docker Engine's socket the Docker remediators
+// talk to unless [WithSocket] names another.
 const DefaultDockerSocket = "/var/run/docker.sock"
 
 // WithSocket sets the path of the Docker Engine's unix socket.
 //
-// Applies to [DockerRestart].
+// Applies to [DockerRestart], [DockerUpdate], [DockerScale].
 func WithSocket(path string) Option {
-	return option{"WithSocket", kindDocker, func(c *config) error {
+	return option{"WithSocket", kindDockerAll, func(c *config) error {
 		if path == "" {
 			return errorf("WithSocket: empty path")
 		}
@@ -266,18 +276,20 @@ func WithStopTimeout(d time.Duration) Option {
 	}}
 }
 
-// DefaultDockerAPIVersion is the Engine API version [DockerRestart] asks
-// for: 1.44 (Docker 25.0), the oldest version current daemons accept by
-// default, and one that every daemon since Docker 25 serves.
+// DefaultDockerAPIVersion is the newest Engine API version the Docker
+// remediators ask for: 1.44 (Docker 25.0), the oldest version current
+// daemons accept by default. A daemon that serves an older one (Docker
+// 20.10 serves 1.41) is spoken to at its own, as its GET /_ping says.
 const DefaultDockerAPIVersion = "1.44"
 
-// WithAPIVersion sets the Engine API version in the request path
-// (/v<version>/containers/...). An empty version sends the unversioned path,
-// which the daemon serves at its newest version.
+// WithAPIVersion fixes the Engine API version in the request path
+// (/v<version>/containers/...) instead of negotiating it with the daemon.
+// An empty version sends the unversioned path, which the daemon serves at
+// its newest version.
 //
-// Applies to [DockerRestart].
+// Applies to [DockerRestart], [DockerUpdate], [DockerScale].
 func WithAPIVersion(version string) Option {
-	return option{"WithAPIVersion", kindDocker, func(c *config) error {
+	return option{"WithAPIVersion", kindDockerAll, func(c *config) error {
 		for _, r := range version {
 			if (r < '0' || r > '9') && r != '.' {
 				return errorf("WithAPIVersion: invalid version %q", version)

@@ -41,6 +41,12 @@
 //	cpra_alerts_sent_total                          counter
 //	cpra_alerts_failed_total                        counter
 //	cpra_alerts_grouped_total                       counter
+//	cpra_alerts_raised_total                        counter
+//	cpra_alerts_collapsed_total                     counter
+//	cpra_alerts_queued                              gauge
+//	cpra_alerts_kept_total                          counter
+//	cpra_store_failures_total                       counter
+//	cpra_store_states_dropped_total                 counter
 //	cpra_calls_abandoned_total                      counter
 //	cpra_plugins_running                            gauge
 //	cpra_schedule_lag_p50_seconds                   gauge

@@ -465,7 +465,9 @@ func jsonFieldErr(data []byte, path []string, want string, scrub func(string) st
 	}
 	got := jsonText(v)
 	if got != want {
-		return fmt.Errorf("json field %q = %s, want %q", name, scrub(quoteJSON(v, got)), want)
+		// Scrubbed before it is cut: a secret cut in two is no longer
+		// recognisable.
+		return fmt.Errorf("json field %q = %s, want %q", name, quoteJSON(v, scrub(got)), want)
 	}
 	return nil
 }

@@ -1,18 +1,25 @@
 package pulse
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/netip"
 	"os"
 	"runtime"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
-	probing "github.com/prometheus-community/pro-bing"
+	"golang.org/x/net/bpf"
+	"golang.org/x/net/icmp"
+	"golang.org/x/net/ipv4"
+	"golang.org/x/net/ipv6"
 )
 
 // ErrICMPNotPermitted is wrapped by the error of an [ICMP] check when the
@@ -101,6 +108,11 @@ const (
 )
 
 // Check pings the host. It is safe for concurrent use.
+//
+// An error of the operating system while sending (a firewall rule that
+// drops outgoing ICMP gives EPERM, a prohibit route EACCES, no route
+// ENETUNREACH) fails the check at once with that error wrapped, rather than
+// as a missing reply when the time is up.
 func (c *ICMPChecker) Check(ctx context.Context) error {
 	ctx, cancel, b := bound(ctx, c.timeout)
 	defer cancel()
@@ -113,60 +125,208 @@ func (c *ICMPChecker) Check(ctx context.Context) error {
 		return err
 	}
 
-	var stats *probing.Statistics
+	var res pingResult
 	switch icmpMode.Load() {
 	case icmpPrivileged:
-		stats, err = c.ping(ctx, b, ip, true)
+		res, err = c.ping(ctx, b, ip, true)
 	default:
-		stats, err = c.ping(ctx, b, ip, false)
-		if errors.Is(err, os.ErrPermission) {
+		res, err = c.ping(ctx, b, ip, false)
+		if !res.opened && errors.Is(err, os.ErrPermission) {
 			first := err
-			stats, err = c.ping(ctx, b, ip, true)
-			if errors.Is(err, os.ErrPermission) {
+			res, err = c.ping(ctx, b, ip, true)
+			if !res.opened && errors.Is(err, os.ErrPermission) {
 				return notPermitted(first, err)
 			}
-			if err == nil {
+			if res.opened {
 				icmpMode.Store(icmpPrivileged)
 			}
-		} else if err == nil {
+		} else if res.opened {
 			icmpMode.Store(icmpUnprivileged)
 		}
 	}
-	if err != nil && stats == nil {
-		if e := b.ctxErr(ctx, ""); e != nil {
-			return fmt.Errorf("no echo reply from %s: %w", ip, e)
-		}
-		return fmt.Errorf("icmp: %w", err)
+	if err != nil {
+		return err
 	}
-	if stats.PacketsRecv == 0 {
-		if err != nil && ctx.Err() == nil {
-			return fmt.Errorf("icmp echo to %s: %w", ip, err)
-		}
-		return fmt.Errorf("no echo reply from %s: %w", ip,
-			&TimeoutError{After: roundDuration(b.total)})
-	}
-	return b.latencyErr(stats.AvgRtt, c.maxLatency)
+	return b.latencyErr(res.avg, c.maxLatency)
 }
 
-// ping runs one pinger; stats is nil when it could not start.
-func (c *ICMPChecker) ping(ctx context.Context, b budget, ip net.IP, privileged bool) (*probing.Statistics, error) {
-	p := probing.New("")
-	p.SetLogger(probing.NoopLogger{})
-	p.SetIPAddr(&net.IPAddr{IP: ip})
-	p.SetPrivileged(privileged)
-	p.Count = int(c.count)
-	p.Interval = 100 * time.Millisecond
-	p.Timeout = b.total - time.Since(b.start)
-	if p.Timeout <= 0 {
-		return nil, context.DeadlineExceeded
+// pingResult is what one round of echo requests established.
+type pingResult struct {
+	opened bool          // the socket opened: the OS allows this kind
+	recv   int           // replies received
+	avg    time.Duration // their mean round trip
+}
+
+// Echo requests of one check go out this far apart; once all are out and
+// one reply came back, the others are awaited this long at most.
+const (
+	icmpInterval = 100 * time.Millisecond
+	icmpGrace    = time.Second
+)
+
+// ping sends the echo requests of one check and collects the replies, on an
+// unprivileged ICMP socket or a raw one. An error before the socket opened
+// is returned as it is; others are worded for the check's result.
+func (c *ICMPChecker) ping(ctx context.Context, b budget, ip net.IP, privileged bool) (pingResult, error) {
+	var res pingResult
+	v4 := ip.To4() != nil
+	network, laddr, proto := "udp4", "0.0.0.0", 1
+	var request, reply icmp.Type = ipv4.ICMPTypeEcho, ipv4.ICMPTypeEchoReply
+	if !v4 {
+		network, laddr, proto = "udp6", "::", 58
+		request, reply = ipv6.ICMPTypeEchoRequest, ipv6.ICMPTypeEchoReply
 	}
-	started := false
-	p.OnSetup = func() { started = true }
-	err := p.RunWithContext(ctx)
-	if !started {
-		return nil, err
+	if privileged {
+		network = map[bool]string{true: "ip4:icmp", false: "ip6:ipv6-icmp"}[v4]
 	}
-	return p.Statistics(), nil
+	conn, err := icmp.ListenPacket(network, laddr)
+	if err != nil {
+		return res, err
+	}
+	res.opened = true
+	defer conn.Close()
+
+	// A raw socket receives every ICMP message of the host: a kernel
+	// filter keeps those of this check's identifier. An unprivileged
+	// socket gets only the replies to its own requests (the kernel sets
+	// the identifier), so any will do there.
+	id := rand.IntN(0xfffe) + 1
+	if privileged {
+		filterEchoReplies(conn, v4, uint16(id))
+	}
+	var dst net.Addr = &net.UDPAddr{IP: ip}
+	if privileged {
+		dst = &net.IPAddr{IP: ip}
+	}
+	var token [8]byte
+	binary.LittleEndian.PutUint64(token[:], rand.Uint64())
+	payload := append(token[:], "cpra-pulse"...)
+
+	dl, _ := ctx.Deadline()
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetReadDeadline(time.Unix(1, 0)) })
+	defer stop()
+
+	count := int(c.count)
+	sent := make([]time.Time, count)
+	seen := make([]bool, count)
+	var total time.Duration
+	var next int // sequence number of the next request
+	var nextAt, lastSent time.Time
+	buf := make([]byte, 1500)
+	for {
+		now := time.Now()
+		if next < count && !now.Before(nextAt) {
+			msg := icmp.Message{Type: request, Body: &icmp.Echo{ID: id, Seq: next, Data: payload}}
+			wb, err := msg.Marshal(nil)
+			if err != nil {
+				return res, err
+			}
+			if _, err := conn.WriteTo(wb, dst); err != nil {
+				if e := b.ctxErr(ctx, "sending echo request"); e != nil {
+					return res, e
+				}
+				return res, fmt.Errorf("sending echo request to %s: %w%s", ip, err, sendHint(err))
+			}
+			sent[next], lastSent = now, now
+			next++
+			nextAt = now.Add(icmpInterval)
+		}
+		wait := dl
+		if next < count && nextAt.Before(wait) {
+			wait = nextAt
+		}
+		if next == count && res.recv > 0 && lastSent.Add(icmpGrace).Before(wait) {
+			wait = lastSent.Add(icmpGrace)
+		}
+		_ = conn.SetReadDeadline(wait)
+		if ctx.Err() != nil {
+			break
+		}
+		n, _, err := conn.ReadFrom(buf)
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				now := time.Now()
+				if !now.Before(dl) || next == count && res.recv > 0 && !now.Before(lastSent.Add(icmpGrace)) {
+					break
+				}
+				continue
+			}
+			return res, fmt.Errorf("reading echo replies from %s: %w", ip, err)
+		}
+		m, err := icmp.ParseMessage(proto, buf[:n])
+		if err != nil || m.Type != reply {
+			continue
+		}
+		echo, ok := m.Body.(*icmp.Echo)
+		if !ok || privileged && echo.ID != id || !bytes.Equal(echo.Data, payload) ||
+			echo.Seq < 0 || echo.Seq >= next || seen[echo.Seq] {
+			continue
+		}
+		seen[echo.Seq] = true
+		res.recv++
+		total += time.Since(sent[echo.Seq])
+		if res.recv == count {
+			break
+		}
+	}
+	if res.recv == 0 {
+		e := b.ctxErr(ctx, "")
+		if e == nil || errors.Is(e, context.DeadlineExceeded) {
+			e = &TimeoutError{After: roundDuration(b.total)}
+		}
+		return res, fmt.Errorf("no echo reply from %s: %w", ip, e)
+	}
+	res.avg = total / time.Duration(res.recv)
+	return res, nil
+}
+
+// sendHint explains the send errors whose cause is not in their words.
+func sendHint(err error) string {
+	switch {
+	case errors.Is(err, syscall.EPERM):
+		return " (a firewall rule refuses outgoing ICMP)"
+	case errors.Is(err, syscall.EACCES):
+		return " (a prohibit route, or a broadcast address)"
+	}
+	return ""
+}
+
+// filterEchoReplies installs, where the OS allows, a socket filter that
+// passes only ICMP messages whose identifier is id, so that a raw socket is
+// not woken by the traffic of every other check. It is an optimisation:
+// replies are matched in any case.
+func filterEchoReplies(conn *icmp.PacketConn, v4 bool, id uint16) {
+	if v4 {
+		// Raw IPv4 sockets see the IP header: skip it (its length is the
+		// low nibble of the first byte, in 32-bit words).
+		prog, err := bpf.Assemble([]bpf.Instruction{
+			bpf.LoadMemShift{Off: 0},
+			bpf.LoadIndirect{Off: 4, Size: 2},
+			bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(id), SkipFalse: 1},
+			bpf.RetConstant{Val: 0xffff},
+			bpf.RetConstant{Val: 0},
+		})
+		if err == nil {
+			_ = conn.IPv4PacketConn().SetBPF(prog)
+		}
+		return
+	}
+	var f ipv6.ICMPFilter
+	f.SetAll(true)
+	f.Accept(ipv6.ICMPTypeEchoReply)
+	_ = conn.IPv6PacketConn().SetICMPFilter(&f)
+	prog, err := bpf.Assemble([]bpf.Instruction{
+		bpf.LoadAbsolute{Off: 4, Size: 2},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(id), SkipFalse: 1},
+		bpf.RetConstant{Val: 0xffff},
+		bpf.RetConstant{Val: 0},
+	})
+	if err == nil {
+		_ = conn.IPv6PacketConn().SetBPF(prog)
+	}
 }
 
 func resolveOne(ctx context.Context, host string) (net.IP, error) {

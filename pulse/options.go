@@ -143,8 +143,9 @@ func WithRootCAs(pool *x509.CertPool) VerifyOption {
 }
 
 // WithInsecureSkipVerify accepts any server certificate: the chain and the
-// host name are not checked. The [TLS] checker still checks expiry
-// ([WithMinValidity]).
+// host name are not checked. The [TLS] checker still judges the validity
+// period of the leaf certificate (not yet valid, expired, or ending within
+// [WithMinValidity]).
 func WithInsecureSkipVerify() VerifyOption {
 	return func(s *settings) { s.insecure = true }
 }

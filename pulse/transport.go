@@ -103,6 +103,8 @@ func newTransport(k transportKey) *http.Transport {
 			p.SetHTTP2(true)
 		} else {
 			p.SetUnencryptedHTTP2(true)
+			// Name the protocol of a server that does not greet in HTTP/2.
+			t.DialContext = sniffH2C(t.DialContext)
 		}
 		t.Protocols = &p
 	}

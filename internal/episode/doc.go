@@ -83,4 +83,13 @@
 // remediation is doing; an outcome that arrives for an attempt of an
 // episode that is over, or for an attempt that is not the current one,
 // changes nothing.
+//
+// # Restarts
+//
+// The engine may keep each monitor's state in a store and resume it after
+// a restart ([Restart]): the episode goes on with its identity, what it
+// told and its attempts, so an outage that spans a restart is still one
+// episode with one red and one green. An attempt that was running when the
+// engine stopped counts as failed, and the attempts go on counting. The
+// counters of passes and failures and the recent results start again.
 package episode

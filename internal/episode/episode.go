@@ -156,9 +156,10 @@ const (
 	MaintIn                   // its first open maintenance window opened
 	MaintOut                  // its last open maintenance window closed
 	Remove                    // it was removed
+	Restart                   // the engine restarted with the monitor's kept state: a running attempt was lost
 )
 
-var kindNames = [...]string{"", "pass", "fail", "fix-ok", "fix-failed", "pause", "resume", "maint-in", "maint-out", "remove"}
+var kindNames = [...]string{"", "pass", "fail", "fix-ok", "fix-failed", "pause", "resume", "maint-in", "maint-out", "remove", "restart"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -295,6 +296,8 @@ func Step(s State, c *Settings, ev Event) (State, Effects) {
 		m.quiet(Maint, false)
 	case Remove:
 		m.remove()
+	case Restart:
+		m.restart()
 	}
 	if m.fx.Need != 0 {
 		return s, Effects{Need: m.fx.Need}
@@ -408,6 +411,15 @@ func (m *machine) remove() {
 		m.raise(alert.Gray, 0, WhyRemoved) // ends the told episode
 	}
 	*s = State{}
+}
+
+// restart goes on from a kept state: an attempt that was running when the
+// engine stopped has no outcome to come, so it counts as failed (its
+// error says it was interrupted) and the attempts go on counting.
+func (m *machine) restart() {
+	if m.s.Phase == Remediating {
+		m.attemptFailed(WhyFix)
+	}
 }
 
 func (m *machine) check() {

@@ -44,11 +44,12 @@ const (
 	evMaintOut
 	evBudgetDenied // a failing check while the budget denies attempts
 	evRemove       // the monitor is removed and added again
+	evRestart      // the engine restarts from the monitor's kept state
 	numEvents
 )
 
 var mevNames = [...]string{"pass", "fail", "fix-ok", "fix-error", "fix-timeout", "parent-down", "parent-up",
-	"pause", "resume", "maint-in", "maint-out", "budget-denied", "remove"}
+	"pause", "resume", "maint-in", "maint-out", "budget-denied", "remove", "restart"}
 
 const (
 	maxDepth = 8
@@ -219,6 +220,15 @@ func run(cfg config, c *Settings, e mev, now int64) (config, error) {
 		ev = Event{Kind: MaintOut}
 	case evRemove:
 		ev = Event{Kind: Remove}
+	case evRestart:
+		// What the store keeps: the counters and recent results start
+		// again, and a running attempt's outcome never comes.
+		kept := cfg.s
+		kept.Fails, kept.Succs, kept.History, kept.WindowN = 0, 0, 0, 0
+		kept.Flags |= Clean
+		cfg.s = kept
+		cfg.env.pending = false
+		ev = Event{Kind: Restart}
 	}
 	ev.At, ev.Due = now+5, now
 	ev.Rand = 1 << 31
@@ -592,7 +602,7 @@ func TestModel(t *testing.T) {
 	cases := matrix(testing.Short() || raceEnabled)
 	depth := maxDepth
 	if raceEnabled {
-		depth = 7
+		depth = 6
 	}
 	began := time.Now()
 	var configs, steps atomic.Int64
@@ -640,9 +650,13 @@ func TestModel(t *testing.T) {
 func TestStepShiftInvariant(t *testing.T) {
 	const d = 123_456_789
 	n := 0
-	for _, sc := range everyNth(matrix(true), 9) {
+	every, depth := 9, 5
+	if raceEnabled {
+		every, depth = 36, 4
+	}
+	for _, sc := range everyNth(matrix(true), every) {
 		c := sc.c
-		walk(&c, 5, func(cfg config, e mev, now int64) {
+		walk(&c, depth, func(cfg config, e mev, now int64) {
 			n++
 			a, errA := run(cfg, &c, e, now)
 			b, errB := run(cfg.shift(d), &c, e, now+d)
@@ -680,7 +694,10 @@ func walk(c *Settings, depth int, fn func(cfg config, e mev, now int64)) {
 // that it reaches exactly the configuration classes the merged search
 // reaches, and finds no violation the merged search misses.
 func TestModelAgreesWithBruteForce(t *testing.T) {
-	const depth = 5
+	depth := 5
+	if raceEnabled {
+		depth = 4
+	}
 	for _, sc := range everyNth(matrix(true), 17) {
 		c := sc.c
 		brute := map[key]bool{}
@@ -694,8 +711,11 @@ func TestModelAgreesWithBruteForce(t *testing.T) {
 					}
 				}
 			}
-			if err != nil && bad == nil {
-				bad = err
+			if err != nil {
+				if bad == nil {
+					bad = err
+				}
+				return
 			}
 			brute[next.key(now, &c)] = true
 		})

@@ -13,8 +13,14 @@ import (
 
 	"github.com/ziad/cpra/alert"
 	"github.com/ziad/cpra/ecs"
+	"github.com/ziad/cpra/internal/alerts"
+	"github.com/ziad/cpra/internal/budget"
+	"github.com/ziad/cpra/internal/crew"
 	"github.com/ziad/cpra/internal/episode"
+	"github.com/ziad/cpra/internal/fixpipe"
+	"github.com/ziad/cpra/internal/lag"
 	"github.com/ziad/cpra/internal/maint"
+	"github.com/ziad/cpra/internal/pulsepipe"
 	"github.com/ziad/cpra/intervene"
 	"github.com/ziad/cpra/pulse"
 )
@@ -68,7 +74,7 @@ type Status struct {
 // PipelineStats describes one pipeline's workers and queue.
 type PipelineStats struct {
 	Workers, Idle, Queued int
-	Sizing                SizingStats
+	Sizing                crew.Stats
 }
 
 // Stats are the engine's counters and gauges; package cpra documents them.
@@ -78,19 +84,21 @@ type Stats struct {
 	FlapStarts, QueueFull                                   uint64
 	Remediations, RemediationsFailed                        uint64
 	RemediationsDenied, RemediationsDryRun                  uint64
-	AlertsSent, AlertsFailed, AlertsGrouped, CallsAbandoned uint64
+	AlertsRaised, AlertsSent, AlertsFailed, AlertsGrouped   uint64
+	AlertsCollapsed, CallsAbandoned                         uint64
+	AlertsQueued                                            int
+	AlertsKept, StoreFailures, StatesDropped                uint64
 	PlugInsRunning                                          int
 	Pulse, Intervention, Alert                              PipelineStats
-	Lag                                                     LagStats
-	CheckLatency                                            LatencyStats
+	Lag                                                     lag.Summary
+	CheckLatency                                            lag.LatencySummary
 }
 
 type counters struct {
 	checksRun, checksFailed, checksAbandoned, checksSkipped, queueFull atomic.Uint64
 	remediations, remediationsFailed                                   atomic.Uint64
 	remediationsDenied, remediationsDryRun                             atomic.Uint64
-	alertsSent, alertsFailed, callsAbandoned                           atomic.Uint64
-	flapStarts, alertsGrouped                                          atomic.Uint64
+	callsAbandoned, flapStarts                                         atomic.Uint64
 }
 
 type lifecycle uint8
@@ -125,28 +133,31 @@ type Engine struct {
 	loopDone chan struct{}
 	dead     chan struct{} // closed once the loop no longer takes results
 
-	pulse  *pulsePipe
-	fix    *callPipe
-	notify *callPipe
+	pulse    *pulsepipe.Pipe
+	fix      *fixpipe.Pipe
+	alerts   *alerts.Path
+	alertCtr alerts.Counters
 
 	stats      counters
 	monitors   atomic.Int64
 	nUp, nDown atomic.Int64
 
 	snapMu  sync.Mutex
-	lag     LagStats
-	latency latencyHist
+	lag     lag.Summary
+	latency lag.Latency
 
 	l          loopState                 // owned by the loop
 	maints     maints                    // owned with the store
 	parentSets map[string]*ecs.ParentSet // owned with the store
 	parentRefs map[string]int            // parent sets naming each monitor, by name
-	groupSizes map[string]int            // monitors per value of the group budget's label
+	budget     *budget.Budget            // owned with the store
+	keep       *keeper                   // owned with the store; nil without a Store
+	carry      *carried                  // the state an update hands to the monitor it adds
 }
 
-// New returns an engine. It starts nothing: no goroutine runs until
-// [Engine.Start].
-func New(cfg Config) *Engine {
+// New returns an engine, with the state its store keeps, if any. It starts
+// nothing: no goroutine runs until [Engine.Start].
+func New(cfg Config) (*Engine, error) {
 	now := time.Now()
 	e := &Engine{
 		cfg:       cfg,
@@ -161,8 +172,18 @@ func New(cfg Config) *Engine {
 		dead:      make(chan struct{}),
 	}
 	e.store = ecs.NewStore(0, cfg.Capacity)
+	e.budget = budget.New(budget.Config{
+		Concurrent: cfg.FixConcurrent, Share: cfg.FixShare, Window: cfg.FixWindow.Milliseconds(),
+		GroupLabel: cfg.GroupFixLabel, GroupShare: cfg.GroupFixShare, GroupWindow: cfg.GroupFixWindow.Milliseconds(),
+		Err: cfg.Errors.Budget,
+	})
 	e.base = context.Background()
-	return e
+	if cfg.Store != nil {
+		if err := e.load(cfg.Store, cfg.StoreGrace); err != nil {
+			return nil, err
+		}
+	}
+	return e, nil
 }
 
 func (e *Engine) nanotime() int64 { return int64(time.Since(e.epoch)) }
@@ -183,6 +204,13 @@ func (e *Engine) Add(sp *Spec) (ecs.Entity, error) {
 // Remove stops and forgets a monitor.
 func (e *Engine) Remove(en ecs.Entity) error {
 	return e.do(command{kind: cmdRemove, en: en}).err
+}
+
+// Update replaces a monitor's settings, keeping its state: its episode, its
+// attempts, what it told. The name must stay the same.
+func (e *Engine) Update(en ecs.Entity, sp *Spec) (ecs.Entity, error) {
+	r := e.do(command{kind: cmdUpdate, en: en, spec: sp})
+	return r.en, r.err
 }
 
 // Pause pauses (on) or resumes a monitor.
@@ -222,6 +250,7 @@ const (
 	cmdResume
 	cmdAddMaint
 	cmdRemoveMaint
+	cmdUpdate
 )
 
 type command struct {
@@ -281,6 +310,9 @@ func (e *Engine) exec(c command) reply {
 		return reply{en: en, err: err}
 	case cmdRemove:
 		return reply{err: e.removeMonitor(c.en)}
+	case cmdUpdate:
+		en, err := e.updateMonitor(c.en, c.spec)
+		return reply{en: en, err: err}
 	case cmdPause, cmdResume:
 		return reply{err: e.pause(c.en, c.kind == cmdPause)}
 	case cmdAddMaint:
@@ -345,8 +377,9 @@ func (e *Engine) addMonitor(sp *Spec) (ecs.Entity, error) {
 		return ecs.Entity{}, e.errs.Monitor(sp.Name, "Name", e.errs.Duplicate)
 	}
 	e.monitors.Add(1)
-	e.countGroup(sp.Labels, 1)
+	e.budget.Count(sp.Labels, 1)
 	e.maintAdded(en, sp.Maintenance)
+	e.restore(en, sp.Name)
 	return en, nil
 }
 
@@ -366,25 +399,6 @@ func routes(n alert.Notifier) uint8 {
 		return bits
 	}
 	return episode.RouteAll
-}
-
-// countGroup keeps the number of monitors per value of the group
-// remediation budget's label.
-func (e *Engine) countGroup(labels map[string]string, d int) {
-	lb := e.cfg.GroupFixLabel
-	if lb == "" {
-		return
-	}
-	v, ok := labels[lb]
-	if !ok {
-		return
-	}
-	if e.groupSizes == nil {
-		e.groupSizes = make(map[string]int)
-	}
-	if e.groupSizes[v] += d; e.groupSizes[v] == 0 {
-		delete(e.groupSizes, v)
-	}
 }
 
 // parentSet returns the shared set of these parent names.
@@ -514,14 +528,91 @@ func (e *Engine) removeMonitor(en ecs.Entity) error {
 	h = s.Healths.Get(en)
 	e.count(h.Phase, -1)
 	e.rules.unref(h.RulesIndex())
+	name := s.Probes.Get(en).Name
+	if k := e.keep; k != nil {
+		// Alerts waiting for their batch go to the alert path now, while
+		// the monitor's name and labels can still be read.
+		for i := 0; i < len(k.held); i++ {
+			if h := k.held[i]; h.en == en {
+				e.alerts.Raise(h.en, h.n, h.own, h.p, h.labels)
+				k.held = append(k.held[:i], k.held[i+1:]...)
+				i--
+			}
+		}
+		e.forget(name)
+	}
+	if e.l.started {
+		e.alerts.Removed(en, name, e.labels(en))
+	}
 	e.maintRemoved(en)
-	e.countGroup(e.labels(en), -1)
+	e.budget.Count(e.labels(en), -1)
 	if s.Deps.Has(en) {
 		e.unrefParents(s.Deps.Get(en).Set)
 	}
 	s.Delete(en)
 	e.monitors.Add(-1)
 	return nil
+}
+
+// updateMonitor replaces a monitor by one with new settings and the same
+// name, which takes over its state and its alerts on the way.
+func (e *Engine) updateMonitor(en ecs.Entity, sp *Spec) (ecs.Entity, error) {
+	s := e.store
+	if en.IsZero() || !s.Alive(en) {
+		return ecs.Entity{}, e.errs.NotFound
+	}
+	name := s.Probes.Get(en).Name
+	if sp.Name != name {
+		return ecs.Entity{}, e.errs.Monitor(sp.Name, "Name", fmt.Errorf("an update keeps the name %q: remove the monitor and add the new one", name))
+	}
+	h := s.Healths.Get(en)
+	c := &carried{m: e.kept(en, h), lastCheck: h.LastCheck, latency: h.LastLatency}
+	c.m.State.Fails, c.m.State.Succs = h.Fails, h.Succs
+	if h.Phase.Open() {
+		c.lastErr = s.Episodes.Get(en).LastErr
+	}
+	if s.Rings.Has(en) {
+		rg := s.Rings.Get(en)
+		c.history, c.windowN, c.hadHistory = rg.History, rg.WindowN, true
+	}
+	if s.Plugins.Has(en) {
+		pl := s.Plugins.Get(en)
+		c.fixEnd, c.fixErr = pl.LastFixEnd, pl.LastFixErr
+	}
+	// Check the new settings before the old monitor goes: a refused update
+	// changes nothing. Its name is its own, so it is free for the moment.
+	if _, err := e.parents(sp, make([]string, 0, 4)); err != nil {
+		return ecs.Entity{}, err
+	}
+	if h.Rules&ecs.InFlight != 0 {
+		e.l.removedInFlight++ // its result is ignored; the new monitor checks afresh
+	}
+	e.count(h.Phase, -1)
+	e.rules.unref(h.RulesIndex())
+	e.maintRemoved(en)
+	e.budget.Count(e.labels(en), -1)
+	if s.Deps.Has(en) {
+		e.unrefParents(s.Deps.Get(en).Set)
+	}
+	s.Delete(en)
+	e.monitors.Add(-1)
+	e.carry = c
+	nen, err := e.addMonitor(sp)
+	e.carry = nil
+	if err != nil {
+		return ecs.Entity{}, err
+	}
+	if e.l.started {
+		e.alerts.Rekey(en, nen)
+	}
+	if k := e.keep; k != nil {
+		for i := range k.held {
+			if k.held[i].en == en {
+				k.held[i].en = nen
+			}
+		}
+	}
+	return nen, nil
 }
 
 // tickNow is the current tick.
@@ -605,23 +696,30 @@ func (e *Engine) Stats() Stats {
 		RemediationsFailed: e.stats.remediationsFailed.Load(),
 		RemediationsDenied: e.stats.remediationsDenied.Load(),
 		RemediationsDryRun: e.stats.remediationsDryRun.Load(),
-		AlertsSent:         e.stats.alertsSent.Load(),
-		AlertsFailed:       e.stats.alertsFailed.Load(),
-		AlertsGrouped:      e.stats.alertsGrouped.Load(),
-		CallsAbandoned:     e.stats.callsAbandoned.Load(),
+		AlertsRaised:       e.alertCtr.Raised.Load(),
+		AlertsSent:         e.alertCtr.Sent.Load(),
+		AlertsFailed:       e.alertCtr.Failed.Load(),
+		AlertsGrouped:      e.alertCtr.Grouped.Load(),
+		AlertsCollapsed:    e.alertCtr.Collapsed.Load(),
+		AlertsQueued:       int(e.alertCtr.Queued.Load()),
+		AlertsKept:         e.alertCtr.Kept.Load(),
+		CallsAbandoned:     e.stats.callsAbandoned.Load() + e.alertCtr.Abandoned.Load(),
 	}
 	e.mu.Lock()
-	p, fix, nt := e.pulse, e.fix, e.notify
+	p, fix := e.pulse, e.fix
 	e.mu.Unlock()
+	if k := e.keep; k != nil {
+		st.StoreFailures, st.StatesDropped = k.failures.Load(), k.dropped.Load()
+	}
 	e.snapMu.Lock()
 	st.Lag = e.lag
-	st.CheckLatency = e.latency.stats()
+	st.CheckLatency = e.latency.Stats()
 	if p != nil {
-		st.Pulse = p.stats(p.queued.Load())
-		st.Intervention = fix.stats(fix.queued.Load())
-		st.Alert = nt.stats(nt.queued.Load())
-		st.Pulse.Sizing, st.Intervention.Sizing, st.Alert.Sizing = p.sz.last, fix.sz.last, nt.sz.last
-		st.PlugInsRunning = int(fix.plugRunning.Load() + nt.plugRunning.Load())
+		st.Pulse = pipeStats(&p.Crew, p.Queued.Load())
+		st.Intervention = pipeStats(&fix.Crew, fix.Queued.Load())
+		st.Alert = PipelineStats{Workers: int(e.alertCtr.InFlight.Load()), Queued: st.AlertsQueued}
+		st.Pulse.Sizing, st.Intervention.Sizing = p.Sz.Last, fix.Sz.Last
+		st.PlugInsRunning = int(fix.Running.Load() + e.alertCtr.Running.Load())
 	}
 	e.snapMu.Unlock()
 	return st
@@ -640,14 +738,44 @@ func (e *Engine) Start(ctx context.Context) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	e.pulse = newPulsePipe(e)
-	e.fix = newCallPipe(e, "remediation", e.dead)
-	e.notify = newCallPipe(e, "notify", e.dead)
 	e.base, e.abort = context.WithCancel(context.WithoutCancel(ctx))
+	e.pulse = pulsepipe.New(pulsepipe.Config{
+		Epoch: e.epoch, Base: e.base, QueueCapacity: e.cfg.QueueCapacity,
+		MinWorkers: e.cfg.MinWorkers, MaxWorkers: e.cfg.MaxWorkers,
+		Timeout: e.errs.Timeout, Panic: e.errs.Panic, Abandoned: &e.stats.checksAbandoned, Log: e.log,
+	})
+	e.fix = fixpipe.New(fixpipe.Config{
+		Epoch: e.epoch, Base: e.base, MinWorkers: e.cfg.MinWorkers, MaxWorkers: e.cfg.MaxWorkers,
+		TimeoutErr: e.errs.Timeout, PanicErr: e.errs.Panic, Abandoned: &e.stats.callsAbandoned, Log: e.log, Dead: e.dead,
+	})
+	e.alerts = alerts.New(alerts.Config{
+		Default: e.cfg.Notifier, GroupBy: e.cfg.GroupBy, GroupWait: e.cfg.GroupWait,
+		Timeout: e.cfg.NotifyTimeout, Retries: e.cfg.NotifyRetries, Backoff: e.cfg.NotifyBackoff, MaxElapsed: e.cfg.NotifyMaxElapsed,
+		PerNotifier: e.cfg.NotifyConcurrency, MaxInFlight: e.cfg.NotifyMaxInFlight,
+		PerMonitor: e.cfg.BacklogPerMonitor, Memory: e.cfg.BacklogMemory,
+		Undelivered: e.cfg.Undelivered, Log: e.log, Epoch: e.epoch,
+		TimeoutErr: e.errs.Timeout, PanicErr: e.errs.Panic, Info: e.info,
+		Keep: e.keep != nil,
+	}, e.base, &e.alertCtr)
+	if k := e.keep; k != nil {
+		e.alerts.SetHooks(e.settled, e.folded)
+		k.writes = make(chan keepBatch, 1)
+		k.acks = make(chan uint64, 1)
+		k.done = make(chan struct{})
+		k.dropAt = e.nanotime() + int64(k.grace)
+		go k.writer(e.log.Warn, e.dead)
+	}
 	e.l.init(e)
+	if k := e.keep; k != nil {
+		for name := range k.outbox {
+			if en, ok := e.store.Lookup(name); ok {
+				e.resend(en, name)
+			}
+		}
+	}
 	e.rephase(e.nanotime() / int64(time.Millisecond))
 	for range e.cfg.MinWorkers {
-		e.pulse.spawn()
+		e.pulse.Spawn()
 	}
 	e.state = stateRunning
 	go e.loop()
@@ -700,14 +828,20 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 		<-e.loopDone
 	}
 	close(e.dead)
-	close(e.pulse.jobs)
-	close(e.fix.in)
-	close(e.notify.in)
+	e.pulse.Close()
+	e.fix.Close()
+	e.alerts.Close()
+	if e.keep != nil {
+		close(e.keep.writes)
+	}
 	workers := make(chan struct{})
 	go func() {
-		e.pulse.wg.Wait()
-		e.fix.wg.Wait()
-		e.notify.wg.Wait()
+		e.pulse.WG.Wait()
+		e.fix.WG.Wait()
+		e.alerts.Wait()
+		if e.keep != nil {
+			<-e.keep.done
+		}
 		close(workers)
 	}()
 	select {
@@ -731,4 +865,9 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	e.state = stateClosed
 	e.mu.Unlock()
 	return err
+}
+
+// info returns a monitor's name and labels, for its alerts.
+func (e *Engine) info(en ecs.Entity) (string, map[string]string) {
+	return e.store.Probes.Get(en).Name, e.labels(en)
 }

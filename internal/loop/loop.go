@@ -1,29 +1,28 @@
 package loop
 
 import (
-	"fmt"
 	"math"
-	"reflect"
 	"time"
 
-	"github.com/ziad/cpra/alert"
 	"github.com/ziad/cpra/ecs"
+	"github.com/ziad/cpra/internal/crew"
 	"github.com/ziad/cpra/internal/episode"
+	"github.com/ziad/cpra/internal/fixpipe"
+	"github.com/ziad/cpra/internal/lag"
+	"github.com/ziad/cpra/internal/pulsepipe"
 )
 
 // loopState is everything only the loop goroutine touches.
 type loopState struct {
-	cur      *jobBatch   // the batch being filled
-	pending  []*jobBatch // full batches waiting for room in the pulse queue
+	cur      *pulsepipe.Batch   // the batch being filled
+	pending  []*pulsepipe.Batch // full batches waiting for room in the pulse queue
 	pop      func(ecs.Entity, int64)
-	scratch  []result
-	lanes    map[ecs.Entity]*lane // monitors with alerts being delivered
-	inflight int64                // checks handed out, results not yet applied
-	fixing   int                  // remediations handed out, outcomes not yet applied
-	episode  uint64               // last episode number given out
+	scratch  []pulsepipe.Result
+	inflight int64 // checks handed out, results not yet applied
+	fixing   int   // remediations handed out, outcomes not yet applied
 	draining bool
-	hist     lagHist
-	latency  latencyHist
+	hist     lag.Hist
+	latency  lag.Latency
 	nextPub  int64 // ns: when to publish the lag summary next
 	nextGrow int64 // ns: when the pulse pipeline may add a worker next
 	nextSize int64 // ns: when to re-size the pipelines next
@@ -32,46 +31,13 @@ type loopState struct {
 	removedInFlight uint64
 	denied          error // the reason of the last verdict that denied an attempt
 	sizeAgain       bool
-	budget          budget
-
-	groups   map[groupKey]*group // groups taking members
-	groupQ   []*group            // open groups by due time
-	groupSeq uint64
-}
-
-// lane keeps one monitor's alerts in order: one is being delivered (or a
-// group it is in is being formed), the rest wait here. A grouped alert
-// waits in a lane as its group's call.
-type lane struct {
-	q   []*call
-	top uint64 // the newest group this lane has been in
-}
-
-// group gathers the alerts with one code of monitors sharing a label
-// value until it is due. It is sent once it is due and every member's
-// earlier alerts are delivered.
-type group struct {
-	key     groupKey
-	seq     uint64 // groups are numbered in the order they open
-	due     int64  // ns
-	waits   int    // members still delivering earlier alerts, plus 1 until due
-	members []ecs.Entity
-	alerts  []alert.Alert
-	call    *call
-}
-
-type groupKey struct {
-	notifier any // see notifierID
-	value    string
-	code     alert.Code
-	flap     alert.Flap
+	started         bool // the alert path exists
 }
 
 func (l *loopState) init(e *Engine) {
-	l.cur = e.pulse.getBatch()
+	l.cur = e.pulse.GetBatch()
 	l.pop = e.dispatchOne
-	l.lanes = make(map[ecs.Entity]*lane)
-	l.groups = make(map[groupKey]*group)
+	l.started = true
 }
 
 // advanceBudget bounds the due checks one loop round dispatches, so that a
@@ -93,25 +59,24 @@ func (e *Engine) loop() {
 		now := e.nanotime()
 		tick := now / int64(time.Millisecond)
 		l.nowTime = e.epoch.Add(time.Duration(now))
-		e.takeResults()
+		e.pulse.TakeResults(e.apply)
 		behind := false
 		if !l.draining {
 			behind = !e.store.Wheel.Advance(tick, advanceBudget, l.pop)
 			e.flushBatch()
 		}
-		if len(e.maints.heap) > 0 && !e.maints.heap[0].at.After(l.nowTime) {
+		if e.maints.heap.Len() > 0 && !e.maints.heap.Next().After(l.nowTime) {
 			e.maintDue(l.nowTime)
 		}
-		if len(l.groupQ) > 0 && l.groupQ[0].due <= now {
-			e.closeGroups(now)
+		if d := e.alerts.NextDue(); d >= 0 && d <= now {
+			e.alerts.Due(now)
 		}
-		e.pulse.repostOrphans()
+		e.pulse.RepostOrphans()
 		e.postPending()
-		e.fix.flushBacklog()
-		e.notify.flushBacklog()
+		e.fix.FlushBacklog()
 		if l.inflight > 0 && now >= nextWatch {
 			var earliest int64
-			l.scratch, earliest = e.pulse.watchdog(now, l.scratch[:0])
+			l.scratch, earliest = e.pulse.Watchdog(now, l.scratch[:0])
 			e.apply(l.scratch)
 			clear(l.scratch)
 			// Look again when the first running check runs out of time, or
@@ -125,8 +90,13 @@ func (e *Engine) loop() {
 		if now >= l.nextPub {
 			e.publish(now)
 		}
-		if l.draining && l.inflight == 0 && l.fixing == 0 && len(l.lanes) == 0 &&
-			len(e.fix.backlog) == 0 && len(e.notify.backlog) == 0 {
+		if k := e.keep; k != nil {
+			if k.dropAt != 0 && now >= k.dropAt {
+				e.dropUnclaimed()
+			}
+			e.flush(now, false)
+		}
+		if l.draining && l.inflight == 0 && l.fixing == 0 && e.alerts.Idle() && !e.fix.Backlogged() && e.flushed() {
 			e.publish(now)
 			return
 		}
@@ -146,23 +116,31 @@ func (e *Engine) loop() {
 		if l.inflight > 0 {
 			soon(nextWatch)
 		}
-		if len(l.groupQ) > 0 {
-			soon(l.groupQ[0].due)
+		if d := e.alerts.NextDue(); d >= 0 {
+			soon(d)
 		}
-		if at := e.maints.next(); !at.IsZero() && !l.draining {
+		if at := e.maints.heap.Next(); !at.IsZero() && !l.draining {
 			soon(int64(at.Sub(e.epoch)))
 		}
-		if e.pulse.queued.Load() > 0 && e.pulse.idle.Load() == 0 && int(e.pulse.live.Load()) < e.cfg.MaxWorkers {
+		if e.pulse.Queued.Load() > 0 && e.pulse.Idle.Load() == 0 && int(e.pulse.Live.Load()) < e.cfg.MaxWorkers {
 			soon(l.nextGrow)
 		}
-		if len(l.pending) > 0 || len(e.pulse.orphans) > 0 || len(e.fix.backlog) > 0 || len(e.notify.backlog) > 0 {
+		if len(l.pending) > 0 || e.pulse.Orphaned() || e.fix.Backlogged() {
 			soon(now + int64(time.Millisecond))
 		}
-		if l.hist.secs[(now/1e9)%lagWindow].n > 0 {
+		if l.hist.Busy(now / 1e9) {
 			soon(l.nextPub)
 		}
 		if l.sizing() {
 			soon(l.nextSize)
+		}
+		if k := e.keep; k != nil {
+			if !k.busy && (len(k.dirty) > 0 || len(k.changes) > 0 || k.budgetNew) {
+				soon(k.first + int64(flushEvery))
+			}
+			if k.dropAt != 0 {
+				soon(k.dropAt)
+			}
 		}
 		// Publish the plan, then look for results once more: a worker that
 		// pushed before seeing the plan did not kick.
@@ -170,11 +148,11 @@ func (e *Engine) loop() {
 		if planned < 0 {
 			planned = math.MaxInt64
 		}
-		e.pulse.wakeAt.Store(planned)
-		if behind || e.pulse.results.Load() != nil {
+		e.pulse.WakeAt.Store(planned)
+		if behind || e.pulse.HasResults() {
 			// Go round at once, but through the select, so commands,
 			// outcomes and Shutdown are served even under full load.
-			e.pulse.wakeAt.Store(0)
+			e.pulse.WakeAt.Store(0)
 			wake = 0
 		}
 		if wake >= 0 {
@@ -183,11 +161,13 @@ func (e *Engine) loop() {
 			timer.Stop()
 		}
 		select {
-		case <-e.pulse.kick:
-		case c := <-e.fix.done:
+		case <-e.pulse.Kick:
+		case c := <-e.fix.Done:
 			e.remediated(c)
-		case c := <-e.notify.done:
-			e.notified(c)
+		case j := <-e.alerts.Done():
+			e.alerts.Finished(j)
+		case seq := <-e.acks():
+			e.written(seq)
 		case c := <-e.cmds:
 			c.reply <- e.exec(c)
 		case <-stop:
@@ -195,34 +175,42 @@ func (e *Engine) loop() {
 			l.draining = true
 			// Checks not handed to a worker yet are not run.
 			for _, b := range l.pending {
-				l.inflight -= int64(len(b.jobs))
-				e.clearInFlight(b.jobs)
-				e.pulse.unrefNew(b)
+				l.inflight -= int64(len(b.Jobs))
+				e.clearInFlight(b.Jobs)
+				e.pulse.UnrefNew(b)
 			}
 			l.pending = nil
-			l.inflight -= int64(len(l.cur.jobs))
-			e.clearInFlight(l.cur.jobs)
-			l.cur.jobs = l.cur.jobs[:0]
-			e.closeGroups(math.MaxInt64) // send what is gathered now
+			l.inflight -= int64(len(l.cur.Jobs))
+			e.clearInFlight(l.cur.Jobs)
+			l.cur.Jobs = l.cur.Jobs[:0]
+			e.alerts.Drain() // send what groups gathered now
+			if k := e.keep; k != nil && !k.busy {
+				e.flush(now, true)
+			}
 		case <-e.base.Done():
+			// The shutdown deadline: what is still on the way goes to the
+			// dead-letter hook.
+			e.alerts.Abandon(100 * time.Millisecond)
+			e.lastWrite(100 * time.Millisecond)
+			e.publish(e.nanotime())
 			return
 		case <-timer.C:
 		}
-		e.pulse.wakeAt.Store(0)
+		e.pulse.WakeAt.Store(0)
 	}
 }
 
-func (e *Engine) clearInFlight(jobs []job) {
+func (e *Engine) clearInFlight(jobs []pulsepipe.Job) {
 	for i := range jobs {
-		if e.store.Alive(jobs[i].e) {
-			e.store.Healths.Get(jobs[i].e).Rules &^= ecs.InFlight
+		if e.store.Alive(jobs[i].E) {
+			e.store.Healths.Get(jobs[i].E).Rules &^= ecs.InFlight
 		}
 	}
 }
 
 // publish makes the lag summary visible to Stats.
 func (e *Engine) publish(now int64) {
-	sum := e.l.hist.summary(now / 1e9)
+	sum := e.l.hist.Summary(now / 1e9)
 	e.snapMu.Lock()
 	e.lag = sum
 	e.latency = e.l.latency
@@ -266,10 +254,10 @@ func (e *Engine) dispatchOne(en ecs.Entity, tick int64) {
 	}
 	h.Rules |= ecs.InFlight
 	l := &e.l
-	l.cur.jobs = append(l.cur.jobs, job{e: en, check: p.Check, due: due, timeout: time.Duration(sc.Timeout) * time.Millisecond})
-	e.pulse.sz.arrive.Arrival(l.nowTime)
+	l.cur.Jobs = append(l.cur.Jobs, pulsepipe.Job{E: en, Check: p.Check, Due: due, Timeout: time.Duration(sc.Timeout) * time.Millisecond})
+	e.pulse.Sz.Arrive.Arrival(l.nowTime)
 	l.inflight++
-	if len(l.cur.jobs) == batchMax {
+	if len(l.cur.Jobs) == pulsepipe.BatchMax {
 		e.flushBatch()
 	}
 }
@@ -278,20 +266,20 @@ func (e *Engine) dispatchOne(en ecs.Entity, tick int64) {
 // full.
 func (e *Engine) flushBatch() {
 	l := &e.l
-	if len(l.cur.jobs) == 0 {
+	if len(l.cur.Jobs) == 0 {
 		return
 	}
-	if len(l.pending) > 0 || !e.pulse.post(l.cur) {
+	if len(l.pending) > 0 || !e.pulse.Post(l.cur) {
 		l.pending = append(l.pending, l.cur)
 		e.stats.queueFull.Add(1)
 	}
-	l.cur = e.pulse.getBatch()
+	l.cur = e.pulse.GetBatch()
 }
 
 func (e *Engine) postPending() {
 	l := &e.l
 	n := 0
-	for n < len(l.pending) && e.pulse.post(l.pending[n]) {
+	for n < len(l.pending) && e.pulse.Post(l.pending[n]) {
 		n++
 	}
 	if n > 0 {
@@ -307,21 +295,21 @@ const growEvery = int64(10 * time.Millisecond)
 // checks wait and no worker is idle.
 func (e *Engine) staff(now int64) {
 	p := e.pulse
-	live := int(p.live.Load())
-	for target := max(int(p.sz.target.Load()), e.cfg.MinWorkers); live < target; live++ {
-		p.spawn()
+	live := int(p.Live.Load())
+	for target := max(int(p.Sz.Target.Load()), e.cfg.MinWorkers); live < target; live++ {
+		p.Spawn()
 	}
-	if live >= e.cfg.MaxWorkers || p.idle.Load() > 0 || now < e.l.nextGrow {
+	if live >= e.cfg.MaxWorkers || p.Idle.Load() > 0 || now < e.l.nextGrow {
 		return
 	}
-	if len(e.l.pending) > 0 || p.queued.Load() > 0 {
-		p.spawn()
+	if len(e.l.pending) > 0 || p.Queued.Load() > 0 {
+		p.Spawn()
 		e.l.nextGrow = now + growEvery
 	}
 }
 
 // apply feeds check results into the monitors' episode machines.
-func (e *Engine) apply(rs []result) {
+func (e *Engine) apply(rs []pulsepipe.Result) {
 	if len(rs) == 0 {
 		return
 	}
@@ -331,26 +319,26 @@ func (e *Engine) apply(rs []result) {
 	for i := range rs {
 		r := &rs[i]
 		l.inflight--
-		l.hist.record(r.start/1e9, r.start-r.due*int64(time.Millisecond))
-		l.latency.record(r.latency)
-		if r.err != nil {
+		l.hist.Record(r.Start/1e9, r.Start-r.Due*int64(time.Millisecond))
+		l.latency.Record(r.Latency)
+		if r.Err != nil {
 			failed++
 		}
-		if !s.Alive(r.e) {
+		if !s.Alive(r.E) {
 			continue
 		}
-		h := s.Healths.Get(r.e)
+		h := s.Healths.Get(r.E)
 		h.Rules &^= ecs.InFlight
-		h.LastCheck = (r.start + r.latency) / int64(time.Millisecond)
-		h.LastLatency = uint32(min(r.latency/int64(time.Microsecond), 1<<32-1))
-		if r.err == nil && episode.QuickPass(&h.Core) {
+		h.LastCheck = (r.Start + r.Latency) / int64(time.Millisecond)
+		h.LastLatency = uint32(min(r.Latency/int64(time.Microsecond), 1<<32-1))
+		if r.Err == nil && episode.QuickPass(&h.Core) {
 			continue // a healthy monitor passed: nothing else changes
 		}
 		k := episode.Pass
-		if r.err != nil {
+		if r.Err != nil {
 			k = episode.Fail
 		}
-		e.step(r.e, episode.Event{Kind: k, At: e.unix(h.LastCheck), Due: e.unix(r.due)}, r.err)
+		e.step(r.E, episode.Event{Kind: k, At: e.unix(h.LastCheck), Due: e.unix(r.Due)}, r.Err)
 	}
 	e.stats.checksRun.Add(uint64(len(rs)))
 	if failed > 0 {
@@ -359,189 +347,53 @@ func (e *Engine) apply(rs []result) {
 }
 
 // remediated applies the outcome of a remediation attempt.
-func (e *Engine) remediated(c *call) {
+func (e *Engine) remediated(c *fixpipe.Call) {
 	e.l.fixing--
 	e.stats.remediations.Add(1)
-	if c.err != nil {
+	if c.Err != nil {
 		e.stats.remediationsFailed.Add(1)
-		e.log.Warn("remediation failed", "monitor", c.inc.Monitor, "attempt", c.attempt, "error", c.err)
+		e.log.Warn("remediation failed", "monitor", c.Inc.Monitor, "attempt", c.Attempt, "error", c.Err)
 	}
-	if !e.store.Alive(c.e) {
+	if !e.store.Alive(c.E) {
 		return
 	}
 	k := episode.FixOK
-	if c.err != nil {
+	if c.Err != nil {
 		k = episode.FixFailed
 	}
-	e.step(c.e, episode.Event{Kind: k, At: e.unix(e.tickNow()), Start: c.start, Attempt: uint16(c.attempt)}, c.err)
-}
-
-// join adds a monitor's alert to the open group of key, opening one if
-// needed, and reports whether it did. A monitor joins only groups newer
-// than every group already in its lane: then a group waits only for older
-// ones and no two groups wait for each other.
-func (e *Engine) join(en ecs.Entity, ln *lane, key groupKey, n alert.Notifier, a alert.Alert) bool {
-	l := &e.l
-	g := l.groups[key]
-	if g == nil {
-		l.groupSeq++ // newer than every group in any lane
-		g = &group{key: key, seq: l.groupSeq, due: e.nanotime() + int64(e.cfg.GroupWait), waits: 1}
-		g.call = &call{kind: callNotify, notifier: n, group: g}
-		l.groups[key] = g
-		l.groupQ = append(l.groupQ, g)
-	} else if ln != nil && ln.top >= g.seq {
-		return false // already in it, or in a newer group: sent on its own
-	}
-	g.members = append(g.members, en)
-	g.alerts = append(g.alerts, a)
-	if ln == nil {
-		l.lanes[en] = &lane{top: g.seq} // the lane waits for the group
-		return true
-	}
-	ln.q = append(ln.q, g.call)
-	ln.top = g.seq
-	g.waits++
-	return true
-}
-
-// closeGroups stops the groups due by now from taking members and sends
-// those whose members are ready.
-func (e *Engine) closeGroups(now int64) {
-	l := &e.l
-	k := 0
-	for k < len(l.groupQ) && l.groupQ[k].due <= now {
-		g := l.groupQ[k]
-		l.groupQ[k] = nil
-		k++
-		delete(l.groups, g.key) // takes no more members
-		e.release(g)
-	}
-	l.groupQ = append(l.groupQ[:0], l.groupQ[k:]...)
-}
-
-// release drops one of the things a group waits for: its due time, or a
-// member's earlier alert. The group is sent when nothing is left; it
-// cannot be before it is due, which counts until then.
-func (e *Engine) release(g *group) {
-	if g.waits--; g.waits == 0 {
-		e.sendGroup(g)
-	}
-}
-
-// sendGroup hands a formed group to the alert pipeline: as a plain alert
-// when it has one member.
-func (e *Engine) sendGroup(g *group) {
-	c := g.call
-	c.group = nil
-	if len(g.alerts) == 1 {
-		c.e, c.alert = g.members[0], g.alerts[0]
-		e.notify.submit(c)
-		return
-	}
-	first := g.alerts[0]
-	c.e = ecs.Entity{}
-	c.alert = alert.Alert{
-		Monitor:  e.cfg.GroupBy + "=" + g.key.value,
-		Code:     g.key.code,
-		Err:      first.Err,
-		At:       time.Now(),
-		Since:    first.Since,
-		Failures: first.Failures,
-		Attempt:  first.Attempt,
-		Labels:   map[string]string{e.cfg.GroupBy: g.key.value},
-		Flap:     g.key.flap,
-		Group:    g.alerts,
-	}
-	e.stats.alertsGrouped.Add(uint64(len(g.alerts)))
-	c.members = g.members
-	e.notify.submit(c)
-}
-
-// advance moves a monitor's lane on once its current alert or group is
-// delivered.
-func (e *Engine) advance(en ecs.Entity) {
-	ln := e.l.lanes[en]
-	if ln == nil {
-		return
-	}
-	if len(ln.q) == 0 {
-		delete(e.l.lanes, en)
-		return
-	}
-	next := ln.q[0]
-	ln.q[0] = nil
-	ln.q = ln.q[1:]
-	if g := next.group; g != nil {
-		e.release(g)
-		return // the lane now waits for that group
-	}
-	e.notify.submit(next)
-}
-
-// dropLane forgets a removed monitor's waiting alerts; groups waiting for
-// them go ahead.
-func (e *Engine) dropLane(en ecs.Entity) {
-	ln := e.l.lanes[en]
-	if ln == nil {
-		return
-	}
-	for _, c := range ln.q {
-		if g := c.group; g != nil {
-			e.release(g)
-		}
-	}
-	ln.q = nil
-}
-
-// notified records a delivery and sends the monitor's next alert, if any.
-func (e *Engine) notified(c *call) {
-	if c.err == nil {
-		e.stats.alertsSent.Add(1)
-	} else {
-		e.stats.alertsFailed.Add(1)
-		e.log.Error("alert not delivered", "monitor", c.alert.Monitor, "code", c.alert.Code.String(),
-			"tries", c.tries, "error", c.err)
-	}
-	if c.members != nil {
-		for _, en := range c.members {
-			e.advance(en)
-		}
-		return
-	}
-	e.advance(c.e)
+	e.step(c.E, episode.Event{Kind: k, At: e.unix(e.tickNow()), Start: c.Start, Attempt: uint16(c.Attempt)}, c.Err)
 }
 
 // sizing reports whether the pipelines have anything to be sized for:
 // work in flight, or workers above the minimum.
 func (l *loopState) sizing() bool {
-	return l.inflight > 0 || l.fixing > 0 || len(l.lanes) > 0 || l.sizeAgain
+	return l.inflight > 0 || l.fixing > 0 || l.sizeAgain
 }
 
 // resize re-sizes each pipeline from its measurements.
 func (e *Engine) resize(now int64) {
 	l := &e.l
-	l.nextSize = now + int64(sizePeriod)
+	l.nextSize = now + int64(crew.Period)
 	at := e.epoch.Add(time.Duration(now))
-	var st [3]SizingStats
+	var st [2]crew.Stats
 	l.sizeAgain = false
 	for i, c := range []struct {
-		crew    *crew
+		crew    *crew.Crew
 		name    string
 		backlog bool
 		spawn   func()
 	}{
-		{&e.pulse.crew, "pulse", len(l.pending) > 0 || e.pulse.queued.Load() > 0, e.pulse.spawn},
-		{&e.fix.crew, "intervention", len(e.fix.backlog) > 0 || e.fix.queued.Load() > 0, e.fix.spawn},
-		{&e.notify.crew, "alert", len(e.notify.backlog) > 0 || e.notify.queued.Load() > 0, e.notify.spawn},
+		{&e.pulse.Crew, "pulse", len(l.pending) > 0 || e.pulse.Queued.Load() > 0, e.pulse.Spawn},
+		{&e.fix.Crew, "intervention", e.fix.Backlogged() || e.fix.Queued.Load() > 0, e.fix.Spawn},
 	} {
-		live := int(c.crew.live.Load())
-		before := int(c.crew.sz.target.Load())
-		target, s := c.crew.sz.decide(e, at, live, c.backlog && c.crew.idle.Load() == 0)
+		live := int(c.crew.Live.Load())
+		before := int(c.crew.Sz.Target.Load())
+		target, s := c.crew.Sz.Decide(e.goal(), at, live, c.backlog && c.crew.Idle.Load() == 0)
 		st[i] = s
 		for ; live < target; live++ {
 			c.spawn()
 		}
-		c.crew.shrinkTo(target)
+		c.crew.ShrinkTo(target)
 		if target != before {
 			e.log.Debug("pipeline re-sized", "pipeline", c.name, "workers", target, "was", before,
 				"lambda", s.Lambda, "service", s.MeanService, "ca2", s.CA2, "cs2", s.CS2,
@@ -552,68 +404,8 @@ func (e *Engine) resize(now int64) {
 		}
 	}
 	e.snapMu.Lock()
-	e.pulse.sz.last, e.fix.sz.last, e.notify.sz.last = st[0], st[1], st[2]
+	e.pulse.Sz.Last, e.fix.Sz.Last = st[0], st[1]
 	e.snapMu.Unlock()
-}
-
-// budget is the fleet-wide limit on remediations: how many run at once and
-// how many start within a window, as a share of the monitors.
-type budget struct {
-	starts []int64            // start ticks within the window, oldest first
-	groups map[string][]int64 // the same per value of the group budget's label
-}
-
-// within drops the ticks older than the window ending at now.
-func within(starts []int64, now, window int64) []int64 {
-	k := 0
-	for k < len(starts) && starts[k] <= now-window {
-		k++
-	}
-	return append(starts[:0], starts[k:]...)
-}
-
-func (b *budget) admit(e *Engine, en ecs.Entity, now int64) error {
-	cfg := &e.cfg
-	if cfg.FixConcurrent > 0 && e.l.fixing >= cfg.FixConcurrent {
-		return fmt.Errorf("%w: %d remediations already running", e.errs.Budget, cfg.FixConcurrent)
-	}
-	if w := cfg.FixWindow.Milliseconds(); cfg.FixShare > 0 && w > 0 {
-		b.starts = within(b.starts, now, w)
-		allowed := max(1, int(cfg.FixShare*float64(e.monitors.Load())))
-		if len(b.starts) >= allowed {
-			return fmt.Errorf("%w: %d remediations in %v (%.3g%% of the fleet)", e.errs.Budget, allowed, cfg.FixWindow, cfg.FixShare*100)
-		}
-	}
-	if lb := cfg.GroupFixLabel; lb != "" {
-		if v, ok := e.labels(en)[lb]; ok {
-			starts := within(b.groups[v], now, cfg.GroupFixWindow.Milliseconds())
-			if len(starts) == 0 {
-				delete(b.groups, v) // forget groups with nothing in the window
-			} else {
-				b.groups[v] = starts
-			}
-			allowed := max(1, int(cfg.GroupFixShare*float64(e.groupSizes[v])))
-			if len(starts) >= allowed {
-				return fmt.Errorf("%w: %d remediations in %v (%.3g%% of %s=%s)", e.errs.Budget, allowed, cfg.GroupFixWindow,
-					cfg.GroupFixShare*100, lb, v)
-			}
-		}
-	}
-	return nil
-}
-
-func (b *budget) started(e *Engine, en ecs.Entity, now int64) {
-	if e.cfg.FixShare > 0 {
-		b.starts = append(b.starts, now)
-	}
-	if lb := e.cfg.GroupFixLabel; lb != "" {
-		if v, ok := e.labels(en)[lb]; ok {
-			if b.groups == nil {
-				b.groups = make(map[string][]int64)
-			}
-			b.groups[v] = append(b.groups[v], now)
-		}
-	}
 }
 
 // realign puts a monitor that checked at its retry interval back on its
@@ -651,29 +443,13 @@ func (e *Engine) labels(en ecs.Entity) map[string]string {
 	return nil
 }
 
-// engineNotifier stands for the engine's notifier in group keys.
-type engineNotifier struct{}
+// goal is what the pipelines are sized for.
+func (e *Engine) goal() crew.Goal {
+	return crew.Goal{SLO: e.cfg.SLO, Headroom: e.cfg.Headroom, Min: e.cfg.MinWorkers, Max: e.cfg.MaxWorkers}
+}
 
-// notifierID identifies a notifier in a group key, so that only monitors
-// sharing a notifier share groups: the notifier value when it can be a map
-// key, the pointer of one that is a map, slice or function (an alert.Route
-// shared by monitors with the same codes), and nil, meaning "do not
-// group", for any other.
-func notifierID(n alert.Notifier, own bool) any {
-	if !own {
-		return engineNotifier{}
-	}
-	type ref struct {
-		t reflect.Type
-		p uintptr
-	}
-	v := reflect.ValueOf(n)
-	switch v.Kind() {
-	case reflect.Map, reflect.Slice, reflect.Func, reflect.Pointer, reflect.Chan:
-		return ref{v.Type(), v.Pointer()}
-	}
-	if v.Comparable() {
-		return n
-	}
-	return nil
+// pipeStats describes one pipeline.
+func pipeStats(c *crew.Crew, queued int64) PipelineStats {
+	live, idle := c.Counts()
+	return PipelineStats{Workers: live, Idle: idle, Queued: int(queued)}
 }

@@ -24,15 +24,27 @@ type Config struct {
 	NotifyRetries    int
 	NotifyBackoff    time.Duration
 	NotifyMaxElapsed time.Duration
-	Capacity         int
-	SLO              time.Duration
-	Headroom         float64
-	Undelivered      func(alert.Alert, error)
-	DryRun           bool
-	FixConcurrent    int
-	FixShare         float64
-	FixWindow        time.Duration
-	Errors           Errors
+	// NotifyConcurrency bounds the deliveries in flight to one notifier,
+	// NotifyMaxInFlight those in all.
+	NotifyConcurrency int
+	NotifyMaxInFlight int
+	// BacklogPerMonitor bounds the alerts waiting per monitor before they
+	// are collapsed, BacklogMemory the bytes of waiting alerts in all.
+	BacklogPerMonitor int
+	BacklogMemory     int64
+	Capacity          int
+	SLO               time.Duration
+	Headroom          float64
+	Undelivered       func(alert.Alert, error)
+	DryRun            bool
+	FixConcurrent     int
+	FixShare          float64
+	FixWindow         time.Duration
+	Errors            Errors
+	// Store, when set, keeps the engine's state across restarts; the state
+	// of monitors not added again within StoreGrace after Start is dropped.
+	Store      Store
+	StoreGrace time.Duration
 }
 
 // Errors are the errors the engine reports, in the types and values

@@ -8,7 +8,11 @@ import (
 
 	"github.com/ziad/cpra/alert"
 	"github.com/ziad/cpra/ecs"
+	"github.com/ziad/cpra/internal/alerts"
+	"github.com/ziad/cpra/internal/budget"
 	"github.com/ziad/cpra/internal/episode"
+	"github.com/ziad/cpra/internal/fixpipe"
+	"github.com/ziad/cpra/internal/persist"
 	"github.com/ziad/cpra/intervene"
 )
 
@@ -87,6 +91,9 @@ func (e *Engine) step(en ecs.Entity, ev episode.Event, err error) {
 		pl = s.Plugins.Get(en) // the monitor may have moved
 		pl.LastFix = next.LastFix
 	}
+	if e.keep != nil && ev.Kind != episode.Remove && !persist.Same(&st, &next) {
+		e.markDirty(en, h)
+	}
 	e.effects(en, h, &next, &fx, ev, err, checkErr)
 }
 
@@ -121,7 +128,7 @@ func (e *Engine) effects(en ecs.Entity, h *ecs.Health, st *episode.State, fx *ep
 			aerr = fmt.Errorf("%w (attempt %d)", e.errs.DryRun, a.Attempt)
 		}
 		if a.Send {
-			e.raise(en, h, &a, aerr)
+			e.raise(en, &a, aerr)
 		}
 	}
 	if fx.Denied {
@@ -162,18 +169,23 @@ func (e *Engine) startAttempt(en ecs.Entity, h *ecs.Health, st *episode.State, l
 	tick := e.tickNow()
 	if pl.Limit > 0 {
 		pl.Fixes = append(pl.Fixes, e.unix(tick))
+		e.markDirty(en, h)
 	}
-	e.l.budget.started(e, en, tick)
+	e.budget.Started(e.unix(tick), e.labels(en))
+	if k := e.keep; k != nil && e.budget.Counts() {
+		if !k.budgetNew && len(k.dirty) == 0 && len(k.changes) == 0 {
+			k.first = e.nanotime()
+		}
+		k.budgetNew = true
+	}
 	e.l.fixing++
-	timeout := time.Duration(pl.FixTimeout) * time.Millisecond
-	e.fix.submit(&call{
-		kind:    callRemediate,
-		e:       en,
-		start:   st.Start,
-		attempt: int(st.Attempts),
-		timeout: timeout,
-		rem:     pl.Remediate,
-		inc: intervene.Incident{
+	e.fix.Submit(&fixpipe.Call{
+		E:       en,
+		Start:   st.Start,
+		Attempt: int(st.Attempts),
+		Timeout: time.Duration(pl.FixTimeout) * time.Millisecond,
+		Rem:     pl.Remediate,
+		Inc: intervene.Incident{
 			Monitor:  p.Name,
 			Attempt:  int(st.Attempts),
 			Err:      lastErr,
@@ -240,18 +252,14 @@ func (e *Engine) verdict(en ecs.Entity, pl *ecs.Plugins, ev episode.Event) episo
 		now = ev.Due
 	}
 	if pl.Limit > 0 {
-		k := 0
-		for k < len(pl.Fixes) && pl.Fixes[k] <= now-pl.Window {
-			k++
-		}
-		pl.Fixes = append(pl.Fixes[:0], pl.Fixes[k:]...)
-		if len(pl.Fixes) >= int(pl.Limit) {
-			e.l.denied = fmt.Errorf("remediation limit: %d in %v", pl.Limit, time.Duration(pl.Window)*time.Millisecond)
-			return episode.Verdict{Kind: episode.Deny, Until: pl.Fixes[0] + pl.Window}
+		var until int64
+		var err error
+		if pl.Fixes, until, err = budget.Own(pl.Fixes, int(pl.Limit), pl.Window, now); err != nil {
+			e.l.denied = err
+			return episode.Verdict{Kind: episode.Deny, Until: until}
 		}
 	}
-	tick := now - e.epochMs
-	if err := e.l.budget.admit(e, en, tick); err != nil {
+	if err := e.budget.Admit(now, e.l.fixing, int(e.monitors.Load()), e.labels(en)); err != nil {
 		e.l.denied = err
 		iv := int64(e.store.Scheds.Get(en).Interval)
 		return episode.Verdict{Kind: episode.Deny, Until: now + iv}
@@ -259,50 +267,33 @@ func (e *Engine) verdict(en ecs.Entity, pl *ecs.Plugins, ev episode.Event) episo
 	return episode.Verdict{Kind: episode.Allow}
 }
 
-// raise queues one alert of a monitor behind its alerts still being
-// delivered, or adds it to a group. Before Start nothing is sent.
-func (e *Engine) raise(en ecs.Entity, h *ecs.Health, a *episode.Alert, err error) {
-	if e.l.lanes == nil {
+// raise hands one alert of a monitor to the alert path. Before Start
+// nothing is sent.
+func (e *Engine) raise(en ecs.Entity, a *episode.Alert, err error) {
+	if !e.l.started {
 		return
 	}
-	s := e.store
-	n, own := e.cfg.Notifier, false
-	labels := e.labels(en)
-	if s.Plugins.Has(en) {
-		if pn := s.Plugins.Get(en).Notify; pn != nil {
-			n, own = pn, true
-		}
-	}
-	var since time.Time
-	if a.Start != 0 {
-		since = time.UnixMilli(a.Start)
-	}
-	c := &call{kind: callNotify, e: en, notifier: n, alert: alert.Alert{
-		Monitor:  s.Probes.Get(en).Name,
-		Code:     a.Code,
-		Err:      err,
-		At:       time.Now(),
-		Since:    since,
-		Failures: int(a.Fails),
-		Attempt:  int(a.Attempt),
-		Repeat:   int(a.Repeat),
-		Labels:   labels,
-		Flap:     a.Flap,
-	}}
-	ln := e.l.lanes[en]
-	if e.cfg.GroupBy != "" && !e.l.draining {
-		if v, ok := labels[e.cfg.GroupBy]; ok {
-			if id := notifierID(n, own); id != nil && e.join(en, ln, groupKey{id, v, a.Code, a.Flap}, n, c.alert) {
-				return
-			}
-		}
-	}
-	if ln != nil {
-		ln.q = append(ln.q, c)
+	n, own := e.notifierOf(en)
+	if n == nil {
 		return
 	}
-	e.l.lanes[en] = &lane{}
-	e.notify.submit(c)
+	p := alerts.Pending{
+		Err:     err,
+		Start:   a.Start,
+		At:      time.Now().UnixMilli(),
+		Code:    a.Code,
+		Flap:    a.Flap,
+		Repeat:  a.Repeat,
+		Attempt: a.Attempt,
+		Fails:   a.Fails,
+		Seq:     a.Seq,
+		Ends:    a.Code == alert.Green || a.Why == episode.WhyRemoved,
+	}
+	if e.keep != nil {
+		e.outboxPut(en, n, own, p, e.labels(en))
+		return
+	}
+	e.alerts.Raise(en, n, own, p, e.labels(en))
 }
 
 // count keeps the up and down counts as a monitor moves between phases.

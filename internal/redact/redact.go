@@ -67,9 +67,10 @@ func (s *Secrets) Add(secrets ...string) {
 }
 
 // AddURL learns what a URL may hold of secrets: the URL itself, its user
-// information (name and password), every path segment, every query value
-// and the fragment, each escaped as written and unescaped. A URL that does
-// not parse is learned whole.
+// information (name and password, and the Basic credentials an HTTP client
+// makes of them), every path segment, every query value and the fragment,
+// each escaped as written and unescaped. A URL that does not parse is
+// learned whole.
 func (s *Secrets) AddURL(rawURL string) {
 	if rawURL != "" {
 		s.raw = append(s.raw, piece{kindURL, rawURL})
@@ -237,6 +238,15 @@ func (s *Secrets) expand() {
 			for _, part := range urlParts(p.v) {
 				learn(part.v, part.explicit)
 			}
+			// An HTTP client sends the user information as Basic
+			// credentials: base64 of "name:password", in which the
+			// name is found by none of its own forms. (Below
+			// minDerived bytes the encoding is too short to tell apart.)
+			if cred, ok := basicCredentials(p.v); ok && len(cred) >= minDerived {
+				for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+					add(enc.EncodeToString([]byte(cred)))
+				}
+			}
 		}
 	}
 	// Longest first: cheaper to find the long ones before the pieces of
@@ -248,6 +258,17 @@ func (s *Secrets) expand() {
 type urlPart struct {
 	v        string
 	explicit bool
+}
+
+// basicCredentials returns the decoded "name:password" of a URL's user
+// information, as an HTTP client sends it in Basic credentials.
+func basicCredentials(raw string) (string, bool) {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return "", false
+	}
+	pass, _ := u.User.Password()
+	return u.User.Username() + ":" + pass, true
 }
 
 // urlParts lists the pieces of a URL that may be secrets. The password is

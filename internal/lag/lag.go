@@ -1,18 +1,21 @@
-package loop
+// Package lag keeps the engine's histograms of how late checks start
+// (over a sliding window of seconds) and how long they take (since
+// Start). Recording costs a few nanoseconds and allocates nothing.
+package lag
 
 import (
 	"math/bits"
 	"time"
 )
 
-// lagHist is a log-linear histogram of durations in nanoseconds: 8 buckets
+// Hist is a log-linear histogram of durations in nanoseconds: 8 buckets
 // per power of two, so a percentile read from it is within 12.5% of the
-// true value. It keeps one histogram per second for the last lagWindow
+// true value. It keeps one histogram per second for the last Window
 // seconds and answers over all of them.
 const (
 	lagSub     = 3
 	lagBuckets = 64 << lagSub
-	lagWindow  = 10
+	Window     = 10
 )
 
 type lagSecond struct {
@@ -22,8 +25,8 @@ type lagSecond struct {
 	n      uint64
 }
 
-type lagHist struct {
-	secs [lagWindow]lagSecond
+type Hist struct {
+	secs [Window]lagSecond
 }
 
 func lagBucket(v int64) int {
@@ -48,8 +51,8 @@ func lagUpper(i int) int64 {
 	return (m+1)<<uint(e) - 1
 }
 
-func (h *lagHist) record(sec int64, v int64) {
-	s := &h.secs[sec%lagWindow]
+func (h *Hist) Record(sec int64, v int64) {
+	s := &h.secs[sec%Window]
 	if s.sec != sec {
 		*s = lagSecond{sec: sec}
 	}
@@ -60,20 +63,20 @@ func (h *lagHist) record(sec int64, v int64) {
 	}
 }
 
-// LagStats summarises schedule lag over the last few seconds: how late
+// Summary summarises schedule lag over the last few seconds: how late
 // checks started compared with when they were due.
-type LagStats struct {
+type Summary struct {
 	P50, P99, Max time.Duration
 	Samples       uint64 // checks measured in the window
 }
 
-func (h *lagHist) summary(nowSec int64) LagStats {
+func (h *Hist) Summary(nowSec int64) Summary {
 	var total [lagBuckets]uint64
-	var st LagStats
+	var st Summary
 	var max int64
 	for i := range h.secs {
 		s := &h.secs[i]
-		if s.n == 0 || s.sec <= nowSec-lagWindow || s.sec > nowSec {
+		if s.n == 0 || s.sec <= nowSec-Window || s.sec > nowSec {
 			continue
 		}
 		for b, c := range s.counts {
@@ -114,26 +117,26 @@ var latencyBounds = [...]time.Duration{
 	5 * time.Second, 10 * time.Second,
 }
 
-// LatencyBucket is one bucket of [LatencyStats]: checks that took at most
+// LatencyBucket is one bucket of [LatencySummary]: checks that took at most
 // UpperBound (cumulative, as in a Prometheus histogram).
 type LatencyBucket struct {
 	UpperBound time.Duration
 	Count      uint64
 }
 
-// LatencyStats is a histogram of how long checks took since Start.
-type LatencyStats struct {
+// LatencySummary is a histogram of how long checks took since Start.
+type LatencySummary struct {
 	Buckets []LatencyBucket // cumulative counts, by increasing bound
 	Count   uint64          // all checks, including those above the last bound
 	Sum     time.Duration   // total time of all checks
 }
 
-type latencyHist struct {
+type Latency struct {
 	counts [len(latencyBounds) + 1]uint64
 	sum    int64
 }
 
-func (h *latencyHist) record(ns int64) {
+func (h *Latency) Record(ns int64) {
 	i := 0
 	for i < len(latencyBounds) && ns > int64(latencyBounds[i]) {
 		i++
@@ -142,8 +145,8 @@ func (h *latencyHist) record(ns int64) {
 	h.sum += ns
 }
 
-func (h *latencyHist) stats() LatencyStats {
-	st := LatencyStats{Buckets: make([]LatencyBucket, len(latencyBounds)), Sum: time.Duration(h.sum)}
+func (h *Latency) Stats() LatencySummary {
+	st := LatencySummary{Buckets: make([]LatencyBucket, len(latencyBounds)), Sum: time.Duration(h.sum)}
 	var cum uint64
 	for i, b := range latencyBounds {
 		cum += h.counts[i]
@@ -152,3 +155,7 @@ func (h *latencyHist) stats() LatencyStats {
 	st.Count = cum + h.counts[len(latencyBounds)]
 	return st
 }
+
+// Busy reports whether anything was recorded in second sec: the summary
+// changes when that second leaves the window.
+func (h *Hist) Busy(sec int64) bool { return h.secs[sec%Window].n > 0 }

@@ -1,4 +1,4 @@
-package loop
+package lag
 
 import (
 	"math/rand/v2"
@@ -25,16 +25,16 @@ func TestLagBucketsBracketValues(t *testing.T) {
 }
 
 func TestLagSummaryPercentiles(t *testing.T) {
-	var h lagHist
+	var h Hist
 	rng := rand.New(rand.NewPCG(3, 4))
 	var vals []int64
 	for i := range 50000 {
 		v := rng.Int64N(int64(10 * time.Millisecond))
 		vals = append(vals, v)
-		h.record(int64(i%5), v)
+		h.Record(int64(i%5), v)
 	}
 	slices.Sort(vals)
-	st := h.summary(4)
+	st := h.Summary(4)
 	if st.Samples != 50000 {
 		t.Fatalf("samples = %d, want 50000", st.Samples)
 	}
@@ -49,17 +49,17 @@ func TestLagSummaryPercentiles(t *testing.T) {
 		t.Errorf("max = %v, want %v", st.Max, time.Duration(vals[len(vals)-1]))
 	}
 	// Seconds that left the window no longer count.
-	if st := h.summary(4 + lagWindow); st.Samples != 0 {
+	if st := h.Summary(4 + Window); st.Samples != 0 {
 		t.Errorf("samples after the window passed = %d, want 0", st.Samples)
 	}
 }
 
 func TestLatencyHistogram(t *testing.T) {
-	var h latencyHist
+	var h Latency
 	for _, d := range []time.Duration{100 * time.Microsecond, time.Millisecond, 3 * time.Millisecond, 20 * time.Second} {
-		h.record(int64(d))
+		h.Record(int64(d))
 	}
-	st := h.stats()
+	st := h.Stats()
 	want := map[time.Duration]uint64{500 * time.Microsecond: 1, time.Millisecond: 2, 2500 * time.Microsecond: 2, 5 * time.Millisecond: 3, 10 * time.Second: 3}
 	for _, b := range st.Buckets {
 		if w, ok := want[b.UpperBound]; ok && b.Count != w {

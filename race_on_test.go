@@ -1,0 +1,5 @@
+//go:build race
+
+package cpra_test
+
+const raceEnabled = true
