@@ -2,7 +2,6 @@ package config
 
 import (
 	"cmp"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -1160,7 +1159,7 @@ type remedy struct {
 	policy      intervene.Policy
 }
 
-var policyFields = []string{"backoff", "max_backoff", "jitter", "verify", "cooldown", "limit", "window", "dry_run"}
+var policyFields = []string{"backoff", "max_backoff", "jitter", "verify", "cooldown", "limit", "window", "dry_run", "timeout"}
 
 // policy reads intervention.policy into p. Its values are checked by
 // cpra.Monitor.Validate.
@@ -1186,6 +1185,10 @@ func (it *item) policy(c *node, path string, p *intervene.Policy) {
 		case "window":
 			if d, ok := it.span(e, path); ok {
 				p.Window = d
+			}
+		case "timeout":
+			if d, ok := it.span(e, path); ok {
+				p.Timeout = d
 			}
 		case "jitter":
 			if v, ok := it.share(e, path); ok {
@@ -1246,9 +1249,6 @@ func (it *item) intervention(iv *node, m *cpra.Monitor) {
 	if cached {
 		rm := v.(remedy)
 		m.Remediate, m.MaxRemediations, m.Policy = rm.r, rm.maxAttempts, rm.policy
-		if cfg := iv.get("config"); cfg != nil {
-			it.checkRemediationTimeout(cfg, join(path, "config"), m)
-		}
 		return
 	}
 	before := len(it.out.errs)
@@ -1299,62 +1299,30 @@ func (it *item) intervention(iv *node, m *cpra.Monitor) {
 		it.failf(typ, join(path, typ.key), "%q is not an intervention type (script, http, docker_restart, docker_update, docker_scale)", t)
 		return
 	}
-	if r == nil || len(it.out.errs) > before {
-		return
-	}
+	// config.timeout, which every type takes, is the policy's timeout:
+	// it bounds each attempt in place of the monitor's timeout.
 	if c := cfg.get("timeout"); c != nil {
-		if d, ok := it.positive(c, cpath); ok {
-			r = &timeoutRemediator{r: r, d: d}
+		if pt := policyTimeout(iv); pt != nil && digest(pt) != digest(c) {
+			it.failf(c, join(cpath, "timeout"), "conflicts with policy.timeout (line %d), the same setting", lineOf(pt))
+		} else if d, ok := it.span(c, cpath); ok {
+			m.Policy.Timeout = d
 		}
 	}
-	if len(it.out.errs) > before {
+	if r == nil || len(it.out.errs) > before {
 		return
 	}
 	m.Remediate = r
 	b.mu.Lock()
 	b.remedies.put(h, iv, remedy{r: r, maxAttempts: m.MaxRemediations, policy: m.Policy})
 	b.mu.Unlock()
-	it.checkRemediationTimeout(cfg, cpath, m)
 }
 
-// checkRemediationTimeout warns when intervention.config.timeout is longer
-// than the monitor's timeout, which bounds every remediation attempt.
-func (it *item) checkRemediationTimeout(cfg *node, cpath string, m *cpra.Monitor) {
-	c := cfg.get("timeout")
-	if c == nil || c.kind != scalarNode {
-		return
+// policyTimeout returns the node of intervention.policy.timeout, or nil.
+func policyTimeout(iv *node) *node {
+	if p := iv.get("policy"); p != nil && p.kind == mapNode {
+		return p.get("timeout")
 	}
-	d, err := time.ParseDuration(c.val)
-	if err != nil {
-		return
-	}
-	to := m.Timeout
-	if to == 0 {
-		iv := m.Interval
-		if iv == 0 {
-			iv = cpra.DefaultInterval
-		}
-		to = min(cpra.DefaultTimeout, iv)
-	}
-	if d > to {
-		it.warnf(c, join(cpath, "timeout"), "%v is longer than the monitor's timeout %v, which bounds every remediation attempt (raise pulse_check.timeout to allow more)", d, to)
-	}
-}
-
-// timeoutRemediator bounds each attempt of r to d.
-type timeoutRemediator struct {
-	r intervene.Remediator
-	d time.Duration
-}
-
-func (t *timeoutRemediator) Remediate(ctx context.Context, inc intervene.Incident) error {
-	ctx, cancel := context.WithTimeout(ctx, t.d)
-	defer cancel()
-	return t.r.Remediate(ctx, inc)
-}
-
-func (t *timeoutRemediator) String() string {
-	return fmt.Sprintf("%v (timeout %v)", t.r, t.d)
+	return nil
 }
 
 var execRemedyFields = []string{"script", "path", "command", "args", "env", "inherit_env", "dir", "timeout"}

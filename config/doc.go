@@ -87,6 +87,7 @@
 //	        limit: 3                 # at most limit attempts within window
 //	        window: 1h
 //	        dry_run: false           # report what would run, run nothing
+//	        timeout: 1m              # bounds each attempt (default the monitor's timeout); also config.timeout
 //	      config: {...}              # by type, below
 //	    codes:                       # optional: Monitor.Notify, an alert.Route
 //	      red:                       # yellow, red, green, cyan, gray
@@ -120,8 +121,8 @@
 //	grpc   address, or host and port; service; tls (bool)
 //
 // intervention.config, by type. Every type takes timeout, which bounds each
-// attempt further; the monitor's timeout bounds every attempt in any case (a
-// longer intervention timeout gives a warning).
+// attempt in place of the monitor's timeout (Monitor.Policy.Timeout, also
+// written policy.timeout).
 //
 //	script          script (aliases path, command; required); args; env (mapping);
 //	                inherit_env (names to copy from this process); dir

@@ -45,6 +45,7 @@ var fileKeys = map[string][]string{
 	"Policy.Limit":       {"intervention.policy.limit"},
 	"Policy.Window":      {"intervention.policy.window"},
 	"Policy.DryRun":      {"intervention.policy.dry_run"},
+	"Policy.Timeout":     {"intervention.policy.timeout", "intervention.config.timeout"},
 	"DependsOn":          {"depends_on"},
 	"Maintenance":        {"maintenance"},
 	"Labels":             {"labels"},
@@ -181,6 +182,8 @@ func repair(m *cpra.Monitor, field string) bool {
 		m.Policy.Verify = 0
 	case "Policy.Cooldown":
 		m.Policy.Cooldown = 0
+	case "Policy.Timeout":
+		m.Policy.Timeout = 0
 	case "Policy.Limit", "Policy.Window":
 		m.Policy.Limit, m.Policy.Window = 0, 0
 	default:

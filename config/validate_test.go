@@ -126,6 +126,10 @@ func TestValidateFields(t *testing.T) {
 				`monitors[0] "a": intervention.policy.dry_run: "maybe" is not a boolean (true or false) (line 9)` + "\n" +
 				`monitors[0] "a": intervention.policy.cooldwn: unknown field (did you mean "cooldown"?) (line 9)`},
 		{"    depends_on: [b, a]\n", `depends_on: a monitor cannot depend on itself (line 6)`},
+		{"    intervention:\n      type: http\n      config: {url: \"http://127.0.0.1:1/\", timeout: -1s}\n",
+			`intervention.config.timeout: negative (-1s) (line 8)`},
+		{"    intervention:\n      type: http\n      config: {url: \"http://127.0.0.1:1/\", timeout: 1m}\n      policy: {timeout: 2m}\n",
+			`intervention.config.timeout: conflicts with policy.timeout (line 9), the same setting (line 8)`},
 		{"    maintenance:\n      - {start: \"2025-06-01 02:00\", duration: 1h, repeat: weekly, until: \"2025-05-01 00:00\"}\n",
 			`maintenance[0].until: 2025-05-01T00:00:00Z is before start 2025-06-01T02:00:00Z (line 7)`},
 	} {
@@ -145,17 +149,17 @@ func TestPolicy(t *testing.T) {
       type: http
       max_attempts: 3
       config: {url: "http://127.0.0.1:1/"}
-      policy: {backoff: 10s, max_backoff: 5m, jitter: 20%, verify: 2, cooldown: 1m, limit: 5, window: 1h, dry_run: true}
+      policy: {backoff: 10s, max_backoff: 5m, jitter: 20%, verify: 2, cooldown: 1m, limit: 5, window: 1h, dry_run: true, timeout: 2m}
   - name: b
     pulse_check: {type: tcp, config: {address: "127.0.0.1:1"}}
     intervention:
       type: http
       max_attempts: 3
-      config: {url: "http://127.0.0.1:1/"}
+      config: {url: "http://127.0.0.1:1/", timeout: 2m}
       policy: {backoff: 10s, max_backoff: 5m, jitter: 0.2, verify: 2, cooldown: 1m, limit: 5, window: 1h, dry_run: true}
 `)
 	want := intervene.Policy{Backoff: 10 * time.Second, MaxBackoff: 5 * time.Minute, Jitter: 0.2, Verify: 2,
-		Cooldown: time.Minute, Limit: 5, Window: time.Hour, DryRun: true}
+		Cooldown: time.Minute, Limit: 5, Window: time.Hour, DryRun: true, Timeout: 2 * time.Minute}
 	for _, m := range f.Monitors {
 		if m.Policy != want || m.MaxRemediations != 3 {
 			t.Errorf("%s: got %+v, %d attempts; want %+v, 3", m.Name, m.Policy, m.MaxRemediations, want)
