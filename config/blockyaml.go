@@ -11,9 +11,9 @@ import (
 // written in: block mappings and sequences, plain and quoted one-line
 // scalars, one-line flow sequences of scalars, empty flow collections and
 // comments. Anything else makes it give up on the item, which is then parsed
-// by the YAML library (errUnsupported), or on the whole document
-// (errWholeDocument: anchors, aliases and merge keys, which reach across
-// items).
+// by the YAML library (errUnsupported); anchors, aliases and merge keys too:
+// when the library finds an alias of an anchor outside the item, the whole
+// document is read by the library (errWholeDocument).
 var (
 	errUnsupported   = errors.New("construct outside the fast subset")
 	errWholeDocument = errors.New("construct that needs the whole document")
@@ -32,10 +32,23 @@ type pline struct {
 type blockParser struct {
 	lines []pline
 	a     *arena
+	depth int // of the collection being parsed
+}
+
+// fastDepth is the deepest nesting the fast path reads; deeper items go to
+// the library, which refuses those beyond maxDepth.
+const fastDepth = maxDepth / 2
+
+// nest enters a collection; false when it is too deep for the fast path.
+// Call p.depth-- on leaving it.
+func (p *blockParser) nest() bool {
+	p.depth++
+	return p.depth <= fastDepth
 }
 
 // splitLines fills p.lines from the item text s whose first line is number
-// first. It reports errUnsupported for tabs in indentation.
+// first. It reports errUnsupported for a character outside the fast
+// subset (see fastText).
 func (p *blockParser) splitLines(s string, first int) error {
 	p.lines = p.lines[:0]
 	num := int32(first)
@@ -54,12 +67,8 @@ func (p *blockParser) splitLines(s string, first int) error {
 			ind++
 		}
 		text := line[ind:]
-		if text != "" && text[0] == '\t' {
-			// A tab after the indentation is allowed only on blank lines.
-			if strings.TrimLeft(text, " \t") != "" {
-				return errUnsupported
-			}
-			text = ""
+		if !fastText(text) {
+			return errUnsupported
 		}
 		text = stripComment(text)
 		if text != "" {
@@ -68,6 +77,34 @@ func (p *blockParser) splitLines(s string, first int) error {
 		num++
 	}
 	return nil
+}
+
+// fastText reports whether every character of t is one the fast path
+// reads as the YAML library does: printable ASCII, and printable
+// non-ASCII characters other than those YAML counts as line breaks or byte
+// order marks. Anything else (control characters, invalid UTF-8, U+0085,
+// U+2028, U+2029, U+FEFF) is left to the library, which refuses it or reads
+// it by rules of its own; so are tabs, which YAML allows in some places
+// only.
+func fastText(t string) bool {
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		if c >= 0x20 && c < 0x7f {
+			continue
+		}
+		if c < 0x80 {
+			return false
+		}
+		r, size := utf8.DecodeRuneInString(t[i:])
+		switch {
+		case r == utf8.RuneError && size == 1,
+			r < 0xa0, r == 0x2028, r == 0x2029, r == 0xfeff,
+			r >= 0xd800 && r < 0xe000, r == 0xfffe, r == 0xffff:
+			return false
+		}
+		i += size - 1
+	}
+	return true
 }
 
 // stripComment removes a comment and trailing blanks from a line's text.
@@ -132,12 +169,18 @@ func (p *blockParser) parseItem(s string, first int) (*node, error) {
 	if len(p.lines) == 0 {
 		return nil, errUnsupported
 	}
-	seq, next, err := p.parseSeq(0, p.lines[0].indent)
+	p.depth = 0
+	seq, next, err := p.parseSeq(0, p.lines[0].indent, false)
 	if err != nil {
 		return nil, err
 	}
 	if next != len(p.lines) || seq.n != 1 {
 		return nil, errUnsupported
+	}
+	if o := p.a.over; o != nil {
+		// Reported once the whole item is known to be well-formed, as
+		// the library does.
+		return nil, tooManyValues(o.line, p.a.maxValues())
 	}
 	return seq.first, nil
 }
@@ -150,7 +193,7 @@ func (p *blockParser) parseBlock(i, parent int) (*node, int, error) {
 		return nil, i, errUnsupported
 	}
 	if isSeqEntry(l.text) {
-		return p.parseSeq(i, l.indent)
+		return p.parseSeq(i, l.indent, false)
 	}
 	if _, _, _, ok, err := splitKey(l.text); err != nil {
 		return nil, i, err
@@ -178,13 +221,20 @@ func isSeqEntry(t string) bool {
 }
 
 // parseSeq parses a block sequence whose entries start at indentation ind.
-func (p *blockParser) parseSeq(i, ind int) (*node, int, error) {
+// A sequence at the indentation of its mapping key (atKey) ends at the
+// next line of that indentation that is not an entry: the mapping's next
+// key.
+func (p *blockParser) parseSeq(i, ind int, atKey bool) (*node, int, error) {
+	defer func() { p.depth-- }()
+	if !p.nest() {
+		return nil, i, errUnsupported
+	}
 	seq := p.a.alloc()
 	seq.kind = seqNode
 	seq.line = p.lines[i].num
 	for i < len(p.lines) {
 		l := p.lines[i]
-		if l.indent < ind {
+		if l.indent < ind || atKey && l.indent == ind && !isSeqEntry(l.text) {
 			break
 		}
 		if l.indent > ind || !isSeqEntry(l.text) {
@@ -198,7 +248,6 @@ func (p *blockParser) parseSeq(i, ind int) (*node, int, error) {
 				if err != nil {
 					return nil, next, err
 				}
-				v.line = min(v.line, l.num)
 				seq.add(v)
 				i = next
 			} else {
@@ -243,15 +292,20 @@ func (p *blockParser) parseSeq(i, ind int) (*node, int, error) {
 
 // parseMap parses a block mapping whose keys start at indentation ind.
 func (p *blockParser) parseMap(i, ind int) (*node, int, error) {
+	defer func() { p.depth-- }()
+	if !p.nest() {
+		return nil, i, errUnsupported
+	}
 	m := p.a.alloc()
 	m.kind = mapNode
 	m.line = p.lines[i].num
+	var keys keyIndex
 	for i < len(p.lines) {
 		l := p.lines[i]
 		if l.indent < ind {
 			break
 		}
-		if l.indent > ind {
+		if l.indent > ind || isSeqEntry(l.text) {
 			return nil, i, errUnsupported
 		}
 		key, quoted, rest, ok, err := splitKey(l.text)
@@ -262,9 +316,9 @@ func (p *blockParser) parseMap(i, ind int) (*node, int, error) {
 			return nil, i, errUnsupported
 		}
 		if !quoted && key == "<<" {
-			return nil, i, errWholeDocument
+			return nil, i, errUnsupported
 		}
-		if m.get(key) != nil {
+		if keys.find(m, key) != nil {
 			return nil, i, errUnsupported // the library reports the duplicate
 		}
 		var v *node
@@ -286,7 +340,7 @@ func (p *blockParser) parseMap(i, ind int) (*node, int, error) {
 			}
 		case i+1 < len(p.lines) && p.lines[i+1].indent == ind && isSeqEntry(p.lines[i+1].text):
 			// A sequence may sit at its key's indentation.
-			v, i, err = p.parseSeq(i+1, ind)
+			v, i, err = p.parseSeq(i+1, ind, true)
 			if err != nil {
 				return nil, i, err
 			}
@@ -296,7 +350,7 @@ func (p *blockParser) parseMap(i, ind int) (*node, int, error) {
 			i++
 		}
 		v.key, v.keyLine = key, l.num
-		m.add(v)
+		keys.add(m, v)
 	}
 	return m, i, nil
 }
@@ -327,7 +381,7 @@ func splitKey(t string) (key string, quoted bool, rest string, ok bool, err erro
 		return k, true, strings.TrimLeft(after[1:], " "), true, nil
 	case '[', '{', '&', '*', '!', '|', '>', '%', '@', '`', '?', '#', ',', ']', '}':
 		if t[0] == '&' || t[0] == '*' {
-			return "", false, "", false, errWholeDocument
+			return "", false, "", false, errUnsupported
 		}
 		if t[0] == '?' && (len(t) == 1 || t[1] == ' ') {
 			return "", false, "", false, errUnsupported // a complex key
@@ -370,9 +424,7 @@ func (p *blockParser) inlineValue(n *node, t string) error {
 			return nil
 		}
 		return errUnsupported
-	case '&', '*':
-		return errWholeDocument
-	case '!', '|', '>', '%', '@', '`', '?', ',', ']', '}', '#':
+	case '&', '*', '!', '|', '>', '%', '@', '`', '?', ',', ']', '}', '#':
 		return errUnsupported
 	case '-':
 		if t == "-" || t[1] == ' ' {
@@ -427,9 +479,6 @@ func (p *blockParser) flowSeq(n *node, t string) error {
 			c.kind, c.quoted, c.val = scalarNode, true, v
 			i = j
 		case '[', '{', '&', '*', '!', '|', '>', '%', '@', '`', '?', ',', '#', '}':
-			if t[i] == '&' || t[i] == '*' {
-				return errWholeDocument
-			}
 			return errUnsupported
 		default:
 			j := i

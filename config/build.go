@@ -2,10 +2,10 @@ package config
 
 import (
 	"cmp"
-	"context"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/url"
 	"path/filepath"
@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ziad/cpra"
 	"github.com/ziad/cpra/alert"
@@ -47,6 +48,27 @@ type builder struct {
 	stdoutLog  alert.Notifier
 	closers    []io.Closer
 	noRoute    alert.Route
+
+	// defaults is the top-level defaults block, every node marked def,
+	// once read; told holds the problems in it reported already.
+	defaults *node
+	told     map[string]bool
+}
+
+// firstTime reports whether a problem in the defaults block is reported
+// for the first time.
+func (b *builder) firstTime(field string, line int, err error) bool {
+	key := fmt.Sprintf("%s\x00%d\x00%v", field, line, err)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.told[key] {
+		return false
+	}
+	if b.told == nil {
+		b.told = make(map[string]bool)
+	}
+	b.told[key] = true
+	return true
 }
 
 type sharedNotifier struct {
@@ -97,9 +119,22 @@ type item struct {
 	idx  int
 	name string
 	out  *built
+	// deps are the nodes of the names in Monitor.DependsOn, and unset the
+	// fields (as cpra.MonitorError names them) left zero by an error, for
+	// check.
+	deps  []*node
+	unset []string
 }
 
+// fail reports a problem at n. A problem in the defaults block is named
+// defaults.<field> and reported once, for the first monitor it concerns.
 func (it *item) fail(n *node, field string, err error) {
+	if n != nil && n.def {
+		field = join("defaults", field)
+		if !it.b.firstTime(field, lineOf(n), err) {
+			return
+		}
+	}
 	it.out.errs = append(it.out.errs, &Error{Index: it.idx, Monitor: it.name, Field: field, Line: lineOf(n), Err: err})
 }
 
@@ -107,8 +142,17 @@ func (it *item) failf(n *node, field, format string, args ...any) {
 	it.fail(n, field, fmt.Errorf(format, args...))
 }
 
+// warnf records a problem that does not stop the file from loading; one in
+// the defaults block is recorded once, as fail does.
 func (it *item) warnf(n *node, field, format string, args ...any) {
-	it.out.warns = append(it.out.warns, &Error{Index: it.idx, Monitor: it.name, Field: field, Line: lineOf(n), Err: fmt.Errorf(format, args...)})
+	err := fmt.Errorf(format, args...)
+	if n != nil && n.def {
+		field = join("defaults", field)
+		if !it.b.firstTime("warning\x00"+field, lineOf(n), err) {
+			return
+		}
+	}
+	it.out.warns = append(it.out.warns, &Error{Index: it.idx, Monitor: it.name, Field: field, Line: lineOf(n), Err: err})
 }
 
 func lineOf(n *node) int {
@@ -221,6 +265,45 @@ func (it *item) integer(c *node, path string) (int, bool) {
 	return 0, false
 }
 
+// pulseSettings are the keys of pulse_check that set the monitor's
+// schedule and thresholds, which the defaults block may give too.
+var pulseSettings = []string{"interval", "timeout", "max_failures", "unhealthy_threshold", "healthy_threshold", "retry_interval", "failure_window"}
+
+// pulseSetting reads one of pulseSettings into m; false if c is not one.
+// The values are checked by cpra.Monitor.Validate (see validate).
+func (it *item) pulseSetting(c *node, path string, m *cpra.Monitor, failures **node) bool {
+	switch c.key {
+	case "interval":
+		if d, ok := it.span(c, path); ok {
+			m.Interval = d
+		}
+	case "timeout":
+		if d, ok := it.span(c, path); ok {
+			m.Timeout = d
+		}
+	case "max_failures", "unhealthy_threshold":
+		it.alias(failures, c, path)
+		if v, ok := it.integer(c, path); ok {
+			m.FailureThreshold = v
+		}
+	case "healthy_threshold":
+		if v, ok := it.integer(c, path); ok {
+			m.SuccessThreshold = v
+		}
+	case "retry_interval":
+		if d, ok := it.span(c, path); ok {
+			m.RetryInterval = d
+		}
+	case "failure_window":
+		if v, ok := it.integer(c, path); ok {
+			m.FailureWindow = v
+		}
+	default:
+		return false
+	}
+	return true
+}
+
 // count reads a non-negative count no larger than the engine takes.
 func (it *item) count(c *node, path string) (int, bool) {
 	v, ok := it.integer(c, path)
@@ -261,6 +344,18 @@ func (it *item) duration(c *node, path string) (time.Duration, bool) {
 	return 0, false
 }
 
+// span reads a duration that may be negative: one of the monitor's, whose
+// range cpra.Monitor.Validate checks.
+func (it *item) span(c *node, path string) (time.Duration, bool) {
+	if c.kind == scalarNode && strings.HasPrefix(c.val, "-") {
+		d, err := time.ParseDuration(c.val)
+		if err == nil {
+			return d, true
+		}
+	}
+	return it.duration(c, path)
+}
+
 // positive reads a duration that must be above zero.
 func (it *item) positive(c *node, path string) (time.Duration, bool) {
 	d, ok := it.duration(c, path)
@@ -293,8 +388,9 @@ func (it *item) strs(c *node, path string) ([]string, bool) {
 	return nil, false
 }
 
-// pairs reads a mapping of scalars as key, value pairs in key order.
-func (it *item) pairs(c *node, path string) ([][2]string, bool) {
+// pairs reads a mapping of scalars: its entries (each a scalar or null,
+// whose val is then ""), in key order.
+func (it *item) pairs(c *node, path string) ([]*node, bool) {
 	if c.kind == nullNode {
 		return nil, true
 	}
@@ -302,40 +398,49 @@ func (it *item) pairs(c *node, path string) ([][2]string, bool) {
 		it.failf(c, join(path, c.key), "want a mapping of strings, found %s", c.kind)
 		return nil, false
 	}
-	out := make([][2]string, 0, c.n)
+	out := make([]*node, 0, c.n)
 	for e := c.first; e != nil; e = e.next {
 		switch e.kind {
 		case scalarNode, nullNode:
-			out = append(out, [2]string{e.key, e.val})
+			out = append(out, e)
 		default:
 			it.failf(e, join(join(path, c.key), e.key), "want a string, found %s", e.kind)
 			return nil, false
 		}
 	}
-	slices.SortFunc(out, func(a, b [2]string) int { return strings.Compare(a[0], b[0]) })
+	slices.SortFunc(out, func(a, b *node) int { return strings.Compare(a.key, b.key) })
 	return out, true
 }
 
 var (
 	monitorFields      = []string{"name", "enabled", "labels", "pulse_check", "intervention", "codes", "repeat_interval", "depends_on", "flap", "maintenance"}
 	pulseFields        = []string{"type", "interval", "timeout", "max_failures", "unhealthy_threshold", "healthy_threshold", "retry_interval", "failure_window", "config"}
-	interventionFields = []string{"type", "action", "max_attempts", "config"}
+	interventionFields = []string{"type", "action", "max_attempts", "policy", "config"}
 	codeFields         = []string{"dispatch", "notify", "config"}
 	codeNames          = []string{"yellow", "red", "green", "cyan", "gray", "grey"}
 )
 
-// build turns one parsed item into a monitor.
-func (b *builder) build(n *node, idx int, out *built) {
+// build turns one parsed item into a monitor. The nodes the defaults add
+// to n come from a.
+func (b *builder) build(a *arena, n *node, idx int, out *built) {
 	it := &item{b: b, idx: idx, out: out}
 	out.index, out.line, out.enabled = int32(idx), int32(lineOf(n)), true
 	if n.kind != mapNode {
 		it.failf(n, "", "want a mapping with name and pulse_check, found %s", n.kind)
 		return
 	}
+	if b.defaults != nil {
+		applyDefaults(a, n, b.defaults)
+	}
 	out.digest = digest(n)
 	if c := n.get("name"); c != nil {
 		if c.kind == scalarNode {
-			it.name = strings.Clone(c.val)
+			if max := b.o.limits.NameLength; len(c.val) > max {
+				it.name = shorten(c.val, 40)
+				it.fail(c, "name", &limitError{line: lineOf(c), msg: fmt.Sprintf("%d bytes, longer than the limit of %d", len(c.val), max)})
+			} else {
+				it.name = strings.Clone(c.val)
+			}
 		}
 		out.nameLine = int32(lineOf(c))
 	}
@@ -361,15 +466,8 @@ func (b *builder) build(n *node, idx int, out *built) {
 		case "codes":
 			codes = c
 		case "repeat_interval":
-			if d, ok := it.duration(c, ""); ok {
-				switch {
-				case d != 0 && d < cpra.MinInterval:
-					it.failf(c, c.key, "%v is below the minimum %v", d, cpra.MinInterval)
-				case d > cpra.MaxInterval:
-					it.failf(c, c.key, "%v is above the maximum %v", d, cpra.MaxInterval)
-				default:
-					m.RepeatInterval = d
-				}
+			if d, ok := it.span(c, ""); ok {
+				m.RepeatInterval = d
 			}
 		case "depends_on":
 			m.DependsOn = it.dependsOn(c)
@@ -398,6 +496,29 @@ func (b *builder) build(n *node, idx int, out *built) {
 	if codes != nil {
 		m.Notify = it.codes(codes)
 	}
+	it.check(*m, it.unset, it.monitorLocator(n))
+	if len(out.errs) == 0 {
+		iv := m.Interval
+		if iv == 0 {
+			iv = cpra.DefaultInterval
+		}
+		if m.Timeout > iv {
+			path, c := locateKeys(n, fileKeys["Timeout"])
+			it.warnf(c, path, "%v is longer than the interval %v, the time between checks", m.Timeout, iv)
+		}
+	}
+}
+
+// shorten returns the first bytes of s, at most max and cut between
+// characters, followed by "...".
+func shorten(s string, max int) string {
+	if len(s) <= max {
+		return strings.Clone(s)
+	}
+	for max > 0 && !utf8.RuneStart(s[max]) {
+		max--
+	}
+	return s[:max] + "..."
 }
 
 func (it *item) labels(c *node) map[string]string {
@@ -414,8 +535,8 @@ func (it *item) labels(c *node) map[string]string {
 		return nil
 	}
 	m := make(map[string]string, len(kv))
-	for _, p := range kv {
-		m[strings.Clone(p[0])] = strings.Clone(p[1])
+	for _, e := range kv {
+		m[strings.Clone(e.key)] = strings.Clone(e.val)
 	}
 	b.mu.Lock()
 	b.labelSets.put(h, c, m)
@@ -429,56 +550,18 @@ func (it *item) pulseCheck(pc *node, m *cpra.Monitor) {
 	if !it.mapping(pc, path) {
 		return
 	}
-	var typ, cfg, failures, retry, window *node
+	var typ, cfg, failures *node
 	for c := pc.first; c != nil; c = c.next {
 		switch c.key {
 		case "type":
 			typ = c
-		case "interval":
-			if d, ok := it.duration(c, path); ok {
-				switch {
-				case d != 0 && d < cpra.MinInterval:
-					it.failf(c, join(path, c.key), "%v is below the minimum %v", d, cpra.MinInterval)
-				case d > cpra.MaxInterval:
-					it.failf(c, join(path, c.key), "%v is above the maximum %v", d, cpra.MaxInterval)
-				default:
-					m.Interval = d
-				}
-			}
-		case "timeout":
-			if d, ok := it.duration(c, path); ok {
-				if d > cpra.MaxInterval {
-					it.failf(c, join(path, c.key), "%v is above the maximum %v", d, cpra.MaxInterval)
-				} else {
-					m.Timeout = d
-				}
-			}
-		case "max_failures", "unhealthy_threshold":
-			it.alias(&failures, c, path)
-			if v, ok := it.count(c, path); ok {
-				m.FailureThreshold = v
-			}
-		case "healthy_threshold":
-			if v, ok := it.count(c, path); ok {
-				m.SuccessThreshold = v
-			}
-		case "retry_interval":
-			retry = c
-		case "failure_window":
-			window = c
 		case "config":
 			cfg = c
 		default:
-			it.unknown(c, path, pulseFields)
+			if !it.pulseSetting(c, path, m, &failures) {
+				it.unknown(c, path, pulseFields)
+			}
 		}
-	}
-	// These two are checked against the interval and the threshold, which
-	// may come after them.
-	if retry != nil {
-		it.retryInterval(retry, path, m)
-	}
-	if window != nil {
-		it.failureWindow(window, path, m)
 	}
 	if typ == nil {
 		it.failf(pc, join(path, "type"), "missing")
@@ -623,8 +706,8 @@ func (it *item) httpCheck(cfg *node, path string) pulse.Checker {
 			}
 		case "headers":
 			if kv, ok := it.pairs(c, path); ok {
-				for _, p := range kv {
-					opts = append(opts, pulse.WithHeader(strings.Clone(p[0]), strings.Clone(p[1])))
+				for _, e := range kv {
+					opts = append(opts, pulse.WithHeader(strings.Clone(e.key), strings.Clone(e.val)))
 				}
 			}
 		case "body":
@@ -961,6 +1044,7 @@ func (it *item) execCheck(cfg *node, path string) pulse.Checker {
 	var opts []pulse.ExecOption
 	var prog *node
 	var args []string
+	var dir string
 	for c := cfg.first; c != nil; c = c.next {
 		if it.commonField(c, path, &cm) {
 			continue
@@ -978,7 +1062,8 @@ func (it *item) execCheck(cfg *node, path string) pulse.Checker {
 			}
 		case "dir":
 			if v, ok := it.str(c, path); ok && v != "" {
-				opts = append(opts, pulse.WithDir(strings.Clone(v)))
+				dir = strings.Clone(v)
+				opts = append(opts, pulse.WithDir(dir))
 			}
 		default:
 			it.unknown(c, path, execFields)
@@ -989,7 +1074,7 @@ func (it *item) execCheck(cfg *node, path string) pulse.Checker {
 		return nil
 	}
 	p, ok := it.str(prog, path)
-	if !ok || len(it.out.errs) > 0 {
+	if !ok || len(it.out.errs) > 0 || p != "" && !it.checkProgram(prog, path, p, dir) {
 		return nil
 	}
 	for _, o := range cm.options() {
@@ -1023,8 +1108,8 @@ func (it *item) env(c *node, path string) ([]string, bool) {
 		return nil, false
 	}
 	out := make([]string, len(kv))
-	for i, p := range kv {
-		out[i] = p[0] + "=" + p[1]
+	for i, e := range kv {
+		out[i] = e.key + "=" + e.val
 	}
 	return out, true
 }
@@ -1071,6 +1156,79 @@ func (it *item) grpcCheck(cfg *node, path string) pulse.Checker {
 type remedy struct {
 	r           intervene.Remediator
 	maxAttempts int
+	policy      intervene.Policy
+}
+
+var policyFields = []string{"backoff", "max_backoff", "jitter", "verify", "cooldown", "limit", "window", "dry_run", "timeout"}
+
+// policy reads intervention.policy into p. Its values are checked by
+// cpra.Monitor.Validate.
+func (it *item) policy(c *node, path string, p *intervene.Policy) {
+	path = join(path, c.key)
+	if !it.mapping(c, path) {
+		return
+	}
+	for e := c.first; e != nil; e = e.next {
+		switch e.key {
+		case "backoff":
+			if d, ok := it.span(e, path); ok {
+				p.Backoff = d
+			}
+		case "max_backoff":
+			if d, ok := it.span(e, path); ok {
+				p.MaxBackoff = d
+			}
+		case "cooldown":
+			if d, ok := it.span(e, path); ok {
+				p.Cooldown = d
+			}
+		case "window":
+			if d, ok := it.span(e, path); ok {
+				p.Window = d
+			}
+		case "timeout":
+			if d, ok := it.span(e, path); ok {
+				p.Timeout = d
+			}
+		case "jitter":
+			if v, ok := it.share(e, path); ok {
+				p.Jitter = v
+			}
+		case "verify":
+			if v, ok := it.integer(e, path); ok {
+				p.Verify = v
+			}
+		case "limit":
+			if v, ok := it.integer(e, path); ok {
+				p.Limit = v
+			}
+		case "dry_run":
+			if v, ok := it.boolean(e, path); ok {
+				p.DryRun = v
+			}
+		default:
+			it.unknown(e, path, policyFields)
+		}
+	}
+}
+
+// share reads a share from 0 to 1, written 0.2 or "20%".
+func (it *item) share(c *node, path string) (float64, bool) {
+	full := join(path, c.key)
+	if c.kind != scalarNode {
+		it.failf(c, full, "want a number, found %s", c.kind)
+		return 0, false
+	}
+	s, pct := strings.CutSuffix(strings.TrimSpace(c.val), "%")
+	v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		it.failf(c, full, "%q is not a number (a share such as 0.2, or a percentage such as 20%%)", c.val)
+		return 0, false
+	}
+	if pct {
+		v /= 100
+	}
+	return v, true
 }
 
 // intervention reads the intervention block into m. Monitors with the same
@@ -1090,10 +1248,7 @@ func (it *item) intervention(iv *node, m *cpra.Monitor) {
 	b.mu.Unlock()
 	if cached {
 		rm := v.(remedy)
-		m.Remediate, m.MaxRemediations = rm.r, rm.maxAttempts
-		if cfg := iv.get("config"); cfg != nil {
-			it.checkRemediationTimeout(cfg, join(path, "config"), m)
-		}
+		m.Remediate, m.MaxRemediations, m.Policy = rm.r, rm.maxAttempts, rm.policy
 		return
 	}
 	before := len(it.out.errs)
@@ -1103,9 +1258,11 @@ func (it *item) intervention(iv *node, m *cpra.Monitor) {
 		case "type", "action":
 			it.alias(&typ, c, path)
 		case "max_attempts":
-			if v, ok := it.count(c, path); ok {
+			if v, ok := it.integer(c, path); ok {
 				m.MaxRemediations = v
 			}
+		case "policy":
+			it.policy(c, path, &m.Policy)
 		case "config":
 			cfg = c
 		default:
@@ -1142,62 +1299,30 @@ func (it *item) intervention(iv *node, m *cpra.Monitor) {
 		it.failf(typ, join(path, typ.key), "%q is not an intervention type (script, http, docker_restart, docker_update, docker_scale)", t)
 		return
 	}
-	if r == nil || len(it.out.errs) > before {
-		return
-	}
+	// config.timeout, which every type takes, is the policy's timeout:
+	// it bounds each attempt in place of the monitor's timeout.
 	if c := cfg.get("timeout"); c != nil {
-		if d, ok := it.positive(c, cpath); ok {
-			r = &timeoutRemediator{r: r, d: d}
+		if pt := policyTimeout(iv); pt != nil && digest(pt) != digest(c) {
+			it.failf(c, join(cpath, "timeout"), "conflicts with policy.timeout (line %d), the same setting", lineOf(pt))
+		} else if d, ok := it.span(c, cpath); ok {
+			m.Policy.Timeout = d
 		}
 	}
-	if len(it.out.errs) > before {
+	if r == nil || len(it.out.errs) > before {
 		return
 	}
 	m.Remediate = r
 	b.mu.Lock()
-	b.remedies.put(h, iv, remedy{r: r, maxAttempts: m.MaxRemediations})
+	b.remedies.put(h, iv, remedy{r: r, maxAttempts: m.MaxRemediations, policy: m.Policy})
 	b.mu.Unlock()
-	it.checkRemediationTimeout(cfg, cpath, m)
 }
 
-// checkRemediationTimeout warns when intervention.config.timeout is longer
-// than the monitor's timeout, which bounds every remediation attempt.
-func (it *item) checkRemediationTimeout(cfg *node, cpath string, m *cpra.Monitor) {
-	c := cfg.get("timeout")
-	if c == nil || c.kind != scalarNode {
-		return
+// policyTimeout returns the node of intervention.policy.timeout, or nil.
+func policyTimeout(iv *node) *node {
+	if p := iv.get("policy"); p != nil && p.kind == mapNode {
+		return p.get("timeout")
 	}
-	d, err := time.ParseDuration(c.val)
-	if err != nil {
-		return
-	}
-	to := m.Timeout
-	if to == 0 {
-		iv := m.Interval
-		if iv == 0 {
-			iv = cpra.DefaultInterval
-		}
-		to = min(cpra.DefaultTimeout, iv)
-	}
-	if d > to {
-		it.warnf(c, join(cpath, "timeout"), "%v is longer than the monitor's timeout %v, which bounds every remediation attempt (raise pulse_check.timeout to allow more)", d, to)
-	}
-}
-
-// timeoutRemediator bounds each attempt of r to d.
-type timeoutRemediator struct {
-	r intervene.Remediator
-	d time.Duration
-}
-
-func (t *timeoutRemediator) Remediate(ctx context.Context, inc intervene.Incident) error {
-	ctx, cancel := context.WithTimeout(ctx, t.d)
-	defer cancel()
-	return t.r.Remediate(ctx, inc)
-}
-
-func (t *timeoutRemediator) String() string {
-	return fmt.Sprintf("%v (timeout %v)", t.r, t.d)
+	return nil
 }
 
 var execRemedyFields = []string{"script", "path", "command", "args", "env", "inherit_env", "dir", "timeout"}
@@ -1206,6 +1331,7 @@ func (it *item) execRemedy(cfg *node, path string) intervene.Remediator {
 	var prog *node
 	var args []string
 	var opts []intervene.Option
+	var dir string
 	for c := cfg.first; c != nil; c = c.next {
 		switch c.key {
 		case "script", "path", "command":
@@ -1216,8 +1342,8 @@ func (it *item) execRemedy(cfg *node, path string) intervene.Remediator {
 			}
 		case "env":
 			if kv, ok := it.pairs(c, path); ok {
-				for _, p := range kv {
-					opts = append(opts, intervene.WithEnv(strings.Clone(p[0]), strings.Clone(p[1])))
+				for _, e := range kv {
+					opts = append(opts, intervene.WithEnv(strings.Clone(e.key), strings.Clone(e.val)))
 				}
 			}
 		case "inherit_env":
@@ -1226,7 +1352,8 @@ func (it *item) execRemedy(cfg *node, path string) intervene.Remediator {
 			}
 		case "dir":
 			if v, ok := it.str(c, path); ok && v != "" {
-				opts = append(opts, intervene.WithDir(strings.Clone(v)))
+				dir = strings.Clone(v)
+				opts = append(opts, intervene.WithDir(dir))
 			}
 		case "timeout":
 		default:
@@ -1238,7 +1365,7 @@ func (it *item) execRemedy(cfg *node, path string) intervene.Remediator {
 		return nil
 	}
 	p, ok := it.str(prog, path)
-	if !ok {
+	if !ok || p != "" && !it.checkProgram(prog, path, p, dir) {
 		return nil
 	}
 	r, err := intervene.Exec(strings.Clone(p), args, opts...)
@@ -1267,14 +1394,10 @@ func (it *item) httpRemedy(cfg *node, path string) intervene.Remediator {
 			}
 		case "headers":
 			if kv, ok := it.pairs(c, path); ok {
-				for _, p := range kv {
-					v := p[1]
-					if e := c.get(p[0]); e != nil {
-						if v, ok = it.secret(e, join(path, c.key)); !ok {
-							continue
-						}
+				for _, e := range kv {
+					if v, ok := it.secret(e, join(path, c.key)); ok {
+						opts = append(opts, intervene.WithHeader(strings.Clone(e.key), strings.Clone(v)))
 					}
-					opts = append(opts, intervene.WithHeader(strings.Clone(p[0]), strings.Clone(v)))
 				}
 			}
 		case "expected_status":
@@ -1833,9 +1956,9 @@ func (nb *notifierBuilder) read(strs, lists []string, known []string) {
 			}
 		case c.key == "headers" && slices.Contains(known, "headers"):
 			if kv, ok := it.pairs(c, nb.path); ok {
-				for _, p := range kv {
-					if v, ok := it.secret(c.get(p[0]), join(nb.path, c.key)); ok {
-						nb.vals["headers."+p[0]] = v
+				for _, e := range kv {
+					if v, ok := it.secret(e, join(nb.path, c.key)); ok {
+						nb.vals["headers."+e.key] = v
 					}
 				}
 			}
@@ -2013,6 +2136,11 @@ func (b *builder) logNotifier(file string) (alert.Notifier, error) {
 	clean := filepath.Clean(file)
 	if n, ok := b.logs[clean]; ok {
 		return n, nil
+	}
+	if b.o.fileChecks {
+		if msg := logFileProblem(clean); msg != "" {
+			return nil, errors.New(msg)
+		}
 	}
 	var n alert.Notifier
 	if b.o.openLog != nil {

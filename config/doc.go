@@ -24,20 +24,36 @@
 //	monitors[42] "api": pulse_check.interval: "3x" is not a duration (line 310)
 //
 // Unknown fields are errors (with a suggestion when one is near), as are
-// duplicate monitor names (naming both lines) and values the engine would
-// refuse (an interval below 10ms, a negative threshold, a maintenance window
-// of no duration, a dependency cycle). A problem outside any monitor, in the
-// top-level maintenance list, reads
+// values of the wrong kind, duplicate monitor names (naming both lines) and
+// dependency cycles. The values of a monitor (an interval below 10ms, a
+// negative threshold, a retry interval longer than the interval, a
+// maintenance window of no duration...) are judged by
+// [cpra.Monitor.Validate], the rules [cpra.Engine.Add] applies, and each
+// field it refuses is reported at the key and line of the file that set it
+// (such an Err unwraps to the [*cpra.MonitorError]). A problem outside any
+// monitor, in the top-level maintenance list or the defaults block, reads
 //
 //	maintenance[0].windows[1].weekdays: "funday" is not a weekday (...) (line 12)
+//	defaults.pulse_check.interval: 5ms is below the minimum 10ms (line 3)
 //
-// Problems that do not stop the file from loading are in [File.Warnings].
+// Problems that do not stop the file from loading are in [File.Warnings]:
+// a timeout longer than the interval, a depends_on naming no monitor of the
+// file (an error with [WithStrictDependencies]). [WithFileChecks] also
+// refuses what would fail only once the monitors run: a missing or
+// non-executable program, a log file in a missing directory.
+//
+// Input beyond the [Limits] (the size of the file and of one monitor, the
+// values in one monitor, the length of a name) is refused with [ErrLimit]
+// at its line; the defaults are far above real files. Loading takes time
+// linear in the size of the file, however the values nest.
 //
 // # Schema
 //
 // The document is a mapping with the key monitors, a list, and optionally
-// maintenance, a list (see Maintenance below), in either order. JSON files
-// have the same shape. Durations are Go durations ("30s", "1m30s", "250ms").
+// maintenance, a list (see Maintenance below), and defaults (see Defaults
+// below), which comes before the monitors. monitors: null, or no monitors
+// key, is refused (monitors: [] is an empty file). JSON files have the
+// same shape. Durations are Go durations ("30s", "1m30s", "250ms").
 // A value written ${NAME} is read from the environment variable NAME in every
 // string of a code's config and in the url and headers of an http
 // intervention, so that secrets need not be in the file.
@@ -62,6 +78,16 @@
 //	    intervention:                # optional: Monitor.Remediate
 //	      type: script               # script (alias exec), http (alias webhook), docker_restart, docker_update, docker_scale; alias action
 //	      max_attempts: 1            # Monitor.MaxRemediations, default 1
+//	      policy:                    # optional: Monitor.Policy (intervene.Policy), each key optional
+//	        backoff: 30s             # wait after a failed attempt, doubling (default the interval)
+//	        max_backoff: 1h          # at most this (default 1h)
+//	        jitter: 0.2              # a share from 0 to 1, or a percentage: 20%
+//	        verify: 2                # passing checks after an attempt (default healthy_threshold)
+//	        cooldown: 5m             # no new attempt within this of the last one
+//	        limit: 3                 # at most limit attempts within window
+//	        window: 1h
+//	        dry_run: false           # report what would run, run nothing
+//	        timeout: 1m              # bounds each attempt (default the monitor's timeout); also config.timeout
 //	      config: {...}              # by type, below
 //	    codes:                       # optional: Monitor.Notify, an alert.Route
 //	      red:                       # yellow, red, green, cyan, gray
@@ -70,7 +96,8 @@
 //	        config: {...}            # by notifier, below
 //
 // A code may also hold a list of such blocks, all of which are notified
-// (alert.Multi). Without codes a monitor uses the engine's default notifier
+// (alert.Multi). Without codes (or with codes: null) a monitor takes those
+// of the defaults block, or else uses the engine's default notifier
 // (cpra.WithNotifier); with codes that all say dispatch: false it sends
 // nothing.
 //
@@ -94,8 +121,8 @@
 //	grpc   address, or host and port; service; tls (bool)
 //
 // intervention.config, by type. Every type takes timeout, which bounds each
-// attempt further; the monitor's timeout bounds every attempt in any case (a
-// longer intervention timeout gives a warning).
+// attempt in place of the monitor's timeout (Monitor.Policy.Timeout, also
+// written policy.timeout).
 //
 //	script          script (aliases path, command; required); args; env (mapping);
 //	                inherit_env (names to copy from this process); dir
@@ -127,10 +154,31 @@
 // max_failures to 64; repeat_interval is 0 or from 10ms to 31 days.
 // depends_on names monitors of the file (or that the program adds
 // otherwise: a name the file does not hold, or holds disabled, is a
-// warning). A monitor may not depend on itself, and dependencies between
+// warning; one it does not hold is an error with WithStrictDependencies). A monitor may not depend on itself, and dependencies between
 // the file's monitors may not form a cycle: Load reports the cycle at the
 // monitor whose addition would close it. flap takes high (above 0, up to
 // 100) and low (below high); a percentage may be written 25 or "25%".
+//
+// # Defaults
+//
+// The top-level defaults block gives every monitor the settings it does not
+// set itself, so that a large file need not repeat them:
+//
+//	defaults:
+//	  pulse_check:             # interval, timeout, retry_interval, max_failures (or
+//	    interval: 1m           # unhealthy_threshold), healthy_threshold, failure_window
+//	    max_failures: 2
+//	  intervention:            # for monitors with an intervention: max_attempts, and
+//	    max_attempts: 2        # policy, whose keys are taken one by one
+//	    policy: {backoff: 30s}
+//	  codes:                   # for monitors without codes
+//	    red: {notify: slack, config: {webhook_url: "${SLACK_URL}"}}
+//	  repeat_interval: 1h
+//	  flap: {high: 50}
+//
+// It must come before the monitors list (which is read as a stream). A
+// monitor's digest covers the defaults it takes. A problem in the block is
+// reported once, as defaults.<key> at its line.
 //
 // # Maintenance
 //
@@ -153,6 +201,13 @@
 // A monitor's maintenance list holds windows of the same form. A selector
 // that matches no monitor of the file is a warning.
 //
+// # Reloading
+//
+// A [Syncer] keeps an engine running a file that changes: each
+// [Syncer.Sync] adds the monitors new in the file, removes those gone from
+// it, replaces those whose digest changed and leaves the others running
+// with their state; the file's maintenances replace the previous ones.
+//
 // # Sharing
 //
 // Monitors that say the same thing share one value: each log file is opened
@@ -165,13 +220,15 @@
 //
 // Load reads the file as a stream: block-style YAML is cut into monitors by
 // indentation, each monitor is parsed on its own (a fast parser for the usual
-// subset, the YAML library for the rest of a monitor that needs it) and built
-// on a pool of workers, in file order; the top-level maintenance list, before
-// or after the monitors, is read on its own. Memory grows with the monitors
-// kept, never with a document tree. A YAML document with anchors, aliases or a
-// flow-style top level is read whole by the YAML library instead (this needs
-// a seekable input). Monitors carry a digest of their settings
-// ([File.Digests]) for reloads.
+// subset, the YAML library for the rest of a monitor that needs it: both
+// read it alike, or refuse it at the same line) and built on a pool of
+// workers, in file order; the top-level maintenance list, before or after
+// the monitors, and the defaults block are read on their own. Memory grows
+// with the monitors kept, never with a document tree. A YAML document whose
+// aliases reach an anchor outside their monitor, or with a flow-style top
+// level, is read whole by the YAML library instead (this needs a seekable
+// input). Monitors carry a digest of their settings ([File.Digests]) for
+// reloads.
 //
 // [Generate] writes a test fleet of HTTP monitors in this format.
 package config

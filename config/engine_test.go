@@ -50,7 +50,7 @@ func TestEngineRunsLoadedMonitors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.AddTo(e); err == nil || !strings.Contains(err.Error(), `monitors[0] "up": Name: name already in use (line 2)`) {
+	if _, err := f.AddTo(e); err == nil || !strings.Contains(err.Error(), `monitors[0] "up": name: name already in use (line 2)`) {
 		t.Errorf("adding twice: got %v, want the duplicate named with its line", err)
 	}
 	if err := e.Start(context.Background()); err != nil {

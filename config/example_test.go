@@ -1,10 +1,12 @@
 package config_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
 
+	"github.com/ziad/cpra"
 	"github.com/ziad/cpra/alert"
 	"github.com/ziad/cpra/config"
 )
@@ -66,4 +68,45 @@ func ExampleErrors() {
 	// monitors[0] "api": pulse_check.interval: "3x" is not a duration (line 5)
 	// monitors[0] "api": pulse_check.config.statuss: unknown field (did you mean "status"?) (line 6)
 	// monitors[1] "api": name: already used by monitors[0] at line 2 (line 7)
+}
+
+func ExampleSyncer() {
+	file := func(interval string) string {
+		return `
+defaults:
+  pulse_check: {interval: ` + interval + `, timeout: 2s}
+monitors:
+  - name: api
+    pulse_check:
+      type: tcp
+      config: {address: "api.internal:443"}
+  - name: db
+    pulse_check:
+      type: tcp
+      interval: 1m
+      config: {address: "db.internal:5432"}
+`
+	}
+	e, err := cpra.New()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer e.Shutdown(context.Background())
+	s := config.NewSyncer(e)
+	defer s.Close() // after the engine has shut down: deferred first, runs last
+	for _, interval := range []string{"30s", "15s"} {
+		f, err := config.Load(strings.NewReader(file(interval)))
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		changes, err := s.Sync(f)
+		fmt.Printf("%+v %v\n", changes, err)
+	}
+	// The defaults changed api's interval, not db's.
+
+	// Output:
+	// {Added:2 Replaced:0 Removed:0 Unchanged:0 Failed:0 Maintenance:0} <nil>
+	// {Added:0 Replaced:1 Removed:0 Unchanged:1 Failed:0 Maintenance:0} <nil>
 }

@@ -29,6 +29,7 @@ func FuzzLoad(f *testing.F) {
 	var gen bytes.Buffer
 	Generate(&gen, Fleet{Count: 3, BaseURL: "http://127.0.0.1:1", AlertLog: "a.log", Remediate: true})
 	f.Add(gen.Bytes())
+	f.Add([]byte(defaultsYAML))
 	f.Add([]byte(`{"monitors":[{"name":"a","pulse_check":{"type":"tcp","config":{"address":"h:1"}}}]}`))
 	f.Add([]byte("monitors:\n- name: a\n  pulse_check:\n    type: dns\n    config:\n      name: \"x\\u0041\"\n      record_type: 'mx'\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {

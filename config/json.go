@@ -26,6 +26,9 @@ func parseJSONItem(a *arena, s string, first int) (*node, error) {
 	if p.i != len(p.s) {
 		return nil, p.fail("unexpected %q after the value", p.s[p.i])
 	}
+	if o := a.over; o != nil {
+		return nil, tooManyValues(o.line, a.maxValues())
+	}
 	return n, nil
 }
 
@@ -47,7 +50,7 @@ func (p *jsonParser) space() {
 }
 
 func (p *jsonParser) value(depth int) (*node, error) {
-	if depth > 100 {
+	if depth > maxDepth {
 		return nil, p.fail("nested too deeply")
 	}
 	p.space()
@@ -65,6 +68,7 @@ func (p *jsonParser) value(depth int) (*node, error) {
 			p.i++
 			return n, nil
 		}
+		var keys keyIndex
 		for {
 			p.space()
 			keyLine := p.line
@@ -75,7 +79,7 @@ func (p *jsonParser) value(depth int) (*node, error) {
 			if err != nil {
 				return nil, err
 			}
-			if prev := n.get(k); prev != nil {
+			if prev := keys.find(n, k); prev != nil {
 				return nil, &syntaxError{line: int(keyLine), msg: fmt.Sprintf("key %q already defined at line %d", k, prev.keyLine)}
 			}
 			p.space()
@@ -88,7 +92,7 @@ func (p *jsonParser) value(depth int) (*node, error) {
 				return nil, err
 			}
 			v.key, v.keyLine = k, keyLine
-			n.add(v)
+			keys.add(n, v)
 			p.space()
 			if p.i == len(p.s) {
 				return nil, p.fail("unexpected end of input in an object")

@@ -100,16 +100,7 @@ func (f *File) AddMonitorsTo(e *cpra.Engine) ([]cpra.ID, error) {
 			if errors.Is(err, cpra.ErrClosed) {
 				return ids, err
 			}
-			p := position{index: int32(i), line: 0}
-			if i < len(f.pos) {
-				p = f.pos[i]
-			}
-			var me *cpra.MonitorError
-			field := ""
-			if errors.As(err, &me) {
-				field, err = me.Field, me.Err
-			}
-			errs = append(errs, &Error{Index: int(p.index), Monitor: f.Monitors[i].Name, Field: field, Line: int(p.line), Err: err})
+			errs = append(errs, f.addError(i, err))
 			continue
 		}
 		ids[i] = id
@@ -118,6 +109,20 @@ func (f *File) AddMonitorsTo(e *cpra.Engine) ([]cpra.ID, error) {
 		return ids, errs
 	}
 	return ids, nil
+}
+
+// addError is the error of Monitors[i], which the engine refused with err.
+func (f *File) addError(i int, err error) *Error {
+	p := position{index: int32(i), line: 0}
+	if i < len(f.pos) {
+		p = f.pos[i]
+	}
+	var me *cpra.MonitorError
+	field := ""
+	if errors.As(err, &me) {
+		field, err = fileField(me.Field), inFileWords(me)
+	}
+	return &Error{Index: int(p.index), Monitor: f.Monitors[i].Name, Field: field, Line: int(p.line), Err: err}
 }
 
 // AddMaintenanceTo adds the file's maintenances to e with
@@ -160,6 +165,11 @@ func LoadFile(path string, opts ...Option) (*File, error) {
 		return nil, err
 	}
 	defer fh.Close()
+	if fi, err := fh.Stat(); err == nil && fi.Mode().IsRegular() {
+		if max := newOptions(opts).limits.FileSize; fi.Size() > max {
+			return nil, Errors{{Index: -1, Err: fileTooLarge(0, max)}}
+		}
+	}
 	return Load(fh, opts...)
 }
 
@@ -183,16 +193,16 @@ func Load(r io.Reader, opts ...Option) (*File, error) {
 			seeker = nil
 		}
 	}
-	br := bufio.NewReaderSize(r, 256<<10)
+	br := bufio.NewReaderSize(newLimitReader(r, o.limits.FileSize), 256<<10)
 	isJSON, err := sniffJSON(br)
 	if err != nil {
-		return nil, err
+		return nil, limitErrors(err)
 	}
 	var split splitter
 	if isJSON {
-		split = &jsonSplitter{r: br, line: 1}
+		split = &jsonSplitter{r: br, line: 1, maxItem: o.limits.MonitorSize, values: o.limits.Values}
 	} else {
-		split = newYAMLSplitter(br)
+		split = newYAMLSplitter(br, o.limits)
 	}
 	f, whole, err := run(o, split)
 	if isJSON && seeker != nil && topSyntaxError(err) {
@@ -214,6 +224,15 @@ func Load(r io.Reader, opts ...Option) (*File, error) {
 		return nil, err
 	}
 	return loadWhole(o, r)
+}
+
+// limitErrors turns a limit error into Errors.
+func limitErrors(err error) error {
+	var le *limitError
+	if errors.As(err, &le) {
+		return Errors{{Index: -1, Line: le.line, Err: le}}
+	}
+	return err
 }
 
 // topSyntaxError reports whether err holds a syntax error outside any
@@ -289,6 +308,9 @@ type splitter interface {
 	// maintenance returns the top-level maintenance list, a tree of its
 	// own (nil when the file has none); call it after next returned nil.
 	maintenance() *node
+	// defaults returns the top-level defaults block, a tree of its own,
+	// once read (before the first monitor), or nil.
+	defaults() *node
 }
 
 const batchSize = 256
@@ -301,12 +323,20 @@ func run(o *options, split splitter) (f *File, whole bool, err error) {
 	order := make(chan *batch, o.workers*4)
 	quit := make(chan struct{})
 	var splitErr error
+	var defErrs []*Error
+	defsSet := false
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		defer close(work)
 		defer close(order)
 		for {
 			cs, err := split.next(batchSize)
+			if d := split.defaults(); d != nil && !defsSet {
+				defsSet = true
+				// The block comes before the monitors: it is set before
+				// any worker builds one.
+				defErrs = b.setDefaults(d)
+			}
 			if err != nil {
 				splitErr = err
 				return
@@ -330,7 +360,8 @@ func run(o *options, split splitter) (f *File, whole bool, err error) {
 	for range o.workers {
 		wg.Go(func() {
 			var w worker
-			w.a = &arena{}
+			w.a = &arena{limit: o.limits.Values}
+			w.libraryOnly = o.libraryOnly
 			w.p.a = w.a
 			for bt := range work {
 				bt.out = make([]built, len(bt.chunks))
@@ -364,11 +395,19 @@ func run(o *options, split splitter) (f *File, whole bool, err error) {
 			return nil, true, splitErr
 		}
 		var se *syntaxError
-		if !errors.As(splitErr, &se) {
+		var le *limitError
+		switch {
+		case errors.As(splitErr, &le):
+			c.add(&Error{Index: -1, Line: le.line, Err: le})
+		case errors.As(splitErr, &se):
+			c.add(&Error{Index: -1, Line: se.line, Err: fmt.Errorf("%w: %s", ErrSyntax, se.msg)})
+		default:
 			b.close()
 			return nil, false, splitErr
 		}
-		c.add(&Error{Index: -1, Line: se.line, Err: fmt.Errorf("%w: %s", ErrSyntax, se.msg)})
+	}
+	for _, e := range defErrs {
+		c.add(e)
 	}
 	for _, e := range split.topErrors() {
 		c.add(e)
@@ -381,8 +420,9 @@ func run(o *options, split splitter) (f *File, whole bool, err error) {
 
 // worker parses and builds chunks; each has its own arena and parser.
 type worker struct {
-	a *arena
-	p blockParser
+	a           *arena
+	p           blockParser
+	libraryOnly bool
 }
 
 func (w *worker) do(b *builder, c *chunk, out *built) {
@@ -393,7 +433,10 @@ func (w *worker) do(b *builder, c *chunk, out *built) {
 	if c.json {
 		n, err = parseJSONItem(w.a, c.text, c.first)
 	} else {
-		n, err = w.p.parseItem(c.text, c.first)
+		err = errUnsupported
+		if !w.libraryOnly {
+			n, err = w.p.parseItem(c.text, c.first)
+		}
 		if errors.Is(err, errUnsupported) {
 			w.a.reset()
 			n, err = parseItemLib(w.a, c.text, c.first)
@@ -409,6 +452,11 @@ func (w *worker) do(b *builder, c *chunk, out *built) {
 			out.whole = true
 			return
 		}
+		var le *limitError
+		if errors.As(err, &le) {
+			out.errs = append(out.errs, &Error{Index: c.index, Line: le.line, Err: le})
+			return
+		}
 		var se *syntaxError
 		if errors.As(err, &se) {
 			out.errs = append(out.errs, &Error{Index: c.index, Line: se.line, Err: fmt.Errorf("%w: %s", ErrSyntax, se.msg)})
@@ -417,7 +465,7 @@ func (w *worker) do(b *builder, c *chunk, out *built) {
 		out.errs = append(out.errs, &Error{Index: c.index, Line: c.first, Err: err})
 		return
 	}
-	b.build(n, c.index, out)
+	b.build(w.a, n, c.index, out)
 }
 
 // collector gathers built monitors in file order.
@@ -540,9 +588,14 @@ func (c *collector) checkDeps() {
 		}
 		for _, p := range d.parents {
 			switch {
+			case p.Name == d.name:
+				// Refused by cpra.Monitor.Validate.
 			case c.disabled[p.Name]:
 				c.warn(&Error{Index: int(d.index), Monitor: d.name, Field: "depends_on", Line: int(d.line),
 					Err: fmt.Errorf("%q is disabled: this monitor waits for a monitor of that name to be added", p.Name)})
+			case !c.known(p.Name) && c.o.strictDeps:
+				c.add(&Error{Index: int(d.index), Monitor: d.name, Field: "depends_on", Line: int(d.line),
+					Err: fmt.Errorf("no monitor %q in the file", p.Name)})
 			case !c.known(p.Name):
 				c.warn(&Error{Index: int(d.index), Monitor: d.name, Field: "depends_on", Line: int(d.line),
 					Err: fmt.Errorf("no monitor %q in the file: this monitor waits for a monitor of that name to be added", p.Name)})
@@ -575,7 +628,7 @@ func (c *collector) checkDeps() {
 			p := d.parents[top.next].Name
 			top.next++
 			w, ok := byName[p]
-			if !ok {
+			if !ok || p == d.name {
 				continue
 			}
 			switch state[w] {

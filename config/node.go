@@ -1,6 +1,9 @@
 package config
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
 // kind is the kind of a parsed node.
 type kind uint8
@@ -31,6 +34,7 @@ func (k kind) String() string {
 type node struct {
 	kind    kind
 	quoted  bool // a quoted scalar (YAML quotes, JSON string)
+	def     bool // in the defaults block
 	line    int32
 	keyLine int32
 	key     string
@@ -61,11 +65,54 @@ func (n *node) get(k string) *node {
 	return nil
 }
 
+// keyIndex finds the keys of one mapping being built in constant time, so
+// that checking every key for a duplicate costs time linear in the size of
+// the mapping. Small mappings are searched directly.
+type keyIndex struct {
+	m map[string]*node
+}
+
+// smallMapping is the size up to which a mapping is searched directly.
+const smallMapping = 16
+
+// find returns the child of parent with key k, or nil.
+func (x *keyIndex) find(parent *node, k string) *node {
+	if x.m == nil {
+		if parent.n < smallMapping {
+			return parent.get(k)
+		}
+		x.m = make(map[string]*node, 2*parent.n)
+		for c := parent.first; c != nil; c = c.next {
+			if _, dup := x.m[c.key]; !dup {
+				x.m[c.key] = c
+			}
+		}
+	}
+	return x.m[k]
+}
+
+// add adds c to parent and to the index.
+func (x *keyIndex) add(parent, c *node) {
+	parent.add(c)
+	if x.m != nil {
+		if _, dup := x.m[c.key]; !dup {
+			x.m[c.key] = c
+		}
+	}
+}
+
 // arena hands out nodes from reusable blocks, so parsing a million monitors
 // does not allocate a million small trees. Nodes are valid until reset.
+//
+// It also counts the nodes of one monitor against the limit on values
+// (Limits.Values): the parsers stop once over records the first node
+// beyond it.
 type arena struct {
 	blocks [][]node
 	b, i   int
+	count  int
+	limit  int   // values allowed in one monitor; 0: defaultValues
+	over   *node // the first node beyond the limit, once reached
 }
 
 const arenaBlock = 128
@@ -81,10 +128,27 @@ func (a *arena) alloc() *node {
 	if a.i == arenaBlock {
 		a.b, a.i = a.b+1, 0
 	}
+	// The YAML library's reader counts the document node too.
+	if a.count++; a.count+1 > a.maxValues() && a.over == nil {
+		a.over = n
+	}
 	return n
 }
 
-func (a *arena) reset() { a.b, a.i = 0, 0 }
+func (a *arena) maxValues() int {
+	if a.limit > 0 {
+		return a.limit
+	}
+	return defaultValues
+}
+
+func (a *arena) reset() { a.b, a.i, a.count, a.over = 0, 0, 0, nil }
+
+// tooManyValues is the error of a monitor with more values than the limit,
+// at the line of the first value beyond it.
+func tooManyValues(line int32, limit int) error {
+	return &limitError{line: int(line), msg: fmt.Sprintf("more than %d values (mappings, lists and scalars) in one monitor", limit)}
+}
 
 // digest hashes a node tree: equal trees (mapping keys in any order) give
 // equal digests.
@@ -128,7 +192,7 @@ func digest(n *node) uint64 {
 // persist copies a node tree out of an arena, strings included, so that it
 // can be kept.
 func persist(n *node) *node {
-	c := &node{kind: n.kind, quoted: n.quoted, line: n.line, keyLine: n.keyLine,
+	c := &node{kind: n.kind, quoted: n.quoted, def: n.def, line: n.line, keyLine: n.keyLine,
 		key: strings.Clone(n.key), val: strings.Clone(n.val)}
 	for k := n.first; k != nil; k = k.next {
 		c.add(persist(k))

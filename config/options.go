@@ -20,6 +20,14 @@ type options struct {
 	workers   int
 	maxErrors int
 	progress  func(Progress)
+	limits    Limits
+	// fileChecks and strictDeps: see WithFileChecks and
+	// WithStrictDependencies.
+	fileChecks bool
+	strictDeps bool
+	// libraryOnly parses every monitor with the YAML library, never the
+	// fast path (for tests that compare the two).
+	libraryOnly bool
 }
 
 func newOptions(opts []Option) *options {
@@ -28,6 +36,7 @@ func newOptions(opts []Option) *options {
 		lookupEnv: os.LookupEnv,
 		workers:   min(runtime.GOMAXPROCS(0), 8),
 		maxErrors: 1000,
+		limits:    defaultLimits,
 	}
 	for _, opt := range opts {
 		if opt != nil {

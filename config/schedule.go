@@ -10,49 +10,8 @@ import (
 	"github.com/ziad/cpra"
 )
 
-// maxFailureWindow is the largest failure_window the engine takes.
-const maxFailureWindow = 64
-
-// retryInterval reads pulse_check.retry_interval, which may not be longer
-// than the monitor's interval.
-func (it *item) retryInterval(c *node, path string, m *cpra.Monitor) {
-	d, ok := it.duration(c, path)
-	if !ok {
-		return
-	}
-	iv, what := m.Interval, "pulse_check.interval"
-	if iv == 0 {
-		iv, what = cpra.DefaultInterval, "the default interval"
-	}
-	switch {
-	case d != 0 && d < cpra.MinInterval:
-		it.failf(c, join(path, c.key), "%v is below the minimum %v", d, cpra.MinInterval)
-	case d > iv:
-		it.failf(c, join(path, c.key), "%v is longer than %s %v", d, what, iv)
-	default:
-		m.RetryInterval = d
-	}
-}
-
-// failureWindow reads pulse_check.failure_window, which must hold at least
-// max_failures checks.
-func (it *item) failureWindow(c *node, path string, m *cpra.Monitor) {
-	v, ok := it.count(c, path)
-	if !ok {
-		return
-	}
-	ft := m.FailureThreshold
-	if ft == 0 {
-		ft = cpra.DefaultFailureThreshold
-	}
-	if v != 0 && (v < ft || v > maxFailureWindow) {
-		it.failf(c, join(path, c.key), "%d: want 0 (off), or from max_failures (%d) to %d", v, ft, maxFailureWindow)
-		return
-	}
-	m.FailureWindow = v
-}
-
-// dependsOn reads depends_on: a monitor name, or a list of names.
+// dependsOn reads depends_on: a monitor name, or a list of names. The node
+// of each name is kept, for the errors of cpra.Monitor.Validate.
 func (it *item) dependsOn(c *node) []cpra.Ref {
 	const path = "depends_on"
 	elems := it.oneOrList(c, path, "a monitor name or a list of names")
@@ -66,10 +25,9 @@ func (it *item) dependsOn(c *node) []cpra.Ref {
 			it.failf(e, path, "want a monitor name, found %s", e.kind)
 		case e.val == "":
 			it.failf(e, path, "empty name")
-		case e.val == it.name:
-			it.failf(e, path, "%q is this monitor: a monitor cannot depend on itself", e.val)
 		default:
 			refs = append(refs, cpra.Ref{Name: strings.Clone(e.val)})
+			it.deps = append(it.deps, e)
 		}
 	}
 	if len(refs) == 0 {
@@ -80,7 +38,9 @@ func (it *item) dependsOn(c *node) []cpra.Ref {
 
 var flapFields = []string{"high", "low"}
 
-// flap reads the flap block, {high: 50, low: 25}, in percent.
+// flap reads the flap block, {high: 50, low: 25}, in percent. Its values
+// are checked by cpra.Monitor.Validate; the block itself needs a high
+// above 0 (without one it would turn flap detection off).
 func (it *item) flap(c *node) cpra.FlapThresholds {
 	const path = "flap"
 	var f cpra.FlapThresholds
@@ -112,20 +72,14 @@ func (it *item) flap(c *node) cpra.FlapThresholds {
 	}
 	f.High = h
 	if low != nil {
-		l, ok := it.percent(low, path)
-		if !ok {
-			return cpra.FlapThresholds{}
+		if l, ok := it.percent(low, path); ok {
+			f.Low = l
 		}
-		if l >= h {
-			it.failf(low, join(path, "low"), "%v is not below flap.high (%v)", l, h)
-			return cpra.FlapThresholds{}
-		}
-		f.Low = l
 	}
 	return f
 }
 
-// percent reads a percentage from 0 to 100, written 25, 12.5 or "25%".
+// percent reads a percentage, written 25, 12.5 or "25%".
 func (it *item) percent(c *node, path string) (float64, bool) {
 	full := join(path, c.key)
 	if c.kind != scalarNode {
@@ -133,12 +87,8 @@ func (it *item) percent(c *node, path string) (float64, bool) {
 		return 0, false
 	}
 	v, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(c.val, "%")), 64)
-	switch {
-	case err != nil || math.IsNaN(v) || math.IsInf(v, 0):
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
 		it.failf(c, full, "%q is not a percentage", c.val)
-		return 0, false
-	case v < 0 || v > 100:
-		it.failf(c, full, "%v is not a percentage from 0 to 100", v)
 		return 0, false
 	}
 	return v, true
@@ -159,9 +109,10 @@ func (it *item) ownWindows(c *node) []cpra.MaintenanceWindow {
 	if ok {
 		return v.([]cpra.MaintenanceWindow)
 	}
-	ws, ok := it.windows(c, path)
+	ws, unset, ok := it.windows(c, path)
+	it.unset = append(it.unset, unset...)
 	if !ok || len(ws) == 0 {
-		return nil
+		return ws
 	}
 	b.mu.Lock()
 	b.windowSets.put(h, c, ws)
@@ -169,34 +120,40 @@ func (it *item) ownWindows(c *node) []cpra.MaintenanceWindow {
 	return ws
 }
 
-// windows reads a list of maintenance windows; path names the list.
-func (it *item) windows(c *node, path string) ([]cpra.MaintenanceWindow, bool) {
+// windows reads a list of maintenance windows; path names the list. It
+// returns one window for each element, those with errors too, so that the
+// errors of cpra.Monitor.Validate name the right element; unset names the
+// fields (as cpra.MonitorError does) left zero because of an error here,
+// and ok is false after any error.
+func (it *item) windows(c *node, path string) (ws []cpra.MaintenanceWindow, unset []string, ok bool) {
 	if c.kind != seqNode {
 		it.failf(c, path, "want a list of windows, found %s", c.kind)
-		return nil, false
+		return nil, nil, false
 	}
 	before := len(it.out.errs)
-	ws := make([]cpra.MaintenanceWindow, 0, c.n)
+	ws = make([]cpra.MaintenanceWindow, 0, c.n)
 	i := 0
 	for e := c.first; e != nil; e = e.next {
-		if w, ok := it.window(e, fmt.Sprintf("%s[%d]", path, i)); ok {
-			ws = append(ws, w)
+		w, bad := it.window(e, fmt.Sprintf("%s[%d]", path, i))
+		for _, f := range bad {
+			unset = append(unset, fmt.Sprintf("Maintenance[%d].%s", i, f))
 		}
+		ws = append(ws, w)
 		i++
 	}
-	return ws, len(it.out.errs) == before
+	return ws, unset, len(it.out.errs) == before
 }
 
 var windowFields = []string{"start", "duration", "repeat", "weekdays", "time_zone", "until"}
 
-// window reads one maintenance window.
-func (it *item) window(c *node, path string) (cpra.MaintenanceWindow, bool) {
-	var w cpra.MaintenanceWindow
+// window reads one maintenance window. Its values are checked by
+// cpra.Monitor.Validate; unset names the fields left zero because of an
+// error here.
+func (it *item) window(c *node, path string) (w cpra.MaintenanceWindow, unset []string) {
 	if c.kind != mapNode {
 		it.failf(c, path, "want a mapping with start and duration, found %s", c.kind)
-		return w, false
+		return w, []string{"Start", "Duration"}
 	}
-	before := len(it.out.errs)
 	var start, until, zoneNode, dur, repeat, days *node
 	for e := c.first; e != nil; e = e.next {
 		switch e.key {
@@ -233,14 +190,16 @@ func (it *item) window(c *node, path string) (cpra.MaintenanceWindow, bool) {
 	} else if t, ok := it.instant(start, path, loc); ok {
 		w.Start = t
 	}
+	if w.Start.IsZero() {
+		unset = append(unset, "Start")
+	}
 	if dur == nil {
 		it.failf(c, join(path, "duration"), "missing")
-	} else if d, ok := it.positive(dur, path); ok {
-		if d > cpra.MaxMaintenanceDuration {
-			it.failf(dur, join(path, "duration"), "%v is above the maximum %v", d, cpra.MaxMaintenanceDuration)
-		} else {
-			w.Duration = d
-		}
+		unset = append(unset, "Duration")
+	} else if d, ok := it.span(dur, path); ok {
+		w.Duration = d
+	} else {
+		unset = append(unset, "Duration")
 	}
 	if repeat != nil {
 		if s, ok := it.str(repeat, path); ok {
@@ -258,20 +217,13 @@ func (it *item) window(c *node, path string) (cpra.MaintenanceWindow, bool) {
 	}
 	if days != nil {
 		w.Weekdays = it.weekdays(days, path)
-		if len(w.Weekdays) > 0 && w.Repeat != cpra.Weekly {
-			it.failf(days, join(path, "weekdays"), "only a weekly window takes weekdays (this one repeats %s)", strings.ToLower(w.Repeat.String()))
-		}
 	}
 	if until != nil && until.kind != nullNode {
 		if t, ok := it.instant(until, path, loc); ok {
-			if !w.Start.IsZero() && t.Before(w.Start) {
-				it.failf(until, join(path, "until"), "%s is before start %s", t.Format(time.RFC3339), w.Start.Format(time.RFC3339))
-			} else {
-				w.Until = t
-			}
+			w.Until = t
 		}
 	}
-	return w, len(it.out.errs) == before
+	return w, unset
 }
 
 // Layouts of a local time, read in the window's time_zone.
@@ -312,21 +264,15 @@ func (it *item) weekdays(c *node, path string) []time.Weekday {
 		return nil
 	}
 	var out []time.Weekday
-	var seen uint8
 	for _, e := range elems {
 		if e.kind != scalarNode {
 			it.failf(e, full, "want a weekday, found %s", e.kind)
 			continue
 		}
-		d, found := weekday(e.val)
-		switch {
-		case !found:
-			it.failf(e, full, "%q is not a weekday (mon, tue, wed, thu, fri, sat, sun, or the full name)", e.val)
-		case seen&(1<<d) != 0:
-			it.failf(e, full, "%s listed twice", d)
-		default:
-			seen |= 1 << d
+		if d, found := weekday(e.val); found {
 			out = append(out, d)
+		} else {
+			it.failf(e, full, "%q is not a weekday (mon, tue, wed, thu, fri, sat, sun, or the full name)", e.val)
 		}
 	}
 	return out
@@ -412,17 +358,26 @@ func (b *builder) topMaintenance(n *node, out *built) ([]cpra.Maintenance, []int
 				it.failf(sel, join(p, "selector"), "empty: give the labels of the monitors to silence")
 			} else {
 				m.Selector = make(map[string]string, len(kv))
-				for _, pr := range kv {
-					m.Selector[strings.Clone(pr[0])] = strings.Clone(pr[1])
+				for _, e := range kv {
+					m.Selector[strings.Clone(e.key)] = strings.Clone(e.val)
 				}
 			}
 		}
 		if wins == nil {
 			it.failf(e, join(p, "windows"), "missing")
-		} else if ws, ok := it.windows(wins, join(p, "windows")); ok {
-			if len(ws) == 0 {
-				it.failf(wins, join(p, "windows"), "empty")
+		} else {
+			wpath := join(p, "windows")
+			ws, unset, _ := it.windows(wins, wpath)
+			if wins.kind == seqNode && len(ws) == 0 {
+				it.failf(wins, wpath, "empty")
 			}
+			// The rules of a window are cpra.Monitor.Validate's.
+			it.check(cpra.Monitor{Maintenance: ws}, unset, func(field string) (string, *node) {
+				if q, c, ok := windowLocator(wins, wpath, field, e); ok {
+					return q, c
+				}
+				return field, e
+			})
 			m.Windows = ws
 		}
 		if len(out.errs) == before {

@@ -222,9 +222,9 @@ func TestScheduleFastSubset(t *testing.T) {
 // difference.
 func sameTree(a, b *node, path string) string {
 	path += "/" + a.key
-	if a.kind != b.kind || a.key != b.key || a.val != b.val || a.n != b.n || a.line != b.line || a.keyLine != b.keyLine {
-		return fmt.Sprintf("%s: fast %v %q=%q lines %d,%d; library %v %q=%q lines %d,%d",
-			path, a.kind, a.key, a.val, a.line, a.keyLine, b.kind, b.key, b.val, b.line, b.keyLine)
+	if a.kind != b.kind || a.key != b.key || a.val != b.val || a.quoted != b.quoted || a.n != b.n || a.line != b.line || a.keyLine != b.keyLine {
+		return fmt.Sprintf("%s: fast %v %q=%q quoted %v lines %d,%d; library %v %q=%q quoted %v lines %d,%d",
+			path, a.kind, a.key, a.val, a.quoted, a.line, a.keyLine, b.kind, b.key, b.val, b.quoted, b.line, b.keyLine)
 	}
 	for x, y := a.first, b.first; x != nil; x, y = x.next, y.next {
 		if msg := sameTree(x, y, path); msg != "" {
@@ -391,7 +391,7 @@ func TestAddToNamesCycles(t *testing.T) {
     pulse_check: {type: tcp, config: {address: "h:1"}}
 `)
 	ids, err := f.AddTo(e)
-	want := `monitors[1] "api": DependsOn: dependency cycle: api -> db -> api (line 4)`
+	want := `monitors[1] "api": depends_on: dependency cycle: api -> db -> api (line 4)`
 	if got := errorText(err); got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}

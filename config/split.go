@@ -63,9 +63,24 @@ type yamlSplitter struct {
 	monitors int  // line of the monitors key, 0 if none yet
 	done     bool
 
-	maintLine int    // line of the maintenance key, 0 if none yet
-	mbuf      []byte // its text while it is read
-	maint     *node  // the maintenance list, once read
+	// The top-level maintenance and defaults blocks, and the one being
+	// read (in state stBlock).
+	maint, defs topBlock
+	cur         *topBlock
+
+	limits Limits
+	big    bool // the open item is over the size limit: its text is dropped
+	null   int  // line of "monitors:" with no list, 0 if none
+}
+
+// topBlock is a top-level block beside the monitors list (maintenance,
+// defaults): small, so read whole by the YAML library.
+type topBlock struct {
+	key  string
+	line int    // of its key, 0 if none yet
+	buf  []byte // its text while it is read
+	big  bool   // its text is over the size limit
+	node *node  // its value, once read
 }
 
 type chunkSpan struct{ start, end, first, index int }
@@ -75,44 +90,97 @@ const (
 	stSkip
 	stSeqStart
 	stSeq
-	stMaint // in the top-level maintenance block
+	stBlock // in a top-level block (s.cur)
 )
 
 // topFields are the keys of the document.
-var topFields = []string{"monitors", "maintenance"}
+var topFields = []string{"monitors", "maintenance", "defaults"}
 
 // topUnknown is the error of an unknown top-level key.
 func topUnknown(key string) error {
 	if s := suggest(key, topFields); s != "" {
 		return fmt.Errorf("unknown field (did you mean %q?)", s)
 	}
-	return errors.New("unknown field (the file holds a monitors list and a maintenance list)")
+	return errors.New("unknown field (the file holds a monitors list, a defaults block and a maintenance list)")
 }
 
-func newYAMLSplitter(r *bufio.Reader) *yamlSplitter {
-	return &yamlSplitter{src: lineSource{r: r}}
+// errNoMonitors is the error of a file without a monitors list (or with
+// monitors: null).
+var errNoMonitors = errors.New("missing: the file has no monitors list")
+
+// errDefaultsLate is the error of a defaults block after the monitors.
+var errDefaultsLate = errors.New("must come before the monitors list, which is read as a stream")
+
+func newYAMLSplitter(r *bufio.Reader, l Limits) *yamlSplitter {
+	return &yamlSplitter{src: lineSource{r: r}, limits: l,
+		maint: topBlock{key: "maintenance"}, defs: topBlock{key: "defaults"}}
 }
 
-func (s *yamlSplitter) maintenance() *node { return s.maint }
+// keep adds a line of the open item, or drops the item's text once it is
+// longer than the limit.
+func (s *yamlSplitter) keep(raw []byte) {
+	if s.big {
+		return
+	}
+	if len(s.buf)-s.start+len(raw) > s.limits.MonitorSize {
+		s.big = true
+		s.buf = s.buf[:s.start]
+		s.errs = append(s.errs, &Error{Index: s.index, Line: s.first, Err: monitorTooLarge(s.limits.MonitorSize)})
+		return
+	}
+	s.buf = append(s.buf, raw...)
+}
 
-// endMaint parses the maintenance block read so far. It is small and read
-// by the YAML library; an alias of an anchor elsewhere in the document
-// asks for the whole-document path.
-func (s *yamlSplitter) endMaint() error {
-	text := s.mbuf
-	s.mbuf = nil
+// keepBlock adds a line of the block being read, or drops the block once
+// it is longer than the limit.
+func (s *yamlSplitter) keepBlock(raw []byte) {
+	b := s.cur
+	if b.big {
+		return
+	}
+	if len(b.buf)+len(raw) > s.limits.MonitorSize {
+		b.big = true
+		s.errs = append(s.errs, blockTooLarge(b.key, b.line, s.limits.MonitorSize))
+		b.buf = nil
+		return
+	}
+	b.buf = append(b.buf, raw...)
+}
+
+func blockTooLarge(key string, line, max int) *Error {
+	return &Error{Index: -1, Field: key, Line: line,
+		Err: &limitError{line: line, msg: fmt.Sprintf("the text of the block is longer than the limit of %s", sizeText(int64(max)))}}
+}
+
+func (s *yamlSplitter) maintenance() *node { return s.maint.node }
+func (s *yamlSplitter) defaults() *node    { return s.defs.node }
+
+// endBlock parses the block read so far with the YAML library; an alias
+// of an anchor elsewhere in the document asks for the whole-document path.
+func (s *yamlSplitter) endBlock() error {
+	b := s.cur
+	text := b.buf
+	b.buf, s.cur = nil, nil
 	s.state = stTop
+	if b.big {
+		return nil
+	}
 	var doc yaml.Node
 	err := yaml.Unmarshal(text, &doc)
 	var n *node
 	if err == nil {
-		c := converter{a: &arena{}, off: int32(s.maintLine - 1)}
+		c := converter{a: &arena{limit: s.limits.Values}, off: int32(b.line - 1)}
 		n, err = c.convert(&doc, 0)
 	} else {
-		err = fromLibError(err, s.maintLine)
+		err = fromLibError(err, b.line)
 	}
 	if err != nil {
 		var se *syntaxError
+		var le *limitError
+		if errors.As(err, &le) {
+			s.errs = append(s.errs, &Error{Index: -1, Field: b.key, Line: le.line, Err: le})
+			return nil
+		}
 		if !errors.As(err, &se) {
 			return err
 		}
@@ -123,28 +191,33 @@ func (s *yamlSplitter) endMaint() error {
 		return nil
 	}
 	if n.kind == mapNode && n.first != nil {
-		s.maint = n.first
+		b.node = n.first
 	}
 	return nil
 }
 
 func (s *yamlSplitter) topErrors() []*Error {
-	if s.monitors == 0 {
-		s.errs = append(s.errs, &Error{Index: -1, Field: "monitors", Err: errors.New("missing: the file has no monitors list")})
+	switch {
+	case s.monitors == 0:
+		s.errs = append(s.errs, &Error{Index: -1, Field: "monitors", Err: errNoMonitors})
+	case s.null != 0:
+		s.errs = append(s.errs, &Error{Index: -1, Field: "monitors", Line: s.null, Err: errNoMonitors})
 	}
 	return s.errs
 }
 
 func (s *yamlSplitter) closeItem() {
 	if s.open {
-		s.ends = append(s.ends, chunkSpan{start: s.start, end: len(s.buf), first: s.first, index: s.index})
+		if !s.big {
+			s.ends = append(s.ends, chunkSpan{start: s.start, end: len(s.buf), first: s.first, index: s.index})
+		}
 		s.index++
-		s.open = false
+		s.open, s.big = false, false
 	}
 }
 
 func (s *yamlSplitter) openItem() {
-	s.open, s.start, s.first = true, len(s.buf), s.line
+	s.open, s.big, s.start, s.first = true, false, len(s.buf), s.line
 }
 
 // cut returns the finished chunks and keeps the open item's text.
@@ -173,8 +246,11 @@ func (s *yamlSplitter) next(max int) ([]chunk, error) {
 		if errors.Is(err, io.EOF) {
 			s.done = true
 			s.closeItem()
-			if s.state == stMaint {
-				if err := s.endMaint(); err != nil {
+			if s.state == stSeqStart {
+				s.null = s.monitors
+			}
+			if s.state == stBlock {
+				if err := s.endBlock(); err != nil {
 					return nil, err
 				}
 			}
@@ -205,10 +281,10 @@ func (s *yamlSplitter) feed(raw []byte) error {
 	blank := len(bytes.TrimLeft(content, " \t")) == 0
 	if blank || content[0] == '#' {
 		if s.open {
-			s.buf = append(s.buf, raw...)
+			s.keep(raw)
 		}
-		if s.state == stMaint {
-			s.mbuf = append(s.mbuf, '\n') // keeps the lines counted
+		if s.state == stBlock && !s.cur.big {
+			s.cur.buf = append(s.cur.buf, '\n') // keeps the lines counted
 		}
 		return nil
 	}
@@ -225,24 +301,25 @@ func (s *yamlSplitter) feed(raw []byte) error {
 			if isSeqEntry(string(content)) {
 				s.d, s.state = ind, stSeq
 				s.openItem()
-				s.buf = append(s.buf, raw...)
+				s.keep(raw)
 				return nil
 			}
 			if ind > 0 {
 				return errWholeDocument
 			}
-			s.state = stTop // "monitors:" with nothing: no monitors
+			s.null = s.monitors // "monitors:" with nothing
+			s.state = stTop
 		case stSeq:
 			switch {
 			case ind > s.d, content[0] == '\t':
 				// Deeper lines belong to the item, and so do lines indented
 				// with a tab, which the item's parser reports.
-				s.buf = append(s.buf, raw...)
+				s.keep(raw)
 				return nil
 			case ind == s.d && isSeqEntry(string(content)):
 				s.closeItem()
 				s.openItem()
-				s.buf = append(s.buf, raw...)
+				s.keep(raw)
 				return nil
 			}
 			s.closeItem()
@@ -250,13 +327,13 @@ func (s *yamlSplitter) feed(raw []byte) error {
 				return errWholeDocument
 			}
 			s.state = stTop
-		case stMaint:
+		case stBlock:
 			if ind > 0 || content[0] == '\t' || isSeqEntry(string(content)) {
 				// The block's lines, and a list at the key's indentation.
-				s.mbuf = append(s.mbuf, raw...)
+				s.keepBlock(raw)
 				return nil
 			}
-			if err := s.endMaint(); err != nil {
+			if err := s.endBlock(); err != nil {
 				return err
 			}
 		}
@@ -277,13 +354,22 @@ func (s *yamlSplitter) top(ind int, content []byte) error {
 	if err != nil || !ok || key == "<<" {
 		return errWholeDocument
 	}
-	if key == "maintenance" {
-		if s.maintLine != 0 {
-			return &syntaxError{line: s.line, msg: fmt.Sprintf("mapping key %q already defined at line %d", key, s.maintLine)}
+	if key == "maintenance" || key == "defaults" {
+		b := &s.maint
+		if key == "defaults" {
+			b = &s.defs
 		}
-		s.maintLine = s.line
-		s.mbuf = append(append(s.mbuf[:0], t...), '\n')
-		s.state = stMaint
+		if b.line != 0 {
+			return &syntaxError{line: s.line, msg: fmt.Sprintf("mapping key %q already defined at line %d", key, b.line)}
+		}
+		if key == "defaults" && s.monitors != 0 {
+			s.errs = append(s.errs, &Error{Index: -1, Field: key, Line: s.line, Err: errDefaultsLate})
+			s.state = stSkip
+			return nil
+		}
+		b.line = s.line
+		b.buf = append(append(b.buf[:0], t...), '\n')
+		s.cur, s.state = b, stBlock
 		return nil
 	}
 	if key != "monitors" {
@@ -298,7 +384,9 @@ func (s *yamlSplitter) top(ind int, content []byte) error {
 	switch rest {
 	case "":
 		s.state = stSeqStart
-	case "[]", "~", "null":
+	case "[]":
+	case "~", "null", "Null", "NULL":
+		s.null = s.line
 	default:
 		return errWholeDocument
 	}
@@ -318,8 +406,12 @@ type jsonSplitter struct {
 	monitors int
 	done     bool
 
-	maintLine int
-	maint     *node
+	maint, defs topBlock // their node and line
+	null        int      // line of "monitors": null, 0 if none
+
+	maxItem int  // Limits.MonitorSize
+	values  int  // Limits.Values
+	dropped bool // the last value kept was over maxItem and dropped
 }
 
 const (
@@ -331,11 +423,15 @@ const (
 	jsEnd
 )
 
-func (s *jsonSplitter) maintenance() *node { return s.maint }
+func (s *jsonSplitter) maintenance() *node { return s.maint.node }
+func (s *jsonSplitter) defaults() *node    { return s.defs.node }
 
 func (s *jsonSplitter) topErrors() []*Error {
-	if s.monitors == 0 {
-		s.errs = append(s.errs, &Error{Index: -1, Field: "monitors", Err: errors.New("missing: the file has no monitors list")})
+	switch {
+	case s.monitors == 0:
+		s.errs = append(s.errs, &Error{Index: -1, Field: "monitors", Err: errNoMonitors})
+	case s.null != 0:
+		s.errs = append(s.errs, &Error{Index: -1, Field: "monitors", Line: s.null, Err: errNoMonitors})
 	}
 	return s.errs
 }
@@ -393,6 +489,8 @@ func (s *jsonSplitter) value(keep bool) error {
 	if c == ',' || c == '}' || c == ']' || c == ':' {
 		return s.syntax("unexpected %q, want a value", c)
 	}
+	mark := len(s.buf)
+	s.dropped = false
 	depth := 0
 	inStr, esc := false, false
 	for {
@@ -411,7 +509,12 @@ func (s *jsonSplitter) value(keep bool) error {
 			return nil
 		}
 		if keep {
-			s.buf = append(s.buf, c)
+			if len(s.buf)-mark >= s.maxItem {
+				keep, s.dropped = false, true
+				s.buf = s.buf[:mark]
+			} else {
+				s.buf = append(s.buf, c)
+			}
 		}
 		switch {
 		case c == '\n':
@@ -478,6 +581,47 @@ func (s *jsonSplitter) next(max int) ([]chunk, error) {
 	return out, nil
 }
 
+// block reads the value of the top-level key k (maintenance, defaults),
+// whose ':' is read.
+func (s *jsonSplitter) block(k string, keyLine int) error {
+	b := &s.maint
+	if k == "defaults" {
+		b = &s.defs
+	}
+	if b.line != 0 {
+		return &syntaxError{line: keyLine, msg: fmt.Sprintf("key %q already defined at line %d", k, b.line)}
+	}
+	b.line = keyLine
+	s.state = jsAfterPair
+	s.skipSpace()
+	first, mark := s.line, len(s.buf)
+	if k == "defaults" && s.monitors != 0 {
+		s.errs = append(s.errs, &Error{Index: -1, Field: k, Line: keyLine, Err: errDefaultsLate})
+		return s.value(false)
+	}
+	if err := s.value(true); err != nil {
+		return err
+	}
+	if s.dropped {
+		s.errs = append(s.errs, blockTooLarge(k, first, s.maxItem))
+		return nil
+	}
+	text := string(s.buf[mark:])
+	s.buf = s.buf[:mark]
+	n, err := parseJSONItem(&arena{limit: s.values}, text, first)
+	if err != nil {
+		var le *limitError
+		if errors.As(err, &le) {
+			s.errs = append(s.errs, &Error{Index: -1, Field: k, Line: le.line, Err: le})
+			return nil
+		}
+		return err
+	}
+	n.key, n.keyLine = k, int32(keyLine)
+	b.node = n
+	return nil
+}
+
 func (s *jsonSplitter) step() error {
 	switch s.state {
 	case jsBegin:
@@ -501,26 +645,8 @@ func (s *jsonSplitter) step() error {
 		if _, err := s.expect(":"); err != nil {
 			return err
 		}
-		if k == "maintenance" {
-			if s.maintLine != 0 {
-				return &syntaxError{line: keyLine, msg: fmt.Sprintf("key %q already defined at line %d", k, s.maintLine)}
-			}
-			s.maintLine = keyLine
-			s.skipSpace()
-			first, mark := s.line, len(s.buf)
-			if err := s.value(true); err != nil {
-				return err
-			}
-			text := string(s.buf[mark:])
-			s.buf = s.buf[:mark]
-			n, err := parseJSONItem(&arena{}, text, first)
-			if err != nil {
-				return err
-			}
-			n.key, n.keyLine = k, int32(keyLine)
-			s.maint = n
-			s.state = jsAfterPair
-			return nil
+		if k == "maintenance" || k == "defaults" {
+			return s.block(k, keyLine)
 		}
 		if k != "monitors" {
 			s.errs = append(s.errs, &Error{Index: -1, Field: k, Line: keyLine, Err: topUnknown(k)})
@@ -544,6 +670,7 @@ func (s *jsonSplitter) step() error {
 					return s.syntax("invalid literal, want null or a list")
 				}
 			}
+			s.null = keyLine
 			s.state = jsAfterPair
 			return nil
 		}
@@ -560,7 +687,11 @@ func (s *jsonSplitter) step() error {
 		if err := s.value(true); err != nil {
 			return err
 		}
-		s.ends = append(s.ends, chunkSpan{start: start, end: len(s.buf), first: first, index: s.index})
+		if s.dropped {
+			s.errs = append(s.errs, &Error{Index: s.index, Line: first, Err: monitorTooLarge(s.maxItem)})
+		} else {
+			s.ends = append(s.ends, chunkSpan{start: start, end: len(s.buf), first: first, index: s.index})
+		}
 		s.index++
 		s.state = jsAfterItem
 	case jsAfterItem:
@@ -600,13 +731,13 @@ func loadWhole(o *options, r io.Reader) (*File, error) {
 	b := newBuilder(o)
 	f := &File{b: b}
 	c := collector{o: o, f: f, names: make(map[string]position)}
-	doc, err := decodeWholeYAML(r)
+	doc, err := decodeWholeYAML(newLimitReader(r, o.limits.FileSize))
 	if err != nil {
 		var se *syntaxError
 		if errors.As(err, &se) {
 			return nil, Errors{{Index: -1, Line: se.line, Err: fmt.Errorf("%w: %s", ErrSyntax, se.msg)}}
 		}
-		return nil, err
+		return nil, limitErrors(err)
 	}
 	root := doc
 	if root.Kind == yaml.DocumentNode && len(root.Content) > 0 {
@@ -615,8 +746,8 @@ func loadWhole(o *options, r io.Reader) (*File, error) {
 	for root.Kind == yaml.AliasNode && root.Alias != nil {
 		root = root.Alias
 	}
-	var monitors, maint *yaml.Node
-	monitorsLine, maintLine := 0, 0
+	var monitors, maint, defs *yaml.Node
+	monitorsLine, maintLine, defsLine := 0, 0, 0
 	switch {
 	case root.Kind == yaml.MappingNode:
 		for i := 0; i+1 < len(root.Content); i += 2 {
@@ -624,6 +755,16 @@ func loadWhole(o *options, r io.Reader) (*File, error) {
 			switch {
 			case k.Kind == yaml.ScalarNode && k.ShortTag() == "!!merge":
 				c.add(&Error{Index: -1, Line: k.Line, Err: errors.New("a merge key (<<) at the top level is not supported")})
+			case k.Value == "defaults":
+				switch {
+				case defsLine != 0:
+					c.add(&Error{Index: -1, Line: k.Line, Err: fmt.Errorf("%w: mapping key %q already defined at line %d", ErrSyntax, k.Value, defsLine)})
+				case monitorsLine != 0:
+					defsLine = k.Line
+					c.add(&Error{Index: -1, Field: k.Value, Line: k.Line, Err: errDefaultsLate})
+				default:
+					defs, defsLine = v, k.Line
+				}
 			case k.Value == "maintenance":
 				if maintLine != 0 {
 					c.add(&Error{Index: -1, Line: k.Line, Err: fmt.Errorf("%w: mapping key %q already defined at line %d", ErrSyntax, k.Value, maintLine)})
@@ -643,7 +784,23 @@ func loadWhole(o *options, r io.Reader) (*File, error) {
 		c.add(&Error{Index: -1, Line: root.Line, Err: errors.New("the document must be a mapping with a monitors list")})
 	}
 	if monitorsLine == 0 {
-		c.add(&Error{Index: -1, Field: "monitors", Err: errors.New("missing: the file has no monitors list")})
+		c.add(&Error{Index: -1, Field: "monitors", Err: errNoMonitors})
+	}
+	if defs != nil {
+		cv := converter{a: &arena{limit: o.limits.Values}}
+		n, err := cv.convert(defs, 0)
+		if err != nil {
+			e := convertError(-1, err)
+			if errors.Is(err, ErrLimit) {
+				e.Field = "defaults"
+			}
+			c.add(e)
+		} else {
+			n.key, n.keyLine = "defaults", int32(defsLine)
+			for _, e := range b.setDefaults(n) {
+				c.add(e)
+			}
+		}
 	}
 	for monitors != nil && monitors.Kind == yaml.AliasNode && monitors.Alias != nil {
 		monitors = monitors.Alias
@@ -651,7 +808,7 @@ func loadWhole(o *options, r io.Reader) (*File, error) {
 	if monitors != nil {
 		switch {
 		case monitors.Kind == yaml.SequenceNode:
-			a := &arena{}
+			a := &arena{limit: o.limits.Values}
 			for i, y := range monitors.Content {
 				a.reset()
 				bt := &batch{out: make([]built, 1)}
@@ -660,26 +817,27 @@ func loadWhole(o *options, r io.Reader) (*File, error) {
 				cv := converter{a: a}
 				n, err := cv.convert(y, 0)
 				if err != nil {
-					var se *syntaxError
-					errors.As(err, &se)
-					out.errs = append(out.errs, &Error{Index: i, Line: se.line, Err: fmt.Errorf("%w: %s", ErrSyntax, se.msg)})
+					out.errs = append(out.errs, convertError(i, err))
 				} else {
-					b.build(n, i, out)
+					b.build(a, n, i, out)
 				}
 				c.take(bt)
 			}
 		case monitors.Kind == yaml.ScalarNode && monitors.ShortTag() == "!!null":
+			c.add(&Error{Index: -1, Field: "monitors", Line: monitorsLine, Err: errNoMonitors})
 		default:
 			c.add(&Error{Index: -1, Field: "monitors", Line: monitors.Line, Err: errors.New("want a list of monitors")})
 		}
 	}
 	if maint != nil {
-		cv := converter{a: &arena{}}
+		cv := converter{a: &arena{limit: o.limits.Values}}
 		n, err := cv.convert(maint, 0)
 		if err != nil {
-			var se *syntaxError
-			errors.As(err, &se)
-			c.add(&Error{Index: -1, Line: se.line, Err: fmt.Errorf("%w: %s", ErrSyntax, se.msg)})
+			e := convertError(-1, err)
+			if errors.Is(err, ErrLimit) {
+				e.Field = "maintenance"
+			}
+			c.add(e)
 		} else {
 			n.key, n.keyLine = "maintenance", int32(maintLine)
 			c.maintenance(b, n)
@@ -687,6 +845,18 @@ func loadWhole(o *options, r io.Reader) (*File, error) {
 	}
 	f2, _, err := c.finish()
 	return f2, err
+}
+
+// convertError is the error of a monitor (index i, -1 for none) the
+// converter refused: a syntax error or a limit.
+func convertError(i int, err error) *Error {
+	var le *limitError
+	if errors.As(err, &le) {
+		return &Error{Index: i, Line: le.line, Err: le}
+	}
+	var se *syntaxError
+	errors.As(err, &se)
+	return &Error{Index: i, Line: se.line, Err: fmt.Errorf("%w: %s", ErrSyntax, se.msg)}
 }
 
 // quoteChars writes "ab" as "'a' or 'b'".

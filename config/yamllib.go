@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -32,11 +33,12 @@ func fromLibError(err error, first int) *syntaxError {
 	return &syntaxError{line: first, msg: strings.TrimPrefix(msg, "yaml: ")}
 }
 
-// maxConverted bounds the nodes one monitor may expand to through aliases,
-// so that a small file cannot make a huge tree.
-const maxConverted = 100_000
+// maxDepth bounds the nesting of one monitor.
+const maxDepth = 100
 
-// converter turns the YAML library's nodes into ours.
+// converter turns the YAML library's nodes into ours. It counts the values
+// of a monitor, aliases expanded, against the arena's limit, so that a
+// small file cannot make a huge tree.
 type converter struct {
 	a     *arena
 	off   int32 // added to library line numbers
@@ -45,8 +47,11 @@ type converter struct {
 
 func (c *converter) convert(y *yaml.Node, depth int) (*node, error) {
 	c.count++
-	if c.count > maxConverted || depth > 100 {
-		return nil, &syntaxError{line: int(int32(y.Line) + c.off), msg: "document too deeply nested or expanding too many aliases"}
+	if c.count > c.a.maxValues() {
+		return nil, tooManyValues(int32(y.Line)+c.off, c.a.maxValues())
+	}
+	if depth > maxDepth {
+		return nil, &syntaxError{line: int(int32(y.Line) + c.off), msg: "document too deeply nested"}
 	}
 	switch y.Kind {
 	case yaml.DocumentNode:
@@ -82,6 +87,7 @@ func (c *converter) convert(y *yaml.Node, depth int) (*node, error) {
 		}
 	case yaml.MappingNode:
 		n.kind = mapNode
+		var keys keyIndex
 		var merges []*yaml.Node
 		for i := 0; i+1 < len(y.Content); i += 2 {
 			k, v := y.Content[i], y.Content[i+1]
@@ -92,7 +98,7 @@ func (c *converter) convert(y *yaml.Node, depth int) (*node, error) {
 			if k.Kind != yaml.ScalarNode {
 				return nil, &syntaxError{line: int(int32(k.Line) + c.off), msg: "a mapping key must be a scalar"}
 			}
-			if prev := n.get(k.Value); prev != nil {
+			if prev := keys.find(n, k.Value); prev != nil {
 				return nil, &syntaxError{line: int(int32(k.Line) + c.off), msg: fmt.Sprintf("mapping key %q already defined at line %d", k.Value, prev.keyLine)}
 			}
 			cv, err := c.convert(v, depth+1)
@@ -100,7 +106,7 @@ func (c *converter) convert(y *yaml.Node, depth int) (*node, error) {
 				return nil, err
 			}
 			cv.key, cv.keyLine = k.Value, int32(k.Line)+c.off
-			n.add(cv)
+			keys.add(n, cv)
 		}
 		// Merged keys fill in what the mapping does not set itself; among
 		// several merged mappings the first wins.
@@ -119,9 +125,9 @@ func (c *converter) convert(y *yaml.Node, depth int) (*node, error) {
 				}
 				for e := sv.first; e != nil; {
 					next := e.next
-					if n.get(e.key) == nil {
+					if keys.find(n, e.key) == nil {
 						e.next = nil
-						n.add(e)
+						keys.add(n, e)
 					}
 					e = next
 				}
@@ -153,8 +159,12 @@ func parseItemLib(a *arena, s string, first int) (*node, error) {
 // path for documents the streaming reader cannot take item by item (anchors
 // and aliases, flow style at the top).
 func decodeWholeYAML(r io.Reader) (*yaml.Node, error) {
+	text, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
 	var doc yaml.Node
-	dec := yaml.NewDecoder(r)
+	dec := yaml.NewDecoder(bytes.NewReader(text))
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
 			return &yaml.Node{Kind: yaml.DocumentNode, Line: 1}, nil

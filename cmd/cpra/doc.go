@@ -26,13 +26,25 @@
 // ones keep running with their state; the file's top-level maintenance list
 // replaces the previous one (the new windows are added before the old ones
 // are removed, so that a monitor inside a window both hold stays in it); a
-// file that does not load is logged and changes nothing. Log notifiers
-// without a file write to standard output; log lines go to standard error.
+// file that does not load is logged and changes nothing (the reload is
+// config.Syncer's). Log notifiers without a file write to standard output,
+// and so does every monitor without codes, in the file or in its defaults
+// block: its alerts are logged there, one JSON line each. Log lines go to
+// standard error.
+//
+// A file is refused, in a run, a reload and with --validate alike, for any
+// problem package config finds, and for what would fail only once the
+// monitors run: a depends_on naming no monitor of the file, a program (exec
+// check, script intervention) that is missing or not executable, a log
+// file whose directory does not exist.
 //
 // --validate loads the file without creating any alert log, prints each
 // problem on its own line on standard error and exits 1, or prints
 // "ok: N monitors" (with the count of disabled monitors and of top-level
-// maintenance selectors, when there are any) and exits 0.
+// maintenance selectors, when there are any) and exits 0. It then names the
+// monitors without codes (logged on standard output) and warns of those
+// that alert nowhere (every code dispatch: false) or send no red, and of
+// the file's warnings (a timeout longer than the interval, say).
 //
 // --metrics.addr serves the engine's statistics for Prometheus at /metrics
 // (see package metrics for the series), with the Go runtime's (go_*) and
@@ -62,7 +74,8 @@
 // are reported on standard error, each naming the field and its line, and
 // cpra exits 2.
 //
-// "cpra gen" writes a monitors file whose monitor i checks BASE/svc/i, and
+// "cpra gen" writes a monitors file whose monitor i checks BASE/svc/i (the
+// settings they share written once, in its defaults block), and
 // "cpra mock" serves such a fleet on one listener: GET /svc/i answers 200,
 // or 503 while the service is failing; POST /svc/i/restart heals it, except
 // for the one failure in four that is wedged (the restart answers 500 and the

@@ -12,6 +12,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -22,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/ziad/cpra"
+	"github.com/ziad/cpra/alert"
 	"github.com/ziad/cpra/config"
 	"github.com/ziad/cpra/metrics"
 	"github.com/ziad/cpra/pulse"
@@ -54,8 +56,12 @@ The --config file is YAML; every key is optional and unknown keys are errors:
   group_by: pool                label whose value groups alerts of monitors sharing a notifier
   group_wait: 30s               how long a group waits for more alerts (default 30s, at most 1h)
 
-A --yaml FILE may hold a maintenance list beside its monitors; SIGHUP reloads
-the file, its monitors and its maintenance windows.
+A --yaml FILE may hold a defaults block and a maintenance list beside its
+monitors; SIGHUP reloads the file, its monitors and its maintenance windows.
+A monitor without codes (in the file or its defaults) logs its alerts on
+standard output, one JSON line each. A file is refused, in a run as with
+--validate, when a depends_on names no monitor of it, a program to run is
+missing or not executable, or a log file's directory does not exist.
 
 Flags:
 `
@@ -183,12 +189,21 @@ func printSettingsErrors(w io.Writer, err error) {
 	fmt.Fprintln(w, "cpra: --config", err)
 }
 
+// fileOptions are the options the command loads a monitors file with, in a
+// run and in a validation alike: the file is the only source of monitors,
+// so a dependency on a monitor it does not hold is an error, and what would
+// fail only once the monitors run (a missing program, a log file in a
+// missing directory) is found at once.
+func fileOptions(more ...config.Option) []config.Option {
+	return append([]config.Option{config.WithFileChecks(), config.WithStrictDependencies()}, more...)
+}
+
 // validate loads path without creating any file and reports what is wrong
-// with it.
+// with it, and where the alerts of its monitors go.
 func validate(path string, stdout, stderr io.Writer) int {
-	f, err := config.LoadFile(path,
+	f, err := config.LoadFile(path, fileOptions(
 		config.WithOpenLog(func(string) (io.Writer, error) { return io.Discard, nil }),
-		config.WithStdout(io.Discard))
+		config.WithStdout(io.Discard))...)
 	if err != nil {
 		printErrors(stderr, err)
 		return 1
@@ -196,6 +211,26 @@ func validate(path string, stdout, stderr io.Writer) int {
 	defer f.Close()
 	for _, w := range f.Warnings {
 		fmt.Fprintln(stderr, "warning:", w)
+	}
+	var nowhere, noRed, byDefault []string
+	for _, m := range f.Monitors {
+		r, isRoute := m.Notify.(alert.Route)
+		switch {
+		case m.Notify == nil:
+			byDefault = append(byDefault, m.Name)
+		case isRoute && len(r) == 0:
+			nowhere = append(nowhere, m.Name)
+		case isRoute && r[alert.Red] == nil:
+			noRed = append(noRed, m.Name)
+		}
+	}
+	if len(nowhere) > 0 {
+		fmt.Fprintf(stderr, "warning: %s %s nowhere: every code of the codes says dispatch: false\n",
+			monitorList(nowhere), verb(nowhere, "alerts", "alert"))
+	}
+	if len(noRed) > 0 {
+		fmt.Fprintf(stderr, "warning: %s %s no red alert when down: the codes have no red\n",
+			monitorList(noRed), verb(noRed, "sends", "send"))
 	}
 	fmt.Fprintf(stdout, "ok: %d monitors", len(f.Monitors))
 	if n := len(f.Disabled); n > 0 {
@@ -209,7 +244,33 @@ func validate(path string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, ", %d maintenance selectors", n)
 	}
 	fmt.Fprintln(stdout)
+	if len(byDefault) > 0 {
+		fmt.Fprintf(stdout, "%s %s no codes: the alerts are logged on standard output\n",
+			monitorList(byDefault), verb(byDefault, "has", "have"))
+	}
 	return 0
+}
+
+// monitorList names monitors for a message: "1 monitor (a)", "3 monitors
+// (a, b, c)", the first ten of a longer list.
+func monitorList(names []string) string {
+	const most = 10
+	list := strings.Join(names[:min(len(names), most)], ", ")
+	if len(names) > most {
+		list += fmt.Sprintf(" and %d more", len(names)-most)
+	}
+	if len(names) == 1 {
+		return fmt.Sprintf("1 monitor (%s)", list)
+	}
+	return fmt.Sprintf("%d monitors (%s)", len(names), list)
+}
+
+// verb returns one for a single name, many for more.
+func verb(names []string, one, many string) string {
+	if len(names) == 1 {
+		return one
+	}
+	return many
 }
 
 // runFile loads the monitors file and runs it until ctx ends.
@@ -221,7 +282,7 @@ func runFile(ctx context.Context, o options, stdout, stderr io.Writer, log *slog
 	defer signal.Stop(hup)
 
 	start := time.Now()
-	f, err := config.LoadFile(o.yaml,
+	f, err := config.LoadFile(o.yaml, fileOptions(
 		config.WithStdout(stdout),
 		config.WithProgress(func(p config.Progress) {
 			el := time.Since(start)
@@ -241,7 +302,7 @@ func runFile(ctx context.Context, o options, stdout, stderr io.Writer, log *slog
 			}
 			fmt.Fprintf(stderr, "%s %s: %d monitors, %d errors, %.0f monitors/s\n",
 				state, o.yaml, p.Monitors, p.Errors, rate)
-		}))
+		}))...)
 	if err != nil {
 		printErrors(stderr, err)
 		return 1
@@ -249,7 +310,9 @@ func runFile(ctx context.Context, o options, stdout, stderr io.Writer, log *slog
 	for _, w := range f.Warnings {
 		log.Warn("config", "warning", w.Error())
 	}
-	opts := []cpra.Option{cpra.WithLogger(log), cpra.WithCapacity(len(f.Monitors))}
+	// A monitor without codes logs its alerts on standard output, as a
+	// log notifier without a file does.
+	opts := []cpra.Option{cpra.WithLogger(log), cpra.WithCapacity(len(f.Monitors)), cpra.WithNotifier(alert.Log(stdout))}
 	st, err := openState(o, log)
 	if err != nil {
 		f.Close()
@@ -266,27 +329,18 @@ func runFile(ctx context.Context, o options, stdout, stderr io.Writer, log *slog
 		log.Error("engine", "err", err)
 		return 1
 	}
-	// The maintenances first, so that no monitor runs a check inside an
-	// open window; their IDs are kept for reloads.
-	mids, err := f.AddMaintenanceTo(e)
-	if err != nil {
+	// The maintenances go first, so that no monitor runs a check inside an
+	// open window; the syncer keeps their IDs and the monitors' for
+	// reloads.
+	r := newReloader(o.yaml, e, stdout, log)
+	defer r.close() // after the engine has shut down: deferred first, runs last
+	nmaint := len(f.Maintenance)
+	if _, err := r.apply(f); err != nil {
 		e.Shutdown(context.Background())
-		f.Close()
-		log.Error("adding maintenance", "err", err)
-		return 1
-	}
-	ids, err := f.AddMonitorsTo(e)
-	if err != nil {
-		e.Shutdown(context.Background())
-		f.Close()
 		log.Error("adding monitors", "err", err)
 		return 1
 	}
-	r := newReloader(o.yaml, e, stdout, log)
-	defer r.close() // after the engine has shut down: deferred first, runs last
-	r.adopt(f, ids)
-	r.adoptMaintenance(mids)
-	log.Info("monitors added", "monitors", len(f.Monitors), "disabled", len(f.Disabled), "maintenance", len(f.Maintenance))
+	log.Info("monitors added", "monitors", len(f.Monitors), "disabled", len(f.Disabled), "maintenance", nmaint)
 	return serve(ctx, o, e, log, func(ctx context.Context) {
 		for {
 			select {

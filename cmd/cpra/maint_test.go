@@ -2,10 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,9 +10,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/ziad/cpra"
-	"github.com/ziad/cpra/config"
 )
 
 // maintFile writes a monitors file of monitors a (label team: core) and b
@@ -43,102 +37,6 @@ func maintFile(t *testing.T, path, grays string, selectors ...string) {
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		t.Fatal(err)
-	}
-}
-
-// TestReloadMaintenance reloads a file whose maintenance list changes, on a
-// running engine: the old maintenances are removed, the new ones added, and
-// a monitor inside a window both files hold stays inside it (one gray).
-func TestReloadMaintenance(t *testing.T) {
-	dir := t.TempDir()
-	path, grays := filepath.Join(dir, "m.yaml"), filepath.Join(dir, "grays.log")
-	maintFile(t, path, grays, "core")
-	f, err := config.LoadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := cpra.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := newReloader(path, e, io.Discard, slog.New(slog.DiscardHandler))
-	defer r.close()
-	defer e.Shutdown(context.Background())
-	// Started first, so that entering the window sends gray (before Start
-	// it is only recorded).
-	if err := e.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	mids, err := f.AddMaintenanceTo(e)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ids, err := f.AddMonitorsTo(e)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.adopt(f, ids)
-	r.adoptMaintenance(mids)
-	inside := func(name string) bool {
-		t.Helper()
-		st, err := e.Status(r.mons[name].id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return st.Maintenance
-	}
-	grayCount := func(name string) int {
-		b, _ := os.ReadFile(grays)
-		return strings.Count(string(b), `"monitor":"`+name+`","code":"gray"`)
-	}
-	poll(t, 5*time.Second, func() (bool, string) {
-		return grayCount("a") == 1, fmt.Sprintf("%d grays for a", grayCount("a"))
-	})
-	if !inside("a") || inside("b") {
-		t.Fatalf("in maintenance: a %v, b %v; want a only", inside("a"), inside("b"))
-	}
-
-	// The same window over core, and one over edge.
-	old := r.maints
-	maintFile(t, path, grays, "core", "edge")
-	r.reload()
-	if len(r.maints) != 2 || r.maints[0] == old[0] {
-		t.Fatalf("maintenance IDs %v after %v, want two new ones", r.maints, old)
-	}
-	if err := e.RemoveMaintenance(old[0]); !errors.Is(err, cpra.ErrNotFound) {
-		t.Errorf("the old maintenance: %v, want ErrNotFound (removed)", err)
-	}
-	if !inside("a") || !inside("b") {
-		t.Errorf("in maintenance: a %v, b %v; want both", inside("a"), inside("b"))
-	}
-	poll(t, 5*time.Second, func() (bool, string) {
-		return grayCount("b") == 1, fmt.Sprintf("%d grays for b", grayCount("b"))
-	})
-	time.Sleep(100 * time.Millisecond) // a second gray for a would have come by now
-	if n := grayCount("a"); n != 1 {
-		t.Errorf("%d grays for a, want 1: it stayed inside across the reload", n)
-	}
-
-	// A file that does not load keeps the maintenances.
-	kept := append([]cpra.MaintenanceID(nil), r.maints...)
-	if err := os.WriteFile(path, []byte("monitors: []\nmaintenance: [{selector: {}}]\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	r.reload()
-	if fmt.Sprint(r.maints) != fmt.Sprint(kept) || !inside("a") {
-		t.Errorf("after a bad file: maintenance IDs %v, want %v", r.maints, kept)
-	}
-
-	// No maintenance list: both leave.
-	maintFile(t, path, grays)
-	r.reload()
-	if len(r.maints) != 0 || inside("a") || inside("b") {
-		t.Errorf("maintenance IDs %v, in maintenance a %v, b %v; want none", r.maints, inside("a"), inside("b"))
-	}
-	for _, id := range kept {
-		if err := e.RemoveMaintenance(id); !errors.Is(err, cpra.ErrNotFound) {
-			t.Errorf("maintenance %v: %v, want ErrNotFound (removed)", id, err)
-		}
 	}
 }
 

@@ -1,16 +1,7 @@
 package main
 
 import (
-	"context"
-	"errors"
-	"io"
-	"log/slog"
-	"maps"
-	"time"
-
 	"fmt"
-	"github.com/ziad/cpra"
-	"github.com/ziad/cpra/config"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -78,50 +69,4 @@ func TestReload(t *testing.T) {
 		t.Fatalf("exit %d; stderr:\n%s", code, stderr.String())
 	}
 	stopMock()
-}
-
-func TestReloaderKeepsUnchanged(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "m.yaml")
-	base := "http://127.0.0.1:9"
-	if err := os.WriteFile(path, []byte(monitorsYAML(base, [2]string{"a", "1h"}, [2]string{"b", "1h"})), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	f, err := config.LoadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := cpra.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Shutdown(context.Background())
-	ids, err := f.AddTo(e)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := newReloader(path, e, io.Discard, slog.New(slog.DiscardHandler))
-	defer r.close()
-	r.adopt(f, ids)
-
-	if err := os.WriteFile(path, []byte(monitorsYAML(base, [2]string{"a", "1h"}, [2]string{"b", "2h"})), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	before := maps.Clone(r.mons)
-	r.reload()
-	if got, want := r.mons["a"].id, before["a"].id; got != want {
-		t.Errorf("unchanged a: id %v, want %v", got, want)
-	}
-	if got, old := r.mons["b"].id, before["b"].id; got == old {
-		t.Errorf("changed b kept id %v", got)
-	}
-	if _, err := e.Status(before["b"].id); !errors.Is(err, cpra.ErrNotFound) {
-		t.Errorf("old b: %v, want ErrNotFound", err)
-	}
-	st, err := e.Status(r.mons["b"].id)
-	if err != nil || st.Interval != 2*time.Hour {
-		t.Errorf("new b: interval %v, err %v; want 2h", st.Interval, err)
-	}
-	if len(r.refs) != 2 {
-		t.Errorf("%d files held, want 2 (a from the first, b from the second)", len(r.refs))
-	}
 }

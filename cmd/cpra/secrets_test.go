@@ -43,7 +43,8 @@ func TestValidateHidesURLSecrets(t *testing.T) {
   - name: slow-remedy
     pulse_check:
       type: http
-      timeout: 1s
+      interval: 1s
+      timeout: 2s
       config:
         url: "https://bob:Pa55w0rdSECRET@example.com/PathT0kenSECRET?api_key=ApiKeySECRET42"
         headers: {"Authorization": "Bearer HeaderValSECRET"}
