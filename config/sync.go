@@ -12,8 +12,10 @@ import (
 // Syncer keeps what an engine runs equal to a monitors file that changes,
 // for programs that reload their file: each [Syncer.Sync] adds the
 // monitors new in the file, removes those gone from it (or disabled),
-// replaces those whose settings changed (by [File.Digests]) and leaves the
-// others running untouched, with their state. The file's maintenances
+// updates in place those whose settings changed (by [File.Digests];
+// [cpra.Engine.Update]), which keep their state, so an outage that spans a
+// reload is one episode with one red, and leaves the others running
+// untouched. The file's maintenances
 // replace those of the previous file, the new ones added before the old
 // ones are removed, so that a monitor inside a window both files hold stays
 // inside it.
@@ -41,7 +43,7 @@ type running struct {
 // Changes says what one [Syncer.Sync] did.
 type Changes struct {
 	Added     int // monitors new in the file, added
-	Replaced  int // monitors whose settings changed, removed and added again
+	Replaced  int // monitors whose settings changed, updated in place with their state
 	Removed   int // monitors no longer in the file (or disabled), removed
 	Unchanged int // monitors left running as they were
 	Failed    int // monitors the engine refused (see the error of Sync)
@@ -102,12 +104,18 @@ func (s *Syncer) Sync(f *File) (Changes, error) {
 	for i := range f.Monitors {
 		index[f.Monitors[i].Name] = i
 	}
-	// Monitors gone or changed leave first, so that a changed one can take
-	// its name again.
+	// Monitors gone leave first; changed ones are updated in place below,
+	// keeping their state (an open episode goes on: no second red).
 	replaced := make(map[string]bool)
+	changed := make(map[string]running)
 	for name, r := range s.mons {
 		i, ok := index[name]
 		if ok && f.Digests[i] == r.digest {
+			continue
+		}
+		if ok {
+			changed[name] = r
+			delete(s.mons, name)
 			continue
 		}
 		if err := s.e.Remove(r.id); err != nil && !errors.Is(err, cpra.ErrNotFound) {
@@ -127,6 +135,29 @@ func (s *Syncer) Sync(f *File) (Changes, error) {
 	}
 	for i := range f.Monitors {
 		m := &f.Monitors[i]
+		if r, ok := changed[m.Name]; ok {
+			id, err := s.e.Update(r.id, *m)
+			switch {
+			case err == nil:
+				s.mons[m.Name] = running{id: id, digest: f.Digests[i], file: f}
+				s.refs[f]++
+				s.release(r.file)
+				ch.Replaced++
+				continue
+			case errors.Is(err, cpra.ErrClosed):
+				s.mons[m.Name] = r
+				s.adopt(f)
+				return ch, err
+			case !errors.Is(err, cpra.ErrNotFound):
+				// Refused: the monitor runs on as it was.
+				s.mons[m.Name] = r
+				ch.Failed++
+				errs = append(errs, f.addError(i, err))
+				continue
+			}
+			s.release(r.file) // gone meanwhile: added afresh below
+			replaced[m.Name] = true
+		}
 		if _, ok := s.mons[m.Name]; ok {
 			ch.Unchanged++
 			continue

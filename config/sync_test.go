@@ -278,3 +278,63 @@ func TestSyncMaintenance(t *testing.T) {
 		}
 	}
 }
+
+// TestSyncKeepsTheEpisode reloads a file that changes a monitor that is
+// down: it is updated in place, so its outage stays one episode with one
+// red.
+func TestSyncKeepsTheEpisode(t *testing.T) {
+	e, err := cpra.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer e.Shutdown(context.Background())
+	var logs closingLogs
+	s := NewSyncer(e)
+	defer s.Close()
+	file := func(iv string) string {
+		return "defaults:\n  codes: {red: {notify: log, config: {file: alerts.log}}, green: {notify: log, config: {file: alerts.log}}}\n" +
+			"monitors:\n  - name: db\n    pulse_check: {type: tcp, interval: " + iv + ", max_failures: 1, config: {address: \"127.0.0.1:1\"}}\n"
+	}
+	reds := func() int {
+		logs.mu.Lock()
+		defer logs.mu.Unlock()
+		n := 0
+		for _, f := range logs.files {
+			n += strings.Count(f.String(), `"code":"red"`)
+		}
+		return n
+	}
+	if _, err := s.Sync(mustLoad(t, file("50ms"), logs.opener())); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for reds() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no red within 30s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	ch, err := s.Sync(mustLoad(t, file("60ms"), logs.opener()))
+	if err != nil || ch.Replaced != 1 {
+		t.Fatalf("reload: %+v, %v; want the monitor updated", ch, err)
+	}
+	time.Sleep(500 * time.Millisecond) // several failing checks of the updated monitor
+	if n := reds(); n != 1 {
+		t.Errorf("%d reds across the reload, want 1: the outage is one episode", n)
+	}
+	if st, err := e.Status(mustID(t, s, "db")); err != nil || st.State != cpra.StateDown || st.Interval != 60*time.Millisecond {
+		t.Errorf("after the reload: %+v, %v; want down with the new interval", st, err)
+	}
+}
+
+func mustID(t *testing.T, s *Syncer, name string) cpra.ID {
+	t.Helper()
+	id, ok := s.ID(name)
+	if !ok {
+		t.Fatalf("no monitor %s", name)
+	}
+	return id
+}
