@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/ziad/cpra"
 	"github.com/ziad/cpra/alert"
 	"github.com/ziad/cpra/pulse"
+	"github.com/ziad/cpra/store"
 )
 
 // stormInterval is the interval of the monitors that fail in the storm:
@@ -67,7 +69,26 @@ func (r *redReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 // took from the failed check to the receiver (red-delay p50/p99/max), and
 // the alerts the engine gave up on (alerts-failed, which must be 0). The
 // engine runs with its default worker bounds.
-func BenchmarkAlertStorm(b *testing.B) {
+func BenchmarkAlertStorm(b *testing.B) { alertStorm(b, false) }
+
+// BenchmarkAlertStormDurable is BenchmarkAlertStorm with the engine keeping
+// its state in a file (package store): every red is written to the outbox
+// before it is sent, and each failing monitor's episode is written once. It
+// adds the changes written per second (store-changes/s).
+func BenchmarkAlertStormDurable(b *testing.B) { alertStorm(b, true) }
+
+// countingStore counts the changes written to a store.
+type countingStore struct {
+	cpra.Store
+	n atomic.Int64
+}
+
+func (c *countingStore) Write(cs []cpra.Change) error {
+	c.n.Add(int64(len(cs)))
+	return c.Store.Write(cs)
+}
+
+func alertStorm(b *testing.B, durable bool) {
 	for _, sz := range sizes(b) {
 		b.Run(sz.name, func(b *testing.B) {
 			ns := names(sz.n)
@@ -93,6 +114,7 @@ func BenchmarkAlertStorm(b *testing.B) {
 			var elapsed time.Duration
 			var st cpra.Stats
 			var rcv *redReceiver
+			var written int64
 			for b.Loop() {
 				b.StopTimer()
 				failing.Store(false)
@@ -103,7 +125,17 @@ func BenchmarkAlertStorm(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				e, err := cpra.New(cpra.WithCapacity(sz.n), cpra.WithNotifier(hook))
+				opts := []cpra.Option{cpra.WithCapacity(sz.n), cpra.WithNotifier(hook)}
+				var cs *countingStore
+				var file *store.File
+				if durable {
+					if file, err = store.Open(filepath.Join(b.TempDir(), "state")); err != nil {
+						b.Fatal(err)
+					}
+					cs = &countingStore{Store: file}
+					opts = append(opts, cpra.WithStore(cs, 0))
+				}
+				e, err := cpra.New(opts...)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -123,6 +155,10 @@ func BenchmarkAlertStorm(b *testing.B) {
 				time.Sleep(stormInterval + time.Second)
 				b.StartTimer()
 
+				var before int64
+				if cs != nil {
+					before = cs.n.Load()
+				}
 				t0 := time.Now()
 				failing.Store(true)
 				select {
@@ -136,8 +172,14 @@ func BenchmarkAlertStorm(b *testing.B) {
 				}
 
 				b.StopTimer()
+				if cs != nil {
+					written = cs.n.Load() - before
+				}
 				st = e.Stats()
 				stop(b, e)
+				if file != nil {
+					file.Close()
+				}
 				tr.CloseIdleConnections()
 				pulse.CloseIdleConnections()
 				srv.Close()
@@ -155,6 +197,9 @@ func BenchmarkAlertStorm(b *testing.B) {
 			b.ReportMetric(float64(st.AlertsFailed), "alerts-failed")
 			b.ReportMetric(float64(rcv.dups), "dup-reds")
 			b.ReportMetric(float64(st.Alert.Workers), "alert-workers")
+			if durable {
+				b.ReportMetric(float64(written)/elapsed.Seconds(), "store-changes/s")
+			}
 		})
 	}
 }

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"sort"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/ziad/cpra"
 	"github.com/ziad/cpra/pulse"
+	"github.com/ziad/cpra/store"
 )
 
 type size struct {
@@ -264,14 +266,26 @@ func window() time.Duration {
 // checks started over a 10s window: p50, p99 and max.
 func BenchmarkEngineLag(b *testing.B) { engineLag(b, false) }
 
+// BenchmarkEngineLagDurable is BenchmarkEngineLag with the engine keeping
+// its state in a file (package store): healthy monitors write nothing, so
+// the cost per check must be the same.
+func BenchmarkEngineLagDurable(b *testing.B) {
+	f, err := store.Open(filepath.Join(b.TempDir(), "state"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	engineLag(b, false, cpra.WithStore(f, 0))
+}
+
 // BenchmarkEngineFeaturesLag is BenchmarkEngineLag with the features of
 // BenchmarkEngineFeaturesThroughput on.
 func BenchmarkEngineFeaturesLag(b *testing.B) { engineLag(b, true) }
 
-func engineLag(b *testing.B, features bool) {
+func engineLag(b *testing.B, features bool, opts ...cpra.Option) {
 	for _, sz := range sizes(b) {
 		b.Run(sz.name, func(b *testing.B) {
-			e := buildFleet(b, features, names(sz.n), time.Minute)
+			e := buildFleet(b, features, names(sz.n), time.Minute, opts...)
 			var lag cpra.LagStats
 			var cpu float64
 			for b.Loop() {
@@ -285,7 +299,7 @@ func engineLag(b *testing.B, features bool) {
 				lag = e.Stats().Lag
 				stop(b, e)
 				b.StopTimer()
-				e = buildFleet(b, features, names(sz.n), time.Minute)
+				e = buildFleet(b, features, names(sz.n), time.Minute, opts...)
 				b.StartTimer()
 			}
 			reportLag(b, lag.P50, lag.P99, lag.Max)

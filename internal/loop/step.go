@@ -91,7 +91,7 @@ func (e *Engine) step(en ecs.Entity, ev episode.Event, err error) {
 		pl = s.Plugins.Get(en) // the monitor may have moved
 		pl.LastFix = next.LastFix
 	}
-	if e.keep != nil && ev.Kind != episode.Remove && !persist.Same(&st, &next) {
+	if e.keep != nil && ev.Kind != episode.Remove && !persist.Same(&st, &next) && (persist.Worth(&st) || persist.Worth(&next)) {
 		e.markDirty(en, h)
 	}
 	e.effects(en, h, &next, &fx, ev, err, checkErr)

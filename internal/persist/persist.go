@@ -56,6 +56,13 @@ func Kept(m *Monitor, cooldown, now int64) bool {
 		(s.LastFix != 0 && cooldown > 0 && s.LastFix+cooldown > now)
 }
 
+// Worth reports whether a state may need keeping: a change between two
+// states neither of which is worth it (a healthy monitor's first result)
+// writes nothing.
+func Worth(s *episode.State) bool {
+	return s.Phase.Open() || s.Flags&episode.Quiet != 0 || s.LastFix != 0
+}
+
 // Same reports whether two states are the same as far as the store is
 // concerned: a step that changes only counters or the recent results
 // writes nothing.
