@@ -91,8 +91,8 @@ func TestPauseBeforeStart(t *testing.T) {
 		if n.n.Load() != 0 {
 			t.Errorf("a monitor paused before Start ran %d checks", n.n.Load())
 		}
-		if got := rec.codes(""); got != "" {
-			t.Errorf("alerts %q, want none (paused before the alert pipeline existed)", got)
+		if got := rec.codes(""); got != "gray" {
+			t.Errorf("alerts %q, want the gray, raised before Start and sent once the engine runs", got)
 		}
 	})
 }

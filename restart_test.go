@@ -359,3 +359,44 @@ func TestUpdateKeepsTheEpisode(t *testing.T) {
 		}
 	})
 }
+
+// A crash during the last attempt: at the restart that attempt counts as
+// failed and the monitor goes red before the engine starts; that red is
+// sent once it runs, and the green follows it.
+func TestRedRaisedAtRestartIsSent(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := newMemStore()
+		target := &switchable{}
+		target.down.Store(true)
+		hang := make(chan struct{})
+		fix := intervene.RemediatorFunc(func(ctx context.Context, _ intervene.Incident) error {
+			select {
+			case <-hang:
+			case <-ctx.Done():
+			}
+			return errors.New("still broken")
+		})
+		mon := cpra.Monitor{Name: "api", Interval: time.Second, Check: target, Remediate: fix,
+			Policy: intervene.Policy{Timeout: time.Minute}}
+		e1, _ := cpra.New(cpra.WithNotifier(&recorder{}), cpra.WithStore(st, time.Minute))
+		e1.Add(mon)
+		e1.Start(context.Background())
+		time.Sleep(5 * time.Second) // yellow told, attempt 1 (the only one) hangs
+		synctest.Wait()
+		crash := st.snapshot()
+		close(hang)
+		shutdown(t, e1)
+
+		rec := &recorder{}
+		e2, _ := cpra.New(cpra.WithNotifier(rec), cpra.WithStore(crash, time.Minute))
+		e2.Add(mon) // the interrupted attempt fails: red, before Start
+		e2.Start(context.Background())
+		time.Sleep(3 * time.Second)
+		target.down.Store(false)
+		time.Sleep(5 * time.Second)
+		shutdown(t, e2)
+		if got := rec.codes(""); got != "red green" {
+			t.Errorf("after the restart: %q, want red green", got)
+		}
+	})
+}

@@ -153,6 +153,7 @@ type Engine struct {
 	budget     *budget.Budget            // owned with the store
 	keep       *keeper                   // owned with the store; nil without a Store
 	carry      *carried                  // the state an update hands to the monitor it adds
+	early      []early                   // alerts raised before Start
 }
 
 // New returns an engine, with the state its store keeps, if any. It starts
@@ -773,6 +774,7 @@ func (e *Engine) Start(ctx context.Context) error {
 			}
 		}
 	}
+	e.raiseEarly()
 	e.rephase(e.nanotime() / int64(time.Millisecond))
 	for range e.cfg.MinWorkers {
 		e.pulse.Spawn()

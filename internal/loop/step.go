@@ -267,10 +267,11 @@ func (e *Engine) verdict(en ecs.Entity, pl *ecs.Plugins, ev episode.Event) episo
 	return episode.Verdict{Kind: episode.Allow}
 }
 
-// raise hands one alert of a monitor to the alert path. Before Start
-// nothing is sent.
+// raise hands one alert of a monitor to the alert path; one raised before
+// Start waits for it (a kept state that resumes may raise a red).
 func (e *Engine) raise(en ecs.Entity, a *episode.Alert, err error) {
 	if !e.l.started {
+		e.early = append(e.early, early{en: en, a: *a, err: err})
 		return
 	}
 	n, own := e.notifierOf(en)
@@ -304,4 +305,22 @@ func (e *Engine) count(p episode.Phase, d int64) {
 	case p != episode.Unknown:
 		e.nUp.Add(d)
 	}
+}
+
+// early is an alert raised before Start.
+type early struct {
+	en  ecs.Entity
+	a   episode.Alert
+	err error
+}
+
+// raiseEarly sends the alerts raised before Start, of the monitors still
+// in the engine.
+func (e *Engine) raiseEarly() {
+	for i := range e.early {
+		if x := &e.early[i]; e.store.Alive(x.en) {
+			e.raise(x.en, &x.a, x.err)
+		}
+	}
+	e.early = nil
 }
