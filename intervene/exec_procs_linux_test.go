@@ -20,13 +20,6 @@ import (
 // hence WaitGone's generous limit; a sleep that was not killed would live
 // for 1001 s and fail the test.
 
-var sleep1001 = []string{"sleep", "1001"}
-
-// untilSleeping, in a script right after "sleep 1001 &", waits until that
-// process runs sleep, so that the script does not end before its child
-// exists.
-const untilSleeping = `until [ "$(tr '\0' ' ' </proc/$!/cmdline 2>/dev/null)" = "sleep 1001 " ]; do sleep 0.01; done; `
-
 // shExec returns an Exec remediator running script with sh, its processes
 // marked with mark.
 func shExec(t *testing.T, mark, script string, opts ...Option) *ExecRemediator {
@@ -44,13 +37,13 @@ func shExec(t *testing.T, mark, script string, opts ...Option) *ExecRemediator {
 // and succeeds leaves nothing running, attempt after attempt.
 func TestExecKillsBackgroundChildren(t *testing.T) {
 	mark := proctest.Mark(t)
-	r := shExec(t, mark, "sleep 1001 & "+untilSleeping+"exit 0")
+	r := shExec(t, mark, "sleep 1001 & "+proctest.UntilSleeping+"exit 0")
 	for i := range 10 {
 		if err := r.Remediate(t.Context(), incident()); err != nil {
 			t.Fatalf("attempt %d: got %v, want success", i+1, err)
 		}
 	}
-	if left := proctest.WaitGone(t, 10*time.Second, mark, sleep1001...); len(left) > 0 {
+	if left := proctest.WaitGone(t, 10*time.Second, mark, proctest.Sleep1001...); len(left) > 0 {
 		t.Errorf("after 10 repairs, sleep 1001 still running as %v", left)
 	}
 }
@@ -58,7 +51,7 @@ func TestExecKillsBackgroundChildren(t *testing.T) {
 // TestExecKillsBackgroundChildrenOnFailure: the same when the script fails.
 func TestExecKillsBackgroundChildrenOnFailure(t *testing.T) {
 	mark := proctest.Mark(t)
-	err := shExec(t, mark, "sleep 1001 & "+untilSleeping+"echo unit not found >&2; exit 5").Remediate(t.Context(), incident())
+	err := shExec(t, mark, "sleep 1001 & "+proctest.UntilSleeping+"echo unit not found >&2; exit 5").Remediate(t.Context(), incident())
 	var xe *ExecError
 	if !errors.As(err, &xe) || xe.ExitCode != 5 || xe.Output != "unit not found" || xe.Killed {
 		t.Fatalf("got %v, want exit status 5 with its output", err)
@@ -66,7 +59,7 @@ func TestExecKillsBackgroundChildrenOnFailure(t *testing.T) {
 	if !strings.HasPrefix(err.Error(), `intervene: exec /bin/sh: exit status 5: output: "unit not found"`) {
 		t.Errorf("got error %q, want the intervene prefix, the status and the output", err)
 	}
-	if left := proctest.WaitGone(t, 10*time.Second, mark, sleep1001...); len(left) > 0 {
+	if left := proctest.WaitGone(t, 10*time.Second, mark, proctest.Sleep1001...); len(left) > 0 {
 		t.Errorf("sleep 1001 still running as %v after a failed repair", left)
 	}
 }
@@ -82,7 +75,7 @@ func TestExecCancelKillsGroup(t *testing.T) {
 	go func() { done <- r.Remediate(ctx, incident()) }()
 
 	// Seeing the sleep here also shows that the /proc scan finds one.
-	if got := proctest.WaitFor(t, 30*time.Second, 1, mark, sleep1001...); len(got) != 1 {
+	if got := proctest.WaitFor(t, 30*time.Second, 1, mark, proctest.Sleep1001...); len(got) != 1 {
 		cancel()
 		<-done
 		t.Fatalf("found %d marked sleep 1001 processes, want 1", len(got))
@@ -98,7 +91,7 @@ func TestExecCancelKillsGroup(t *testing.T) {
 	if !errors.As(err, &xe) || !xe.Killed || xe.Timeout() || !errors.Is(err, context.Canceled) || xe.Signal != syscall.SIGKILL {
 		t.Errorf("got %v, want a killed *ExecError matching context.Canceled", err)
 	}
-	if left := proctest.WaitGone(t, 10*time.Second, mark, sleep1001...); len(left) > 0 {
+	if left := proctest.WaitGone(t, 10*time.Second, mark, proctest.Sleep1001...); len(left) > 0 {
 		t.Errorf("sleep 1001 still running as %v after the repair was canceled", left)
 	}
 }
@@ -113,9 +106,9 @@ func TestExecLeaveRunning(t *testing.T) {
 		opts   []Option
 		want   int
 	}{
-		{"default", "sleep 1001 & " + untilSleeping + "exit 0", nil, 0},
-		{"output redirected", "sleep 1001 >/dev/null 2>&1 & " + untilSleeping + "exit 0", []Option{WithLeaveRunning()}, 1},
-		{"output inherited", "sleep 1001 & " + untilSleeping + "exit 0", []Option{WithLeaveRunning()}, 1},
+		{"default", "sleep 1001 & " + proctest.UntilSleeping + "exit 0", nil, 0},
+		{"output redirected", "sleep 1001 >/dev/null 2>&1 & " + proctest.UntilSleeping + "exit 0", []Option{WithLeaveRunning()}, 1},
+		{"output inherited", "sleep 1001 & " + proctest.UntilSleeping + "exit 0", []Option{WithLeaveRunning()}, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -132,11 +125,11 @@ func TestExecLeaveRunning(t *testing.T) {
 			}
 			var got []int
 			if tt.want == 0 {
-				got = proctest.WaitGone(t, 10*time.Second, mark, sleep1001...)
+				got = proctest.WaitGone(t, 10*time.Second, mark, proctest.Sleep1001...)
 			} else {
 				// Give a wrong kill time to land before looking.
 				time.Sleep(100 * time.Millisecond)
-				got = proctest.Find(t, mark, sleep1001...)
+				got = proctest.Find(t, mark, proctest.Sleep1001...)
 			}
 			if len(got) != tt.want {
 				t.Fatalf("found %d sleep 1001 processes after the repair, want %d", len(got), tt.want)
@@ -146,7 +139,7 @@ func TestExecLeaveRunning(t *testing.T) {
 					t.Errorf("killing the sleep left running: %v", err)
 				}
 			}
-			if left := proctest.WaitGone(t, 10*time.Second, mark, sleep1001...); len(left) > 0 {
+			if left := proctest.WaitGone(t, 10*time.Second, mark, proctest.Sleep1001...); len(left) > 0 {
 				t.Errorf("could not clean up %v", left)
 			}
 		})
@@ -164,7 +157,7 @@ func TestExecLeaveRunningStillKillsAtDeadline(t *testing.T) {
 	if !errors.As(err, &xe) || !xe.Timeout() {
 		t.Fatalf("got %v, want a timeout", err)
 	}
-	if left := proctest.WaitGone(t, 10*time.Second, mark, sleep1001...); len(left) > 0 {
+	if left := proctest.WaitGone(t, 10*time.Second, mark, proctest.Sleep1001...); len(left) > 0 {
 		t.Errorf("sleep 1001 still running as %v after the deadline", left)
 	}
 }

@@ -18,24 +18,17 @@ import (
 // hence WaitGone's generous limit; a sleep that was not killed would live
 // for 1001 s and fail the test.
 
-var sleep1001 = []string{"sleep", "1001"}
-
-// untilSleeping, in a script right after "sleep 1001 &", waits until that
-// process runs sleep, so that the script does not end before its child
-// exists.
-const untilSleeping = `until [ "$(tr '\0' ' ' </proc/$!/cmdline 2>/dev/null)" = "sleep 1001 " ]; do sleep 0.01; done; `
-
 // TestExecKillsBackgroundChildren: a check script that backgrounds a sleep
 // and passes leaves nothing running, check after check.
 func TestExecKillsBackgroundChildren(t *testing.T) {
 	mark := proctest.Mark(t)
-	c := MustExec("/bin/sh", []string{"-c", "sleep 1001 & " + untilSleeping + "exit 0"}, WithEnv(mark, "PATH=/usr/bin:/bin"))
+	c := MustExec("/bin/sh", []string{"-c", "sleep 1001 & " + proctest.UntilSleeping + "exit 0"}, WithEnv(mark, "PATH=/usr/bin:/bin"))
 	for i := range 10 {
 		if err := c.Check(t.Context()); err != nil {
 			t.Fatalf("check %d: got %v, want it to pass", i+1, err)
 		}
 	}
-	if left := proctest.WaitGone(t, 10*time.Second, mark, sleep1001...); len(left) > 0 {
+	if left := proctest.WaitGone(t, 10*time.Second, mark, proctest.Sleep1001...); len(left) > 0 {
 		t.Errorf("after 10 checks, sleep 1001 still running as %v", left)
 	}
 }
@@ -43,13 +36,13 @@ func TestExecKillsBackgroundChildren(t *testing.T) {
 // TestExecKillsBackgroundChildrenOnFailure: the same when the script fails.
 func TestExecKillsBackgroundChildrenOnFailure(t *testing.T) {
 	mark := proctest.Mark(t)
-	err := MustExec("/bin/sh", []string{"-c", "sleep 1001 & " + untilSleeping + "echo replica down; exit 4"},
+	err := MustExec("/bin/sh", []string{"-c", "sleep 1001 & " + proctest.UntilSleeping + "echo replica down; exit 4"},
 		WithEnv(mark, "PATH=/usr/bin:/bin")).Check(t.Context())
 	var xe *ExecError
 	if !errors.As(err, &xe) || xe.ExitCode != 4 || xe.Output != "replica down" {
 		t.Fatalf("got %v, want exit status 4 with its output", err)
 	}
-	if left := proctest.WaitGone(t, 10*time.Second, mark, sleep1001...); len(left) > 0 {
+	if left := proctest.WaitGone(t, 10*time.Second, mark, proctest.Sleep1001...); len(left) > 0 {
 		t.Errorf("sleep 1001 still running as %v after a failed check", left)
 	}
 }
@@ -65,7 +58,7 @@ func TestExecCancelKillsGroup(t *testing.T) {
 	go func() { done <- c.Check(ctx) }()
 
 	// Seeing the sleep here also shows that the /proc scan finds one.
-	if got := proctest.WaitFor(t, 30*time.Second, 1, mark, sleep1001...); len(got) != 1 {
+	if got := proctest.WaitFor(t, 30*time.Second, 1, mark, proctest.Sleep1001...); len(got) != 1 {
 		cancel()
 		<-done
 		t.Fatalf("found %d marked sleep 1001 processes, want 1", len(got))
@@ -81,7 +74,7 @@ func TestExecCancelKillsGroup(t *testing.T) {
 	if !errors.As(err, &xe) || !xe.Killed || !errors.Is(err, context.Canceled) {
 		t.Errorf("got %v, want a killed *ExecError matching context.Canceled", err)
 	}
-	if left := proctest.WaitGone(t, 10*time.Second, mark, sleep1001...); len(left) > 0 {
+	if left := proctest.WaitGone(t, 10*time.Second, mark, proctest.Sleep1001...); len(left) > 0 {
 		t.Errorf("sleep 1001 still running as %v after the check was canceled", left)
 	}
 }
@@ -92,7 +85,7 @@ func TestExecCancelKillsGroup(t *testing.T) {
 // exit status.
 func TestExecEscapedChildDoesNotHang(t *testing.T) {
 	mark := proctest.Mark(t) // its cleanup kills the escaped sleep
-	c := MustExec("/bin/sh", []string{"-c", "setsid sleep 1001 & " + untilSleeping + "exit 0"}, WithEnv(mark, "PATH=/usr/bin:/bin"))
+	c := MustExec("/bin/sh", []string{"-c", "setsid sleep 1001 & " + proctest.UntilSleeping + "exit 0"}, WithEnv(mark, "PATH=/usr/bin:/bin"))
 	done := make(chan error, 1)
 	go func() { done <- c.Check(t.Context()) }()
 	select {
@@ -103,7 +96,7 @@ func TestExecEscapedChildDoesNotHang(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("check waits for a process that escaped the group and holds its output")
 	}
-	if got := proctest.WaitFor(t, 10*time.Second, 1, mark, sleep1001...); len(got) != 1 {
+	if got := proctest.WaitFor(t, 10*time.Second, 1, mark, proctest.Sleep1001...); len(got) != 1 {
 		t.Errorf("found %d escaped sleeps, want 1 (setsid takes it out of the group)", len(got))
 	}
 }

@@ -124,3 +124,12 @@ func live(dir string) bool {
 	s := b[i+2]
 	return s != 'Z' && s != 'X' && s != 'x'
 }
+
+// Sleep1001 is the argv of the process the tests start in the background
+// and look for afterwards.
+var Sleep1001 = []string{"sleep", "1001"}
+
+// UntilSleeping, in a script right after "sleep 1001 &", waits until that
+// process runs sleep, so that the script does not end before its child
+// exists.
+const UntilSleeping = `until [ "$(tr '\0' ' ' </proc/$!/cmdline 2>/dev/null)" = "sleep 1001 " ]; do sleep 0.01; done; `
