@@ -16,13 +16,14 @@ import (
 	"time"
 
 	"github.com/ziad/cpra"
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
 // Defaults of [Config].
 const (
-	DefaultShards         = 256
+	DefaultShards         = 512
 	DefaultTTL            = 10 * time.Second
 	DefaultPrefix         = "/cpra/"
 	DefaultReleaseTimeout = 30 * time.Second
@@ -364,9 +365,10 @@ func (c *Cluster) reconcile(ctx context.Context, h cpra.ClusterHost, lease clien
 		return errors.New("this member's key is gone")
 	}
 	n := c.cfg.Shards
+	plan := assign(n, names)
 	var give, want []int
 	for s := range n {
-		mine := pick(s, names) == c.cfg.Name
+		mine := plan[s] == c.cfg.Name
 		held := c.owner[s] != 0
 		switch {
 		case held && !mine:
@@ -386,44 +388,69 @@ func (c *Cluster) reconcile(ctx context.Context, h cpra.ClusterHost, lease clien
 	return nil
 }
 
-// pick returns the member that should hold shard s: the one with the
-// highest hash of (member, shard).
-func pick(s int, names []string) string {
-	var best string
-	var top uint64
-	for _, m := range names {
-		f := fnv.New64a()
-		f.Write([]byte(m))
-		f.Write([]byte{0, byte(s >> 8), byte(s)})
-		v := f.Sum64()
-		v ^= v >> 33
-		v *= 0xff51afd7ed558ccd
-		v ^= v >> 33
-		if best == "" || v > top || v == top && m < best {
-			best, top = m, v
+// assign gives each shard a member: the member that ranks it highest by
+// rendezvous hashing among those not yet holding their share (the shards
+// over the members, rounded up). Every member computes the same answer
+// from the same list; when a member comes or goes, mostly the shards it
+// gains or loses move, and no member holds more than one shard above its
+// share.
+func assign(shards int, names []string) []string {
+	plan := make([]string, shards)
+	if len(names) == 0 {
+		return plan
+	}
+	share := (shards + len(names) - 1) / len(names)
+	load := make(map[string]int, len(names))
+	ranked := make([]ranking, len(names))
+	for s := range shards {
+		for i, m := range names {
+			ranked[i] = ranking{m, rank(s, m)}
+		}
+		slices.SortFunc(ranked, func(a, b ranking) int {
+			if a.v != b.v {
+				if a.v > b.v {
+					return -1
+				}
+				return 1
+			}
+			return strings.Compare(a.m, b.m)
+		})
+		for _, r := range ranked {
+			if load[r.m] < share {
+				plan[s] = r.m
+				load[r.m]++
+				break
+			}
 		}
 	}
-	return best
+	return plan
+}
+
+type ranking struct {
+	m string
+	v uint64
+}
+
+// rank is member m's rendezvous weight for shard s.
+func rank(s int, m string) uint64 {
+	f := fnv.New64a()
+	f.Write([]byte(m))
+	f.Write([]byte{0, byte(s >> 8), byte(s)})
+	v := f.Sum64()
+	v ^= v >> 33
+	v *= 0xff51afd7ed558ccd
+	v ^= v >> 33
+	return v
 }
 
 // claim claims the shards nobody holds among want, reading each one's
 // state in the same transaction, and gives them to the engine.
 func (c *Cluster) claim(ctx context.Context, h cpra.ClusterHost, lease clientv3.LeaseID, want []int) error {
 	var got []cpra.OwnedShard
-	for _, s := range want {
-		r, err := c.cli.Txn(ctx).
-			If(clientv3.Compare(clientv3.CreateRevision(c.ownerKey(s)), "=", 0)).
-			Then(clientv3.OpPut(c.ownerKey(s), c.cfg.Name, clientv3.WithLease(lease)), clientv3.OpGet(c.stateKey(s))).
-			Commit()
-		if err != nil {
-			return fmt.Errorf("claiming shard %d: %w", s, err)
-		}
-		if !r.Succeeded {
-			continue // its owner has not let it go yet: its deletion wakes us
-		}
-		tok := r.Header.Revision
+	take := func(s int, tok int64, kvs []*mvccpb.KeyValue) {
 		recs := map[string][]byte{}
-		if kvs := r.Responses[1].GetResponseRange().Kvs; len(kvs) == 1 {
+		if len(kvs) == 1 {
+			var err error
 			if recs, err = decodeState(kvs[0].Value); err != nil {
 				c.log.Error("the state of a shard cannot be read; its monitors start afresh", "shard", s, "error", err)
 				recs = map[string][]byte{}
@@ -441,19 +468,68 @@ func (c *Cluster) claim(ctx context.Context, h cpra.ClusterHost, lease clientv3.
 		got = append(got, os)
 		c.token[s].Store(tok)
 	}
+	// Shards are claimed in batches; a batch fails whole when one of its
+	// shards is still held, and its shards are then claimed one by one.
+	for len(want) > 0 {
+		batch := want[:min(len(want), txnShards)]
+		want = want[len(batch):]
+		r, err := c.claimTxn(ctx, lease, batch)
+		if err != nil {
+			return err
+		}
+		if r.Succeeded {
+			for i, s := range batch {
+				take(s, r.Header.Revision, r.Responses[len(batch)+i].GetResponseRange().Kvs)
+			}
+			continue
+		}
+		for _, s := range batch {
+			r, err := c.claimTxn(ctx, lease, []int{s})
+			if err != nil {
+				return err
+			}
+			if r.Succeeded {
+				take(s, r.Header.Revision, r.Responses[1].GetResponseRange().Kvs)
+			}
+			// Otherwise its owner has not let it go yet: the deletion of
+			// its claim wakes us.
+		}
+	}
 	if len(got) == 0 {
 		return nil
 	}
-	if err := h.Own(got); err != nil {
-		return fmt.Errorf("handing shards to the engine: %w", err)
-	}
+	// Allowed before the engine hears of them: the alerts it resends as it
+	// resumes them go out at once.
 	for _, g := range got {
 		c.allowed[g.Shard].Store(true)
+	}
+	if err := h.Own(got); err != nil {
+		return fmt.Errorf("handing shards to the engine: %w", err)
 	}
 	c.owned.Add(int64(len(got)))
 	c.stats.acquired.Add(uint64(len(got)))
 	c.log.Info("shards claimed", "count", len(got), "owned", c.owned.Load())
 	return nil
+}
+
+// claimTxn claims shards nobody holds, under the lease, reading their
+// state in the same transaction. All the claims share one revision: the
+// shards' token.
+func (c *Cluster) claimTxn(ctx context.Context, lease clientv3.LeaseID, shards []int) (*clientv3.TxnResponse, error) {
+	cmps := make([]clientv3.Cmp, len(shards))
+	ops := make([]clientv3.Op, 0, 2*len(shards))
+	for i, s := range shards {
+		cmps[i] = clientv3.Compare(clientv3.CreateRevision(c.ownerKey(s)), "=", 0)
+		ops = append(ops, clientv3.OpPut(c.ownerKey(s), c.cfg.Name, clientv3.WithLease(lease)))
+	}
+	for _, s := range shards {
+		ops = append(ops, clientv3.OpGet(c.stateKey(s)))
+	}
+	r, err := c.cli.Txn(ctx).If(cmps...).Then(ops...).Commit()
+	if err != nil {
+		return nil, fmt.Errorf("claiming %d shards: %w", len(shards), err)
+	}
+	return r, nil
 }
 
 // release hands shards over gracefully: no new action, the engine stops
