@@ -390,16 +390,16 @@ func (c *Cluster) reconcile(ctx context.Context, h cpra.ClusterHost, lease clien
 
 // assign gives each shard a member: the member that ranks it highest by
 // rendezvous hashing among those not yet holding their share (the shards
-// over the members, rounded up). Every member computes the same answer
+// over the members, rounded down; the first members to reach it may
+// take one more, as many as the division leaves over). Every member computes the same answer
 // from the same list; when a member comes or goes, mostly the shards it
-// gains or loses move, and no member holds more than one shard above its
-// share.
+// gains or loses move, and members hold their share within one shard.
 func assign(shards int, names []string) []string {
 	plan := make([]string, shards)
 	if len(names) == 0 {
 		return plan
 	}
-	share := (shards + len(names) - 1) / len(names)
+	floor, extra := shards/len(names), shards%len(names) // extra members hold floor+1
 	load := make(map[string]int, len(names))
 	ranked := make([]ranking, len(names))
 	for s := range shards {
@@ -416,7 +416,10 @@ func assign(shards int, names []string) []string {
 			return strings.Compare(a.m, b.m)
 		})
 		for _, r := range ranked {
-			if load[r.m] < share {
+			if l := load[r.m]; l < floor || l == floor && extra > 0 {
+				if l == floor {
+					extra--
+				}
 				plan[s] = r.m
 				load[r.m]++
 				break

@@ -438,3 +438,80 @@ func TestGracefulHandoverLosesAndDuplicatesNothing(t *testing.T) {
 	t.Logf("alerts left to the next owner at handovers: %d; shards a:%d c:%d d:%d",
 		handed, a.cl.Stats().ShardsOwned, c.cl.Stats().ShardsOwned, d.cl.Stats().ShardsOwned)
 }
+
+// TestFormerOwnerCannotOverwriteState: a member whose claim on a shard is
+// gone (its lease expired while it was away) writes the shard's state
+// with its old token; the write is refused, and the new owner's state
+// stands.
+func TestFormerOwnerCannotOverwriteState(t *testing.T) {
+	ep := startEtcd(t)
+	cli := newClient(t, ep)
+	old, err := New(Config{Client: cli, Name: "old", Shards: testShards, Logger: quietLog()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	lease, err := cli.Grant(ctx, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const s = 3
+	r, err := old.claimTxn(ctx, lease.ID, []int{s})
+	if err != nil || !r.Succeeded {
+		t.Fatalf("claim: %v %v", r, err)
+	}
+	tok := r.Header.Revision
+	old.owner[s], old.states[s] = tok, map[string][]byte{}
+	old.token[s].Store(tok)
+	if err := old.Write([]cpra.Change{{Key: []byte("k"), Value: []byte("old-1"), Shard: s, Token: tok}}); err != nil {
+		t.Fatal(err)
+	}
+	// The lease ends behind the member's back; another member claims the
+	// shard and writes its own state.
+	if _, err := cli.Revoke(ctx, lease.ID); err != nil {
+		t.Fatal(err)
+	}
+	next, _ := New(Config{Client: cli, Name: "next", Shards: testShards, Logger: quietLog()})
+	lease2, _ := cli.Grant(ctx, 5)
+	r, err = next.claimTxn(ctx, lease2.ID, []int{s})
+	if err != nil || !r.Succeeded {
+		t.Fatalf("the next member could not claim the shard: %v %v", r, err)
+	}
+	tok2 := r.Header.Revision
+	if tok2 <= tok {
+		t.Fatalf("token went from %d to %d, want it to grow", tok, tok2)
+	}
+	recs, _ := decodeState(r.Responses[1].GetResponseRange().Kvs[0].Value)
+	if string(recs["k"]) != "old-1" {
+		t.Fatalf("the next owner read %q, want the state the former owner wrote", recs["k"])
+	}
+	next.owner[s], next.states[s] = tok2, recs
+	next.token[s].Store(tok2)
+	if err := next.Write([]cpra.Change{{Key: []byte("k"), Value: []byte("next-1"), Shard: s, Token: tok2}}); err != nil {
+		t.Fatal(err)
+	}
+	// The former owner comes back and writes with its old token.
+	if err := old.Write([]cpra.Change{{Key: []byte("k"), Value: []byte("old-2"), Shard: s, Token: tok}}); err != nil {
+		t.Fatal(err)
+	}
+	if c := old.Stats().WriteConflict; c != 1 {
+		t.Errorf("former owner's write conflicts: %d, want 1", c)
+	}
+	g, err := cli.Get(ctx, old.stateKey(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, _ = decodeState(g.Kvs[0].Value)
+	if string(recs["k"]) != "next-1" {
+		t.Errorf("shard state holds %q, want the new owner's %q", recs["k"], "next-1")
+	}
+	// A change stamped with a token the member does not hold is dropped
+	// before it reaches etcd.
+	if err := next.Write([]cpra.Change{{Key: []byte("k"), Value: []byte("stale"), Shard: s, Token: tok}}); err != nil {
+		t.Fatal(err)
+	}
+	if w := next.Stats().Writes; w != 1 {
+		t.Errorf("writes of the new owner: %d, want 1 (the stale change is dropped)", w)
+	}
+	cli.Revoke(ctx, lease2.ID)
+}
