@@ -1,16 +1,13 @@
 package etcd
 
 import (
-	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/url"
 	"testing"
 	"time"
 
+	"github.com/ziad/cpra/cluster/etcd/etcdtest"
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/goleak"
 	"go.uber.org/zap"
 )
@@ -24,43 +21,8 @@ func TestMain(m *testing.M) {
 	)
 }
 
-// freePort returns a loopback port free now.
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// startEtcd starts a real single-node etcd on loopback, stopped when the
-// test ends, and returns its client URL.
-func startEtcd(t testing.TB) string {
-	t.Helper()
-	cfg := embed.NewConfig()
-	cfg.Dir = t.TempDir()
-	cu, _ := url.Parse(fmt.Sprintf("http://127.0.0.1:%d", freePort(t)))
-	pu, _ := url.Parse(fmt.Sprintf("http://127.0.0.1:%d", freePort(t)))
-	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{*cu}, []url.URL{*cu}
-	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{*pu}, []url.URL{*pu}
-	cfg.InitialCluster = cfg.Name + "=" + pu.String()
-	cfg.LogLevel = "error"
-	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
-	e, err := embed.StartEtcd(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-e.Server.ReadyNotify():
-	case <-time.After(60 * time.Second):
-		e.Close()
-		t.Fatal("etcd did not start within 60s")
-	}
-	t.Cleanup(e.Close)
-	return cu.String()
-}
+// startEtcd starts a real etcd on loopback for the test.
+func startEtcd(t testing.TB) string { return etcdtest.Start(t) }
 
 // newClient returns an etcd client, closed when the test ends.
 func newClient(t testing.TB, endpoint string) *clientv3.Client {
