@@ -90,6 +90,7 @@ type Cluster struct {
 
 	mu     sync.Mutex
 	states []map[string][]byte // owned shards' records; nil for others
+	logs   []shardLog          // owned shards' keys
 	owner  []int64             // owned shards' tokens, as Run knows them
 
 	watching []bool // shards whose quorum monitors this member checks for their owner; Run's
@@ -150,7 +151,7 @@ func New(cfg Config) (*Cluster, error) {
 	return &Cluster{
 		cfg: cfg, cli: cfg.Client, log: cfg.Logger.With("member", cfg.Name), start: time.Now(),
 		token: make([]atomic.Int64, n), allowed: make([]atomic.Bool, n), inflight: make([]atomic.Int64, n),
-		states: make([]map[string][]byte, n), owner: make([]int64, n), watching: make([]bool, n),
+		states: make([]map[string][]byte, n), logs: make([]shardLog, n), owner: make([]int64, n), watching: make([]bool, n),
 		obs: observations{failing: map[int]map[string]bool{}, dirty: map[int]bool{}},
 	}, nil
 }
@@ -476,16 +477,14 @@ func rank(s int, m string) uint64 {
 func (c *Cluster) claim(ctx context.Context, h cpra.ClusterHost, lease clientv3.LeaseID, want []int) error {
 	var got []cpra.OwnedShard
 	take := func(s int, tok int64, kvs []*mvccpb.KeyValue) {
-		recs := map[string][]byte{}
-		if len(kvs) == 1 {
-			var err error
-			if recs, err = decodeState(kvs[0].Value); err != nil {
-				c.log.Error("the state of a shard cannot be read; its monitors start afresh", "shard", s, "error", err)
-				recs = map[string][]byte{}
-			}
+		recs, lg, err := loadShard(kvs)
+		if err != nil {
+			c.log.Error("the state of a shard cannot be read; its monitors start afresh", "shard", s, "error", err)
+			recs, lg = map[string][]byte{}, shardLog{fresh: true}
 		}
 		c.mu.Lock()
 		c.states[s] = recs
+		c.logs[s] = lg
 		c.owner[s] = tok
 		c.mu.Unlock()
 		c.stats.records.Add(int64(len(recs)))
@@ -551,7 +550,7 @@ func (c *Cluster) claimTxn(ctx context.Context, lease clientv3.LeaseID, shards [
 		ops = append(ops, clientv3.OpPut(c.ownerKey(s), c.cfg.Name, clientv3.WithLease(lease)))
 	}
 	for _, s := range shards {
-		ops = append(ops, clientv3.OpGet(c.stateKey(s)))
+		ops = append(ops, clientv3.OpGet(c.stateKey(s)+"/", clientv3.WithPrefix()))
 	}
 	r, err := c.cli.Txn(ctx).If(cmps...).Then(ops...).Commit()
 	if err != nil {

@@ -464,7 +464,7 @@ func TestFormerOwnerCannotOverwriteState(t *testing.T) {
 		t.Fatalf("claim: %v %v", r, err)
 	}
 	tok := r.Header.Revision
-	old.owner[s], old.states[s] = tok, map[string][]byte{}
+	old.owner[s], old.states[s], old.logs[s] = tok, map[string][]byte{}, shardLog{fresh: true}
 	old.token[s].Store(tok)
 	if err := old.Write([]cpra.Change{{Key: []byte("k"), Value: []byte("old-1"), Shard: s, Token: tok}}); err != nil {
 		t.Fatal(err)
@@ -484,11 +484,14 @@ func TestFormerOwnerCannotOverwriteState(t *testing.T) {
 	if tok2 <= tok {
 		t.Fatalf("token went from %d to %d, want it to grow", tok, tok2)
 	}
-	recs, _ := decodeState(r.Responses[1].GetResponseRange().Kvs[0].Value)
+	recs, lg, err := loadShard(r.Responses[1].GetResponseRange().Kvs)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if string(recs["k"]) != "old-1" {
 		t.Fatalf("the next owner read %q, want the state the former owner wrote", recs["k"])
 	}
-	next.owner[s], next.states[s] = tok2, recs
+	next.owner[s], next.states[s], next.logs[s] = tok2, recs, lg
 	next.token[s].Store(tok2)
 	if err := next.Write([]cpra.Change{{Key: []byte("k"), Value: []byte("next-1"), Shard: s, Token: tok2}}); err != nil {
 		t.Fatal(err)
@@ -500,11 +503,11 @@ func TestFormerOwnerCannotOverwriteState(t *testing.T) {
 	if c := old.Stats().WriteConflict; c != 1 {
 		t.Errorf("former owner's write conflicts: %d, want 1", c)
 	}
-	g, err := cli.Get(ctx, old.stateKey(s))
+	g, err := cli.Get(ctx, old.stateKey(s)+"/", clientv3.WithPrefix())
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs, _ = decodeState(g.Kvs[0].Value)
+	recs, _, _ = loadShard(g.Kvs)
 	if string(recs["k"]) != "next-1" {
 		t.Errorf("shard state holds %q, want the new owner's %q", recs["k"], "next-1")
 	}
