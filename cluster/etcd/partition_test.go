@@ -1,7 +1,6 @@
 package etcd
 
 import (
-	"context"
 	"io"
 	"net"
 	"strconv"
@@ -10,10 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ziad/cpra"
 	"github.com/ziad/cpra/alert"
-	"github.com/ziad/cpra/pulse"
-	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
 // proxy is a loopback TCP proxy to etcd that can black-hole its traffic:
@@ -107,37 +103,10 @@ func TestPartitionSelfFenceAndRejoin(t *testing.T) {
 	f := newFleet(t)
 	rcv := newReceiver()
 	const n, bad = 150, 40
-	start := func(name, endpoint string) *member {
-		cli, err := clientv3.New(clientv3.Config{Endpoints: []string{endpoint}, DialTimeout: 2 * time.Second,
-			DialKeepAliveTime: time.Second, DialKeepAliveTimeout: time.Second, Logger: nopZap()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		cl, err := New(Config{Client: cli, Name: name, Shards: testShards, TTL: 2 * time.Second, Logger: quietLog()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		eng, err := cpra.New(cpra.WithCluster(cl), cpra.WithNotifier(rcv), cpra.WithLogger(quietLog()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := range n {
-			eng.Add(cpra.Monitor{
-				Name:     "svc-" + strconv.Itoa(i),
-				Check:    pulse.MustHTTP(f.srv.URL+"/m/"+strconv.Itoa(i), pulse.WithHeader("X-Member", name)),
-				Interval: 100 * time.Millisecond, Timeout: 2 * time.Second, FailureThreshold: 2,
-			})
-		}
-		if err := eng.Start(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		m := &member{name: name, cli: cli, cl: cl, eng: eng}
-		t.Cleanup(func() { m.stop(context.Background()) })
-		return m
-	}
-	a := start("a", "http://"+px.ln.Addr().String())
-	b := start("b", ep)
-	c := start("c", ep)
+	mons := fleetMonitors(n, nil)
+	a := start(t, spec{endpoint: "http://" + px.ln.Addr().String(), name: "a", notify: rcv, fleet: f, monitors: mons})
+	b := start(t, spec{endpoint: ep, name: "b", notify: rcv, fleet: f, monitors: mons})
+	c := start(t, spec{endpoint: ep, name: "c", notify: rcv, fleet: f, monitors: mons})
 	settled(t, a, b, c)
 	by := exactlyOnce(t, f, n, a, b, c)
 	onA := 0
@@ -148,14 +117,7 @@ func TestPartitionSelfFenceAndRejoin(t *testing.T) {
 	}
 
 	f.setDown(0, bad, true)
-	waitFor(t, "a red for every target down", 30*time.Second, func() bool {
-		for i := range bad {
-			if rcv.count("svc-"+strconv.Itoa(i), alert.Red) == 0 {
-				return false
-			}
-		}
-		return true
-	})
+	waitCode(t, rcv, "svc-", bad, alert.Red)
 	// Let the deliveries' fates be written: an alert whose fate was not
 	// yet in etcd at the cut is in flight, and is sent again, with its key.
 	time.Sleep(500 * time.Millisecond)
@@ -177,14 +139,7 @@ func TestPartitionSelfFenceAndRejoin(t *testing.T) {
 	}
 	// While cut off, the targets recover: the others send the greens.
 	f.setDown(0, bad, false)
-	waitFor(t, "a green for every target", 30*time.Second, func() bool {
-		for i := range bad {
-			if rcv.count("svc-"+strconv.Itoa(i), alert.Green) == 0 {
-				return false
-			}
-		}
-		return true
-	})
+	waitCode(t, rcv, "svc-", bad, alert.Green)
 	// The partition heals: the member joins again and takes its share.
 	px.heal()
 	waitFor(t, "the member takes its share again", 60*time.Second, func() bool {
@@ -193,15 +148,7 @@ func TestPartitionSelfFenceAndRejoin(t *testing.T) {
 	})
 	exactlyOnce(t, f, n, a, b, c)
 	time.Sleep(500 * time.Millisecond)
-	for i := range bad {
-		name := "svc-" + strconv.Itoa(i)
-		if r, g := rcv.count(name, alert.Red), rcv.count(name, alert.Green); r != 1 || g != 1 {
-			t.Errorf("%s: %d reds, %d greens (%v), want one of each", name, r, g, rcv.codes[name])
-		}
-	}
-	if d := rcv.duplicates(); d != 0 {
-		t.Errorf("%d alerts delivered twice: %v", d, rcv.dupKeys())
-	}
+	oneEach(t, rcv, "svc-", bad)
 	t.Logf("cut-off member ran %d of the %d targets down; fenced alerts %d; lease losses %d",
 		onA, bad, a.eng.Stats().AlertsFenced, a.cl.Stats().LeaseLosses)
 }

@@ -15,7 +15,6 @@ import (
 	"github.com/ziad/cpra"
 	"github.com/ziad/cpra/alert"
 	"github.com/ziad/cpra/pulse"
-	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
 // TestLocationQuorum runs three members in three locations on one etcd,
@@ -61,43 +60,21 @@ func TestLocationQuorum(t *testing.T) {
 		return rcv.Notify(ctx, a)
 	})
 	const n = 20
+	mons := fleetMonitors(n, func(m *cpra.Monitor) { m.Quorum, m.Timeout = 2, time.Second })
 	var engines []*cpra.Engine
 	for _, loc := range []string{"east", "west", "north"} {
-		cli, err := clientv3.New(clientv3.Config{Endpoints: []string{ep}, DialTimeout: 5 * time.Second, Logger: nopZap()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer cli.Close()
-		cl, err := New(Config{Client: cli, Name: loc + "-1", Location: loc, Shards: 16, TTL: 2 * time.Second, Logger: quietLog()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		eng, err := cpra.New(cpra.WithCluster(cl), cpra.WithNotifier(note), cpra.WithLogger(quietLog()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := range n {
-			_, err := eng.Add(cpra.Monitor{
-				Name: "q-" + strconv.Itoa(i), Quorum: 2,
-				Check:    pulse.MustHTTP(srv.URL+"/q/"+strconv.Itoa(i), pulse.WithHeader("X-Location", loc)),
-				Interval: 100 * time.Millisecond, Timeout: time.Second, FailureThreshold: 2,
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := eng.Start(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		defer eng.Shutdown(context.Background())
-		engines = append(engines, eng)
+		m := start(t, spec{endpoint: ep, name: loc + "-1", location: loc, notify: note, monitors: mons,
+			each: func(_ string, i int, m *cpra.Monitor) {
+				m.Check = pulse.MustHTTP(srv.URL+"/q/"+strconv.Itoa(i), pulse.WithHeader("X-Location", loc))
+			}})
+		engines = append(engines, m.eng)
 	}
 	waitFor(t, "every location checks the monitors", 60*time.Second, func() bool {
 		sum := 0
 		for _, e := range engines {
 			sum += e.Stats().ShardsOwned
 		}
-		if sum != 16 {
+		if sum != testShards {
 			return false
 		}
 		setDown()
@@ -111,23 +88,16 @@ func TestLocationQuorum(t *testing.T) {
 	setDown("east")
 	time.Sleep(2 * time.Second)
 	for i := range n {
-		if codes := rcv.codes["q-"+strconv.Itoa(i)]; len(codes) != 0 {
-			t.Fatalf("q-%d: one location of three saw it down, yet %v", i, codes)
+		if codes := rcv.codes["svc-"+strconv.Itoa(i)]; len(codes) != 0 {
+			t.Fatalf("svc-%d: one location of three saw it down, yet %v", i, codes)
 		}
 	}
 	// Two do: one red each, naming both.
 	setDown("east", "west")
-	waitFor(t, "a red for every monitor", 30*time.Second, func() bool {
-		for i := range n {
-			if rcv.count("q-"+strconv.Itoa(i), alert.Red) == 0 {
-				return false
-			}
-		}
-		return true
-	})
+	waitCode(t, rcv, "svc-", n, alert.Red)
 	errMu.Lock()
 	for i := range n {
-		name := "q-" + strconv.Itoa(i)
+		name := "svc-" + strconv.Itoa(i)
 		var qe *cpra.QuorumError
 		if !errors.As(redErrs[name], &qe) {
 			t.Errorf("%s: red error %v, want a *cpra.QuorumError", name, redErrs[name])
@@ -143,22 +113,7 @@ func TestLocationQuorum(t *testing.T) {
 	errMu.Unlock()
 	// Everyone sees them up: one green each, and one red in all.
 	setDown()
-	waitFor(t, "a green for every monitor", 30*time.Second, func() bool {
-		for i := range n {
-			if rcv.count("q-"+strconv.Itoa(i), alert.Green) == 0 {
-				return false
-			}
-		}
-		return true
-	})
+	waitCode(t, rcv, "svc-", n, alert.Green)
 	time.Sleep(300 * time.Millisecond)
-	for i := range n {
-		name := "q-" + strconv.Itoa(i)
-		if r, g := rcv.count(name, alert.Red), rcv.count(name, alert.Green); r != 1 || g != 1 {
-			t.Errorf("%s: %d reds, %d greens (%v), want one of each", name, r, g, rcv.codes[name])
-		}
-	}
-	if d := rcv.duplicates(); d != 0 {
-		t.Errorf("%d alerts delivered twice", d)
-	}
+	oneEach(t, rcv, "svc-", n)
 }

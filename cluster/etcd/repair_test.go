@@ -11,8 +11,6 @@ import (
 
 	"github.com/ziad/cpra"
 	"github.com/ziad/cpra/intervene"
-	"github.com/ziad/cpra/pulse"
-	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
 // TestRepairsMoveWithTheShard repairs targets that stay broken while the
@@ -43,40 +41,16 @@ func TestRepairsMoveWithTheShard(t *testing.T) {
 			return errors.New("still broken")
 		})
 	}
-	start := func(name string) *member {
-		cli, err := clientv3.New(clientv3.Config{Endpoints: []string{ep}, DialTimeout: 5 * time.Second, Logger: nopZap()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		cl, err := New(Config{Client: cli, Name: name, Shards: testShards, TTL: 2 * time.Second, Logger: quietLog()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		eng, err := cpra.New(cpra.WithCluster(cl), cpra.WithNotifier(newReceiver()), cpra.WithLogger(quietLog()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := range n {
-			_, err := eng.Add(cpra.Monitor{
-				Name:     "svc-" + strconv.Itoa(i),
-				Check:    pulse.MustHTTP(f.srv.URL + "/m/" + strconv.Itoa(i)),
-				Interval: 100 * time.Millisecond, Timeout: time.Second, FailureThreshold: 1,
-				Remediate: fix(name),
-				Policy:    intervene.Policy{MaxAttempts: 4, Backoff: 400 * time.Millisecond, MaxBackoff: 400 * time.Millisecond},
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := eng.Start(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		m := &member{name: name, cli: cli, cl: cl, eng: eng}
-		t.Cleanup(func() { m.stop(context.Background()) })
-		return m
+	mons := fleetMonitors(n, func(m *cpra.Monitor) {
+		m.Timeout, m.FailureThreshold = time.Second, 1
+		m.Policy = intervene.Policy{MaxAttempts: 4, Backoff: 400 * time.Millisecond, MaxBackoff: 400 * time.Millisecond}
+	})
+	join := func(name string) *member {
+		return start(t, spec{endpoint: ep, name: name, notify: newReceiver(), fleet: f, monitors: mons,
+			each: func(member string, _ int, m *cpra.Monitor) { m.Remediate = fix(member) }})
 	}
-	a := start("a")
-	b := start("b")
+	a := join("a")
+	b := join("b")
 	settled(t, a, b)
 	waitFor(t, "a first attempt on every broken target", 30*time.Second, func() bool {
 		mu.Lock()
