@@ -69,6 +69,8 @@ type Status struct {
 	LastRemediationError error
 	Interval, Timeout    time.Duration
 	Labels               map[string]string
+	NextCheck            time.Time // zero while paused or in maintenance
+	SuppressedBy         string    // the parent holding a suppressed monitor
 }
 
 // PipelineStats describes one pipeline's workers and queue.
@@ -154,6 +156,7 @@ type Engine struct {
 	keep       *keeper                   // owned with the store; nil without a Store
 	carry      *carried                  // the state an update hands to the monitor it adds
 	early      []early                   // alerts raised before Start
+	listKeys   []ecs.Keyed               // owned with the store: a listing step's scratch
 }
 
 // New returns an engine, with the state its store keeps, if any. It starts
@@ -252,6 +255,7 @@ const (
 	cmdAddMaint
 	cmdRemoveMaint
 	cmdUpdate
+	cmdRead // runs read where the store's owner runs; it only reads
 )
 
 type command struct {
@@ -261,6 +265,7 @@ type command struct {
 	wins  []maint.Window
 	en    ecs.Entity
 	mid   uint64
+	read  func()
 	reply chan reply
 }
 
@@ -287,14 +292,14 @@ func (e *Engine) do(c command) reply {
 			// with it, so take the lock and read it.
 			e.mu.Lock()
 			defer e.mu.Unlock()
-			if c.kind != cmdStatus {
+			if c.kind != cmdStatus && c.kind != cmdRead {
 				return reply{err: e.errs.Closed}
 			}
 			return e.exec(c)
 		}
 	case stateClosed:
 		defer e.mu.Unlock()
-		if c.kind != cmdStatus {
+		if c.kind != cmdStatus && c.kind != cmdRead {
 			return reply{err: e.errs.Closed}
 		}
 		return e.exec(c)
@@ -320,6 +325,9 @@ func (e *Engine) exec(c command) reply {
 		return reply{mid: e.addMaint(c.sel, c.wins)}
 	case cmdRemoveMaint:
 		return reply{err: e.removeMaint(c.mid)}
+	case cmdRead:
+		c.read()
+		return reply{}
 	default:
 		st, err := e.statusOf(c.en)
 		return reply{status: st, err: err}
@@ -678,6 +686,7 @@ func (e *Engine) statusOf(en ecs.Entity) (Status, error) {
 			st.LastError = ep.LastErr
 		}
 	}
+	e.statusExtra(en, h, sc, &st)
 	return st, nil
 }
 
