@@ -81,7 +81,7 @@ th{background:#f4f4f4}td.err{font-family:monospace;word-break:break-word}
 .counts .down,.counts .failing{font-weight:bold}
 .cond{font-weight:bold;text-transform:uppercase;font-size:.85em}
 form{margin:1em 0}input[type=search]{width:24em;padding:.3em}
-nav a{margin-right:1em}.muted{color:#777}
+nav a{margin-right:1em}.muted{color:#777}td[title]{white-space:nowrap}
 </style></head><body>
 <h1><a href="{{.Root}}./">{{.Data.Title}}</a></h1>
 <form action="{{.Root}}monitors" method="get" role="search">
