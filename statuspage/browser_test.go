@@ -38,7 +38,9 @@ func liveFleet(t *testing.T) (*cpra.Engine, *statuspage.AlertLog) {
 		t.Cleanup(s.Close)
 		return s.URL
 	}
-	checkout := serve(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "overloaded", http.StatusServiceUnavailable) })
+	checkout := serve(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "overloaded", http.StatusServiceUnavailable)
+	})
 	catalog := serve(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
 	auth := serve(func(w http.ResponseWriter, r *http.Request) {
 		// A careless service that echoes what it was sent.
