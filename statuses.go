@@ -145,9 +145,9 @@ func (e *Engine) Lookup(name string) (ID, bool) {
 // by a hash of the name: it does not change while monitors come and go,
 // so pages cut by cursors neither repeat nor skip a monitor.
 //
-// The iterator reads the engine a step at a time (about four thousand
-// monitors, or a thousand failing ones, per step), each step in the
-// engine's loop between its other work: a listing of a million monitors
+// The iterator reads the engine a step at a time (growing from a few dozen
+// monitors to about three thousand, or a thousand failing ones, per step),
+// each step in the engine's loop between its other work: a listing of a million monitors
 // holds the loop for no more than a step at a time and never copies the
 // whole fleet. It is weakly consistent, as a listing of a changing fleet
 // can be: a monitor present throughout is listed exactly once, one added
@@ -160,10 +160,12 @@ func (e *Engine) Statuses(f StatusFilter) iter.Seq2[Cursor, Status] {
 	return func(yield func(Cursor, Status) bool) {
 		after, first := f.After.key, !f.After.set
 		var buf []loop.Item
-		for {
+		// Steps start small, so that a page of a few dozen costs little,
+		// and grow to the largest.
+		for span := 64; ; span = min(2*span, loop.MaxSpan) {
 			var next uint64
 			var done bool
-			buf, next, done = e.l.List(&lf, after, first, buf[:0])
+			buf, next, done = e.l.List(&lf, after, first, span, buf[:0])
 			for i := range buf {
 				it := &buf[i]
 				if !yield(Cursor{key: it.Key, set: true}, statusFrom(ID{it.E}, &it.Status)) {

@@ -47,13 +47,11 @@ type Item struct {
 	Status Status
 }
 
-// Slots of the name index, and failing monitors, one listing step looks
-// at: small enough that the loop is not held long, large enough that a
-// listing of a million monitors takes few steps.
-const (
-	listSpan  = 4096
-	listLimit = 1024
-)
+// MaxSpan bounds the slots of the name index one listing step looks at,
+// and a quarter of it the failing monitors it reports: small enough that
+// the loop is not held long, large enough that a listing of a million
+// monitors takes few steps.
+const MaxSpan = 4096
 
 // Lookup returns the monitor with the given name.
 func (e *Engine) Lookup(name string) (ecs.Entity, bool) {
@@ -64,29 +62,31 @@ func (e *Engine) Lookup(name string) (ecs.Entity, bool) {
 }
 
 // List appends to out the next matching monitors in key order after the
-// key after (from the first when first is true), looking at one step's
-// worth of monitors in the loop. It returns out, the key to go on from,
-// and whether the listing is done.
-func (e *Engine) List(f *Filter, after uint64, first bool, out []Item) ([]Item, uint64, bool) {
+// key after (from the first when first is true), looking in the loop at
+// about span slots of the name index (at most MaxSpan), or span/4
+// failing monitors. It returns out, the key to go on from, and whether the
+// listing is done.
+func (e *Engine) List(f *Filter, after uint64, first bool, span int, out []Item) ([]Item, uint64, bool) {
 	var next uint64
 	var done bool
-	e.do(command{kind: cmdRead, read: func() { out, next, done = e.list(f, after, first, out) }})
+	span = min(max(span, 4), MaxSpan)
+	e.do(command{kind: cmdRead, read: func() { out, next, done = e.list(f, after, first, span, out) }})
 	return out, next, done
 }
 
-func (e *Engine) list(f *Filter, after uint64, first bool, out []Item) ([]Item, uint64, bool) {
+func (e *Engine) list(f *Filter, after uint64, first bool, span int, out []Item) ([]Item, uint64, bool) {
 	s := e.store
 	keys := e.listKeys[:0]
 	var next uint64
 	var done bool
 	if f.Conds != 0 && f.Conds&^(CondFailing|CondDown) == 0 && s.Failing()*8 < int(e.monitors.Load()) {
 		// Only failing monitors can match, and they are few: visit them.
-		keys, done = s.ScanFailing(after, first, listLimit, keys)
+		keys, done = s.ScanFailing(after, first, span/4, keys)
 		if len(keys) > 0 {
 			next = keys[len(keys)-1].Key
 		}
 	} else {
-		keys, next, done = s.ScanNames(after, first, listSpan, keys)
+		keys, next, done = s.ScanNames(after, first, span, keys)
 	}
 	for _, k := range keys {
 		if !e.matches(f, k.E) {
