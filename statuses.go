@@ -146,7 +146,8 @@ func (e *Engine) Lookup(name string) (ID, bool) {
 // so pages cut by cursors neither repeat nor skip a monitor.
 //
 // The iterator reads the engine a step at a time (growing from a few dozen
-// monitors to about three thousand, or a thousand failing ones, per step),
+// monitors to about sixteen hundred, or five hundred failing ones, per
+// step),
 // each step in the engine's loop between its other work: a listing of a million monitors
 // holds the loop for no more than a step at a time and never copies the
 // whole fleet. It is weakly consistent, as a listing of a changing fleet

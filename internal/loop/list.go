@@ -49,9 +49,9 @@ type Item struct {
 
 // MaxSpan bounds the slots of the name index one listing step looks at,
 // and a quarter of it the failing monitors it reports: small enough that
-// the loop is not held long, large enough that a listing of a million
-// monitors takes few steps.
-const MaxSpan = 4096
+// the loop is held for a millisecond or so, large enough that a listing of
+// a million monitors takes a few hundred steps.
+const MaxSpan = 2048
 
 // Lookup returns the monitor with the given name.
 func (e *Engine) Lookup(name string) (ecs.Entity, bool) {
@@ -81,7 +81,7 @@ func (e *Engine) list(f *Filter, after uint64, first bool, span int, out []Item)
 	var done bool
 	if f.Conds != 0 && f.Conds&^(CondFailing|CondDown) == 0 && s.Failing()*8 < int(e.monitors.Load()) {
 		// Only failing monitors can match, and they are few: visit them.
-		keys, done = s.ScanFailing(after, first, span/4, keys)
+		keys, done = s.ScanFailing(after, first, span/4, func(en ecs.Entity) bool { return e.matches(f, en) }, keys)
 		if len(keys) > 0 {
 			next = keys[len(keys)-1].Key
 		}
