@@ -88,18 +88,22 @@ func (s *Status) Condition() Condition {
 // given to a client and read back with [ParseCursor], to page through
 // the monitors across requests.
 type Cursor struct {
-	key uint64
-	set bool
+	key     uint64
+	set     bool
+	failing bool // in the order of a listing of failing monitors
 }
 
 // IsZero reports whether c is the start of a listing.
 func (c Cursor) IsZero() bool { return !c.set }
 
 // String returns a short text form of c: "" for the zero Cursor, else
-// 16 hexadecimal digits.
+// 16 hexadecimal digits, or "f" and 8 for a listing of failing monitors.
 func (c Cursor) String() string {
-	if !c.set {
+	switch {
+	case !c.set:
 		return ""
+	case c.failing:
+		return fmt.Sprintf("f%08x", c.key)
 	}
 	return fmt.Sprintf("%016x", c.key)
 }
@@ -108,6 +112,12 @@ func (c Cursor) String() string {
 func ParseCursor(s string) (Cursor, error) {
 	if s == "" {
 		return Cursor{}, nil
+	}
+	if rest, ok := strings.CutPrefix(s, "f"); ok && len(rest) == 8 {
+		k, err := strconv.ParseUint(rest, 16, 32)
+		if err == nil {
+			return Cursor{key: k, set: true, failing: true}, nil
+		}
 	}
 	k, err := strconv.ParseUint(s, 16, 64)
 	if err != nil || len(s) != 16 {
@@ -141,9 +151,13 @@ func (e *Engine) Lookup(name string) (ID, bool) {
 }
 
 // Statuses returns an iterator over the statuses of the monitors f picks,
-// each with the cursor a later listing may start after. The order is fixed
-// by a hash of the name: it does not change while monitors come and go,
-// so pages cut by cursors neither repeat nor skip a monitor.
+// each with the cursor a later listing with the same filter may start
+// after. The order is fixed by a hash of the name: it does not change
+// while monitors come and go, so pages cut by cursors neither repeat nor
+// skip a monitor. A listing of only failing or down monitors, while fewer
+// than an eighth of the fleet fail, visits only the failing ones, in the
+// order in which the engine holds them, fixed for a monitor's life; its
+// cursors go on in that order.
 //
 // The iterator reads the engine a step at a time (growing from a few dozen
 // monitors to about sixteen hundred, or five hundred failing ones, per
@@ -152,24 +166,29 @@ func (e *Engine) Lookup(name string) (ID, bool) {
 // holds the loop for no more than a step at a time and never copies the
 // whole fleet. It is weakly consistent, as a listing of a changing fleet
 // can be: a monitor present throughout is listed exactly once, one added
-// or removed meanwhile at most once, and each status is as of its step.
-// A filter on failing and down monitors only, when few monitors fail,
-// visits only those. The iterator may be used more than once, and from
+// or removed meanwhile at most once (and one whose condition changes, as
+// the filter sees it, may or may not be listed), and each status is as of
+// its step. The iterator may be used more than once, and from
 // any goroutine; it also works after Shutdown.
 func (e *Engine) Statuses(f StatusFilter) iter.Seq2[Cursor, Status] {
 	lf := loop.Filter{Conds: uint8(f.Conditions), Labels: f.Labels, Name: f.Name}
 	return func(yield func(Cursor, Status) bool) {
 		after, first := f.After.key, !f.After.set
+		order := loop.ByName
+		if f.After.failing {
+			order = loop.ByFailing
+		}
 		var buf []loop.Item
 		// Steps start small, so that a page of a few dozen costs little,
 		// and grow to the largest.
 		for span := 64; ; span = min(2*span, loop.MaxSpan) {
 			var next uint64
 			var done bool
-			buf, next, done = e.l.List(&lf, after, first, span, buf[:0])
+			buf, next, order, done = e.l.List(&lf, after, first, order, span, buf[:0])
 			for i := range buf {
 				it := &buf[i]
-				if !yield(Cursor{key: it.Key, set: true}, statusFrom(ID{it.E}, &it.Status)) {
+				cur := Cursor{key: it.Key, set: true, failing: order == loop.ByFailing}
+				if !yield(cur, statusFrom(ID{it.E}, &it.Status)) {
 					return
 				}
 			}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -263,4 +264,56 @@ func TestParseSelectorAndCondition(t *testing.T) {
 	if _, err := cpra.ParseCursor("xyz"); err == nil {
 		t.Error("ParseCursor accepted a bad cursor")
 	}
+}
+
+// TestStatusesFailingPages pages through the down monitors of a fleet in
+// which few fail: the listing visits only those, and its cursors page
+// through them each once, also after a round trip through their text.
+func TestStatusesFailingPages(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e, _ := cpra.New()
+		for i := range 3000 {
+			m := cpra.Monitor{Name: fmt.Sprint("m", i), Interval: time.Second, Check: &counter{}}
+			if i%10 == 0 {
+				m.FailureThreshold = 1
+				m.Check = checkFunc(func(context.Context) error { return errors.New("refused") })
+			}
+			e.Add(m)
+		}
+		e.Start(context.Background())
+		defer shutdown(t, e)
+		time.Sleep(1500 * time.Millisecond)
+		synctest.Wait()
+		seen := map[string]int{}
+		var after cpra.Cursor
+		pages := 0
+		for {
+			n := 0
+			for cur, st := range e.Statuses(cpra.StatusFilter{Conditions: cpra.ConditionDown, After: after}) {
+				if st.Condition() != cpra.ConditionDown {
+					t.Fatalf("%s is %v, listed as down", st.Name, st.Condition())
+				}
+				if s := cur.String(); !strings.HasPrefix(s, "f") {
+					t.Fatalf("cursor %q of a listing of few failing monitors, want one of their order", s)
+				}
+				seen[st.Name]++
+				after, _ = cpra.ParseCursor(cur.String())
+				if n++; n == 40 {
+					break
+				}
+			}
+			pages++
+			if n < 40 {
+				break
+			}
+		}
+		if len(seen) != 300 || pages != 8 {
+			t.Errorf("%d down monitors in %d pages, want 300 in 8", len(seen), pages)
+		}
+		for name, n := range seen {
+			if n != 1 {
+				t.Errorf("%s listed %d times", name, n)
+			}
+		}
+	})
 }

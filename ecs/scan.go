@@ -84,22 +84,18 @@ func (s *Store) Failing() int {
 	return n
 }
 
-// ScanFailing appends to out, in increasing key order, at most limit
-// monitors with an open episode for which keep is true (nil: all) and
-// whose name key is above after (every key when first is true), and
-// returns out and whether those were the last. It visits every failing
-// monitor, so it suits a fleet where few fail.
-func (s *Store) ScanFailing(after uint64, first bool, limit int, keep func(Entity) bool, out []Keyed) ([]Keyed, bool) {
+// ScanFailing appends to out, in increasing order of entity index (the
+// Key of each), at most limit monitors with an open episode whose index is
+// above after (every one when first is true), and returns out and whether
+// those were the last. It reads only the entities of the failing monitors,
+// so it suits a fleet where few fail.
+func (s *Store) ScanFailing(after uint32, first bool, limit int, out []Keyed) ([]Keyed, bool) {
 	mark := len(out)
 	q := ark.NewFilter1[Episode](s.World).Query()
 	for q.Next() {
 		en := q.Entity()
-		if keep != nil && !keep(en) {
-			continue
-		}
-		k := keyOf(s.Probes.Get(en).Name)
-		if first || k > after {
-			out = append(out, Keyed{k, en})
+		if first || en.ID() > after {
+			out = append(out, Keyed{uint64(en.ID()), en})
 		}
 	}
 	slices.SortFunc(out[mark:], func(a, b Keyed) int {

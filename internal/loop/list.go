@@ -61,27 +61,40 @@ func (e *Engine) Lookup(name string) (ecs.Entity, bool) {
 	return en, ok
 }
 
-// List appends to out the next matching monitors in key order after the
-// key after (from the first when first is true), looking in the loop at
-// about span slots of the name index (at most MaxSpan), or span/4
-// failing monitors. It returns out, the key to go on from, and whether the
-// listing is done.
-func (e *Engine) List(f *Filter, after uint64, first bool, span int, out []Item) ([]Item, uint64, bool) {
+// Orders of a listing.
+const (
+	ByName    uint8 = iota // by the key of the name: every monitor, stable across steps
+	ByFailing              // by entity index, failing monitors only
+)
+
+// List appends to out the next matching monitors after the key after
+// (from the first when first is true), in the listing's order, looking in
+// the loop at about span slots of the name index (at most MaxSpan), or
+// span/4 failing monitors. The first step of a listing (first, with no
+// order given) picks the order: ByFailing for a filter on failing and
+// down monitors when few fail. It returns out, the key to go on from, the
+// order, and whether the listing is done.
+func (e *Engine) List(f *Filter, after uint64, first bool, order uint8, span int, out []Item) ([]Item, uint64, uint8, bool) {
 	var next uint64
 	var done bool
 	span = min(max(span, 4), MaxSpan)
-	e.do(command{kind: cmdRead, read: func() { out, next, done = e.list(f, after, first, span, out) }})
-	return out, next, done
+	e.do(command{kind: cmdRead, read: func() {
+		if first && order == ByName && f.Conds != 0 && f.Conds&^(CondFailing|CondDown) == 0 &&
+			e.store.Failing()*8 < int(e.monitors.Load()) {
+			order = ByFailing
+		}
+		out, next, done = e.list(f, after, first, order, span, out)
+	}})
+	return out, next, order, done
 }
 
-func (e *Engine) list(f *Filter, after uint64, first bool, span int, out []Item) ([]Item, uint64, bool) {
+func (e *Engine) list(f *Filter, after uint64, first bool, order uint8, span int, out []Item) ([]Item, uint64, bool) {
 	s := e.store
 	keys := e.listKeys[:0]
 	var next uint64
 	var done bool
-	if f.Conds != 0 && f.Conds&^(CondFailing|CondDown) == 0 && s.Failing()*8 < int(e.monitors.Load()) {
-		// Only failing monitors can match, and they are few: visit them.
-		keys, done = s.ScanFailing(after, first, span/4, func(en ecs.Entity) bool { return e.matches(f, en) }, keys)
+	if order == ByFailing {
+		keys, done = s.ScanFailing(uint32(after), first, span/4, keys)
 		if len(keys) > 0 {
 			next = keys[len(keys)-1].Key
 		}
