@@ -197,3 +197,35 @@ func BenchmarkStatusPageListJSON(b *testing.B) { pageBench(b, "/monitors", true)
 // BenchmarkStatusPageSearchMiss is a search that matches no monitor: it
 // reads every name once.
 func BenchmarkStatusPageSearchMiss(b *testing.B) { pageBench(b, "/monitors?q=absent", true) }
+
+// BenchmarkCounts counts the monitors by condition: one pass over every
+// monitor's health in the loop.
+func BenchmarkCounts(b *testing.B) {
+	for _, sz := range sizes(b) {
+		b.Run(sz.name, func(b *testing.B) {
+			e, _, _ := listFleet(b, sz.n)
+			b.ReportAllocs()
+			for b.Loop() {
+				if c := e.Counts(); c.Monitors != sz.n {
+					b.Fatalf("counted %d, want %d", c.Monitors, sz.n)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkStats is the baseline of Counts: Engine.Stats, whose up and
+// down counts the engine keeps as it goes.
+func BenchmarkStats(b *testing.B) {
+	for _, sz := range sizes(b) {
+		b.Run(sz.name, func(b *testing.B) {
+			e, _, _ := listFleet(b, sz.n)
+			b.ReportAllocs()
+			for b.Loop() {
+				if s := e.Stats(); s.Monitors != sz.n {
+					b.Fatalf("counted %d, want %d", s.Monitors, sz.n)
+				}
+			}
+		})
+	}
+}

@@ -85,16 +85,16 @@ func (s *Store) Failing() int {
 }
 
 // ScanFailing appends to out, in increasing order of entity index (the
-// Key of each), at most limit monitors with an open episode whose index is
-// above after (every one when first is true), and returns out and whether
-// those were the last. It reads only the entities of the failing monitors,
-// so it suits a fleet where few fail.
-func (s *Store) ScanFailing(after uint32, first bool, limit int, out []Keyed) ([]Keyed, bool) {
+// Key of each), at most limit monitors with an open episode for which keep
+// is true (nil: every one) and whose index is above after (every one when
+// first is true), and returns out and whether those were the last. It
+// reads only the failing monitors, so it suits a fleet where few fail.
+func (s *Store) ScanFailing(after uint32, first bool, limit int, keep func(Entity) bool, out []Keyed) ([]Keyed, bool) {
 	mark := len(out)
 	q := ark.NewFilter1[Episode](s.World).Query()
 	for q.Next() {
 		en := q.Entity()
-		if first || en.ID() > after {
+		if (first || en.ID() > after) && (keep == nil || keep(en)) {
 			out = append(out, Keyed{uint64(en.ID()), en})
 		}
 	}

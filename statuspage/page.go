@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ziad/cpra"
@@ -61,7 +62,16 @@ type Page struct {
 	e   *cpra.Engine
 	cfg config
 	mux *http.ServeMux
+
+	countsMu sync.Mutex
+	counts   cpra.Counts
+	countsAt time.Time // when counts were taken; zero: never
 }
+
+// countsMaxAge is how long the page reuses the counts by condition:
+// counting reads every monitor (a few milliseconds of the engine's loop at
+// a million), which a page refreshed by many browsers should not repeat.
+const countsMaxAge = time.Second
 
 var _ http.Handler = (*Page)(nil)
 
@@ -177,7 +187,7 @@ type Detail struct {
 }
 
 func (p *Page) overview(w http.ResponseWriter, r *http.Request) {
-	c := p.e.Counts()
+	c := p.countsNow()
 	o := Overview{Title: p.cfg.title, At: p.cfg.now(), Counts: Counts{Monitors: c.Monitors, Down: c.Down,
 		Failing: c.Failing, Up: c.Up, Unknown: c.Unknown, Paused: c.Paused, Maintenance: c.Maintenance}}
 	n := p.cfg.pageSize
@@ -200,6 +210,17 @@ func (p *Page) overview(w http.ResponseWriter, r *http.Request) {
 		o.Alerts = []Entry{}
 	}
 	p.respond(w, r, "overview", "", &o)
+}
+
+// countsNow returns the counts by condition, taken at most countsMaxAge
+// ago.
+func (p *Page) countsNow() cpra.Counts {
+	p.countsMu.Lock()
+	defer p.countsMu.Unlock()
+	if now := p.cfg.now(); p.countsAt.IsZero() || now.Sub(p.countsAt) >= countsMaxAge || now.Before(p.countsAt) {
+		p.counts, p.countsAt = p.e.Counts(), now
+	}
+	return p.counts
 }
 
 // badRequest is an error in a request's query.

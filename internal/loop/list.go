@@ -94,7 +94,7 @@ func (e *Engine) list(f *Filter, after uint64, first bool, order uint8, span int
 	var next uint64
 	var done bool
 	if order == ByFailing {
-		keys, done = s.ScanFailing(uint32(after), first, span/4, keys)
+		keys, done = s.ScanFailing(uint32(after), first, span/4, func(en ecs.Entity) bool { return e.matches(f, en) }, keys)
 		if len(keys) > 0 {
 			next = keys[len(keys)-1].Key
 		}
