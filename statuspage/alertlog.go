@@ -28,7 +28,8 @@ type Entry struct {
 }
 
 // AlertLog is a bounded ring of the most recent alerts. Create it with
-// [NewAlertLog]; it is safe for concurrent use.
+// [NewAlertLog]; it is safe for concurrent use, and Record returns at
+// once, so it may be the engine's [cpra.WithAlertHook].
 type AlertLog struct {
 	mu   sync.Mutex
 	ring []Entry

@@ -22,15 +22,17 @@
 //
 // # Recent alerts
 //
-// An [AlertLog] keeps the last alerts it was given in a bounded ring. Wrap
-// the engine's notifier with [AlertLog.Notifier], so that every alert
-// passes through it on its way, and give it to the page:
+// An [AlertLog] keeps the last alerts it was given in a bounded ring. Give
+// it every alert the engine raises with the engine's hook, and give it to
+// the page:
 //
 //	log := statuspage.NewAlertLog(100)
-//	engine, _ := cpra.New(cpra.WithNotifier(log.Notifier(pager)))
+//	engine, _ := cpra.New(cpra.WithNotifier(pager), cpra.WithAlertHook(log.Record))
 //	page := statuspage.New(engine, statuspage.WithAlertLog(log))
 //
-// or hand alerts to [AlertLog.Record] from a notifier of your own.
+// The hook sees the alerts of every monitor, whatever notifier each has.
+// [AlertLog.Notifier] wraps one notifier instead, for the alerts that pass
+// through it.
 //
 // # Scale
 //

@@ -763,7 +763,7 @@ func (e *Engine) Start(ctx context.Context) error {
 		Timeout: e.cfg.NotifyTimeout, Retries: e.cfg.NotifyRetries, Backoff: e.cfg.NotifyBackoff, MaxElapsed: e.cfg.NotifyMaxElapsed,
 		PerNotifier: e.cfg.NotifyConcurrency, MaxInFlight: e.cfg.NotifyMaxInFlight,
 		PerMonitor: e.cfg.BacklogPerMonitor, Memory: e.cfg.BacklogMemory,
-		Undelivered: e.cfg.Undelivered, Log: e.log, Epoch: e.epoch,
+		Undelivered: e.cfg.Undelivered, Raised: e.cfg.Raised, Log: e.log, Epoch: e.epoch,
 		TimeoutErr: e.errs.Timeout, PanicErr: e.errs.Panic, Info: e.info,
 		Keep: e.keep != nil,
 	}, e.base, &e.alertCtr)
