@@ -231,3 +231,48 @@ func BenchmarkStats(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkEngineLagListing is BenchmarkEngineLag with a listing of every
+// monitor running again and again through the window: what the steps of
+// Engine.Statuses cost the schedule. BenchmarkEngineLag is its baseline.
+func BenchmarkEngineLagListing(b *testing.B) {
+	for _, sz := range sizes(b) {
+		b.Run(sz.name, func(b *testing.B) {
+			e := newFleet(b, names(sz.n), time.Minute)
+			var lag cpra.LagStats
+			var listings float64
+			for b.Loop() {
+				if err := e.Start(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+				time.Sleep(2 * time.Second)
+				done := make(chan struct{})
+				var wg sync.WaitGroup
+				n := 0
+				wg.Go(func() {
+					for {
+						for range e.Statuses(cpra.StatusFilter{}) {
+						}
+						n++
+						select {
+						case <-done:
+							return
+						default:
+						}
+					}
+				})
+				time.Sleep(window())
+				lag = e.Stats().Lag
+				close(done)
+				wg.Wait()
+				listings = float64(n)
+				stop(b, e)
+				b.StopTimer()
+				e = newFleet(b, names(sz.n), time.Minute)
+				b.StartTimer()
+			}
+			reportLag(b, lag.P50, lag.P99, lag.Max)
+			b.ReportMetric(listings, "listings")
+		})
+	}
+}
