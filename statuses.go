@@ -27,9 +27,6 @@ const (
 
 var conditionNames = [...]string{"unknown", "up", "failing", "down", "paused", "maintenance"}
 
-// Conditions lists every condition, in the order a page shows them.
-var Conditions = [...]Condition{ConditionDown, ConditionFailing, ConditionUp, ConditionUnknown, ConditionPaused, ConditionMaintenance}
-
 // String returns the condition's name ("down"), or the names of a set
 // joined by "|".
 func (c Condition) String() string {

@@ -41,8 +41,8 @@
 // paging uses cursors that stay valid while monitors come and go, and no
 // request copies the whole fleet. A search that matches little reads every
 // monitor once, a step at a time. The counts by condition read every
-// monitor's health in one pass (about 4 ms of the engine's loop at a
-// million); the page reuses them for a second.
+// monitor's health in one pass (a few milliseconds of the engine's loop at
+// a million); the page reuses them for a second.
 //
 // # Secrets
 //
