@@ -402,3 +402,33 @@ func TestAlertLog(t *testing.T) {
 		t.Errorf("entries of x: %+v", e)
 	}
 }
+
+// TestHTMLEscapes: a monitor's name, labels and error are text on the
+// page, never markup.
+func TestHTMLEscapes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		log := statuspage.NewAlertLog(10)
+		e, _ := cpra.New(cpra.WithAlertHook(log.Record), cpra.WithNotifier(alert.NotifierFunc(func(context.Context, alert.Alert) error { return nil })))
+		e.Add(cpra.Monitor{Name: `<script>alert(1)</script>`, Interval: time.Second, FailureThreshold: 1,
+			Labels: map[string]string{"x": `"><i>`}, Check: failing(`<img src=x onerror=alert(2)>`, nil)})
+		e.Start(context.Background())
+		defer shutdown(t, e)
+		time.Sleep(1500 * time.Millisecond)
+		synctest.Wait()
+		p := statuspage.New(e, statuspage.WithAlertLog(log))
+		for _, path := range []string{"/", "/monitors", "/monitors/" + url.PathEscape(`<script>alert(1)</script>`)} {
+			code, page := get(t, p, path, false)
+			if code != 200 {
+				t.Fatalf("GET %s: %d", path, code)
+			}
+			for _, raw := range []string{"<script>", "<img", `"><i>`} {
+				if strings.Contains(page, raw) {
+					t.Errorf("GET %s: raw %s in the HTML", path, raw)
+				}
+			}
+			if !strings.Contains(page, "&lt;script&gt;alert(1)&lt;/script&gt;") {
+				t.Errorf("GET %s: the escaped name is missing", path)
+			}
+		}
+	})
+}
