@@ -104,6 +104,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.demoDuration, "demo.duration", 0, "stop the demo after this long (0: run until interrupted)")
 	fs.StringVar(&o.state, "state", "", "with --yaml: the file the engine keeps its state in across restarts (default: the --yaml file's path with .state added; \"\" for none)")
 	fs.BoolVar(&o.stateReset, "state.reset", false, "move a damaged or newer state file aside and start with no state")
+	o.cluster.register(fs)
 	o.web.flags(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -162,6 +163,7 @@ type options struct {
 	state        string // the state file; "" for none (see stateSet)
 	stateSet     bool   // --state was given
 	stateReset   bool
+	cluster      clusterFlags
 	// tty is standard error when it is a terminal: the status line and the
 	// load progress then redraw one line there instead of logging.
 	tty io.Writer
@@ -319,6 +321,22 @@ func runFile(ctx context.Context, o options, stdout, stderr io.Writer, log *slog
 	// A monitor without codes logs its alerts on standard output, as a
 	// log notifier without a file does.
 	opts := []cpra.Option{cpra.WithLogger(log), cpra.WithCapacity(len(f.Monitors)), cpra.WithNotifier(alert.Log(stdout))}
+	join, _, leave, err := o.cluster.join(log)
+	if err != nil {
+		f.Close()
+		fmt.Fprintln(stderr, "cpra:", err)
+		return 1
+	}
+	if join != nil {
+		defer leave() // after the engine has shut down
+		opts = append(opts, join)
+		if o.stateSet && o.state != "" {
+			f.Close()
+			fmt.Fprintln(stderr, "cpra: --state and --cluster.etcd: a member of a cluster keeps its state in etcd")
+			return 1
+		}
+		o.state, o.stateSet = "", true
+	}
 	st, err := openState(o, log)
 	if err != nil {
 		f.Close()
