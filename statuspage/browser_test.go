@@ -216,8 +216,8 @@ func byID(root *html.Node, id string) string {
 
 // TestBrowser opens the page in headless Chromium, checks the DOM the
 // browser built (counts, the down monitors with their errors first, the
-// links to their pages, the recent reds, no secret), follows a monitor's
-// link, and takes a screenshot.
+// links to their pages, the recent reds, no secret), opens a monitor's
+// page and a search by label, and takes a screenshot.
 func TestBrowser(t *testing.T) {
 	bin := chromium(t)
 	e, log := liveFleet(t)
@@ -293,6 +293,20 @@ func TestBrowser(t *testing.T) {
 	}
 	if s := byID(doc, "error"); !strings.Contains(s, "connection refused") {
 		t.Errorf("inventory's page: error %q, want connection refused", s)
+	}
+
+	// A search by label, as the search box sends it.
+	dom = browse(t, bin, url+"monitors?q=team%3Dshop&state=", "--dump-dom")
+	doc, err = html.Parse(bytes.NewReader(dom))
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := map[string]string{}
+	for _, r := range find(doc, func(n *html.Node) bool { return n.Data == "tr" && attr(n, "data-monitor") != "" }) {
+		found[attr(r, "data-monitor")] = attr(r, "class")
+	}
+	if len(found) != 2 || found["checkout"] != "down" || found["catalog"] != "up" {
+		t.Errorf("search team=shop shows %v, want checkout down and catalog up", found)
 	}
 
 	shot := filepath.Join(t.TempDir(), "status.png")
