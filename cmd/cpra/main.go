@@ -105,6 +105,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.state, "state", "", "with --yaml: the file the engine keeps its state in across restarts (default: the --yaml file's path with .state added; \"\" for none)")
 	fs.BoolVar(&o.stateReset, "state.reset", false, "move a damaged or newer state file aside and start with no state")
 	o.cluster.register(fs)
+	o.web.flags(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -112,6 +113,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	fs.Visit(func(f *flag.Flag) { o.stateSet = o.stateSet || f.Name == "state" })
+	if err := o.web.check(); err != nil {
+		fmt.Fprintln(stderr, "cpra:", err)
+		return 2
+	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "cpra: unexpected argument %q\n", fs.Arg(0))
 		fs.Usage()
@@ -153,6 +158,7 @@ type options struct {
 	pprof        bool
 	pprofAddr    string
 	metricsAddr  string
+	web          web // --http.addr, --metrics.monitors
 	demoDuration time.Duration
 	state        string // the state file; "" for none (see stateSet)
 	stateSet     bool   // --state was given
@@ -176,7 +182,7 @@ func terminal(w io.Writer) bool {
 // engineOptions returns the command's own engine options followed by those
 // of the --config file, which therefore take precedence.
 func (o options) engineOptions(own ...cpra.Option) []cpra.Option {
-	return append(own, o.settings.opts...)
+	return append(append(own, o.web.engineOptions()...), o.settings.opts...)
 }
 
 // printSettingsErrors writes the problems of a --config file one per line.
@@ -424,10 +430,10 @@ func printErrors(w io.Writer, err error) {
 
 // metricsHandler serves e's series with the Go runtime's (go_*) and the
 // process's (process_*), as a standalone daemon's /metrics is expected to.
-func metricsHandler(e *cpra.Engine) http.Handler {
+func metricsHandler(e *cpra.Engine, opts ...metrics.Option) http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
-		metrics.NewCollector(e),
+		metrics.NewCollector(e, opts...),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -463,8 +469,14 @@ func serve(ctx context.Context, o options, e *cpra.Engine, log *slog.Logger, bac
 	}
 	if o.metricsAddr != "" {
 		mux := http.NewServeMux()
-		mux.Handle("GET /metrics", metricsHandler(e))
+		mux.Handle("GET /metrics", metricsHandler(e, o.web.metricsOptions()...))
 		if !listen("metrics", o.metricsAddr, "/metrics", mux) {
+			e.Shutdown(context.Background())
+			return 1
+		}
+	}
+	if o.web.addr != "" {
+		if !listen("status page", o.web.addr, "/", o.web.handler(e)) {
 			e.Shutdown(context.Background())
 			return 1
 		}
