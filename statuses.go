@@ -23,9 +23,10 @@ const (
 	ConditionDown        Condition = Condition(loop.CondDown)    // down
 	ConditionPaused      Condition = Condition(loop.CondPaused)  // paused (see Engine.Pause), whatever its state
 	ConditionMaintenance Condition = Condition(loop.CondMaint)   // inside a maintenance window, unless paused
+	ConditionAway        Condition = Condition(loop.CondAway)    // run by another engine of the cluster (see WithCluster)
 )
 
-var conditionNames = [...]string{"unknown", "up", "failing", "down", "paused", "maintenance"}
+var conditionNames = [...]string{"unknown", "up", "failing", "down", "paused", "maintenance", "away"}
 
 // String returns the condition's name ("down"), or the names of a set
 // joined by "|".
@@ -65,6 +66,8 @@ func ParseCondition(s string) (Condition, error) {
 // else down, failing (an episode is open, not yet down), up, or unknown.
 func (s *Status) Condition() Condition {
 	switch {
+	case s.Away:
+		return ConditionAway
 	case s.Paused:
 		return ConditionPaused
 	case s.Maintenance:
@@ -207,6 +210,7 @@ type Counts struct {
 	Down        int
 	Paused      int
 	Maintenance int
+	Away        int // run by another engine of the cluster
 }
 
 // Of returns the count of one condition.
@@ -224,6 +228,8 @@ func (c Counts) Of(cond Condition) int {
 		return c.Paused
 	case ConditionMaintenance:
 		return c.Maintenance
+	case ConditionAway:
+		return c.Away
 	}
 	return 0
 }
@@ -234,8 +240,8 @@ func (c Counts) Of(cond Condition) int {
 // and down suffice.
 func (e *Engine) Counts() Counts {
 	n := e.l.Counts()
-	return Counts{Monitors: n[0] + n[1] + n[2] + n[3] + n[4] + n[5],
-		Unknown: n[0], Up: n[1], Failing: n[2], Down: n[3], Paused: n[4], Maintenance: n[5]}
+	return Counts{Monitors: n[0] + n[1] + n[2] + n[3] + n[4] + n[5] + n[6],
+		Unknown: n[0], Up: n[1], Failing: n[2], Down: n[3], Paused: n[4], Maintenance: n[5], Away: n[6]}
 }
 
 // ParseSelector reads a label selector written as comma-separated

@@ -155,6 +155,7 @@ type Counts struct {
 	Unknown     int `json:"unknown"`
 	Paused      int `json:"paused"`
 	Maintenance int `json:"maintenance"`
+	Away        int `json:"away"` // run by another engine of the cluster
 }
 
 // Overview is what / shows.
@@ -189,7 +190,7 @@ type Detail struct {
 func (p *Page) overview(w http.ResponseWriter, r *http.Request) {
 	c := p.countsNow()
 	o := Overview{Title: p.cfg.title, At: p.cfg.now(), Counts: Counts{Monitors: c.Monitors, Down: c.Down,
-		Failing: c.Failing, Up: c.Up, Unknown: c.Unknown, Paused: c.Paused, Maintenance: c.Maintenance}}
+		Failing: c.Failing, Up: c.Up, Unknown: c.Unknown, Paused: c.Paused, Maintenance: c.Maintenance, Away: c.Away}}
 	n := p.cfg.pageSize
 	o.Problems = make([]Monitor, 0, min(n, c.Down+c.Failing))
 	for _, cond := range []cpra.Condition{cpra.ConditionDown, cpra.ConditionFailing} {

@@ -119,7 +119,8 @@ nav a{margin-right:1em}.muted{color:#777}td[title]{white-space:nowrap}
 <li>unknown<b id="count-unknown">{{.Counts.Unknown}}</b></li>
 <li class="paused">paused<b id="count-paused">{{.Counts.Paused}}</b></li>
 <li class="maintenance">maintenance<b id="count-maintenance">{{.Counts.Maintenance}}</b></li>
-<li>all<b id="count-monitors">{{.Counts.Monitors}}</b></li>
+{{if .Counts.Away}}<li class="away">away<b id="count-away">{{.Counts.Away}}</b></li>
+{{end}}<li>all<b id="count-monitors">{{.Counts.Monitors}}</b></li>
 </ul>
 <nav><a href="{{$v.Root}}monitors">All monitors</a><a href="{{$v.Root}}monitors?state=down,failing">Down or failing</a></nav>
 <h2>Down or failing</h2>

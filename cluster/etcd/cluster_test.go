@@ -319,6 +319,23 @@ func TestThreeMembersShareFailOverAndResume(t *testing.T) {
 		perMember[name]++
 	}
 	t.Logf("monitors per member: %v", perMember)
+	// Each member lists the monitors the others run as away.
+	for _, m := range []*member{a, b, c} {
+		cnt := m.eng.Counts()
+		if cnt.Monitors != n || cnt.Away != n-perMember[m.name] {
+			t.Errorf("%s counts %d monitors, %d away; want %d, %d away", m.name, cnt.Monitors, cnt.Away, n, n-perMember[m.name])
+		}
+		away := 0
+		for _, st := range m.eng.Statuses(cpra.StatusFilter{Conditions: cpra.ConditionAway}) {
+			if !st.Away {
+				t.Errorf("%s lists %s as away, and its status says it is not", m.name, st.Name)
+			}
+			away++
+		}
+		if away != cnt.Away {
+			t.Errorf("%s lists %d monitors away, counts %d", m.name, away, cnt.Away)
+		}
+	}
 
 	// An incident: 30 targets go down, each is reported red once.
 	f.setDown(0, 30, true)

@@ -13,12 +13,15 @@ const (
 	CondDown
 	CondPaused
 	CondMaint
+	CondAway
 )
 
 // condition is the one condition a monitor is in: paused and maintenance
 // first, then its phase.
 func condition(h *ecs.Health) uint8 {
 	switch {
+	case h.Rules&ecs.Away != 0:
+		return CondAway
 	case h.Flags&episode.Paused != 0:
 		return CondPaused
 	case h.Flags&episode.Maint != 0:
@@ -159,8 +162,8 @@ func lower(c byte) byte {
 
 // Counts returns the number of monitors in each condition, indexed by the
 // bit number of the condition (CondUnknown is 0).
-func (e *Engine) Counts() [6]int {
-	var n [6]int
+func (e *Engine) Counts() [7]int {
+	var n [7]int
 	e.do(command{kind: cmdRead, read: func() {
 		e.store.EachHealth(func(h *ecs.Health, _ map[string]string) {
 			switch condition(h) {
@@ -176,6 +179,8 @@ func (e *Engine) Counts() [6]int {
 				n[4]++
 			case CondMaint:
 				n[5]++
+			case CondAway:
+				n[6]++
 			}
 		})
 	}})
