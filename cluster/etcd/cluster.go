@@ -347,7 +347,7 @@ func (c *Cluster) keepAlive(ctx context.Context, lease clientv3.LeaseID, ttl int
 		case <-t.C:
 		}
 		sent := c.now()
-		rctx, cancel := context.WithTimeout(ctx, every)
+		rctx, cancel := context.WithTimeout(ctx, 2*every)
 		r, err := c.cli.KeepAliveOnce(rctx, lease)
 		cancel()
 		switch {

@@ -124,6 +124,11 @@ type member struct {
 
 const testShards = 32
 
+// testTTL is the members' lease TTL: short, so that failovers are quick,
+// and long enough that a member of a race-enabled test on a busy machine
+// (etcd's server is instrumented too) renews it in time.
+const testTTL = 4 * time.Second
+
 // spec describes a member to start.
 type spec struct {
 	endpoint, name, location string
@@ -158,7 +163,7 @@ func start(t *testing.T, sp spec) *member {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cl, err := New(Config{Client: cli, Name: sp.name, Location: sp.location, Shards: testShards, TTL: 2 * time.Second, Logger: quietLog()})
+	cl, err := New(Config{Client: cli, Name: sp.name, Location: sp.location, Shards: testShards, TTL: testTTL, Logger: quietLog()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,7 +261,14 @@ func owned(ms ...*member) (sum int, each []int) {
 // them, each at least one.
 func settled(t *testing.T, ms ...*member) {
 	t.Helper()
-	waitFor(t, "shards spread over the members", 60*time.Second, func() bool {
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, m := range ms {
+				t.Logf("%s: %+v", m.name, m.cl.Stats())
+			}
+		}
+	})
+	waitFor(t, "shards spread over the members", 2*time.Minute, func() bool {
 		sum, each := owned(ms...)
 		for _, n := range each {
 			if n == 0 {

@@ -37,7 +37,7 @@ func TestClusterOfThreeProcesses(t *testing.T) {
 	const (
 		services = 150
 		shards   = 48
-		ttl      = 2 * time.Second
+		ttl      = 4 * time.Second
 		interval = 200 * time.Millisecond
 		bad      = 30
 	)
