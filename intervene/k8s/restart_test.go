@@ -181,22 +181,25 @@ func TestRolloutRestartContext(t *testing.T) {
 func TestConstructorErrors(t *testing.T) {
 	c := newCluster(t)
 	for name, fn := range map[string]func() error{
-		"restart, nil client":       func() error { _, err := RolloutRestart(nil, Deployment, "a", "b"); return err },
-		"restart, replicaset":       func() error { _, err := RolloutRestart(c, Kind("ReplicaSet"), "a", "b"); return err },
-		"restart, empty name":       func() error { _, err := RolloutRestart(c, Deployment, "a", ""); return err },
-		"restart, bad name":         func() error { _, err := RolloutRestart(c, Deployment, "a", "Web_1"); return err },
-		"restart, path in name":     func() error { _, err := RolloutRestart(c, Deployment, "a", "../secrets"); return err },
-		"restart, bad namespace":    func() error { _, err := RolloutRestart(c, Deployment, "a.b", "web"); return err },
-		"restart, scale option":     func() error { _, err := RolloutRestart(c, Deployment, "a", "web", WithReplicas(2)); return err },
-		"restart, empty manager":    func() error { _, err := RolloutRestart(c, Deployment, "a", "web", WithFieldManager("")); return err },
-		"scale, nil client":         func() error { _, err := Scale(nil, Deployment, "a", "b", WithReplicas(1)); return err },
-		"scale, daemonset":          func() error { _, err := Scale(c, DaemonSet, "a", "b", WithReplicas(1)); return err },
-		"scale, no count":           func() error { _, err := Scale(c, Deployment, "a", "b"); return err },
-		"scale, both counts":        func() error { _, err := Scale(c, Deployment, "a", "b", WithReplicas(1), WithAddReplicas(1, 3)); return err },
-		"scale, negative replicas":  func() error { _, err := Scale(c, Deployment, "a", "b", WithReplicas(-1)); return err },
-		"scale, zero step":          func() error { _, err := Scale(c, Deployment, "a", "b", WithAddReplicas(0, 3)); return err },
-		"scale, zero ceiling":       func() error { _, err := Scale(c, StatefulSet, "a", "b", WithAddReplicas(1, 0)); return err },
-		"scale, bad name":           func() error { _, err := Scale(c, StatefulSet, "a", "b c", WithReplicas(1)); return err },
+		"restart, nil client":    func() error { _, err := RolloutRestart(nil, Deployment, "a", "b"); return err },
+		"restart, replicaset":    func() error { _, err := RolloutRestart(c, Kind("ReplicaSet"), "a", "b"); return err },
+		"restart, empty name":    func() error { _, err := RolloutRestart(c, Deployment, "a", ""); return err },
+		"restart, bad name":      func() error { _, err := RolloutRestart(c, Deployment, "a", "Web_1"); return err },
+		"restart, path in name":  func() error { _, err := RolloutRestart(c, Deployment, "a", "../secrets"); return err },
+		"restart, bad namespace": func() error { _, err := RolloutRestart(c, Deployment, "a.b", "web"); return err },
+		"restart, scale option":  func() error { _, err := RolloutRestart(c, Deployment, "a", "web", WithReplicas(2)); return err },
+		"restart, empty manager": func() error { _, err := RolloutRestart(c, Deployment, "a", "web", WithFieldManager("")); return err },
+		"scale, nil client":      func() error { _, err := Scale(nil, Deployment, "a", "b", WithReplicas(1)); return err },
+		"scale, daemonset":       func() error { _, err := Scale(c, DaemonSet, "a", "b", WithReplicas(1)); return err },
+		"scale, no count":        func() error { _, err := Scale(c, Deployment, "a", "b"); return err },
+		"scale, both counts": func() error {
+			_, err := Scale(c, Deployment, "a", "b", WithReplicas(1), WithAddReplicas(1, 3))
+			return err
+		},
+		"scale, negative replicas": func() error { _, err := Scale(c, Deployment, "a", "b", WithReplicas(-1)); return err },
+		"scale, zero step":         func() error { _, err := Scale(c, Deployment, "a", "b", WithAddReplicas(0, 3)); return err },
+		"scale, zero ceiling":      func() error { _, err := Scale(c, StatefulSet, "a", "b", WithAddReplicas(1, 0)); return err },
+		"scale, bad name":          func() error { _, err := Scale(c, StatefulSet, "a", "b c", WithReplicas(1)); return err },
 		"scale, only a nil option": func() error { _, err := Scale(c, Deployment, "a", "b", nil); return err },
 	} {
 		if err := fn(); !errors.Is(err, intervene.ErrConfig) {
