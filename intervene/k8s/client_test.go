@@ -139,13 +139,13 @@ func (a *apiServer) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		json.NewEncoder(w).Encode(map[string]any{"kind": kind, "apiVersion": "apps/v1",
 			"metadata": map[string]any{"name": name, "namespace": "shop", "uid": "6f1c2f9e-0b7d-4d8e-9c1a-" + fmt.Sprintf("%012d", version), "resourceVersion": fmt.Sprint(version), "generation": 4},
-			"spec": spec, "status": map[string]any{"observedGeneration": 4}})
+			"spec":     spec, "status": map[string]any{"observedGeneration": 4}})
 	}
 	scale := func() {
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(map[string]any{"kind": "Scale", "apiVersion": "autoscaling/v1",
 			"metadata": map[string]any{"name": name, "namespace": "shop", "resourceVersion": fmt.Sprint(version), "creationTimestamp": "2026-11-30T09:12:44Z"},
-			"spec": map[string]any{"replicas": a.replicas[key]}, "status": map[string]any{"replicas": a.replicas[key], "selector": "app=" + name}})
+			"spec":     map[string]any{"replicas": a.replicas[key]}, "status": map[string]any{"replicas": a.replicas[key], "selector": "app=" + name}})
 	}
 	switch {
 	case r.Method == http.MethodGet && sub == "":
