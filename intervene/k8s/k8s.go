@@ -170,12 +170,19 @@ func newTarget(ctor string, kind Kind, namespace, name string) (target, error) {
 		namespace = "default"
 	}
 	if errs := validation.IsDNS1123Label(namespace); len(errs) > 0 {
-		return target{}, errorf("%s: invalid namespace %q: %s", ctor, namespace, errs[0])
+		return target{}, errorf("%s: invalid namespace %q: %s", ctor, namespace, short(errs[0]))
 	}
 	if errs := validation.IsDNS1123Subdomain(name); len(errs) > 0 {
-		return target{}, errorf("%s: invalid name %q: %s", ctor, name, errs[0])
+		return target{}, errorf("%s: invalid name %q: %s", ctor, name, short(errs[0]))
 	}
 	return target{kind: kind, namespace: namespace, name: name}, nil
+}
+
+// short drops the example and the regular expression from a validation
+// message.
+func short(msg string) string {
+	before, _, _ := strings.Cut(msg, " (e.g.")
+	return before
 }
 
 // wrap names the operation and the target, and adds [ErrNotFound] to a
