@@ -2,6 +2,7 @@ package cpra
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -60,6 +61,16 @@ type Monitor struct {
 	// only in a row: a target that fails every other check goes down too.
 	// At most 64, and at least FailureThreshold.
 	FailureWindow int
+	// Quorum, in a cluster whose members probe from several locations
+	// (see [WithCluster]), is how many locations must see the monitor
+	// fail for a check to count as failed: with 2, one location that
+	// loses its route to the target raises nothing, two raise one red,
+	// whose error is a [*QuorumError] naming them. Every location checks
+	// the monitor; the engine that owns its shard decides, from its own
+	// check and the latest reports of the others. A location with no
+	// live member counts as unknown, not as down. 0 (the default): the
+	// owner's own check decides. Above 1 it needs a cluster.
+	Quorum int
 	// Flap, when its High is set, turns on flap detection: see
 	// [FlapThresholds].
 	Flap FlapThresholds
@@ -155,11 +166,16 @@ type Status struct {
 	Code                 alert.Code
 	ConsecutiveFailures  int
 	ConsecutiveSuccesses int
-	LastCheck            time.Time     // when the last check finished
+	LastCheck            time.Time     // when the last check finished: the time of the last result
 	LastLatency          time.Duration // how long it took
-	LastError            error         // its error; nil when it passed
-	// Since is when the open episode began; zero when the monitor is not
-	// failing.
+	// LastError is the error of the last check while the monitor fails;
+	// nil when it passed. The built-in checkers scrub every secret they
+	// were given from it.
+	LastError error
+	// Since is when the current failing or down state began: the start of
+	// the open episode. It is zero for a monitor that is not failing: the
+	// engine does not keep when a healthy monitor recovered, which would
+	// cost every monitor 8 bytes.
 	Since time.Time
 	// Attempts counts remediation attempts in the open episode.
 	Attempts int
@@ -174,9 +190,19 @@ type Status struct {
 	// flap detection on).
 	Flapping    bool
 	FlapPercent float64
+	// Away is true while another engine of the cluster runs the monitor
+	// (see [WithCluster]); its other fields are then those of a monitor
+	// just added.
+	Away bool
 	// Suppressed is true while a parent (see Monitor.DependsOn) holds the
-	// alerts and repairs of this failing monitor.
-	Suppressed bool
+	// alerts and repairs of this failing monitor, and SuppressedBy names
+	// the parent: one that is failing, down or in maintenance, or, while
+	// the monitor waits for its parents' verdict, the first parent.
+	Suppressed   bool
+	SuppressedBy string
+	// NextCheck is when the next check is due; zero while the monitor is
+	// paused or in a maintenance window.
+	NextCheck time.Time
 	// LastRemediation is when the monitor's last attempt started (zero if
 	// none), and LastRemediationError its outcome (nil: it succeeded, or it
 	// is still running).
@@ -227,6 +253,16 @@ type Stats struct {
 	StatesDropped   uint64 // kept states of monitors not added again within the grace
 	CallsAbandoned  uint64 // remediations and notifications left behind past their deadline
 	PlugInsRunning  int    // remediation and notify calls still running, abandoned ones included
+
+	// In a cluster (see WithCluster): the shards this engine runs, the
+	// alerts it left to the next owner of their shard because it no longer
+	// held it (or could not tell), and the repairs it did not start for
+	// that reason.
+	ShardsOwned        int
+	ShardsAcquired     uint64 // shards the engine began to run
+	ShardsReleased     uint64 // shards it stopped running (handed over, or lost)
+	AlertsFenced       uint64
+	RemediationsFenced uint64
 
 	Pulse        PipelineStats
 	Intervention PipelineStats
@@ -295,6 +331,9 @@ var engineErrors = loop.Errors{
 	Panic: func(op string, v any, stack []byte) error {
 		return &PanicError{Op: op, Value: v, Stack: stack}
 	},
+	Quorum: func(where []string, quorum int, err error) error {
+		return &QuorumError{Locations: where, Quorum: quorum, Err: err}
+	},
 }
 
 // New returns an engine configured by opts. It starts nothing: no goroutine
@@ -309,6 +348,12 @@ func New(opts ...Option) (*Engine, error) {
 	}
 	if cfg.err != nil {
 		return nil, cfg.err
+	}
+	if cfg.Cluster != nil && cfg.Store != nil {
+		return nil, errors.New("cpra: WithStore and WithCluster: an engine of a cluster keeps its state in the cluster")
+	}
+	if cfg.Cluster != nil && cfg.StoreGrace == 0 {
+		cfg.StoreGrace = DefaultStoreGrace
 	}
 	cfg.Errors = engineErrors
 	l, err := loop.New(cfg.Config)
@@ -373,6 +418,11 @@ func (e *Engine) Status(id ID) (Status, error) {
 	if err != nil {
 		return Status{}, err
 	}
+	return statusFrom(id, &st), nil
+}
+
+// statusFrom turns the engine's status of a monitor into a Status.
+func statusFrom(id ID, st *loop.Status) Status {
 	state := StateUnknown
 	switch {
 	case st.Phase.Down():
@@ -386,9 +436,10 @@ func (e *Engine) Status(id ID) (Status, error) {
 		LastCheck: st.LastCheck, LastLatency: st.LastLatency, LastError: st.LastError,
 		Since: st.Since, Attempts: st.Attempts, Remediating: st.Remediating,
 		Paused: st.Paused, Maintenance: st.Maintenance, Flapping: st.Flapping, FlapPercent: st.FlapPercent,
-		Suppressed: st.Suppressed, LastRemediation: st.LastRemediation, LastRemediationError: st.LastRemediationError,
+		Suppressed: st.Suppressed, SuppressedBy: st.SuppressedBy, NextCheck: st.NextCheck, Away: st.Away,
+		LastRemediation: st.LastRemediation, LastRemediationError: st.LastRemediationError,
 		Interval: st.Interval, Timeout: st.Timeout, Labels: st.Labels,
-	}, nil
+	}
 }
 
 // Stats returns the engine's counters and gauges.
@@ -418,6 +469,7 @@ func (e *Engine) Stats() Stats {
 		AlertsCollapsed: s.AlertsCollapsed, AlertsQueued: s.AlertsQueued, AlertsKept: s.AlertsKept,
 		StoreFailures: s.StoreFailures, StatesDropped: s.StatesDropped,
 		CallsAbandoned: s.CallsAbandoned, PlugInsRunning: s.PlugInsRunning,
+		ShardsOwned: s.ShardsOwned, ShardsAcquired: s.ShardsAcquired, ShardsReleased: s.ShardsReleased, AlertsFenced: s.AlertsFenced, RemediationsFenced: s.RemediationsFenced,
 		Pulse: pipe(s.Pulse), Intervention: pipe(s.Intervention), Alert: pipe(s.Alert),
 		Lag:          LagStats{P50: s.Lag.P50, P99: s.Lag.P99, Max: s.Lag.Max, Samples: s.Lag.Samples},
 		CheckLatency: lat,

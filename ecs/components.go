@@ -26,6 +26,8 @@ const (
 	InFlight uint32 = 1 << (24 + iota) // a check is running
 	Rephase                            // checked off its phase: the next check returns to it
 	Dirty                              // its kept state changed since it was last written
+	Away                               // another engine of the cluster runs it
+	Watch                              // while Away, checked here for the owner: this engine's location reports it
 	flagBits = 0xff << 24
 )
 

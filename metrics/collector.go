@@ -46,6 +46,11 @@ var engineSeries = [...]series{
 	{"cpra_alerts_kept_total", "Alerts on the way at the shutdown deadline, kept in the store for the next start.", counter, func(s *cpra.Stats) float64 { return float64(s.AlertsKept) }},
 	{"cpra_store_failures_total", "Writes the store refused (each retried).", counter, func(s *cpra.Stats) float64 { return float64(s.StoreFailures) }},
 	{"cpra_store_states_dropped_total", "Kept states of monitors not added again within the grace after a restart.", counter, func(s *cpra.Stats) float64 { return float64(s.StatesDropped) }},
+	{"cpra_cluster_shards_owned", "Shards of the cluster this engine runs (0 outside a cluster).", gauge, func(s *cpra.Stats) float64 { return float64(s.ShardsOwned) }},
+	{"cpra_cluster_shards_acquired_total", "Shards this engine began to run.", counter, func(s *cpra.Stats) float64 { return float64(s.ShardsAcquired) }},
+	{"cpra_cluster_shards_released_total", "Shards this engine stopped running: handed over, or lost with its lease.", counter, func(s *cpra.Stats) float64 { return float64(s.ShardsReleased) }},
+	{"cpra_alerts_fenced_total", "Alerts left to the next owner of their shard: this engine no longer held it, or could not tell.", counter, func(s *cpra.Stats) float64 { return float64(s.AlertsFenced) }},
+	{"cpra_remediations_fenced_total", "Remediation attempts not started: this engine no longer held the monitor's shard, or could not tell.", counter, func(s *cpra.Stats) float64 { return float64(s.RemediationsFenced) }},
 	{"cpra_alerts_grouped_total", "Monitor alerts sent inside grouped alerts.", counter, func(s *cpra.Stats) float64 { return float64(s.AlertsGrouped) }},
 	{"cpra_calls_abandoned_total", "Remediation and notify calls left behind at their deadline.", counter, func(s *cpra.Stats) float64 { return float64(s.CallsAbandoned) }},
 	{"cpra_plugins_running", "Remediation and notify calls still running, abandoned ones included.", gauge, func(s *cpra.Stats) float64 { return float64(s.PlugInsRunning) }},
@@ -107,6 +112,38 @@ func (f optionFunc) apply(c *config) { f(c) }
 
 type config struct {
 	constLabels prometheus.Labels
+	monitors    map[string]string
+}
+
+// WithMonitors adds series of each monitor whose labels include every pair
+// of selector, labelled by the monitor's name:
+//
+//	cpra_monitor_up{monitor}                          1 when up (passing, or failing but not yet down), else 0
+//	cpra_monitor_failing{monitor}                     1 while an episode is open (failing or down), else 0
+//	cpra_monitor_last_check_timestamp_seconds{monitor} when its last check finished (left out before the first)
+//
+// A nil or empty selector adds none, which is the default: a series per
+// monitor is a cost to the scraper that a fleet of a million must not pay
+// by accident. Each scrape lists the selected monitors with
+// [cpra.Engine.Statuses], reading the whole fleet a step at a time.
+func WithMonitors(selector map[string]string) Option {
+	return optionFunc(func(c *config) {
+		if len(selector) == 0 {
+			c.monitors = nil
+			return
+		}
+		c.monitors = make(map[string]string, len(selector))
+		for k, v := range selector {
+			c.monitors[k] = v
+		}
+	})
+}
+
+// monitorSeries are the per-monitor series of WithMonitors.
+var monitorSeries = [...]struct{ name, help string }{
+	{"cpra_monitor_up", "1 when the monitor is up (passing, or failing but not yet down), 0 when it is down or has no result yet."},
+	{"cpra_monitor_failing", "1 while the monitor has an open episode (failing or down), else 0."},
+	{"cpra_monitor_last_check_timestamp_seconds", "Unix time when the monitor's last check finished."},
 }
 
 // WithConstLabels adds labels with fixed values to every series, for
@@ -130,6 +167,8 @@ type collector struct {
 	engine    [len(engineSeries)]*prometheus.Desc
 	pipeline  [len(pipelineGauges)]*prometheus.Desc
 	histogram [len(histograms)]*prometheus.Desc
+	monitors  map[string]string                    // nil: no per-monitor series
+	monitor   [len(monitorSeries)]*prometheus.Desc // per-monitor series, with monitors
 }
 
 // NewCollector returns a [prometheus.Collector] of e's Stats: every counter
@@ -156,6 +195,12 @@ func NewCollector(e *cpra.Engine, opts ...Option) prometheus.Collector {
 	for i, s := range histograms {
 		c.histogram[i] = prometheus.NewDesc(s.name, s.help, nil, cfg.constLabels)
 	}
+	if cfg.monitors != nil {
+		c.monitors = cfg.monitors
+		for i, s := range monitorSeries {
+			c.monitor[i] = prometheus.NewDesc(s.name, s.help, []string{"monitor"}, cfg.constLabels)
+		}
+	}
 	return c
 }
 
@@ -170,12 +215,32 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range c.histogram {
 		ch <- d
 	}
+	if c.monitors != nil {
+		for _, d := range c.monitor {
+			ch <- d
+		}
+	}
 }
 
 // Collect sends one snapshot of the engine's Stats.
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	s := c.e.Stats()
 	c.collect(&s, ch)
+	if c.monitors != nil {
+		c.collectMonitors(ch)
+	}
+}
+
+// collectMonitors sends the series of each selected monitor.
+func (c *collector) collectMonitors(ch chan<- prometheus.Metric) {
+	for _, st := range c.e.Statuses(cpra.StatusFilter{Labels: c.monitors}) {
+		failing := !st.Since.IsZero()
+		ch <- prometheus.MustNewConstMetric(c.monitor[0], gauge, boolean(st.State == cpra.StateUp), st.Name)
+		ch <- prometheus.MustNewConstMetric(c.monitor[1], gauge, boolean(failing), st.Name)
+		if !st.LastCheck.IsZero() {
+			ch <- prometheus.MustNewConstMetric(c.monitor[2], gauge, float64(st.LastCheck.UnixMilli())/1e3, st.Name)
+		}
+	}
 }
 
 func (c *collector) collect(s *cpra.Stats, ch chan<- prometheus.Metric) {

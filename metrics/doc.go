@@ -47,6 +47,11 @@
 //	cpra_alerts_kept_total                          counter
 //	cpra_store_failures_total                       counter
 //	cpra_store_states_dropped_total                 counter
+//	cpra_cluster_shards_owned                       gauge
+//	cpra_cluster_shards_acquired_total              counter
+//	cpra_cluster_shards_released_total              counter
+//	cpra_alerts_fenced_total                        counter
+//	cpra_remediations_fenced_total                  counter
 //	cpra_calls_abandoned_total                      counter
 //	cpra_plugins_running                            gauge
 //	cpra_schedule_lag_p50_seconds                   gauge
@@ -66,6 +71,19 @@
 //	cpra_pipeline_slo_met{pipeline}                 gauge
 //	cpra_check_duration_seconds                     histogram
 //	cpra_schedule_lag_seconds                       histogram
+//
+// With [WithMonitors], and only then, each monitor that the option's label
+// selector picks has series of its own, labelled by its name:
+//
+//	cpra_monitor_up{monitor}                        gauge
+//	cpra_monitor_failing{monitor}                   gauge
+//	cpra_monitor_last_check_timestamp_seconds{monitor}  gauge
+//
+// cpra_monitor_up is 1 while the monitor is up (passing, or failing but
+// not yet down) and 0 when it is down or has no result yet, as a blackbox
+// exporter's probe_success is per target; cpra_monitor_failing is 1 while
+// an episode is open. They are off by default: a million monitors would
+// make a million series of each.
 //
 // Monitors that are neither up nor down have no result yet. The check
 // duration histogram counts every check since the engine started, in

@@ -167,34 +167,39 @@ func scrape(t *testing.T, h http.Handler) exposition {
 // out on its own so that a series reading the wrong field fails.
 func want(s cpra.Stats) map[string]float64 {
 	w := map[string]float64{
-		"cpra_monitors":                   float64(s.Monitors),
-		"cpra_monitors_up":                float64(s.Up),
-		"cpra_monitors_down":              float64(s.Down),
-		"cpra_checks_total":               float64(s.ChecksRun),
-		"cpra_checks_failed_total":        float64(s.ChecksFailed),
-		"cpra_checks_abandoned_total":     float64(s.ChecksAbandoned),
-		"cpra_checks_skipped_total":       float64(s.ChecksSkipped),
-		"cpra_flap_starts_total":          float64(s.FlapStarts),
-		"cpra_queue_full_total":           float64(s.QueueFull),
-		"cpra_remediations_total":         float64(s.Remediations),
-		"cpra_remediations_failed_total":  float64(s.RemediationsFailed),
-		"cpra_remediations_denied_total":  float64(s.RemediationsDenied),
-		"cpra_remediations_dry_run_total": float64(s.RemediationsDryRun),
-		"cpra_alerts_sent_total":          float64(s.AlertsSent),
-		"cpra_alerts_failed_total":        float64(s.AlertsFailed),
-		"cpra_alerts_grouped_total":       float64(s.AlertsGrouped),
-		"cpra_alerts_raised_total":        float64(s.AlertsRaised),
-		"cpra_alerts_collapsed_total":     float64(s.AlertsCollapsed),
-		"cpra_alerts_queued":              float64(s.AlertsQueued),
-		"cpra_alerts_kept_total":          float64(s.AlertsKept),
-		"cpra_store_failures_total":       float64(s.StoreFailures),
-		"cpra_store_states_dropped_total": float64(s.StatesDropped),
-		"cpra_calls_abandoned_total":      float64(s.CallsAbandoned),
-		"cpra_plugins_running":            float64(s.PlugInsRunning),
-		"cpra_schedule_lag_p50_seconds":   s.Lag.P50.Seconds(),
-		"cpra_schedule_lag_p99_seconds":   s.Lag.P99.Seconds(),
-		"cpra_schedule_lag_max_seconds":   s.Lag.Max.Seconds(),
-		"cpra_schedule_lag_samples":       float64(s.Lag.Samples),
+		"cpra_monitors":                      float64(s.Monitors),
+		"cpra_monitors_up":                   float64(s.Up),
+		"cpra_monitors_down":                 float64(s.Down),
+		"cpra_checks_total":                  float64(s.ChecksRun),
+		"cpra_checks_failed_total":           float64(s.ChecksFailed),
+		"cpra_checks_abandoned_total":        float64(s.ChecksAbandoned),
+		"cpra_checks_skipped_total":          float64(s.ChecksSkipped),
+		"cpra_flap_starts_total":             float64(s.FlapStarts),
+		"cpra_queue_full_total":              float64(s.QueueFull),
+		"cpra_remediations_total":            float64(s.Remediations),
+		"cpra_remediations_failed_total":     float64(s.RemediationsFailed),
+		"cpra_remediations_denied_total":     float64(s.RemediationsDenied),
+		"cpra_remediations_dry_run_total":    float64(s.RemediationsDryRun),
+		"cpra_alerts_sent_total":             float64(s.AlertsSent),
+		"cpra_alerts_failed_total":           float64(s.AlertsFailed),
+		"cpra_alerts_grouped_total":          float64(s.AlertsGrouped),
+		"cpra_alerts_raised_total":           float64(s.AlertsRaised),
+		"cpra_alerts_collapsed_total":        float64(s.AlertsCollapsed),
+		"cpra_alerts_queued":                 float64(s.AlertsQueued),
+		"cpra_alerts_kept_total":             float64(s.AlertsKept),
+		"cpra_store_failures_total":          float64(s.StoreFailures),
+		"cpra_store_states_dropped_total":    float64(s.StatesDropped),
+		"cpra_cluster_shards_owned":          float64(s.ShardsOwned),
+		"cpra_cluster_shards_acquired_total": float64(s.ShardsAcquired),
+		"cpra_cluster_shards_released_total": float64(s.ShardsReleased),
+		"cpra_alerts_fenced_total":           float64(s.AlertsFenced),
+		"cpra_remediations_fenced_total":     float64(s.RemediationsFenced),
+		"cpra_calls_abandoned_total":         float64(s.CallsAbandoned),
+		"cpra_plugins_running":               float64(s.PlugInsRunning),
+		"cpra_schedule_lag_p50_seconds":      s.Lag.P50.Seconds(),
+		"cpra_schedule_lag_p99_seconds":      s.Lag.P99.Seconds(),
+		"cpra_schedule_lag_max_seconds":      s.Lag.Max.Seconds(),
+		"cpra_schedule_lag_samples":          float64(s.Lag.Samples),
 	}
 	for name, p := range map[string]cpra.PipelineStats{"pulse": s.Pulse, "intervention": s.Intervention, "alert": s.Alert} {
 		l := `{pipeline="` + name + `"}`
@@ -600,11 +605,21 @@ func TestDocListsEverySeries(t *testing.T) {
 			doc[m[1]] = m[3]
 		}
 	}
-	e, err := cpra.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := scrape(t, metrics.Handler(e)).types
+	// A checked monitor that the per-monitor series select, so that they
+	// are in the scrape too.
+	var got map[string]string
+	synctest.Test(t, func(t *testing.T) {
+		e, err := cpra.New()
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.Add(cpra.Monitor{Name: "web", Interval: time.Second, Labels: map[string]string{"team": "web"},
+			Check: pulse.CheckerFunc(func(context.Context) error { return nil })})
+		e.Start(context.Background())
+		time.Sleep(1500 * time.Millisecond)
+		got = scrape(t, metrics.Handler(e, metrics.WithMonitors(map[string]string{"team": "web"}))).types
+		shutdown(t, e)
+	})
 	for _, name := range slices.Sorted(maps.Keys(got)) {
 		if doc[name] != got[name] {
 			t.Errorf("%s: doc says %q, scrape says %q", name, doc[name], got[name])

@@ -104,6 +104,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.demoDuration, "demo.duration", 0, "stop the demo after this long (0: run until interrupted)")
 	fs.StringVar(&o.state, "state", "", "with --yaml: the file the engine keeps its state in across restarts (default: the --yaml file's path with .state added; \"\" for none)")
 	fs.BoolVar(&o.stateReset, "state.reset", false, "move a damaged or newer state file aside and start with no state")
+	o.cluster.register(fs)
+	o.web.flags(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -111,6 +113,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	fs.Visit(func(f *flag.Flag) { o.stateSet = o.stateSet || f.Name == "state" })
+	if err := o.web.check(); err != nil {
+		fmt.Fprintln(stderr, "cpra:", err)
+		return 2
+	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "cpra: unexpected argument %q\n", fs.Arg(0))
 		fs.Usage()
@@ -152,10 +158,12 @@ type options struct {
 	pprof        bool
 	pprofAddr    string
 	metricsAddr  string
+	web          web // --http.addr, --metrics.monitors
 	demoDuration time.Duration
 	state        string // the state file; "" for none (see stateSet)
 	stateSet     bool   // --state was given
 	stateReset   bool
+	cluster      clusterFlags
 	// tty is standard error when it is a terminal: the status line and the
 	// load progress then redraw one line there instead of logging.
 	tty io.Writer
@@ -174,7 +182,7 @@ func terminal(w io.Writer) bool {
 // engineOptions returns the command's own engine options followed by those
 // of the --config file, which therefore take precedence.
 func (o options) engineOptions(own ...cpra.Option) []cpra.Option {
-	return append(own, o.settings.opts...)
+	return append(append(own, o.web.engineOptions()...), o.settings.opts...)
 }
 
 // printSettingsErrors writes the problems of a --config file one per line.
@@ -313,6 +321,22 @@ func runFile(ctx context.Context, o options, stdout, stderr io.Writer, log *slog
 	// A monitor without codes logs its alerts on standard output, as a
 	// log notifier without a file does.
 	opts := []cpra.Option{cpra.WithLogger(log), cpra.WithCapacity(len(f.Monitors)), cpra.WithNotifier(alert.Log(stdout))}
+	join, _, leave, err := o.cluster.join(log)
+	if err != nil {
+		f.Close()
+		fmt.Fprintln(stderr, "cpra:", err)
+		return 1
+	}
+	if join != nil {
+		defer leave() // after the engine has shut down
+		opts = append(opts, join)
+		if o.stateSet && o.state != "" {
+			f.Close()
+			fmt.Fprintln(stderr, "cpra: --state and --cluster.etcd: a member of a cluster keeps its state in etcd")
+			return 1
+		}
+		o.state, o.stateSet = "", true
+	}
 	st, err := openState(o, log)
 	if err != nil {
 		f.Close()
@@ -406,10 +430,10 @@ func printErrors(w io.Writer, err error) {
 
 // metricsHandler serves e's series with the Go runtime's (go_*) and the
 // process's (process_*), as a standalone daemon's /metrics is expected to.
-func metricsHandler(e *cpra.Engine) http.Handler {
+func metricsHandler(e *cpra.Engine, opts ...metrics.Option) http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
-		metrics.NewCollector(e),
+		metrics.NewCollector(e, opts...),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -445,8 +469,14 @@ func serve(ctx context.Context, o options, e *cpra.Engine, log *slog.Logger, bac
 	}
 	if o.metricsAddr != "" {
 		mux := http.NewServeMux()
-		mux.Handle("GET /metrics", metricsHandler(e))
+		mux.Handle("GET /metrics", metricsHandler(e, o.web.metricsOptions()...))
 		if !listen("metrics", o.metricsAddr, "/metrics", mux) {
+			e.Shutdown(context.Background())
+			return 1
+		}
+	}
+	if o.web.addr != "" {
+		if !listen("status page", o.web.addr, "/", o.web.handler(e)) {
 			e.Shutdown(context.Background())
 			return 1
 		}

@@ -36,6 +36,7 @@ type Config struct {
 	SLO               time.Duration
 	Headroom          float64
 	Undelivered       func(alert.Alert, error)
+	Raised            func(alert.Alert) // sees each alert raised for a notifier, on the loop
 	DryRun            bool
 	FixConcurrent     int
 	FixShare          float64
@@ -45,6 +46,9 @@ type Config struct {
 	// of monitors not added again within StoreGrace after Start is dropped.
 	Store      Store
 	StoreGrace time.Duration
+	// Cluster, when set, gives the engine the shards it runs and keeps
+	// their state; Store is then unset.
+	Cluster Cluster
 }
 
 // Errors are the errors the engine reports, in the types and values
@@ -54,6 +58,8 @@ type Errors struct {
 	DryRun, Budget                       error // wrapped by the error of a red
 	// Monitor reports a refused monitor, naming the field at fault.
 	Monitor func(monitor, field string, err error) error
+	// Quorum is the error of a check failed by a quorum of locations.
+	Quorum func(where []string, quorum int, err error) error
 	// Timeout and Panic are the failures of plug-in calls.
 	Timeout func(op string, d time.Duration) error
 	Panic   func(op string, v any, stack []byte) error
