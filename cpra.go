@@ -269,6 +269,7 @@ type Stats struct {
 	Alert        PipelineStats
 	Lag          LagStats     // how late checks started, over the last few seconds
 	CheckLatency LatencyStats // how long checks took, since Start
+	LagHistogram LatencyStats // how late checks started, since Start (Lag has the last few seconds)
 }
 
 // SizingStats is a pipeline's latest sizing decision and the measurements
@@ -297,7 +298,9 @@ type LatencyBucket struct {
 	Count      uint64
 }
 
-// LatencyStats is a histogram of how long checks took since Start.
+// LatencyStats is a histogram of durations since Start: how long checks
+// took ([Stats].CheckLatency), or how late they started
+// ([Stats].LagHistogram).
 type LatencyStats struct {
 	Buckets []LatencyBucket // cumulative counts, by increasing bound
 	Count   uint64          // all checks, including those above the last bound
@@ -452,6 +455,10 @@ func (e *Engine) Stats() Stats {
 	for _, b := range s.CheckLatency.Buckets {
 		lat.Buckets = append(lat.Buckets, LatencyBucket{UpperBound: b.UpperBound, Count: b.Count})
 	}
+	delays := LatencyStats{Count: s.LagHistogram.Count, Sum: s.LagHistogram.Sum}
+	for _, b := range s.LagHistogram.Buckets {
+		delays.Buckets = append(delays.Buckets, LatencyBucket{UpperBound: b.UpperBound, Count: b.Count})
+	}
 	return Stats{
 		Monitors: s.Monitors, Up: s.Up, Down: s.Down,
 		ChecksRun: s.ChecksRun, ChecksFailed: s.ChecksFailed, ChecksAbandoned: s.ChecksAbandoned,
@@ -466,6 +473,7 @@ func (e *Engine) Stats() Stats {
 		Pulse: pipe(s.Pulse), Intervention: pipe(s.Intervention), Alert: pipe(s.Alert),
 		Lag:          LagStats{P50: s.Lag.P50, P99: s.Lag.P99, Max: s.Lag.Max, Samples: s.Lag.Samples},
 		CheckLatency: lat,
+		LagHistogram: delays,
 	}
 }
 

@@ -1300,8 +1300,12 @@ func (it *item) intervention(iv *node, m *cpra.Monitor) {
 	case "docker_scale", "docker-scale":
 		r = it.dockerScaleRemedy(cfg, cpath)
 	default:
-		it.failf(typ, join(path, typ.key), "%q is not an intervention type (script, http, docker_restart, docker_update, docker_scale)", t)
-		return
+		x, ok := registered(t)
+		if !ok {
+			it.failf(typ, join(path, typ.key), "%q is not an intervention type (%s)", t, interventionTypes())
+			return
+		}
+		r = it.extRemedy(x, cfg, cpath)
 	}
 	// config.timeout, which every type takes, is the policy's timeout:
 	// it bounds each attempt in place of the monitor's timeout.

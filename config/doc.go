@@ -136,6 +136,13 @@
 //	docker_scale    service (required: a swarm service); replicas (set the count), or add
 //	                with max_replicas (add that many, up to the ceiling); socket; api_version
 //
+// Other packages add intervention types with [RegisterIntervention]: package
+// github.com/ziad/cpra/intervene/k8s (a module of its own, so that the core
+// does not carry a Kubernetes client) adds k8s_rollout_restart and k8s_scale
+// when a program calls its Register, as the cpra command does. A registered
+// type's fields are checked as the built-in ones are, with errors at the
+// field and line.
+//
 // codes.<code>.config, by notifier:
 //
 //	log        file (alias path; absent, "-" or "stdout": standard output, see WithStdout)

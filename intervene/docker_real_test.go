@@ -277,10 +277,35 @@ func TestDockerRealDaemon(t *testing.T) {
 			if n != step.want || labels["cpra.test"] != "scale" || img != image {
 				t.Errorf("%v: got %d replicas, labels %v, image %q; want %d and the rest unchanged", r, n, labels, img, step.want)
 			}
+			// The swarm acts on it: as many tasks run as the count says.
+			if got := d.runningTasks(created.ID, int(step.want)); got != int(step.want) {
+				t.Errorf("%v: %d tasks running after a minute, want %d", r, got, step.want)
+			}
 		}
 		err := must(DockerScale(name+"-gone", WithSocket(d.socket), WithReplicas(1))).Remediate(ctx(), incident())
 		if !errors.Is(err, ErrNoSuchService) {
 			t.Errorf("got %v, want ErrNoSuchService", err)
 		}
 	})
+}
+
+// runningTasks waits up to a minute for want tasks of the service to run,
+// and returns how many run.
+func (d *realDocker) runningTasks(service string, want int) int {
+	d.t.Helper()
+	filters, _ := json.Marshal(map[string][]string{"service": {service}, "desired-state": {"running"}})
+	n := 0
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(200 * time.Millisecond) {
+		var tasks []struct{ Status struct{ State string } }
+		json.Unmarshal(d.do(http.MethodGet, "/tasks", url.Values{"filters": {string(filters)}}, nil, http.StatusOK), &tasks)
+		n = 0
+		for _, task := range tasks {
+			if task.Status.State == "running" {
+				n++
+			}
+		}
+		if n == want || time.Now().After(deadline) {
+			return n
+		}
+	}
 }

@@ -100,6 +100,7 @@ type histogramSeries struct {
 // histograms are the engine's duration histograms, one line each.
 var histograms = [...]histogramSeries{
 	{"cpra_check_duration_seconds", "How long checks took, since the engine started.", func(s *cpra.Stats) *cpra.LatencyStats { return &s.CheckLatency }},
+	{"cpra_schedule_lag_seconds", "How late checks started compared with when they were due, since the engine started.", func(s *cpra.Stats) *cpra.LatencyStats { return &s.LagHistogram }},
 }
 
 // Option configures a collector made by [NewCollector] or a [Handler].

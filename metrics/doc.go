@@ -70,6 +70,7 @@
 //	cpra_pipeline_predicted_wait_seconds{pipeline}  gauge
 //	cpra_pipeline_slo_met{pipeline}                 gauge
 //	cpra_check_duration_seconds                     histogram
+//	cpra_schedule_lag_seconds                       histogram
 //
 // With [WithMonitors], and only then, each monitor that the option's label
 // selector picks has series of its own, labelled by its name:
@@ -99,14 +100,19 @@
 // # Schedule lag
 //
 // Schedule lag is how late checks started compared with when they were
-// due. The engine keeps it over a sliding window of the last 10 seconds
-// only, and the series give its median, 99th percentile and maximum there,
-// and the number of checks they were taken over. They are gauges: a
-// Prometheus summary or histogram would also need the count and sum of all
-// lags since the engine started, which the engine does not keep, and a
-// count or sum over a window would make rate() of them meaningless. Alert
-// on the p99 or the maximum directly, for instance
-// cpra_schedule_lag_p99_seconds > 1.
+// due. cpra_schedule_lag_seconds is a histogram of every check's lag since
+// the engine started, in buckets from 0.1ms to 60s, with its count and sum:
+// aggregate it over engines and time as any histogram, for instance
+//
+//	histogram_quantile(0.99, sum by (le) (rate(cpra_schedule_lag_seconds_bucket[5m])))
+//
+// Its buckets bound a quantile to the bucket it falls in. The engine also
+// keeps the last 10 seconds' lags at a finer grain (within 12.5%), and the
+// gauges cpra_schedule_lag_p50_seconds, _p99_seconds and _max_seconds give
+// their median, 99th percentile and maximum, with the number of checks they
+// were taken over in cpra_schedule_lag_samples: a window's percentiles
+// cannot be added up across engines or over time, so alert on them per
+// engine, for instance cpra_schedule_lag_p99_seconds > 1.
 //
 // # Concurrency
 //

@@ -215,13 +215,14 @@ func want(s cpra.Stats) map[string]float64 {
 		w["cpra_pipeline_predicted_wait_seconds"+l] = p.Sizing.Wait.Seconds()
 		w["cpra_pipeline_slo_met"+l] = map[bool]float64{true: 1}[p.Sizing.Meets]
 	}
-	const lat = "cpra_check_duration_seconds"
-	for _, b := range s.CheckLatency.Buckets {
-		w[lat+`_bucket{le="`+strconv.FormatFloat(b.UpperBound.Seconds(), 'g', -1, 64)+`"}`] = float64(b.Count)
+	for lat, h := range map[string]cpra.LatencyStats{"cpra_check_duration_seconds": s.CheckLatency, "cpra_schedule_lag_seconds": s.LagHistogram} {
+		for _, b := range h.Buckets {
+			w[lat+`_bucket{le="`+strconv.FormatFloat(b.UpperBound.Seconds(), 'g', -1, 64)+`"}`] = float64(b.Count)
+		}
+		w[lat+`_bucket{le="+Inf"}`] = float64(h.Count)
+		w[lat+"_sum"] = h.Sum.Seconds()
+		w[lat+"_count"] = float64(h.Count)
 	}
-	w[lat+`_bucket{le="+Inf"}`] = float64(s.CheckLatency.Count)
-	w[lat+"_sum"] = s.CheckLatency.Sum.Seconds()
-	w[lat+"_count"] = float64(s.CheckLatency.Count)
 	return w
 }
 
@@ -657,6 +658,50 @@ func TestCheckDurationHistogram(t *testing.T) {
 		}
 		if sum := x.series["cpra_check_duration_seconds_sum"]; math.Abs(sum-0.003*count) > 1e-9 {
 			t.Errorf("sum %v, want %v for %v checks of 3ms", sum, 0.003*count, count)
+		}
+	})
+}
+
+// TestScheduleLagHistogram checks that cpra_schedule_lag_seconds is a
+// histogram holding every check's lag since the engine started: its count
+// is the number of checks run, in the bucket of their lag.
+func TestScheduleLagHistogram(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e, err := cpra.New()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ok := pulse.CheckerFunc(func(context.Context) error { return nil })
+		for i := range 5 {
+			e.Add(cpra.Monitor{Name: fmt.Sprint("l", i), Interval: time.Second, Check: ok})
+		}
+		e.Start(context.Background())
+		time.Sleep(20 * time.Second)
+		shutdown(t, e)
+		x := scrape(t, metrics.Handler(e))
+		const h = "cpra_schedule_lag_seconds"
+		if x.types[h] != "histogram" {
+			t.Fatalf("%s is a %q, want a histogram", h, x.types[h])
+		}
+		checks, count := x.series["cpra_checks_total"], x.series[h+"_count"]
+		if count < 90 || count != checks {
+			t.Errorf("got %v lags for %v checks, want one per check (5 a second for 20s)", count, checks)
+		}
+		// On the fake clock every check starts when it is due: each lag is
+		// zero, in the first bucket.
+		if first, inf := x.series[h+`_bucket{le="0.0001"}`], x.series[h+`_bucket{le="+Inf"}`]; first != count || inf != count {
+			t.Errorf("le=0.0001 holds %v, +Inf %v, want both %v", first, inf, count)
+		}
+		if sum := x.series[h+"_sum"]; sum != 0 {
+			t.Errorf("got sum %v, want 0 on the fake clock", sum)
+		}
+		last := 0.0
+		for _, le := range []string{"0.0001", "0.00025", "0.0005", "0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "30", "60", "+Inf"} {
+			v, ok := x.series[h+`_bucket{le="`+le+`"}`]
+			if !ok || v < last {
+				t.Errorf("bucket le=%s: %v (present %v), want it, not below %v", le, v, ok, last)
+			}
+			last = v
 		}
 	})
 }

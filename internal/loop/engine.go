@@ -98,6 +98,7 @@ type Stats struct {
 	Pulse, Intervention, Alert                              PipelineStats
 	Lag                                                     lag.Summary
 	CheckLatency                                            lag.LatencySummary
+	LagHistogram                                            lag.LatencySummary
 }
 
 type counters struct {
@@ -152,6 +153,7 @@ type Engine struct {
 	snapMu  sync.Mutex
 	lag     lag.Summary
 	latency lag.Latency
+	delays  lag.Delays
 
 	l          loopState                 // owned by the loop
 	maints     maints                    // owned with the store
@@ -769,6 +771,7 @@ func (e *Engine) Stats() Stats {
 	e.snapMu.Lock()
 	st.Lag = e.lag
 	st.CheckLatency = e.latency.Stats()
+	st.LagHistogram = e.delays.Stats()
 	if p != nil {
 		st.Pulse = pipeStats(&p.Crew, p.Queued.Load())
 		st.Intervention = pipeStats(&fix.Crew, fix.Queued.Load())

@@ -24,6 +24,7 @@ type loopState struct {
 	draining bool
 	hist     lag.Hist
 	latency  lag.Latency
+	delays   lag.Delays
 	nextPub  int64 // ns: when to publish the lag summary next
 	nextGrow int64 // ns: when the pulse pipeline may add a worker next
 	nextSize int64 // ns: when to re-size the pipelines next
@@ -218,6 +219,7 @@ func (e *Engine) publish(now int64) {
 	e.snapMu.Lock()
 	e.lag = sum
 	e.latency = e.l.latency
+	e.delays = e.l.delays
 	e.snapMu.Unlock()
 	e.l.nextPub = now + int64(250*time.Millisecond)
 }
@@ -325,6 +327,7 @@ func (e *Engine) apply(rs []pulsepipe.Result) {
 		l.inflight--
 		l.hist.Record(r.Start/1e9, r.Start-r.Due*int64(time.Millisecond))
 		l.latency.Record(r.Latency)
+		l.delays.Record(r.Start - r.Due*int64(time.Millisecond))
 		if r.Err != nil {
 			failed++
 		}
