@@ -54,14 +54,12 @@ func (w *rateWindow) add(at time.Time, checks, failed uint64) (checksPerS, faile
 	return float64(checks-base.checks) / secs, float64(failed-base.failed) / secs
 }
 
-// formatRate writes a rate with two significant digits below 10 and none
-// after the point above 100: 0.033, 3.3, 42.5, 1250.
+// formatRate writes a rate with two significant digits below 10 and as a
+// whole number above: 0.033, 3.3, 42, 1250.
 func formatRate(r float64) string {
 	switch {
-	case r >= 100:
-		return strconv.FormatFloat(r, 'f', 0, 64)
 	case r >= 10:
-		return strconv.FormatFloat(r, 'f', 1, 64)
+		return strconv.FormatFloat(r, 'f', 0, 64)
 	case r == 0:
 		return "0"
 	default:
