@@ -297,12 +297,7 @@ func runFile(ctx context.Context, o options, stdout, stderr io.Writer, log *slog
 				}
 				return
 			}
-			if o.logFormat == formatJSON {
-				log.Info(state, "file", o.yaml, "monitors", p.Monitors, "errors", p.Errors, "monitors_per_s", roundRate(rate))
-				return
-			}
-			fmt.Fprintf(stderr, "%s %s: %d monitors, %d errors, %.0f monitors/s\n",
-				state, o.yaml, p.Monitors, p.Errors, rate)
+			log.Info(state, "file", o.yaml, "monitors", p.Monitors, "errors", p.Errors, "monitors_per_s", roundRate(rate))
 		}))...)
 	if err != nil {
 		printErrors(stderr, err)
