@@ -44,6 +44,7 @@ const usage = `Usage:
   cpra --config FILE [flags]   take engine settings from FILE (see below)
   cpra gen --count N [--base-url URL] [--interval D] [--remediate] [--alert-log FILE] [--out FILE]
   cpra mock --count N [--addr HOST:PORT] [--fail-rate P]
+  cpra --version               print the version and exit
 
 The --config file is YAML; every key is optional and unknown keys are errors:
   workers: {min: 4, max: 256}   workers per pipeline (pulse, intervention, alert)
