@@ -91,8 +91,9 @@
 // 80 columns). Log lines, and alert lines when standard output is the
 // terminal too, are written above it: the status line is erased, the line
 // written and the status line drawn again, so that the two never share a
-// line. Elsewhere the progress and the status are log lines ("loading",
-// "loaded", "status"), the status every two seconds.
+// line. Elsewhere the progress is a line of its own ("loaded FILE: N
+// monitors, ..."; a "loaded" log event with --log.format json) and the
+// status a log line every two seconds.
 //
 // The status says: monitors, up (of them, failing but not yet down), down;
 // checks and failed checks per second; remediation attempts and failed

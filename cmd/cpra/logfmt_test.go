@@ -75,7 +75,7 @@ func TestLogFormatText(t *testing.T) {
 	if strings.Contains(stdout.String(), "\033") || strings.Contains(stdout.String(), "{") {
 		t.Errorf("stdout holds escapes or JSON:\n%s", stdout)
 	}
-	if !strings.HasPrefix(stderr.String(), "time=") || strings.Contains(stderr.String(), "\033") {
+	if !regexp.MustCompile(`(?m)^time=\S+ level=INFO msg="monitors added"`).MatchString(stderr.String()) || strings.Contains(stderr.String(), "\033") {
 		t.Errorf("stderr is not plain slog text:\n%s", stderr)
 	}
 	t.Logf("alert line: %s", line)

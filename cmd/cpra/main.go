@@ -298,7 +298,12 @@ func runFile(ctx context.Context, o options, stdout, stderr io.Writer, log *slog
 				}
 				return
 			}
-			log.Info(state, "file", o.yaml, "monitors", p.Monitors, "errors", p.Errors, "monitors_per_s", roundRate(rate))
+			if o.logFormat == formatJSON {
+				log.Info(state, "file", o.yaml, "monitors", p.Monitors, "errors", p.Errors, "monitors_per_s", roundRate(rate))
+				return
+			}
+			fmt.Fprintf(stderr, "%s %s: %d monitors, %d errors, %.0f monitors/s\n",
+				state, o.yaml, p.Monitors, p.Errors, rate)
 		}))...)
 	if err != nil {
 		printErrors(stderr, err)
