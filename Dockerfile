@@ -6,14 +6,16 @@
 #   docker run --rm -v "$PWD/monitors.yaml:/app/monitors.yaml:ro" cpra --yaml /app/monitors.yaml
 #
 # The build context is the repository's root: the command (cmd/cpra) is a
-# module of its own that takes the library from the root through a replace
-# directive, so it builds on its own go.mod (GOWORK=off).
+# module of its own that takes the library (the root) and the etcd cluster
+# module (cluster/etcd) through replace directives, so it builds on its own
+# go.mod (GOWORK=off).
 
 FROM golang:1.25 AS build
 ENV GOWORK=off
 # The modules first, so that a change of the code does not fetch them again.
 WORKDIR /src
 COPY go.mod go.sum ./
+COPY cluster/etcd/go.mod cluster/etcd/go.sum ./cluster/etcd/
 COPY cmd/cpra/go.mod cmd/cpra/go.sum ./cmd/cpra/
 WORKDIR /src/cmd/cpra
 RUN go mod download

@@ -2,6 +2,7 @@ package cpra
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -174,6 +175,10 @@ type Status struct {
 	// flap detection on).
 	Flapping    bool
 	FlapPercent float64
+	// Away is true while another engine of the cluster runs the monitor
+	// (see [WithCluster]); its other fields are then those of a monitor
+	// just added.
+	Away bool
 	// Suppressed is true while a parent (see Monitor.DependsOn) holds the
 	// alerts and repairs of this failing monitor.
 	Suppressed bool
@@ -228,6 +233,14 @@ type Stats struct {
 	StatesDropped   uint64 // kept states of monitors not added again within the grace
 	CallsAbandoned  uint64 // remediations and notifications left behind past their deadline
 	PlugInsRunning  int    // remediation and notify calls still running, abandoned ones included
+
+	// In a cluster (see WithCluster): the shards this engine runs, the
+	// alerts it left to the next owner of their shard because it no longer
+	// held it (or could not tell), and the repairs it did not start for
+	// that reason.
+	ShardsOwned        int
+	AlertsFenced       uint64
+	RemediationsFenced uint64
 
 	Pulse        PipelineStats
 	Intervention PipelineStats
@@ -308,6 +321,12 @@ func New(opts ...Option) (*Engine, error) {
 	if cfg.err != nil {
 		return nil, cfg.err
 	}
+	if cfg.Cluster != nil && cfg.Store != nil {
+		return nil, errors.New("cpra: WithStore and WithCluster: an engine of a cluster keeps its state in the cluster")
+	}
+	if cfg.Cluster != nil && cfg.StoreGrace == 0 {
+		cfg.StoreGrace = DefaultStoreGrace
+	}
 	cfg.Errors = engineErrors
 	l, err := loop.New(cfg.Config)
 	if err != nil {
@@ -384,7 +403,7 @@ func (e *Engine) Status(id ID) (Status, error) {
 		LastCheck: st.LastCheck, LastLatency: st.LastLatency, LastError: st.LastError,
 		Since: st.Since, Attempts: st.Attempts, Remediating: st.Remediating,
 		Paused: st.Paused, Maintenance: st.Maintenance, Flapping: st.Flapping, FlapPercent: st.FlapPercent,
-		Suppressed: st.Suppressed, LastRemediation: st.LastRemediation, LastRemediationError: st.LastRemediationError,
+		Suppressed: st.Suppressed, Away: st.Away, LastRemediation: st.LastRemediation, LastRemediationError: st.LastRemediationError,
 		Interval: st.Interval, Timeout: st.Timeout, Labels: st.Labels,
 	}, nil
 }
@@ -412,6 +431,7 @@ func (e *Engine) Stats() Stats {
 		AlertsCollapsed: s.AlertsCollapsed, AlertsQueued: s.AlertsQueued, AlertsKept: s.AlertsKept,
 		StoreFailures: s.StoreFailures, StatesDropped: s.StatesDropped,
 		CallsAbandoned: s.CallsAbandoned, PlugInsRunning: s.PlugInsRunning,
+		ShardsOwned: s.ShardsOwned, AlertsFenced: s.AlertsFenced, RemediationsFenced: s.RemediationsFenced,
 		Pulse: pipe(s.Pulse), Intervention: pipe(s.Intervention), Alert: pipe(s.Alert),
 		Lag:          LagStats{P50: s.Lag.P50, P99: s.Lag.P99, Max: s.Lag.Max, Samples: s.Lag.Samples},
 		CheckLatency: lat,

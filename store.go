@@ -31,8 +31,13 @@ type Store interface {
 }
 
 // Change is one change of a [Store]: a put, or with a nil Value a delete.
+// In a cluster (see [WithCluster]) it also names the shard of the monitor
+// it is about and the token the engine held for that shard when it made
+// the change; a Store ignores both.
 type Change struct {
 	Key, Value []byte
+	Shard      int
+	Token      int64
 }
 
 // DefaultStoreGrace is how long after Start the state of monitors that were

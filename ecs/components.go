@@ -26,6 +26,7 @@ const (
 	InFlight uint32 = 1 << (24 + iota) // a check is running
 	Rephase                            // checked off its phase: the next check returns to it
 	Dirty                              // its kept state changed since it was last written
+	Away                               // another engine of the cluster runs it
 	flagBits = 0xff << 24
 )
 

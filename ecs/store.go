@@ -23,8 +23,9 @@ type Store struct {
 	Deps     *ark.Map[Deps]
 	Wheel    *Wheel
 
-	metaFilter *ark.Filter1[Meta]
-	ids        [7]ark.ID // component IDs for Create: the three every monitor has, then the optional ones
+	metaFilter  *ark.Filter1[Meta]
+	probeFilter *ark.Filter1[Probe]
+	ids         [7]ark.ID // component IDs for Create: the three every monitor has, then the optional ones
 
 	names *nameIndex
 }
@@ -49,6 +50,7 @@ func NewStore(now int64, capacity int) *Store {
 		Deps:     ark.NewMap[Deps](w),
 	}
 	s.metaFilter = ark.NewFilter1[Meta](w)
+	s.probeFilter = ark.NewFilter1[Probe](w)
 	for i, id := range []ark.ID{ark.ComponentID[Probe](w), ark.ComponentID[Schedule](w), ark.ComponentID[Health](w),
 		ark.ComponentID[Plugins](w), ark.ComponentID[Meta](w), ark.ComponentID[Ring](w), ark.ComponentID[Deps](w)} {
 		s.ids[i] = id
@@ -146,6 +148,18 @@ func (s *Store) Select(match func(labels map[string]string) bool, out []Entity) 
 	q := s.metaFilter.Query()
 	for q.Next() {
 		if match(q.Get().Labels) {
+			out = append(out, q.Entity())
+		}
+	}
+	return out
+}
+
+// Named appends to out the monitors whose names satisfy match, and returns
+// it. Like Select, it reads the store only.
+func (s *Store) Named(match func(name string) bool, out []Entity) []Entity {
+	q := s.probeFilter.Query()
+	for q.Next() {
+		if match(q.Get().Name) {
 			out = append(out, q.Entity())
 		}
 	}

@@ -314,3 +314,42 @@ func buildFinalStage(t *testing.T, root, image string) {
 		t.Fatalf("%v\nDockerfile:\n%s", err, strings.Join(lines, "\n"))
 	}
 }
+
+// TestDockerfileCopiesModules: the Dockerfile's build stage downloads the
+// modules before it copies the code, so it must copy the go.mod and go.sum
+// of every module the command's go.mod replaces with a directory.
+func TestDockerfileCopiesModules(t *testing.T) {
+	root := repoRoot(t)
+	text, err := os.ReadFile(filepath.Join(root, "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mod, err := os.ReadFile("go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dirs := []string{"cmd/cpra"}
+	for _, m := range regexp.MustCompile(`(?m)^\s*(?:replace\s+)?\S+(?:\s+\S+)?\s+=>\s+(\.\S*)\s*$`).FindAllStringSubmatch(string(mod), -1) {
+		rel, err := filepath.Rel(root, filepath.Join(root, "cmd", "cpra", m[1]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rel == "." {
+			dirs = append(dirs, "")
+		} else {
+			dirs = append(dirs, filepath.ToSlash(rel)+"/")
+		}
+	}
+	if len(dirs) < 2 {
+		t.Fatalf("no replace directive read from go.mod")
+	}
+	for _, d := range dirs {
+		if d == "cmd/cpra" {
+			d = "cmd/cpra/"
+		}
+		copyLine := regexp.MustCompile(`(?m)^COPY ` + regexp.QuoteMeta(d+"go.mod") + ` ` + regexp.QuoteMeta(d+"go.sum") + ` \S+$`)
+		if !copyLine.Match(text) {
+			t.Errorf("Dockerfile: no COPY %sgo.mod %sgo.sum before the download", d, d)
+		}
+	}
+}

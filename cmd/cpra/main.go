@@ -103,6 +103,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.demoDuration, "demo.duration", 0, "stop the demo after this long (0: run until interrupted)")
 	fs.StringVar(&o.state, "state", "", "with --yaml: the file the engine keeps its state in across restarts (default: the --yaml file's path with .state added; \"\" for none)")
 	fs.BoolVar(&o.stateReset, "state.reset", false, "move a damaged or newer state file aside and start with no state")
+	o.cluster.register(fs)
 	fs.Func("log.format", "log `format`, text or json: log lines (standard error) and the alerts of monitors without codes (standard output) as text, or as one JSON object each (default: text, but those alerts as JSON lines when standard output is not a terminal)", func(s string) (err error) {
 		o.logFormat, err = parseLogFormat(s)
 		return err
@@ -162,6 +163,7 @@ type options struct {
 	state        string // the state file; "" for none (see stateSet)
 	stateSet     bool   // --state was given
 	stateReset   bool
+	cluster      clusterFlags
 	logFormat    string // --log.format: formatAuto, formatText or formatJSON
 	// con is standard error when it is a terminal: the status line and the
 	// load progress are then redrawn in place on its last line.
@@ -316,6 +318,22 @@ func runFile(ctx context.Context, o options, stdout, stderr io.Writer, log *slog
 	// log notifier without a file does (see alertLines for the format).
 	opts := []cpra.Option{cpra.WithLogger(log), cpra.WithCapacity(len(f.Monitors)),
 		cpra.WithNotifier(alertLines(stdout, o.logFormat, o.stdoutTTY, o.colour, false))}
+	join, _, leave, err := o.cluster.join(log)
+	if err != nil {
+		f.Close()
+		fmt.Fprintln(stderr, "cpra:", err)
+		return 1
+	}
+	if join != nil {
+		defer leave() // after the engine has shut down
+		opts = append(opts, join)
+		if o.stateSet && o.state != "" {
+			f.Close()
+			fmt.Fprintln(stderr, "cpra: --state and --cluster.etcd: a member of a cluster keeps its state in etcd")
+			return 1
+		}
+		o.state, o.stateSet = "", true
+	}
 	st, err := openState(o, log)
 	if err != nil {
 		f.Close()

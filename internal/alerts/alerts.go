@@ -68,6 +68,18 @@ type Config struct {
 	Settled func(name string, p *Pending)
 	Folded  func(name string, p *Pending)
 	Keep    bool
+	// Fence, in a cluster, is asked before every try of a delivery
+	// whether the engine may still send for the monitor's shard (ShardOf
+	// its name). An alert it refuses is left in the outbox for the
+	// shard's next owner.
+	Fence   Fence
+	ShardOf func(name string) int
+}
+
+// Fence is the cluster's say on whether the engine may act for a shard.
+type Fence interface {
+	Begin(shard int) bool
+	End(shard int)
 }
 
 // Counters count what happened to alerts. Sent and Failed count calls: a
@@ -80,6 +92,7 @@ type Counters struct {
 	Collapsed atomic.Uint64 // alerts folded into others while waiting
 	Abandoned atomic.Uint64 // Notify calls left behind past the hard limit
 	Kept      atomic.Uint64 // alerts on the way at the shutdown deadline, kept for the next start
+	Fenced    atomic.Uint64 // alerts left for the next owner of their shard
 	Running   atomic.Int64  // Notify calls still running, abandoned ones included
 	InFlight  atomic.Int64  // deliveries in flight
 	Queued    atomic.Int64  // alerts waiting
@@ -204,6 +217,8 @@ type job struct {
 	kept    bool // its outcome is unknown at shutdown: kept for the next start
 	err     error
 	tries   int
+	shard   int  // its monitor's shard, in a cluster
+	begun   bool // the fence allowed its last try: Finished ends it
 }
 
 // keep marks a job caught by the shutdown deadline as kept for the next
@@ -409,6 +424,14 @@ func (p *Path) start(s *sink, u unit) {
 		j.pend = a
 		j.a = p.alertOf(l, &a)
 	}
+	if p.cfg.Fence != nil {
+		if j.lane != nil {
+			j.shard = p.cfg.ShardOf(j.a.Monitor)
+		} else {
+			name, _ := p.info(j.members[0])
+			j.shard = p.cfg.ShardOf(name)
+		}
+	}
 	s.inflight++
 	p.inflight++
 	p.jobs[j] = struct{}{}
@@ -480,6 +503,7 @@ func (p *Path) Finished(j *job) {
 	}
 	delete(p.jobs, j)
 	p.report(j)
+	p.end(j)
 	s := j.sink
 	s.inflight--
 	p.inflight--
@@ -646,6 +670,7 @@ func (p *Path) Abandon(grace time.Duration) {
 		case j := <-p.done:
 			delete(p.jobs, j)
 			p.report(j)
+			p.end(j)
 		case <-t.C:
 			for j := range p.jobs {
 				// Its outcome is unknown: kept, and sent again (with the
@@ -727,6 +752,13 @@ func (p *Path) deliver(j *job) {
 	cfg := &p.cfg
 	first := time.Now()
 	for {
+		if f := cfg.Fence; f != nil {
+			if !f.Begin(j.shard) {
+				p.fenced(j)
+				break
+			}
+			j.begun = true
+		}
 		j.tries++
 		err := p.try(j)
 		if err == nil || p.base.Err() != nil || j.tries > cfg.Retries || !alert.Retryable(err) {
@@ -749,6 +781,10 @@ func (p *Path) deliver(j *job) {
 		if time.Since(first)+d > cfg.MaxElapsed {
 			p.settle(j, err)
 			break
+		}
+		if j.begun {
+			j.begun = false
+			cfg.Fence.End(j.shard) // the next try asks again
 		}
 		t := time.NewTimer(d)
 		select {
@@ -871,5 +907,23 @@ func (p *Path) Rekey(old, new ecs.Entity) {
 		delete(p.lanes, old)
 		l.en = new
 		p.lanes[new] = l
+	}
+}
+
+// fenced leaves a job the fence refused for the next owner of its shard:
+// its records stay in the outbox, which that owner sends.
+func (p *Path) fenced(j *job) {
+	if j.settled.CompareAndSwap(false, true) {
+		j.kept = true
+		p.ctr.Fenced.Add(uint64(max(1, len(j.members))))
+	}
+}
+
+// end ends the fence's allowance of a job's last try, once the loop has
+// recorded its fate: a shard is handed over only after that.
+func (p *Path) end(j *job) {
+	if j.begun {
+		j.begun = false
+		p.cfg.Fence.End(j.shard)
 	}
 }

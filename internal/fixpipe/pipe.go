@@ -6,6 +6,7 @@ package fixpipe
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
@@ -27,9 +28,20 @@ type Call struct {
 	Timeout time.Duration
 	Rem     intervene.Remediator
 	Inc     intervene.Incident
+	Shard   int  // the monitor's shard, in a cluster
+	Begun   bool // the cluster allowed it: the loop ends it
 
 	Err error // the outcome
 }
+
+// Fence is the cluster's say on whether the engine may act for a shard.
+type Fence interface {
+	Begin(shard int) bool
+}
+
+// ErrFenced is the outcome of an attempt not started because the engine
+// may not act for the monitor's shard.
+var ErrFenced = errors.New("cpra: fenced off: this engine does not hold the monitor's shard")
 
 // Config is what the pipeline needs from the engine.
 type Config struct {
@@ -42,6 +54,7 @@ type Config struct {
 	Abandoned  *atomic.Uint64 // counts calls left behind
 	Log        *slog.Logger
 	Dead       <-chan struct{} // closed once the loop takes no outcomes
+	Fence      Fence           // nil outside a cluster
 }
 
 // Pipe is the intervention pipeline.
@@ -170,6 +183,12 @@ func (p *Pipe) next(rec *sizing.Recorder) (*Call, bool) {
 // or within a short grace after it, gives the outcome; one still running
 // then is left behind and reported as a timeout.
 func (p *Pipe) invoke(c *Call) error {
+	if f := p.cfg.Fence; f != nil {
+		if !f.Begin(c.Shard) {
+			return ErrFenced
+		}
+		c.Begun = true
+	}
 	ctx, cancel := context.WithTimeout(p.cfg.Base, c.Timeout)
 	defer cancel()
 	out := make(chan error, 1)
@@ -217,3 +236,6 @@ func (p *Pipe) invoke(c *Call) error {
 func grace(timeout time.Duration) int64 {
 	return int64(min(max(timeout/10, 5*time.Millisecond), 500*time.Millisecond))
 }
+
+// SetFence makes every attempt ask f before it starts.
+func (p *Pipe) SetFence(f Fence) { p.cfg.Fence = f }

@@ -20,6 +20,7 @@ import (
 	"github.com/ziad/cpra/internal/fixpipe"
 	"github.com/ziad/cpra/internal/lag"
 	"github.com/ziad/cpra/internal/maint"
+	"github.com/ziad/cpra/internal/persist"
 	"github.com/ziad/cpra/internal/pulsepipe"
 	"github.com/ziad/cpra/intervene"
 	"github.com/ziad/cpra/pulse"
@@ -64,7 +65,7 @@ type Status struct {
 	Paused, Maintenance  bool
 	Flapping             bool
 	FlapPercent          float64
-	Suppressed           bool
+	Suppressed, Away     bool
 	LastRemediation      time.Time
 	LastRemediationError error
 	Interval, Timeout    time.Duration
@@ -90,6 +91,8 @@ type Stats struct {
 	AlertsQueued                                            int
 	AlertsKept, StoreFailures, StatesDropped                uint64
 	PlugInsRunning                                          int
+	ShardsOwned                                             int
+	AlertsFenced, RemediationsFenced                        uint64
 	Pulse, Intervention, Alert                              PipelineStats
 	Lag                                                     lag.Summary
 	CheckLatency                                            lag.LatencySummary
@@ -100,6 +103,7 @@ type counters struct {
 	remediations, remediationsFailed                                   atomic.Uint64
 	remediationsDenied, remediationsDryRun                             atomic.Uint64
 	callsAbandoned, flapStarts                                         atomic.Uint64
+	remediationsFenced                                                 atomic.Uint64
 }
 
 type lifecycle uint8
@@ -156,6 +160,11 @@ type Engine struct {
 	keep       *keeper                   // owned with the store; nil without a Store
 	carry      *carried                  // the state an update hands to the monitor it adds
 	early      []early                   // alerts raised before Start
+
+	owned       []bool // in a cluster: the shards the engine runs; owned with the store
+	shardsOwned atomic.Int64
+	clCancel    context.CancelFunc
+	clDone      chan struct{}
 }
 
 // New returns an engine, with the state its store keeps, if any. It starts
@@ -181,6 +190,10 @@ func New(cfg Config) (*Engine, error) {
 		Err: cfg.Errors.Budget,
 	})
 	e.base = context.Background()
+	if cl := cfg.Cluster; cl != nil {
+		e.owned = make([]bool, cl.Shards())
+		e.keep = &keeper{st: clusterStore{cl}, grace: cfg.StoreGrace, states: map[string][]byte{}, outbox: map[string][]persist.Alert{}}
+	}
 	if cfg.Store != nil {
 		if err := e.load(cfg.Store, cfg.StoreGrace); err != nil {
 			return nil, err
@@ -254,6 +267,9 @@ const (
 	cmdAddMaint
 	cmdRemoveMaint
 	cmdUpdate
+	cmdOwn
+	cmdDisown
+	cmdFlush
 )
 
 type command struct {
@@ -264,6 +280,10 @@ type command struct {
 	en    ecs.Entity
 	mid   uint64
 	reply chan reply
+
+	grants []Grant       // cmdOwn
+	shards []int         // cmdDisown
+	wait   chan struct{} // cmdFlush
 }
 
 type reply struct {
@@ -322,6 +342,13 @@ func (e *Engine) exec(c command) reply {
 		return reply{mid: e.addMaint(c.sel, c.wins)}
 	case cmdRemoveMaint:
 		return reply{err: e.removeMaint(c.mid)}
+	case cmdOwn:
+		return reply{err: e.own(c.grants)}
+	case cmdDisown:
+		return reply{err: e.disown(c.shards)}
+	case cmdFlush:
+		e.flushWait(c.wait)
+		return reply{}
 	default:
 		st, err := e.statusOf(c.en)
 		return reply{status: st, err: err}
@@ -370,6 +397,9 @@ func (e *Engine) addMonitor(sp *Spec) (ecs.Entity, error) {
 	}
 	if len(parents) > 0 {
 		opt.Deps = &ecs.Deps{Set: e.parentSet(parents)}
+	}
+	if e.away(sp.Name) {
+		h.Rules |= ecs.Away
 	}
 	en, ok := s.Create(ecs.Probe{Name: sp.Name, Check: sp.Check}, sched, h, opt)
 	if !ok {
@@ -654,6 +684,7 @@ func (e *Engine) statusOf(en ecs.Entity) (Status, error) {
 		Maintenance: h.Flags&episode.Maint != 0,
 		Flapping:    h.Hold == episode.HoldFlap,
 		Suppressed:  h.Hold == episode.HoldParent,
+		Away:        h.Rules&ecs.Away != 0,
 	}
 	if h.Phase != episode.Unknown {
 		st.LastCheck = e.tickTime(h.LastCheck)
@@ -708,6 +739,9 @@ func (e *Engine) Stats() Stats {
 		AlertsQueued:       int(e.alertCtr.Queued.Load()),
 		AlertsKept:         e.alertCtr.Kept.Load(),
 		CallsAbandoned:     e.stats.callsAbandoned.Load() + e.alertCtr.Abandoned.Load(),
+		ShardsOwned:        int(e.shardsOwned.Load()),
+		AlertsFenced:       e.alertCtr.Fenced.Load(),
+		RemediationsFenced: e.stats.remediationsFenced.Load(),
 	}
 	e.mu.Lock()
 	p, fix := e.pulse, e.fix
@@ -752,6 +786,11 @@ func (e *Engine) Start(ctx context.Context) error {
 		Epoch: e.epoch, Base: e.base, MinWorkers: e.cfg.MinWorkers, MaxWorkers: e.cfg.MaxWorkers,
 		TimeoutErr: e.errs.Timeout, PanicErr: e.errs.Panic, Abandoned: &e.stats.callsAbandoned, Log: e.log, Dead: e.dead,
 	})
+	var fence alerts.Fence
+	if cl := e.cfg.Cluster; cl != nil {
+		e.fix.SetFence(cl)
+		fence = cl
+	}
 	e.alerts = alerts.New(alerts.Config{
 		Default: e.cfg.Notifier, GroupBy: e.cfg.GroupBy, GroupWait: e.cfg.GroupWait,
 		Timeout: e.cfg.NotifyTimeout, Retries: e.cfg.NotifyRetries, Backoff: e.cfg.NotifyBackoff, MaxElapsed: e.cfg.NotifyMaxElapsed,
@@ -759,7 +798,7 @@ func (e *Engine) Start(ctx context.Context) error {
 		PerMonitor: e.cfg.BacklogPerMonitor, Memory: e.cfg.BacklogMemory,
 		Undelivered: e.cfg.Undelivered, Log: e.log, Epoch: e.epoch,
 		TimeoutErr: e.errs.Timeout, PanicErr: e.errs.Panic, Info: e.info,
-		Keep: e.keep != nil,
+		Keep: e.keep != nil, Fence: fence, ShardOf: e.shardOfFn(),
 	}, e.base, &e.alertCtr)
 	if k := e.keep; k != nil {
 		e.alerts.SetHooks(e.settled, e.folded)
@@ -784,6 +823,9 @@ func (e *Engine) Start(ctx context.Context) error {
 	}
 	e.state = stateRunning
 	go e.loop()
+	if e.cfg.Cluster != nil {
+		e.runCluster()
+	}
 	return nil
 }
 
@@ -866,6 +908,12 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 		t.Stop()
 	}
 	e.abort()
+	if e.clCancel != nil {
+		// The engine's state is written: the cluster may hand its shards
+		// over now.
+		e.clCancel()
+		<-e.clDone
+	}
 	e.mu.Lock()
 	e.state = stateClosed
 	e.mu.Unlock()

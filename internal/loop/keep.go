@@ -19,8 +19,13 @@ type Store interface {
 	Write(changes []Change) error
 }
 
-// Change is one change of a Store; a nil Value deletes.
-type Change struct{ Key, Value []byte }
+// Change is one change of a Store; a nil Value deletes. In a cluster it
+// names its shard and the shard's token when it was made.
+type Change struct {
+	Key, Value []byte
+	Shard      int
+	Token      int64
+}
 
 // Coalescing of the store's writes: a batch goes at most every flushEvery,
 // or at once when it holds flushMax changes.
@@ -50,6 +55,8 @@ type keeper struct {
 	sent      uint64       // batches handed to the writer
 	acked     uint64       // batches the writer finished
 	busy      bool         // a batch is with the writer
+
+	waiters []waiter // Flush calls waiting for their batch
 
 	writes chan keepBatch
 	acks   chan uint64
@@ -83,36 +90,7 @@ var errRecord = errors.New("cpra: bad record in the store")
 // monitors to be added, the budget's windows go to the budget.
 func (e *Engine) load(st Store, grace time.Duration) error {
 	k := &keeper{st: st, grace: grace, states: map[string][]byte{}, outbox: map[string][]persist.Alert{}}
-	err := st.Load(func(key, value []byte) error {
-		ks := string(key)
-		switch {
-		case len(ks) > len(persist.MonitorPrefix) && ks[:len(persist.MonitorPrefix)] == persist.MonitorPrefix:
-			name := ks[len(persist.MonitorPrefix):]
-			if _, err := persist.DecodeMonitor(value); err != nil {
-				return fmt.Errorf("%w: monitor %q: %w", errRecord, name, err)
-			}
-			k.states[name] = append([]byte(nil), value...)
-		case len(ks) > len(persist.AlertPrefix) && ks[:len(persist.AlertPrefix)] == persist.AlertPrefix:
-			name, err := persist.ParseAlertKey(key)
-			if err == nil {
-				var a persist.Alert
-				if a, err = persist.DecodeAlert(name, value); err == nil {
-					k.outbox[name] = append(k.outbox[name], a)
-					return nil
-				}
-			}
-			return fmt.Errorf("%w: alert %q: %w", errRecord, ks, err)
-		case ks == persist.BudgetKey:
-			b, err := persist.DecodeBudget(value)
-			if err != nil {
-				return fmt.Errorf("%w: budget: %w", errRecord, err)
-			}
-			k.budget = b
-		default:
-			return fmt.Errorf("%w: unknown key %q", errRecord, ks)
-		}
-		return nil
-	})
+	err := st.Load(k.record)
 	if err != nil {
 		return err
 	}
@@ -121,9 +99,45 @@ func (e *Engine) load(st Store, grace time.Duration) error {
 	return nil
 }
 
+// record takes one record read from the store.
+func (k *keeper) record(key, value []byte) error {
+	ks := string(key)
+	switch {
+	case len(ks) > len(persist.MonitorPrefix) && ks[:len(persist.MonitorPrefix)] == persist.MonitorPrefix:
+		name := ks[len(persist.MonitorPrefix):]
+		if _, err := persist.DecodeMonitor(value); err != nil {
+			return fmt.Errorf("%w: monitor %q: %w", errRecord, name, err)
+		}
+		k.states[name] = append([]byte(nil), value...)
+	case len(ks) > len(persist.AlertPrefix) && ks[:len(persist.AlertPrefix)] == persist.AlertPrefix:
+		name, err := persist.ParseAlertKey(key)
+		if err == nil {
+			var a persist.Alert
+			if a, err = persist.DecodeAlert(name, value); err == nil {
+				k.outbox[name] = append(k.outbox[name], a)
+				return nil
+			}
+		}
+		return fmt.Errorf("%w: alert %q: %w", errRecord, ks, err)
+	case ks == persist.BudgetKey:
+		b, err := persist.DecodeBudget(value)
+		if err != nil {
+			return fmt.Errorf("%w: budget: %w", errRecord, err)
+		}
+		k.budget = b
+	default:
+		return fmt.Errorf("%w: unknown key %q", errRecord, ks)
+	}
+	return nil
+}
+
 // restore gives a monitor just added its kept state, if it has one, and
 // its alerts still on the way.
 func (e *Engine) restore(en ecs.Entity, name string) {
+	if e.cfg.Cluster != nil && e.store.Healths.Get(en).Rules&ecs.Away != 0 {
+		e.carry = nil // another engine runs it, with its own state
+		return
+	}
 	if c := e.carry; c != nil {
 		e.carry = nil
 		e.resume(en, c.m, c)
@@ -256,11 +270,17 @@ func (e *Engine) markDirty(en ecs.Entity, h *ecs.Health) {
 func (e *Engine) forget(name string) {
 	if k := e.keep; k != nil {
 		delete(k.states, name)
-		e.change(Change{Key: persist.MonitorKey(name)})
+		e.change(name, Change{Key: persist.MonitorKey(name)})
 	}
 }
 
-func (e *Engine) change(c Change) {
+// change records a change of a monitor's records for the next batch. In
+// a cluster it is stamped with the shard's token, and dropped when the
+// engine does not hold the shard: its owner keeps that state.
+func (e *Engine) change(name string, c Change) {
+	if !e.stamp(name, &c) {
+		return
+	}
 	k := e.keep
 	if len(k.dirty) == 0 && len(k.changes) == 0 {
 		k.first = e.nanotime()
@@ -277,7 +297,7 @@ func (e *Engine) folded(name string, p *alerts.Pending) {
 		a.Err = p.Err.Error()
 	}
 	id, seq := a.ID()
-	e.change(Change{Key: persist.AlertKey(name, id, seq), Value: persist.AppendAlert(nil, &a)})
+	e.change(name, Change{Key: persist.AlertKey(name, id, seq), Value: persist.AppendAlert(nil, &a)})
 }
 
 // outboxPut records an alert before it is sent: it reaches the alert path
@@ -291,7 +311,7 @@ func (e *Engine) outboxPut(en ecs.Entity, n alert.Notifier, own bool, p alerts.P
 		a.Err = p.Err.Error()
 	}
 	id, seq := a.ID()
-	e.change(Change{Key: persist.AlertKey(name, id, seq), Value: persist.AppendAlert(nil, &a)})
+	e.change(name, Change{Key: persist.AlertKey(name, id, seq), Value: persist.AppendAlert(nil, &a)})
 	k.held = append(k.held, held{batch: k.sent + 1, en: en, n: n, own: own, p: p, labels: labels})
 }
 
@@ -305,7 +325,7 @@ func (e *Engine) settled(name string, p *alerts.Pending) {
 	if id == 0 {
 		id, seq = p.At, 0
 	}
-	e.change(Change{Key: persist.AlertKey(name, id, seq)})
+	e.change(name, Change{Key: persist.AlertKey(name, id, seq)})
 }
 
 // flush hands the changes made since the last batch to the writer when it
@@ -334,18 +354,19 @@ func (e *Engine) flush(now int64, force bool) {
 			continue
 		}
 		h := s.Healths.Get(en)
+		if h.Rules&ecs.Dirty == 0 {
+			continue // written already, when its shard was handed over
+		}
 		h.Rules &^= ecs.Dirty
-		name := s.Probes.Get(en).Name
-		m := e.kept(en, h)
-		rules := &e.rules.list[h.RulesIndex()]
-		if persist.Kept(&m, rules.Cooldown, nowMs) {
-			batch = append(batch, Change{Key: persist.MonitorKey(name), Value: persist.AppendMonitor(nil, &m)})
-		} else {
-			batch = append(batch, Change{Key: persist.MonitorKey(name)})
+		if c, ok := e.keptChange(en, h, nowMs); ok {
+			batch = append(batch, c)
 		}
 	}
 	clear(k.dirty)
 	k.dirty = k.dirty[:0]
+	if k.budgetNew && e.cfg.Cluster != nil {
+		k.budgetNew = false // an engine of a cluster keeps its budget to itself
+	}
 	if k.budgetNew {
 		k.budgetNew = false
 		fleet, groups := e.budget.Windows()
@@ -355,6 +376,18 @@ func (e *Engine) flush(now int64, force bool) {
 	k.sent++
 	k.busy = true
 	k.writes <- keepBatch{seq: k.sent, changes: batch}
+}
+
+// keptChange is the change that writes what the store keeps of a monitor
+// now; false in a cluster when the engine does not hold its shard.
+func (e *Engine) keptChange(en ecs.Entity, h *ecs.Health, nowMs int64) (Change, bool) {
+	name := e.store.Probes.Get(en).Name
+	m := e.kept(en, h)
+	c := Change{Key: persist.MonitorKey(name)}
+	if persist.Kept(&m, e.rules.list[h.RulesIndex()].Cooldown, nowMs) {
+		c.Value = persist.AppendMonitor(nil, &m)
+	}
+	return c, e.stamp(name, &c)
 }
 
 // kept is what the store keeps of a monitor now.
@@ -376,6 +409,7 @@ func (e *Engine) kept(en ecs.Entity, h *ecs.Health) persist.Monitor {
 func (e *Engine) written(seq uint64) {
 	k := e.keep
 	k.acked, k.busy = seq, false
+	e.flushed0(seq)
 	i := 0
 	for ; i < len(k.held) && k.held[i].batch <= seq; i++ {
 		h := &k.held[i]
@@ -439,7 +473,7 @@ func (e *Engine) dropUnclaimed() {
 	k.dropAt = 0
 	if n := len(k.states); n > 0 {
 		for name := range k.states {
-			e.change(Change{Key: persist.MonitorKey(name)})
+			e.change(name, Change{Key: persist.MonitorKey(name)})
 		}
 		clear(k.states)
 		k.dropped.Add(uint64(n))

@@ -1,6 +1,7 @@
 package loop
 
 import (
+	"errors"
 	"math"
 	"time"
 
@@ -93,6 +94,9 @@ func (e *Engine) loop() {
 		if k := e.keep; k != nil {
 			if k.dropAt != 0 && now >= k.dropAt {
 				e.dropUnclaimed()
+			}
+			if len(k.waiters) > 0 {
+				e.flush(now, true)
 			}
 			e.flush(now, false)
 		}
@@ -225,8 +229,8 @@ func (e *Engine) dispatchOne(en ecs.Entity, tick int64) {
 		return
 	}
 	p, sc, h := s.Monitors.Get(en)
-	if sc.Due > tick {
-		return // a stale entry: the monitor was rescheduled
+	if sc.Due > tick || h.Rules&ecs.Away != 0 {
+		return // a stale entry: the monitor was rescheduled, or another engine runs it
 	}
 	iv := int64(sc.Interval)
 	due := sc.Due
@@ -329,6 +333,9 @@ func (e *Engine) apply(rs []pulsepipe.Result) {
 		}
 		h := s.Healths.Get(r.E)
 		h.Rules &^= ecs.InFlight
+		if h.Rules&ecs.Away != 0 {
+			continue // its shard was handed over meanwhile
+		}
 		h.LastCheck = (r.Start + r.Latency) / int64(time.Millisecond)
 		h.LastLatency = uint32(min(r.Latency/int64(time.Microsecond), 1<<32-1))
 		if r.Err == nil && episode.QuickPass(&h.Core) {
@@ -349,13 +356,21 @@ func (e *Engine) apply(rs []pulsepipe.Result) {
 // remediated applies the outcome of a remediation attempt.
 func (e *Engine) remediated(c *fixpipe.Call) {
 	e.l.fixing--
-	e.stats.remediations.Add(1)
-	if c.Err != nil {
+	switch {
+	case errors.Is(c.Err, ErrFenced):
+		e.stats.remediationsFenced.Add(1)
+	case c.Err != nil:
+		e.stats.remediations.Add(1)
 		e.stats.remediationsFailed.Add(1)
 		e.log.Warn("remediation failed", "monitor", c.Inc.Monitor, "attempt", c.Attempt, "error", c.Err)
+	default:
+		e.stats.remediations.Add(1)
 	}
-	if !e.store.Alive(c.E) {
-		return
+	if c.Begun {
+		defer e.cfg.Cluster.End(c.Shard)
+	}
+	if !e.store.Alive(c.E) || e.store.Healths.Get(c.E).Rules&ecs.Away != 0 {
+		return // gone, or its shard was handed over: the next owner decides
 	}
 	k := episode.FixOK
 	if c.Err != nil {

@@ -45,6 +45,9 @@ type Config struct {
 	// of monitors not added again within StoreGrace after Start is dropped.
 	Store      Store
 	StoreGrace time.Duration
+	// Cluster, when set, gives the engine the shards it runs and keeps
+	// their state; Store is then unset.
+	Cluster Cluster
 }
 
 // Errors are the errors the engine reports, in the types and values

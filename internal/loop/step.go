@@ -24,6 +24,9 @@ import (
 func (e *Engine) step(en ecs.Entity, ev episode.Event, err error) {
 	s := e.store
 	h := s.Healths.Get(en)
+	if h.Rules&ecs.Away != 0 && ev.Kind != episode.Remove {
+		return // another engine of the cluster runs it
+	}
 	rules := &e.rules.list[h.RulesIndex()]
 	st := episode.State{Core: h.Core}
 	checkErr := err
@@ -179,7 +182,12 @@ func (e *Engine) startAttempt(en ecs.Entity, h *ecs.Health, st *episode.State, l
 		k.budgetNew = true
 	}
 	e.l.fixing++
+	shard := 0
+	if e.cfg.Cluster != nil {
+		shard = e.shardOf(p.Name)
+	}
 	e.fix.Submit(&fixpipe.Call{
+		Shard:   shard,
 		E:       en,
 		Start:   st.Start,
 		Attempt: int(st.Attempts),

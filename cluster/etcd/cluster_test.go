@@ -1,0 +1,517 @@
+package etcd
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ziad/cpra"
+	"github.com/ziad/cpra/alert"
+	"github.com/ziad/cpra/pulse"
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// fleet is a loopback fleet of targets: /m/<i> answers 200, or 503 while
+// target i is down. It counts the checks each member makes of each target
+// (members say who they are in a header).
+type fleet struct {
+	srv  *httptest.Server
+	mu   sync.Mutex
+	down map[int]bool
+	hits map[int]map[string]int
+}
+
+func newFleet(t *testing.T) *fleet {
+	f := &fleet{down: map[int]bool{}, hits: map[int]map[string]int{}}
+	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		i, err := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/m/"))
+		if err != nil {
+			http.NotFound(w, r)
+			return
+		}
+		f.mu.Lock()
+		if f.hits[i] == nil {
+			f.hits[i] = map[string]int{}
+		}
+		f.hits[i][r.Header.Get("X-Member")]++
+		down := f.down[i]
+		f.mu.Unlock()
+		if down {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	}))
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+func (f *fleet) setDown(from, to int, down bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := from; i < to; i++ {
+		f.down[i] = down
+	}
+}
+
+// checkers returns, and forgets, who checked each target since the last
+// call.
+func (f *fleet) checkers() map[int]map[string]int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	h := f.hits
+	f.hits = map[int]map[string]int{}
+	return h
+}
+
+// receiver is one alert receiver for the whole cluster, shaped like
+// PagerDuty: it tells copies apart by Alert.Key.
+type receiver struct {
+	mu    sync.Mutex
+	byKey map[string]int
+	codes map[string][]alert.Code // by monitor, in delivery order
+}
+
+func newReceiver() *receiver {
+	return &receiver{byKey: map[string]int{}, codes: map[string][]alert.Code{}}
+}
+
+func (r *receiver) Notify(_ context.Context, a alert.Alert) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.byKey[a.Key]++
+	if r.byKey[a.Key] == 1 {
+		r.codes[a.Monitor] = append(r.codes[a.Monitor], a.Code)
+	}
+	return nil
+}
+
+func (r *receiver) count(monitor string, code alert.Code) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, c := range r.codes[monitor] {
+		if c == code {
+			n++
+		}
+	}
+	return n
+}
+
+// duplicates returns the deliveries beyond the first of each key.
+func (r *receiver) duplicates() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, c := range r.byKey {
+		n += c - 1
+	}
+	return n
+}
+
+// member is one engine of the cluster with its etcd client.
+type member struct {
+	name string
+	cli  *clientv3.Client
+	cl   *Cluster
+	eng  *cpra.Engine
+	down atomic.Bool
+}
+
+const testShards = 32
+
+func startMember(t *testing.T, endpoint, name string, f *fleet, n int, rcv alert.Notifier) *member {
+	t.Helper()
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{endpoint}, DialTimeout: 5 * time.Second, Logger: nopZap()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := New(Config{Client: cli, Name: name, Shards: testShards, TTL: 2 * time.Second, Logger: quietLog()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := cpra.New(cpra.WithCluster(cl), cpra.WithNotifier(rcv), cpra.WithLogger(quietLog()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		_, err := eng.Add(cpra.Monitor{
+			Name:             "svc-" + strconv.Itoa(i),
+			Check:            pulse.MustHTTP(f.srv.URL+"/m/"+strconv.Itoa(i), pulse.WithHeader("X-Member", name)),
+			Interval:         100 * time.Millisecond,
+			Timeout:          2 * time.Second,
+			FailureThreshold: 2,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := eng.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	m := &member{name: name, cli: cli, cl: cl, eng: eng}
+	t.Cleanup(func() { m.stop(context.Background()) })
+	return m
+}
+
+// stop shuts the member down: gracefully with a live context, like a
+// crash with a cancelled one after its client was closed.
+func (m *member) stop(ctx context.Context) {
+	if m.down.Swap(true) {
+		return
+	}
+	m.eng.Shutdown(ctx)
+	m.cli.Close()
+}
+
+// waitFor polls cond until it holds or a generous limit passes.
+func waitFor(t *testing.T, what string, limit time.Duration, cond func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for !cond() {
+		if time.Since(start) > limit {
+			t.Fatalf("%s: not within %v", what, limit)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return time.Since(start)
+}
+
+func owned(ms ...*member) (sum int, each []int) {
+	for _, m := range ms {
+		n := m.eng.Stats().ShardsOwned
+		sum += n
+		each = append(each, n)
+	}
+	return sum, each
+}
+
+// settled waits until the live members hold every shard once between
+// them, each at least one.
+func settled(t *testing.T, ms ...*member) {
+	t.Helper()
+	waitFor(t, "shards spread over the members", 60*time.Second, func() bool {
+		sum, each := owned(ms...)
+		for _, n := range each {
+			if n == 0 {
+				return false
+			}
+		}
+		held := 0
+		for _, m := range ms {
+			held += m.cl.Stats().ShardsOwned
+		}
+		return sum == testShards && held == testShards
+	})
+}
+
+// exactlyOnce checks that over a few intervals every target was checked,
+// each by exactly one member.
+func exactlyOnce(t *testing.T, f *fleet, n int, live ...*member) map[int]string {
+	t.Helper()
+	f.checkers()
+	time.Sleep(time.Second)
+	hits := f.checkers()
+	by := map[int]string{}
+	names := map[string]bool{}
+	for _, m := range live {
+		names[m.name] = true
+	}
+	for i := range n {
+		if len(hits[i]) != 1 {
+			t.Fatalf("target %d was checked by %v, want exactly one member", i, hits[i])
+		}
+		for name := range hits[i] {
+			if !names[name] {
+				t.Fatalf("target %d was checked by %s, which is not a live member", i, name)
+			}
+			by[i] = name
+		}
+	}
+	return by
+}
+
+// TestThreeMembersShareFailOverAndResume runs three engines on one real
+// etcd: every monitor runs on exactly one; an incident is reported once;
+// one member then crashes (its etcd client is cut and it stops without
+// handing over); it fences itself off before anyone takes its shards; the
+// others take them within TTL + 5 s and carry the open episodes on: no
+// second red, and one green each when the targets recover; no alert is
+// delivered twice.
+func TestThreeMembersShareFailOverAndResume(t *testing.T) {
+	ep := startEtcd(t)
+	f := newFleet(t)
+	rcv := newReceiver()
+	const n = 200
+	a := startMember(t, ep, "a", f, n, rcv)
+	b := startMember(t, ep, "b", f, n, rcv)
+	c := startMember(t, ep, "c", f, n, rcv)
+	settled(t, a, b, c)
+	by := exactlyOnce(t, f, n, a, b, c)
+	perMember := map[string]int{}
+	for _, name := range by {
+		perMember[name]++
+	}
+	t.Logf("monitors per member: %v", perMember)
+
+	// An incident: 30 targets go down, each is reported red once.
+	f.setDown(0, 30, true)
+	waitFor(t, "a red for every target down", 30*time.Second, func() bool {
+		for i := range 30 {
+			if rcv.count("svc-"+strconv.Itoa(i), alert.Red) == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	// The member that runs the most of them crashes.
+	var victim *member
+	count := map[string]int{}
+	for i := range 30 {
+		count[by[i]]++
+	}
+	for _, m := range []*member{a, b, c} {
+		if victim == nil || count[m.name] > count[victim.name] {
+			victim = m
+		}
+	}
+	var survivors []*member
+	for _, m := range []*member{a, b, c} {
+		if m != victim {
+			survivors = append(survivors, m)
+		}
+	}
+	if count[victim.name] == 0 {
+		t.Fatalf("no target down runs on a member: %v", by)
+	}
+	crash := time.Now()
+	victimShards := victim.cl.Stats().ShardsOwned
+	before := survivors[0].cl.Stats().Acquired + survivors[1].cl.Stats().Acquired
+	victim.cli.Close() // cut from etcd: it can neither renew nor hand over
+
+	// It fences itself off by its own clock...
+	fenced := waitFor(t, "the crashed member fences itself off", 30*time.Second, func() bool {
+		return victim.cl.now() >= victim.cl.deadline.Load()
+	})
+	took := survivors[0].cl.Stats().Acquired + survivors[1].cl.Stats().Acquired
+	if took != before {
+		t.Fatalf("the survivors claimed %d shards before the crashed member fenced itself off", took-before)
+	}
+	// ...and the survivors take its shards over within TTL + 5 s.
+	failover := waitFor(t, "the survivors hold every shard", 7*time.Second, func() bool {
+		sum, _ := owned(survivors...)
+		return sum == testShards
+	})
+	failover += fenced
+	victim.stop(canceled())
+	t.Logf("crashed member held %d shards (%d targets down); fenced off after %v; failed over after %v",
+		victimShards, count[victim.name], fenced.Round(time.Millisecond), time.Since(crash).Round(time.Millisecond))
+	exactlyOnce(t, f, n, survivors...)
+
+	// The open episodes carried on: no second red; recovery sends one
+	// green each.
+	time.Sleep(time.Second)
+	f.setDown(0, 30, false)
+	waitFor(t, "a green for every target back up", 30*time.Second, func() bool {
+		for i := range 30 {
+			if rcv.count("svc-"+strconv.Itoa(i), alert.Green) == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	time.Sleep(500 * time.Millisecond)
+	for i := range 30 {
+		name := "svc-" + strconv.Itoa(i)
+		if r, g := rcv.count(name, alert.Red), rcv.count(name, alert.Green); r != 1 || g != 1 {
+			t.Errorf("%s: %d reds and %d greens (codes %v), want one of each", name, r, g, rcv.codes[name])
+		}
+	}
+	if d := rcv.duplicates(); d != 0 {
+		t.Errorf("%d alerts delivered twice with the same key; none were in flight at the crash", d)
+	}
+	for i := 30; i < n; i++ {
+		if codes := rcv.codes["svc-"+strconv.Itoa(i)]; len(codes) != 0 {
+			t.Errorf("svc-%d was never down, yet alerted %v", i, codes)
+		}
+	}
+}
+
+func canceled() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}
+
+// slowReceiver is a receiver that takes its time, so that alerts are
+// queued and in flight when shards change hands.
+type slowReceiver struct {
+	*receiver
+	delay time.Duration
+}
+
+func (s slowReceiver) Notify(ctx context.Context, a alert.Alert) error {
+	select {
+	case <-time.After(s.delay):
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return s.receiver.Notify(ctx, a)
+}
+
+// TestGracefulHandoverLosesAndDuplicatesNothing hands shards over while
+// alerts are queued and in flight at a slow receiver: a member shuts down
+// in the middle of an outage's reds, and a new member joins in the middle
+// of the recovery's greens. Every target gets exactly one red and one
+// green, and no key is delivered twice.
+func TestGracefulHandoverLosesAndDuplicatesNothing(t *testing.T) {
+	ep := startEtcd(t)
+	f := newFleet(t)
+	rcv := newReceiver()
+	slow := slowReceiver{rcv, 150 * time.Millisecond}
+	const n, bad = 150, 60
+	a := startMember(t, ep, "a", f, n, slow)
+	b := startMember(t, ep, "b", f, n, slow)
+	c := startMember(t, ep, "c", f, n, slow)
+	settled(t, a, b, c)
+
+	f.setDown(0, bad, true)
+	// Shut b down as soon as its first reds are on the way.
+	waitFor(t, "reds on the way", 30*time.Second, func() bool { return b.eng.Stats().AlertsRaised > 0 })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	b.stop(ctx)
+	cancel()
+	settled(t, a, c)
+	waitFor(t, "a red for every target down", 60*time.Second, func() bool {
+		for i := range bad {
+			if rcv.count("svc-"+strconv.Itoa(i), alert.Red) == 0 {
+				return false
+			}
+		}
+		return true
+	})
+
+	f.setDown(0, bad, false)
+	waitFor(t, "greens on the way", 30*time.Second, func() bool {
+		return a.eng.Stats().AlertsRaised+c.eng.Stats().AlertsRaised > 2*bad
+	})
+	d := startMember(t, ep, "d", f, n, slow)
+	settled(t, a, c, d)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var missing []string
+		for i := range bad {
+			if name := "svc-" + strconv.Itoa(i); rcv.count(name, alert.Green) == 0 {
+				missing = append(missing, fmt.Sprintf("%s %v", name, rcv.codes[name]))
+			}
+		}
+		if len(missing) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			for _, m := range []*member{a, c, d} {
+				t.Logf("%s: %+v", m.name, m.eng.Stats())
+			}
+			t.Fatalf("no green within 60s for %d targets: %v", len(missing), missing)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(time.Second)
+	for i := range bad {
+		name := "svc-" + strconv.Itoa(i)
+		if r, g := rcv.count(name, alert.Red), rcv.count(name, alert.Green); r != 1 || g != 1 {
+			t.Errorf("%s: %d reds and %d greens (codes %v), want one of each", name, r, g, rcv.codes[name])
+		}
+	}
+	if dup := rcv.duplicates(); dup != 0 {
+		t.Errorf("%d alerts delivered twice with the same key across graceful handovers", dup)
+	}
+	var handed uint64
+	for _, m := range []*member{a, b, c, d} {
+		handed += m.eng.Stats().AlertsFenced
+	}
+	t.Logf("alerts left to the next owner at handovers: %d; shards a:%d c:%d d:%d",
+		handed, a.cl.Stats().ShardsOwned, c.cl.Stats().ShardsOwned, d.cl.Stats().ShardsOwned)
+}
+
+// TestFormerOwnerCannotOverwriteState: a member whose claim on a shard is
+// gone (its lease expired while it was away) writes the shard's state
+// with its old token; the write is refused, and the new owner's state
+// stands.
+func TestFormerOwnerCannotOverwriteState(t *testing.T) {
+	ep := startEtcd(t)
+	cli := newClient(t, ep)
+	old, err := New(Config{Client: cli, Name: "old", Shards: testShards, Logger: quietLog()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	lease, err := cli.Grant(ctx, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const s = 3
+	r, err := old.claimTxn(ctx, lease.ID, []int{s})
+	if err != nil || !r.Succeeded {
+		t.Fatalf("claim: %v %v", r, err)
+	}
+	tok := r.Header.Revision
+	old.owner[s], old.states[s] = tok, map[string][]byte{}
+	old.token[s].Store(tok)
+	if err := old.Write([]cpra.Change{{Key: []byte("k"), Value: []byte("old-1"), Shard: s, Token: tok}}); err != nil {
+		t.Fatal(err)
+	}
+	// The lease ends behind the member's back; another member claims the
+	// shard and writes its own state.
+	if _, err := cli.Revoke(ctx, lease.ID); err != nil {
+		t.Fatal(err)
+	}
+	next, _ := New(Config{Client: cli, Name: "next", Shards: testShards, Logger: quietLog()})
+	lease2, _ := cli.Grant(ctx, 5)
+	r, err = next.claimTxn(ctx, lease2.ID, []int{s})
+	if err != nil || !r.Succeeded {
+		t.Fatalf("the next member could not claim the shard: %v %v", r, err)
+	}
+	tok2 := r.Header.Revision
+	if tok2 <= tok {
+		t.Fatalf("token went from %d to %d, want it to grow", tok, tok2)
+	}
+	recs, _ := decodeState(r.Responses[1].GetResponseRange().Kvs[0].Value)
+	if string(recs["k"]) != "old-1" {
+		t.Fatalf("the next owner read %q, want the state the former owner wrote", recs["k"])
+	}
+	next.owner[s], next.states[s] = tok2, recs
+	next.token[s].Store(tok2)
+	if err := next.Write([]cpra.Change{{Key: []byte("k"), Value: []byte("next-1"), Shard: s, Token: tok2}}); err != nil {
+		t.Fatal(err)
+	}
+	// The former owner comes back and writes with its old token.
+	if err := old.Write([]cpra.Change{{Key: []byte("k"), Value: []byte("old-2"), Shard: s, Token: tok}}); err != nil {
+		t.Fatal(err)
+	}
+	if c := old.Stats().WriteConflict; c != 1 {
+		t.Errorf("former owner's write conflicts: %d, want 1", c)
+	}
+	g, err := cli.Get(ctx, old.stateKey(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, _ = decodeState(g.Kvs[0].Value)
+	if string(recs["k"]) != "next-1" {
+		t.Errorf("shard state holds %q, want the new owner's %q", recs["k"], "next-1")
+	}
+	// A change stamped with a token the member does not hold is dropped
+	// before it reaches etcd.
+	if err := next.Write([]cpra.Change{{Key: []byte("k"), Value: []byte("stale"), Shard: s, Token: tok}}); err != nil {
+		t.Fatal(err)
+	}
+	if w := next.Stats().Writes; w != 1 {
+		t.Errorf("writes of the new owner: %d, want 1 (the stale change is dropped)", w)
+	}
+	cli.Revoke(ctx, lease2.ID)
+}
