@@ -239,6 +239,8 @@ type Stats struct {
 	// held it (or could not tell), and the repairs it did not start for
 	// that reason.
 	ShardsOwned        int
+	ShardsAcquired     uint64 // shards the engine began to run
+	ShardsReleased     uint64 // shards it stopped running (handed over, or lost)
 	AlertsFenced       uint64
 	RemediationsFenced uint64
 
@@ -431,7 +433,7 @@ func (e *Engine) Stats() Stats {
 		AlertsCollapsed: s.AlertsCollapsed, AlertsQueued: s.AlertsQueued, AlertsKept: s.AlertsKept,
 		StoreFailures: s.StoreFailures, StatesDropped: s.StatesDropped,
 		CallsAbandoned: s.CallsAbandoned, PlugInsRunning: s.PlugInsRunning,
-		ShardsOwned: s.ShardsOwned, AlertsFenced: s.AlertsFenced, RemediationsFenced: s.RemediationsFenced,
+		ShardsOwned: s.ShardsOwned, ShardsAcquired: s.ShardsAcquired, ShardsReleased: s.ShardsReleased, AlertsFenced: s.AlertsFenced, RemediationsFenced: s.RemediationsFenced,
 		Pulse: pipe(s.Pulse), Intervention: pipe(s.Intervention), Alert: pipe(s.Alert),
 		Lag:          LagStats{P50: s.Lag.P50, P99: s.Lag.P99, Max: s.Lag.Max, Samples: s.Lag.Samples},
 		CheckLatency: lat,

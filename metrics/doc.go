@@ -48,6 +48,11 @@
 //	cpra_alerts_kept_total                          counter
 //	cpra_store_failures_total                       counter
 //	cpra_store_states_dropped_total                 counter
+//	cpra_cluster_shards_owned                       gauge
+//	cpra_cluster_shards_acquired_total              counter
+//	cpra_cluster_shards_released_total              counter
+//	cpra_alerts_fenced_total                        counter
+//	cpra_remediations_fenced_total                  counter
 //	cpra_calls_abandoned_total                      counter
 //	cpra_plugins_running                            gauge
 //	cpra_schedule_lag_p50_seconds                   gauge

@@ -56,5 +56,6 @@ func ExampleNewCollector() {
 	// cpra_remediations_denied_total COUNTER engine=edge
 	// cpra_remediations_dry_run_total COUNTER engine=edge
 	// cpra_remediations_failed_total COUNTER engine=edge
+	// cpra_remediations_fenced_total COUNTER engine=edge
 	// cpra_remediations_total COUNTER engine=edge
 }

@@ -96,6 +96,7 @@ func (e *Engine) own(gs []Grant) error {
 			e.owned[g.Shard] = true
 			e.shardsOwned.Add(1)
 		}
+		e.shardMoves.in.Add(1)
 	}
 	s := e.store
 	ents := s.Named(func(name string) bool { return in[e.shardOf(name)] }, nil)
@@ -135,6 +136,7 @@ func (e *Engine) disown(shards []int) error {
 			out[sh] = true
 			e.owned[sh] = false
 			e.shardsOwned.Add(-1)
+			e.shardMoves.out.Add(1)
 		}
 	}
 	s := e.store

@@ -92,6 +92,7 @@ type Stats struct {
 	AlertsKept, StoreFailures, StatesDropped                uint64
 	PlugInsRunning                                          int
 	ShardsOwned                                             int
+	ShardsAcquired, ShardsReleased                          uint64
 	AlertsFenced, RemediationsFenced                        uint64
 	Pulse, Intervention, Alert                              PipelineStats
 	Lag                                                     lag.Summary
@@ -163,6 +164,7 @@ type Engine struct {
 
 	owned       []bool // in a cluster: the shards the engine runs; owned with the store
 	shardsOwned atomic.Int64
+	shardMoves  struct{ in, out atomic.Uint64 }
 	clCancel    context.CancelFunc
 	clDone      chan struct{}
 }
@@ -740,6 +742,8 @@ func (e *Engine) Stats() Stats {
 		AlertsKept:         e.alertCtr.Kept.Load(),
 		CallsAbandoned:     e.stats.callsAbandoned.Load() + e.alertCtr.Abandoned.Load(),
 		ShardsOwned:        int(e.shardsOwned.Load()),
+		ShardsAcquired:     e.shardMoves.in.Load(),
+		ShardsReleased:     e.shardMoves.out.Load(),
 		AlertsFenced:       e.alertCtr.Fenced.Load(),
 		RemediationsFenced: e.stats.remediationsFenced.Load(),
 	}
