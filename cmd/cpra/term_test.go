@@ -403,3 +403,35 @@ func TestConsoleWriterError(t *testing.T) {
 		t.Errorf("screen %q, want the status line only", got)
 	}
 }
+
+// TestTerminalDemo runs the demo on a pseudo-terminal: its banner and
+// coloured alert lines sit above the status line, none glued to it.
+func TestTerminalDemo(t *testing.T) {
+	t.Setenv("NO_COLOR", "")
+	t.Setenv("TERM", "xterm")
+	const cols = 90
+	raw := runOnTerminal(t, cols, 3*time.Second, nil, "--demo.duration", "2500ms")
+	if !regexp.MustCompile(`\033\[3[1236]m(red|green|cyan|yellow)\033\[0m +svc-\d+`).MatchString(raw) {
+		t.Errorf("no coloured alert line in %q", raw)
+	}
+	demoAlert := regexp.MustCompile(`^\d\d:\d\d:\d\d\.\d{3} (yellow|red|green|cyan|gray) +svc-\d+`)
+	var statuses int
+	for i, l := range screenOf(raw, 1<<30) {
+		switch {
+		case statusRE.MatchString(l):
+			statuses++
+			if n := len([]rune(l)); n != cols-1 {
+				t.Errorf("status line of %d characters, want %d: %q", n, cols-1, l)
+			}
+		case demoAlert.MatchString(l), logRE.MatchString(l), strings.HasPrefix(l, "cpra demo: "), strings.HasPrefix(l, "Codes: "):
+			if strings.Contains(l, " monitors: ") {
+				t.Errorf("line %d glued to the status line: %q", i, l)
+			}
+		default:
+			t.Errorf("line %d is neither a log, an alert, the banner nor the status line: %q", i, l)
+		}
+	}
+	if statuses != 1 {
+		t.Errorf("%d status lines left on the screen, want the last one only", statuses)
+	}
+}
