@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -132,6 +133,7 @@ func (p *printer) Notify(_ context.Context, a alert.Alert) error {
 	if a.Err != nil {
 		line += " " + a.Err.Error()
 	}
+	line = strings.TrimRight(line, " ")
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	_, err := fmt.Fprintln(p.w, line)

@@ -2,13 +2,17 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"regexp"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ziad/cpra/alert"
 )
 
 // TestLogFormatJSON runs a file with --log.format json: every line on
@@ -194,6 +198,39 @@ func TestHelp(t *testing.T) {
 			t.Errorf("%q: stdout lacks %q or stderr is not empty:\nstdout:\n%s\nstderr:\n%s", tc.args, tc.inStdout, stdout, stderr)
 		case tc.code != 0 && (stdout != "" || !strings.Contains(stderr, "flag provided but not defined: -bogus") || !strings.Contains(stderr, "Usage")):
 			t.Errorf("%q: want the error and the usage on stderr only:\nstdout:\n%s\nstderr:\n%s", tc.args, stdout, stderr)
+		}
+	}
+}
+
+// TestPrinterLine: what a readable alert line holds, on a terminal and
+// off one.
+func TestPrinterLine(t *testing.T) {
+	at := time.Date(2026, 1, 2, 15, 4, 5, 123e6, time.UTC)
+	tests := []struct {
+		name          string
+		a             alert.Alert
+		short, colour bool
+		want          string
+	}{
+		{"red with error", alert.Alert{Monitor: "api", Code: alert.Red, At: at, Attempt: 2, Err: errors.New("refused")}, true, false,
+			"15:04:05.123 red    api      attempt 2 refused\n"},
+		{"coloured", alert.Alert{Monitor: "api", Code: alert.Green, At: at}, true, true,
+			"15:04:05.123 \033[32mgreen\033[0m  api\n"},
+		{"full time", alert.Alert{Monitor: "api", Code: alert.Yellow, At: at}, false, false,
+			"2026-01-02T15:04:05.123Z yellow api\n"},
+		{"flap and reminder", alert.Alert{Monitor: "db", Code: alert.Red, At: at, Flap: alert.FlapEnd, Repeat: 3}, true, false,
+			"15:04:05.123 red    db       flap-end reminder 3\n"},
+		{"group", alert.Alert{Monitor: "zone=eu", Code: alert.Red, At: at, Group: []alert.Alert{{Monitor: "a"}, {Monitor: "b"}}}, true, false,
+			"15:04:05.123 red    zone=eu  2 monitors: a b\n"},
+	}
+	for _, tc := range tests {
+		var b bytes.Buffer
+		p := &printer{w: &b, short: tc.short, colour: tc.colour}
+		if err := p.Notify(context.Background(), tc.a); err != nil {
+			t.Fatal(err)
+		}
+		if b.String() != tc.want {
+			t.Errorf("%s: got %q, want %q", tc.name, b.String(), tc.want)
 		}
 	}
 }
