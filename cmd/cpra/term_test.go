@@ -314,7 +314,7 @@ func TestTerminalRun(t *testing.T) {
 			}
 		case statusRE.MatchString(l):
 			status = l
-			if n := len([]rune(l)); n != cols-1 {
+			if n := len([]rune(l)); n != cols-1 && n != cols-2 { // cols-2: cut after a blank, which the screen model trims
 				t.Errorf("status line of %d characters on a %d-column terminal, want it cut to %d: %q", n, cols, cols-1, l)
 			}
 		default:
@@ -420,7 +420,7 @@ func TestTerminalDemo(t *testing.T) {
 		switch {
 		case statusRE.MatchString(l):
 			statuses++
-			if n := len([]rune(l)); n != cols-1 {
+			if n := len([]rune(l)); n != cols-1 && n != cols-2 { // cols-2: cut after a blank, which the screen model trims
 				t.Errorf("status line of %d characters, want %d: %q", n, cols-1, l)
 			}
 		case demoAlert.MatchString(l), logRE.MatchString(l), strings.HasPrefix(l, "cpra demo: "), strings.HasPrefix(l, "Codes: "):
