@@ -49,6 +49,17 @@ type Cluster interface {
 	// shard's is dropped, so a former owner never overwrites the state of
 	// the next. The engine calls Write from one goroutine at a time.
 	Write(changes []Change) error
+	// Observe reports, for the owner of the shard, the check of a monitor
+	// with a quorum ([Monitor].Quorum) that this engine made from its
+	// location (see [ClusterHost].Watch). It is called from the engine's
+	// loop and must not block.
+	Observe(shard int, monitor string, failed bool)
+	// Verdict decides a check of a monitor with a quorum that this engine
+	// owns: whether at least quorum locations see it fail, counting this
+	// engine's own check (failed) for its location and the latest reports
+	// of the other locations, and which locations do. It is called from
+	// the engine's loop and must not block.
+	Verdict(shard int, monitor string, failed bool, quorum int) (down bool, where []string)
 }
 
 // ClusterHost is the engine as its [Cluster] sees it. Its methods may be
@@ -64,6 +75,11 @@ type ClusterHost interface {
 	// calls Disown, and hands them over once the actions in flight ended
 	// and Flush returned.
 	Disown(shards []int) error
+	// Watch makes the engine check (on) or stop checking the monitors
+	// with a quorum of shards another engine owns, reporting each check
+	// through [Cluster.Observe]: the cluster asks one engine per location
+	// to do so.
+	Watch(shards []int, on bool) error
 	// Flush returns once every change the engine made so far has been
 	// given to [Cluster.Write] and the write returned.
 	Flush(ctx context.Context) error
@@ -111,6 +127,12 @@ func (a clusterAdapter) Shards() int           { return a.c.Shards() }
 func (a clusterAdapter) Begin(shard int) bool  { return a.c.Begin(shard) }
 func (a clusterAdapter) End(shard int)         { a.c.End(shard) }
 func (a clusterAdapter) Token(shard int) int64 { return a.c.Token(shard) }
+func (a clusterAdapter) Observe(shard int, monitor string, failed bool) {
+	a.c.Observe(shard, monitor, failed)
+}
+func (a clusterAdapter) Verdict(shard int, monitor string, failed bool, quorum int) (bool, []string) {
+	return a.c.Verdict(shard, monitor, failed, quorum)
+}
 func (a clusterAdapter) Run(ctx context.Context, h loop.Host) error {
 	return a.c.Run(ctx, hostAdapter{h})
 }
@@ -141,5 +163,6 @@ func (a hostAdapter) Own(shards []OwnedShard) error {
 	return a.h.Own(gs)
 }
 
-func (a hostAdapter) Disown(shards []int) error       { return a.h.Disown(shards) }
-func (a hostAdapter) Flush(ctx context.Context) error { return a.h.Flush(ctx) }
+func (a hostAdapter) Disown(shards []int) error         { return a.h.Disown(shards) }
+func (a hostAdapter) Watch(shards []int, on bool) error { return a.h.Watch(shards, on) }
+func (a hostAdapter) Flush(ctx context.Context) error   { return a.h.Flush(ctx) }

@@ -61,6 +61,16 @@ type Monitor struct {
 	// only in a row: a target that fails every other check goes down too.
 	// At most 64, and at least FailureThreshold.
 	FailureWindow int
+	// Quorum, in a cluster whose members probe from several locations
+	// (see [WithCluster]), is how many locations must see the monitor
+	// fail for a check to count as failed: with 2, one location that
+	// loses its route to the target raises nothing, two raise one red,
+	// whose error is a [*QuorumError] naming them. Every location checks
+	// the monitor; the engine that owns its shard decides, from its own
+	// check and the latest reports of the others. A location with no
+	// live member counts as unknown, not as down. 0 (the default): the
+	// owner's own check decides. Above 1 it needs a cluster.
+	Quorum int
 	// Flap, when its High is set, turns on flap detection: see
 	// [FlapThresholds].
 	Flap FlapThresholds
@@ -307,6 +317,9 @@ var engineErrors = loop.Errors{
 	Timeout: func(op string, d time.Duration) error { return &TimeoutError{Op: op, Timeout: d} },
 	Panic: func(op string, v any, stack []byte) error {
 		return &PanicError{Op: op, Value: v, Stack: stack}
+	},
+	Quorum: func(where []string, quorum int, err error) error {
+		return &QuorumError{Locations: where, Quorum: quorum, Err: err}
 	},
 }
 

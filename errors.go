@@ -62,6 +62,28 @@ func (e *TimeoutError) Error() string {
 // Is makes errors.Is(err, context.DeadlineExceeded) true.
 func (e *TimeoutError) Is(target error) bool { return target == context.DeadlineExceeded }
 
+// QuorumError is the failure of a check of a monitor with a quorum (see
+// [Monitor].Quorum): the locations that saw the monitor fail, at least
+// Quorum of them, and the error of this engine's own check (nil when its
+// own location saw the monitor up). It reads "down in 2 locations (east,
+// west; quorum 2): ...".
+type QuorumError struct {
+	Locations []string
+	Quorum    int
+	Err       error
+}
+
+func (e *QuorumError) Error() string {
+	s := fmt.Sprintf("down in %d locations (%s; quorum %d)", len(e.Locations), strings.Join(e.Locations, ", "), e.Quorum)
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+// Unwrap returns the error of the engine's own check.
+func (e *QuorumError) Unwrap() error { return e.Err }
+
 // PanicError is the failure of a plug-in call that panicked. The engine
 // recovers the panic and carries on. Its text is one line ("check
 // panicked: boom"), so that it reads well in an alert; the stack is in

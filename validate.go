@@ -93,7 +93,11 @@ func (m *Monitor) spec() (*loop.Spec, error) {
 	if w := m.FailureWindow; w < 0 || w > 64 || (w > 0 && w < int(ft)) {
 		return bad("FailureWindow", fmt.Errorf("%d: want 0, or from FailureThreshold (%d) to 64", w, ft))
 	}
+	if m.Quorum < 0 || m.Quorum > 255 {
+		return bad("Quorum", fmt.Errorf("%d: want 0 to 255 locations", m.Quorum))
+	}
 	rules := episode.Settings{
+		Quorum:        uint8(m.Quorum),
 		Retry:         m.RetryInterval.Milliseconds(),
 		Repeat:        m.RepeatInterval.Milliseconds(),
 		FailThreshold: ft,

@@ -413,7 +413,7 @@ func (it *item) pairs(c *node, path string) ([]*node, bool) {
 }
 
 var (
-	monitorFields      = []string{"name", "enabled", "labels", "pulse_check", "intervention", "codes", "repeat_interval", "depends_on", "flap", "maintenance"}
+	monitorFields      = []string{"name", "enabled", "labels", "pulse_check", "intervention", "codes", "repeat_interval", "depends_on", "flap", "maintenance", "quorum"}
 	pulseFields        = []string{"type", "interval", "timeout", "max_failures", "unhealthy_threshold", "healthy_threshold", "retry_interval", "failure_window", "config"}
 	interventionFields = []string{"type", "action", "max_attempts", "policy", "config"}
 	codeFields         = []string{"dispatch", "notify", "config"}
@@ -478,6 +478,10 @@ func (b *builder) build(a *arena, n *node, idx int, out *built) {
 			m.Flap = it.flap(c)
 		case "maintenance":
 			m.Maintenance = it.ownWindows(c)
+		case "quorum":
+			if v, ok := it.integer(c, ""); ok {
+				m.Quorum = v
+			}
 		default:
 			it.unknown(c, "", monitorFields)
 		}

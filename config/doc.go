@@ -66,6 +66,7 @@
 //	    repeat_interval: 1h          # Monitor.RepeatInterval: re-send red while down; default 0, off
 //	    flap: {high: 50, low: 25}    # Monitor.Flap, percent; low default high/2; default off
 //	    maintenance: [...]           # Monitor.Maintenance: windows, below
+//	    quorum: 2                    # Monitor.Quorum: locations that must see it fail (cluster); default 0, the owner alone
 //	    pulse_check:                 # required
 //	      type: http                 # http, tcp, icmp, dns, tls, exec, grpc
 //	      interval: 30s              # Monitor.Interval; default 30s, 10ms to 31 days

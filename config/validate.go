@@ -33,6 +33,7 @@ var fileKeys = map[string][]string{
 	"RetryInterval":      {"pulse_check.retry_interval"},
 	"FailureWindow":      {"pulse_check.failure_window"},
 	"RepeatInterval":     {"repeat_interval"},
+	"Quorum":             {"quorum"},
 	"MaxRemediations":    {"intervention.max_attempts"},
 	"Flap.High":          {"flap.high"},
 	"Flap.Low":           {"flap.low"},

@@ -27,6 +27,7 @@ const (
 	Rephase                            // checked off its phase: the next check returns to it
 	Dirty                              // its kept state changed since it was last written
 	Away                               // another engine of the cluster runs it
+	Watch                              // while Away, checked here for the owner: this engine's location reports it
 	flagBits = 0xff << 24
 )
 

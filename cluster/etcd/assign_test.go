@@ -3,6 +3,9 @@ package etcd
 import (
 	"fmt"
 	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
 func counts(plan []string) map[string]int {
@@ -64,6 +67,40 @@ func TestAssignBalancedAndStable(t *testing.T) {
 			if m := moved(plan, shrunk); m > must*3/2+2 {
 				t.Errorf("%d members - 1: %d shards moved, %d had to", members, m, must)
 			}
+		}
+	}
+}
+
+// TestBeginFencesByLeaseClock checks the fence: a shard not held, or
+// being handed over, refuses; once the lease could have expired by the
+// member's own clock every shard refuses, unless the member fails open.
+func TestBeginFencesByLeaseClock(t *testing.T) {
+	for _, failOpen := range []bool{false, true} {
+		c, err := New(Config{Client: new(clientv3.Client), Shards: 4, FailOpen: failOpen, Logger: quietLog()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.deadline.Store(c.now() + int64(time.Hour))
+		if c.Begin(1) {
+			t.Fatal("Begin allowed a shard the member does not hold")
+		}
+		c.token[1].Store(7)
+		c.allowed[1].Store(true)
+		if !c.Begin(1) {
+			t.Fatal("Begin refused a held shard within the lease")
+		}
+		c.End(1)
+		c.allowed[1].Store(false)
+		if c.Begin(1) {
+			t.Fatal("Begin allowed a shard being handed over")
+		}
+		c.allowed[1].Store(true)
+		c.deadline.Store(c.now() - 1)
+		if got := c.Begin(1); got != failOpen {
+			t.Errorf("FailOpen %v: past the lease's deadline Begin says %v", failOpen, got)
+		}
+		if got := c.inflight[1].Load(); got != map[bool]int64{false: 0, true: 1}[failOpen] {
+			t.Errorf("FailOpen %v: %d actions in flight", failOpen, got)
 		}
 	}
 }

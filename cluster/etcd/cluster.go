@@ -90,7 +90,12 @@ type Cluster struct {
 
 	mu     sync.Mutex
 	states []map[string][]byte // owned shards' records; nil for others
+	logs   []shardLog          // owned shards' keys
 	owner  []int64             // owned shards' tokens, as Run knows them
+
+	watching []bool // shards whose quorum monitors this member checks for their owner; Run's
+	reports  reports
+	obs      observations
 
 	running atomic.Bool
 	members atomic.Int64
@@ -146,7 +151,8 @@ func New(cfg Config) (*Cluster, error) {
 	return &Cluster{
 		cfg: cfg, cli: cfg.Client, log: cfg.Logger.With("member", cfg.Name), start: time.Now(),
 		token: make([]atomic.Int64, n), allowed: make([]atomic.Bool, n), inflight: make([]atomic.Int64, n),
-		states: make([]map[string][]byte, n), owner: make([]int64, n),
+		states: make([]map[string][]byte, n), logs: make([]shardLog, n), owner: make([]int64, n), watching: make([]bool, n),
+		obs: observations{failing: map[int]map[string]bool{}, dirty: map[int]bool{}},
 	}, nil
 }
 
@@ -260,6 +266,21 @@ func (c *Cluster) session(ctx context.Context, h cpra.ClusterHost) error {
 		cancel()
 	}()
 	defer wg.Wait()
+	c.reports.reset()
+	rev, err := c.loadReports(sctx)
+	if err != nil {
+		return fmt.Errorf("reading the locations' reports: %w", err)
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		c.publish(sctx, lease)
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		c.followReports(sctx, rev)
+	}()
 	// Members coming and going, and claims let go, call for a new pass.
 	joins := c.cli.Watch(clientv3.WithRequireLeader(sctx), c.cfg.Prefix+"members/", clientv3.WithPrefix())
 	frees := c.cli.Watch(clientv3.WithRequireLeader(sctx), c.cfg.Prefix+"owner/", clientv3.WithPrefix(), clientv3.WithFilterPut())
@@ -352,13 +373,16 @@ func (c *Cluster) keepAlive(ctx context.Context, lease clientv3.LeaseID, ttl int
 func (c *Cluster) reconcile(ctx context.Context, h cpra.ClusterHost, lease clientv3.LeaseID) error {
 	rctx, cancel := context.WithTimeout(ctx, c.cfg.TTL)
 	defer cancel()
-	r, err := c.cli.Get(rctx, c.cfg.Prefix+"members/", clientv3.WithPrefix(), clientv3.WithKeysOnly())
+	r, err := c.cli.Get(rctx, c.cfg.Prefix+"members/", clientv3.WithPrefix())
 	if err != nil {
 		return err
 	}
 	names := make([]string, 0, len(r.Kvs))
+	locs := map[string]string{}
 	for _, kv := range r.Kvs {
-		names = append(names, strings.TrimPrefix(string(kv.Key), c.cfg.Prefix+"members/"))
+		name := strings.TrimPrefix(string(kv.Key), c.cfg.Prefix+"members/")
+		names = append(names, name)
+		locs[name] = string(kv.Value)
 	}
 	c.members.Store(int64(len(names)))
 	if !slices.Contains(names, c.cfg.Name) {
@@ -383,9 +407,11 @@ func (c *Cluster) reconcile(ctx context.Context, h cpra.ClusterHost, lease clien
 		}
 	}
 	if len(want) > 0 {
-		return c.claim(rctx, h, lease, want)
+		if err := c.claim(rctx, h, lease, want); err != nil {
+			return err
+		}
 	}
-	return nil
+	return c.rewatch(rctx, h, plan, names, locs)
 }
 
 // assign gives each shard a member: the member that ranks it highest by
@@ -451,16 +477,14 @@ func rank(s int, m string) uint64 {
 func (c *Cluster) claim(ctx context.Context, h cpra.ClusterHost, lease clientv3.LeaseID, want []int) error {
 	var got []cpra.OwnedShard
 	take := func(s int, tok int64, kvs []*mvccpb.KeyValue) {
-		recs := map[string][]byte{}
-		if len(kvs) == 1 {
-			var err error
-			if recs, err = decodeState(kvs[0].Value); err != nil {
-				c.log.Error("the state of a shard cannot be read; its monitors start afresh", "shard", s, "error", err)
-				recs = map[string][]byte{}
-			}
+		recs, lg, err := loadShard(kvs)
+		if err != nil {
+			c.log.Error("the state of a shard cannot be read; its monitors start afresh", "shard", s, "error", err)
+			recs, lg = map[string][]byte{}, shardLog{fresh: true}
 		}
 		c.mu.Lock()
 		c.states[s] = recs
+		c.logs[s] = lg
 		c.owner[s] = tok
 		c.mu.Unlock()
 		c.stats.records.Add(int64(len(recs)))
@@ -526,7 +550,7 @@ func (c *Cluster) claimTxn(ctx context.Context, lease clientv3.LeaseID, shards [
 		ops = append(ops, clientv3.OpPut(c.ownerKey(s), c.cfg.Name, clientv3.WithLease(lease)))
 	}
 	for _, s := range shards {
-		ops = append(ops, clientv3.OpGet(c.stateKey(s)))
+		ops = append(ops, clientv3.OpGet(c.stateKey(s)+"/", clientv3.WithPrefix()))
 	}
 	r, err := c.cli.Txn(ctx).If(cmps...).Then(ops...).Commit()
 	if err != nil {
@@ -589,6 +613,7 @@ func (c *Cluster) drop(s int) {
 // gone, others may hold them, and the engine stops running them without
 // writing anything.
 func (c *Cluster) loseAll(h cpra.ClusterHost) {
+	c.unwatchAll(h)
 	var gone []int
 	for s := range c.owner {
 		c.allowed[s].Store(false)

@@ -2,7 +2,6 @@ package etcd
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -125,38 +124,100 @@ type member struct {
 
 const testShards = 32
 
-func startMember(t *testing.T, endpoint, name string, f *fleet, n int, rcv alert.Notifier) *member {
+// spec describes a member to start.
+type spec struct {
+	endpoint, name, location string
+	notify                   alert.Notifier
+	monitors                 []cpra.Monitor // the same on every member
+	// each, if given, changes monitor i on this member; a monitor left
+	// without a Check checks the fleet's target i, telling the member's
+	// name in a header.
+	each  func(member string, i int, m *cpra.Monitor)
+	fleet *fleet
+}
+
+// fleetMonitors returns n monitors of the fleet's targets, each changed
+// by edit if given.
+func fleetMonitors(n int, edit func(*cpra.Monitor)) []cpra.Monitor {
+	ms := make([]cpra.Monitor, n)
+	for i := range ms {
+		ms[i] = cpra.Monitor{Name: "svc-" + strconv.Itoa(i), Interval: 100 * time.Millisecond, Timeout: 2 * time.Second, FailureThreshold: 2}
+		if edit != nil {
+			edit(&ms[i])
+		}
+	}
+	return ms
+}
+
+// start starts a member: its etcd client, its cluster member and its
+// engine with the monitors, stopped when the test ends.
+func start(t *testing.T, sp spec) *member {
 	t.Helper()
-	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{endpoint}, DialTimeout: 5 * time.Second, Logger: nopZap()})
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{sp.endpoint}, DialTimeout: 2 * time.Second,
+		DialKeepAliveTime: time.Second, DialKeepAliveTimeout: time.Second, Logger: nopZap()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cl, err := New(Config{Client: cli, Name: name, Shards: testShards, TTL: 2 * time.Second, Logger: quietLog()})
+	cl, err := New(Config{Client: cli, Name: sp.name, Location: sp.location, Shards: testShards, TTL: 2 * time.Second, Logger: quietLog()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng, err := cpra.New(cpra.WithCluster(cl), cpra.WithNotifier(rcv), cpra.WithLogger(quietLog()))
+	eng, err := cpra.New(cpra.WithCluster(cl), cpra.WithNotifier(sp.notify), cpra.WithLogger(quietLog()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := range n {
-		_, err := eng.Add(cpra.Monitor{
-			Name:             "svc-" + strconv.Itoa(i),
-			Check:            pulse.MustHTTP(f.srv.URL+"/m/"+strconv.Itoa(i), pulse.WithHeader("X-Member", name)),
-			Interval:         100 * time.Millisecond,
-			Timeout:          2 * time.Second,
-			FailureThreshold: 2,
-		})
-		if err != nil {
+	for i, m := range sp.monitors {
+		if sp.each != nil {
+			sp.each(sp.name, i, &m)
+		}
+		if m.Check == nil {
+			m.Check = pulse.MustHTTP(sp.fleet.srv.URL+"/m/"+strconv.Itoa(i), pulse.WithHeader("X-Member", sp.name))
+		}
+		if _, err := eng.Add(m); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if err := eng.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	m := &member{name: name, cli: cli, cl: cl, eng: eng}
+	m := &member{name: sp.name, cli: cli, cl: cl, eng: eng}
 	t.Cleanup(func() { m.stop(context.Background()) })
 	return m
+}
+
+// startMember starts a member running n monitors of the fleet.
+func startMember(t *testing.T, endpoint, name string, f *fleet, n int, rcv alert.Notifier) *member {
+	t.Helper()
+	return start(t, spec{endpoint: endpoint, name: name, notify: rcv, fleet: f, monitors: fleetMonitors(n, nil)})
+}
+
+// waitCode waits until every monitor named prefix+i, i in [0, n), has
+// had an alert of code delivered.
+func waitCode(t *testing.T, rcv *receiver, prefix string, n int, code alert.Code) {
+	t.Helper()
+	waitFor(t, "a "+code.String()+" for every "+prefix+"*", 60*time.Second, func() bool {
+		for i := range n {
+			if rcv.count(prefix+strconv.Itoa(i), code) == 0 {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// oneEach checks that every monitor named prefix+i, i in [0, n), was
+// told one red and one green, and that no alert was delivered twice.
+func oneEach(t *testing.T, rcv *receiver, prefix string, n int) {
+	t.Helper()
+	for i := range n {
+		name := prefix + strconv.Itoa(i)
+		if r, g := rcv.count(name, alert.Red), rcv.count(name, alert.Green); r != 1 || g != 1 {
+			t.Errorf("%s: %d reds and %d greens (codes %v), want one of each", name, r, g, rcv.codes[name])
+		}
+	}
+	if d := rcv.duplicates(); d != 0 {
+		t.Errorf("%d alerts delivered twice with the same key: %v", d, rcv.dupKeys())
+	}
 }
 
 // stop shuts the member down: gracefully with a live context, like a
@@ -261,15 +322,11 @@ func TestThreeMembersShareFailOverAndResume(t *testing.T) {
 
 	// An incident: 30 targets go down, each is reported red once.
 	f.setDown(0, 30, true)
-	waitFor(t, "a red for every target down", 30*time.Second, func() bool {
-		for i := range 30 {
-			if rcv.count("svc-"+strconv.Itoa(i), alert.Red) == 0 {
-				return false
-			}
-		}
-		return true
-	})
-	// The member that runs the most of them crashes.
+	waitCode(t, rcv, "svc-", 30, alert.Red)
+	// Let the deliveries' fates be written: an alert whose fate was not
+	// yet in etcd at the crash is in flight, and is sent again, with its
+	// key. Then the member that runs the most of them crashes.
+	time.Sleep(500 * time.Millisecond)
 	var victim *member
 	count := map[string]int{}
 	for i := range 30 {
@@ -317,24 +374,9 @@ func TestThreeMembersShareFailOverAndResume(t *testing.T) {
 	// green each.
 	time.Sleep(time.Second)
 	f.setDown(0, 30, false)
-	waitFor(t, "a green for every target back up", 30*time.Second, func() bool {
-		for i := range 30 {
-			if rcv.count("svc-"+strconv.Itoa(i), alert.Green) == 0 {
-				return false
-			}
-		}
-		return true
-	})
+	waitCode(t, rcv, "svc-", 30, alert.Green)
 	time.Sleep(500 * time.Millisecond)
-	for i := range 30 {
-		name := "svc-" + strconv.Itoa(i)
-		if r, g := rcv.count(name, alert.Red), rcv.count(name, alert.Green); r != 1 || g != 1 {
-			t.Errorf("%s: %d reds and %d greens (codes %v), want one of each", name, r, g, rcv.codes[name])
-		}
-	}
-	if d := rcv.duplicates(); d != 0 {
-		t.Errorf("%d alerts delivered twice with the same key; none were in flight at the crash", d)
-	}
+	oneEach(t, rcv, "svc-", 30)
 	for i := 30; i < n; i++ {
 		if codes := rcv.codes["svc-"+strconv.Itoa(i)]; len(codes) != 0 {
 			t.Errorf("svc-%d was never down, yet alerted %v", i, codes)
@@ -387,14 +429,7 @@ func TestGracefulHandoverLosesAndDuplicatesNothing(t *testing.T) {
 	b.stop(ctx)
 	cancel()
 	settled(t, a, c)
-	waitFor(t, "a red for every target down", 60*time.Second, func() bool {
-		for i := range bad {
-			if rcv.count("svc-"+strconv.Itoa(i), alert.Red) == 0 {
-				return false
-			}
-		}
-		return true
-	})
+	waitCode(t, rcv, "svc-", bad, alert.Red)
 
 	f.setDown(0, bad, false)
 	waitFor(t, "greens on the way", 30*time.Second, func() bool {
@@ -402,35 +437,9 @@ func TestGracefulHandoverLosesAndDuplicatesNothing(t *testing.T) {
 	})
 	d := startMember(t, ep, "d", f, n, slow)
 	settled(t, a, c, d)
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		var missing []string
-		for i := range bad {
-			if name := "svc-" + strconv.Itoa(i); rcv.count(name, alert.Green) == 0 {
-				missing = append(missing, fmt.Sprintf("%s %v", name, rcv.codes[name]))
-			}
-		}
-		if len(missing) == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			for _, m := range []*member{a, c, d} {
-				t.Logf("%s: %+v", m.name, m.eng.Stats())
-			}
-			t.Fatalf("no green within 60s for %d targets: %v", len(missing), missing)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitCode(t, rcv, "svc-", bad, alert.Green)
 	time.Sleep(time.Second)
-	for i := range bad {
-		name := "svc-" + strconv.Itoa(i)
-		if r, g := rcv.count(name, alert.Red), rcv.count(name, alert.Green); r != 1 || g != 1 {
-			t.Errorf("%s: %d reds and %d greens (codes %v), want one of each", name, r, g, rcv.codes[name])
-		}
-	}
-	if dup := rcv.duplicates(); dup != 0 {
-		t.Errorf("%d alerts delivered twice with the same key across graceful handovers", dup)
-	}
+	oneEach(t, rcv, "svc-", bad)
 	var handed uint64
 	for _, m := range []*member{a, b, c, d} {
 		handed += m.eng.Stats().AlertsFenced
@@ -461,7 +470,7 @@ func TestFormerOwnerCannotOverwriteState(t *testing.T) {
 		t.Fatalf("claim: %v %v", r, err)
 	}
 	tok := r.Header.Revision
-	old.owner[s], old.states[s] = tok, map[string][]byte{}
+	old.owner[s], old.states[s], old.logs[s] = tok, map[string][]byte{}, shardLog{fresh: true}
 	old.token[s].Store(tok)
 	if err := old.Write([]cpra.Change{{Key: []byte("k"), Value: []byte("old-1"), Shard: s, Token: tok}}); err != nil {
 		t.Fatal(err)
@@ -481,11 +490,14 @@ func TestFormerOwnerCannotOverwriteState(t *testing.T) {
 	if tok2 <= tok {
 		t.Fatalf("token went from %d to %d, want it to grow", tok, tok2)
 	}
-	recs, _ := decodeState(r.Responses[1].GetResponseRange().Kvs[0].Value)
+	recs, lg, err := loadShard(r.Responses[1].GetResponseRange().Kvs)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if string(recs["k"]) != "old-1" {
 		t.Fatalf("the next owner read %q, want the state the former owner wrote", recs["k"])
 	}
-	next.owner[s], next.states[s] = tok2, recs
+	next.owner[s], next.states[s], next.logs[s] = tok2, recs, lg
 	next.token[s].Store(tok2)
 	if err := next.Write([]cpra.Change{{Key: []byte("k"), Value: []byte("next-1"), Shard: s, Token: tok2}}); err != nil {
 		t.Fatal(err)
@@ -497,11 +509,11 @@ func TestFormerOwnerCannotOverwriteState(t *testing.T) {
 	if c := old.Stats().WriteConflict; c != 1 {
 		t.Errorf("former owner's write conflicts: %d, want 1", c)
 	}
-	g, err := cli.Get(ctx, old.stateKey(s))
+	g, err := cli.Get(ctx, old.stateKey(s)+"/", clientv3.WithPrefix())
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs, _ = decodeState(g.Kvs[0].Value)
+	recs, _, _ = loadShard(g.Kvs)
 	if string(recs["k"]) != "next-1" {
 		t.Errorf("shard state holds %q, want the new owner's %q", recs["k"], "next-1")
 	}

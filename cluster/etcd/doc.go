@@ -6,7 +6,9 @@
 // It is a Go module of its own (github.com/ziad/cpra/cluster/etcd), so a
 // program that embeds the engine without a cluster never downloads etcd.
 // It builds no consensus of its own: etcd decides, through leases and
-// transactions.
+// transactions. It keeps its lease itself rather than through the client's
+// concurrency.Session, because fencing by its own clock needs the time
+// each renewal was sent.
 //
 // # How it works
 //

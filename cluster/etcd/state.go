@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/ziad/cpra"
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -19,19 +22,46 @@ const (
 	txnBytes  = 1 << 20
 )
 
+// A shard's state is a base key, all its records, and deltas written
+// after it, each the records one batch changed: a batch costs what it
+// changed, not the size of the shard. Every so many deltas (or once they
+// outweigh the base) the owner writes a new base and deletes the deltas,
+// in the same transaction; a new owner does so at its first write.
+const (
+	maxDeltas     = 16
+	minDeltaBytes = 64 << 10
+)
+
+// shardLog is what the owner knows of a shard's keys.
+type shardLog struct {
+	seq        uint64 // of the next delta
+	deltas     int
+	deltaBytes int
+	baseBytes  int
+	fresh      bool // claimed, not written yet: the first write compacts
+}
+
+func (c *Cluster) baseKey(s int) string { return c.stateKey(s) + "/base" }
+func (c *Cluster) deltaKey(s int, seq uint64) string {
+	return fmt.Sprintf("%s/d%016x", c.stateKey(s), seq)
+}
+
 // Write applies the engine's changes to the state of the shards they
-// name, and writes each shard touched as one key, in transactions that
-// succeed only while the member's token is still the shard's. Changes
-// stamped with another token (the shard moved on) are dropped.
+// name and writes, for each shard touched, a delta (or a new base), in
+// transactions that succeed only while the member's token is still the
+// shard's. Changes stamped with another token (the shard moved on) are
+// dropped.
 func (c *Cluster) Write(changes []cpra.Change) error {
 	type put struct {
-		s    int
-		tok  int64
-		blob []byte
+		s       int
+		tok     int64
+		ops     []clientv3.Op
+		size    int
+		compact bool
 	}
 	c.mu.Lock()
 	var touched []int
-	seen := map[int]bool{}
+	delta := map[int]map[string][]byte{}
 	for _, ch := range changes {
 		s := ch.Shard
 		if s < 0 || s >= len(c.owner) || c.owner[s] == 0 || c.owner[s] != ch.Token {
@@ -50,31 +80,62 @@ func (c *Cluster) Write(changes []cpra.Change) error {
 				c.stats.records.Add(1)
 			}
 		}
-		if !seen[s] {
-			seen[s] = true
+		d := delta[s]
+		if d == nil {
+			d = map[string][]byte{}
+			delta[s] = d
 			touched = append(touched, s)
 		}
+		d[k] = m[k] // nil: deleted
 	}
 	puts := make([]put, 0, len(touched))
 	for _, s := range touched {
-		puts = append(puts, put{s: s, tok: c.owner[s], blob: encodeState(c.states[s])})
+		lg := &c.logs[s]
+		p := put{s: s, tok: c.owner[s]}
+		b := encodeDelta(delta[s])
+		if lg.fresh || lg.deltas >= maxDeltas || lg.deltaBytes+len(b) > max(lg.baseBytes, minDeltaBytes) {
+			b = encodeState(c.states[s])
+			p.compact = true
+			p.ops = []clientv3.Op{clientv3.OpPut(c.baseKey(s), string(b)),
+				clientv3.OpDelete(c.deltaKey(s, 0), clientv3.WithRange(c.deltaKey(s, 1<<63)))}
+		} else {
+			p.ops = []clientv3.Op{clientv3.OpPut(c.deltaKey(s, lg.seq), string(b))}
+		}
+		p.size = len(b)
+		puts = append(puts, p)
 	}
 	c.mu.Unlock()
 
+	done := func(p put) {
+		c.mu.Lock()
+		if c.owner[p.s] == p.tok {
+			lg := &c.logs[p.s]
+			if p.compact {
+				lg.deltas, lg.deltaBytes, lg.baseBytes, lg.fresh = 0, 0, p.size, false
+			} else {
+				lg.seq++
+				lg.deltas++
+				lg.deltaBytes += p.size
+			}
+		}
+		c.mu.Unlock()
+		c.stats.writes.Add(1)
+		c.stats.writeBytes.Add(uint64(p.size))
+	}
 	var errs []error
 	for len(puts) > 0 {
 		n, size := 0, 0
-		for n < len(puts) && n < txnShards && (n == 0 || size+len(puts[n].blob) <= txnBytes) {
-			size += len(puts[n].blob)
+		for n < len(puts) && n < txnShards && (n == 0 || size+puts[n].size <= txnBytes) {
+			size += puts[n].size
 			n++
 		}
 		chunk := puts[:n]
 		puts = puts[n:]
 		cmps := make([]clientv3.Cmp, len(chunk))
-		ops := make([]clientv3.Op, len(chunk))
+		var ops []clientv3.Op
 		for i, p := range chunk {
 			cmps[i] = clientv3.Compare(clientv3.CreateRevision(c.ownerKey(p.s)), "=", p.tok)
-			ops[i] = clientv3.OpPut(c.stateKey(p.s), string(p.blob))
+			ops = append(ops, p.ops...)
 		}
 		ctx, cancel := c.opContext()
 		r, err := c.cli.Txn(ctx).If(cmps...).Then(ops...).Commit()
@@ -83,21 +144,21 @@ func (c *Cluster) Write(changes []cpra.Change) error {
 			return fmt.Errorf("writing the state of %d shards: %w", len(chunk), err)
 		}
 		if r.Succeeded {
-			c.stats.writes.Add(uint64(len(chunk)))
-			c.stats.writeBytes.Add(uint64(size))
+			for _, p := range chunk {
+				done(p)
+			}
 			continue
 		}
 		// Some shard moved on: write the others one by one.
 		for i, p := range chunk {
 			ctx, cancel := c.opContext()
-			r, err := c.cli.Txn(ctx).If(cmps[i]).Then(ops[i]).Commit()
+			r, err := c.cli.Txn(ctx).If(cmps[i]).Then(p.ops...).Commit()
 			cancel()
 			switch {
 			case err != nil:
 				errs = append(errs, fmt.Errorf("writing the state of shard %d: %w", p.s, err))
 			case r.Succeeded:
-				c.stats.writes.Add(1)
-				c.stats.writeBytes.Add(uint64(len(p.blob)))
+				done(p)
 			default:
 				c.stats.conflicts.Add(1)
 			}
@@ -106,40 +167,85 @@ func (c *Cluster) Write(changes []cpra.Change) error {
 	return errors.Join(errs...)
 }
 
-// stateVersion is the first byte of a shard's state key.
-const stateVersion = 1
+// loadShard reads a shard's records from its base and deltas, in key
+// order, and the log's position.
+func loadShard(kvs []*mvccpb.KeyValue) (map[string][]byte, shardLog, error) {
+	m := map[string][]byte{}
+	lg := shardLog{fresh: true}
+	for _, kv := range kvs {
+		k := string(kv.Key)
+		if name := k[strings.LastIndex(k, "/")+1:]; name != "base" {
+			seq, err := strconv.ParseUint(strings.TrimPrefix(name, "d"), 16, 64)
+			if err != nil {
+				return nil, lg, fmt.Errorf("shard state: bad delta key %q", k)
+			}
+			lg.seq = max(lg.seq, seq+1)
+			lg.deltas++
+		}
+		if err := applyState(m, kv.Value); err != nil {
+			return nil, lg, fmt.Errorf("%s: %w", k, err)
+		}
+	}
+	return m, lg, nil
+}
 
-// encodeState encodes a shard's records, in key order.
+// stateVersion is the first byte of a shard's base and delta keys.
+const stateVersion = 2
+
+// encodeState encodes records, in key order, as puts: a shard's base, or
+// a location's report.
 func encodeState(m map[string][]byte) []byte {
 	size := 1 + binary.MaxVarintLen64
 	for k, v := range m {
-		size += len(k) + len(v) + 2*binary.MaxVarintLen32
+		size += len(k) + len(v) + 1 + 2*binary.MaxVarintLen32
 	}
 	b := make([]byte, 0, size)
 	b = append(b, stateVersion)
 	b = binary.AppendUvarint(b, uint64(len(m)))
 	for _, k := range slices.Sorted(maps.Keys(m)) {
-		v := m[k]
-		b = binary.AppendUvarint(b, uint64(len(k)))
-		b = append(b, k...)
-		b = binary.AppendUvarint(b, uint64(len(v)))
-		b = append(b, v...)
+		b = appendEntry(b, k, m[k], true)
 	}
 	return b
 }
 
-// decodeState decodes a shard's records.
+// encodeDelta encodes changes of records: a nil value deletes.
+func encodeDelta(d map[string][]byte) []byte {
+	b := []byte{stateVersion}
+	b = binary.AppendUvarint(b, uint64(len(d)))
+	for _, k := range slices.Sorted(maps.Keys(d)) {
+		b = appendEntry(b, k, d[k], d[k] != nil)
+	}
+	return b
+}
+
+func appendEntry(b []byte, k string, v []byte, put bool) []byte {
+	b = binary.AppendUvarint(b, uint64(len(k)))
+	b = append(b, k...)
+	if !put {
+		return append(b, 0)
+	}
+	b = append(b, 1)
+	b = binary.AppendUvarint(b, uint64(len(v)))
+	return append(b, v...)
+}
+
+// decodeState decodes records encoded by encodeState.
 func decodeState(b []byte) (map[string][]byte, error) {
+	m := map[string][]byte{}
+	return m, applyState(m, b)
+}
+
+// applyState applies encoded puts and deletes to m.
+func applyState(m map[string][]byte, b []byte) error {
 	if len(b) == 0 || b[0] != stateVersion {
-		return nil, fmt.Errorf("shard state of version %d, want %d", first(b), stateVersion)
+		return fmt.Errorf("shard state of version %d, want %d", first(b), stateVersion)
 	}
 	b = b[1:]
 	n, k := binary.Uvarint(b)
 	if k <= 0 || n > uint64(len(b)) {
-		return nil, errors.New("shard state: bad record count")
+		return errors.New("shard state: bad record count")
 	}
 	b = b[k:]
-	m := make(map[string][]byte, n)
 	field := func() ([]byte, error) {
 		l, k := binary.Uvarint(b)
 		if k <= 0 || l > uint64(len(b)-k) {
@@ -152,18 +258,30 @@ func decodeState(b []byte) (map[string][]byte, error) {
 	for range n {
 		key, err := field()
 		if err != nil {
-			return nil, err
+			return err
 		}
-		val, err := field()
-		if err != nil {
-			return nil, err
+		if len(b) == 0 {
+			return errors.New("shard state: truncated record")
 		}
-		m[string(key)] = bytes.Clone(val)
+		op := b[0]
+		b = b[1:]
+		switch op {
+		case 0:
+			delete(m, string(key))
+		case 1:
+			val, err := field()
+			if err != nil {
+				return err
+			}
+			m[string(key)] = bytes.Clone(val)
+		default:
+			return fmt.Errorf("shard state: bad operation %d", op)
+		}
 	}
 	if len(b) != 0 {
-		return nil, errors.New("shard state: trailing bytes")
+		return errors.New("shard state: trailing bytes")
 	}
-	return m, nil
+	return nil
 }
 
 func first(b []byte) int {

@@ -137,6 +137,9 @@ type Settings struct {
 	DryRun        bool    // attempts are reported, not run
 	Parents       bool    // the monitor depends on others
 	Routes        uint8   // the codes its notifier takes: bit 1<<code
+	// Quorum is read by the engine, not by Step: in a cluster, the
+	// locations that must see a check fail for it to count as failed.
+	Quorum uint8
 }
 
 // RouteAll is the Routes value of a notifier that takes every code.

@@ -18,6 +18,8 @@ type Cluster interface {
 	End(shard int)
 	Token(shard int) int64
 	Write(changes []Change) error
+	Observe(shard int, monitor string, failed bool)
+	Verdict(shard int, monitor string, failed bool, quorum int) (down bool, where []string)
 }
 
 // Host is the engine as its cluster drives it: package cpra's
@@ -25,6 +27,7 @@ type Cluster interface {
 type Host interface {
 	Own(grants []Grant) error
 	Disown(shards []int) error
+	Watch(shards []int, on bool) error
 	Flush(ctx context.Context) error
 }
 
@@ -107,7 +110,7 @@ func (e *Engine) own(gs []Grant) error {
 			e.reset(en)
 			h = s.Healths.Get(en)
 		}
-		h.Rules &^= ecs.Away
+		h.Rules &^= ecs.Away | ecs.Watch
 		p := s.Probes.Get(en)
 		name := p.Name
 		e.restore(en, name) // and its alerts on the way, once the engine runs
@@ -157,7 +160,8 @@ func (e *Engine) disown(shards []int) error {
 			}
 		}
 		e.reset(en)
-		s.Healths.Get(en).Rules |= ecs.Away
+		h = s.Healths.Get(en)
+		h.Rules = h.Rules&^ecs.Watch | ecs.Away
 	}
 	// Kept records of those shards not claimed by a monitor yet are the
 	// next owner's.
@@ -172,6 +176,57 @@ func (e *Engine) disown(shards []int) error {
 		}
 	}
 	return nil
+}
+
+// watch starts (on) or stops checking, for their owners, the monitors
+// with a quorum of shards another engine owns: this engine reports them
+// for its location.
+func (e *Engine) watch(shards []int, on bool) error {
+	n := len(e.owned)
+	in := make([]bool, n)
+	for _, sh := range shards {
+		if sh < 0 || sh >= n {
+			return fmt.Errorf("cpra: Watch: shard %d of %d", sh, n)
+		}
+		in[sh] = true
+	}
+	s := e.store
+	ents := s.Named(func(name string) bool { return in[e.shardOf(name)] }, nil)
+	now := s.Wheel.Now()
+	for _, en := range ents {
+		h := s.Healths.Get(en)
+		if h.Rules&ecs.Away == 0 || e.rules.list[h.RulesIndex()].Quorum == 0 || (h.Rules&ecs.Watch != 0) == on {
+			continue
+		}
+		if !on {
+			h.Rules &^= ecs.Watch // its wheel entry is dropped when reached
+			continue
+		}
+		h.Rules |= ecs.Watch
+		sc := s.Scheds.Get(en)
+		sc.Due = e.phaseDue(s.Probes.Get(en).Name, int64(sc.Interval), now+1)
+		s.Wheel.Insert(en, sc.Due)
+	}
+	return nil
+}
+
+// observe reports a watched monitor's check to the cluster.
+func (e *Engine) observe(en ecs.Entity, failed bool) {
+	name := e.store.Probes.Get(en).Name
+	e.cfg.Cluster.Observe(e.shardOf(name), name, failed)
+}
+
+// quorum returns the error of an owned monitor's check with a quorum,
+// counting the locations that see it fail: nil when fewer than the
+// quorum do, whatever this engine's own check said.
+func (e *Engine) quorum(en ecs.Entity, err error) error {
+	name := e.store.Probes.Get(en).Name
+	q := int(e.rules.list[e.store.Healths.Get(en).RulesIndex()].Quorum)
+	down, where := e.cfg.Cluster.Verdict(e.shardOf(name), name, err != nil, q)
+	if !down {
+		return nil
+	}
+	return e.errs.Quorum(where, q, err)
 }
 
 // reset gives a monitor the state of one just added.
@@ -246,6 +301,10 @@ type host struct{ e *Engine }
 
 func (h host) Own(gs []Grant) error      { return h.e.do(command{kind: cmdOwn, grants: gs}).err }
 func (h host) Disown(shards []int) error { return h.e.do(command{kind: cmdDisown, shards: shards}).err }
+
+func (h host) Watch(shards []int, on bool) error {
+	return h.e.do(command{kind: cmdWatch, shards: shards, on: on}).err
+}
 
 func (h host) Flush(ctx context.Context) error {
 	ch := make(chan struct{})

@@ -272,6 +272,7 @@ const (
 	cmdOwn
 	cmdDisown
 	cmdFlush
+	cmdWatch
 )
 
 type command struct {
@@ -286,6 +287,7 @@ type command struct {
 	grants []Grant       // cmdOwn
 	shards []int         // cmdDisown
 	wait   chan struct{} // cmdFlush
+	on     bool          // cmdWatch
 }
 
 type reply struct {
@@ -351,6 +353,8 @@ func (e *Engine) exec(c command) reply {
 	case cmdFlush:
 		e.flushWait(c.wait)
 		return reply{}
+	case cmdWatch:
+		return reply{err: e.watch(c.shards, c.on)}
 	default:
 		st, err := e.statusOf(c.en)
 		return reply{status: st, err: err}
@@ -374,6 +378,9 @@ func (e *Engine) addMonitor(sp *Spec) (ecs.Entity, error) {
 		return ecs.Entity{}, err
 	}
 	rules.Parents = len(parents) > 0
+	if rules.Quorum > 1 && e.cfg.Cluster == nil {
+		return ecs.Entity{}, e.errs.Monitor(sp.Name, "Quorum", fmt.Errorf("%d locations: a quorum above 1 needs a cluster of engines in several locations (WithCluster)", rules.Quorum))
+	}
 	idx, ok := e.rules.intern(rules)
 	if !ok {
 		return ecs.Entity{}, e.errs.Monitor(sp.Name, "Name", fmt.Errorf("the engine holds %d distinct rule sets, its maximum", ecs.MaxRules))

@@ -229,7 +229,7 @@ func (e *Engine) dispatchOne(en ecs.Entity, tick int64) {
 		return
 	}
 	p, sc, h := s.Monitors.Get(en)
-	if sc.Due > tick || h.Rules&ecs.Away != 0 {
+	if sc.Due > tick || h.Rules&(ecs.Away|ecs.Watch) == ecs.Away {
 		return // a stale entry: the monitor was rescheduled, or another engine runs it
 	}
 	iv := int64(sc.Interval)
@@ -334,18 +334,25 @@ func (e *Engine) apply(rs []pulsepipe.Result) {
 		h := s.Healths.Get(r.E)
 		h.Rules &^= ecs.InFlight
 		if h.Rules&ecs.Away != 0 {
-			continue // its shard was handed over meanwhile
+			if h.Rules&ecs.Watch != 0 {
+				e.observe(r.E, r.Err != nil) // for the owner, in another location
+			}
+			continue // or its shard was handed over meanwhile
 		}
 		h.LastCheck = (r.Start + r.Latency) / int64(time.Millisecond)
 		h.LastLatency = uint32(min(r.Latency/int64(time.Microsecond), 1<<32-1))
-		if r.Err == nil && episode.QuickPass(&h.Core) {
+		err := r.Err
+		if e.cfg.Cluster != nil && e.rules.list[h.RulesIndex()].Quorum > 0 {
+			err = e.quorum(r.E, err)
+		}
+		if err == nil && episode.QuickPass(&h.Core) {
 			continue // a healthy monitor passed: nothing else changes
 		}
 		k := episode.Pass
-		if r.Err != nil {
+		if err != nil {
 			k = episode.Fail
 		}
-		e.step(r.E, episode.Event{Kind: k, At: e.unix(h.LastCheck), Due: e.unix(r.Due)}, r.Err)
+		e.step(r.E, episode.Event{Kind: k, At: e.unix(h.LastCheck), Due: e.unix(r.Due)}, err)
 	}
 	e.stats.checksRun.Add(uint64(len(rs)))
 	if failed > 0 {

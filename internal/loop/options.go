@@ -57,6 +57,8 @@ type Errors struct {
 	DryRun, Budget                       error // wrapped by the error of a red
 	// Monitor reports a refused monitor, naming the field at fault.
 	Monitor func(monitor, field string, err error) error
+	// Quorum is the error of a check failed by a quorum of locations.
+	Quorum func(where []string, quorum int, err error) error
 	// Timeout and Panic are the failures of plug-in calls.
 	Timeout func(op string, d time.Duration) error
 	Panic   func(op string, v any, stack []byte) error
