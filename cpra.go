@@ -166,11 +166,16 @@ type Status struct {
 	Code                 alert.Code
 	ConsecutiveFailures  int
 	ConsecutiveSuccesses int
-	LastCheck            time.Time     // when the last check finished
+	LastCheck            time.Time     // when the last check finished: the time of the last result
 	LastLatency          time.Duration // how long it took
-	LastError            error         // its error; nil when it passed
-	// Since is when the open episode began; zero when the monitor is not
-	// failing.
+	// LastError is the error of the last check while the monitor fails;
+	// nil when it passed. The built-in checkers scrub every secret they
+	// were given from it.
+	LastError error
+	// Since is when the current failing or down state began: the start of
+	// the open episode. It is zero for a monitor that is not failing: the
+	// engine does not keep when a healthy monitor recovered, which would
+	// cost every monitor 8 bytes.
 	Since time.Time
 	// Attempts counts remediation attempts in the open episode.
 	Attempts int
@@ -190,8 +195,14 @@ type Status struct {
 	// just added.
 	Away bool
 	// Suppressed is true while a parent (see Monitor.DependsOn) holds the
-	// alerts and repairs of this failing monitor.
-	Suppressed bool
+	// alerts and repairs of this failing monitor, and SuppressedBy names
+	// the parent: one that is failing, down or in maintenance, or, while
+	// the monitor waits for its parents' verdict, the first parent.
+	Suppressed   bool
+	SuppressedBy string
+	// NextCheck is when the next check is due; zero while the monitor is
+	// paused or in a maintenance window.
+	NextCheck time.Time
 	// LastRemediation is when the monitor's last attempt started (zero if
 	// none), and LastRemediationError its outcome (nil: it succeeded, or it
 	// is still running).
@@ -405,6 +416,11 @@ func (e *Engine) Status(id ID) (Status, error) {
 	if err != nil {
 		return Status{}, err
 	}
+	return statusFrom(id, &st), nil
+}
+
+// statusFrom turns the engine's status of a monitor into a Status.
+func statusFrom(id ID, st *loop.Status) Status {
 	state := StateUnknown
 	switch {
 	case st.Phase.Down():
@@ -418,9 +434,10 @@ func (e *Engine) Status(id ID) (Status, error) {
 		LastCheck: st.LastCheck, LastLatency: st.LastLatency, LastError: st.LastError,
 		Since: st.Since, Attempts: st.Attempts, Remediating: st.Remediating,
 		Paused: st.Paused, Maintenance: st.Maintenance, Flapping: st.Flapping, FlapPercent: st.FlapPercent,
-		Suppressed: st.Suppressed, Away: st.Away, LastRemediation: st.LastRemediation, LastRemediationError: st.LastRemediationError,
+		Suppressed: st.Suppressed, SuppressedBy: st.SuppressedBy, NextCheck: st.NextCheck, Away: st.Away,
+		LastRemediation: st.LastRemediation, LastRemediationError: st.LastRemediationError,
 		Interval: st.Interval, Timeout: st.Timeout, Labels: st.Labels,
-	}, nil
+	}
 }
 
 // Stats returns the engine's counters and gauges.

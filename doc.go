@@ -70,7 +70,18 @@
 // first; at that deadline, alerts still on the way go to the
 // [WithUndelivered] hook, or with [WithStore] stay in the store for the next
 // start. Start on a running engine returns [ErrRunning]; after Shutdown,
-// methods return [ErrClosed] (Status keeps answering with the final state).
+// methods return [ErrClosed] (Status, Lookup and Statuses keep answering
+// with the final state).
+//
+// # Finding and listing
+//
+// [Engine.Lookup] finds a monitor's ID by name. [Engine.Statuses] is an
+// iterator over the statuses of the monitors a [StatusFilter] picks (by
+// [Condition], label selector and part of the name), read a step at a time
+// in the loop so that a listing of a million monitors never holds the loop
+// for long nor copies the fleet; its [Cursor] values page through a listing
+// across requests. [Engine.Counts] counts the monitors by condition.
+// Package statuspage serves all of it as a status page.
 //
 // # Restarts
 //

@@ -222,6 +222,17 @@ func WithUndelivered(fn func(a alert.Alert, err error)) Option {
 	return optionFunc(func(c *config) { c.Undelivered = fn })
 }
 
+// WithAlertHook sets a hook that sees every alert raised for a notifier,
+// as it is raised: before grouping, before a backlog folds it, whatever
+// its delivery becomes; an alert sent again after a retry or a restart is
+// seen once per raise, with the same [alert.Alert.Key]. It is called on the
+// engine's loop goroutine, so it must return at once and must not call the
+// engine; recording the alert (as a status page's log of recent alerts
+// does) is what it is for.
+func WithAlertHook(fn func(a alert.Alert)) Option {
+	return optionFunc(func(c *config) { c.Raised = fn })
+}
+
 // WithNotifyMaxElapsed bounds the time spent on one alert across all its
 // tries and waits (default 10 minutes): a retry that would start later is
 // not made, and the alert goes to the [WithUndelivered] hook.

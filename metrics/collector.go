@@ -112,6 +112,38 @@ func (f optionFunc) apply(c *config) { f(c) }
 
 type config struct {
 	constLabels prometheus.Labels
+	monitors    map[string]string
+}
+
+// WithMonitors adds series of each monitor whose labels include every pair
+// of selector, labelled by the monitor's name:
+//
+//	cpra_monitor_up{monitor}                          1 when up (passing, or failing but not yet down), else 0
+//	cpra_monitor_failing{monitor}                     1 while an episode is open (failing or down), else 0
+//	cpra_monitor_last_check_timestamp_seconds{monitor} when its last check finished (left out before the first)
+//
+// A nil or empty selector adds none, which is the default: a series per
+// monitor is a cost to the scraper that a fleet of a million must not pay
+// by accident. Each scrape lists the selected monitors with
+// [cpra.Engine.Statuses], reading the whole fleet a step at a time.
+func WithMonitors(selector map[string]string) Option {
+	return optionFunc(func(c *config) {
+		if len(selector) == 0 {
+			c.monitors = nil
+			return
+		}
+		c.monitors = make(map[string]string, len(selector))
+		for k, v := range selector {
+			c.monitors[k] = v
+		}
+	})
+}
+
+// monitorSeries are the per-monitor series of WithMonitors.
+var monitorSeries = [...]struct{ name, help string }{
+	{"cpra_monitor_up", "1 when the monitor is up (passing, or failing but not yet down), 0 when it is down or has no result yet."},
+	{"cpra_monitor_failing", "1 while the monitor has an open episode (failing or down), else 0."},
+	{"cpra_monitor_last_check_timestamp_seconds", "Unix time when the monitor's last check finished."},
 }
 
 // WithConstLabels adds labels with fixed values to every series, for
@@ -135,6 +167,8 @@ type collector struct {
 	engine    [len(engineSeries)]*prometheus.Desc
 	pipeline  [len(pipelineGauges)]*prometheus.Desc
 	histogram [len(histograms)]*prometheus.Desc
+	monitors  map[string]string                    // nil: no per-monitor series
+	monitor   [len(monitorSeries)]*prometheus.Desc // per-monitor series, with monitors
 }
 
 // NewCollector returns a [prometheus.Collector] of e's Stats: every counter
@@ -161,6 +195,12 @@ func NewCollector(e *cpra.Engine, opts ...Option) prometheus.Collector {
 	for i, s := range histograms {
 		c.histogram[i] = prometheus.NewDesc(s.name, s.help, nil, cfg.constLabels)
 	}
+	if cfg.monitors != nil {
+		c.monitors = cfg.monitors
+		for i, s := range monitorSeries {
+			c.monitor[i] = prometheus.NewDesc(s.name, s.help, []string{"monitor"}, cfg.constLabels)
+		}
+	}
 	return c
 }
 
@@ -175,12 +215,32 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range c.histogram {
 		ch <- d
 	}
+	if c.monitors != nil {
+		for _, d := range c.monitor {
+			ch <- d
+		}
+	}
 }
 
 // Collect sends one snapshot of the engine's Stats.
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	s := c.e.Stats()
 	c.collect(&s, ch)
+	if c.monitors != nil {
+		c.collectMonitors(ch)
+	}
+}
+
+// collectMonitors sends the series of each selected monitor.
+func (c *collector) collectMonitors(ch chan<- prometheus.Metric) {
+	for _, st := range c.e.Statuses(cpra.StatusFilter{Labels: c.monitors}) {
+		failing := !st.Since.IsZero()
+		ch <- prometheus.MustNewConstMetric(c.monitor[0], gauge, boolean(st.State == cpra.StateUp), st.Name)
+		ch <- prometheus.MustNewConstMetric(c.monitor[1], gauge, boolean(failing), st.Name)
+		if !st.LastCheck.IsZero() {
+			ch <- prometheus.MustNewConstMetric(c.monitor[2], gauge, float64(st.LastCheck.UnixMilli())/1e3, st.Name)
+		}
+	}
 }
 
 func (c *collector) collect(s *cpra.Stats, ch chan<- prometheus.Metric) {

@@ -72,6 +72,19 @@
 //	cpra_pipeline_slo_met{pipeline}                 gauge
 //	cpra_check_duration_seconds                     histogram
 //
+// With [WithMonitors], and only then, each monitor that the option's label
+// selector picks has series of its own, labelled by its name:
+//
+//	cpra_monitor_up{monitor}                        gauge
+//	cpra_monitor_failing{monitor}                   gauge
+//	cpra_monitor_last_check_timestamp_seconds{monitor}  gauge
+//
+// cpra_monitor_up is 1 while the monitor is up (passing, or failing but
+// not yet down) and 0 when it is down or has no result yet, as a blackbox
+// exporter's probe_success is per target; cpra_monitor_failing is 1 while
+// an episode is open. They are off by default: a million monitors would
+// make a million series of each.
+//
 // Monitors that are neither up nor down have no result yet. The check
 // duration histogram counts every check since the engine started, in
 // buckets from 0.5ms to 10s.

@@ -605,11 +605,21 @@ func TestDocListsEverySeries(t *testing.T) {
 			doc[m[1]] = m[3]
 		}
 	}
-	e, err := cpra.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := scrape(t, metrics.Handler(e)).types
+	// A checked monitor that the per-monitor series select, so that they
+	// are in the scrape too.
+	var got map[string]string
+	synctest.Test(t, func(t *testing.T) {
+		e, err := cpra.New()
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.Add(cpra.Monitor{Name: "web", Interval: time.Second, Labels: map[string]string{"team": "web"},
+			Check: pulse.CheckerFunc(func(context.Context) error { return nil })})
+		e.Start(context.Background())
+		time.Sleep(1500 * time.Millisecond)
+		got = scrape(t, metrics.Handler(e, metrics.WithMonitors(map[string]string{"team": "web"}))).types
+		shutdown(t, e)
+	})
 	for _, name := range slices.Sorted(maps.Keys(got)) {
 		if doc[name] != got[name] {
 			t.Errorf("%s: doc says %q, scrape says %q", name, doc[name], got[name])

@@ -130,7 +130,7 @@ func TestPartitionSelfFenceAndRejoin(t *testing.T) {
 		t.Fatalf("others claimed %d shards before the cut-off member fenced itself off", got-before)
 	}
 	checksFenced := a.eng.Stats().ChecksRun
-	waitFor(t, "the others hold every shard", 7*time.Second, func() bool {
+	waitFor(t, "the others hold every shard", 30*time.Second, func() bool {
 		sum, _ := owned(b, c)
 		return sum == testShards
 	})

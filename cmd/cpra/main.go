@@ -104,6 +104,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.state, "state", "", "with --yaml: the file the engine keeps its state in across restarts (default: the --yaml file's path with .state added; \"\" for none)")
 	fs.BoolVar(&o.stateReset, "state.reset", false, "move a damaged or newer state file aside and start with no state")
 	o.cluster.register(fs)
+	o.web.flags(fs)
 	fs.Func("log.format", "log `format`, text or json: log lines (standard error) and the alerts of monitors without codes (standard output) as text, or as one JSON object each (default: text, but those alerts as JSON lines when standard output is not a terminal)", func(s string) (err error) {
 		o.logFormat, err = parseLogFormat(s)
 		return err
@@ -117,6 +118,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	fs.Visit(func(f *flag.Flag) { o.stateSet = o.stateSet || f.Name == "state" })
+	if err := o.web.check(); err != nil {
+		fmt.Fprintln(stderr, "cpra:", err)
+		return 2
+	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "cpra: unexpected argument %q\n", fs.Arg(0))
 		fs.Usage()
@@ -159,6 +164,7 @@ type options struct {
 	pprof        bool
 	pprofAddr    string
 	metricsAddr  string
+	web          web // --http.addr, --metrics.monitors
 	demoDuration time.Duration
 	state        string // the state file; "" for none (see stateSet)
 	stateSet     bool   // --state was given
@@ -175,7 +181,7 @@ type options struct {
 // engineOptions returns the command's own engine options followed by those
 // of the --config file, which therefore take precedence.
 func (o options) engineOptions(own ...cpra.Option) []cpra.Option {
-	return append(own, o.settings.opts...)
+	return append(append(own, o.web.engineOptions()...), o.settings.opts...)
 }
 
 // printSettingsErrors writes the problems of a --config file one per line.
@@ -427,10 +433,10 @@ func printErrors(w io.Writer, err error) {
 
 // metricsHandler serves e's series with the Go runtime's (go_*) and the
 // process's (process_*), as a standalone daemon's /metrics is expected to.
-func metricsHandler(e *cpra.Engine) http.Handler {
+func metricsHandler(e *cpra.Engine, opts ...metrics.Option) http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
-		metrics.NewCollector(e),
+		metrics.NewCollector(e, opts...),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -466,8 +472,14 @@ func serve(ctx context.Context, o options, e *cpra.Engine, log *slog.Logger, bac
 	}
 	if o.metricsAddr != "" {
 		mux := http.NewServeMux()
-		mux.Handle("GET /metrics", metricsHandler(e))
+		mux.Handle("GET /metrics", metricsHandler(e, o.web.metricsOptions()...))
 		if !listen("metrics", o.metricsAddr, "/metrics", mux) {
+			e.Shutdown(context.Background())
+			return 1
+		}
+	}
+	if o.web.addr != "" {
+		if !listen("status page", o.web.addr, "/", o.web.handler(e)) {
 			e.Shutdown(context.Background())
 			return 1
 		}

@@ -1,8 +1,9 @@
 // Statusserver embeds CPRA in an HTTP service. It starts three target
 // services on loopback, monitors them, and serves the engine's view of them:
 //
-//	GET /status          every monitor, as a JSON list
-//	GET /status/{name}   one monitor
+//	GET /status          every monitor, as a JSON list (Engine.Statuses)
+//	GET /status/{name}   one monitor (Engine.Lookup, Engine.Status)
+//	GET /page/           the status page of package statuspage
 //
 // The program then asks its own /status endpoint a few times while one target
 // breaks and recovers, prints the answers, and shuts down. It needs no outside
@@ -20,12 +21,12 @@ import (
 	"net/http"
 	"os"
 	"sort"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/ziad/cpra"
 	"github.com/ziad/cpra/pulse"
+	"github.com/ziad/cpra/statuspage"
 )
 
 // target is a loopback HTTP service whose /health answers 200 or 503.
@@ -100,49 +101,33 @@ func toJSON(s cpra.Status) monitorStatus {
 	return m
 }
 
-// statusHandler serves the status of the monitors it knows by name. The
-// engine answers Status by ID, so the handler keeps the IDs Add returned.
+// statusHandler serves the engine's view of its monitors. The engine
+// finds monitors by name and lists them itself, so the handler keeps
+// nothing of its own.
 type statusHandler struct {
 	engine *cpra.Engine
-	mu     sync.RWMutex
-	ids    map[string]cpra.ID
-}
-
-func (h *statusHandler) add(m cpra.Monitor) error {
-	id, err := h.engine.Add(m)
-	if err != nil {
-		return err
-	}
-	h.mu.Lock()
-	h.ids[m.Name] = id
-	h.mu.Unlock()
-	return nil
 }
 
 func (h *statusHandler) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /status", h.list)
 	mux.HandleFunc("GET /status/{name}", h.one)
+	// The ready-made status page, in HTML or JSON.
+	mux.Handle("/page/", http.StripPrefix("/page", statuspage.New(h.engine)))
 	return mux
 }
 
 func (h *statusHandler) list(w http.ResponseWriter, r *http.Request) {
-	h.mu.RLock()
-	out := make([]monitorStatus, 0, len(h.ids))
-	for _, id := range h.ids {
-		if s, err := h.engine.Status(id); err == nil {
-			out = append(out, toJSON(s))
-		}
+	out := []monitorStatus{}
+	for _, s := range h.engine.Statuses(cpra.StatusFilter{}) {
+		out = append(out, toJSON(s))
 	}
-	h.mu.RUnlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	writeJSON(w, http.StatusOK, out)
 }
 
 func (h *statusHandler) one(w http.ResponseWriter, r *http.Request) {
-	h.mu.RLock()
-	id, ok := h.ids[r.PathValue("name")]
-	h.mu.RUnlock()
+	id, ok := h.engine.Lookup(r.PathValue("name"))
 	if !ok {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such monitor"})
 		return
@@ -178,7 +163,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	h := &statusHandler{engine: engine, ids: map[string]cpra.ID{}}
+	h := &statusHandler{engine: engine}
 
 	targets := map[string]*target{}
 	for _, name := range []string{"billing", "inventory", "search"} {
@@ -188,7 +173,7 @@ func run() error {
 		}
 		defer t.srv.Close()
 		targets[name] = t
-		if err := h.add(cpra.Monitor{
+		if _, err := engine.Add(cpra.Monitor{
 			Name:             name,
 			Check:            httpCheck(t.url),
 			Interval:         100 * time.Millisecond,
@@ -230,7 +215,11 @@ func run() error {
 	waitFor := func(name string, state cpra.State) error {
 		deadline := time.Now().Add(5 * time.Second)
 		for time.Now().Before(deadline) {
-			s, err := engine.Status(h.ids[name])
+			id, ok := engine.Lookup(name)
+			if !ok {
+				return fmt.Errorf("no monitor %s", name)
+			}
+			s, err := engine.Status(id)
 			if err != nil {
 				return err
 			}
@@ -271,6 +260,21 @@ func run() error {
 			return err
 		}
 	}
+	// The status page answers JSON at the same paths when asked.
+	req, _ := http.NewRequest("GET", base+"/page/", nil)
+	req.Header.Set("Accept", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	var page statuspage.Overview
+	err = json.NewDecoder(resp.Body).Decode(&page)
+	resp.Body.Close()
+	if err != nil {
+		return err
+	}
+	fmt.Printf("\n== the status page: GET /page/ (JSON) -> %d monitors: %d up, %d down\n",
+		page.Counts.Monitors, page.Counts.Up, page.Counts.Down)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

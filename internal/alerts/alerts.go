@@ -55,6 +55,7 @@ type Config struct {
 	PerMonitor  int           // alerts waiting per monitor before its lane is collapsed
 	Memory      int64         // bytes of waiting alerts in all
 	Undelivered func(alert.Alert, error)
+	Raised      func(alert.Alert) // sees each alert as it is raised, on the loop; nil: none
 	Log         *slog.Logger
 	Epoch       time.Time
 	TimeoutErr  func(op string, d time.Duration) error
@@ -258,6 +259,10 @@ func (p *Path) Raise(en ecs.Entity, n alert.Notifier, own bool, a Pending, label
 		return
 	}
 	p.ctr.Raised.Add(1)
+	if p.cfg.Raised != nil {
+		name, _ := p.cfg.Info(en)
+		p.cfg.Raised(p.alertOf(&lane{gone: true, name: name, labels: labels}, &a))
+	}
 	l := p.lanes[en]
 	if l == nil {
 		key := notifierID(n, own)

@@ -70,6 +70,8 @@ type Status struct {
 	LastRemediationError error
 	Interval, Timeout    time.Duration
 	Labels               map[string]string
+	NextCheck            time.Time // zero while paused or in maintenance
+	SuppressedBy         string    // the parent holding a suppressed monitor
 }
 
 // PipelineStats describes one pipeline's workers and queue.
@@ -167,6 +169,7 @@ type Engine struct {
 	shardMoves  struct{ in, out atomic.Uint64 }
 	clCancel    context.CancelFunc
 	clDone      chan struct{}
+	listKeys    []ecs.Keyed // owned with the store: a listing step's scratch
 }
 
 // New returns an engine, with the state its store keeps, if any. It starts
@@ -273,6 +276,7 @@ const (
 	cmdDisown
 	cmdFlush
 	cmdWatch
+	cmdRead // runs read where the store's owner runs; it only reads
 )
 
 type command struct {
@@ -282,6 +286,7 @@ type command struct {
 	wins  []maint.Window
 	en    ecs.Entity
 	mid   uint64
+	read  func()
 	reply chan reply
 
 	grants []Grant       // cmdOwn
@@ -313,14 +318,14 @@ func (e *Engine) do(c command) reply {
 			// with it, so take the lock and read it.
 			e.mu.Lock()
 			defer e.mu.Unlock()
-			if c.kind != cmdStatus {
+			if c.kind != cmdStatus && c.kind != cmdRead {
 				return reply{err: e.errs.Closed}
 			}
 			return e.exec(c)
 		}
 	case stateClosed:
 		defer e.mu.Unlock()
-		if c.kind != cmdStatus {
+		if c.kind != cmdStatus && c.kind != cmdRead {
 			return reply{err: e.errs.Closed}
 		}
 		return e.exec(c)
@@ -355,6 +360,9 @@ func (e *Engine) exec(c command) reply {
 		return reply{}
 	case cmdWatch:
 		return reply{err: e.watch(c.shards, c.on)}
+	case cmdRead:
+		c.read()
+		return reply{}
 	default:
 		st, err := e.statusOf(c.en)
 		return reply{status: st, err: err}
@@ -720,6 +728,7 @@ func (e *Engine) statusOf(en ecs.Entity) (Status, error) {
 			st.LastError = ep.LastErr
 		}
 	}
+	e.statusExtra(en, h, sc, &st)
 	return st, nil
 }
 
@@ -807,7 +816,7 @@ func (e *Engine) Start(ctx context.Context) error {
 		Timeout: e.cfg.NotifyTimeout, Retries: e.cfg.NotifyRetries, Backoff: e.cfg.NotifyBackoff, MaxElapsed: e.cfg.NotifyMaxElapsed,
 		PerNotifier: e.cfg.NotifyConcurrency, MaxInFlight: e.cfg.NotifyMaxInFlight,
 		PerMonitor: e.cfg.BacklogPerMonitor, Memory: e.cfg.BacklogMemory,
-		Undelivered: e.cfg.Undelivered, Log: e.log, Epoch: e.epoch,
+		Undelivered: e.cfg.Undelivered, Raised: e.cfg.Raised, Log: e.log, Epoch: e.epoch,
 		TimeoutErr: e.errs.Timeout, PanicErr: e.errs.Panic, Info: e.info,
 		Keep: e.keep != nil, Fence: fence, ShardOf: e.shardOfFn(),
 	}, e.base, &e.alertCtr)

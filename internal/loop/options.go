@@ -36,6 +36,7 @@ type Config struct {
 	SLO               time.Duration
 	Headroom          float64
 	Undelivered       func(alert.Alert, error)
+	Raised            func(alert.Alert) // sees each alert raised for a notifier, on the loop
 	DryRun            bool
 	FixConcurrent     int
 	FixShare          float64

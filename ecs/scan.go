@@ -1,0 +1,128 @@
+package ecs
+
+import (
+	"math/bits"
+	"slices"
+
+	ark "github.com/mlange-42/ark/ecs"
+)
+
+// Keyed is a monitor with the key of its name: the order in which
+// [Store.ScanNames] and [Store.ScanFailing] report monitors.
+type Keyed struct {
+	Key uint64
+	E   Entity
+}
+
+// NameKey returns the key that orders a monitor named name in scans.
+func NameKey(name string) uint64 { return keyOf(name) }
+
+// ScanNames appends to out, in increasing key order, the monitors whose
+// name key is above after (every key when first is true) and whose key's
+// home slot in the name index lies in the next span slots. It returns out,
+// the key to pass as after to go on, and whether the scan is done (no
+// monitor lies beyond).
+//
+// The name index places each name at or after its home slot, and a home
+// slot grows with the key, so key order survives the index growing,
+// entries moving back when others are deleted, and insertions between two
+// calls: a monitor present throughout a scan of consecutive calls is
+// reported exactly once, and one added or removed meanwhile at most once.
+func (s *Store) ScanNames(after uint64, first bool, span int, out []Keyed) ([]Keyed, uint64, bool) {
+	x := s.names
+	size := len(x.slots)
+	start := 0
+	if !first {
+		start = x.home(after)
+	}
+	end := min(start+max(span, 1), size)
+	mark := len(out)
+	for n := 0; n < size; n++ {
+		i := start + n
+		if i >= size {
+			i -= size // a run that wraps past the end
+		}
+		if x.tags[i] == 0 {
+			if start+n >= end {
+				break // the run holding the last home of the span ended
+			}
+			continue
+		}
+		en := x.slots[i]
+		k := keyOf(x.name(en))
+		if h := x.home(k); h < start || h >= end || (!first && k <= after) {
+			continue
+		}
+		out = append(out, Keyed{k, en})
+	}
+	slices.SortFunc(out[mark:], func(a, b Keyed) int {
+		switch {
+		case a.Key < b.Key:
+			return -1
+		case a.Key > b.Key:
+			return 1
+		}
+		return 0
+	})
+	if end >= size {
+		return out, 0, true
+	}
+	// The last key whose home lies before end: every key at or below it
+	// has been looked at, whatever size the index has next time.
+	q, r := bits.Div64(uint64(end), 0, uint64(size))
+	if r != 0 {
+		q++
+	}
+	return out, q - 1, false
+}
+
+// Failing returns the number of monitors with an open episode.
+func (s *Store) Failing() int {
+	q := ark.NewFilter1[Episode](s.World).Query()
+	n := q.Count()
+	q.Close()
+	return n
+}
+
+// ScanFailing appends to out, in increasing order of entity index (the
+// Key of each), at most limit monitors with an open episode for which keep
+// is true (nil: every one) and whose index is above after (every one when
+// first is true), and returns out and whether those were the last. It
+// reads only the failing monitors, so it suits a fleet where few fail.
+func (s *Store) ScanFailing(after uint32, first bool, limit int, keep func(Entity) bool, out []Keyed) ([]Keyed, bool) {
+	mark := len(out)
+	q := ark.NewFilter1[Episode](s.World).Query()
+	for q.Next() {
+		en := q.Entity()
+		if (first || en.ID() > after) && (keep == nil || keep(en)) {
+			out = append(out, Keyed{uint64(en.ID()), en})
+		}
+	}
+	slices.SortFunc(out[mark:], func(a, b Keyed) int {
+		switch {
+		case a.Key < b.Key:
+			return -1
+		case a.Key > b.Key:
+			return 1
+		}
+		return 0
+	})
+	if len(out)-mark > limit {
+		return out[:mark+limit], false
+	}
+	return out, true
+}
+
+// EachHealth calls fn with the health of every monitor, in no particular
+// order, and its labels (nil for none). fn must not change the store.
+func (s *Store) EachHealth(fn func(h *Health, labels map[string]string)) {
+	q := ark.NewFilter1[Health](s.World).Without(ark.C[Meta]()).Query()
+	for q.Next() {
+		fn(q.Get(), nil)
+	}
+	q2 := ark.NewFilter2[Health, Meta](s.World).Query()
+	for q2.Next() {
+		h, m := q2.Get()
+		fn(h, m.Labels)
+	}
+}
