@@ -225,6 +225,7 @@ type PipelineStats struct {
 type Stats struct {
 	Monitors        int
 	Up, Down        int // monitors up and down (the rest have no result yet)
+	Failing         int // of Up, those failing but not yet down (FailureThreshold not reached)
 	ChecksRun       uint64
 	ChecksFailed    uint64
 	ChecksAbandoned uint64 // checks that ran past their deadline and were left behind
@@ -460,7 +461,7 @@ func (e *Engine) Stats() Stats {
 		delays.Buckets = append(delays.Buckets, LatencyBucket{UpperBound: b.UpperBound, Count: b.Count})
 	}
 	return Stats{
-		Monitors: s.Monitors, Up: s.Up, Down: s.Down,
+		Monitors: s.Monitors, Up: s.Up, Down: s.Down, Failing: s.Failing,
 		ChecksRun: s.ChecksRun, ChecksFailed: s.ChecksFailed, ChecksAbandoned: s.ChecksAbandoned,
 		ChecksSkipped: s.ChecksSkipped, FlapStarts: s.FlapStarts, QueueFull: s.QueueFull,
 		Remediations: s.Remediations, RemediationsFailed: s.RemediationsFailed,

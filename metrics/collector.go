@@ -28,6 +28,7 @@ var engineSeries = [...]series{
 	{"cpra_monitors", "Monitors in the engine.", gauge, func(s *cpra.Stats) float64 { return float64(s.Monitors) }},
 	{"cpra_monitors_up", "Monitors in the up state.", gauge, func(s *cpra.Stats) float64 { return float64(s.Up) }},
 	{"cpra_monitors_down", "Monitors in the down state; those neither up nor down have no result yet.", gauge, func(s *cpra.Stats) float64 { return float64(s.Down) }},
+	{"cpra_monitors_failing", "Monitors of the up state that are failing but not yet down.", gauge, func(s *cpra.Stats) float64 { return float64(s.Failing) }},
 	{"cpra_checks_total", "Checks run.", counter, func(s *cpra.Stats) float64 { return float64(s.ChecksRun) }},
 	{"cpra_checks_failed_total", "Checks that failed.", counter, func(s *cpra.Stats) float64 { return float64(s.ChecksFailed) }},
 	{"cpra_checks_abandoned_total", "Checks that ran past their deadline and were left behind.", counter, func(s *cpra.Stats) float64 { return float64(s.ChecksAbandoned) }},

@@ -28,6 +28,7 @@
 //	cpra_monitors                                   gauge
 //	cpra_monitors_up                                gauge
 //	cpra_monitors_down                              gauge
+//	cpra_monitors_failing                           gauge
 //	cpra_checks_total                               counter
 //	cpra_checks_failed_total                        counter
 //	cpra_checks_abandoned_total                     counter

@@ -170,6 +170,7 @@ func want(s cpra.Stats) map[string]float64 {
 		"cpra_monitors":                      float64(s.Monitors),
 		"cpra_monitors_up":                   float64(s.Up),
 		"cpra_monitors_down":                 float64(s.Down),
+		"cpra_monitors_failing":              float64(s.Failing),
 		"cpra_checks_total":                  float64(s.ChecksRun),
 		"cpra_checks_failed_total":           float64(s.ChecksFailed),
 		"cpra_checks_abandoned_total":        float64(s.ChecksAbandoned),

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -46,7 +47,7 @@ func runDemo(ctx context.Context, o options, stdout io.Writer, log *slog.Logger)
 
 	client := &http.Client{Transport: &http.Transport{}}
 	defer client.CloseIdleConnections()
-	e, err := cpra.New(o.engineOptions(cpra.WithLogger(log), cpra.WithNotifier(&printer{w: stdout, clear: o.tty != nil && terminal(stdout)}))...)
+	e, err := cpra.New(o.engineOptions(cpra.WithLogger(log), cpra.WithNotifier(alertLines(stdout, o.logFormat, o.stdoutTTY, o.colour, true)))...)
 	if err != nil {
 		log.Error("engine", "err", err)
 		return 1
@@ -82,21 +83,32 @@ func runDemo(ctx context.Context, o options, stdout io.Writer, log *slog.Logger)
 			return 1
 		}
 	}
+	if o.logFormat == formatJSON {
+		// Standard output holds only alerts, one JSON object each.
+		log.Info("demo", "services", demoServices, "url", base, "fail_rate", demoFailRate, "tick", demoTick)
+		return serve(ctx, o, e, log, nil)
+	}
 	fmt.Fprintf(stdout, "cpra demo: %d services on %s; about %.0f%% fail every %v, some beyond repair for a while.\n"+
 		"Codes: yellow = first failure, cyan = restarted and being verified, red = down and not repaired, green = healthy again.\n",
 		demoServices, base, demoFailRate*100, demoTick)
 	return serve(ctx, o, e, log, nil)
 }
 
-// printer writes each alert as one short line.
+// printer writes each alert as one short line: its time, code, monitor,
+// attempt and error.
 type printer struct {
-	mu    sync.Mutex
-	w     io.Writer
-	clear bool // w shares a terminal with the status line: erase it first
+	mu     sync.Mutex
+	w      io.Writer
+	colour bool // colour the code (w is a terminal)
+	short  bool // the time of day only (w is a terminal); the full time otherwise
 }
 
 func (p *printer) Notify(_ context.Context, a alert.Alert) error {
-	line := fmt.Sprintf("%s %-6s %-8s", a.At.Format("15:04:05.000"), a.Code, a.Monitor)
+	at := a.At.Format("2006-01-02T15:04:05.000Z07:00")
+	if p.short {
+		at = a.At.Format("15:04:05.000")
+	}
+	line := fmt.Sprintf("%s %s %-8s", at, colourCode(a.Code.String(), 6, p.colour), a.Monitor)
 	if len(a.Group) > 0 {
 		// A group (see group_by): its monitors, then the first one's details.
 		const shown = 5
@@ -109,17 +121,21 @@ func (p *printer) Notify(_ context.Context, a alert.Alert) error {
 			line += " " + m.Monitor
 		}
 	}
+	if a.Flap != 0 {
+		line += " " + a.Flap.String()
+	}
+	if a.Repeat > 0 {
+		line += fmt.Sprintf(" reminder %d", a.Repeat)
+	}
 	if a.Attempt > 0 {
 		line += fmt.Sprintf(" attempt %d", a.Attempt)
 	}
 	if a.Err != nil {
 		line += " " + a.Err.Error()
 	}
+	line = strings.TrimRight(line, " ")
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.clear {
-		line = "\r\033[K" + line
-	}
 	_, err := fmt.Fprintln(p.w, line)
 	return err
 }

@@ -8,6 +8,8 @@
 //	cpra --config FILE [flags]   take engine settings from FILE
 //	cpra gen --count N [--base-url URL] [--interval D] [--remediate] [--alert-log FILE] [--out FILE]
 //	cpra mock --count N [--addr HOST:PORT] [--fail-rate P]
+//	cpra --version
+//	cpra --help
 //
 // Without --yaml, cpra serves a few hundred simulated HTTP services on
 // 127.0.0.1, some of which fail (some beyond repair for a while) and recover,
@@ -27,10 +29,10 @@
 // replaces the previous one (the new windows are added before the old ones
 // are removed, so that a monitor inside a window both hold stays in it); a
 // file that does not load is logged and changes nothing (the reload is
-// config.Syncer's). Log notifiers without a file write to standard output,
-// and so does every monitor without codes, in the file or in its defaults
-// block: its alerts are logged there, one JSON line each. Log lines go to
-// standard error.
+// config.Syncer's). Log notifiers without a file write to standard output
+// (one JSON line per alert), and so does every monitor without codes, in
+// the file or in its defaults block (see Output for the form). Log lines go
+// to standard error.
 //
 // A file is refused, in a run, a reload and with --validate alike, for any
 // problem package config finds, and for what would fail only once the
@@ -81,10 +83,71 @@
 // for the one failure in four that is wedged (the restart answers 500 and the
 // service recovers by itself later). It prints its base URL.
 //
-// On a terminal, the load progress and the status line (monitors up and
-// down, checks/s, remediations, alerts, workers per pipeline, lag p99) are
-// redrawn in place, the status every second; elsewhere they are plain log
-// lines. Colour is not provided.
+// # Output
+//
+// When standard error is a terminal, the load progress and then the status
+// line are drawn on its last line, redrawn in place (the status every
+// second) and cut to the terminal's width (its size, else $COLUMNS, else
+// 80 columns). Log lines, and alert lines when standard output is the
+// terminal too, are written above it: the status line is erased, the line
+// written and the status line drawn again, so that the two never share a
+// line. Elsewhere the progress is a line of its own ("loaded FILE: N
+// monitors, ..."; a "loaded" log event with --log.format json) and the
+// status a log line every two seconds.
+//
+// The status says: monitors, up (of them, failing but not yet down), down;
+// checks and failed checks per second; remediation attempts and failed
+// ones; alerts sent; the schedule lag p99; the workers per pipeline. The
+// rates are over a sliding window: the shortest that holds 100 checks, or
+// the last ten minutes, so that a fast fleet's rate follows changes within
+// a second and a slow fleet's is its true rate rather than 0 between its
+// checks.
+//
+// The engine's warning for each failed remediation attempt is logged at
+// debug level: the red alert that follows when the attempts are spent
+// carries the error, and the status counts the failed attempts, so that a
+// failed repair is told once.
+//
+// --log.format text (the default) writes log lines in slog's key=value
+// form and alerts as one readable line each:
+//
+//	15:04:05.000 red    checkout attempt 2 status 500 from the restart URL
+//
+// (time of day, code, monitor, flap-start or flap-end, reminder n,
+// attempt n, error; the full date and time when standard output is not a
+// terminal). The code is coloured when standard output is a terminal,
+// unless $NO_COLOR is set to anything or $TERM is "dumb"; never otherwise.
+// Without --log.format, the alerts of monitors without codes are written
+// as JSON lines when standard output is not a terminal, as with json (the
+// demo's stay text).
+//
+// --log.format json writes one JSON object per line and per event, with
+// names that do not change: log events on standard error, each with
+// "time", "level" and "msg" and the event's own fields (the "status"
+// event: "monitors", "up", "failing", "down", "checks_per_s",
+// "failed_per_s", "remediations", "remediations_failed", "alerts_sent",
+// "workers", "lag_p99" in nanoseconds; "loaded": "file", "monitors",
+// "errors", "monitors_per_s"), and alerts on standard output in the schema
+// of alert.Payload ("version", "id", "key", "monitor", "code", "flap",
+// "time", "since", "error", "failures", "attempt", "labels", "members").
+// No status line is drawn and nothing is coloured.
+//
+// --version prints the module version, the revision the binary was built
+// from (stamped by the go command, or set with -ldflags
+// "-X main.revision=..." as the Dockerfile does) with "(modified)" for a
+// work tree with changes, the Go release and the platform. --help (or -h)
+// prints the usage on standard output and exits 0, for gen and mock too.
+//
+// # Container
+//
+// The Dockerfile at the repository's root builds a static binary
+// (CGO_ENABLED=0, -trimpath) into an image FROM scratch that holds only it
+// and the root certificates; it runs as user 65532 in /app, which that user
+// owns, so that the state file beside a mounted monitors file can be
+// written:
+//
+//	docker build -t cpra .
+//	docker run --rm -v "$PWD/monitors.yaml:/app/monitors.yaml:ro" cpra --yaml /app/monitors.yaml
 //
 // # Exit codes
 //

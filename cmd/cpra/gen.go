@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -25,11 +24,8 @@ func runGen(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&fl.Remediate, "remediate", false, "give every monitor an HTTP intervention: POST BASE/svc/i/restart")
 	fs.StringVar(&fl.AlertLog, "alert-log", "", "file the monitors log their red, cyan and green codes to (default: standard output)")
 	fs.StringVar(&out, "out", "", "file to write (default: standard output)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := parseFlags(fs, args, stdout, stderr); !ok {
+		return code
 	}
 	if fs.NArg() > 0 || fl.Count <= 0 {
 		fmt.Fprintln(stderr, "cpra gen: --count N (N > 0) is required, and no arguments")

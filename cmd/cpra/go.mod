@@ -3,6 +3,7 @@ module github.com/ziad/cpra/cmd/cpra
 go 1.25.0
 
 require (
+	github.com/creack/pty v1.1.24
 	github.com/prometheus/client_golang v1.24.1
 	github.com/ziad/cpra v0.0.0
 	github.com/ziad/cpra/cluster/etcd v0.0.0
@@ -11,6 +12,7 @@ require (
 	go.uber.org/goleak v1.3.0
 	go.uber.org/zap v1.27.0
 	go.yaml.in/yaml/v3 v3.0.6
+	golang.org/x/term v0.45.0
 )
 
 require (

@@ -44,6 +44,7 @@ const usage = `Usage:
   cpra --config FILE [flags]   take engine settings from FILE (see below)
   cpra gen --count N [--base-url URL] [--interval D] [--remediate] [--alert-log FILE] [--out FILE]
   cpra mock --count N [--addr HOST:PORT] [--fail-rate P]
+  cpra --version               print the version and exit
 
 The --config file is YAML; every key is optional and unknown keys are errors:
   workers: {min: 4, max: 256}   workers per pipeline (pulse, intervention, alert)
@@ -59,7 +60,8 @@ The --config file is YAML; every key is optional and unknown keys are errors:
 A --yaml FILE may hold a defaults block and a maintenance list beside its
 monitors; SIGHUP reloads the file, its monitors and its maintenance windows.
 A monitor without codes (in the file or its defaults) logs its alerts on
-standard output, one JSON line each. A file is refused, in a run as with
+standard output: one line each, readable on a terminal, JSON (the webhook
+payload) elsewhere or with --log.format json. A file is refused, in a run as with
 --validate, when a depends_on names no monitor of it, a program to run is
 missing or not executable, or a log file's directory does not exist.
 
@@ -87,13 +89,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("cpra", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprint(stderr, usage)
+		fmt.Fprint(fs.Output(), usage)
 		fs.PrintDefaults()
 	}
 	var o options
-	if terminal(stderr) {
-		o.tty = stderr
-	}
 	fs.StringVar(&o.yaml, "yaml", "", "monitors file (YAML or JSON) to run; without it, the demo runs")
 	fs.BoolVar(&o.validate, "validate", false, "with --yaml: check the file, print its problems and exit (1 if any)")
 	fs.StringVar(&o.config, "config", "", "engine settings file (YAML): workers, queue_capacity, slo, headroom, shutdown_timeout, notify, capacity, group_by, group_wait")
@@ -106,11 +105,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.stateReset, "state.reset", false, "move a damaged or newer state file aside and start with no state")
 	o.cluster.register(fs)
 	o.web.flags(fs)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	fs.Func("log.format", "log `format`, text or json: log lines (standard error) and the alerts of monitors without codes (standard output) as text, or as one JSON object each (default: text, but those alerts as JSON lines when standard output is not a terminal)", func(s string) (err error) {
+		o.logFormat, err = parseLogFormat(s)
+		return err
+	})
+	version := fs.Bool("version", false, "print the version and exit")
+	if code, ok := parseFlags(fs, args, stdout, stderr); !ok {
+		return code
+	}
+	if *version {
+		fmt.Fprintln(stdout, versionText())
+		return 0
 	}
 	fs.Visit(func(f *flag.Flag) { o.stateSet = o.stateSet || f.Name == "state" })
 	if err := o.web.check(); err != nil {
@@ -141,7 +146,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if o.debug {
 		level = slog.LevelDebug
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	stdout, stderr = o.screen(stdout, stderr)
+	log := newLogger(stderr, o.logFormat, level)
 	defer pulse.CloseIdleConnections()
 	if o.yaml == "" {
 		return runDemo(ctx, o, stdout, log)
@@ -164,19 +170,12 @@ type options struct {
 	stateSet     bool   // --state was given
 	stateReset   bool
 	cluster      clusterFlags
-	// tty is standard error when it is a terminal: the status line and the
-	// load progress then redraw one line there instead of logging.
-	tty io.Writer
-}
-
-// terminal reports whether w is a terminal (a character device).
-func terminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	logFormat    string // --log.format: formatAuto, formatText or formatJSON
+	// con is standard error when it is a terminal: the status line and the
+	// load progress are then redrawn in place on its last line.
+	con       *console
+	stdoutTTY bool // standard output is a terminal
+	colour    bool // alert codes written to standard output are coloured
 }
 
 // engineOptions returns the command's own engine options followed by those
@@ -299,13 +298,16 @@ func runFile(ctx context.Context, o options, stdout, stderr io.Writer, log *slog
 			if p.Done {
 				state = "loaded"
 			}
-			if o.tty != nil {
-				end := ""
+			if o.con != nil {
+				o.con.setStatus(fmt.Sprintf("%s %s: %d monitors, %d errors, %.0f monitors/s",
+					state, o.yaml, p.Monitors, p.Errors, rate))
 				if p.Done {
-					end = "\n"
+					o.con.finish()
 				}
-				fmt.Fprintf(o.tty, "\r\033[K%s %s: %d monitors, %d errors, %.0f monitors/s%s",
-					state, o.yaml, p.Monitors, p.Errors, rate, end)
+				return
+			}
+			if o.logFormat == formatJSON {
+				log.Info(state, "file", o.yaml, "monitors", p.Monitors, "errors", p.Errors, "monitors_per_s", roundRate(rate))
 				return
 			}
 			fmt.Fprintf(stderr, "%s %s: %d monitors, %d errors, %.0f monitors/s\n",
@@ -319,8 +321,9 @@ func runFile(ctx context.Context, o options, stdout, stderr io.Writer, log *slog
 		log.Warn("config", "warning", w.Error())
 	}
 	// A monitor without codes logs its alerts on standard output, as a
-	// log notifier without a file does.
-	opts := []cpra.Option{cpra.WithLogger(log), cpra.WithCapacity(len(f.Monitors)), cpra.WithNotifier(alert.Log(stdout))}
+	// log notifier without a file does (see alertLines for the format).
+	opts := []cpra.Option{cpra.WithLogger(log), cpra.WithCapacity(len(f.Monitors)),
+		cpra.WithNotifier(alertLines(stdout, o.logFormat, o.stdoutTTY, o.colour, false))}
 	join, _, leave, err := o.cluster.join(log)
 	if err != nil {
 		f.Close()
@@ -500,7 +503,7 @@ func serve(ctx context.Context, o options, e *cpra.Engine, log *slog.Logger, bac
 	}
 	bgCtx, stopBackground := context.WithCancel(ctx)
 	var bg sync.WaitGroup
-	bg.Go(func() { statusLoop(bgCtx, e, log, o.tty) })
+	bg.Go(func() { statusLoop(bgCtx, e, log, o.con) })
 	if background != nil {
 		bg.Go(func() { background(bgCtx) })
 	}
@@ -524,44 +527,32 @@ func serve(ctx context.Context, o options, e *cpra.Engine, log *slog.Logger, bac
 	return 0
 }
 
-// statusLoop reports engine statistics: on a terminal (tty not nil) as one
-// line redrawn every second, elsewhere as a log line every statusEvery.
-func statusLoop(ctx context.Context, e *cpra.Engine, log *slog.Logger, tty io.Writer) {
+// statusLoop reports engine statistics: on a terminal (con not nil) as the
+// status line, redrawn every second, elsewhere as a log line every
+// statusEvery. See statusText for what it says.
+func statusLoop(ctx context.Context, e *cpra.Engine, log *slog.Logger, con *console) {
 	every := statusEvery
-	if tty != nil {
+	if con != nil {
 		every = time.Second
-		defer fmt.Fprintln(tty)
+		defer con.finish()
 	}
 	t := time.NewTicker(every)
 	defer t.Stop()
-	prev, at := e.Stats(), time.Now()
+	var w rateWindow
+	s := e.Stats()
+	w.add(time.Now(), s.ChecksRun, s.ChecksFailed)
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
 			s := e.Stats()
-			secs := now.Sub(at).Seconds()
-			checks := float64(s.ChecksRun-prev.ChecksRun) / secs
-			failed := float64(s.ChecksFailed-prev.ChecksFailed) / secs
-			workers := fmt.Sprintf("pulse=%d intervention=%d alert=%d", s.Pulse.Workers, s.Intervention.Workers, s.Alert.Workers)
-			if tty != nil {
-				fmt.Fprintf(tty, "\r\033[K%d monitors: %d up, %d down | %.0f checks/s (%.0f failed) | %d remediations | %d alerts | workers %s | lag p99 %v",
-					s.Monitors, s.Up, s.Down, checks, failed, s.Remediations, s.AlertsSent, workers, s.Lag.P99.Round(10*time.Microsecond))
+			checks, failed := w.add(now, s.ChecksRun, s.ChecksFailed)
+			if con != nil {
+				con.setStatus(statusText(s, checks, failed))
 			} else {
-				log.Info("status",
-					"monitors", s.Monitors,
-					"up", s.Up,
-					"down", s.Down,
-					"checks_per_s", fmt.Sprintf("%.0f", checks),
-					"failed_per_s", fmt.Sprintf("%.0f", failed),
-					"remediations", s.Remediations,
-					"alerts_sent", s.AlertsSent,
-					"workers", workers,
-					"lag_p99", s.Lag.P99,
-				)
+				logStatus(log, s, checks, failed)
 			}
-			prev, at = s, now
 		}
 	}
 }

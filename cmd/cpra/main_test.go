@@ -174,8 +174,8 @@ func TestUsageErrors(t *testing.T) {
 			t.Errorf("%q: exit %d, want 2", args, code)
 		}
 	}
-	if code, _, stderr := runSync("--help"); code != 0 || !strings.Contains(stderr, "-metrics.addr") {
-		t.Errorf("--help: exit %d, stderr:\n%s", code, stderr)
+	if code, stdout, stderr := runSync("--help"); code != 0 || !strings.Contains(stdout, "-metrics.addr") || stderr != "" {
+		t.Errorf("--help: exit %d, stdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
 }
 
@@ -419,13 +419,13 @@ func TestStatusLineOnTerminal(t *testing.T) {
 	var tty bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 2500*time.Millisecond)
 	defer cancel()
-	statusLoop(ctx, e, slog.New(slog.DiscardHandler), &tty)
+	statusLoop(ctx, e, slog.New(slog.DiscardHandler), newConsole(&tty, func() int { return 300 }))
 	e.Shutdown(context.Background())
 	out := tty.String()
 	if strings.Count(out, "\r\033[K") < 2 || !strings.HasSuffix(out, "\n") || strings.Count(out, "\n") != 1 {
 		t.Fatalf("terminal output %q: want redrawn lines and one final newline", out)
 	}
-	if !strings.Contains(out, "1 monitors: 1 up, 0 down") || !strings.Contains(out, "checks/s") || !strings.Contains(out, "lag p99") {
+	if !strings.Contains(out, "1 monitors: 1 up (0 failing), 0 down") || !strings.Contains(out, "checks/s") || !strings.Contains(out, "lag p99") {
 		t.Errorf("status line %q lacks the counts", out)
 	}
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -22,11 +21,8 @@ func runMock(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	count := fs.Int("count", 0, "number of services (required)")
 	addr := fs.String("addr", "127.0.0.1:0", "address to listen on")
 	failRate := fs.Float64("fail-rate", 0.05, "chance per second that a healthy service fails (0 to 1)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := parseFlags(fs, args, stdout, stderr); !ok {
+		return code
 	}
 	if fs.NArg() > 0 || *count <= 0 || *failRate < 0 || *failRate > 1 {
 		fmt.Fprintln(stderr, "cpra mock: --count N (N > 0) is required, --fail-rate is within [0, 1], and no arguments")

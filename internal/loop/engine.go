@@ -83,6 +83,7 @@ type PipelineStats struct {
 // Stats are the engine's counters and gauges; package cpra documents them.
 type Stats struct {
 	Monitors, Up, Down                                      int
+	Failing                                                 int // of Up: an episode is open, not yet down
 	ChecksRun, ChecksFailed, ChecksAbandoned, ChecksSkipped uint64
 	FlapStarts, QueueFull                                   uint64
 	Remediations, RemediationsFailed                        uint64
@@ -149,6 +150,7 @@ type Engine struct {
 	stats      counters
 	monitors   atomic.Int64
 	nUp, nDown atomic.Int64
+	nFailing   atomic.Int64 // of nUp: phase Failing
 
 	snapMu  sync.Mutex
 	lag     lag.Summary
@@ -738,6 +740,7 @@ func (e *Engine) Stats() Stats {
 		Monitors:           int(e.monitors.Load()),
 		Up:                 int(e.nUp.Load()),
 		Down:               int(e.nDown.Load()),
+		Failing:            int(e.nFailing.Load()),
 		ChecksRun:          e.stats.checksRun.Load(),
 		ChecksFailed:       e.stats.checksFailed.Load(),
 		ChecksAbandoned:    e.stats.checksAbandoned.Load(),

@@ -312,6 +312,9 @@ func (e *Engine) count(p episode.Phase, d int64) {
 		e.nDown.Add(d)
 	case p != episode.Unknown:
 		e.nUp.Add(d)
+		if p == episode.Failing {
+			e.nFailing.Add(d)
+		}
 	}
 }
 
