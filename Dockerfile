@@ -6,9 +6,9 @@
 #   docker run --rm -v "$PWD/monitors.yaml:/app/monitors.yaml:ro" cpra --yaml /app/monitors.yaml
 #
 # The build context is the repository's root: the command (cmd/cpra) is a
-# module of its own that takes the library (the root) and the etcd cluster
-# module (cluster/etcd) through replace directives, so it builds on its own
-# go.mod (GOWORK=off).
+# module of its own that takes the library (the root), the etcd cluster
+# module (cluster/etcd) and the Kubernetes remediations (intervene/k8s)
+# through replace directives, so it builds on its own go.mod (GOWORK=off).
 
 FROM golang:1.25 AS build
 ENV GOWORK=off
@@ -16,6 +16,7 @@ ENV GOWORK=off
 WORKDIR /src
 COPY go.mod go.sum ./
 COPY cluster/etcd/go.mod cluster/etcd/go.sum ./cluster/etcd/
+COPY intervene/k8s/go.mod intervene/k8s/go.sum ./intervene/k8s/
 COPY cmd/cpra/go.mod cmd/cpra/go.sum ./cmd/cpra/
 WORKDIR /src/cmd/cpra
 RUN go mod download
