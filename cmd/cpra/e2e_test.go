@@ -73,8 +73,9 @@ func TestEndToEnd(t *testing.T) {
 	}
 	fl.mu.Unlock()
 
-	// Once every wedged service is red, heal them all.
-	poll(t, 20*time.Second, func() (bool, string) {
+	// Once every wedged service is red, heal them all. The limits leave a
+	// busy machine room: on an idle one this takes a few seconds.
+	poll(t, time.Minute, func() (bool, string) {
 		reds := countCodes(t, alertLog, "red")
 		return reds >= len(wedgedSet), fmt.Sprintf("%d red alerts, want %d", reds, len(wedgedSet))
 	})
@@ -85,7 +86,7 @@ func TestEndToEnd(t *testing.T) {
 		}
 	}
 	fl.mu.Unlock()
-	poll(t, 20*time.Second, func() (bool, string) {
+	poll(t, time.Minute, func() (bool, string) {
 		greens := countCodes(t, alertLog, "green")
 		return greens >= len(healed)+len(wedgedSet), fmt.Sprintf("%d green alerts, want %d", greens, len(healed)+len(wedgedSet))
 	})
