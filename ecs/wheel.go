@@ -292,3 +292,50 @@ func (w *Wheel) NextDue() int64 {
 	// Nothing in level 0: wake at the next page, whose cascade may bring work.
 	return (w.now>>pageBits + 1) << pageBits
 }
+
+// Late counts the entries due at a tick up to and including to that have
+// not been popped, and returns the earliest such tick (-1 when there are
+// none). It tells how far behind a caller that cannot keep up is. An entry
+// whose entity is gone or was rescheduled beyond to is not counted. It
+// looks at entries due within about 4.7 hours of the clock.
+func (w *Wheel) Late(to int64) (n int, first int64) {
+	first = -1
+	if to < w.now || w.size == 0 {
+		return 0, -1
+	}
+	note := func(d int64) {
+		if d <= to {
+			n++
+			if first < 0 || d < first {
+				first = d
+			}
+		}
+	}
+	// Level 0 holds the current page and the next one.
+	end := min(to+1, (w.now>>pageBits+2)<<pageBits)
+	for t := w.now; t < end; {
+		t = w.nextSet(t, end)
+		if t < 0 {
+			break
+		}
+		w.visit(&w.lv[0][t&slotMask], note)
+		t++
+	}
+	// Level 1: the pages not yet (or not wholly) cascaded down.
+	lastSuper := w.now>>superBits + 1
+	for p := w.now>>pageBits + 1; p <= to>>pageBits && p>>pageBits <= lastSuper; p++ {
+		w.visit(&w.lv[1][p&slotMask], note)
+	}
+	return n, first
+}
+
+// visit calls f with the due tick of each live entry of a slot.
+func (w *Wheel) visit(head **chunk, f func(int64)) {
+	for c := *head; c != nil; c = c.next {
+		for j := int64(0); j < c.n; j++ {
+			if d, ok := w.due(c.e[j]); ok {
+				f(d)
+			}
+		}
+	}
+}

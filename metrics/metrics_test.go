@@ -175,6 +175,8 @@ func want(s cpra.Stats) map[string]float64 {
 		"cpra_checks_abandoned_total":     float64(s.ChecksAbandoned),
 		"cpra_checks_skipped_total":       float64(s.ChecksSkipped),
 		"cpra_flap_starts_total":          float64(s.FlapStarts),
+		"cpra_checks_late":                float64(s.ChecksLate),
+		"cpra_checks_late_oldest_seconds": s.LateOldest.Seconds(),
 		"cpra_queue_full_total":           float64(s.QueueFull),
 		"cpra_remediations_total":         float64(s.Remediations),
 		"cpra_remediations_failed_total":  float64(s.RemediationsFailed),

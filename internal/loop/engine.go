@@ -92,6 +92,14 @@ type Stats struct {
 	Pulse, Intervention, Alert                              PipelineStats
 	Lag                                                     lag.Summary
 	CheckLatency                                            lag.LatencySummary
+	Behind                                                  Behind
+}
+
+// Behind says how far the checks are behind their schedule: how many due
+// checks have not started, and how long ago the oldest of them was due.
+type Behind struct {
+	Checks int
+	Oldest time.Duration
 }
 
 type counters struct {
@@ -145,6 +153,8 @@ type Engine struct {
 	snapMu  sync.Mutex
 	lag     lag.Summary
 	latency lag.Latency
+	behind  Behind
+	parked  atomic.Int64 // checks in batches waiting for room in the pulse queue
 
 	l          loopState                 // owned by the loop
 	maints     maints                    // owned with the store
@@ -714,9 +724,10 @@ func (e *Engine) Stats() Stats {
 	}
 	e.snapMu.Lock()
 	st.Lag = e.lag
+	st.Behind = e.behind
 	st.CheckLatency = e.latency.Stats()
 	if p != nil {
-		st.Pulse = pipeStats(&p.Crew, p.Queued.Load())
+		st.Pulse = pipeStats(&p.Crew, p.Queued.Load()+e.parked.Load())
 		st.Intervention = pipeStats(&fix.Crew, fix.Queued.Load())
 		st.Alert = PipelineStats{Workers: int(e.alertCtr.InFlight.Load()), Queued: st.AlertsQueued}
 		st.Pulse.Sizing, st.Intervention.Sizing = p.Sz.Last, fix.Sz.Last

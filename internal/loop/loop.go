@@ -27,6 +27,12 @@ type loopState struct {
 	nextGrow int64 // ns: when the pulse pipeline may add a worker next
 	nextSize int64 // ns: when to re-size the pipelines next
 	nowTime  time.Time
+	tick     int64 // the current tick, as the loop last read the clock
+	held     bool  // due checks were left in the wheel for want of room in the queue
+
+	late      int   // checks due and not started, at the last count
+	lateFirst int64 // tick the oldest of them was due
+	nextLate  int64 // ns: when to count them again
 
 	removedInFlight uint64
 	denied          error // the reason of the last verdict that denied an attempt
@@ -61,9 +67,25 @@ func (e *Engine) loop() {
 		l.nowTime = e.epoch.Add(time.Duration(now))
 		e.pulse.TakeResults(e.apply)
 		behind := false
+		l.tick = tick
 		if !l.draining {
-			behind = !e.store.Wheel.Advance(tick, advanceBudget, l.pop)
-			e.flushBatch()
+			// Hand out checks only while the pulse queue takes them: work
+			// not started stays a due time in the wheel, not a queued job,
+			// so falling behind costs no memory.
+			e.postPending()
+			wasHeld := l.held
+			l.held = false
+			if budget := min(advanceBudget, e.pulse.Room()); len(l.pending) > 0 || budget <= 0 {
+				if d := e.store.Wheel.NextDue(); d >= 0 && d <= tick {
+					l.held = true
+					if !wasHeld {
+						e.stats.queueFull.Add(1)
+					}
+				}
+			} else {
+				behind = !e.store.Wheel.Advance(tick, budget, l.pop)
+				e.flushBatch()
+			}
 		}
 		if e.maints.heap.Len() > 0 && !e.maints.heap.Next().After(l.nowTime) {
 			e.maintDue(l.nowTime)
@@ -103,7 +125,7 @@ func (e *Engine) loop() {
 
 		// Sleep until the next due check, watchdog round or retry.
 		wake := int64(-1)
-		if !l.draining {
+		if !l.draining && !l.held {
 			if d := e.store.Wheel.NextDue(); d >= 0 {
 				wake = d * int64(time.Millisecond)
 			}
@@ -125,10 +147,10 @@ func (e *Engine) loop() {
 		if e.pulse.Queued.Load() > 0 && e.pulse.Idle.Load() == 0 && int(e.pulse.Live.Load()) < e.cfg.MaxWorkers {
 			soon(l.nextGrow)
 		}
-		if len(l.pending) > 0 || e.pulse.Orphaned() || e.fix.Backlogged() {
+		if len(l.pending) > 0 || l.held || e.pulse.Orphaned() || e.fix.Backlogged() {
 			soon(now + int64(time.Millisecond))
 		}
-		if l.hist.Busy(now / 1e9) {
+		if l.hist.Busy(now/1e9) || l.late > 0 {
 			soon(l.nextPub)
 		}
 		if l.sizing() {
@@ -180,6 +202,7 @@ func (e *Engine) loop() {
 				e.pulse.UnrefNew(b)
 			}
 			l.pending = nil
+			e.parked.Store(0)
 			l.inflight -= int64(len(l.cur.Jobs))
 			e.clearInFlight(l.cur.Jobs)
 			l.cur.Jobs = l.cur.Jobs[:0]
@@ -210,12 +233,45 @@ func (e *Engine) clearInFlight(jobs []pulsepipe.Job) {
 
 // publish makes the lag summary visible to Stats.
 func (e *Engine) publish(now int64) {
-	sum := e.l.hist.Summary(now / 1e9)
+	l := &e.l
+	sum := l.hist.Summary(now / 1e9)
+	if now >= l.nextLate || l.late > 0 && !l.draining {
+		e.countLate(now)
+	}
+	var oldest time.Duration
+	if l.late > 0 {
+		oldest = time.Duration(max(0, now-l.lateFirst*int64(time.Millisecond)))
+	}
 	e.snapMu.Lock()
 	e.lag = sum
-	e.latency = e.l.latency
+	e.latency = l.latency
+	e.behind = Behind{Checks: l.late, Oldest: oldest}
 	e.snapMu.Unlock()
 	e.l.nextPub = now + int64(250*time.Millisecond)
+}
+
+// lateEvery is how often the loop counts the checks it is behind on while
+// it keeps up; while it is behind they are counted at every publish.
+const lateEvery = int64(time.Second)
+
+// countLate counts the checks that are due and have not started: those
+// waiting in the wheel and those in batches parked for room in the queue.
+func (e *Engine) countLate(now int64) {
+	l := &e.l
+	l.nextLate = now + lateEvery
+	tick := now / int64(time.Millisecond)
+	n, first := 0, int64(-1)
+	if !l.draining {
+		// An entry due at the current tick is on time, not late.
+		n, first = e.store.Wheel.Late(tick - 1)
+	}
+	for _, b := range l.pending {
+		n += len(b.Jobs)
+		if len(b.Jobs) > 0 && (first < 0 || b.Jobs[0].Due < first) {
+			first = b.Jobs[0].Due
+		}
+	}
+	l.late, l.lateFirst = n, first
 }
 
 // dispatchOne is called by the wheel for each entry due at tick.
@@ -230,17 +286,21 @@ func (e *Engine) dispatchOne(en ecs.Entity, tick int64) {
 	}
 	iv := int64(sc.Interval)
 	due := sc.Due
+	// The wheel may pop a tick later than it was due, when the loop fell
+	// behind: the next check is then the first of the phase after now,
+	// not one the wheel would pop again at once.
+	now := max(tick, e.l.tick)
 	next := due + iv
-	if next <= tick {
-		next += (tick-next)/iv*iv + iv
+	if next <= now {
+		next += (now-next)/iv*iv + iv
 	}
 	switch {
 	case h.Rules&ecs.Rephase != 0:
-		next = e.phaseDue(p.Name, iv, tick+1) // back to the phase
+		next = e.phaseDue(p.Name, iv, now+1) // back to the phase
 		h.Rules &^= ecs.Rephase
 	case h.Confirming():
 		if r := e.rules.list[h.RulesIndex()].Retry; r > 0 {
-			next = tick + r // confirm sooner
+			next = now + r // confirm sooner
 		}
 	}
 	sc.Due = next
@@ -271,6 +331,7 @@ func (e *Engine) flushBatch() {
 	}
 	if len(l.pending) > 0 || !e.pulse.Post(l.cur) {
 		l.pending = append(l.pending, l.cur)
+		e.parked.Add(int64(len(l.cur.Jobs)))
 		e.stats.queueFull.Add(1)
 	}
 	l.cur = e.pulse.GetBatch()
@@ -280,6 +341,7 @@ func (e *Engine) postPending() {
 	l := &e.l
 	n := 0
 	for n < len(l.pending) && e.pulse.Post(l.pending[n]) {
+		e.parked.Add(-int64(len(l.pending[n].Jobs)))
 		n++
 	}
 	if n > 0 {
