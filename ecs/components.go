@@ -14,11 +14,10 @@ type Probe struct {
 }
 
 // Schedule says when a monitor's next check is due. Times are engine ticks:
-// milliseconds since the engine's epoch.
+// milliseconds since the engine's epoch. The interval and the timeout are
+// in the monitor's rules, which monitors with the same settings share.
 type Schedule struct {
-	Due      int64  // tick of the next check
-	Interval uint32 // milliseconds between checks
-	Timeout  uint32 // milliseconds a check may take
+	Due int64 // tick of the next check
 }
 
 // Scheduling flags, in the top byte of Health.Rules.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -353,14 +354,14 @@ func (e *Engine) addMonitor(sp *Spec) (ecs.Entity, error) {
 		return ecs.Entity{}, err
 	}
 	rules.Parents = len(parents) > 0
-	idx, ok := e.rules.intern(rules)
+	toMs := max(1, (sp.Timeout + time.Millisecond - 1).Milliseconds())
+	idx, ok := e.rules.intern(rules, uint32(min(toMs, math.MaxUint32)))
 	if !ok {
 		return ecs.Entity{}, e.errs.Monitor(sp.Name, "Name", fmt.Errorf("the engine holds %d distinct rule sets, its maximum", ecs.MaxRules))
 	}
 	ivMs := sp.Interval.Milliseconds()
-	toMs := max(1, (sp.Timeout + time.Millisecond - 1).Milliseconds())
 	now := s.Wheel.Now()
-	sched := ecs.Schedule{Due: e.phaseDue(sp.Name, ivMs, now), Interval: uint32(ivMs), Timeout: uint32(toMs)}
+	sched := ecs.Schedule{Due: e.phaseDue(sp.Name, ivMs, now)}
 	h := ecs.Health{Rules: idx, Core: episode.New().Core}
 	var opt ecs.Optional
 	// Each optional part is a component of its own, so a monitor pays
@@ -648,7 +649,7 @@ func (e *Engine) statusOf(en ecs.Entity) (Status, error) {
 	if en.IsZero() || !s.Alive(en) {
 		return Status{}, e.errs.NotFound
 	}
-	p, sc, h := s.Monitors.Get(en)
+	p, _, h := s.Monitors.Get(en)
 	st := Status{
 		Name:        p.Name,
 		Phase:       h.Phase,
@@ -656,8 +657,8 @@ func (e *Engine) statusOf(en ecs.Entity) (Status, error) {
 		Fails:       int(h.Fails),
 		Succs:       int(h.Succs),
 		LastLatency: time.Duration(h.LastLatency) * time.Microsecond,
-		Interval:    time.Duration(sc.Interval) * time.Millisecond,
-		Timeout:     time.Duration(sc.Timeout) * time.Millisecond,
+		Interval:    time.Duration(e.rules.interval(h)) * time.Millisecond,
+		Timeout:     time.Duration(e.rules.timeout(h)) * time.Millisecond,
 		Paused:      h.Flags&episode.Paused != 0,
 		Maintenance: h.Flags&episode.Maint != 0,
 		Flapping:    h.Hold == episode.HoldFlap,
@@ -808,7 +809,7 @@ func (e *Engine) rephase(tick int64) {
 		}
 		sc := s.Scheds.Get(en)
 		if sc.Due < tick {
-			iv := int64(sc.Interval)
+			iv := e.rules.interval(s.Healths.Get(en))
 			sc.Due += (tick - sc.Due + iv - 1) / iv * iv
 		}
 		s.Wheel.Insert(en, sc.Due)

@@ -284,7 +284,7 @@ func (e *Engine) dispatchOne(en ecs.Entity, tick int64) {
 	if sc.Due > tick {
 		return // a stale entry: the monitor was rescheduled
 	}
-	iv := int64(sc.Interval)
+	iv := e.rules.interval(h)
 	due := sc.Due
 	// The wheel may pop a tick later than it was due, when the loop fell
 	// behind: the next check is then the first of the phase after now,
@@ -314,7 +314,7 @@ func (e *Engine) dispatchOne(en ecs.Entity, tick int64) {
 	}
 	h.Rules |= ecs.InFlight
 	l := &e.l
-	l.cur.Jobs = append(l.cur.Jobs, pulsepipe.Job{E: en, Check: p.Check, Due: due, Timeout: time.Duration(sc.Timeout) * time.Millisecond})
+	l.cur.Jobs = append(l.cur.Jobs, pulsepipe.Job{E: en, Check: p.Check, Due: due, Timeout: time.Duration(e.rules.timeout(h)) * time.Millisecond})
 	e.pulse.Sz.Arrive.Arrival(l.nowTime)
 	l.inflight++
 	if len(l.cur.Jobs) == pulsepipe.BatchMax {
@@ -475,7 +475,7 @@ func (e *Engine) resize(now int64) {
 func (e *Engine) realign(en ecs.Entity, h *ecs.Health) {
 	s := e.store
 	sc := s.Scheds.Get(en)
-	next := e.phaseDue(s.Probes.Get(en).Name, int64(sc.Interval), h.LastCheck+1)
+	next := e.phaseDue(s.Probes.Get(en).Name, e.rules.interval(h), h.LastCheck+1)
 	if next != sc.Due {
 		sc.Due = next
 		s.Wheel.Insert(en, next)
