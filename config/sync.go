@@ -28,8 +28,10 @@ type Syncer struct {
 	mu   sync.Mutex
 	mons map[string]running
 	// refs counts the running monitors of each file; a file none uses any
-	// more is closed (its log files with it).
-	refs   map[*File]int
+	// more is closed (its log files with it). Only what closes a file is
+	// kept, not the file: its monitors are in the engine, and a program
+	// that reloads should not hold every monitor twice.
+	refs   map[*builder]int
 	maints []cpra.MaintenanceID
 }
 
@@ -37,7 +39,7 @@ type Syncer struct {
 type running struct {
 	id     cpra.ID
 	digest uint64
-	file   *File
+	file   *builder // what closes the file that added it
 }
 
 // Changes says what one [Syncer.Sync] did.
@@ -54,7 +56,7 @@ type Changes struct {
 
 // NewSyncer returns a Syncer for e, which runs nothing of a file yet.
 func NewSyncer(e *cpra.Engine) *Syncer {
-	return &Syncer{e: e, mons: make(map[string]running), refs: make(map[*File]int)}
+	return &Syncer{e: e, mons: make(map[string]running), refs: make(map[*builder]int)}
 }
 
 // Sync makes e run f, as the type's documentation says, and takes f over:
@@ -73,10 +75,11 @@ func (s *Syncer) Sync(f *File) (Changes, error) {
 	defer s.mu.Unlock()
 	var ch Changes
 	var errs Errors
+	fb := f.owner()
 
 	mids, err := f.AddMaintenanceTo(s.e)
 	if errors.Is(err, cpra.ErrClosed) {
-		s.adopt(f)
+		s.adopt(fb)
 		return ch, err
 	}
 	var merrs Errors
@@ -86,7 +89,7 @@ func (s *Syncer) Sync(f *File) (Changes, error) {
 	for _, id := range s.maints {
 		if err := s.e.RemoveMaintenance(id); err != nil && !errors.Is(err, cpra.ErrNotFound) {
 			if errors.Is(err, cpra.ErrClosed) {
-				s.adopt(f)
+				s.adopt(fb)
 				return ch, err
 			}
 			errs = append(errs, &Error{Index: -1, Field: "maintenance", Err: fmt.Errorf("removing the previous file's maintenance %v: %w", id, err)})
@@ -120,7 +123,7 @@ func (s *Syncer) Sync(f *File) (Changes, error) {
 		}
 		if err := s.e.Remove(r.id); err != nil && !errors.Is(err, cpra.ErrNotFound) {
 			if errors.Is(err, cpra.ErrClosed) {
-				s.adopt(f)
+				s.adopt(fb)
 				return ch, err
 			}
 			errs = append(errs, &Error{Index: -1, Monitor: name, Err: fmt.Errorf("removing the running monitor: %w", err)})
@@ -139,14 +142,14 @@ func (s *Syncer) Sync(f *File) (Changes, error) {
 			id, err := s.e.Update(r.id, *m)
 			switch {
 			case err == nil:
-				s.mons[m.Name] = running{id: id, digest: f.Digests[i], file: f}
-				s.refs[f]++
+				s.mons[m.Name] = running{id: id, digest: f.Digests[i], file: fb}
+				s.refs[fb]++
 				s.release(r.file)
 				ch.Replaced++
 				continue
 			case errors.Is(err, cpra.ErrClosed):
 				s.mons[m.Name] = r
-				s.adopt(f)
+				s.adopt(fb)
 				return ch, err
 			case !errors.Is(err, cpra.ErrNotFound):
 				// Refused: the monitor runs on as it was.
@@ -165,22 +168,22 @@ func (s *Syncer) Sync(f *File) (Changes, error) {
 		id, err := s.e.Add(*m)
 		if err != nil {
 			if errors.Is(err, cpra.ErrClosed) {
-				s.adopt(f)
+				s.adopt(fb)
 				return ch, err
 			}
 			ch.Failed++
 			errs = append(errs, f.addError(i, err))
 			continue
 		}
-		s.mons[m.Name] = running{id: id, digest: f.Digests[i], file: f}
-		s.refs[f]++
+		s.mons[m.Name] = running{id: id, digest: f.Digests[i], file: fb}
+		s.refs[fb]++
 		if replaced[m.Name] {
 			ch.Replaced++
 		} else {
 			ch.Added++
 		}
 	}
-	s.adopt(f)
+	s.adopt(fb)
 	if len(errs) > 0 {
 		errs.sort()
 		return ch, errs
@@ -188,18 +191,18 @@ func (s *Syncer) Sync(f *File) (Changes, error) {
 	return ch, nil
 }
 
-// adopt closes f if no running monitor uses it.
-func (s *Syncer) adopt(f *File) {
-	if s.refs[f] == 0 {
-		delete(s.refs, f)
-		f.Close()
+// adopt closes the file of b if no running monitor uses it.
+func (s *Syncer) adopt(b *builder) {
+	if s.refs[b] == 0 {
+		delete(s.refs, b)
+		b.close()
 	}
 }
 
-func (s *Syncer) release(f *File) {
-	if s.refs[f]--; s.refs[f] <= 0 {
-		delete(s.refs, f)
-		f.Close()
+func (s *Syncer) release(b *builder) {
+	if s.refs[b]--; s.refs[b] <= 0 {
+		delete(s.refs, b)
+		b.close()
 	}
 }
 
@@ -225,8 +228,8 @@ func (s *Syncer) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var errs []error
-	for f := range s.refs {
-		errs = append(errs, f.Close())
+	for b := range s.refs {
+		errs = append(errs, b.close())
 	}
 	clear(s.refs)
 	clear(s.mons)
