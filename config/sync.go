@@ -103,6 +103,11 @@ func (s *Syncer) Sync(f *File) (Changes, error) {
 	}
 	ch.Maintenance = len(s.maints)
 
+	if len(s.mons) == 0 && len(f.Monitors) > 0 {
+		// Sized for the file at once: a large fleet's map does not grow
+		// by doubling and keep the slack.
+		s.mons = make(map[string]running, len(f.Monitors))
+	}
 	index := make(map[string]int, len(f.Monitors))
 	for i := range f.Monitors {
 		index[f.Monitors[i].Name] = i

@@ -366,8 +366,11 @@ func (e *Engine) addMonitor(sp *Spec) (ecs.Entity, error) {
 	var opt ecs.Optional
 	// Each optional part is a component of its own, so a monitor pays
 	// only for what it uses.
-	if sp.Remediate != nil || sp.Notify != nil {
-		opt.Plugins = &ecs.Plugins{Remediate: sp.Remediate, Notify: sp.Notify,
+	if sp.Notify != nil {
+		opt.Notify = &ecs.Notify{N: sp.Notify}
+	}
+	if sp.Remediate != nil {
+		opt.Plugins = &ecs.Plugins{Remediate: sp.Remediate,
 			FixTimeout: uint32(max(1, (sp.FixTimeout + time.Millisecond - 1).Milliseconds())),
 			Limit:      uint32(sp.Limit), Window: sp.Window.Milliseconds()}
 	}
