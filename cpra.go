@@ -210,8 +210,7 @@ type Stats struct {
 	// is how long ago the oldest of them was due: how far behind the
 	// engine is when its workers or targets cannot keep up. Checks not
 	// started wait as due times, not as queued work, so falling behind
-	// costs no memory. Counted about every second, or four times a second
-	// while checks are late.
+	// costs no memory. Counted about every second.
 	ChecksLate int
 	LateOldest time.Duration
 

@@ -235,7 +235,7 @@ func (e *Engine) clearInFlight(jobs []pulsepipe.Job) {
 func (e *Engine) publish(now int64) {
 	l := &e.l
 	sum := l.hist.Summary(now / 1e9)
-	if now >= l.nextLate || l.late > 0 && !l.draining {
+	if now >= l.nextLate {
 		e.countLate(now)
 	}
 	var oldest time.Duration
@@ -250,8 +250,9 @@ func (e *Engine) publish(now int64) {
 	e.l.nextPub = now + int64(250*time.Millisecond)
 }
 
-// lateEvery is how often the loop counts the checks it is behind on while
-// it keeps up; while it is behind they are counted at every publish.
+// lateEvery is how often the loop counts the checks it is behind on: the
+// count reads the due time of each late entry, so it is not done at every
+// publish.
 const lateEvery = int64(time.Second)
 
 // countLate counts the checks that are due and have not started: those
