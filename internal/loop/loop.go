@@ -50,6 +50,10 @@ func (l *loopState) init(e *Engine) {
 // backlog does not keep commands and outcomes waiting.
 const advanceBudget = 8192
 
+// maxParked bounds the checks parked in batches for want of room in the
+// pulse queue; beyond it due checks wait in the wheel.
+const maxParked = 4 * advanceBudget
+
 // watchdogPeriod bounds how late a check that ignores its deadline is
 // noticed, beyond its grace.
 const watchdogPeriod = 50 * time.Millisecond
@@ -75,7 +79,10 @@ func (e *Engine) loop() {
 			e.postPending()
 			wasHeld := l.held
 			l.held = false
-			if budget := min(advanceBudget, e.pulse.Room()); len(l.pending) > 0 || budget <= 0 {
+			// Parked batches are allowed up to the queue's size (at most
+			// maxParked), so the workers never wait for the loop.
+			room := e.pulse.Room() + min(e.cfg.QueueCapacity, maxParked) - int(e.parked.Load())
+			if budget := min(advanceBudget, max(room, pulsepipe.BatchMax)); room <= 0 {
 				if d := e.store.Wheel.NextDue(); d >= 0 && d <= tick {
 					l.held = true
 					if !wasHeld {
