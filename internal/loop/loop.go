@@ -258,8 +258,7 @@ func (e *Engine) publish(now int64) {
 }
 
 // lateEvery is how often the loop counts the checks it is behind on: the
-// count reads the due time of each late entry, so it is not done at every
-// publish.
+// count walks the wheel's late slots, so it is not done at every publish.
 const lateEvery = int64(time.Second)
 
 // countLate counts the checks that are due and have not started: those
