@@ -232,6 +232,14 @@ type Stats struct {
 	ChecksSkipped   uint64 // due checks not run because the previous one was still running
 	FlapStarts      uint64 // times a monitor began to flap
 	QueueFull       uint64 // times due checks had to wait for room in the pulse queue
+	// ChecksLate counts the checks that are due and have not started
+	// (a check due at this millisecond is not late yet), and LateOldest
+	// is how long ago the oldest of them was due: how far behind the
+	// engine is when its workers or targets cannot keep up. Checks not
+	// started wait as due times, not as queued work, so falling behind
+	// costs no memory. Counted about every second.
+	ChecksLate int
+	LateOldest time.Duration
 
 	Remediations       uint64 // attempts finished
 	RemediationsFailed uint64
@@ -464,6 +472,7 @@ func (e *Engine) Stats() Stats {
 		Monitors: s.Monitors, Up: s.Up, Down: s.Down, Failing: s.Failing,
 		ChecksRun: s.ChecksRun, ChecksFailed: s.ChecksFailed, ChecksAbandoned: s.ChecksAbandoned,
 		ChecksSkipped: s.ChecksSkipped, FlapStarts: s.FlapStarts, QueueFull: s.QueueFull,
+		ChecksLate: s.Behind.Checks, LateOldest: s.Behind.Oldest,
 		Remediations: s.Remediations, RemediationsFailed: s.RemediationsFailed,
 		RemediationsDenied: s.RemediationsDenied, RemediationsDryRun: s.RemediationsDryRun,
 		AlertsRaised: s.AlertsRaised, AlertsSent: s.AlertsSent, AlertsFailed: s.AlertsFailed, AlertsGrouped: s.AlertsGrouped,

@@ -566,3 +566,73 @@ func TestResponsiveUnderFullLoad(t *testing.T) {
 		t.Fatalf("Shutdown under full load: %v after %v", err, time.Since(start))
 	}
 }
+
+// A fleet that demands more checks than its workers can run keeps the work
+// it has not started as due times, not as queued checks, and Stats say how
+// far behind it is.
+func TestFallingBehindQueuesNothing(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const n, capacity = 3000, 16
+		e, _ := cpra.New(cpra.WithWorkers(1, 1), cpra.WithQueueCapacity(capacity))
+		slow := pulse.CheckerFunc(func(ctx context.Context) error {
+			time.Sleep(10 * time.Millisecond) // one worker: 100 checks/s against 3000/s demanded
+			return nil
+		})
+		for i := range n {
+			if _, err := e.Add(cpra.Monitor{Name: fmt.Sprintf("late%d", i), Interval: time.Second, Check: slow}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		e.Start(context.Background())
+		var maxQueued int
+		for range 20 {
+			time.Sleep(250 * time.Millisecond)
+			maxQueued = max(maxQueued, e.Stats().Pulse.Queued)
+		}
+		s := e.Stats()
+		shutdown(t, e)
+		// At most the queue's capacity, as many parked beside it and a
+		// round of the scheduler (a batch or two) wait as jobs; the rest
+		// wait in the schedule.
+		if maxQueued > 2*capacity+2*256 {
+			t.Errorf("up to %d checks queued with a queue of %d, want the rest left in the schedule", maxQueued, capacity)
+		}
+		if s.ChecksLate < n/2 || s.ChecksLate > n {
+			t.Errorf("ChecksLate = %d after 5s of 100 checks/s against %d/s, want %d to %d", s.ChecksLate, n, n/2, n)
+		}
+		if s.LateOldest < 2*time.Second || s.LateOldest > 5*time.Second {
+			t.Errorf("LateOldest = %v after 5s at 1/30 of the demand, want 2s to 5s", s.LateOldest)
+		}
+		if s.QueueFull == 0 {
+			t.Error("QueueFull = 0, want the waits for room counted")
+		}
+	})
+}
+
+// Once the workers catch up, nothing is late any more.
+func TestLateClearsWhenCaughtUp(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var slow atomic.Bool
+		slow.Store(true)
+		e, _ := cpra.New(cpra.WithWorkers(1, 1), cpra.WithQueueCapacity(4))
+		for i := range 200 {
+			e.Add(cpra.Monitor{Name: fmt.Sprintf("c%d", i), Interval: 10 * time.Second, Check: pulse.CheckerFunc(func(ctx context.Context) error {
+				if slow.Load() {
+					time.Sleep(100 * time.Millisecond)
+				}
+				return nil
+			})})
+		}
+		e.Start(context.Background())
+		time.Sleep(5 * time.Second)
+		if s := e.Stats(); s.ChecksLate == 0 || s.LateOldest == 0 {
+			t.Errorf("while behind: ChecksLate = %d, LateOldest = %v; want both above 0", s.ChecksLate, s.LateOldest)
+		}
+		slow.Store(false)
+		time.Sleep(30 * time.Second)
+		if s := e.Stats(); s.ChecksLate != 0 || s.LateOldest != 0 {
+			t.Errorf("caught up: ChecksLate = %d, LateOldest = %v; want 0 and 0", s.ChecksLate, s.LateOldest)
+		}
+		shutdown(t, e)
+	})
+}

@@ -115,10 +115,11 @@ type built struct {
 
 // item is the state of building one monitor.
 type item struct {
-	b    *builder
-	idx  int
-	name string
-	out  *built
+	b     *builder
+	texts *strArena // of the worker building it
+	idx   int
+	name  string
+	out   *built
 	// deps are the nodes of the names in Monitor.DependsOn, and unset the
 	// fields (as cpra.MonitorError names them) left zero by an error, for
 	// check.
@@ -423,7 +424,7 @@ var (
 // build turns one parsed item into a monitor. The nodes the defaults add
 // to n come from a.
 func (b *builder) build(a *arena, n *node, idx int, out *built) {
-	it := &item{b: b, idx: idx, out: out}
+	it := &item{b: b, idx: idx, out: out, texts: &a.strs}
 	out.index, out.line, out.enabled = int32(idx), int32(lineOf(n)), true
 	if n.kind != mapNode {
 		it.failf(n, "", "want a mapping with name and pulse_check, found %s", n.kind)
@@ -439,7 +440,7 @@ func (b *builder) build(a *arena, n *node, idx int, out *built) {
 				it.name = shorten(c.val, 40)
 				it.fail(c, "name", &limitError{line: lineOf(c), msg: fmt.Sprintf("%d bytes, longer than the limit of %d", len(c.val), max)})
 			} else {
-				it.name = strings.Clone(c.val)
+				it.name = it.texts.clone(c.val)
 			}
 		}
 		out.nameLine = int32(lineOf(c))
@@ -701,7 +702,7 @@ func (it *item) httpCheck(cfg *node, path string) pulse.Checker {
 				if msg := checkURLProblem(v); msg != "" {
 					it.failf(c, join(path, c.key), "%s", msg)
 				} else {
-					rawURL = strings.Clone(v)
+					rawURL = it.texts.clone(v)
 				}
 			}
 		case "method":

@@ -56,6 +56,17 @@ func (f *File) Close() error {
 	return err
 }
 
+// owner returns what closes the file: its builder, or a builder with
+// nothing to close once the file is closed.
+func (f *File) owner() *builder {
+	f.closeMu.Lock()
+	defer f.closeMu.Unlock()
+	if f.b == nil {
+		return &builder{}
+	}
+	return f.b
+}
+
 // AddTo adds the file to e: first its maintenances, as
 // [File.AddMaintenanceTo] does, so that a monitor added inside an open window
 // never runs a check there, then its monitors, as [File.AddMonitorsTo] does.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/ziad/cpra"
@@ -25,19 +26,24 @@ import (
 type Syncer struct {
 	e *cpra.Engine
 
-	mu   sync.Mutex
-	mons map[string]running
+	mu sync.Mutex
+	// mons are the running monitors sorted by name: 40 bytes each, where
+	// a map by name would take about 100 at a million.
+	mons []running
 	// refs counts the running monitors of each file; a file none uses any
-	// more is closed (its log files with it).
-	refs   map[*File]int
+	// more is closed (its log files with it). Only what closes a file is
+	// kept, not the file: its monitors are in the engine, and a program
+	// that reloads should not hold every monitor twice.
+	refs   map[*builder]int
 	maints []cpra.MaintenanceID
 }
 
 // running is a monitor the engine runs for a Syncer.
 type running struct {
+	name   string
 	id     cpra.ID
 	digest uint64
-	file   *File
+	file   *builder // what closes the file that added it
 }
 
 // Changes says what one [Syncer.Sync] did.
@@ -54,7 +60,7 @@ type Changes struct {
 
 // NewSyncer returns a Syncer for e, which runs nothing of a file yet.
 func NewSyncer(e *cpra.Engine) *Syncer {
-	return &Syncer{e: e, mons: make(map[string]running), refs: make(map[*File]int)}
+	return &Syncer{e: e, refs: make(map[*builder]int)}
 }
 
 // Sync makes e run f, as the type's documentation says, and takes f over:
@@ -73,10 +79,11 @@ func (s *Syncer) Sync(f *File) (Changes, error) {
 	defer s.mu.Unlock()
 	var ch Changes
 	var errs Errors
+	fb := f.owner()
 
 	mids, err := f.AddMaintenanceTo(s.e)
 	if errors.Is(err, cpra.ErrClosed) {
-		s.adopt(f)
+		s.adopt(fb)
 		return ch, err
 	}
 	var merrs Errors
@@ -86,7 +93,7 @@ func (s *Syncer) Sync(f *File) (Changes, error) {
 	for _, id := range s.maints {
 		if err := s.e.RemoveMaintenance(id); err != nil && !errors.Is(err, cpra.ErrNotFound) {
 			if errors.Is(err, cpra.ErrClosed) {
-				s.adopt(f)
+				s.adopt(fb)
 				return ch, err
 			}
 			errs = append(errs, &Error{Index: -1, Field: "maintenance", Err: fmt.Errorf("removing the previous file's maintenance %v: %w", id, err)})
@@ -104,53 +111,64 @@ func (s *Syncer) Sync(f *File) (Changes, error) {
 	for i := range f.Monitors {
 		index[f.Monitors[i].Name] = i
 	}
+	// The list is sorted again when Sync returns, whichever way.
+	defer s.sort()
 	// Monitors gone leave first; changed ones are updated in place below,
 	// keeping their state (an open episode goes on: no second red).
-	replaced := make(map[string]bool)
+	// Unchanged ones stay in the list, compacted in place.
+	unchanged := make([]bool, len(f.Monitors))
 	changed := make(map[string]running)
-	for name, r := range s.mons {
-		i, ok := index[name]
+	kept := 0
+	for k := 0; k < len(s.mons); k++ {
+		r := s.mons[k]
+		i, ok := index[r.name]
 		if ok && f.Digests[i] == r.digest {
+			unchanged[i] = true
+			s.mons[kept] = r
+			kept++
 			continue
 		}
 		if ok {
-			changed[name] = r
-			delete(s.mons, name)
+			changed[r.name] = r
 			continue
 		}
 		if err := s.e.Remove(r.id); err != nil && !errors.Is(err, cpra.ErrNotFound) {
 			if errors.Is(err, cpra.ErrClosed) {
-				s.adopt(f)
+				s.mons = append(s.mons[:kept], s.mons[k:]...)
+				s.adopt(fb)
 				return ch, err
 			}
-			errs = append(errs, &Error{Index: -1, Monitor: name, Err: fmt.Errorf("removing the running monitor: %w", err)})
+			errs = append(errs, &Error{Index: -1, Monitor: r.name, Err: fmt.Errorf("removing the running monitor: %w", err)})
 		}
-		delete(s.mons, name)
 		s.release(r.file)
-		if ok {
-			replaced[name] = true
-		} else {
-			ch.Removed++
-		}
+		ch.Removed++
 	}
+	clear(s.mons[kept:])
+	s.mons = s.mons[:kept]
+	if len(s.mons) == 0 {
+		// Sized for the file at once: a large fleet's list does not grow
+		// by doubling and keep the slack.
+		s.mons = slices.Grow(s.mons, len(f.Monitors))
+	}
+	replaced := make(map[string]bool)
 	for i := range f.Monitors {
 		m := &f.Monitors[i]
 		if r, ok := changed[m.Name]; ok {
 			id, err := s.e.Update(r.id, *m)
 			switch {
 			case err == nil:
-				s.mons[m.Name] = running{id: id, digest: f.Digests[i], file: f}
-				s.refs[f]++
+				s.mons = append(s.mons, running{name: m.Name, id: id, digest: f.Digests[i], file: fb})
+				s.refs[fb]++
 				s.release(r.file)
 				ch.Replaced++
 				continue
 			case errors.Is(err, cpra.ErrClosed):
-				s.mons[m.Name] = r
-				s.adopt(f)
+				s.mons = append(s.mons, r)
+				s.adopt(fb)
 				return ch, err
 			case !errors.Is(err, cpra.ErrNotFound):
 				// Refused: the monitor runs on as it was.
-				s.mons[m.Name] = r
+				s.mons = append(s.mons, r)
 				ch.Failed++
 				errs = append(errs, f.addError(i, err))
 				continue
@@ -158,29 +176,29 @@ func (s *Syncer) Sync(f *File) (Changes, error) {
 			s.release(r.file) // gone meanwhile: added afresh below
 			replaced[m.Name] = true
 		}
-		if _, ok := s.mons[m.Name]; ok {
+		if unchanged[i] {
 			ch.Unchanged++
 			continue
 		}
 		id, err := s.e.Add(*m)
 		if err != nil {
 			if errors.Is(err, cpra.ErrClosed) {
-				s.adopt(f)
+				s.adopt(fb)
 				return ch, err
 			}
 			ch.Failed++
 			errs = append(errs, f.addError(i, err))
 			continue
 		}
-		s.mons[m.Name] = running{id: id, digest: f.Digests[i], file: f}
-		s.refs[f]++
+		s.mons = append(s.mons, running{name: m.Name, id: id, digest: f.Digests[i], file: fb})
+		s.refs[fb]++
 		if replaced[m.Name] {
 			ch.Replaced++
 		} else {
 			ch.Added++
 		}
 	}
-	s.adopt(f)
+	s.adopt(fb)
 	if len(errs) > 0 {
 		errs.sort()
 		return ch, errs
@@ -188,18 +206,18 @@ func (s *Syncer) Sync(f *File) (Changes, error) {
 	return ch, nil
 }
 
-// adopt closes f if no running monitor uses it.
-func (s *Syncer) adopt(f *File) {
-	if s.refs[f] == 0 {
-		delete(s.refs, f)
-		f.Close()
+// adopt closes the file of b if no running monitor uses it.
+func (s *Syncer) adopt(b *builder) {
+	if s.refs[b] == 0 {
+		delete(s.refs, b)
+		b.close()
 	}
 }
 
-func (s *Syncer) release(f *File) {
-	if s.refs[f]--; s.refs[f] <= 0 {
-		delete(s.refs, f)
-		f.Close()
+func (s *Syncer) release(b *builder) {
+	if s.refs[b]--; s.refs[b] <= 0 {
+		delete(s.refs, b)
+		b.close()
 	}
 }
 
@@ -207,8 +225,10 @@ func (s *Syncer) release(f *File) {
 func (s *Syncer) ID(name string) (cpra.ID, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r, ok := s.mons[name]
-	return r.id, ok
+	if i, ok := s.find(name); ok {
+		return s.mons[i].id, true
+	}
+	return cpra.ID{}, false
 }
 
 // Maintenance returns the IDs of the current file's maintenances in the
@@ -225,10 +245,20 @@ func (s *Syncer) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var errs []error
-	for f := range s.refs {
-		errs = append(errs, f.Close())
+	for b := range s.refs {
+		errs = append(errs, b.close())
 	}
 	clear(s.refs)
-	clear(s.mons)
+	s.mons = nil
 	return errors.Join(errs...)
+}
+
+// sort puts the list of running monitors in name order.
+func (s *Syncer) sort() {
+	slices.SortFunc(s.mons, func(a, b running) int { return strings.Compare(a.name, b.name) })
+}
+
+// find returns the position of the running monitor named name.
+func (s *Syncer) find(name string) (int, bool) {
+	return slices.BinarySearchFunc(s.mons, name, func(r running, name string) int { return strings.Compare(r.name, name) })
 }

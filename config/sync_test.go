@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"weak"
 
 	"github.com/ziad/cpra"
 )
@@ -337,4 +339,41 @@ func mustID(t *testing.T, s *Syncer, name string) cpra.ID {
 		t.Fatalf("no monitor %s", name)
 	}
 	return id
+}
+
+// TestSyncLetsTheFileGo: once synced, a file's monitors live in the engine
+// only; the Syncer keeps what closes the file, not the file, so a program
+// running a large file does not hold every monitor twice. The file's log
+// is still closed when its last monitor goes.
+func TestSyncLetsTheFileGo(t *testing.T) {
+	e, err := cpra.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Shutdown(context.Background())
+	var logs closingLogs
+	s := NewSyncer(e)
+	defer s.Close()
+	// Not through mustLoad, whose cleanup would hold the file.
+	f, err := Load(strings.NewReader(syncFile("a/1h", "b/1h")), env(), WithStdout(io.Discard), logs.opener())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Sync(f); err != nil {
+		t.Fatal(err)
+	}
+	w := weak.Make(f)
+	f = nil
+	for range 5 {
+		runtime.GC()
+	}
+	if w.Value() != nil {
+		t.Error("the synced file is still reachable, want it collected")
+	}
+	if _, err := s.Sync(mustLoad(t, syncFile(), logs.opener())); err != nil {
+		t.Fatal(err)
+	}
+	if n := logs.closedCount(); n != 2 {
+		t.Errorf("%d log files closed, want 2 (the first file's, once its monitors left, and the empty second's)", n)
+	}
 }

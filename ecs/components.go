@@ -14,11 +14,10 @@ type Probe struct {
 }
 
 // Schedule says when a monitor's next check is due. Times are engine ticks:
-// milliseconds since the engine's epoch.
+// milliseconds since the engine's epoch. The interval and the timeout are
+// in the monitor's rules, which monitors with the same settings share.
 type Schedule struct {
-	Due      int64  // tick of the next check
-	Interval uint32 // milliseconds between checks
-	Timeout  uint32 // milliseconds a check may take
+	Due int64 // tick of the next check
 }
 
 // Scheduling flags, in the top byte of Health.Rules.
@@ -62,19 +61,26 @@ type Ring struct {
 	WindowN uint8  // results the failure window counts
 }
 
-// Plugins holds what only some monitors have: their own remediator and
-// notifier, and the remediation bookkeeping.
+// Plugins holds what only monitors with a remediator have: the
+// remediator and the remediation bookkeeping.
 type Plugins struct {
 	Remediate  intervene.Remediator
-	Notify     alert.Notifier // nil: the engine's default notifier
-	FixTimeout uint32         // milliseconds an attempt may take
-	Limit      uint32         // attempts allowed within Window; 0: no limit
-	Window     int64          // milliseconds
+	FixTimeout uint32 // milliseconds an attempt may take
+	Limit      uint32 // attempts allowed within Window; 0: no limit
+	Window     int64  // milliseconds
 
 	LastFix    int64   // Unix ms the last attempt started; 0 for none
 	LastFixEnd int64   // tick the last attempt ended
 	LastFixErr error   // its outcome
 	Fixes      []int64 // Unix ms start times of recent attempts, for Limit
+}
+
+// Notify is a monitor's own notifier; monitors without one use the
+// engine's default notifier. It is apart from Plugins, so that a fleet
+// whose monitors each name a notifier does not pay for the remediation
+// bookkeeping.
+type Notify struct {
+	N alert.Notifier
 }
 
 // Meta holds a monitor's labels and maintenance bookkeeping; only

@@ -13,7 +13,7 @@ func TestComponentSizes(t *testing.T) {
 		got, limit uintptr
 	}{
 		{"Probe", unsafe.Sizeof(Probe{}), 32},
-		{"Schedule", unsafe.Sizeof(Schedule{}), 16},
+		{"Schedule", unsafe.Sizeof(Schedule{}), 8},
 		{"Health", unsafe.Sizeof(Health{}), 24},
 	} {
 		if c.got > c.limit {

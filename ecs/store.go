@@ -17,6 +17,7 @@ type Store struct {
 	Scheds   *ark.Map[Schedule]
 	Healths  *ark.Map[Health]
 	Plugins  *ark.Map[Plugins]
+	Notifies *ark.Map[Notify]
 	Episodes *ark.Map[Episode]
 	Metas    *ark.Map[Meta]
 	Rings    *ark.Map[Ring]
@@ -25,7 +26,7 @@ type Store struct {
 
 	metaFilter  *ark.Filter1[Meta]
 	probeFilter *ark.Filter1[Probe]
-	ids         [7]ark.ID // component IDs for Create: the three every monitor has, then the optional ones
+	ids         [8]ark.ID // component IDs for Create: the three every monitor has, then the optional ones
 
 	names *nameIndex
 }
@@ -44,6 +45,7 @@ func NewStore(now int64, capacity int) *Store {
 		Scheds:   ark.NewMap[Schedule](w),
 		Healths:  ark.NewMap[Health](w),
 		Plugins:  ark.NewMap[Plugins](w),
+		Notifies: ark.NewMap[Notify](w),
 		Episodes: ark.NewMap[Episode](w),
 		Metas:    ark.NewMap[Meta](w),
 		Rings:    ark.NewMap[Ring](w),
@@ -52,7 +54,8 @@ func NewStore(now int64, capacity int) *Store {
 	s.metaFilter = ark.NewFilter1[Meta](w)
 	s.probeFilter = ark.NewFilter1[Probe](w)
 	for i, id := range []ark.ID{ark.ComponentID[Probe](w), ark.ComponentID[Schedule](w), ark.ComponentID[Health](w),
-		ark.ComponentID[Plugins](w), ark.ComponentID[Meta](w), ark.ComponentID[Ring](w), ark.ComponentID[Deps](w)} {
+		ark.ComponentID[Plugins](w), ark.ComponentID[Meta](w), ark.ComponentID[Ring](w), ark.ComponentID[Deps](w),
+		ark.ComponentID[Notify](w)} {
 		s.ids[i] = id
 	}
 	s.names = newNameIndex(capacity, func(e Entity) string { return s.Probes.Get(e).Name })
@@ -90,6 +93,7 @@ type Optional struct {
 	Meta    *Meta
 	Ring    *Ring
 	Deps    *Deps
+	Notify  *Notify
 }
 
 // Create adds a monitor and files it in the wheel at sched.Due, unless the
@@ -101,16 +105,16 @@ func (s *Store) Create(p Probe, sched Schedule, h Health, opt Optional) (Entity,
 	}
 	var e Entity
 	switch {
-	case opt.Meta == nil && opt.Ring == nil && opt.Deps == nil && opt.Plugins == nil:
+	case opt.Meta == nil && opt.Ring == nil && opt.Deps == nil && opt.Plugins == nil && opt.Notify == nil:
 		e = s.Monitors.NewEntity(&p, &sched, &h)
-	case opt.Meta == nil && opt.Ring == nil && opt.Deps == nil:
+	case opt.Meta == nil && opt.Ring == nil && opt.Deps == nil && opt.Notify == nil:
 		e = s.withPlug.NewEntity(&p, &sched, &h, opt.Plugins)
 	default:
 		// Any other mix: create the entity in its final table at once
 		// rather than move it once per component.
-		var buf [7]ark.ID
+		var buf [8]ark.ID
 		ids := append(buf[:0], s.ids[:3]...)
-		for i, has := range [4]bool{opt.Plugins != nil, opt.Meta != nil, opt.Ring != nil, opt.Deps != nil} {
+		for i, has := range [5]bool{opt.Plugins != nil, opt.Meta != nil, opt.Ring != nil, opt.Deps != nil, opt.Notify != nil} {
 			if has {
 				ids = append(ids, s.ids[3+i])
 			}
@@ -128,6 +132,9 @@ func (s *Store) Create(p Probe, sched Schedule, h Health, opt Optional) (Entity,
 		}
 		if opt.Deps != nil {
 			*s.Deps.Get(e) = *opt.Deps
+		}
+		if opt.Notify != nil {
+			*s.Notifies.Get(e) = *opt.Notify
 		}
 	}
 	file(e)

@@ -15,7 +15,7 @@ const (
 	superTicks   = 1 << superBits
 	levelSlots   = 2 << pageBits
 	slotMask     = levelSlots - 1
-	chunkLen     = 62 // a chunk is 512 bytes
+	chunkLen     = 30 // a chunk is 256 bytes
 	smallCascade = 1024
 	// MaxHorizon is how far ahead of now an entry may be due.
 	MaxHorizon = int64(pageTicks) * superTicks
@@ -291,4 +291,69 @@ func (w *Wheel) NextDue() int64 {
 	}
 	// Nothing in level 0: wake at the next page, whose cascade may bring work.
 	return (w.now>>pageBits + 1) << pageBits
+}
+
+// Late counts the entries due at a tick up to and including to that have
+// not been popped, and returns the earliest tick at which a live entry is
+// due (-1 when there is none). It tells how far behind a caller that
+// cannot keep up is. The count reads no due times, so it is cheap at a
+// million entries, and includes the few stale entries of entities removed
+// or rescheduled since they were filed. It looks at entries due within
+// about 4.7 hours of the clock.
+func (w *Wheel) Late(to int64) (n int, first int64) {
+	first = -1
+	if to < w.now || w.size == 0 {
+		return 0, -1
+	}
+	// The earliest live entry is in the first slots visited; once found,
+	// the rest are only counted.
+	look := func(head *chunk) {
+		for c := head; c != nil && first < 0; c = c.next {
+			for j := int64(0); j < c.n; j++ {
+				if d, ok := w.due(c.e[j]); ok && d <= to && (first < 0 || d < first) {
+					first = d
+				}
+			}
+		}
+	}
+	count := func(head *chunk) {
+		for c := head; c != nil; c = c.next {
+			n += int(c.n)
+		}
+	}
+	// Level 0 holds the current page and the next one.
+	end := min(to+1, (w.now>>pageBits+2)<<pageBits)
+	for t := w.now; t < end; {
+		t = w.nextSet(t, end)
+		if t < 0 {
+			break
+		}
+		head := w.lv[0][t&slotMask]
+		if first < 0 {
+			look(head)
+		}
+		count(head)
+		t++
+	}
+	// Level 1: the pages not yet (or not wholly) cascaded down. Of the
+	// last page, only what is due by to counts.
+	lastSuper := w.now>>superBits + 1
+	for p := w.now>>pageBits + 1; p <= to>>pageBits && p>>pageBits <= lastSuper; p++ {
+		head := w.lv[1][p&slotMask]
+		if first < 0 {
+			look(head)
+		}
+		if (p+1)<<pageBits-1 <= to {
+			count(head)
+			continue
+		}
+		for c := head; c != nil; c = c.next {
+			for j := int64(0); j < c.n; j++ {
+				if d, ok := w.due(c.e[j]); ok && d <= to {
+					n++
+				}
+			}
+		}
+	}
+	return n, first
 }

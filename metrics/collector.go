@@ -34,6 +34,8 @@ var engineSeries = [...]series{
 	{"cpra_checks_abandoned_total", "Checks that ran past their deadline and were left behind.", counter, func(s *cpra.Stats) float64 { return float64(s.ChecksAbandoned) }},
 	{"cpra_checks_skipped_total", "Due checks not run because the previous one was still running.", counter, func(s *cpra.Stats) float64 { return float64(s.ChecksSkipped) }},
 	{"cpra_flap_starts_total", "Times a monitor began to flap.", counter, func(s *cpra.Stats) float64 { return float64(s.FlapStarts) }},
+	{"cpra_checks_late", "Checks that are due and have not started: how far behind the schedule the engine is.", gauge, func(s *cpra.Stats) float64 { return float64(s.ChecksLate) }},
+	{"cpra_checks_late_oldest_seconds", "How long ago the oldest check that is due and has not started was due; 0 when none is late.", gauge, func(s *cpra.Stats) float64 { return seconds(s.LateOldest) }},
 	{"cpra_queue_full_total", "Times due checks waited for room in the pulse queue.", counter, func(s *cpra.Stats) float64 { return float64(s.QueueFull) }},
 	{"cpra_remediations_total", "Remediation attempts finished.", counter, func(s *cpra.Stats) float64 { return float64(s.Remediations) }},
 	{"cpra_remediations_failed_total", "Remediation attempts that failed.", counter, func(s *cpra.Stats) float64 { return float64(s.RemediationsFailed) }},

@@ -34,6 +34,8 @@
 //	cpra_checks_abandoned_total                     counter
 //	cpra_checks_skipped_total                       counter
 //	cpra_flap_starts_total                          counter
+//	cpra_checks_late                                gauge
+//	cpra_checks_late_oldest_seconds                 gauge
 //	cpra_queue_full_total                           counter
 //	cpra_remediations_total                         counter
 //	cpra_remediations_failed_total                  counter

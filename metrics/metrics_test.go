@@ -201,6 +201,8 @@ func want(s cpra.Stats) map[string]float64 {
 		"cpra_schedule_lag_p99_seconds":      s.Lag.P99.Seconds(),
 		"cpra_schedule_lag_max_seconds":      s.Lag.Max.Seconds(),
 		"cpra_schedule_lag_samples":          float64(s.Lag.Samples),
+		"cpra_checks_late":                   float64(s.ChecksLate),
+		"cpra_checks_late_oldest_seconds":    s.LateOldest.Seconds(),
 	}
 	for name, p := range map[string]cpra.PipelineStats{"pulse": s.Pulse, "intervention": s.Intervention, "alert": s.Alert} {
 		l := `{pipeline="` + name + `"}`

@@ -117,6 +117,7 @@ type Path struct {
 	ctr  *Counters
 
 	lanes    map[ecs.Entity]*lane
+	gone     map[*lane]goneInfo // lanes of removed monitors with alerts on the way
 	sinks    map[any]*sink
 	starved  []*sink // sinks with work, waiting for room in MaxInFlight
 	inflight int
@@ -135,17 +136,22 @@ type Path struct {
 	closed   bool // past the shutdown deadline: nothing new starts
 }
 
-// lane keeps one monitor's alerts in order.
+// lane keeps one monitor's alerts in order. It is kept small (64 bytes):
+// a backlog holds one per monitor with alerts waiting.
 type lane struct {
-	en     ecs.Entity
-	sink   *sink
-	q      []Pending
-	busy   bool   // its head is in flight, in a sink's queue, or in a forming group
-	top    uint64 // the newest group the lane has been in
-	sent   int64  // the episode of the last alert handed to the notifier
-	name   string // kept when the monitor is removed with alerts waiting
+	en   ecs.Entity
+	sink *sink
+	q    []Pending
+	top  uint64 // the newest group the lane has been in
+	sent int64  // the episode of the last alert handed to the notifier
+	busy bool   // its head is in flight, in a sink's queue, or in a forming group
+	gone bool   // its monitor was removed: its name and labels are in Path.gone
+}
+
+// goneInfo is what a removed monitor's lane still needs to send its alerts.
+type goneInfo struct {
+	name   string
 	labels map[string]string
-	gone   bool
 }
 
 // sink is one notifier: the deliveries in flight to it and the work
@@ -261,7 +267,7 @@ func (p *Path) Raise(en ecs.Entity, n alert.Notifier, own bool, a Pending, label
 	p.ctr.Raised.Add(1)
 	if p.cfg.Raised != nil {
 		name, _ := p.cfg.Info(en)
-		p.cfg.Raised(p.alertOf(&lane{gone: true, name: name, labels: labels}, &a))
+		p.cfg.Raised(alertFor(name, labels, &a))
 	}
 	l := p.lanes[en]
 	if l == nil {
@@ -325,7 +331,11 @@ func (p *Path) pop(l *lane) Pending {
 // still go out, with the name and labels it had.
 func (p *Path) Removed(en ecs.Entity, name string, labels map[string]string) {
 	if l := p.lanes[en]; l != nil {
-		l.name, l.labels, l.gone = name, labels, true
+		if p.gone == nil {
+			p.gone = make(map[*lane]goneInfo)
+		}
+		p.gone[l] = goneInfo{name, labels}
+		l.gone = true
 	}
 }
 
@@ -349,6 +359,9 @@ func (p *Path) schedule(l *lane) {
 func (p *Path) forget(l *lane) {
 	if !l.busy && len(l.q) == 0 && p.lanes[l.en] == l {
 		delete(p.lanes, l.en)
+		if l.gone {
+			delete(p.gone, l)
+		}
 		p.dropSink(l.sink)
 	}
 }
@@ -446,13 +459,19 @@ func (p *Path) start(s *sink, u unit) {
 
 func (p *Path) info(l *lane) (string, map[string]string) {
 	if l.gone {
-		return l.name, l.labels
+		g := p.gone[l]
+		return g.name, g.labels
 	}
 	return p.cfg.Info(l.en)
 }
 
 func (p *Path) alertOf(l *lane, a *Pending) alert.Alert {
 	name, labels := p.info(l)
+	return alertFor(name, labels, a)
+}
+
+// alertFor is the alert a monitor's waiting alert stands for.
+func alertFor(name string, labels map[string]string, a *Pending) alert.Alert {
 	out := alert.Alert{
 		Monitor:  name,
 		Code:     a.Code,
@@ -690,6 +709,7 @@ func (p *Path) Abandon(grace time.Duration) {
 	}
 	p.inflight, p.queued, p.bytes = 0, 0, 0
 	clear(p.lanes)
+	clear(p.gone)
 	p.gauges()
 }
 
@@ -715,8 +735,7 @@ func (p *Path) deadLetter(l *lane, a Pending, err error) {
 // dead-letter hook.
 func (p *Path) DeadLetter(name string, a Pending, err error) {
 	p.ctr.Raised.Add(1)
-	l := &lane{name: name, gone: true}
-	j := &job{lane: l, a: p.alertOf(l, &a)}
+	j := &job{a: alertFor(name, nil, &a)}
 	p.settle(j, err)
 }
 

@@ -116,8 +116,7 @@ func (e *Engine) own(gs []Grant) error {
 		e.restore(en, name) // and its alerts on the way, once the engine runs
 		e.syncMaint(en)
 		sc := s.Scheds.Get(en)
-		iv := int64(sc.Interval)
-		sc.Due = e.phaseDue(name, iv, now+1)
+		sc.Due = e.phaseDue(name, e.rules.interval(s.Healths.Get(en)), now+1)
 		s.Wheel.Insert(en, sc.Due)
 	}
 	if bad != nil {
@@ -204,7 +203,7 @@ func (e *Engine) watch(shards []int, on bool) error {
 		}
 		h.Rules |= ecs.Watch
 		sc := s.Scheds.Get(en)
-		sc.Due = e.phaseDue(s.Probes.Get(en).Name, int64(sc.Interval), now+1)
+		sc.Due = e.phaseDue(s.Probes.Get(en).Name, e.rules.interval(h), now+1)
 		s.Wheel.Insert(en, sc.Due)
 	}
 	return nil

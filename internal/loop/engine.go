@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -100,6 +101,14 @@ type Stats struct {
 	Lag                                                     lag.Summary
 	CheckLatency                                            lag.LatencySummary
 	LagHistogram                                            lag.LatencySummary
+	Behind                                                  Behind
+}
+
+// Behind says how far the checks are behind their schedule: how many due
+// checks have not started, and how long ago the oldest of them was due.
+type Behind struct {
+	Checks int
+	Oldest time.Duration
 }
 
 type counters struct {
@@ -156,6 +165,8 @@ type Engine struct {
 	lag     lag.Summary
 	latency lag.Latency
 	delays  lag.Delays
+	behind  Behind
+	parked  atomic.Int64 // checks in batches waiting for room in the pulse queue
 
 	l          loopState                 // owned by the loop
 	maints     maints                    // owned with the store
@@ -391,20 +402,23 @@ func (e *Engine) addMonitor(sp *Spec) (ecs.Entity, error) {
 	if rules.Quorum > 1 && e.cfg.Cluster == nil {
 		return ecs.Entity{}, e.errs.Monitor(sp.Name, "Quorum", fmt.Errorf("%d locations: a quorum above 1 needs a cluster of engines in several locations (WithCluster)", rules.Quorum))
 	}
-	idx, ok := e.rules.intern(rules)
+	toMs := max(1, (sp.Timeout + time.Millisecond - 1).Milliseconds())
+	idx, ok := e.rules.intern(rules, uint32(min(toMs, math.MaxUint32)))
 	if !ok {
 		return ecs.Entity{}, e.errs.Monitor(sp.Name, "Name", fmt.Errorf("the engine holds %d distinct rule sets, its maximum", ecs.MaxRules))
 	}
 	ivMs := sp.Interval.Milliseconds()
-	toMs := max(1, (sp.Timeout + time.Millisecond - 1).Milliseconds())
 	now := s.Wheel.Now()
-	sched := ecs.Schedule{Due: e.phaseDue(sp.Name, ivMs, now), Interval: uint32(ivMs), Timeout: uint32(toMs)}
+	sched := ecs.Schedule{Due: e.phaseDue(sp.Name, ivMs, now)}
 	h := ecs.Health{Rules: idx, Core: episode.New().Core}
 	var opt ecs.Optional
 	// Each optional part is a component of its own, so a monitor pays
 	// only for what it uses.
-	if sp.Remediate != nil || sp.Notify != nil {
-		opt.Plugins = &ecs.Plugins{Remediate: sp.Remediate, Notify: sp.Notify,
+	if sp.Notify != nil {
+		opt.Notify = &ecs.Notify{N: sp.Notify}
+	}
+	if sp.Remediate != nil {
+		opt.Plugins = &ecs.Plugins{Remediate: sp.Remediate,
 			FixTimeout: uint32(max(1, (sp.FixTimeout + time.Millisecond - 1).Milliseconds())),
 			Limit:      uint32(sp.Limit), Window: sp.Window.Milliseconds()}
 	}
@@ -697,8 +711,8 @@ func (e *Engine) statusOf(en ecs.Entity) (Status, error) {
 		Fails:       int(h.Fails),
 		Succs:       int(h.Succs),
 		LastLatency: time.Duration(h.LastLatency) * time.Microsecond,
-		Interval:    time.Duration(sc.Interval) * time.Millisecond,
-		Timeout:     time.Duration(sc.Timeout) * time.Millisecond,
+		Interval:    time.Duration(e.rules.interval(h)) * time.Millisecond,
+		Timeout:     time.Duration(e.rules.timeout(h)) * time.Millisecond,
 		Paused:      h.Flags&episode.Paused != 0,
 		Maintenance: h.Flags&episode.Maint != 0,
 		Flapping:    h.Hold == episode.HoldFlap,
@@ -773,10 +787,11 @@ func (e *Engine) Stats() Stats {
 	}
 	e.snapMu.Lock()
 	st.Lag = e.lag
+	st.Behind = e.behind
 	st.CheckLatency = e.latency.Stats()
 	st.LagHistogram = e.delays.Stats()
 	if p != nil {
-		st.Pulse = pipeStats(&p.Crew, p.Queued.Load())
+		st.Pulse = pipeStats(&p.Crew, p.Queued.Load()+e.parked.Load())
 		st.Intervention = pipeStats(&fix.Crew, fix.Queued.Load())
 		st.Alert = PipelineStats{Workers: int(e.alertCtr.InFlight.Load()), Queued: st.AlertsQueued}
 		st.Pulse.Sizing, st.Intervention.Sizing = p.Sz.Last, fix.Sz.Last
@@ -865,7 +880,7 @@ func (e *Engine) rephase(tick int64) {
 		}
 		sc := s.Scheds.Get(en)
 		if sc.Due < tick {
-			iv := int64(sc.Interval)
+			iv := e.rules.interval(s.Healths.Get(en))
 			sc.Due += (tick - sc.Due + iv - 1) / iv * iv
 		}
 		s.Wheel.Insert(en, sc.Due)

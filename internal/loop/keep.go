@@ -245,8 +245,8 @@ func (e *Engine) resend(en ecs.Entity, name string) {
 // notifierOf returns a monitor's notifier and whether it is its own.
 func (e *Engine) notifierOf(en ecs.Entity) (alert.Notifier, bool) {
 	s := e.store
-	if s.Plugins.Has(en) {
-		if pn := s.Plugins.Get(en).Notify; pn != nil {
+	if s.Notifies.Has(en) {
+		if pn := s.Notifies.Get(en).N; pn != nil {
 			return pn, true
 		}
 	}

@@ -29,6 +29,12 @@ type loopState struct {
 	nextGrow int64 // ns: when the pulse pipeline may add a worker next
 	nextSize int64 // ns: when to re-size the pipelines next
 	nowTime  time.Time
+	tick     int64 // the current tick, as the loop last read the clock
+	held     bool  // due checks were left in the wheel for want of room in the queue
+
+	late      int   // checks due and not started, at the last count
+	lateFirst int64 // tick the oldest of them was due
+	nextLate  int64 // ns: when to count them again
 
 	removedInFlight uint64
 	denied          error // the reason of the last verdict that denied an attempt
@@ -45,6 +51,10 @@ func (l *loopState) init(e *Engine) {
 // advanceBudget bounds the due checks one loop round dispatches, so that a
 // backlog does not keep commands and outcomes waiting.
 const advanceBudget = 8192
+
+// maxParked bounds the checks parked in batches for want of room in the
+// pulse queue; beyond it due checks wait in the wheel.
+const maxParked = 4 * advanceBudget
 
 // watchdogPeriod bounds how late a check that ignores its deadline is
 // noticed, beyond its grace.
@@ -63,9 +73,28 @@ func (e *Engine) loop() {
 		l.nowTime = e.epoch.Add(time.Duration(now))
 		e.pulse.TakeResults(e.apply)
 		behind := false
+		l.tick = tick
 		if !l.draining {
-			behind = !e.store.Wheel.Advance(tick, advanceBudget, l.pop)
-			e.flushBatch()
+			// Hand out checks only while the pulse queue takes them: work
+			// not started stays a due time in the wheel, not a queued job,
+			// so falling behind costs no memory.
+			e.postPending()
+			wasHeld := l.held
+			l.held = false
+			// Parked batches are allowed up to the queue's size (at most
+			// maxParked), so the workers never wait for the loop.
+			room := e.pulse.Room() + min(e.cfg.QueueCapacity, maxParked) - int(e.parked.Load())
+			if budget := min(advanceBudget, max(room, pulsepipe.BatchMax)); room <= 0 {
+				if d := e.store.Wheel.NextDue(); d >= 0 && d <= tick {
+					l.held = true
+					if !wasHeld {
+						e.stats.queueFull.Add(1)
+					}
+				}
+			} else {
+				behind = !e.store.Wheel.Advance(tick, budget, l.pop)
+				e.flushBatch()
+			}
 		}
 		if e.maints.heap.Len() > 0 && !e.maints.heap.Next().After(l.nowTime) {
 			e.maintDue(l.nowTime)
@@ -108,7 +137,7 @@ func (e *Engine) loop() {
 
 		// Sleep until the next due check, watchdog round or retry.
 		wake := int64(-1)
-		if !l.draining {
+		if !l.draining && !l.held {
 			if d := e.store.Wheel.NextDue(); d >= 0 {
 				wake = d * int64(time.Millisecond)
 			}
@@ -130,10 +159,10 @@ func (e *Engine) loop() {
 		if e.pulse.Queued.Load() > 0 && e.pulse.Idle.Load() == 0 && int(e.pulse.Live.Load()) < e.cfg.MaxWorkers {
 			soon(l.nextGrow)
 		}
-		if len(l.pending) > 0 || e.pulse.Orphaned() || e.fix.Backlogged() {
+		if len(l.pending) > 0 || l.held || e.pulse.Orphaned() || e.fix.Backlogged() {
 			soon(now + int64(time.Millisecond))
 		}
-		if l.hist.Busy(now / 1e9) {
+		if l.hist.Busy(now/1e9) || l.late > 0 {
 			soon(l.nextPub)
 		}
 		if l.sizing() {
@@ -185,6 +214,7 @@ func (e *Engine) loop() {
 				e.pulse.UnrefNew(b)
 			}
 			l.pending = nil
+			e.parked.Store(0)
 			l.inflight -= int64(len(l.cur.Jobs))
 			e.clearInFlight(l.cur.Jobs)
 			l.cur.Jobs = l.cur.Jobs[:0]
@@ -215,13 +245,46 @@ func (e *Engine) clearInFlight(jobs []pulsepipe.Job) {
 
 // publish makes the lag summary visible to Stats.
 func (e *Engine) publish(now int64) {
-	sum := e.l.hist.Summary(now / 1e9)
+	l := &e.l
+	sum := l.hist.Summary(now / 1e9)
+	if now >= l.nextLate {
+		e.countLate(now)
+	}
+	var oldest time.Duration
+	if l.late > 0 {
+		oldest = time.Duration(max(0, now-l.lateFirst*int64(time.Millisecond)))
+	}
 	e.snapMu.Lock()
 	e.lag = sum
-	e.latency = e.l.latency
-	e.delays = e.l.delays
+	e.latency = l.latency
+	e.delays = l.delays
+	e.behind = Behind{Checks: l.late, Oldest: oldest}
 	e.snapMu.Unlock()
 	e.l.nextPub = now + int64(250*time.Millisecond)
+}
+
+// lateEvery is how often the loop counts the checks it is behind on: the
+// count walks the wheel's late slots, so it is not done at every publish.
+const lateEvery = int64(time.Second)
+
+// countLate counts the checks that are due and have not started: those
+// waiting in the wheel and those in batches parked for room in the queue.
+func (e *Engine) countLate(now int64) {
+	l := &e.l
+	l.nextLate = now + lateEvery
+	tick := now / int64(time.Millisecond)
+	n, first := 0, int64(-1)
+	if !l.draining {
+		// An entry due at the current tick is on time, not late.
+		n, first = e.store.Wheel.Late(tick - 1)
+	}
+	for _, b := range l.pending {
+		n += len(b.Jobs)
+		if len(b.Jobs) > 0 && (first < 0 || b.Jobs[0].Due < first) {
+			first = b.Jobs[0].Due
+		}
+	}
+	l.late, l.lateFirst = n, first
 }
 
 // dispatchOne is called by the wheel for each entry due at tick.
@@ -234,19 +297,23 @@ func (e *Engine) dispatchOne(en ecs.Entity, tick int64) {
 	if sc.Due > tick || h.Rules&(ecs.Away|ecs.Watch) == ecs.Away {
 		return // a stale entry: the monitor was rescheduled, or another engine runs it
 	}
-	iv := int64(sc.Interval)
+	iv := e.rules.interval(h)
 	due := sc.Due
+	// The wheel may pop a tick later than it was due, when the loop fell
+	// behind: the next check is then the first of the phase after now,
+	// not one the wheel would pop again at once.
+	now := max(tick, e.l.tick)
 	next := due + iv
-	if next <= tick {
-		next += (tick-next)/iv*iv + iv
+	if next <= now {
+		next += (now-next)/iv*iv + iv
 	}
 	switch {
 	case h.Rules&ecs.Rephase != 0:
-		next = e.phaseDue(p.Name, iv, tick+1) // back to the phase
+		next = e.phaseDue(p.Name, iv, now+1) // back to the phase
 		h.Rules &^= ecs.Rephase
 	case h.Confirming():
 		if r := e.rules.list[h.RulesIndex()].Retry; r > 0 {
-			next = tick + r // confirm sooner
+			next = now + r // confirm sooner
 		}
 	}
 	sc.Due = next
@@ -260,7 +327,7 @@ func (e *Engine) dispatchOne(en ecs.Entity, tick int64) {
 	}
 	h.Rules |= ecs.InFlight
 	l := &e.l
-	l.cur.Jobs = append(l.cur.Jobs, pulsepipe.Job{E: en, Check: p.Check, Due: due, Timeout: time.Duration(sc.Timeout) * time.Millisecond})
+	l.cur.Jobs = append(l.cur.Jobs, pulsepipe.Job{E: en, Check: p.Check, Due: due, Timeout: time.Duration(e.rules.timeout(h)) * time.Millisecond})
 	e.pulse.Sz.Arrive.Arrival(l.nowTime)
 	l.inflight++
 	if len(l.cur.Jobs) == pulsepipe.BatchMax {
@@ -277,6 +344,7 @@ func (e *Engine) flushBatch() {
 	}
 	if len(l.pending) > 0 || !e.pulse.Post(l.cur) {
 		l.pending = append(l.pending, l.cur)
+		e.parked.Add(int64(len(l.cur.Jobs)))
 		e.stats.queueFull.Add(1)
 	}
 	l.cur = e.pulse.GetBatch()
@@ -286,6 +354,7 @@ func (e *Engine) postPending() {
 	l := &e.l
 	n := 0
 	for n < len(l.pending) && e.pulse.Post(l.pending[n]) {
+		e.parked.Add(-int64(len(l.pending[n].Jobs)))
 		n++
 	}
 	if n > 0 {
@@ -438,7 +507,7 @@ func (e *Engine) resize(now int64) {
 func (e *Engine) realign(en ecs.Entity, h *ecs.Health) {
 	s := e.store
 	sc := s.Scheds.Get(en)
-	next := e.phaseDue(s.Probes.Get(en).Name, int64(sc.Interval), h.LastCheck+1)
+	next := e.phaseDue(s.Probes.Get(en).Name, e.rules.interval(h), h.LastCheck+1)
 	if next != sc.Due {
 		sc.Due = next
 		s.Wheel.Insert(en, next)

@@ -269,7 +269,7 @@ func (e *Engine) verdict(en ecs.Entity, pl *ecs.Plugins, ev episode.Event) episo
 	}
 	if err := e.budget.Admit(now, e.l.fixing, int(e.monitors.Load()), e.labels(en)); err != nil {
 		e.l.denied = err
-		iv := int64(e.store.Scheds.Get(en).Interval)
+		iv := e.rules.interval(e.store.Healths.Get(en))
 		return episode.Verdict{Kind: episode.Deny, Until: now + iv}
 	}
 	return episode.Verdict{Kind: episode.Allow}

@@ -160,6 +160,9 @@ func (p *Pipe) Post(b *Batch) bool {
 	return true
 }
 
+// Room returns how many more jobs the queue takes.
+func (p *Pipe) Room() int { return int(p.capacity - p.Queued.Load()) }
+
 func (p *Pipe) unref(b *Batch) {
 	if b.refs.Add(-1) == 0 {
 		clear(b.Jobs) // drop references to checkers
