@@ -141,11 +141,20 @@ func common(b *config.Block) (kubernetes.Interface, []Option) {
 	return c, opts
 }
 
+// errorFields are the fields a constructor's error names, by a phrase of
+// its message, in the order they are tried: "invalid namespace" before
+// "invalid name", which it contains.
+var errorFields = [...]struct{ phrase, field string }{
+	{"invalid namespace", "namespace"},
+	{"invalid name", "name"},
+	{"WithFieldManager", "field_manager"},
+}
+
 // constructed reports a constructor's error at the field its message names.
-func constructed(b *config.Block, err error, fields map[string]string) {
-	for prefix, field := range fields {
-		if strings.Contains(err.Error(), prefix) {
-			b.Fail(field, err)
+func constructed(b *config.Block, err error) {
+	for _, f := range errorFields {
+		if strings.Contains(err.Error(), f.phrase) {
+			b.Fail(f.field, err)
 			return
 		}
 	}
@@ -160,7 +169,7 @@ func buildRestart(b *config.Block) intervene.Remediator {
 	}
 	r, err := RolloutRestart(client, kind, ns, name, opts...)
 	if err != nil {
-		constructed(b, err, map[string]string{"invalid namespace": "namespace", "invalid name": "name", "WithFieldManager": "field_manager"})
+		constructed(b, err)
 		return nil
 	}
 	return r
@@ -217,7 +226,7 @@ func buildScale(b *config.Block) intervene.Remediator {
 	}
 	r, err := Scale(client, kind, ns, name, append(opts, copts...)...)
 	if err != nil {
-		constructed(b, err, map[string]string{"invalid namespace": "namespace", "invalid name": "name", "WithFieldManager": "field_manager"})
+		constructed(b, err)
 		return nil
 	}
 	return r
