@@ -1,6 +1,7 @@
 package ecs
 
 import (
+	"cmp"
 	"math/bits"
 	"slices"
 
@@ -55,15 +56,7 @@ func (s *Store) ScanNames(after uint64, first bool, span int, out []Keyed) ([]Ke
 		}
 		out = append(out, Keyed{k, en})
 	}
-	slices.SortFunc(out[mark:], func(a, b Keyed) int {
-		switch {
-		case a.Key < b.Key:
-			return -1
-		case a.Key > b.Key:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(out[mark:], byKey)
 	if end >= size {
 		return out, 0, true
 	}
@@ -98,15 +91,7 @@ func (s *Store) ScanFailing(after uint32, first bool, limit int, keep func(Entit
 			out = append(out, Keyed{uint64(en.ID()), en})
 		}
 	}
-	slices.SortFunc(out[mark:], func(a, b Keyed) int {
-		switch {
-		case a.Key < b.Key:
-			return -1
-		case a.Key > b.Key:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(out[mark:], byKey)
 	if len(out)-mark > limit {
 		return out[:mark+limit], false
 	}
@@ -126,3 +111,6 @@ func (s *Store) EachHealth(fn func(h *Health, labels map[string]string)) {
 		fn(h, m.Labels)
 	}
 }
+
+// byKey orders Keyed values by their key.
+func byKey(a, b Keyed) int { return cmp.Compare(a.Key, b.Key) }

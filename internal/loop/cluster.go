@@ -102,7 +102,7 @@ func (e *Engine) own(gs []Grant) error {
 		e.shardMoves.in.Add(1)
 	}
 	s := e.store
-	ents := s.Named(func(name string) bool { return in[e.shardOf(name)] }, nil)
+	ents := e.monitorsIn(in)
 	now := s.Wheel.Now()
 	for _, en := range ents {
 		h := s.Healths.Get(en)
@@ -143,7 +143,7 @@ func (e *Engine) disown(shards []int) error {
 	}
 	s := e.store
 	k := e.keep
-	ents := s.Named(func(name string) bool { return out[e.shardOf(name)] }, nil)
+	ents := e.monitorsIn(out)
 	nowMs := e.unix(e.tickNow())
 	for _, en := range ents {
 		h := s.Healths.Get(en)
@@ -190,7 +190,7 @@ func (e *Engine) watch(shards []int, on bool) error {
 		in[sh] = true
 	}
 	s := e.store
-	ents := s.Named(func(name string) bool { return in[e.shardOf(name)] }, nil)
+	ents := e.monitorsIn(in)
 	now := s.Wheel.Now()
 	for _, en := range ents {
 		h := s.Healths.Get(en)
@@ -226,6 +226,12 @@ func (e *Engine) quorum(en ecs.Entity, err error) error {
 		return nil
 	}
 	return e.errs.Quorum(where, q, err)
+}
+
+// monitorsIn returns the monitors of the shards marked in in: one pass
+// over every monitor's name.
+func (e *Engine) monitorsIn(in []bool) []ecs.Entity {
+	return e.store.Named(func(name string) bool { return in[e.shardOf(name)] }, nil)
 }
 
 // reset gives a monitor the state of one just added.
