@@ -493,6 +493,11 @@ func (e *Engine) Stats() Stats {
 // [ErrRunning], after Shutdown [ErrClosed].
 func (e *Engine) Start(ctx context.Context) error { return e.l.Start(ctx) }
 
+// Started reports whether [Engine.Start], [Engine.Run] or
+// [Engine.Shutdown] has been called. Until then no monitor runs a check,
+// so a program may add monitors and maintenances in any order.
+func (e *Engine) Started() bool { return e.l.Started() }
+
 // Shutdown stops scheduling checks, waits for checks and remediations in
 // flight and delivers the alerts they raise and those already queued. When
 // ctx ends first it cancels the plug-in calls still running and returns

@@ -99,6 +99,11 @@ func (b *builder) close() error {
 	return errors.Join(errs...)
 }
 
+// closerFunc is a func as an io.Closer.
+type closerFunc func() error
+
+func (f closerFunc) Close() error { return f() }
+
 // built is the outcome of one item.
 type built struct {
 	m        cpra.Monitor

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -128,12 +129,18 @@ func (f *File) addError(i int, err error) *Error {
 	if i < len(f.pos) {
 		p = f.pos[i]
 	}
+	return refused(f.Monitors[i].Name, int(p.index), int(p.line), err)
+}
+
+// refused is the error of the monitor named name, at index and line of its
+// file, which the engine refused with err.
+func refused(name string, index, line int, err error) *Error {
 	var me *cpra.MonitorError
 	field := ""
 	if errors.As(err, &me) {
 		field, err = fileField(me.Field), inFileWords(me)
 	}
-	return &Error{Index: int(p.index), Monitor: f.Monitors[i].Name, Field: field, Line: int(p.line), Err: err}
+	return &Error{Index: index, Monitor: name, Field: field, Line: line, Err: err}
 }
 
 // AddMaintenanceTo adds the file's maintenances to e with
@@ -171,16 +178,11 @@ var errMaintenancePrefix = errors.New("maintenance")
 // LoadFile loads the monitors file at path: JSON when its first character is
 // "{", YAML otherwise. See Load.
 func LoadFile(path string, opts ...Option) (*File, error) {
-	fh, err := os.Open(path)
+	fh, err := openFile(path, opts)
 	if err != nil {
 		return nil, err
 	}
 	defer fh.Close()
-	if fi, err := fh.Stat(); err == nil && fi.Mode().IsRegular() {
-		if max := newOptions(opts).limits.FileSize; fi.Size() > max {
-			return nil, Errors{{Index: -1, Err: fileTooLarge(0, max)}}
-		}
-	}
 	return Load(fh, opts...)
 }
 
@@ -194,7 +196,120 @@ func LoadFile(path string, opts ...Option) (*File, error) {
 // the top level: such a document is read whole, which needs r to be an
 // io.Seeker (files, strings.Reader and bytes.Reader are).
 func Load(r io.Reader, opts ...Option) (*File, error) {
-	o := newOptions(opts)
+	return loadStream(r, newOptions(opts), nil)
+}
+
+// Streamed is one monitor of a file read by [Stream].
+type Streamed struct {
+	// Monitor is ready for [cpra.Engine.Add].
+	Monitor cpra.Monitor
+	// Digest fingerprints its configuration, as [File.Digests] does.
+	Digest uint64
+	// Index is its position in the file's monitors list, disabled
+	// monitors included; Line is the line where it starts.
+	Index, Line int
+}
+
+// Stream reads a monitors file from r as [Load] does, without keeping its
+// monitors: it hands each enabled monitor to fn, in file order, as soon as
+// it is built, and returns a File with no Monitors or Digests (its
+// Disabled, Maintenance and Warnings are set). A program that adds a large
+// file to an engine this way holds one monitor at a time rather than the
+// whole file beside the engine; [Syncer.SyncFile] does.
+//
+// fn sees the monitors before the end of the file is read, and stops
+// seeing them once a problem is found: when Stream returns an error, the
+// file is refused as Load refuses it, no File is returned, and what fn did
+// with the monitors it saw is for the caller to undo. The *Streamed is
+// valid during the call only; fn copies what it keeps. fn runs on the
+// goroutine that called Stream, one monitor at a time.
+//
+// The returned File still owns the files its monitors' notifiers write
+// to: call [File.Close] when the engine using the monitors has shut down.
+func Stream(r io.Reader, fn func(*Streamed), opts ...Option) (*File, error) {
+	return loadStream(r, newOptions(opts), &emitter{fn: fn})
+}
+
+// StreamFile is [Stream] for the file at path, with [LoadFile]'s check of
+// its size.
+func StreamFile(path string, fn func(*Streamed), opts ...Option) (*File, error) {
+	fh, err := openFile(path, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	return Stream(fh, fn, opts...)
+}
+
+// openFile opens path for LoadFile and StreamFile, refusing a regular file
+// above the size limit.
+func openFile(path string, opts []Option) (*os.File, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	if fi, err := fh.Stat(); err == nil && fi.Mode().IsRegular() {
+		if max := newOptions(opts).limits.FileSize; fi.Size() > max {
+			fh.Close()
+			return nil, Errors{{Index: -1, Err: fileTooLarge(0, max)}}
+		}
+	}
+	return fh, nil
+}
+
+// emitter hands the monitors of a stream to its function.
+type emitter struct {
+	fn   func(*Streamed)
+	s    Streamed
+	sent int // monitors handed to fn
+	// skip is the number of monitors a read started again from the top
+	// (the whole-document path) passes over: fn has had them.
+	skip int
+	// b is the builder of the first read, whose notifiers the monitors
+	// handed over use; the File returned owns it.
+	b *builder
+	// labels are the distinct label sets of the monitors handed over, for
+	// the maintenances' selectors (the builder shares equal sets).
+	labels     []map[string]string
+	seen       map[uintptr]bool
+	unlabelled bool // a monitor without labels was handed over
+}
+
+func (em *emitter) emit(r *built) {
+	if em.skip > 0 {
+		em.skip--
+		return
+	}
+	switch l := r.m.Labels; {
+	case l == nil && !em.unlabelled:
+		em.unlabelled = true
+		em.labels = append(em.labels, nil)
+	case l != nil:
+		if p := reflect.ValueOf(l).Pointer(); !em.seen[p] {
+			if em.seen == nil {
+				em.seen = make(map[uintptr]bool)
+			}
+			em.seen[p] = true
+			em.labels = append(em.labels, l)
+		}
+	}
+	em.s = Streamed{Monitor: r.m, Digest: r.digest, Index: int(r.index), Line: int(r.line)}
+	em.sent++
+	em.fn(&em.s)
+	em.s = Streamed{}
+}
+
+// loadStream reads a file; em, when set, streams its monitors.
+func loadStream(r io.Reader, o *options, em *emitter) (f *File, err error) {
+	if em != nil {
+		// The builders of a stream are closed here on failure: the monitors
+		// handed over use their notifiers until the read is over.
+		defer func() {
+			if err != nil && em.b != nil {
+				em.b.close()
+			}
+		}()
+	}
 	var start int64
 	seeker, _ := r.(io.Seeker)
 	if seeker != nil {
@@ -215,11 +330,11 @@ func Load(r io.Reader, opts ...Option) (*File, error) {
 	} else {
 		split = newYAMLSplitter(br, o.limits)
 	}
-	f, whole, err := run(o, split)
+	f, whole, err := run(o, split, em)
 	if isJSON && seeker != nil && topSyntaxError(err) {
 		// Perhaps YAML in flow style ({monitors: [...]}) rather than JSON.
 		if _, serr := seeker.Seek(start, io.SeekStart); serr == nil {
-			if fy, yerr := loadWhole(o, r); yerr == nil {
+			if fy, yerr := loadWhole(o, r, em.again()); yerr == nil {
 				return fy, nil
 			}
 		}
@@ -234,7 +349,16 @@ func Load(r io.Reader, opts ...Option) (*File, error) {
 	if _, err := seeker.Seek(start, io.SeekStart); err != nil {
 		return nil, err
 	}
-	return loadWhole(o, r)
+	return loadWhole(o, r, em.again())
+}
+
+// again prepares em for a read of the input from the top: the monitors
+// handed over already are passed over. Nil stays nil.
+func (em *emitter) again() *emitter {
+	if em != nil {
+		em.skip = em.sent
+	}
+	return em
 }
 
 // limitErrors turns a limit error into Errors.
@@ -327,9 +451,16 @@ type splitter interface {
 const batchSize = 256
 
 // run splits, parses and builds in parallel, keeping file order.
-func run(o *options, split splitter) (f *File, whole bool, err error) {
+func run(o *options, split splitter, em *emitter) (f *File, whole bool, err error) {
 	b := newBuilder(o)
 	f = &File{b: b}
+	// close closes b unless the monitors of a stream use it: then the
+	// stream closes it if the read fails.
+	release := b.close
+	if em != nil {
+		em.b = b
+		release = func() error { return nil }
+	}
 	work := make(chan *batch, o.workers*2)
 	order := make(chan *batch, o.workers*4)
 	quit := make(chan struct{})
@@ -384,7 +515,7 @@ func run(o *options, split splitter) (f *File, whole bool, err error) {
 		})
 	}
 
-	c := collector{o: o, f: f, names: make(map[string]position)}
+	c := collector{o: o, f: f, names: make(map[string]position), emit: em}
 	for bt := range order {
 		<-bt.done
 		if c.take(bt) {
@@ -397,12 +528,12 @@ func run(o *options, split splitter) (f *File, whole bool, err error) {
 	}
 	wg.Wait()
 	if whole {
-		b.close()
+		release()
 		return nil, true, nil
 	}
 	if splitErr != nil {
 		if errors.Is(splitErr, errWholeDocument) {
-			b.close()
+			release()
 			return nil, true, splitErr
 		}
 		var se *syntaxError
@@ -413,7 +544,7 @@ func run(o *options, split splitter) (f *File, whole bool, err error) {
 		case errors.As(splitErr, &se):
 			c.add(&Error{Index: -1, Line: se.line, Err: fmt.Errorf("%w: %s", ErrSyntax, se.msg)})
 		default:
-			b.close()
+			release()
 			return nil, false, splitErr
 		}
 	}
@@ -490,6 +621,7 @@ type collector struct {
 	lastTell int
 	deps     []depEntry      // the monitors with depends_on
 	disabled map[string]bool // the names of disabled monitors
+	emit     *emitter        // set for a stream
 }
 
 // depEntry is a monitor with parents, for the checks of the file as a
@@ -546,6 +678,10 @@ func (c *collector) take(bt *batch) bool {
 		}
 		if !r.enabled {
 			f.Disabled = append(f.Disabled, r.m.Name)
+			continue
+		}
+		if c.emit != nil {
+			c.emit.emit(r)
 			continue
 		}
 		f.Monitors = append(f.Monitors, r.m)
@@ -697,6 +833,14 @@ func (c *collector) checkSelectors() {
 				break
 			}
 		}
+		if c.emit != nil {
+			for _, l := range c.emit.labels {
+				if selects(m.Selector, l) {
+					found = true
+					break
+				}
+			}
+		}
 		if !found {
 			line := 0
 			if i < len(c.f.maintPos) {
@@ -726,7 +870,9 @@ func (c *collector) finish() (*File, bool, error) {
 		c.o.progress(Progress{Monitors: c.count, Errors: c.nerrs, Done: true})
 	}
 	if c.nerrs > 0 {
-		c.f.b.close()
+		if c.emit == nil {
+			c.f.b.close()
+		}
 		c.errs.sort()
 		if c.nerrs > len(c.errs) {
 			c.errs = append(c.errs, &Error{Index: -1, Err: fmt.Errorf("and %d more errors", c.nerrs-len(c.errs))})

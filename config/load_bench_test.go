@@ -144,3 +144,32 @@ func benchmarkLibDecode(b *testing.B, n int) {
 
 func BenchmarkLibDecode_10k(b *testing.B)  { benchmarkLibDecode(b, 10_000) }
 func BenchmarkLibDecode_100k(b *testing.B) { benchmarkLibDecode(b, 100_000) }
+
+// benchmarkStream measures Stream on a generated fleet, each monitor
+// dropped once handed over: wall time, monitors per second and the peak
+// heap of the read, which holds one batch at a time rather than the file.
+func benchmarkStream(b *testing.B, n int) {
+	path := fleetFile(b, b.TempDir(), n)
+	st, _ := os.Stat(path)
+	b.SetBytes(st.Size())
+	b.ReportAllocs()
+	var peak uint64
+	for b.Loop() {
+		count := 0
+		stop := sampleHeap(&peak)
+		f, err := StreamFile(path, func(*Streamed) { count++ })
+		stop()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if count != n {
+			b.Fatalf("got %d monitors, want %d", count, n)
+		}
+		f.Close()
+	}
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "monitors/s")
+	b.ReportMetric(float64(peak)/float64(n), "peak-heap-B/monitor")
+}
+
+func BenchmarkStream_100k(b *testing.B) { benchmarkStream(b, 100_000) }
+func BenchmarkStream_1M(b *testing.B)   { benchmarkStream(b, 1_000_000) }

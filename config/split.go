@@ -727,10 +727,23 @@ func (s *jsonSplitter) step() error {
 
 // loadWhole reads a YAML document whole with the library and builds its
 // monitors one after the other.
-func loadWhole(o *options, r io.Reader) (*File, error) {
+func loadWhole(o *options, r io.Reader, em *emitter) (*File, error) {
 	b := newBuilder(o)
 	f := &File{b: b}
-	c := collector{o: o, f: f, names: make(map[string]position)}
+	c := collector{o: o, f: f, names: make(map[string]position), emit: em}
+	if em != nil {
+		// The File owns the first read's builder too, whose notifiers the
+		// monitors handed over before use; the stream closes both if the
+		// file is refused.
+		if prev := em.b; prev != nil {
+			defer func() {
+				b.mu.Lock()
+				b.closers = append(b.closers, closerFunc(prev.close))
+				b.mu.Unlock()
+			}()
+		}
+		em.b = b
+	}
 	doc, err := decodeWholeYAML(newLimitReader(r, o.limits.FileSize))
 	if err != nil {
 		var se *syntaxError

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"sync"
@@ -77,12 +78,162 @@ func NewSyncer(e *cpra.Engine) *Syncer {
 func (s *Syncer) Sync(f *File) (Changes, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var ch Changes
-	var errs Errors
-	fb := f.owner()
+	var d diff
+	d.start(s)
+	for i := range f.Monitors {
+		m := &f.Monitors[i]
+		p := position{index: int32(i)}
+		if i < len(f.pos) {
+			p = f.pos[i]
+		}
+		if d.classify(s, m, f.Digests[i]) {
+			d.staged = append(d.staged, pending{m: m, digest: f.Digests[i], index: p.index, line: p.line, prev: d.prev, at: d.at})
+		}
+	}
+	return s.apply(f, f.owner(), &d)
+}
 
+// SyncFile is [Syncer.Sync] for the monitors file at path, read as a
+// stream (see [Stream]): the Syncer holds no more than the monitors that
+// change, instead of the whole file beside the engine. Into an engine not
+// yet started (see [cpra.Engine.Started]) the monitors new to the Syncer go
+// in as they are read, which is how a program loads a large file at
+// start; in a running engine they wait, as changed monitors do, until the
+// whole file has been read and found good.
+//
+// A file with problems is refused as [LoadFile] refuses it: f is nil, err
+// holds its problems, and the engine runs what it ran before (monitors
+// added while it was read are removed again). Otherwise f is the file
+// without its monitors (its Disabled, Maintenance and Warnings are set;
+// the Syncer owns it and closes it, as Sync does), and err reports what e
+// refused, as Sync does.
+func (s *Syncer) SyncFile(path string, opts ...Option) (f *File, ch Changes, err error) {
+	fh, err := openFile(path, opts)
+	if err != nil {
+		return nil, Changes{}, err
+	}
+	defer fh.Close()
+	return s.SyncReader(fh, opts...)
+}
+
+// SyncReader is [Syncer.SyncFile] for a file read from r.
+func (s *Syncer) SyncReader(r io.Reader, opts ...Option) (f *File, ch Changes, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var d diff
+	d.start(s)
+	direct := !s.e.Started()
+	var added []running // monitors new to the Syncer, added as read
+	var closed bool
+	f, err = Stream(r, func(st *Streamed) {
+		if closed || !d.classify(s, &st.Monitor, st.Digest) {
+			return
+		}
+		if d.at >= 0 || !direct {
+			m := st.Monitor
+			d.staged = append(d.staged, pending{m: &m, digest: st.Digest, index: int32(st.Index), line: int32(st.Line), prev: d.prev, at: d.at})
+			return
+		}
+		id, err := s.e.Add(st.Monitor)
+		if err != nil {
+			if errors.Is(err, cpra.ErrClosed) {
+				closed = true
+				return
+			}
+			d.ch.Failed++
+			d.errs = append(d.errs, refused(st.Monitor.Name, st.Index, st.Line, err))
+			return
+		}
+		added = append(added, running{name: st.Monitor.Name, id: id, digest: st.Digest})
+		d.ch.Added++
+	}, opts...)
+	if err != nil {
+		// Refused: the monitors added while it was read leave again.
+		for _, r := range added {
+			s.e.Remove(r.id)
+		}
+		return nil, Changes{}, err
+	}
+	fb := f.owner()
+	if len(added) > 0 {
+		for i := range added {
+			added[i].file = fb
+		}
+		s.refs[fb] += len(added)
+		d.added = added
+	}
+	if closed {
+		s.mons = append(s.mons, added...)
+		s.sort()
+		s.adopt(fb)
+		return f, d.ch, cpra.ErrClosed
+	}
+	ch, err = s.apply(f, fb, &d)
+	return f, ch, err
+}
+
+// diff is what a file changes in the monitors a Syncer runs.
+type diff struct {
+	// state says, for each running monitor (by its place in the list),
+	// whether the file holds it unchanged, changed, or not at all.
+	state  []uint8
+	staged []pending // changed monitors, and new ones not added yet, in file order
+	added  []running // new monitors added already
+	ch     Changes
+	errs   Errors
+	// prev and at are what classify found for a changed monitor.
+	prev running
+	at   int
+}
+
+const (
+	gone uint8 = iota
+	same
+	changed
+)
+
+// pending is a monitor of the file to update (at >= 0: the place of the
+// running monitor prev it changes) or to add (at < 0).
+type pending struct {
+	m           *cpra.Monitor
+	digest      uint64
+	index, line int32
+	prev        running
+	at          int
+}
+
+func (d *diff) start(s *Syncer) { d.state = make([]uint8, len(s.mons)) }
+
+// classify looks m up among the running monitors: false when it runs
+// unchanged; true when it is new (d.at < 0) or changed (d.at is its place,
+// d.prev what runs now).
+func (d *diff) classify(s *Syncer, m *cpra.Monitor, digest uint64) bool {
+	i, ok := s.find(m.Name)
+	if !ok {
+		d.at = -1
+		return true
+	}
+	if s.mons[i].digest == digest {
+		d.state[i] = same
+		d.ch.Unchanged++
+		return false
+	}
+	d.state[i] = changed
+	d.at, d.prev = i, s.mons[i]
+	return true
+}
+
+// apply makes e run f given d: the file's maintenances first, then the
+// monitors gone leave, the changed ones are updated in place (keeping their
+// state: an open episode goes on, with no second red) and the new ones not
+// added yet are added. fb is what closes f.
+func (s *Syncer) apply(f *File, fb *builder, d *diff) (Changes, error) {
+	ch, errs := d.ch, d.errs
+	// The list is sorted again when apply returns, whichever way.
+	defer s.sort()
 	mids, err := f.AddMaintenanceTo(s.e)
 	if errors.Is(err, cpra.ErrClosed) {
+		s.mons = append(s.mons, d.added...)
 		s.adopt(fb)
 		return ch, err
 	}
@@ -93,6 +244,7 @@ func (s *Syncer) Sync(f *File) (Changes, error) {
 	for _, id := range s.maints {
 		if err := s.e.RemoveMaintenance(id); err != nil && !errors.Is(err, cpra.ErrNotFound) {
 			if errors.Is(err, cpra.ErrClosed) {
+				s.mons = append(s.mons, d.added...)
 				s.adopt(fb)
 				return ch, err
 			}
@@ -107,34 +259,24 @@ func (s *Syncer) Sync(f *File) (Changes, error) {
 	}
 	ch.Maintenance = len(s.maints)
 
-	index := make(map[string]int, len(f.Monitors))
-	for i := range f.Monitors {
-		index[f.Monitors[i].Name] = i
-	}
-	// The list is sorted again when Sync returns, whichever way.
-	defer s.sort()
-	// Monitors gone leave first; changed ones are updated in place below,
-	// keeping their state (an open episode goes on: no second red).
-	// Unchanged ones stay in the list, compacted in place.
-	unchanged := make([]bool, len(f.Monitors))
-	changed := make(map[string]running)
+	// Monitors gone leave first. Unchanged ones stay in the list,
+	// compacted in place; changed ones are taken out and put back once
+	// updated.
 	kept := 0
 	for k := 0; k < len(s.mons); k++ {
 		r := s.mons[k]
-		i, ok := index[r.name]
-		if ok && f.Digests[i] == r.digest {
-			unchanged[i] = true
+		switch d.state[k] {
+		case same:
 			s.mons[kept] = r
 			kept++
 			continue
-		}
-		if ok {
-			changed[r.name] = r
+		case changed:
 			continue
 		}
 		if err := s.e.Remove(r.id); err != nil && !errors.Is(err, cpra.ErrNotFound) {
 			if errors.Is(err, cpra.ErrClosed) {
 				s.mons = append(s.mons[:kept], s.mons[k:]...)
+				s.restore(d.staged, k)
 				s.adopt(fb)
 				return ch, err
 			}
@@ -145,54 +287,53 @@ func (s *Syncer) Sync(f *File) (Changes, error) {
 	}
 	clear(s.mons[kept:])
 	s.mons = s.mons[:kept]
-	if len(s.mons) == 0 {
+	if len(s.mons) == 0 && len(d.added) == 0 {
 		// Sized for the file at once: a large fleet's list does not grow
 		// by doubling and keep the slack.
-		s.mons = slices.Grow(s.mons, len(f.Monitors))
+		s.mons = slices.Grow(s.mons, len(d.staged))
 	}
-	replaced := make(map[string]bool)
-	for i := range f.Monitors {
-		m := &f.Monitors[i]
-		if r, ok := changed[m.Name]; ok {
-			id, err := s.e.Update(r.id, *m)
+	s.mons = append(s.mons, d.added...)
+	for j := range d.staged {
+		p := &d.staged[j]
+		replaced := false
+		if p.at >= 0 {
+			id, err := s.e.Update(p.prev.id, *p.m)
 			switch {
 			case err == nil:
-				s.mons = append(s.mons, running{name: m.Name, id: id, digest: f.Digests[i], file: fb})
+				s.mons = append(s.mons, running{name: p.m.Name, id: id, digest: p.digest, file: fb})
 				s.refs[fb]++
-				s.release(r.file)
+				s.release(p.prev.file)
 				ch.Replaced++
 				continue
 			case errors.Is(err, cpra.ErrClosed):
-				s.mons = append(s.mons, r)
+				s.mons = append(s.mons, p.prev)
+				s.restoreFrom(d.staged[j+1:])
 				s.adopt(fb)
 				return ch, err
 			case !errors.Is(err, cpra.ErrNotFound):
 				// Refused: the monitor runs on as it was.
-				s.mons = append(s.mons, r)
+				s.mons = append(s.mons, p.prev)
 				ch.Failed++
-				errs = append(errs, f.addError(i, err))
+				errs = append(errs, refused(p.m.Name, int(p.index), int(p.line), err))
 				continue
 			}
-			s.release(r.file) // gone meanwhile: added afresh below
-			replaced[m.Name] = true
+			s.release(p.prev.file) // gone meanwhile: added afresh below
+			replaced = true
 		}
-		if unchanged[i] {
-			ch.Unchanged++
-			continue
-		}
-		id, err := s.e.Add(*m)
+		id, err := s.e.Add(*p.m)
 		if err != nil {
 			if errors.Is(err, cpra.ErrClosed) {
+				s.restoreFrom(d.staged[j+1:])
 				s.adopt(fb)
 				return ch, err
 			}
 			ch.Failed++
-			errs = append(errs, f.addError(i, err))
+			errs = append(errs, refused(p.m.Name, int(p.index), int(p.line), err))
 			continue
 		}
-		s.mons = append(s.mons, running{name: m.Name, id: id, digest: f.Digests[i], file: fb})
+		s.mons = append(s.mons, running{name: p.m.Name, id: id, digest: p.digest, file: fb})
 		s.refs[fb]++
-		if replaced[m.Name] {
+		if replaced {
 			ch.Replaced++
 		} else {
 			ch.Added++
@@ -204,6 +345,26 @@ func (s *Syncer) Sync(f *File) (Changes, error) {
 		return ch, errs
 	}
 	return ch, nil
+}
+
+// restore puts back, when e closes during apply, the changed monitors
+// taken out of the list before place k, which still run as they were.
+func (s *Syncer) restore(ps []pending, k int) {
+	for _, p := range ps {
+		if p.at >= 0 && p.at < k {
+			s.mons = append(s.mons, p.prev)
+		}
+	}
+}
+
+// restoreFrom puts back the running monitors the pending changes of ps
+// would have replaced: e closed before they were applied.
+func (s *Syncer) restoreFrom(ps []pending) {
+	for _, p := range ps {
+		if p.at >= 0 {
+			s.mons = append(s.mons, p.prev)
+		}
+	}
 }
 
 // adopt closes the file of b if no running monitor uses it.

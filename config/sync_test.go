@@ -50,6 +50,37 @@ func (l *closingLogs) closedCount() int {
 	return l.closed
 }
 
+// syncWay applies the text of a monitors file to a Syncer, with in-memory
+// logs and an empty environment (plus extra options): a loaded File given
+// to Sync, or the text read by SyncReader.
+type syncWay struct {
+	name string
+	sync func(t *testing.T, s *Syncer, text string, opts ...Option) (Changes, error)
+}
+
+var syncWays = []syncWay{
+	{"Sync", func(t *testing.T, s *Syncer, text string, opts ...Option) (Changes, error) {
+		t.Helper()
+		return s.Sync(mustLoad(t, text, opts...))
+	}},
+	{"SyncReader", func(t *testing.T, s *Syncer, text string, opts ...Option) (Changes, error) {
+		t.Helper()
+		all := append([]Option{WithOpenLog(newMemLogs().open), env(), WithStdout(io.Discard)}, opts...)
+		f, ch, err := s.SyncReader(strings.NewReader(text), all...)
+		if f == nil && err != nil {
+			t.Fatalf("SyncReader refused the file: %v", err)
+		}
+		return ch, err
+	}},
+}
+
+// forEachWay runs test for each way of syncing.
+func forEachWay(t *testing.T, test func(*testing.T, syncWay)) {
+	for _, way := range syncWays {
+		t.Run(way.name, func(t *testing.T) { test(t, way) })
+	}
+}
+
 // syncFile is a monitors file of TCP monitors by name and interval, each
 // logging its codes to alerts.log.
 func syncFile(mons ...string) string {
@@ -69,7 +100,9 @@ func syncFile(mons ...string) string {
 // TestSync applies files in turn to an engine: new monitors are added,
 // changed ones replaced, gone ones removed, the others keep their ID; a
 // file is closed once none of its monitors runs.
-func TestSync(t *testing.T) {
+func TestSync(t *testing.T) { forEachWay(t, testSync) }
+
+func testSync(t *testing.T, way syncWay) {
 	e, err := cpra.New()
 	if err != nil {
 		t.Fatal(err)
@@ -80,8 +113,7 @@ func TestSync(t *testing.T) {
 	defer s.Close()
 	step := func(want Changes, mons ...string) {
 		t.Helper()
-		f := mustLoad(t, syncFile(mons...), logs.opener())
-		got, err := s.Sync(f)
+		got, err := way.sync(t, s, syncFile(mons...), logs.opener())
 		if err != nil {
 			t.Fatalf("Sync: %v", err)
 		}
@@ -139,7 +171,9 @@ func TestSync(t *testing.T) {
 
 // TestSyncErrors: a monitor the engine refuses is reported with its line
 // and the rest applied; once the engine is shut down Sync says so.
-func TestSyncErrors(t *testing.T) {
+func TestSyncErrors(t *testing.T) { forEachWay(t, testSyncErrors) }
+
+func testSyncErrors(t *testing.T, way syncWay) {
 	e, err := cpra.New()
 	if err != nil {
 		t.Fatal(err)
@@ -149,7 +183,7 @@ func TestSyncErrors(t *testing.T) {
 	}
 	s := NewSyncer(e)
 	defer s.Close()
-	got, err := s.Sync(mustLoad(t, syncFile("ok/1h", "taken/1h")))
+	got, err := way.sync(t, s, syncFile("ok/1h", "taken/1h"))
 	if want := (Changes{Added: 1, Failed: 1}); got != want {
 		t.Errorf("got %+v, want %+v", got, want)
 	}
@@ -163,7 +197,7 @@ func TestSyncErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	var logs closingLogs
-	_, err = s.Sync(mustLoad(t, syncFile("other/1h"), logs.opener()))
+	_, err = way.sync(t, s, syncFile("other/1h"), logs.opener())
 	if !errors.Is(err, cpra.ErrClosed) {
 		t.Errorf("after shutdown: %v, want ErrClosed", err)
 	}
@@ -196,7 +230,9 @@ func maintSyncFile(selectors ...string) string {
 // running engine: the old maintenances are removed, the new ones added,
 // and a monitor inside a window both files hold stays inside it (one
 // gray).
-func TestSyncMaintenance(t *testing.T) {
+func TestSyncMaintenance(t *testing.T) { forEachWay(t, testSyncMaintenance) }
+
+func testSyncMaintenance(t *testing.T, way syncWay) {
 	e, err := cpra.New()
 	if err != nil {
 		t.Fatal(err)
@@ -239,7 +275,7 @@ func TestSyncMaintenance(t *testing.T) {
 	}
 	sync := func(text string, want Changes) {
 		t.Helper()
-		got, err := s.Sync(mustLoad(t, text, logs.opener()))
+		got, err := way.sync(t, s, text, logs.opener())
 		if err != nil || got != want {
 			t.Fatalf("got %+v, %v; want %+v", got, err, want)
 		}
@@ -284,7 +320,9 @@ func TestSyncMaintenance(t *testing.T) {
 // TestSyncKeepsTheEpisode reloads a file that changes a monitor that is
 // down: it is updated in place, so its outage stays one episode with one
 // red.
-func TestSyncKeepsTheEpisode(t *testing.T) {
+func TestSyncKeepsTheEpisode(t *testing.T) { forEachWay(t, testSyncKeepsTheEpisode) }
+
+func testSyncKeepsTheEpisode(t *testing.T, way syncWay) {
 	e, err := cpra.New()
 	if err != nil {
 		t.Fatal(err)
@@ -309,7 +347,7 @@ func TestSyncKeepsTheEpisode(t *testing.T) {
 		}
 		return n
 	}
-	if _, err := s.Sync(mustLoad(t, file("50ms"), logs.opener())); err != nil {
+	if _, err := way.sync(t, s, file("50ms"), logs.opener()); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(30 * time.Second)
@@ -319,7 +357,7 @@ func TestSyncKeepsTheEpisode(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	ch, err := s.Sync(mustLoad(t, file("60ms"), logs.opener()))
+	ch, err := way.sync(t, s, file("60ms"), logs.opener())
 	if err != nil || ch.Replaced != 1 {
 		t.Fatalf("reload: %+v, %v; want the monitor updated", ch, err)
 	}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -44,6 +46,10 @@ func TestValidateRefusesWhatTheRunRefuses(t *testing.T) {
 				if code != 1 || stdout != "" || stderr != tc.want+"\n" {
 					t.Errorf("%v: exit %d, stdout %q, stderr\n%s\nwant exit 1 and\n%s", args, code, stdout, stderr, tc.want)
 				}
+			}
+			// A refused file leaves nothing behind: no state file either.
+			if _, err := os.Stat(path + ".state"); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("state file after a refused file: %v, want none", err)
 			}
 		})
 	}

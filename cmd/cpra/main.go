@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -206,9 +207,24 @@ func fileOptions(more ...config.Option) []config.Option {
 }
 
 // validate loads path without creating any file and reports what is wrong
-// with it, and where the alerts of its monitors go.
+// with it, and where the alerts of its monitors go. The file is read as a
+// stream: its monitors are looked at one by one, not kept.
 func validate(path string, stdout, stderr io.Writer) int {
-	f, err := config.LoadFile(path, fileOptions(
+	var nowhere, noRed, byDefault nameList
+	monitors := 0
+	f, err := config.StreamFile(path, func(s *config.Streamed) {
+		monitors++
+		m := &s.Monitor
+		r, isRoute := m.Notify.(alert.Route)
+		switch {
+		case m.Notify == nil:
+			byDefault.add(m.Name)
+		case isRoute && len(r) == 0:
+			nowhere.add(m.Name)
+		case isRoute && r[alert.Red] == nil:
+			noRed.add(m.Name)
+		}
+	}, fileOptions(
 		config.WithOpenLog(func(string) (io.Writer, error) { return io.Discard, nil }),
 		config.WithStdout(io.Discard))...)
 	if err != nil {
@@ -219,27 +235,15 @@ func validate(path string, stdout, stderr io.Writer) int {
 	for _, w := range f.Warnings {
 		fmt.Fprintln(stderr, "warning:", w)
 	}
-	var nowhere, noRed, byDefault []string
-	for _, m := range f.Monitors {
-		r, isRoute := m.Notify.(alert.Route)
-		switch {
-		case m.Notify == nil:
-			byDefault = append(byDefault, m.Name)
-		case isRoute && len(r) == 0:
-			nowhere = append(nowhere, m.Name)
-		case isRoute && r[alert.Red] == nil:
-			noRed = append(noRed, m.Name)
-		}
-	}
-	if len(nowhere) > 0 {
+	if nowhere.n > 0 {
 		fmt.Fprintf(stderr, "warning: %s %s nowhere: every code of the codes says dispatch: false\n",
-			monitorList(nowhere), verb(nowhere, "alerts", "alert"))
+			nowhere, nowhere.verb("alerts", "alert"))
 	}
-	if len(noRed) > 0 {
+	if noRed.n > 0 {
 		fmt.Fprintf(stderr, "warning: %s %s no red alert when down: the codes have no red\n",
-			monitorList(noRed), verb(noRed, "sends", "send"))
+			noRed, noRed.verb("sends", "send"))
 	}
-	fmt.Fprintf(stdout, "ok: %d monitors", len(f.Monitors))
+	fmt.Fprintf(stdout, "ok: %d monitors", monitors)
 	if n := len(f.Disabled); n > 0 {
 		fmt.Fprintf(stdout, " (%d disabled)", n)
 	}
@@ -251,30 +255,44 @@ func validate(path string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, ", %d maintenance selectors", n)
 	}
 	fmt.Fprintln(stdout)
-	if len(byDefault) > 0 {
+	if byDefault.n > 0 {
 		fmt.Fprintf(stdout, "%s %s no codes: the alerts are logged on standard output\n",
-			monitorList(byDefault), verb(byDefault, "has", "have"))
+			byDefault, byDefault.verb("has", "have"))
 	}
 	return 0
 }
 
-// monitorList names monitors for a message: "1 monitor (a)", "3 monitors
-// (a, b, c)", the first ten of a longer list.
-func monitorList(names []string) string {
-	const most = 10
-	list := strings.Join(names[:min(len(names), most)], ", ")
-	if len(names) > most {
-		list += fmt.Sprintf(" and %d more", len(names)-most)
+// nameList counts monitors for a message and keeps the first names.
+type nameList struct {
+	names []string
+	n     int
+}
+
+// listed is how many names a message shows.
+const listed = 10
+
+func (l *nameList) add(name string) {
+	if l.n++; len(l.names) < listed {
+		l.names = append(l.names, name)
 	}
-	if len(names) == 1 {
+}
+
+// String names the monitors: "1 monitor (a)", "3 monitors (a, b, c)", the
+// first ten of a longer list.
+func (l nameList) String() string {
+	list := strings.Join(l.names, ", ")
+	if l.n > len(l.names) {
+		list += fmt.Sprintf(" and %d more", l.n-len(l.names))
+	}
+	if l.n == 1 {
 		return fmt.Sprintf("1 monitor (%s)", list)
 	}
-	return fmt.Sprintf("%d monitors (%s)", len(names), list)
+	return fmt.Sprintf("%d monitors (%s)", l.n, list)
 }
 
 // verb returns one for a single name, many for more.
-func verb(names []string, one, many string) string {
-	if len(names) == 1 {
+func (l nameList) verb(one, many string) string {
+	if l.n == 1 {
 		return one
 	}
 	return many
@@ -289,44 +307,34 @@ func runFile(ctx context.Context, o options, stdout, stderr io.Writer, log *slog
 	defer signal.Stop(hup)
 
 	start := time.Now()
-	f, err := config.LoadFile(o.yaml, fileOptions(
-		config.WithStdout(stdout),
-		config.WithProgress(func(p config.Progress) {
-			el := time.Since(start)
-			rate := float64(p.Monitors) / max(el.Seconds(), 1e-9)
-			state := "loading"
+	progress := config.WithProgress(func(p config.Progress) {
+		el := time.Since(start)
+		rate := float64(p.Monitors) / max(el.Seconds(), 1e-9)
+		state := "loading"
+		if p.Done {
+			state = "loaded"
+		}
+		if o.con != nil {
+			o.con.setStatus(fmt.Sprintf("%s %s: %d monitors, %d errors, %.0f monitors/s",
+				state, o.yaml, p.Monitors, p.Errors, rate))
 			if p.Done {
-				state = "loaded"
+				o.con.finish()
 			}
-			if o.con != nil {
-				o.con.setStatus(fmt.Sprintf("%s %s: %d monitors, %d errors, %.0f monitors/s",
-					state, o.yaml, p.Monitors, p.Errors, rate))
-				if p.Done {
-					o.con.finish()
-				}
-				return
-			}
-			if o.logFormat == formatJSON {
-				log.Info(state, "file", o.yaml, "monitors", p.Monitors, "errors", p.Errors, "monitors_per_s", roundRate(rate))
-				return
-			}
-			fmt.Fprintf(stderr, "%s %s: %d monitors, %d errors, %.0f monitors/s\n",
-				state, o.yaml, p.Monitors, p.Errors, rate)
-		}))...)
-	if err != nil {
-		printErrors(stderr, err)
-		return 1
-	}
-	for _, w := range f.Warnings {
-		log.Warn("config", "warning", w.Error())
-	}
+			return
+		}
+		if o.logFormat == formatJSON {
+			log.Info(state, "file", o.yaml, "monitors", p.Monitors, "errors", p.Errors, "monitors_per_s", roundRate(rate))
+			return
+		}
+		fmt.Fprintf(stderr, "%s %s: %d monitors, %d errors, %.0f monitors/s\n",
+			state, o.yaml, p.Monitors, p.Errors, rate)
+	})
 	// A monitor without codes logs its alerts on standard output, as a
 	// log notifier without a file does (see alertLines for the format).
-	opts := []cpra.Option{cpra.WithLogger(log), cpra.WithCapacity(len(f.Monitors)),
+	opts := []cpra.Option{cpra.WithLogger(log),
 		cpra.WithNotifier(alertLines(stdout, o.logFormat, o.stdoutTTY, o.colour, false))}
 	join, _, leave, err := o.cluster.join(log)
 	if err != nil {
-		f.Close()
 		fmt.Fprintln(stderr, "cpra:", err)
 		return 1
 	}
@@ -334,15 +342,13 @@ func runFile(ctx context.Context, o options, stdout, stderr io.Writer, log *slog
 		defer leave() // after the engine has shut down
 		opts = append(opts, join)
 		if o.stateSet && o.state != "" {
-			f.Close()
 			fmt.Fprintln(stderr, "cpra: --state and --cluster.etcd: a member of a cluster keeps its state in etcd")
 			return 1
 		}
 		o.state, o.stateSet = "", true
 	}
-	st, err := openState(o, log)
+	st, stateNew, err := openState(o, log)
 	if err != nil {
-		f.Close()
 		fmt.Fprintln(stderr, "cpra:", err)
 		return 1
 	}
@@ -352,22 +358,39 @@ func runFile(ctx context.Context, o options, stdout, stderr io.Writer, log *slog
 	}
 	e, err := cpra.New(o.engineOptions(opts...)...)
 	if err != nil {
-		f.Close()
 		log.Error("engine", "err", err)
 		return 1
 	}
-	// The maintenances go first, so that no monitor runs a check inside an
-	// open window; the syncer keeps their IDs and the monitors' for
-	// reloads.
+	// The file is read as a stream straight into the engine, which is not
+	// started yet: no monitor runs before the whole file has loaded (a
+	// file refused at its end leaves nothing behind) and its maintenances
+	// are in place. The syncer keeps the maintenances' IDs and the
+	// monitors' for reloads.
 	r := newReloader(o.yaml, e, stdout, log)
 	defer r.close() // after the engine has shut down: deferred first, runs last
-	nmaint := len(f.Maintenance)
-	if _, err := r.apply(f); err != nil {
+	f, ch, err := r.sync.SyncFile(o.yaml, fileOptions(config.WithStdout(stdout), progress)...)
+	if f == nil {
+		// Refused: a state file made for this run goes again.
+		e.Shutdown(context.Background())
+		if st != nil && stateNew {
+			st.Close()
+			os.Remove(st.Path())
+		}
+		printErrors(stderr, err)
+		return 1
+	}
+	if st != nil {
+		log.Info("state", "file", st.Path())
+	}
+	for _, w := range f.Warnings {
+		log.Warn("config", "warning", w.Error())
+	}
+	if err != nil {
 		e.Shutdown(context.Background())
 		log.Error("adding monitors", "err", err)
 		return 1
 	}
-	log.Info("monitors added", "monitors", len(f.Monitors), "disabled", len(f.Disabled), "maintenance", nmaint)
+	log.Info("monitors added", "monitors", ch.Added, "disabled", len(f.Disabled), "maintenance", ch.Maintenance)
 	return serve(ctx, o, e, log, func(ctx context.Context) {
 		for {
 			select {
@@ -383,40 +406,42 @@ func runFile(ctx context.Context, o options, stdout, stderr io.Writer, log *slog
 // openState opens the state file of a --yaml run: --state, or the file's
 // path with ".state" added; none for --state "". A damaged file, or one of
 // a newer version, is refused unless --state.reset moves it aside. A file
-// grown much larger than its records is compacted first.
-func openState(o options, log *slog.Logger) (*store.File, error) {
+// grown much larger than its records is compacted first. created says
+// whether the file was made by this call.
+func openState(o options, log *slog.Logger) (st *store.File, created bool, err error) {
 	path := o.state
 	if !o.stateSet {
 		path = o.yaml + ".state"
 	}
 	if path == "" {
-		return nil, nil
+		return nil, false, nil
 	}
+	_, serr := os.Stat(path)
+	created = errors.Is(serr, fs.ErrNotExist)
 	var sopts []store.Option
 	if o.stateReset {
 		sopts = append(sopts, store.Fresh())
 	}
-	st, err := store.Open(path, sopts...)
+	st, err = store.Open(path, sopts...)
 	if err != nil {
 		var ce *store.CorruptError
 		if errors.As(err, &ce) || errors.Is(err, store.ErrNewerVersion) {
-			return nil, fmt.Errorf("%w\n(--state.reset moves it aside and starts with no state; --state \"\" runs without one)", err)
+			return nil, false, fmt.Errorf("%w\n(--state.reset moves it aside and starts with no state; --state \"\" runs without one)", err)
 		}
-		return nil, err
+		return nil, false, err
 	}
 	if aside, cause := st.MovedAside(); aside != "" {
 		log.Warn("state file moved aside; starting with no state", "file", aside, "cause", cause)
 	}
-	if fs, err := st.Stats(); err == nil && fs.Size > 1<<20 && fs.Size > 2*fs.Data {
+	if fst, err := st.Stats(); err == nil && fst.Size > 1<<20 && fst.Size > 2*fst.Data {
 		start := time.Now()
 		if err := st.Compact(); err != nil {
 			log.Warn("compacting the state file", "file", path, "err", err)
 		} else {
-			log.Info("state file compacted", "file", path, "records", fs.Records, "took", time.Since(start).Round(time.Millisecond))
+			log.Info("state file compacted", "file", path, "records", fst.Records, "took", time.Since(start).Round(time.Millisecond))
 		}
 	}
-	log.Info("state", "file", path)
-	return st, nil
+	return st, created, nil
 }
 
 // printErrors writes the problems of a monitors file one per line.

@@ -29,19 +29,15 @@ func newReloader(path string, e *cpra.Engine, stdout io.Writer, log *slog.Logger
 	return &reloader{path: path, e: e, sync: config.NewSyncer(e), stdout: stdout, log: log}
 }
 
-// apply makes the engine run f and returns what changed.
-func (r *reloader) apply(f *config.File) (config.Changes, error) {
-	return r.sync.Sync(f)
-}
-
-// reload reads the file again. When it loads, the engine runs it (see
-// config.Syncer: new monitors added, gone ones removed, changed ones
-// replaced, the others untouched; its maintenances replace the previous
-// ones). When it does not load, its problems are logged and nothing
-// changes.
+// reload reads the file again, as a stream: the syncer holds only the
+// monitors that change until the whole file has been read. When it loads,
+// the engine runs it (see config.Syncer: new monitors added, gone ones
+// removed, changed ones updated in place, the others untouched; its
+// maintenances replace the previous ones). When it does not load, its
+// problems are logged and nothing changes.
 func (r *reloader) reload() {
-	f, err := config.LoadFile(r.path, fileOptions(config.WithStdout(r.stdout))...)
-	if err != nil {
+	f, ch, err := r.sync.SyncFile(r.path, fileOptions(config.WithStdout(r.stdout))...)
+	if f == nil {
 		var es config.Errors
 		if errors.As(err, &es) {
 			for _, e := range es {
@@ -54,7 +50,6 @@ func (r *reloader) reload() {
 	for _, w := range f.Warnings {
 		r.log.Warn("config", "warning", w.Error())
 	}
-	ch, err := r.apply(f)
 	var es config.Errors
 	if errors.As(err, &es) {
 		for _, e := range es {

@@ -887,6 +887,13 @@ func (e *Engine) rephase(tick int64) {
 	})
 }
 
+// Started reports whether Start has been called.
+func (e *Engine) Started() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.state != stateNew
+}
+
 // Shutdown stops scheduling checks, waits for checks and remediations in
 // flight and delivers the alerts they raise and those already queued.
 func (e *Engine) Shutdown(ctx context.Context) error {
