@@ -123,7 +123,8 @@ func (s *Syncer) SyncReader(r io.Reader, opts ...Option) (f *File, ch Changes, e
 	var d diff
 	d.start(s)
 	direct := !s.e.Started()
-	var added []running // monitors new to the Syncer, added as read
+	// Monitors new to the Syncer, added as read, go after the list's
+	// sorted part, which classify searches.
 	var closed bool
 	f, err = Stream(r, func(st *Streamed) {
 		if closed || !d.classify(s, &st.Monitor, st.Digest) {
@@ -144,26 +145,26 @@ func (s *Syncer) SyncReader(r io.Reader, opts ...Option) (f *File, ch Changes, e
 			d.errs = append(d.errs, refused(st.Monitor.Name, st.Index, st.Line, err))
 			return
 		}
-		added = append(added, running{name: st.Monitor.Name, id: id, digest: st.Digest})
+		s.mons = append(s.mons, running{name: st.Monitor.Name, id: id, digest: st.Digest})
 		d.ch.Added++
 	}, opts...)
 	if err != nil {
 		// Refused: the monitors added while it was read leave again.
-		for _, r := range added {
+		for _, r := range s.mons[d.base:] {
 			s.e.Remove(r.id)
 		}
+		clear(s.mons[d.base:])
+		s.mons = s.mons[:d.base]
 		return nil, Changes{}, err
 	}
 	fb := f.owner()
-	if len(added) > 0 {
+	if added := s.mons[d.base:]; len(added) > 0 {
 		for i := range added {
 			added[i].file = fb
 		}
 		s.refs[fb] += len(added)
-		d.added = added
 	}
 	if closed {
-		s.mons = append(s.mons, added...)
 		s.sort()
 		s.adopt(fb)
 		return f, d.ch, cpra.ErrClosed
@@ -178,7 +179,9 @@ type diff struct {
 	// whether the file holds it unchanged, changed, or not at all.
 	state  []uint8
 	staged []pending // changed monitors, and new ones not added yet, in file order
-	added  []running // new monitors added already
+	// base is the length of the Syncer's list before the file: the new
+	// monitors added already follow it.
+	base int
 	ch     Changes
 	errs   Errors
 	// prev and at are what classify found for a changed monitor.
@@ -202,13 +205,16 @@ type pending struct {
 	at          int
 }
 
-func (d *diff) start(s *Syncer) { d.state = make([]uint8, len(s.mons)) }
+func (d *diff) start(s *Syncer) {
+	d.base = len(s.mons)
+	d.state = make([]uint8, d.base)
+}
 
 // classify looks m up among the running monitors: false when it runs
 // unchanged; true when it is new (d.at < 0) or changed (d.at is its place,
 // d.prev what runs now).
 func (d *diff) classify(s *Syncer, m *cpra.Monitor, digest uint64) bool {
-	i, ok := s.find(m.Name)
+	i, ok := s.findIn(d.base, m.Name)
 	if !ok {
 		d.at = -1
 		return true
@@ -233,7 +239,6 @@ func (s *Syncer) apply(f *File, fb *builder, d *diff) (Changes, error) {
 	defer s.sort()
 	mids, err := f.AddMaintenanceTo(s.e)
 	if errors.Is(err, cpra.ErrClosed) {
-		s.mons = append(s.mons, d.added...)
 		s.adopt(fb)
 		return ch, err
 	}
@@ -244,7 +249,6 @@ func (s *Syncer) apply(f *File, fb *builder, d *diff) (Changes, error) {
 	for _, id := range s.maints {
 		if err := s.e.RemoveMaintenance(id); err != nil && !errors.Is(err, cpra.ErrNotFound) {
 			if errors.Is(err, cpra.ErrClosed) {
-				s.mons = append(s.mons, d.added...)
 				s.adopt(fb)
 				return ch, err
 			}
@@ -263,7 +267,7 @@ func (s *Syncer) apply(f *File, fb *builder, d *diff) (Changes, error) {
 	// compacted in place; changed ones are taken out and put back once
 	// updated.
 	kept := 0
-	for k := 0; k < len(s.mons); k++ {
+	for k := 0; k < d.base; k++ {
 		r := s.mons[k]
 		switch d.state[k] {
 		case same:
@@ -285,14 +289,14 @@ func (s *Syncer) apply(f *File, fb *builder, d *diff) (Changes, error) {
 		s.release(r.file)
 		ch.Removed++
 	}
-	clear(s.mons[kept:])
-	s.mons = s.mons[:kept]
-	if len(s.mons) == 0 && len(d.added) == 0 {
+	n := kept + copy(s.mons[kept:], s.mons[d.base:])
+	clear(s.mons[n:])
+	s.mons = s.mons[:n]
+	if len(s.mons) == 0 {
 		// Sized for the file at once: a large fleet's list does not grow
 		// by doubling and keep the slack.
 		s.mons = slices.Grow(s.mons, len(d.staged))
 	}
-	s.mons = append(s.mons, d.added...)
 	for j := range d.staged {
 		p := &d.staged[j]
 		replaced := false
@@ -420,6 +424,9 @@ func (s *Syncer) sort() {
 }
 
 // find returns the position of the running monitor named name.
-func (s *Syncer) find(name string) (int, bool) {
-	return slices.BinarySearchFunc(s.mons, name, func(r running, name string) int { return strings.Compare(r.name, name) })
+func (s *Syncer) find(name string) (int, bool) { return s.findIn(len(s.mons), name) }
+
+// findIn is find in the first n monitors of the list.
+func (s *Syncer) findIn(n int, name string) (int, bool) {
+	return slices.BinarySearchFunc(s.mons[:n], name, func(r running, name string) int { return strings.Compare(r.name, name) })
 }

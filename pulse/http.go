@@ -132,7 +132,12 @@ func WithFollowRedirects(follow bool) HTTPOption {
 // options were given, a pointer to their compiled form: about 32 bytes
 // plus the URL for a plain GET monitor.
 type HTTPChecker struct {
-	url    string
+	url string
+	p   *httpProfile // shared by the checkers of a plain GET: 24 bytes a checker
+}
+
+// httpProfile is the client of an HTTP checker and what its check asks.
+type httpProfile struct {
 	client *http.Client
 	spec   *httpSpec // nil: GET, 2xx, no conditions
 }
@@ -198,14 +203,17 @@ func HTTP(rawURL string, opts ...HTTPOption) (*HTTPChecker, error) {
 
 	c := &HTTPChecker{url: rawURL}
 	cl := sharedClients(transportKey{roots: s.rootCAs, insecure: s.insecure, serverName: s.serverName})
-	c.client = cl.follow
-	if s.noRedirects {
-		c.client = cl.noFollow
-	}
-
 	if s.method == "" && s.header == nil && s.body == nil && s.status == nil &&
 		s.bodyContains == "" && re == nil && !s.hasJSON && s.timeout == 0 && s.maxLatency == 0 {
+		c.p = cl.plain
+		if s.noRedirects {
+			c.p = cl.plainNoFollow
+		}
 		return c, nil
+	}
+	client := cl.follow
+	if s.noRedirects {
+		client = cl.noFollow
 	}
 	sp := &httpSpec{
 		method:     s.method,
@@ -240,7 +248,7 @@ func HTTP(rawURL string, opts ...HTTPOption) (*HTTPChecker, error) {
 		}
 		sp.header = h
 	}
-	c.spec = sp
+	c.p = &httpProfile{client: client, spec: sp}
 	return c, nil
 }
 
@@ -299,17 +307,17 @@ func (c *HTTPChecker) scrub(text string) string { return c.secrets().Scrub(text)
 // secrets is urlSecrets for this checker.
 func (c *HTTPChecker) secrets() *redact.Secrets {
 	var h http.Header
-	if c.spec != nil {
-		h = c.spec.header
+	if sp := c.p.spec; sp != nil {
+		h = sp.header
 	}
 	return urlSecrets(c.url, h)
 }
 
 func (c HTTPChecker) method() string {
-	if c.spec == nil {
+	if c.p == nil || c.p.spec == nil {
 		return http.MethodGet
 	}
-	return c.spec.method
+	return c.p.spec.method
 }
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
@@ -317,7 +325,7 @@ var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // Check sends one request and judges the response. It is safe for
 // concurrent use.
 func (c *HTTPChecker) Check(ctx context.Context) error {
-	sp := c.spec
+	sp := c.p.spec
 	if sp == nil {
 		sp = plainSpec
 	}
@@ -340,7 +348,7 @@ func (c *HTTPChecker) Check(ctx context.Context) error {
 	if sp.host != "" {
 		req.Host = sp.host
 	}
-	resp, err := c.client.Do(req)
+	resp, err := c.p.client.Do(req)
 	if err != nil {
 		if e := b.ctxErr(ctx, ""); e != nil {
 			return e

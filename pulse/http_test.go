@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 func testMux() *http.ServeMux {
@@ -188,15 +189,15 @@ func TestHTTPS(t *testing.T) {
 
 func TestHTTPSharesTransport(t *testing.T) {
 	a, b := MustHTTP("http://a.test/"), MustHTTP("http://b.test/", WithStatus(200))
-	if a.client != b.client {
+	if a.p.client != b.p.client {
 		t.Error("two plain checkers use different clients, want one shared")
 	}
 	pool := x509.NewCertPool()
 	c, d := MustHTTP("https://c.test/", WithRootCAs(pool)), MustHTTP("https://d.test/", WithRootCAs(pool))
-	if c.client != d.client || c.client == a.client {
+	if c.p.client != d.p.client || c.p.client == a.p.client {
 		t.Error("checkers with the same CA pool do not share a client of their own")
 	}
-	if n := MustHTTP("http://a.test/", WithFollowRedirects(false)); n.client.Transport != a.client.Transport {
+	if n := MustHTTP("http://a.test/", WithFollowRedirects(false)); n.p.client.Transport != a.p.client.Transport {
 		t.Error("a checker that does not follow redirects uses another transport")
 	}
 }
@@ -277,4 +278,17 @@ func FuzzHTTPBodyConditions(f *testing.F) {
 		sp := &httpSpec{contains: want, hasJSON: true, jsonPath: strings.Split(path, ".")}
 		_ = sp.bodyErr(body, false, strings.Clone)
 	})
+}
+
+// TestHTTPCheckerSize pins the size of a checker: at a million HTTP
+// monitors each byte is a megabyte. The URL and one pointer to what the
+// checkers of a plain GET share.
+func TestHTTPCheckerSize(t *testing.T) {
+	if got := unsafe.Sizeof(HTTPChecker{}); got != 24 {
+		t.Errorf("HTTPChecker is %d bytes, want 24", got)
+	}
+	a, b := MustHTTP("http://a.test/"), MustHTTP("http://b.test/x")
+	if a.p != b.p {
+		t.Error("two plain checkers do not share their profile")
+	}
 }

@@ -40,6 +40,9 @@ type clients struct {
 	transport *http.Transport
 	follow    *http.Client
 	noFollow  *http.Client
+	// plain and plainNoFollow are what the HTTP checkers of a plain GET
+	// (no option but the transport's and redirects) share.
+	plain, plainNoFollow *httpProfile
 }
 
 var pool struct {
@@ -67,6 +70,8 @@ func sharedClients(k transportKey) *clients {
 			},
 		},
 	}
+	c.plain = &httpProfile{client: c.follow}
+	c.plainNoFollow = &httpProfile{client: c.noFollow}
 	pool.m[k] = c
 	return c
 }
