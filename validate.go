@@ -17,15 +17,24 @@ import (
 // name already in use, a dependency that closes a cycle or names a
 // removed monitor). The error is a [*MonitorError].
 func (m Monitor) Validate() error {
-	_, err := m.spec()
-	return err
+	var sp loop.Spec // on the stack: a validation allocates nothing
+	return m.fill(&sp)
 }
 
 // spec checks m and turns it into what the engine stores, filling in the
 // defaults.
 func (m *Monitor) spec() (*loop.Spec, error) {
-	bad := func(field string, err error) (*loop.Spec, error) {
-		return nil, &MonitorError{Monitor: m.Name, Field: field, Err: err}
+	sp := new(loop.Spec)
+	if err := m.fill(sp); err != nil {
+		return nil, err
+	}
+	return sp, nil
+}
+
+// fill is spec into sp.
+func (m *Monitor) fill(sp *loop.Spec) error {
+	bad := func(field string, err error) error {
+		return &MonitorError{Monitor: m.Name, Field: field, Err: err}
 	}
 	if m.Name == "" {
 		return bad("Name", errors.New("empty"))
@@ -65,18 +74,18 @@ func (m *Monitor) spec() (*loop.Spec, error) {
 	}
 	ft, err := count("FailureThreshold", m.FailureThreshold, DefaultFailureThreshold)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	st, err := count("SuccessThreshold", m.SuccessThreshold, DefaultSuccessThreshold)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	mr, err := count("MaxRemediations", m.MaxRemediations, 1)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := checkPolicy(m.Name, &m.Policy); err != nil {
-		return nil, err
+		return err
 	}
 	switch ri := m.RetryInterval; {
 	case ri < 0 || (ri > 0 && ri < MinInterval):
@@ -147,7 +156,7 @@ func (m *Monitor) spec() (*loop.Spec, error) {
 	if err != nil {
 		return bad("Maintenance"+field, err)
 	}
-	sp := &loop.Spec{
+	*sp = loop.Spec{
 		Name:        m.Name,
 		Check:       m.Check,
 		Interval:    iv,
@@ -164,7 +173,7 @@ func (m *Monitor) spec() (*loop.Spec, error) {
 	for _, r := range m.DependsOn {
 		sp.DependsOn = append(sp.DependsOn, loop.Ref{ID: r.ID.e, Name: r.Name})
 	}
-	return sp, nil
+	return nil
 }
 
 func checkPolicy(name string, p *intervene.Policy) error {
