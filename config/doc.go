@@ -216,6 +216,28 @@
 // it, replaces those whose digest changed and leaves the others running
 // with their state; the file's maintenances replace the previous ones.
 //
+// # Large files
+//
+// [Stream] reads a file like Load but hands each monitor to a function as
+// soon as it is built instead of keeping them, and [Syncer.SyncFile] uses
+// it to read a file straight into an engine: into an engine not started
+// yet the monitors go in as they are read (and leave again if the file is
+// refused at its end), and on a reload of a running engine only the
+// monitors that change wait for the end of the file. A million monitors
+// then cost the engine's memory plus one batch being read, instead of the
+// engine plus a File of them all:
+//
+//	s := config.NewSyncer(engine)
+//	defer s.Close() // after the engine has shut down
+//	f, _, err := s.SyncFile("monitors.yaml")
+//	if f == nil {
+//		log.Fatal(err) // the file is refused: every problem, one per line
+//	}
+//	if err != nil {
+//		log.Print(err) // what the engine refused
+//	}
+//	engine.Start(ctx)
+//
 // # Sharing
 //
 // Monitors that say the same thing share one value: each log file is opened
