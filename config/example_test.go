@@ -110,3 +110,40 @@ monitors:
 	// {Added:2 Replaced:0 Removed:0 Unchanged:0 Failed:0 Maintenance:0} <nil>
 	// {Added:0 Replaced:1 Removed:0 Unchanged:1 Failed:0 Maintenance:0} <nil>
 }
+
+// A large file is read straight into an engine not started yet: each
+// monitor goes in as it is read, and a file refused at its end leaves
+// nothing behind.
+func ExampleSyncer_SyncReader() {
+	const file = `monitors:
+  - name: db-1
+    pulse_check: {type: tcp, interval: 1m, config: {address: "db-1.internal:5432"}}
+  - name: db-2
+    pulse_check: {type: tcp, interval: 1m, config: {address: "db-2.internal:5432"}}
+`
+	e, err := cpra.New()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer e.Shutdown(context.Background())
+	s := config.NewSyncer(e)
+	defer s.Close() // after the engine has shut down
+
+	// Refused: a duplicate name at the end.
+	bad := file + "  - name: db-1\n    pulse_check: {type: tcp, config: {address: \"db-3.internal:5432\"}}\n"
+	f, _, err := s.SyncReader(strings.NewReader(bad))
+	fmt.Println(f == nil, err)
+	fmt.Println("monitors:", e.Stats().Monitors)
+
+	f, ch, err := s.SyncReader(strings.NewReader(file))
+	if f == nil || err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Printf("added %d, monitors: %d\n", ch.Added, e.Stats().Monitors)
+	// Output:
+	// true monitors[2] "db-1": name: already used by monitors[0] at line 2 (line 6)
+	// monitors: 0
+	// added 2, monitors: 2
+}
