@@ -193,6 +193,63 @@ func TestCrashMidRemediationCountsOn(t *testing.T) {
 	})
 }
 
+// A remediation attempt starts only once its number is in the store: a
+// kill -9 at the very moment the remediator is called (the store as it is
+// then) restarts into the next attempt, never the same one again.
+func TestAttemptWrittenBeforeItStarts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := newMemStore()
+		target := &switchable{}
+		target.down.Store(true)
+		var mu sync.Mutex
+		var attempts []int
+		var crash *memStore
+		fix := intervene.RemediatorFunc(func(ctx context.Context, inc intervene.Incident) error {
+			mu.Lock()
+			defer mu.Unlock()
+			attempts = append(attempts, inc.Attempt)
+			if crash == nil {
+				crash = st.snapshot() // a kill -9 as the attempt starts
+			}
+			return errors.New("still broken")
+		})
+		mon := cpra.Monitor{Name: "api", Interval: time.Second, Check: target, Remediate: fix,
+			Policy: intervene.Policy{MaxAttempts: 5, Backoff: time.Hour, MaxBackoff: time.Hour, Timeout: time.Minute}}
+		e1, _ := cpra.New(cpra.WithStore(st, time.Minute))
+		e1.Add(mon)
+		e1.Start(context.Background())
+		time.Sleep(5 * time.Second) // down, attempt 1
+		synctest.Wait()
+		shutdown(t, e1)
+		mu.Lock()
+		if crash == nil {
+			mu.Unlock()
+			t.Fatal("no attempt before the crash")
+		}
+		snap := crash
+		attempts = nil
+		mu.Unlock()
+
+		e2, err := cpra.New(cpra.WithStore(snap, time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, _ := e2.Add(mon)
+		e2.Start(context.Background())
+		time.Sleep(2 * time.Hour) // the backoff, then the next attempt
+		s, _ := e2.Status(id)
+		shutdown(t, e2)
+		mu.Lock()
+		defer mu.Unlock()
+		if len(attempts) == 0 || attempts[0] != 2 {
+			t.Errorf("attempts after the restart %v, want them to go on from 2", attempts)
+		}
+		if s.Attempts < 2 {
+			t.Errorf("status %+v: want the attempts counting on", s)
+		}
+	})
+}
+
 // Alerts on the way at the shutdown deadline stay in the store and go out
 // after the restart, with their keys; nothing is dead-lettered.
 func TestOutboxSurvivesTheDeadline(t *testing.T) {

@@ -605,6 +605,15 @@ func (e *Engine) removeMonitor(en ecs.Entity) error {
 				i--
 			}
 		}
+		// So do its attempts waiting for their batch, as if they had
+		// started just before the removal.
+		for i := 0; i < len(k.heldFixes); i++ {
+			if h := k.heldFixes[i]; h.c.E == en {
+				e.fix.Submit(h.c)
+				k.heldFixes = append(k.heldFixes[:i], k.heldFixes[i+1:]...)
+				i--
+			}
+		}
 		e.forget(name)
 	}
 	if e.l.started {
@@ -675,6 +684,11 @@ func (e *Engine) updateMonitor(en ecs.Entity, sp *Spec) (ecs.Entity, error) {
 		for i := range k.held {
 			if k.held[i].en == en {
 				k.held[i].en = nen
+			}
+		}
+		for i := range k.heldFixes {
+			if k.heldFixes[i].c.E == en {
+				k.heldFixes[i].c.E = nen
 			}
 		}
 	}

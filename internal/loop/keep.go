@@ -10,6 +10,7 @@ import (
 	"github.com/ziad/cpra/ecs"
 	"github.com/ziad/cpra/internal/alerts"
 	"github.com/ziad/cpra/internal/episode"
+	"github.com/ziad/cpra/internal/fixpipe"
 	"github.com/ziad/cpra/internal/persist"
 )
 
@@ -52,6 +53,7 @@ type keeper struct {
 	budgetNew bool         // the budget's windows changed
 	first     int64        // ns: when the oldest unwritten change was made
 	held      []held       // alerts waiting for their batch to be written
+	heldFixes []heldFix    // remediation attempts waiting for their batch
 	sent      uint64       // batches handed to the writer
 	acked     uint64       // batches the writer finished
 	busy      bool         // a batch is with the writer
@@ -70,6 +72,14 @@ type keeper struct {
 type keepBatch struct {
 	seq     uint64
 	changes []Change
+}
+
+// heldFix is a remediation attempt waiting for the batch that records its
+// number: a process killed once it has started finds the attempt counted
+// when it restarts, and goes on counting from there.
+type heldFix struct {
+	batch uint64
+	c     *fixpipe.Call
 }
 
 // held is an alert waiting for the batch that records it.
@@ -417,6 +427,12 @@ func (e *Engine) written(seq uint64) {
 	}
 	clear(k.held[:i])
 	k.held = append(k.held[:0], k.held[i:]...)
+	i = 0
+	for ; i < len(k.heldFixes) && k.heldFixes[i].batch <= seq; i++ {
+		e.fix.Submit(k.heldFixes[i].c)
+	}
+	clear(k.heldFixes[:i])
+	k.heldFixes = append(k.heldFixes[:0], k.heldFixes[i:]...)
 }
 
 // writer writes the batches the loop hands over, one at a time, retrying
@@ -515,7 +531,7 @@ func (e *Engine) flushed() bool {
 	if k.busy {
 		return false
 	}
-	if len(k.dirty) > 0 || len(k.changes) > 0 || k.budgetNew || len(k.held) > 0 {
+	if len(k.dirty) > 0 || len(k.changes) > 0 || k.budgetNew || len(k.held) > 0 || len(k.heldFixes) > 0 {
 		e.flush(e.nanotime(), true)
 		return false
 	}

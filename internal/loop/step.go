@@ -186,7 +186,7 @@ func (e *Engine) startAttempt(en ecs.Entity, h *ecs.Health, st *episode.State, l
 	if e.cfg.Cluster != nil {
 		shard = e.shardOf(p.Name)
 	}
-	e.fix.Submit(&fixpipe.Call{
+	c := &fixpipe.Call{
 		Shard:   shard,
 		E:       en,
 		Start:   st.Start,
@@ -201,7 +201,14 @@ func (e *Engine) startAttempt(en ecs.Entity, h *ecs.Health, st *episode.State, l
 			Failures: int(h.Fails),
 			Labels:   e.labels(en),
 		},
-	})
+	}
+	if k := e.keep; k != nil {
+		// Written ahead: the attempt starts once its number is recorded.
+		e.markDirty(en, h)
+		k.heldFixes = append(k.heldFixes, heldFix{batch: k.sent + 1, c: c})
+		return
+	}
+	e.fix.Submit(c)
 }
 
 // parentFacts gathers what a failing monitor's parents say: whether one
