@@ -307,12 +307,14 @@ func TestKillRestart(t *testing.T) {
 	t.Logf("%d duplicate webhook deliveries (same key) over %d kills", dups, kills)
 
 	// Remediation: within an episode, attempt numbers go on counting
-	// across the restarts, never back to 1.
+	// across the restarts, never back. An attempt is recorded before it
+	// starts, so a kill at that moment may cost it: a number may be
+	// skipped, never reset.
 	fixMu.Lock()
 	counted := 0
 	for k, as := range fixes {
 		for i := 1; i < len(as); i++ {
-			if as[i] != as[i-1]+1 && as[i] != as[i-1] {
+			if as[i] < as[i-1] {
 				t.Errorf("%s: attempts %v, want them counting on", k, as)
 				break
 			}

@@ -202,8 +202,13 @@ func (e *Engine) startAttempt(en ecs.Entity, h *ecs.Health, st *episode.State, l
 			Labels:   e.labels(en),
 		},
 	}
-	if k := e.keep; k != nil {
-		// Written ahead: the attempt starts once its number is recorded.
+	if k := e.keep; k != nil && e.cfg.Cluster == nil {
+		// Written ahead: the attempt starts once its number is recorded,
+		// so that a kill -9 as it starts restarts into the next attempt,
+		// never the same number again (at most one attempt is lost to a
+		// kill). In a cluster the attempt would be fenced off once its
+		// shard is handed over, and its number lost to the next owner:
+		// there the state follows the shard as it is at the handover.
 		e.markDirty(en, h)
 		k.heldFixes = append(k.heldFixes, heldFix{batch: k.sent + 1, c: c})
 		return
