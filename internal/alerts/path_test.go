@@ -375,3 +375,13 @@ func TestFifo(t *testing.T) {
 	push(2)
 	pop(2)
 }
+
+// TestItemSize checks what a waiting alert takes in its sink's queue.
+func TestItemSize(t *testing.T) {
+	if itemSize != 56 {
+		t.Errorf("got an item of %d bytes, want 56", itemSize)
+	}
+	if a := alert.Code(alert.Gray); a&endsBit != 0 {
+		t.Errorf("got code %d overlapping the ends bit", a)
+	}
+}
