@@ -20,9 +20,10 @@ import (
 	"github.com/ziad/cpra/internal/backoff"
 )
 
-// Pending is a raised alert waiting in a lane: all of it but its
-// monitor's name and labels, which are read when it is sent. It is 56
-// bytes.
+// Pending is a raised alert waiting in a lane (or, packed in an item, in
+// its sink's queue): all of it but its monitor's name and labels, which
+// are read when it is sent. It is 56 bytes, and the backlog's memory
+// bound counts that much for each waiting alert.
 type Pending struct {
 	Err     error
 	Start   int64 // its episode (Unix ms); 0 for none
@@ -117,9 +118,12 @@ type Path struct {
 	ctr  *Counters
 
 	lanes    map[ecs.Entity]*lane
-	gone     map[*lane]goneInfo // lanes of removed monitors with alerts on the way
+	single   map[ecs.Entity]*item // monitors whose one alert on the way waits in their sink's queue, with no lane
+	gone     map[*lane]goneInfo   // lanes of removed monitors with alerts on the way
 	sinks    map[any]*sink
-	starved  []*sink // sinks with work, waiting for room in MaxInFlight
+	sinkList []*sink  // sinks by index, for the items that name theirs
+	freeIdx  []uint32 // indexes of dropped sinks, for new ones
+	starved  []*sink  // sinks with work, waiting for room in MaxInFlight
 	inflight int
 	jobs     map[*job]struct{} // deliveries in flight
 	bytes    int64             // of waiting alerts
@@ -136,8 +140,10 @@ type Path struct {
 	closed   bool // past the shutdown deadline: nothing new starts
 }
 
-// lane keeps one monitor's alerts in order. It is kept small (64 bytes):
-// a backlog holds one per monitor with alerts waiting.
+// lane keeps one monitor's alerts in order, when it has more than one
+// on the way (one in flight, or more than one waiting), is in a group or
+// was removed. A monitor with a single alert waiting has none: its alert
+// waits in its sink's queue (see item). It is kept small (64 bytes).
 type lane struct {
 	en   ecs.Entity
 	sink *sink
@@ -159,37 +165,10 @@ type goneInfo struct {
 type sink struct {
 	key      any
 	n        alert.Notifier
+	idx      uint32 // in Path.sinkList
 	inflight int
 	ready    [2]fifo // urgent, other
 	starved  bool
-}
-
-// A unit of work waiting in a sink: a lane whose head is next, or a
-// formed group.
-type unit struct {
-	l *lane
-	g *group
-}
-
-type fifo struct {
-	buf  []unit
-	head int
-}
-
-func (f *fifo) push(u unit) { f.buf = append(f.buf, u) }
-func (f *fifo) len() int    { return len(f.buf) - f.head }
-func (f *fifo) pop() unit {
-	u := f.buf[f.head]
-	f.buf[f.head] = unit{}
-	f.head++
-	if f.head == len(f.buf) {
-		f.buf, f.head = f.buf[:0], 0
-	} else if f.head > 64 && f.head*2 > len(f.buf) {
-		n := copy(f.buf, f.buf[f.head:])
-		clear(f.buf[n:])
-		f.buf, f.head = f.buf[:n], 0
-	}
-	return u
 }
 
 // group gathers the alerts with one code of monitors sharing a label
@@ -245,6 +224,7 @@ func New(cfg Config, base context.Context, ctr *Counters) *Path {
 	return &Path{
 		cfg: cfg, base: base, ctr: ctr,
 		lanes:  make(map[ecs.Entity]*lane),
+		single: make(map[ecs.Entity]*item),
 		sinks:  make(map[any]*sink),
 		jobs:   make(map[*job]struct{}),
 		groups: make(map[groupKey]*group),
@@ -271,29 +251,28 @@ func (p *Path) Raise(en ecs.Entity, n alert.Notifier, own bool, a Pending, label
 	}
 	l := p.lanes[en]
 	if l == nil {
-		key := notifierID(n, own)
-		if key == nil {
-			key = en // a notifier that cannot be told apart: a sink of its own
-		}
-		s := p.sinks[key]
-		if s == nil {
-			s = &sink{key: key, n: n}
-			p.sinks[key] = s
-		}
-		l = &lane{en: en, sink: s}
-		p.lanes[en] = l
-	}
-	if p.cfg.GroupBy != "" && !p.draining && !p.closed {
-		if v, ok := labels[p.cfg.GroupBy]; ok && l.sink.key != en {
-			if p.join(l, groupKey{l.sink.key, v, a.Code, a.Flap}, a) {
+		if it := p.single[en]; it != nil {
+			l = p.promote(en, it)
+		} else {
+			s := p.sinkFor(en, n, own)
+			if !p.grouping(s, en, labels) {
+				p.raiseAlone(en, s, &a)
 				return
 			}
+			l = &lane{en: en, sink: s}
+			p.lanes[en] = l
+		}
+	}
+	if p.grouping(l.sink, en, labels) {
+		if p.join(l, groupKey{l.sink.key, labels[p.cfg.GroupBy], a.Code, a.Flap}, a) {
+			return
 		}
 	}
 	if p.bytes+pendingSize > p.cfg.Memory {
 		p.shrink(l)
 		if p.bytes+pendingSize > p.cfg.Memory {
-			p.deadLetter(l, a, ErrBacklog)
+			name, labels := p.info(l)
+			p.deadLetter(name, labels, a, ErrBacklog)
 			p.forget(l)
 			return
 		}
@@ -306,6 +285,69 @@ func (p *Path) Raise(en ecs.Entity, n alert.Notifier, own bool, a Pending, label
 		p.schedule(l)
 	}
 	p.gauges()
+}
+
+// sinkFor returns the sink of notifier n, making it if needed.
+func (p *Path) sinkFor(en ecs.Entity, n alert.Notifier, own bool) *sink {
+	key := notifierID(n, own)
+	if key == nil {
+		key = en // a notifier that cannot be told apart: a sink of its own
+	}
+	s := p.sinks[key]
+	if s == nil {
+		s = &sink{key: key, n: n}
+		if k := len(p.freeIdx); k > 0 {
+			s.idx = p.freeIdx[k-1]
+			p.freeIdx = p.freeIdx[:k-1]
+			p.sinkList[s.idx] = s
+		} else {
+			s.idx = uint32(len(p.sinkList))
+			p.sinkList = append(p.sinkList, s)
+		}
+		p.sinks[key] = s
+	}
+	return s
+}
+
+// grouping reports whether an alert of a monitor with sink s and labels
+// is for a group.
+func (p *Path) grouping(s *sink, en ecs.Entity, labels map[string]string) bool {
+	if p.cfg.GroupBy == "" || p.draining || p.closed || s.key == en {
+		return false
+	}
+	_, ok := labels[p.cfg.GroupBy]
+	return ok
+}
+
+// raiseAlone queues the alert of a monitor with nothing else on the way:
+// it waits in its sink's queue itself, with no lane.
+func (p *Path) raiseAlone(en ecs.Entity, s *sink, a *Pending) {
+	if p.bytes+pendingSize > p.cfg.Memory {
+		p.shrink(nil)
+		if p.bytes+pendingSize > p.cfg.Memory {
+			name, labels := p.cfg.Info(en)
+			p.deadLetter(name, labels, *a, ErrBacklog)
+			p.dropSink(s)
+			return
+		}
+	}
+	p.bytes += pendingSize
+	p.queued++
+	p.single[en] = s.ready[readyOf(urgent(a.Code, a.Flap))].push(newItem(en, s, a))
+	p.pump(s)
+	p.gauges()
+}
+
+// promote gives a monitor whose one alert waits in its sink's queue a
+// lane: the alert moves to the lane, whose place in the queue it takes.
+func (p *Path) promote(en ecs.Entity, it *item) *lane {
+	delete(p.single, en)
+	l := &lane{en: en, sink: p.sinkList[it.sink], busy: true}
+	l.q = make([]Pending, 1, 2)
+	l.q[0] = it.pending()
+	*it = item{v: l}
+	p.lanes[en] = l
+	return l
 }
 
 func (p *Path) push(l *lane, a Pending) {
@@ -330,7 +372,11 @@ func (p *Path) pop(l *lane) Pending {
 // Removed tells the path that a monitor is gone: its alerts on the way
 // still go out, with the name and labels it had.
 func (p *Path) Removed(en ecs.Entity, name string, labels map[string]string) {
-	if l := p.lanes[en]; l != nil {
+	l := p.lanes[en]
+	if it := p.single[en]; l == nil && it != nil {
+		l = p.promote(en, it)
+	}
+	if l != nil {
 		if p.gone == nil {
 			p.gone = make(map[*lane]goneInfo)
 		}
@@ -352,7 +398,7 @@ func (p *Path) schedule(l *lane) {
 		p.release(g)
 		return // the lane now waits for that group
 	}
-	p.enqueue(l.sink, unit{l: l}, urgent(l.q[0].Code, l.q[0].Flap))
+	p.enqueue(l.sink, item{v: l}, urgent(l.q[0].Code, l.q[0].Flap))
 }
 
 // forget drops an idle lane with nothing waiting.
@@ -379,6 +425,8 @@ func (p *Path) dropSink(s *sink) {
 			}
 		}
 		delete(p.sinks, s.key)
+		p.sinkList[s.idx] = nil
+		p.freeIdx = append(p.freeIdx, s.idx)
 	}
 }
 
@@ -386,12 +434,16 @@ func urgent(c alert.Code, f alert.Flap) bool {
 	return c == alert.Red || (c == alert.Yellow && f != alert.FlapEnd)
 }
 
-func (p *Path) enqueue(s *sink, u unit, urgentWork bool) {
-	i := 1
+// readyOf is the queue of a sink that work waits in: 0 for urgent work.
+func readyOf(urgentWork bool) int {
 	if urgentWork {
-		i = 0
+		return 0
 	}
-	s.ready[i].push(u)
+	return 1
+}
+
+func (p *Path) enqueue(s *sink, it item, urgentWork bool) {
+	s.ready[readyOf(urgentWork)].push(it)
 	p.pump(s)
 }
 
@@ -405,24 +457,25 @@ func (p *Path) pump(s *sink) {
 			}
 			return
 		}
-		var u unit
+		var it item
 		switch {
 		case s.ready[0].len() > 0:
-			u = s.ready[0].pop()
+			it = s.ready[0].pop()
 		case s.ready[1].len() > 0:
-			u = s.ready[1].pop()
+			it = s.ready[1].pop()
 		default:
 			return
 		}
-		p.start(s, u)
+		p.start(s, &it)
 	}
 }
 
 // start hands a unit of work to a delivery goroutine.
-func (p *Path) start(s *sink, u unit) {
+func (p *Path) start(s *sink, it *item) {
 	j := &job{sink: s}
-	if u.g != nil {
-		g := u.g
+	switch v := it.v.(type) {
+	case *group:
+		g := v
 		j.group = g
 		j.members = g.members
 		j.a = p.groupAlert(g)
@@ -434,10 +487,23 @@ func (p *Path) start(s *sink, u unit) {
 		for _, m := range g.members {
 			m.sent = -1 // the members' receivers heard of a group
 		}
-	} else {
-		l := u.l
+	case *lane:
+		l := v
 		a := p.pop(l)
 		l.sent = a.Start
+		j.lane = l
+		j.pend = a
+		j.a = p.alertOf(l, &a)
+	default:
+		// A monitor's alert that waited alone: the monitor gets a lane
+		// for as long as the alert is on the way, so that its next
+		// alerts wait behind it.
+		delete(p.single, it.en)
+		a := it.pending()
+		p.bytes -= pendingSize
+		p.queued--
+		l := &lane{en: it.en, sink: s, busy: true, sent: a.Start}
+		p.lanes[it.en] = l
 		j.lane = l
 		j.pend = a
 		j.a = p.alertOf(l, &a)
@@ -627,7 +693,7 @@ func (p *Path) Due(now int64) {
 // release drops one of the things a group waits for.
 func (p *Path) release(g *group) {
 	if g.waits--; g.waits == 0 {
-		p.enqueue(g.sink, unit{g: g}, urgent(g.key.code, g.key.flap))
+		p.enqueue(g.sink, item{v: g}, urgent(g.key.code, g.key.flap))
 	}
 }
 
@@ -639,7 +705,9 @@ func (p *Path) Drain() {
 }
 
 // Idle reports whether nothing waits and nothing is in flight.
-func (p *Path) Idle() bool { return len(p.lanes) == 0 && p.inflight == 0 && len(p.groupQ) == 0 }
+func (p *Path) Idle() bool {
+	return len(p.lanes) == 0 && len(p.single) == 0 && p.inflight == 0 && len(p.groupQ) == 0
+}
 
 // Stats returns the deliveries in flight and the alerts waiting.
 func (p *Path) Stats() (inflight, queued int) { return p.inflight, p.queued }
@@ -654,16 +722,25 @@ var ErrShutdown = errors.New("engine shut down before the alert was delivered")
 // Close must follow.
 func (p *Path) Abandon(grace time.Duration) {
 	p.closed = true
-	left := func(l *lane, a Pending) {
+	// left gives a waiting alert its fate: of lane l, or of monitor en
+	// when it waited alone.
+	left := func(l *lane, en ecs.Entity, a Pending) {
 		if p.cfg.Keep {
 			p.ctr.Kept.Add(1) // stays in the outbox for the next start
 			return
 		}
-		p.deadLetter(l, a, ErrShutdown)
+		var name string
+		var labels map[string]string
+		if l != nil {
+			name, labels = p.info(l)
+		} else {
+			name, labels = p.cfg.Info(en)
+		}
+		p.deadLetter(name, labels, a, ErrShutdown)
 	}
 	for _, g := range p.groupQ {
 		for i, l := range g.members {
-			left(l, g.alerts[i])
+			left(l, l.en, g.alerts[i])
 		}
 	}
 	p.groupQ = nil
@@ -671,10 +748,15 @@ func (p *Path) Abandon(grace time.Duration) {
 	for _, s := range p.sinks {
 		for i := range s.ready {
 			for s.ready[i].len() > 0 {
-				if u := s.ready[i].pop(); u.g != nil {
-					for k, l := range u.g.members {
-						left(l, u.g.alerts[k])
+				it := s.ready[i].pop()
+				switch v := it.v.(type) {
+				case *group:
+					for k, l := range v.members {
+						left(l, l.en, v.alerts[k])
 					}
+				case *lane: // its alerts are in the lane
+				default:
+					left(nil, it.en, it.pending())
 				}
 			}
 		}
@@ -682,7 +764,7 @@ func (p *Path) Abandon(grace time.Duration) {
 	for _, l := range p.lanes {
 		for _, a := range l.q {
 			if a.group == nil {
-				left(l, a)
+				left(l, l.en, a)
 			}
 		}
 		l.q = nil
@@ -709,6 +791,7 @@ func (p *Path) Abandon(grace time.Duration) {
 	}
 	p.inflight, p.queued, p.bytes = 0, 0, 0
 	clear(p.lanes)
+	clear(p.single)
 	clear(p.gone)
 	p.gauges()
 }
@@ -721,12 +804,12 @@ func (p *Path) Close() { close(p.dead) }
 // return or the hard limit passes.
 func (p *Path) Wait() { p.wg.Wait() }
 
-// deadLetter hands a waiting alert to the hook.
-func (p *Path) deadLetter(l *lane, a Pending, err error) {
-	j := &job{lane: l, a: p.alertOf(l, &a)}
+// deadLetter hands a waiting alert of the monitor with name and labels
+// to the hook.
+func (p *Path) deadLetter(name string, labels map[string]string, a Pending, err error) {
+	j := &job{a: alertFor(name, labels, &a)}
 	p.settle(j, err)
 	if p.cfg.Settled != nil {
-		name, _ := p.info(l)
 		p.cfg.Settled(name, &a)
 	}
 }
@@ -931,6 +1014,10 @@ func (p *Path) Rekey(old, new ecs.Entity) {
 		delete(p.lanes, old)
 		l.en = new
 		p.lanes[new] = l
+	} else if it := p.single[old]; it != nil {
+		delete(p.single, old)
+		it.en = new
+		p.single[new] = it
 	}
 }
 

@@ -49,9 +49,12 @@ func (p *Path) collapse(l *lane) {
 }
 
 // shrink makes room for one more waiting alert: it collapses the lane that
-// raises it, then other lanes with alerts to fold, a few at a time.
+// raises it (if it has one), then other lanes with alerts to fold, a few
+// at a time.
 func (p *Path) shrink(l *lane) {
-	p.collapse(l)
+	if l != nil {
+		p.collapse(l)
+	}
 	tried := 0
 	for _, o := range p.lanes {
 		if p.bytes+pendingSize <= p.cfg.Memory || tried == 64 {

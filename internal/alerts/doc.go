@@ -9,6 +9,12 @@
 // is a goroutine of its own that calls the notifier, retries what it may
 // retry, and reports back to the engine's loop, which owns every lane.
 //
+// A backlog is mostly one alert per monitor, so a monitor whose one
+// alert on the way is waiting has no lane: the alert waits, packed, in
+// its sink's queue itself. The monitor gets a lane when a second alert is
+// raised behind it (the first moves into the lane, which takes its place
+// in the queue), when it is removed, or when its alert goes in flight.
+//
 // # Sinks
 //
 // Lanes that share a notifier share a sink, which bounds the deliveries
