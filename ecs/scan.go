@@ -49,11 +49,12 @@ func (s *Store) ScanNames(after uint64, first bool, span int, out []Keyed) ([]Ke
 			}
 			continue
 		}
-		en := x.slots[i]
-		k := keyOf(x.name(en))
+		id := x.slots[i]
+		k := keyOf(x.name(id))
 		if h := x.home(k); h < start || h >= end || (!first && k <= after) {
 			continue
 		}
+		en, _ := s.hs.entity(id)
 		out = append(out, Keyed{k, en})
 	}
 	slices.SortFunc(out[mark:], byKey)

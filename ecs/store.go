@@ -29,6 +29,7 @@ type Store struct {
 	ids         [8]ark.ID // component IDs for Create: the three every monitor has, then the optional ones
 
 	names *nameIndex
+	hs    handles
 }
 
 // NewStore returns an empty store whose wheel clock starts at tick now,
@@ -37,7 +38,11 @@ func NewStore(now int64, capacity int) *Store {
 	// The hint does not go to ark: it would give every archetype table,
 	// such as the one of failing monitors, that many rows up front.
 	w := ark.NewWorld()
+	// The entity bookkeeping is sized once, when the hint is known.
+	var hs handles
+	hs.reserve(w, capacity)
 	s := &Store{
+		hs:       hs,
 		World:    w,
 		Monitors: ark.NewMap3[Probe, Schedule, Health](w),
 		withPlug: ark.NewMap4[Probe, Schedule, Health, Plugins](w),
@@ -58,20 +63,19 @@ func NewStore(now int64, capacity int) *Store {
 		ark.ComponentID[Notify](w)} {
 		s.ids[i] = id
 	}
-	s.names = newNameIndex(capacity, func(e Entity) string { return s.Probes.Get(e).Name })
-	s.Wheel = newWheel(now, s.due)
+	s.names = newNameIndex(capacity, func(id uint32) string {
+		e, _ := s.hs.entity(id)
+		return s.Probes.Get(e).Name
+	})
+	s.Wheel = newWheel(now, &s.hs, s.due)
 	return s
 }
 
-func (s *Store) due(e Entity) (int64, bool) {
-	if !s.World.Alive(e) {
-		return 0, false
-	}
-	return s.Scheds.Get(e).Due, true
-}
+// due is called with live entities only.
+func (s *Store) due(e Entity) (int64, bool) { return s.Scheds.GetUnchecked(e).Due, true }
 
 // Alive reports whether e is a monitor in the store.
-func (s *Store) Alive(e Entity) bool { return s.World.Alive(e) }
+func (s *Store) Alive(e Entity) bool { return s.hs.alive(e) }
 
 // HashName is the 64-bit FNV-1a hash of a monitor name. It is stable across
 // processes, so it also fixes a monitor's phase within its interval.
@@ -85,7 +89,13 @@ func HashName(name string) uint64 {
 }
 
 // Lookup returns the monitor with the given name.
-func (s *Store) Lookup(name string) (Entity, bool) { return s.names.get(name) }
+func (s *Store) Lookup(name string) (Entity, bool) {
+	id, ok := s.names.get(name)
+	if !ok {
+		return Entity{}, false
+	}
+	return s.hs.entity(id)
+}
 
 // Optional holds the components only some monitors have; nil for none.
 type Optional struct {
@@ -101,7 +111,8 @@ type Optional struct {
 func (s *Store) Create(p Probe, sched Schedule, h Health, opt Optional) (Entity, bool) {
 	taken, file := s.names.reserve(p.Name)
 	if file == nil {
-		return taken, false
+		e, _ := s.hs.entity(taken)
+		return e, false
 	}
 	var e Entity
 	switch {
@@ -137,7 +148,8 @@ func (s *Store) Create(p Probe, sched Schedule, h Health, opt Optional) (Entity,
 			*s.Notifies.Get(e) = *opt.Notify
 		}
 	}
-	file(e)
+	s.hs.add(e)
+	file(e.ID())
 	s.Wheel.Insert(e, sched.Due)
 	return e, true
 }
@@ -145,6 +157,7 @@ func (s *Store) Create(p Probe, sched Schedule, h Health, opt Optional) (Entity,
 // Delete removes a monitor. Its wheel entry is dropped when reached.
 func (s *Store) Delete(e Entity) {
 	s.names.del(s.Probes.Get(e).Name)
+	s.hs.remove(e)
 	s.World.RemoveEntity(e)
 }
 
