@@ -7,10 +7,13 @@ import (
 	"github.com/ziad/cpra/pulse"
 )
 
-// Probe is a monitor's identity and its check.
+// Probe is a monitor's check and where its name is. The name is the
+// string the monitor was created with, shared, not copied: Probe keeps a
+// pointer to its bytes and [Health] their count, which saves the 8 bytes
+// of a string's length in every monitor. [Store.Name] reads it.
 type Probe struct {
-	Name  string
 	Check pulse.Checker
+	name  *byte // the name's first byte
 }
 
 // Schedule says when a monitor's next check is due. Times are engine ticks:
@@ -37,7 +40,11 @@ const MaxRules = 1 << 24
 // episode machine and the last check's outcome. It is updated on every
 // check, so it is kept small (24 bytes) and free of pointers.
 type Health struct {
-	LastCheck   int64  // tick when the last check finished
+	// last holds the tick when the last check finished (LastCheck, the low
+	// 48 bits, signed: thousands of years either side of the epoch) and
+	// the length of the monitor's name (the top 16 bits; nameLong for a
+	// longer name, whose length the store keeps apart).
+	last        uint64
 	LastLatency uint32 // microseconds the last check took (saturating)
 	// Rules holds the index of the monitor's rules in the engine's table
 	// (low 24 bits) and the scheduling flags (top 8 bits).
@@ -47,6 +54,25 @@ type Health struct {
 
 // RulesIndex returns the index of the monitor's rules.
 func (h *Health) RulesIndex() uint32 { return h.Rules &^ flagBits }
+
+const (
+	tickBits = 48
+	tickMask = 1<<tickBits - 1
+	nameLong = 1<<(64-tickBits) - 1
+)
+
+// LastCheck returns the tick when the last check finished; 0 before the
+// first.
+func (h *Health) LastCheck() int64 { return int64(h.last<<(64-tickBits)) >> (64 - tickBits) }
+
+// SetLastCheck sets the tick when the last check finished.
+func (h *Health) SetLastCheck(tick int64) { h.last = h.last&^tickMask | uint64(tick)&tickMask }
+
+func (h *Health) nameLen() int { return int(h.last >> tickBits) }
+
+func (h *Health) setNameLen(n int) {
+	h.last = h.last&tickMask | uint64(min(n, nameLong))<<tickBits
+}
 
 // Episode is the state of an open episode; only failing monitors carry it.
 type Episode struct {

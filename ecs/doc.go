@@ -5,7 +5,7 @@
 // # Overview
 //
 // Every monitor is one ark entity. The state every check touches lives in
-// small components that every monitor has ([Probe]: name and check,
+// small components that every monitor has ([Probe]: check and name,
 // [Schedule]: when it is due, [Health]: the last result and the monitor's
 // state in its episode machine, 24 bytes). What only some monitors need
 // lives in components that only they carry: [Episode] while a monitor is

@@ -1,7 +1,11 @@
 package ecs
 
 import (
+	"unsafe"
+
 	ark "github.com/mlange-42/ark/ecs"
+
+	"github.com/ziad/cpra/pulse"
 )
 
 // Entity is a handle to one monitor in the store.
@@ -25,11 +29,12 @@ type Store struct {
 	Wheel    *Wheel
 
 	metaFilter  *ark.Filter1[Meta]
-	probeFilter *ark.Filter1[Probe]
+	probeFilter *ark.Filter2[Probe, Health]
 	ids         [8]ark.ID // component IDs for Create: the three every monitor has, then the optional ones
 
 	names *nameIndex
 	hs    handles
+	long  map[uint32]int // the length of each name of 65535 bytes or more, by entity ID
 }
 
 // NewStore returns an empty store whose wheel clock starts at tick now,
@@ -57,7 +62,7 @@ func NewStore(now int64, capacity int) *Store {
 		Deps:     ark.NewMap[Deps](w),
 	}
 	s.metaFilter = ark.NewFilter1[Meta](w)
-	s.probeFilter = ark.NewFilter1[Probe](w)
+	s.probeFilter = ark.NewFilter2[Probe, Health](w)
 	for i, id := range []ark.ID{ark.ComponentID[Probe](w), ark.ComponentID[Schedule](w), ark.ComponentID[Health](w),
 		ark.ComponentID[Plugins](w), ark.ComponentID[Meta](w), ark.ComponentID[Ring](w), ark.ComponentID[Deps](w),
 		ark.ComponentID[Notify](w)} {
@@ -65,7 +70,7 @@ func NewStore(now int64, capacity int) *Store {
 	}
 	s.names = newNameIndex(capacity, func(id uint32) string {
 		e, _ := s.hs.entity(id)
-		return s.Probes.Get(e).Name
+		return s.Name(e)
 	})
 	s.Wheel = newWheel(now, &s.hs, s.due)
 	return s
@@ -88,6 +93,19 @@ func HashName(name string) uint64 {
 	return h
 }
 
+// Name returns a monitor's name.
+func (s *Store) Name(e Entity) string {
+	return s.name(e.ID(), s.Probes.Get(e), s.Healths.Get(e))
+}
+
+func (s *Store) name(id uint32, p *Probe, h *Health) string {
+	n := h.nameLen()
+	if n == nameLong {
+		n = s.long[id]
+	}
+	return unsafe.String(p.name, n)
+}
+
 // Lookup returns the monitor with the given name.
 func (s *Store) Lookup(name string) (Entity, bool) {
 	id, ok := s.names.get(name)
@@ -106,14 +124,18 @@ type Optional struct {
 	Notify  *Notify
 }
 
-// Create adds a monitor and files it in the wheel at sched.Due, unless the
-// name is taken: then it returns the monitor holding it and false.
-func (s *Store) Create(p Probe, sched Schedule, h Health, opt Optional) (Entity, bool) {
-	taken, file := s.names.reserve(p.Name)
+// Create adds a monitor named name that runs check and files it in the
+// wheel at sched.Due, unless the name is taken: then it returns the
+// monitor holding it and false. The monitor keeps name's bytes, which
+// strings never change.
+func (s *Store) Create(name string, check pulse.Checker, sched Schedule, h Health, opt Optional) (Entity, bool) {
+	taken, file := s.names.reserve(name)
 	if file == nil {
 		e, _ := s.hs.entity(taken)
 		return e, false
 	}
+	p := Probe{Check: check, name: unsafe.StringData(name)}
+	h.setNameLen(len(name))
 	var e Entity
 	switch {
 	case opt.Meta == nil && opt.Ring == nil && opt.Deps == nil && opt.Plugins == nil && opt.Notify == nil:
@@ -149,6 +171,12 @@ func (s *Store) Create(p Probe, sched Schedule, h Health, opt Optional) (Entity,
 		}
 	}
 	s.hs.add(e)
+	if len(name) >= nameLong {
+		if s.long == nil {
+			s.long = make(map[uint32]int)
+		}
+		s.long[e.ID()] = len(name)
+	}
 	file(e.ID())
 	s.Wheel.Insert(e, sched.Due)
 	return e, true
@@ -156,7 +184,10 @@ func (s *Store) Create(p Probe, sched Schedule, h Health, opt Optional) (Entity,
 
 // Delete removes a monitor. Its wheel entry is dropped when reached.
 func (s *Store) Delete(e Entity) {
-	s.names.del(s.Probes.Get(e).Name)
+	s.names.del(s.Name(e))
+	if s.long != nil {
+		delete(s.long, e.ID())
+	}
 	s.hs.remove(e)
 	s.World.RemoveEntity(e)
 }
@@ -179,7 +210,8 @@ func (s *Store) Select(match func(labels map[string]string) bool, out []Entity) 
 func (s *Store) Named(match func(name string) bool, out []Entity) []Entity {
 	q := s.probeFilter.Query()
 	for q.Next() {
-		if match(q.Get().Name) {
+		p, h := q.Get()
+		if match(s.name(q.Entity().ID(), p, h)) {
 			out = append(out, q.Entity())
 		}
 	}

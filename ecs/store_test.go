@@ -2,26 +2,25 @@ package ecs
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/ziad/cpra/pulse"
 )
 
-func newProbe(name string) Probe {
-	return Probe{Name: name, Check: pulse.CheckerFunc(nil)}
-}
+var nop = pulse.CheckerFunc(nil)
 
 // A monitor removed and replaced by one that gets its ID is a different
 // entity: the old one is not alive, lookups find the new one, and the
 // wheel never hands out the old one.
 func TestStoreReusedID(t *testing.T) {
 	s := NewStore(0, 4)
-	a, ok := s.Create(newProbe("a"), Schedule{Due: 100}, Health{}, Optional{})
+	a, ok := s.Create("a", nop, Schedule{Due: 100}, Health{}, Optional{})
 	if !ok {
 		t.Fatal("Create a: name taken in an empty store")
 	}
 	s.Delete(a)
-	b, ok := s.Create(newProbe("b"), Schedule{Due: 5000}, Health{}, Optional{})
+	b, ok := s.Create("b", nop, Schedule{Due: 5000}, Health{}, Optional{})
 	if !ok {
 		t.Fatal("Create b: name taken")
 	}
@@ -40,7 +39,7 @@ func TestStoreReusedID(t *testing.T) {
 	if e, ok := s.Lookup("b"); !ok || e != b {
 		t.Errorf("got Lookup(b) = %v, %v; want %v, true", e, ok, b)
 	}
-	if e, ok := s.Create(newProbe("b"), Schedule{Due: 1}, Health{}, Optional{}); ok || e != b {
+	if e, ok := s.Create("b", nop, Schedule{Due: 1}, Health{}, Optional{}); ok || e != b {
 		t.Errorf("got Create(b) again = %v, %v; want %v, false", e, ok, b)
 	}
 	var popped []int64
@@ -62,7 +61,7 @@ func TestStoreDropsRemoved(t *testing.T) {
 	s := NewStore(0, 0)
 	var es []Entity
 	for i := range 100 {
-		e, _ := s.Create(newProbe(fmt.Sprint(i)), Schedule{Due: int64(10 + i)}, Health{}, Optional{})
+		e, _ := s.Create(fmt.Sprint(i), nop, Schedule{Due: int64(10 + i)}, Health{}, Optional{})
 		es = append(es, e)
 	}
 	for _, e := range es[:50] {
@@ -86,7 +85,7 @@ func TestStoreReservesEntities(t *testing.T) {
 	const n = 5000
 	s := NewStore(0, n)
 	for i := range n + 10 {
-		if _, ok := s.Create(newProbe(fmt.Sprint(i)), Schedule{Due: 1}, Health{}, Optional{}); !ok {
+		if _, ok := s.Create(fmt.Sprint(i), nop, Schedule{Due: 1}, Health{}, Optional{}); !ok {
 			t.Fatalf("Create %d: name taken", i)
 		}
 		if i == n-1 {
@@ -97,7 +96,7 @@ func TestStoreReservesEntities(t *testing.T) {
 	}
 	for i := range n + 10 {
 		e, ok := s.Lookup(fmt.Sprint(i))
-		if !ok || !s.Alive(e) || s.Probes.Get(e).Name != fmt.Sprint(i) {
+		if !ok || !s.Alive(e) || s.Name(e) != fmt.Sprint(i) {
 			t.Fatalf("got Lookup(%d) = %v, %v", i, e, ok)
 		}
 	}
@@ -108,5 +107,44 @@ func TestEntityOf(t *testing.T) {
 		if e := entityOf(c[0], c[1]); e.ID() != c[0] || e.Gen() != c[1] {
 			t.Errorf("got entityOf(%d, %d) = ID %d, gen %d", c[0], c[1], e.ID(), e.Gen())
 		}
+	}
+}
+
+// A monitor's name comes back whole whatever its length, including names
+// too long for the count Health keeps, and setting the last check's tick
+// leaves it alone.
+func TestStoreNames(t *testing.T) {
+	s := NewStore(0, 0)
+	long := strings.Repeat("x", 70000)
+	names := []string{"a", strings.Repeat("é", 300), strings.Repeat("y", nameLong-1), strings.Repeat("z", nameLong), long, long + "!"}
+	var es []Entity
+	for _, n := range names {
+		e, ok := s.Create(n, nop, Schedule{Due: 1}, Health{}, Optional{})
+		if !ok {
+			t.Fatalf("Create(%d bytes): name taken", len(n))
+		}
+		es = append(es, e)
+	}
+	for i, e := range es {
+		h := s.Healths.Get(e)
+		for _, tick := range []int64{0, -1, 1 << 40, -(1 << 40), 123456789} {
+			h.SetLastCheck(tick)
+			if got := h.LastCheck(); got != tick {
+				t.Errorf("got LastCheck %d after SetLastCheck(%d)", got, tick)
+			}
+			if got := s.Name(e); got != names[i] {
+				t.Fatalf("got a name of %d bytes after SetLastCheck(%d), want %d", len(got), tick, len(names[i]))
+			}
+		}
+		if got, ok := s.Lookup(names[i]); !ok || got != e {
+			t.Errorf("got Lookup(%d bytes) = %v, %v; want %v", len(names[i]), got, ok, e)
+		}
+	}
+	s.Delete(es[4])
+	if got := s.Name(es[5]); got != names[5] {
+		t.Errorf("got a name of %d bytes after another long one went, want %d", len(got), len(names[5]))
+	}
+	if len(s.long) != 2 {
+		t.Errorf("got %d long names kept apart, want 2", len(s.long))
 	}
 }

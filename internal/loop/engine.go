@@ -434,7 +434,7 @@ func (e *Engine) addMonitor(sp *Spec) (ecs.Entity, error) {
 	if e.away(sp.Name) {
 		h.Rules |= ecs.Away
 	}
-	en, ok := s.Create(ecs.Probe{Name: sp.Name, Check: sp.Check}, sched, h, opt)
+	en, ok := s.Create(sp.Name, sp.Check, sched, h, opt)
 	if !ok {
 		if opt.Deps != nil {
 			e.unrefParents(opt.Deps.Set)
@@ -556,7 +556,7 @@ func (e *Engine) parents(sp *Spec, buf []string) ([]string, error) {
 				return nil, e.errs.Monitor(sp.Name, fmt.Sprintf("DependsOn[%d]", i),
 					fmt.Errorf("monitor m%d.%d: %w", r.ID.ID(), r.ID.Gen(), e.errs.NotFound))
 			}
-			name = s.Probes.Get(r.ID).Name
+			name = s.Name(r.ID)
 		}
 		if name == sp.Name {
 			return nil, e.errs.Monitor(sp.Name, fmt.Sprintf("DependsOn[%d]", i), errors.New("a monitor cannot depend on itself"))
@@ -594,7 +594,7 @@ func (e *Engine) removeMonitor(en ecs.Entity) error {
 	h = s.Healths.Get(en)
 	e.count(h.Phase, -1)
 	e.rules.unref(h.RulesIndex())
-	name := s.Probes.Get(en).Name
+	name := s.Name(en)
 	if k := e.keep; k != nil {
 		// Alerts waiting for their batch go to the alert path now, while
 		// the monitor's name and labels can still be read.
@@ -627,12 +627,12 @@ func (e *Engine) updateMonitor(en ecs.Entity, sp *Spec) (ecs.Entity, error) {
 	if en.IsZero() || !s.Alive(en) {
 		return ecs.Entity{}, e.errs.NotFound
 	}
-	name := s.Probes.Get(en).Name
+	name := s.Name(en)
 	if sp.Name != name {
 		return ecs.Entity{}, e.errs.Monitor(sp.Name, "Name", fmt.Errorf("an update keeps the name %q: remove the monitor and add the new one", name))
 	}
 	h := s.Healths.Get(en)
-	c := &carried{m: e.kept(en, h), lastCheck: h.LastCheck, latency: h.LastLatency}
+	c := &carried{m: e.kept(en, h), lastCheck: h.LastCheck(), latency: h.LastLatency}
 	c.m.State.Fails, c.m.State.Succs = h.Fails, h.Succs
 	if h.Phase.Open() {
 		c.lastErr = s.Episodes.Get(en).LastErr
@@ -703,9 +703,9 @@ func (e *Engine) statusOf(en ecs.Entity) (Status, error) {
 	if en.IsZero() || !s.Alive(en) {
 		return Status{}, e.errs.NotFound
 	}
-	p, sc, h := s.Monitors.Get(en)
+	_, sc, h := s.Monitors.Get(en)
 	st := Status{
-		Name:        p.Name,
+		Name:        s.Name(en),
 		Phase:       h.Phase,
 		Code:        h.Code,
 		Fails:       int(h.Fails),
@@ -720,7 +720,7 @@ func (e *Engine) statusOf(en ecs.Entity) (Status, error) {
 		Away:        h.Rules&ecs.Away != 0,
 	}
 	if h.Phase != episode.Unknown {
-		st.LastCheck = e.tickTime(h.LastCheck)
+		st.LastCheck = e.tickTime(h.LastCheck())
 	}
 	if s.Metas.Has(en) {
 		st.Labels = s.Metas.Get(en).Labels
@@ -960,5 +960,5 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 
 // info returns a monitor's name and labels, for its alerts.
 func (e *Engine) info(en ecs.Entity) (string, map[string]string) {
-	return e.store.Probes.Get(en).Name, e.labels(en)
+	return e.store.Name(en), e.labels(en)
 }

@@ -134,7 +134,7 @@ func (e *Engine) matches(f *Filter, en ecs.Entity) bool {
 			}
 		}
 	}
-	return f.Name == "" || containsFold(s.Probes.Get(en).Name, f.Name)
+	return f.Name == "" || containsFold(s.Name(en), f.Name)
 }
 
 // containsFold reports whether sub is within s, ASCII letters compared

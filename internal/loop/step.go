@@ -139,7 +139,7 @@ func (e *Engine) effects(en ecs.Entity, h *ecs.Health, st *episode.State, fx *ep
 	}
 	if fx.DryRun {
 		e.stats.remediationsDryRun.Add(1)
-		e.log.Info("dry run: remediation not run", "monitor", s.Probes.Get(en).Name, "attempt", st.Attempts)
+		e.log.Info("dry run: remediation not run", "monitor", s.Name(en), "attempt", st.Attempts)
 	}
 	if fx.FlapStart {
 		e.stats.flapStarts.Add(1)
@@ -155,7 +155,7 @@ func (e *Engine) effects(en ecs.Entity, h *ecs.Health, st *episode.State, fx *ep
 		// Confirm sooner: bring the next check forward (the old wheel
 		// entry goes stale).
 		sc := s.Scheds.Get(en)
-		if r := h.LastCheck + e.rules.list[h.RulesIndex()].Retry; r < sc.Due {
+		if r := h.LastCheck() + e.rules.list[h.RulesIndex()].Retry; r < sc.Due {
 			sc.Due = r
 			s.Wheel.Insert(en, r)
 		}
@@ -167,7 +167,6 @@ func (e *Engine) effects(en ecs.Entity, h *ecs.Health, st *episode.State, fx *ep
 // startAttempt hands a remediation attempt to the intervention pipeline.
 func (e *Engine) startAttempt(en ecs.Entity, h *ecs.Health, st *episode.State, lastErr error) {
 	s := e.store
-	p := s.Probes.Get(en)
 	pl := s.Plugins.Get(en)
 	tick := e.tickNow()
 	if pl.Limit > 0 {
@@ -184,7 +183,7 @@ func (e *Engine) startAttempt(en ecs.Entity, h *ecs.Health, st *episode.State, l
 	e.l.fixing++
 	shard := 0
 	if e.cfg.Cluster != nil {
-		shard = e.shardOf(p.Name)
+		shard = e.shardOf(s.Name(en))
 	}
 	e.fix.Submit(&fixpipe.Call{
 		Shard:   shard,
@@ -194,7 +193,7 @@ func (e *Engine) startAttempt(en ecs.Entity, h *ecs.Health, st *episode.State, l
 		Timeout: time.Duration(pl.FixTimeout) * time.Millisecond,
 		Rem:     pl.Remediate,
 		Inc: intervene.Incident{
-			Monitor:  p.Name,
+			Monitor:  s.Name(en),
 			Attempt:  int(st.Attempts),
 			Err:      lastErr,
 			Since:    time.UnixMilli(st.Start),
@@ -226,7 +225,7 @@ func (e *Engine) parentFacts(en ecs.Entity) episode.Parents {
 		case ph.Phase == episode.Unknown:
 			p.Last = math.MinInt64
 		default:
-			p.Last = min(p.Last, e.unix(ph.LastCheck))
+			p.Last = min(p.Last, e.unix(ph.LastCheck()))
 		}
 	}
 	return p
@@ -242,7 +241,7 @@ func (e *Engine) checkParents(en ecs.Entity, since int64) {
 			continue
 		}
 		ph := s.Healths.Get(pe)
-		if ph.Flags&episode.Quiet == 0 && !ph.Phase.Open() && (ph.Phase == episode.Unknown || e.unix(ph.LastCheck) < since) {
+		if ph.Flags&episode.Quiet == 0 && !ph.Phase.Open() && (ph.Phase == episode.Unknown || e.unix(ph.LastCheck()) < since) {
 			e.checkSoon(pe, ph)
 		}
 	}
