@@ -81,10 +81,17 @@ type Episode struct {
 }
 
 // Ring is a monitor's recent results, for a failure window and flap
-// detection; only monitors with one of those carry it.
+// detection; only monitors with one of those carry it, and [Window] with
+// it.
 type Ring struct {
 	History uint64 // newest in bit 0: 1 failed
-	WindowN uint8  // results the failure window counts
+}
+
+// Window is the number of a monitor's recent results its failure window
+// counts: those since its last recovery. It goes with [Ring] and is apart
+// from it so that neither has padding: 9 bytes for both, not 16.
+type Window struct {
+	N uint8
 }
 
 // Plugins holds what only monitors with a remediator have: the
@@ -109,12 +116,16 @@ type Notify struct {
 	N alert.Notifier
 }
 
-// Meta holds a monitor's labels and maintenance bookkeeping; only
-// monitors with labels or maintenance windows of their own carry it.
+// Meta holds a monitor's labels; only monitors with labels or
+// maintenance windows of their own carry it, and [Maint] with it.
 type Meta struct {
-	Labels  map[string]string
-	MaintID uint32 // the engine's record of the monitor's own windows; 0 for none
-	Maint   uint8  // maintenance windows covering the monitor now
+	Labels map[string]string
+}
+
+// Maint is the number of maintenance windows covering a monitor now. It
+// goes with [Meta] and is apart from it so that neither has padding.
+type Maint struct {
+	Open uint8
 }
 
 // Deps names the monitors a monitor depends on. Monitors with the same

@@ -25,12 +25,14 @@ type Store struct {
 	Episodes *ark.Map[Episode]
 	Metas    *ark.Map[Meta]
 	Rings    *ark.Map[Ring]
+	Windows  *ark.Map[Window]
+	Maints   *ark.Map[Maint]
 	Deps     *ark.Map[Deps]
 	Wheel    *Wheel
 
 	metaFilter  *ark.Filter1[Meta]
 	probeFilter *ark.Filter2[Probe, Health]
-	ids         [8]ark.ID // component IDs for Create: the three every monitor has, then the optional ones
+	ids         [10]ark.ID // component IDs for Create: the three every monitor has, the optional ones, then those that go with Meta and Ring
 
 	names *nameIndex
 	hs    handles
@@ -59,13 +61,15 @@ func NewStore(now int64, capacity int) *Store {
 		Episodes: ark.NewMap[Episode](w),
 		Metas:    ark.NewMap[Meta](w),
 		Rings:    ark.NewMap[Ring](w),
+		Windows:  ark.NewMap[Window](w),
+		Maints:   ark.NewMap[Maint](w),
 		Deps:     ark.NewMap[Deps](w),
 	}
 	s.metaFilter = ark.NewFilter1[Meta](w)
 	s.probeFilter = ark.NewFilter2[Probe, Health](w)
 	for i, id := range []ark.ID{ark.ComponentID[Probe](w), ark.ComponentID[Schedule](w), ark.ComponentID[Health](w),
 		ark.ComponentID[Plugins](w), ark.ComponentID[Meta](w), ark.ComponentID[Ring](w), ark.ComponentID[Deps](w),
-		ark.ComponentID[Notify](w)} {
+		ark.ComponentID[Notify](w), ark.ComponentID[Maint](w), ark.ComponentID[Window](w)} {
 		s.ids[i] = id
 	}
 	s.names = newNameIndex(capacity, func(id uint32) string {
@@ -145,9 +149,10 @@ func (s *Store) Create(name string, check pulse.Checker, sched Schedule, h Healt
 	default:
 		// Any other mix: create the entity in its final table at once
 		// rather than move it once per component.
-		var buf [8]ark.ID
+		var buf [len(s.ids)]ark.ID
 		ids := append(buf[:0], s.ids[:3]...)
-		for i, has := range [5]bool{opt.Plugins != nil, opt.Meta != nil, opt.Ring != nil, opt.Deps != nil, opt.Notify != nil} {
+		for i, has := range [7]bool{opt.Plugins != nil, opt.Meta != nil, opt.Ring != nil, opt.Deps != nil, opt.Notify != nil,
+			opt.Meta != nil, opt.Ring != nil} {
 			if has {
 				ids = append(ids, s.ids[3+i])
 			}
@@ -159,9 +164,11 @@ func (s *Store) Create(name string, check pulse.Checker, sched Schedule, h Healt
 		}
 		if opt.Meta != nil {
 			*s.Metas.Get(e) = *opt.Meta
+			*s.Maints.Get(e) = Maint{}
 		}
 		if opt.Ring != nil {
 			*s.Rings.Get(e) = *opt.Ring
+			*s.Windows.Get(e) = Window{}
 		}
 		if opt.Deps != nil {
 			*s.Deps.Get(e) = *opt.Deps

@@ -247,7 +247,7 @@ func (e *Engine) reset(en ecs.Entity) {
 	h.LastLatency = 0
 	h.Rules &^= ecs.Dirty | ecs.Rephase
 	if s.Rings.Has(en) {
-		*s.Rings.Get(en) = ecs.Ring{}
+		*s.Rings.Get(en), *s.Windows.Get(en) = ecs.Ring{}, ecs.Window{}
 	}
 	if s.Plugins.Has(en) {
 		pl := s.Plugins.Get(en)
@@ -260,7 +260,7 @@ func (e *Engine) reset(en ecs.Entity) {
 // previous owner's.
 func (e *Engine) syncMaint(en ecs.Entity) {
 	s := e.store
-	in := s.Metas.Has(en) && s.Metas.Get(en).Maint > 0
+	in := s.Maints.Has(en) && s.Maints.Get(en).Open > 0
 	flag := s.Healths.Get(en).Flags&episode.Maint != 0
 	switch {
 	case in && !flag:

@@ -639,7 +639,7 @@ func (e *Engine) updateMonitor(en ecs.Entity, sp *Spec) (ecs.Entity, error) {
 	}
 	if s.Rings.Has(en) {
 		rg := s.Rings.Get(en)
-		c.history, c.windowN, c.hadHistory = rg.History, rg.WindowN, true
+		c.history, c.windowN, c.hadHistory = rg.History, s.Windows.Get(en).N, true
 	}
 	if s.Plugins.Has(en) {
 		pl := s.Plugins.Get(en)

@@ -201,8 +201,7 @@ func (e *Engine) resume(en ecs.Entity, m persist.Monitor, c *carried) {
 		h.SetLastCheck(c.lastCheck)
 		h.LastLatency = c.latency
 		if c.hadHistory && (rules.FailureWindow > 0 || rules.FlapHigh > 0) {
-			rg := s.Rings.Get(en)
-			rg.History, rg.WindowN = c.history, c.windowN
+			s.Rings.Get(en).History, s.Windows.Get(en).N = c.history, c.windowN
 			if c.history != 0 {
 				h.Flags &^= episode.Clean
 			}

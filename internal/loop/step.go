@@ -39,8 +39,7 @@ func (e *Engine) step(en ecs.Entity, ev episode.Event, err error) {
 	}
 	ring := rules.FailureWindow > 0 || rules.FlapHigh > 0
 	if ring {
-		rg := s.Rings.Get(en)
-		st.History, st.WindowN = rg.History, rg.WindowN
+		st.History, st.WindowN = s.Rings.Get(en).History, s.Windows.GetUnchecked(en).N
 	}
 	var pl *ecs.Plugins
 	if rules.Remediates {
@@ -87,8 +86,7 @@ func (e *Engine) step(en ecs.Entity, ev episode.Event, err error) {
 		}
 	}
 	if ring {
-		rg := s.Rings.Get(en)
-		rg.History, rg.WindowN = next.History, next.WindowN
+		s.Rings.Get(en).History, s.Windows.GetUnchecked(en).N = next.History, next.WindowN
 	}
 	if pl != nil {
 		pl = s.Plugins.Get(en) // the monitor may have moved
