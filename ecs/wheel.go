@@ -15,7 +15,7 @@ const (
 	superTicks   = 1 << superBits
 	levelSlots   = 2 << pageBits
 	slotMask     = levelSlots - 1
-	chunkLen     = 61 // a chunk is 256 bytes
+	chunkLen     = 29 // a chunk is 128 bytes
 	smallCascade = 1024
 	// MaxHorizon is how far ahead of now an entry may be due.
 	MaxHorizon = int64(pageTicks) * superTicks
