@@ -69,3 +69,20 @@ func TestNameIndexTagCollisions(t *testing.T) {
 		}
 	}
 }
+
+// IDs up to the top of the index's width come back whole, whatever their
+// tags.
+func TestNameIndexWideIDs(t *testing.T) {
+	names := map[uint32]string{}
+	x := newNameIndex(0, func(id uint32) string { return names[id] })
+	for i := range uint32(2000) {
+		id := uint32(1<<idBits-1) - i*4099
+		names[id] = fmt.Sprint("w", i)
+		x.put(names[id], id)
+	}
+	for id, name := range names {
+		if got, ok := x.get(name); !ok || got != id {
+			t.Fatalf("got get(%q) = %d, %v; want %d", name, got, ok, id)
+		}
+	}
+}

@@ -128,15 +128,22 @@ type Optional struct {
 	Notify  *Notify
 }
 
+// MaxMonitors is the number of monitors a store can hold.
+const MaxMonitors = 1<<idBits - 2 // ark's IDs start after its two reserved ones
+
 // Create adds a monitor named name that runs check and files it in the
 // wheel at sched.Due, unless the name is taken: then it returns the
-// monitor holding it and false. The monitor keeps name's bytes, which
-// strings never change.
+// monitor holding it and false; or unless the store holds MaxMonitors:
+// then it returns the zero entity and false. The monitor keeps name's
+// bytes, which strings never change.
 func (s *Store) Create(name string, check pulse.Checker, sched Schedule, h Health, opt Optional) (Entity, bool) {
 	taken, file := s.names.reserve(name)
 	if file == nil {
 		e, _ := s.hs.entity(taken)
 		return e, false
+	}
+	if s.names.n >= MaxMonitors {
+		return Entity{}, false
 	}
 	p := Probe{Check: check, name: unsafe.StringData(name)}
 	h.setNameLen(len(name))
@@ -176,6 +183,11 @@ func (s *Store) Create(name string, check pulse.Checker, sched Schedule, h Healt
 		if opt.Notify != nil {
 			*s.Notifies.Get(e) = *opt.Notify
 		}
+	}
+	if e.ID() >= 1<<idBits {
+		// ark takes a new ID only when no freed one is left, so
+		// below MaxMonitors monitors every ID fits.
+		panic("ecs: an entity ID beyond the name index's width")
 	}
 	s.hs.add(e)
 	if len(name) >= nameLong {

@@ -440,6 +440,9 @@ func (e *Engine) addMonitor(sp *Spec) (ecs.Entity, error) {
 			e.unrefParents(opt.Deps.Set)
 		}
 		e.rules.unref(idx)
+		if en.IsZero() {
+			return ecs.Entity{}, e.errs.Monitor(sp.Name, "Name", fmt.Errorf("the engine holds %d monitors, its maximum", ecs.MaxMonitors))
+		}
 		return ecs.Entity{}, e.errs.Monitor(sp.Name, "Name", e.errs.Duplicate)
 	}
 	e.monitors.Add(1)
