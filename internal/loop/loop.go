@@ -403,7 +403,7 @@ func (e *Engine) apply(rs []pulsepipe.Result) {
 		if !s.Alive(r.E) {
 			continue
 		}
-		h := s.Healths.Get(r.E)
+		h := s.Healths.GetUnchecked(r.E) // alive, as the store's own record says
 		h.Rules &^= ecs.InFlight
 		if h.Rules&ecs.Away != 0 {
 			if h.Rules&ecs.Watch != 0 {
