@@ -129,9 +129,10 @@ type Maint struct {
 }
 
 // Deps names the monitors a monitor depends on. Monitors with the same
-// parents share one set.
+// parents share one set, which the engine keeps in a table: Deps is the
+// set's index there, half the size of a pointer.
 type Deps struct {
-	Set *ParentSet
+	Set uint32
 }
 
 // ParentSet is a list of parent names, shared by the monitors that have it.
@@ -139,4 +140,5 @@ type ParentSet struct {
 	Names []string
 	Key   string // the names joined, to find the set
 	Refs  int    // monitors holding it
+	Index uint32 // where the engine's table holds it: the Set of their Deps
 }

@@ -20,7 +20,7 @@ func TestComponentSizes(t *testing.T) {
 		{"Window", unsafe.Sizeof(Window{}), 1},
 		{"Meta", unsafe.Sizeof(Meta{}), 8},
 		{"Maint", unsafe.Sizeof(Maint{}), 1},
-		{"Deps", unsafe.Sizeof(Deps{}), 8},
+		{"Deps", unsafe.Sizeof(Deps{}), 4},
 		// A wheel chunk: entries per chunk against its size.
 		{"chunk", unsafe.Sizeof(chunk{}), 128},
 	} {

@@ -201,7 +201,8 @@ func (s *Store) Create(name string, check pulse.Checker, sched Schedule, h Healt
 	return e, true
 }
 
-// Delete removes a monitor. Its wheel entry is dropped when reached.
+// Delete removes a monitor. Its wheel entry is dropped when reached, or
+// stands for the next monitor given its ID (see [Wheel]).
 func (s *Store) Delete(e Entity) {
 	s.names.del(s.Name(e))
 	if s.long != nil {

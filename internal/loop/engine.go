@@ -168,14 +168,14 @@ type Engine struct {
 	behind  Behind
 	parked  atomic.Int64 // checks in batches waiting for room in the pulse queue
 
-	l          loopState                 // owned by the loop
-	maints     maints                    // owned with the store
-	parentSets map[string]*ecs.ParentSet // owned with the store
-	parentRefs map[string]int            // parent sets naming each monitor, by name
-	budget     *budget.Budget            // owned with the store
-	keep       *keeper                   // owned with the store; nil without a Store
-	carry      *carried                  // the state an update hands to the monitor it adds
-	early      []early                   // alerts raised before Start
+	l          loopState      // owned by the loop
+	maints     maints         // owned with the store
+	parentSets parentSets     // owned with the store
+	parentRefs map[string]int // parent sets naming each monitor, by name
+	budget     *budget.Budget // owned with the store
+	keep       *keeper        // owned with the store; nil without a Store
+	carry      *carried       // the state an update hands to the monitor it adds
+	early      []early        // alerts raised before Start
 
 	owned       []bool // in a cluster: the shards the engine runs; owned with the store
 	shardsOwned atomic.Int64
@@ -429,7 +429,8 @@ func (e *Engine) addMonitor(sp *Spec) (ecs.Entity, error) {
 		opt.Ring = &ecs.Ring{}
 	}
 	if len(parents) > 0 {
-		opt.Deps = &ecs.Deps{Set: e.parentSet(parents)}
+		ps := e.parentSet(parents)
+		opt.Deps = &ecs.Deps{Set: ps.Index}
 	}
 	if e.away(sp.Name) {
 		h.Rules |= ecs.Away
@@ -437,7 +438,7 @@ func (e *Engine) addMonitor(sp *Spec) (ecs.Entity, error) {
 	en, ok := s.Create(sp.Name, sp.Check, sched, h, opt)
 	if !ok {
 		if opt.Deps != nil {
-			e.unrefParents(opt.Deps.Set)
+			e.unrefParents(e.parentSets.list[opt.Deps.Set])
 		}
 		e.rules.unref(idx)
 		if en.IsZero() {
@@ -470,16 +471,38 @@ func routes(n alert.Notifier) uint8 {
 	return episode.RouteAll
 }
 
+// parentSets is the table of the monitors' parent sets, which their Deps
+// name by index.
+type parentSets struct {
+	byKey map[string]*ecs.ParentSet
+	list  []*ecs.ParentSet // nil: a free index
+	free  []uint32
+}
+
+// parentsOf returns the parent set of a monitor that has one.
+func (e *Engine) parentsOf(en ecs.Entity) *ecs.ParentSet {
+	return e.parentSets.list[e.store.Deps.Get(en).Set]
+}
+
 // parentSet returns the shared set of these parent names.
 func (e *Engine) parentSet(names []string) *ecs.ParentSet {
 	key := strings.Join(names, "\x00")
-	if e.parentSets == nil {
-		e.parentSets = make(map[string]*ecs.ParentSet)
+	t := &e.parentSets
+	if t.byKey == nil {
+		t.byKey = make(map[string]*ecs.ParentSet)
 	}
-	ps := e.parentSets[key]
+	ps := t.byKey[key]
 	if ps == nil {
 		ps = &ecs.ParentSet{Names: slices.Clone(names), Key: key}
-		e.parentSets[key] = ps
+		if n := len(t.free); n > 0 {
+			ps.Index = t.free[n-1]
+			t.free = t.free[:n-1]
+			t.list[ps.Index] = ps
+		} else {
+			ps.Index = uint32(len(t.list))
+			t.list = append(t.list, ps)
+		}
+		t.byKey[key] = ps
 		if e.parentRefs == nil {
 			e.parentRefs = make(map[string]int)
 		}
@@ -493,7 +516,10 @@ func (e *Engine) parentSet(names []string) *ecs.ParentSet {
 
 func (e *Engine) unrefParents(ps *ecs.ParentSet) {
 	if ps.Refs--; ps.Refs == 0 {
-		delete(e.parentSets, ps.Key)
+		t := &e.parentSets
+		delete(t.byKey, ps.Key)
+		t.list[ps.Index] = nil
+		t.free = append(t.free, ps.Index)
 		for _, n := range ps.Names {
 			if e.parentRefs[n]--; e.parentRefs[n] == 0 {
 				delete(e.parentRefs, n)
@@ -520,7 +546,7 @@ func (e *Engine) cycle(name string, parents []string) []string {
 		if !ok || !s.Deps.Has(en) {
 			return nil
 		}
-		set := s.Deps.Get(en).Set
+		set := e.parentsOf(en)
 		if seen == nil {
 			seen = make(map[*ecs.ParentSet]bool)
 		}
@@ -616,7 +642,7 @@ func (e *Engine) removeMonitor(en ecs.Entity) error {
 	e.maintRemoved(en)
 	e.budget.Count(e.labels(en), -1)
 	if s.Deps.Has(en) {
-		e.unrefParents(s.Deps.Get(en).Set)
+		e.unrefParents(e.parentsOf(en))
 	}
 	s.Delete(en)
 	e.monitors.Add(-1)
@@ -661,7 +687,7 @@ func (e *Engine) updateMonitor(en ecs.Entity, sp *Spec) (ecs.Entity, error) {
 	e.maintRemoved(en)
 	e.budget.Count(e.labels(en), -1)
 	if s.Deps.Has(en) {
-		e.unrefParents(s.Deps.Get(en).Set)
+		e.unrefParents(e.parentsOf(en))
 	}
 	s.Delete(en)
 	e.monitors.Add(-1)

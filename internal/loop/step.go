@@ -208,7 +208,7 @@ func (e *Engine) startAttempt(en ecs.Entity, h *ecs.Health, st *episode.State, l
 func (e *Engine) parentFacts(en ecs.Entity) episode.Parents {
 	s := e.store
 	p := episode.Parents{Known: true, Last: math.MaxInt64}
-	for _, name := range s.Deps.Get(en).Set.Names {
+	for _, name := range e.parentsOf(en).Names {
 		pe, ok := s.Lookup(name)
 		if !ok {
 			continue
@@ -233,7 +233,7 @@ func (e *Engine) parentFacts(en ecs.Entity) episode.Parents {
 // episode began.
 func (e *Engine) checkParents(en ecs.Entity, since int64) {
 	s := e.store
-	for _, name := range s.Deps.Get(en).Set.Names {
+	for _, name := range e.parentsOf(en).Names {
 		pe, ok := s.Lookup(name)
 		if !ok {
 			continue
