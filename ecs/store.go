@@ -97,6 +97,16 @@ func HashName(name string) uint64 {
 	return h
 }
 
+// Health returns a monitor's health. Like ark's Get it panics when e is
+// gone, but it asks the store's own record, which the hot paths have just
+// read, not ark's.
+func (s *Store) Health(e Entity) *Health {
+	if !s.hs.alive(e) {
+		panic("ecs: the health of a removed monitor")
+	}
+	return s.Healths.GetUnchecked(e)
+}
+
 // Name returns a monitor's name.
 func (s *Store) Name(e Entity) string {
 	return s.name(e.ID(), s.Probes.Get(e), s.Healths.Get(e))

@@ -23,7 +23,7 @@ import (
 // attempt's for a failed attempt. It runs where the store's owner runs.
 func (e *Engine) step(en ecs.Entity, ev episode.Event, err error) {
 	s := e.store
-	h := s.Healths.Get(en)
+	h := s.Health(en) // en is alive: its other components are read unchecked
 	if h.Rules&ecs.Away != 0 && ev.Kind != episode.Remove {
 		return // another engine of the cluster runs it
 	}
@@ -31,7 +31,7 @@ func (e *Engine) step(en ecs.Entity, ev episode.Event, err error) {
 	st := episode.State{Core: h.Core}
 	checkErr := err
 	if st.Phase.Open() {
-		ep := s.Episodes.Get(en)
+		ep := s.Episodes.GetUnchecked(en)
 		st.Ep = ep.Ep
 		if ev.Kind != episode.Fail {
 			checkErr = ep.LastErr
@@ -39,11 +39,11 @@ func (e *Engine) step(en ecs.Entity, ev episode.Event, err error) {
 	}
 	ring := rules.FailureWindow > 0 || rules.FlapHigh > 0
 	if ring {
-		st.History, st.WindowN = s.Rings.Get(en).History, s.Windows.GetUnchecked(en).N
+		st.History, st.WindowN = s.Rings.GetUnchecked(en).History, s.Windows.GetUnchecked(en).N
 	}
 	var pl *ecs.Plugins
 	if rules.Remediates {
-		pl = s.Plugins.Get(en)
+		pl = s.Plugins.GetUnchecked(en)
 		st.LastFix = pl.LastFix
 	}
 	if rules.Jitter > 0 {
@@ -68,10 +68,10 @@ func (e *Engine) step(en ecs.Entity, ev episode.Event, err error) {
 	switch open := next.Phase.Open(); {
 	case open && !st.Phase.Open():
 		s.Episodes.Add(en, &ecs.Episode{})
-		h = s.Healths.Get(en)
+		h = s.Healths.GetUnchecked(en)
 	case !open && st.Phase.Open() && ev.Kind != episode.Remove:
 		s.Episodes.Remove(en)
-		h = s.Healths.Get(en)
+		h = s.Healths.GetUnchecked(en)
 	}
 	if h.Phase != next.Phase {
 		e.count(h.Phase, -1)
@@ -79,17 +79,17 @@ func (e *Engine) step(en ecs.Entity, ev episode.Event, err error) {
 	}
 	h.Core = next.Core
 	if next.Phase.Open() && ev.Kind != episode.Remove {
-		ep := s.Episodes.Get(en)
+		ep := s.Episodes.GetUnchecked(en)
 		ep.Ep = next.Ep
 		if ev.Kind == episode.Fail {
 			ep.LastErr = err
 		}
 	}
 	if ring {
-		s.Rings.Get(en).History, s.Windows.GetUnchecked(en).N = next.History, next.WindowN
+		s.Rings.GetUnchecked(en).History, s.Windows.GetUnchecked(en).N = next.History, next.WindowN
 	}
 	if pl != nil {
-		pl = s.Plugins.Get(en) // the monitor may have moved
+		pl = s.Plugins.GetUnchecked(en) // the monitor may have moved
 		pl.LastFix = next.LastFix
 	}
 	if e.keep != nil && ev.Kind != episode.Remove && !persist.Same(&st, &next) && (persist.Worth(&st) || persist.Worth(&next)) {
