@@ -148,3 +148,21 @@ func TestStoreNames(t *testing.T) {
 		t.Errorf("got %d long names kept apart, want 2", len(s.long))
 	}
 }
+
+// Health answers for a live monitor and refuses a removed one, as ark's
+// Get does, though it asks the store's own record.
+func TestStoreHealth(t *testing.T) {
+	s := NewStore(0, 0)
+	a, _ := s.Create("a", nop, Schedule{Due: 1}, Health{Rules: 7}, Optional{})
+	if got := s.Health(a).RulesIndex(); got != 7 {
+		t.Errorf("got rules index %d, want 7", got)
+	}
+	s.Delete(a)
+	s.Create("b", nop, Schedule{Due: 1}, Health{}, Optional{}) // takes a's ID
+	defer func() {
+		if recover() == nil {
+			t.Error("got no panic for the health of a removed monitor")
+		}
+	}()
+	s.Health(a)
+}

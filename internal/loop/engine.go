@@ -429,8 +429,7 @@ func (e *Engine) addMonitor(sp *Spec) (ecs.Entity, error) {
 		opt.Ring = &ecs.Ring{}
 	}
 	if len(parents) > 0 {
-		ps := e.parentSet(parents)
-		opt.Deps = &ecs.Deps{Set: ps.Index}
+		opt.Deps = &ecs.Deps{Set: e.parentSet(parents).Index}
 	}
 	if e.away(sp.Name) {
 		h.Rules |= ecs.Away
