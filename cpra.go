@@ -375,7 +375,8 @@ func New(opts ...Option) (*Engine, error) {
 // Add validates m and adds it to the engine, before or while it runs. The
 // first check runs at the monitor's phase: a point within its interval fixed
 // by its name, so a fleet spreads out evenly and keeps its spread across
-// restarts. A monitor that is refused is reported by a [*MonitorError].
+// restarts. A monitor that is refused is reported by a [*MonitorError];
+// so is one beyond the most an engine holds, 16,777,214 monitors.
 func (e *Engine) Add(m Monitor) (ID, error) {
 	sp, err := m.spec()
 	if err != nil {

@@ -183,3 +183,50 @@ func TestParentInMaintenance(t *testing.T) {
 		}
 	})
 }
+
+// Parent lists freed by removed monitors are reused for new ones; the
+// monitors still holding theirs keep them, as cycle detection shows.
+func TestDependencyListsAfterRemoval(t *testing.T) {
+	e, _ := cpra.New()
+	add := func(name string, deps ...string) (cpra.ID, error) {
+		m := cpra.Monitor{Name: name, Check: &counter{}}
+		for _, d := range deps {
+			m.DependsOn = append(m.DependsOn, cpra.Ref{Name: d})
+		}
+		return e.Add(m)
+	}
+	var gone []cpra.ID
+	for i := range 20 {
+		id, err := add(fmt.Sprint("old-", i), fmt.Sprint("p-", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		gone = append(gone, id)
+	}
+	if _, err := add("keep", "p-keep"); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range gone {
+		if err := e.Remove(id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 20 {
+		if _, err := add(fmt.Sprint("new-", i), fmt.Sprint("q-", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct{ name, parent, path string }{
+		{"p-keep", "keep", "p-keep -> keep -> p-keep"},
+		{"q-3", "new-3", "q-3 -> new-3 -> q-3"},
+	} {
+		_, err := add(c.name, c.parent)
+		if err == nil || !strings.Contains(err.Error(), c.path) {
+			t.Errorf("got %v adding %s under %s, want a cycle %s", err, c.name, c.parent, c.path)
+		}
+	}
+	// The removed monitors' parents lead nowhere now.
+	if _, err := add("p-3", "old-3"); err != nil {
+		t.Errorf("got %v adding p-3 under the removed old-3's name, want no cycle", err)
+	}
+}

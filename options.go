@@ -173,7 +173,8 @@ func WithNotifyRetries(retries int, backoff time.Duration) Option {
 }
 
 // WithCapacity tells the engine how many monitors to expect, so its name
-// index is sized once instead of growing. It is only a hint.
+// index and its record of monitors are sized once instead of growing. It
+// is only a hint.
 func WithCapacity(n int) Option {
 	return optionFunc(func(c *config) {
 		if n < 0 {

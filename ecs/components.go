@@ -7,10 +7,13 @@ import (
 	"github.com/ziad/cpra/pulse"
 )
 
-// Probe is a monitor's identity and its check.
+// Probe is a monitor's check and where its name is. The name is the
+// string the monitor was created with, shared, not copied: Probe keeps a
+// pointer to its bytes and [Health] their count, which saves the 8 bytes
+// of a string's length in every monitor. [Store.Name] reads it.
 type Probe struct {
-	Name  string
 	Check pulse.Checker
+	name  *byte // the name's first byte
 }
 
 // Schedule says when a monitor's next check is due. Times are engine ticks:
@@ -37,7 +40,11 @@ const MaxRules = 1 << 24
 // episode machine and the last check's outcome. It is updated on every
 // check, so it is kept small (24 bytes) and free of pointers.
 type Health struct {
-	LastCheck   int64  // tick when the last check finished
+	// last holds the tick when the last check finished (LastCheck, the low
+	// 48 bits, signed: thousands of years either side of the epoch) and
+	// the length of the monitor's name (the top 16 bits; nameLong for a
+	// longer name, whose length the store keeps apart).
+	last        uint64
 	LastLatency uint32 // microseconds the last check took (saturating)
 	// Rules holds the index of the monitor's rules in the engine's table
 	// (low 24 bits) and the scheduling flags (top 8 bits).
@@ -48,6 +55,25 @@ type Health struct {
 // RulesIndex returns the index of the monitor's rules.
 func (h *Health) RulesIndex() uint32 { return h.Rules &^ flagBits }
 
+const (
+	tickBits = 48
+	tickMask = 1<<tickBits - 1
+	nameLong = 1<<(64-tickBits) - 1
+)
+
+// LastCheck returns the tick when the last check finished; 0 before the
+// first.
+func (h *Health) LastCheck() int64 { return int64(h.last<<(64-tickBits)) >> (64 - tickBits) }
+
+// SetLastCheck sets the tick when the last check finished.
+func (h *Health) SetLastCheck(tick int64) { h.last = h.last&^tickMask | uint64(tick)&tickMask }
+
+func (h *Health) nameLen() int { return int(h.last >> tickBits) }
+
+func (h *Health) setNameLen(n int) {
+	h.last = h.last&tickMask | uint64(min(n, nameLong))<<tickBits
+}
+
 // Episode is the state of an open episode; only failing monitors carry it.
 type Episode struct {
 	episode.Ep
@@ -55,10 +81,17 @@ type Episode struct {
 }
 
 // Ring is a monitor's recent results, for a failure window and flap
-// detection; only monitors with one of those carry it.
+// detection; only monitors with one of those carry it, and [Window] with
+// it.
 type Ring struct {
 	History uint64 // newest in bit 0: 1 failed
-	WindowN uint8  // results the failure window counts
+}
+
+// Window is the number of a monitor's recent results its failure window
+// counts: those since its last recovery. It goes with [Ring] and is apart
+// from it so that neither has padding: 9 bytes for both, not 16.
+type Window struct {
+	N uint8
 }
 
 // Plugins holds what only monitors with a remediator have: the
@@ -83,18 +116,23 @@ type Notify struct {
 	N alert.Notifier
 }
 
-// Meta holds a monitor's labels and maintenance bookkeeping; only
-// monitors with labels or maintenance windows of their own carry it.
+// Meta holds a monitor's labels; only monitors with labels or
+// maintenance windows of their own carry it, and [Maint] with it.
 type Meta struct {
-	Labels  map[string]string
-	MaintID uint32 // the engine's record of the monitor's own windows; 0 for none
-	Maint   uint8  // maintenance windows covering the monitor now
+	Labels map[string]string
+}
+
+// Maint is the number of maintenance windows covering a monitor now. It
+// goes with [Meta] and is apart from it so that neither has padding.
+type Maint struct {
+	Open uint8
 }
 
 // Deps names the monitors a monitor depends on. Monitors with the same
-// parents share one set.
+// parents share one set, which the engine keeps in a table: Deps is the
+// set's index there, half the size of a pointer.
 type Deps struct {
-	Set *ParentSet
+	Set uint32
 }
 
 // ParentSet is a list of parent names, shared by the monitors that have it.
@@ -102,4 +140,5 @@ type ParentSet struct {
 	Names []string
 	Key   string // the names joined, to find the set
 	Refs  int    // monitors holding it
+	Index uint32 // where the engine's table holds it: the Set of their Deps
 }

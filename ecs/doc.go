@@ -5,15 +5,18 @@
 // # Overview
 //
 // Every monitor is one ark entity. The state every check touches lives in
-// small components that every monitor has ([Probe]: name and check,
+// small components that every monitor has ([Probe]: check and name,
 // [Schedule]: when it is due, [Health]: the last result and the monitor's
 // state in its episode machine, 24 bytes). What only some monitors need
 // lives in components that only they carry: [Episode] while a monitor is
-// failing, [Plugins] for their own remediator and notifier, [Meta] for
-// labels and maintenance, [Ring] for a failure window or flap detection,
-// [Deps] for dependencies. A [Store] keeps the world, a name index and a
-// hierarchical timing [Wheel] that answers "which monitors are due now" in
-// time proportional to the answer, not to the number of monitors.
+// failing, [Plugins] for their own remediator, [Notify] for their own
+// notifier, [Meta] and [Maint] for labels and maintenance, [Ring] and
+// [Window] for a failure window or flap detection, [Deps] for
+// dependencies. A [Store] keeps the world, a name index and a hierarchical
+// timing [Wheel] that answers "which monitors are due now" in time
+// proportional to the answer, not to the number of monitors. The name
+// index and the wheel hold 4-byte entity IDs, which the store's own record
+// of generations turns back into entities.
 //
 // # Concurrency
 //

@@ -4,18 +4,16 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
-
-	ark "github.com/mlange-42/ark/ecs"
 )
 
 // TestNameIndexAgainstMap applies random puts and deletes to the index and to
 // a Go map and checks that they always agree, through growth and with
 // deletions shifting probe runs that wrap around the table's end.
 func TestNameIndexAgainstMap(t *testing.T) {
-	w := ark.NewWorld()
-	names := map[Entity]string{}
-	x := newNameIndex(0, func(e Entity) string { return names[e] })
-	want := map[string]Entity{}
+	names := map[uint32]string{}
+	x := newNameIndex(0, func(id uint32) string { return names[id] })
+	want := map[string]uint32{}
+	next := uint32(1)
 	rng := rand.New(rand.NewPCG(5, 9))
 	for step := range 200000 {
 		name := fmt.Sprintf("n%d", rng.IntN(5000))
@@ -24,10 +22,10 @@ func TestNameIndexAgainstMap(t *testing.T) {
 				x.del(name)
 				delete(want, name)
 				delete(names, e)
-				w.RemoveEntity(e)
 			}
 		} else {
-			e := w.NewEntity()
+			e := next
+			next++
 			names[e] = name
 			x.put(name, e)
 			want[name] = e
@@ -50,12 +48,11 @@ func TestNameIndexAgainstMap(t *testing.T) {
 
 func TestNameIndexTagCollisions(t *testing.T) {
 	// A tiny table where every name shares probe runs and many share tags.
-	w := ark.NewWorld()
-	names := map[Entity]string{}
-	x := newNameIndex(0, func(e Entity) string { return names[e] })
-	var es []Entity
+	names := map[uint32]string{}
+	x := newNameIndex(0, func(id uint32) string { return names[id] })
+	var es []uint32
 	for i := range 300 {
-		e := w.NewEntity()
+		e := uint32(i + 1)
 		names[e] = fmt.Sprint(i)
 		x.put(names[e], e)
 		es = append(es, e)
@@ -69,6 +66,23 @@ func TestNameIndexTagCollisions(t *testing.T) {
 		got, ok := x.get(names[e])
 		if (i%3 == 0) == ok || (ok && got != e) {
 			t.Fatalf("name %d: got %v, %v after deleting every third", i, got, ok)
+		}
+	}
+}
+
+// IDs up to the top of the index's width come back whole, whatever their
+// tags.
+func TestNameIndexWideIDs(t *testing.T) {
+	names := map[uint32]string{}
+	x := newNameIndex(0, func(id uint32) string { return names[id] })
+	for i := range uint32(2000) {
+		id := uint32(1<<idBits-1) - i*4099
+		names[id] = fmt.Sprint("w", i)
+		x.put(names[id], id)
+	}
+	for id, name := range names {
+		if got, ok := x.get(name); !ok || got != id {
+			t.Fatalf("got get(%q) = %d, %v; want %d", name, got, ok, id)
 		}
 	}
 }

@@ -43,17 +43,18 @@ func (s *Store) ScanNames(after uint64, first bool, span int, out []Keyed) ([]Ke
 		if i >= size {
 			i -= size // a run that wraps past the end
 		}
-		if x.tags[i] == 0 {
+		if x.slots[i] == 0 {
 			if start+n >= end {
 				break // the run holding the last home of the span ended
 			}
 			continue
 		}
-		en := x.slots[i]
-		k := keyOf(x.name(en))
+		id := x.slots[i] >> 8
+		k := keyOf(x.name(id))
 		if h := x.home(k); h < start || h >= end || (!first && k <= after) {
 			continue
 		}
+		en, _ := s.hs.entity(id)
 		out = append(out, Keyed{k, en})
 	}
 	slices.SortFunc(out[mark:], byKey)

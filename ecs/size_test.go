@@ -12,9 +12,17 @@ func TestComponentSizes(t *testing.T) {
 		name       string
 		got, limit uintptr
 	}{
-		{"Probe", unsafe.Sizeof(Probe{}), 32},
+		{"Probe", unsafe.Sizeof(Probe{}), 24},
 		{"Schedule", unsafe.Sizeof(Schedule{}), 8},
 		{"Health", unsafe.Sizeof(Health{}), 24},
+		// Those of the features: Ring and Window, Meta and Maint.
+		{"Ring", unsafe.Sizeof(Ring{}), 8},
+		{"Window", unsafe.Sizeof(Window{}), 1},
+		{"Meta", unsafe.Sizeof(Meta{}), 8},
+		{"Maint", unsafe.Sizeof(Maint{}), 1},
+		{"Deps", unsafe.Sizeof(Deps{}), 4},
+		// A wheel chunk: entries per chunk against its size.
+		{"chunk", unsafe.Sizeof(chunk{}), 128},
 	} {
 		if c.got > c.limit {
 			t.Errorf("%s is %d bytes, budget %d", c.name, c.got, c.limit)

@@ -1,7 +1,11 @@
 package ecs
 
 import (
+	"unsafe"
+
 	ark "github.com/mlange-42/ark/ecs"
+
+	"github.com/ziad/cpra/pulse"
 )
 
 // Entity is a handle to one monitor in the store.
@@ -21,14 +25,18 @@ type Store struct {
 	Episodes *ark.Map[Episode]
 	Metas    *ark.Map[Meta]
 	Rings    *ark.Map[Ring]
+	Windows  *ark.Map[Window]
+	Maints   *ark.Map[Maint]
 	Deps     *ark.Map[Deps]
 	Wheel    *Wheel
 
 	metaFilter  *ark.Filter1[Meta]
-	probeFilter *ark.Filter1[Probe]
-	ids         [8]ark.ID // component IDs for Create: the three every monitor has, then the optional ones
+	probeFilter *ark.Filter2[Probe, Health]
+	ids         [10]ark.ID // component IDs for Create: the three every monitor has, the optional ones, then those that go with Meta and Ring
 
 	names *nameIndex
+	hs    handles
+	long  map[uint32]int // the length of each name of 65535 bytes or more, by entity ID
 }
 
 // NewStore returns an empty store whose wheel clock starts at tick now,
@@ -37,7 +45,11 @@ func NewStore(now int64, capacity int) *Store {
 	// The hint does not go to ark: it would give every archetype table,
 	// such as the one of failing monitors, that many rows up front.
 	w := ark.NewWorld()
+	// The entity bookkeeping is sized once, when the hint is known.
+	var hs handles
+	hs.reserve(w, capacity)
 	s := &Store{
+		hs:       hs,
 		World:    w,
 		Monitors: ark.NewMap3[Probe, Schedule, Health](w),
 		withPlug: ark.NewMap4[Probe, Schedule, Health, Plugins](w),
@@ -49,29 +61,30 @@ func NewStore(now int64, capacity int) *Store {
 		Episodes: ark.NewMap[Episode](w),
 		Metas:    ark.NewMap[Meta](w),
 		Rings:    ark.NewMap[Ring](w),
+		Windows:  ark.NewMap[Window](w),
+		Maints:   ark.NewMap[Maint](w),
 		Deps:     ark.NewMap[Deps](w),
 	}
 	s.metaFilter = ark.NewFilter1[Meta](w)
-	s.probeFilter = ark.NewFilter1[Probe](w)
+	s.probeFilter = ark.NewFilter2[Probe, Health](w)
 	for i, id := range []ark.ID{ark.ComponentID[Probe](w), ark.ComponentID[Schedule](w), ark.ComponentID[Health](w),
 		ark.ComponentID[Plugins](w), ark.ComponentID[Meta](w), ark.ComponentID[Ring](w), ark.ComponentID[Deps](w),
-		ark.ComponentID[Notify](w)} {
+		ark.ComponentID[Notify](w), ark.ComponentID[Maint](w), ark.ComponentID[Window](w)} {
 		s.ids[i] = id
 	}
-	s.names = newNameIndex(capacity, func(e Entity) string { return s.Probes.Get(e).Name })
-	s.Wheel = newWheel(now, s.due)
+	s.names = newNameIndex(capacity, func(id uint32) string {
+		e, _ := s.hs.entity(id)
+		return s.Name(e)
+	})
+	s.Wheel = newWheel(now, &s.hs, s.due)
 	return s
 }
 
-func (s *Store) due(e Entity) (int64, bool) {
-	if !s.World.Alive(e) {
-		return 0, false
-	}
-	return s.Scheds.Get(e).Due, true
-}
+// due is called with live entities only.
+func (s *Store) due(e Entity) (int64, bool) { return s.Scheds.GetUnchecked(e).Due, true }
 
 // Alive reports whether e is a monitor in the store.
-func (s *Store) Alive(e Entity) bool { return s.World.Alive(e) }
+func (s *Store) Alive(e Entity) bool { return s.hs.alive(e) }
 
 // HashName is the 64-bit FNV-1a hash of a monitor name. It is stable across
 // processes, so it also fixes a monitor's phase within its interval.
@@ -84,8 +97,37 @@ func HashName(name string) uint64 {
 	return h
 }
 
+// Health returns a monitor's health. Like ark's Get it panics when e is
+// gone, but it asks the store's own record, which the hot paths have just
+// read, not ark's.
+func (s *Store) Health(e Entity) *Health {
+	if !s.hs.alive(e) {
+		panic("ecs: the health of a removed monitor")
+	}
+	return s.Healths.GetUnchecked(e)
+}
+
+// Name returns a monitor's name.
+func (s *Store) Name(e Entity) string {
+	return s.name(e.ID(), s.Probes.Get(e), s.Healths.Get(e))
+}
+
+func (s *Store) name(id uint32, p *Probe, h *Health) string {
+	n := h.nameLen()
+	if n == nameLong {
+		n = s.long[id]
+	}
+	return unsafe.String(p.name, n)
+}
+
 // Lookup returns the monitor with the given name.
-func (s *Store) Lookup(name string) (Entity, bool) { return s.names.get(name) }
+func (s *Store) Lookup(name string) (Entity, bool) {
+	id, ok := s.names.get(name)
+	if !ok {
+		return Entity{}, false
+	}
+	return s.hs.entity(id)
+}
 
 // Optional holds the components only some monitors have; nil for none.
 type Optional struct {
@@ -96,13 +138,25 @@ type Optional struct {
 	Notify  *Notify
 }
 
-// Create adds a monitor and files it in the wheel at sched.Due, unless the
-// name is taken: then it returns the monitor holding it and false.
-func (s *Store) Create(p Probe, sched Schedule, h Health, opt Optional) (Entity, bool) {
-	taken, file := s.names.reserve(p.Name)
+// MaxMonitors is the number of monitors a store can hold.
+const MaxMonitors = 1<<idBits - 2 // ark's IDs start after its two reserved ones
+
+// Create adds a monitor named name that runs check and files it in the
+// wheel at sched.Due, unless the name is taken: then it returns the
+// monitor holding it and false; or unless the store holds MaxMonitors:
+// then it returns the zero entity and false. The monitor keeps name's
+// bytes, which strings never change.
+func (s *Store) Create(name string, check pulse.Checker, sched Schedule, h Health, opt Optional) (Entity, bool) {
+	taken, file := s.names.reserve(name)
 	if file == nil {
-		return taken, false
+		e, _ := s.hs.entity(taken)
+		return e, false
 	}
+	if s.names.n >= MaxMonitors {
+		return Entity{}, false
+	}
+	p := Probe{Check: check, name: unsafe.StringData(name)}
+	h.setNameLen(len(name))
 	var e Entity
 	switch {
 	case opt.Meta == nil && opt.Ring == nil && opt.Deps == nil && opt.Plugins == nil && opt.Notify == nil:
@@ -112,9 +166,10 @@ func (s *Store) Create(p Probe, sched Schedule, h Health, opt Optional) (Entity,
 	default:
 		// Any other mix: create the entity in its final table at once
 		// rather than move it once per component.
-		var buf [8]ark.ID
+		var buf [len(s.ids)]ark.ID
 		ids := append(buf[:0], s.ids[:3]...)
-		for i, has := range [5]bool{opt.Plugins != nil, opt.Meta != nil, opt.Ring != nil, opt.Deps != nil, opt.Notify != nil} {
+		for i, has := range [7]bool{opt.Plugins != nil, opt.Meta != nil, opt.Ring != nil, opt.Deps != nil, opt.Notify != nil,
+			opt.Meta != nil, opt.Ring != nil} {
 			if has {
 				ids = append(ids, s.ids[3+i])
 			}
@@ -126,9 +181,11 @@ func (s *Store) Create(p Probe, sched Schedule, h Health, opt Optional) (Entity,
 		}
 		if opt.Meta != nil {
 			*s.Metas.Get(e) = *opt.Meta
+			*s.Maints.Get(e) = Maint{}
 		}
 		if opt.Ring != nil {
 			*s.Rings.Get(e) = *opt.Ring
+			*s.Windows.Get(e) = Window{}
 		}
 		if opt.Deps != nil {
 			*s.Deps.Get(e) = *opt.Deps
@@ -137,14 +194,31 @@ func (s *Store) Create(p Probe, sched Schedule, h Health, opt Optional) (Entity,
 			*s.Notifies.Get(e) = *opt.Notify
 		}
 	}
-	file(e)
+	if e.ID() >= 1<<idBits {
+		// ark takes a new ID only when no freed one is left, so
+		// below MaxMonitors monitors every ID fits.
+		panic("ecs: an entity ID beyond the name index's width")
+	}
+	s.hs.add(e)
+	if len(name) >= nameLong {
+		if s.long == nil {
+			s.long = make(map[uint32]int)
+		}
+		s.long[e.ID()] = len(name)
+	}
+	file(e.ID())
 	s.Wheel.Insert(e, sched.Due)
 	return e, true
 }
 
-// Delete removes a monitor. Its wheel entry is dropped when reached.
+// Delete removes a monitor. Its wheel entry is dropped when reached, or
+// stands for the next monitor given its ID (see [Wheel]).
 func (s *Store) Delete(e Entity) {
-	s.names.del(s.Probes.Get(e).Name)
+	s.names.del(s.Name(e))
+	if s.long != nil {
+		delete(s.long, e.ID())
+	}
+	s.hs.remove(e)
 	s.World.RemoveEntity(e)
 }
 
@@ -166,7 +240,8 @@ func (s *Store) Select(match func(labels map[string]string) bool, out []Entity) 
 func (s *Store) Named(match func(name string) bool, out []Entity) []Entity {
 	q := s.probeFilter.Query()
 	for q.Next() {
-		if match(q.Get().Name) {
+		p, h := q.Get()
+		if match(s.name(q.Entity().ID(), p, h)) {
 			out = append(out, q.Entity())
 		}
 	}

@@ -15,7 +15,7 @@ const (
 	superTicks   = 1 << superBits
 	levelSlots   = 2 << pageBits
 	slotMask     = levelSlots - 1
-	chunkLen     = 30 // a chunk is 256 bytes
+	chunkLen     = 29 // a chunk is 128 bytes
 	smallCascade = 1024
 	// MaxHorizon is how far ahead of now an entry may be due.
 	MaxHorizon = int64(pageTicks) * superTicks
@@ -26,8 +26,8 @@ const (
 
 type chunk struct {
 	next *chunk
-	n    int64
-	e    [chunkLen]Entity
+	n    int32
+	e    [chunkLen]uint32 // entity IDs
 }
 
 type cascade struct {
@@ -39,9 +39,13 @@ type cascade struct {
 // Wheel is a hierarchical timing wheel of entities keyed by due tick.
 //
 // It stores no due times: when an entry has to move down a level, the wheel
-// asks the due function, which reads the entity's [Schedule]. Entries are
-// never removed; an entry whose entity is gone or whose due time moved is
-// dropped or re-filed when reached, so the caller checks each popped entity.
+// asks the due function, which reads the entity's [Schedule]. An entry is
+// the entity's 4-byte ID; the store's record of generations turns it back
+// into the entity. Entries are never removed; an entry whose entity is
+// gone is dropped when reached, and one whose due time moved is re-filed,
+// so the caller checks each popped entity's due time. An entry left by a
+// removed entity whose ID went to a new one stands for the new one: one
+// more entry, stale unless it is due.
 type Wheel struct {
 	now  int64 // every tick before now has been popped
 	lv   [3][levelSlots]*chunk
@@ -50,13 +54,14 @@ type Wheel struct {
 	c2   cascade
 	free *chunk
 	size int
+	hs   *handles
 	due  func(Entity) (int64, bool)
 }
 
 // newWheel returns a wheel whose clock starts at tick now. due reports the
 // current due tick of an entity, or false when the entity is gone.
-func newWheel(now int64, due func(Entity) (int64, bool)) *Wheel {
-	w := &Wheel{now: now, due: due}
+func newWheel(now int64, hs *handles, due func(Entity) (int64, bool)) *Wheel {
+	w := &Wheel{now: now, hs: hs, due: due}
 	w.c1 = cascade{unit: now>>pageBits + 1}
 	w.c1.total = w.count(1, w.c1.unit&slotMask)
 	w.c2 = cascade{unit: now>>superBits + 1}
@@ -77,10 +82,20 @@ func (w *Wheel) Insert(e Entity, due int64) {
 		due = w.now
 	}
 	w.size++
-	w.file(e, due)
+	w.file(e.ID(), due)
 }
 
-func (w *Wheel) file(e Entity, due int64) {
+// dueOf returns the due tick of the entity with ID id, or false when it is
+// gone.
+func (w *Wheel) dueOf(id uint32) (int64, bool) {
+	e, ok := w.hs.entity(id)
+	if !ok {
+		return 0, false
+	}
+	return w.due(e)
+}
+
+func (w *Wheel) file(e uint32, due int64) {
 	page := due >> pageBits
 	if page <= w.now>>pageBits+1 {
 		i := due & slotMask
@@ -96,7 +111,7 @@ func (w *Wheel) file(e Entity, due int64) {
 	w.push(&w.lv[2][super&slotMask], e)
 }
 
-func (w *Wheel) push(head **chunk, e Entity) {
+func (w *Wheel) push(head **chunk, e uint32) {
 	c := *head
 	if c == nil || c.n == chunkLen {
 		n := w.free
@@ -137,7 +152,7 @@ func (w *Wheel) moveDown(level int, i int64, k int) int {
 			c.n--
 			e := c.e[c.n]
 			moved++
-			if d, ok := w.due(e); ok {
+			if d, ok := w.dueOf(e); ok {
 				if d < w.now {
 					d = w.now
 				}
@@ -219,9 +234,11 @@ func (w *Wheel) Advance(to int64, budget int, pop func(e Entity, tick int64)) bo
 						w.lv[0][i] = c
 						return false
 					}
-					for j := int64(0); j < c.n; j++ {
+					for _, id := range c.e[:c.n] {
 						w.size--
-						pop(c.e[j], t)
+						if e, ok := w.hs.entity(id); ok {
+							pop(e, t)
+						}
 					}
 					popped += int(c.n)
 					next := c.next
@@ -309,8 +326,8 @@ func (w *Wheel) Late(to int64) (n int, first int64) {
 	// the rest are only counted.
 	look := func(head *chunk) {
 		for c := head; c != nil && first < 0; c = c.next {
-			for j := int64(0); j < c.n; j++ {
-				if d, ok := w.due(c.e[j]); ok && d <= to && (first < 0 || d < first) {
+			for _, id := range c.e[:c.n] {
+				if d, ok := w.dueOf(id); ok && d <= to && (first < 0 || d < first) {
 					first = d
 				}
 			}
@@ -348,8 +365,8 @@ func (w *Wheel) Late(to int64) (n int, first int64) {
 			continue
 		}
 		for c := head; c != nil; c = c.next {
-			for j := int64(0); j < c.n; j++ {
-				if d, ok := w.due(c.e[j]); ok && d <= to {
+			for _, id := range c.e[:c.n] {
+				if d, ok := w.dueOf(id); ok && d <= to {
 					n++
 				}
 			}

@@ -12,12 +12,13 @@ type wheelHarness struct {
 	t     *testing.T
 	world *ark.World
 	due   map[Entity]int64
+	hs    handles
 	w     *Wheel
 }
 
 func newHarness(t *testing.T, start int64) *wheelHarness {
 	h := &wheelHarness{t: t, world: ark.NewWorld(), due: map[Entity]int64{}}
-	h.w = newWheel(start, func(e Entity) (int64, bool) {
+	h.w = newWheel(start, &h.hs, func(e Entity) (int64, bool) {
 		d, ok := h.due[e]
 		return d, ok
 	})
@@ -26,6 +27,7 @@ func newHarness(t *testing.T, start int64) *wheelHarness {
 
 func (h *wheelHarness) add(due int64) Entity {
 	e := h.world.NewEntity()
+	h.hs.add(e)
 	h.due[e] = due
 	h.w.Insert(e, due)
 	return e

@@ -111,8 +111,7 @@ func (e *Engine) own(gs []Grant) error {
 			h = s.Healths.Get(en)
 		}
 		h.Rules &^= ecs.Away | ecs.Watch
-		p := s.Probes.Get(en)
-		name := p.Name
+		name := s.Name(en)
 		e.restore(en, name) // and its alerts on the way, once the engine runs
 		e.syncMaint(en)
 		sc := s.Scheds.Get(en)
@@ -203,7 +202,7 @@ func (e *Engine) watch(shards []int, on bool) error {
 		}
 		h.Rules |= ecs.Watch
 		sc := s.Scheds.Get(en)
-		sc.Due = e.phaseDue(s.Probes.Get(en).Name, e.rules.interval(h), now+1)
+		sc.Due = e.phaseDue(s.Name(en), e.rules.interval(h), now+1)
 		s.Wheel.Insert(en, sc.Due)
 	}
 	return nil
@@ -211,7 +210,7 @@ func (e *Engine) watch(shards []int, on bool) error {
 
 // observe reports a watched monitor's check to the cluster.
 func (e *Engine) observe(en ecs.Entity, failed bool) {
-	name := e.store.Probes.Get(en).Name
+	name := e.store.Name(en)
 	e.cfg.Cluster.Observe(e.shardOf(name), name, failed)
 }
 
@@ -219,7 +218,7 @@ func (e *Engine) observe(en ecs.Entity, failed bool) {
 // counting the locations that see it fail: nil when fewer than the
 // quorum do, whatever this engine's own check said.
 func (e *Engine) quorum(en ecs.Entity, err error) error {
-	name := e.store.Probes.Get(en).Name
+	name := e.store.Name(en)
 	q := int(e.rules.list[e.store.Healths.Get(en).RulesIndex()].Quorum)
 	down, where := e.cfg.Cluster.Verdict(e.shardOf(name), name, err != nil, q)
 	if !down {
@@ -244,10 +243,11 @@ func (e *Engine) reset(en ecs.Entity) {
 		h = s.Healths.Get(en)
 	}
 	h.Core = episode.New().Core
-	h.LastCheck, h.LastLatency = 0, 0
+	h.SetLastCheck(0)
+	h.LastLatency = 0
 	h.Rules &^= ecs.Dirty | ecs.Rephase
 	if s.Rings.Has(en) {
-		*s.Rings.Get(en) = ecs.Ring{}
+		*s.Rings.Get(en), *s.Windows.Get(en) = ecs.Ring{}, ecs.Window{}
 	}
 	if s.Plugins.Has(en) {
 		pl := s.Plugins.Get(en)
@@ -260,7 +260,7 @@ func (e *Engine) reset(en ecs.Entity) {
 // previous owner's.
 func (e *Engine) syncMaint(en ecs.Entity) {
 	s := e.store
-	in := s.Metas.Has(en) && s.Metas.Get(en).Maint > 0
+	in := s.Maints.Has(en) && s.Maints.Get(en).Open > 0
 	flag := s.Healths.Get(en).Flags&episode.Maint != 0
 	switch {
 	case in && !flag:

@@ -168,14 +168,14 @@ type Engine struct {
 	behind  Behind
 	parked  atomic.Int64 // checks in batches waiting for room in the pulse queue
 
-	l          loopState                 // owned by the loop
-	maints     maints                    // owned with the store
-	parentSets map[string]*ecs.ParentSet // owned with the store
-	parentRefs map[string]int            // parent sets naming each monitor, by name
-	budget     *budget.Budget            // owned with the store
-	keep       *keeper                   // owned with the store; nil without a Store
-	carry      *carried                  // the state an update hands to the monitor it adds
-	early      []early                   // alerts raised before Start
+	l          loopState      // owned by the loop
+	maints     maints         // owned with the store
+	parentSets parentSets     // owned with the store
+	parentRefs map[string]int // parent sets naming each monitor, by name
+	budget     *budget.Budget // owned with the store
+	keep       *keeper        // owned with the store; nil without a Store
+	carry      *carried       // the state an update hands to the monitor it adds
+	early      []early        // alerts raised before Start
 
 	owned       []bool // in a cluster: the shards the engine runs; owned with the store
 	shardsOwned atomic.Int64
@@ -429,17 +429,20 @@ func (e *Engine) addMonitor(sp *Spec) (ecs.Entity, error) {
 		opt.Ring = &ecs.Ring{}
 	}
 	if len(parents) > 0 {
-		opt.Deps = &ecs.Deps{Set: e.parentSet(parents)}
+		opt.Deps = &ecs.Deps{Set: e.parentSet(parents).Index}
 	}
 	if e.away(sp.Name) {
 		h.Rules |= ecs.Away
 	}
-	en, ok := s.Create(ecs.Probe{Name: sp.Name, Check: sp.Check}, sched, h, opt)
+	en, ok := s.Create(sp.Name, sp.Check, sched, h, opt)
 	if !ok {
 		if opt.Deps != nil {
-			e.unrefParents(opt.Deps.Set)
+			e.unrefParents(e.parentSets.list[opt.Deps.Set])
 		}
 		e.rules.unref(idx)
+		if en.IsZero() {
+			return ecs.Entity{}, e.errs.Monitor(sp.Name, "Name", fmt.Errorf("the engine holds %d monitors, its maximum", ecs.MaxMonitors))
+		}
 		return ecs.Entity{}, e.errs.Monitor(sp.Name, "Name", e.errs.Duplicate)
 	}
 	e.monitors.Add(1)
@@ -467,16 +470,38 @@ func routes(n alert.Notifier) uint8 {
 	return episode.RouteAll
 }
 
+// parentSets is the table of the monitors' parent sets, which their Deps
+// name by index.
+type parentSets struct {
+	byKey map[string]*ecs.ParentSet
+	list  []*ecs.ParentSet // nil: a free index
+	free  []uint32
+}
+
+// parentsOf returns the parent set of a monitor that has one.
+func (e *Engine) parentsOf(en ecs.Entity) *ecs.ParentSet {
+	return e.parentSets.list[e.store.Deps.Get(en).Set]
+}
+
 // parentSet returns the shared set of these parent names.
 func (e *Engine) parentSet(names []string) *ecs.ParentSet {
 	key := strings.Join(names, "\x00")
-	if e.parentSets == nil {
-		e.parentSets = make(map[string]*ecs.ParentSet)
+	t := &e.parentSets
+	if t.byKey == nil {
+		t.byKey = make(map[string]*ecs.ParentSet)
 	}
-	ps := e.parentSets[key]
+	ps := t.byKey[key]
 	if ps == nil {
 		ps = &ecs.ParentSet{Names: slices.Clone(names), Key: key}
-		e.parentSets[key] = ps
+		if n := len(t.free); n > 0 {
+			ps.Index = t.free[n-1]
+			t.free = t.free[:n-1]
+			t.list[ps.Index] = ps
+		} else {
+			ps.Index = uint32(len(t.list))
+			t.list = append(t.list, ps)
+		}
+		t.byKey[key] = ps
 		if e.parentRefs == nil {
 			e.parentRefs = make(map[string]int)
 		}
@@ -490,7 +515,10 @@ func (e *Engine) parentSet(names []string) *ecs.ParentSet {
 
 func (e *Engine) unrefParents(ps *ecs.ParentSet) {
 	if ps.Refs--; ps.Refs == 0 {
-		delete(e.parentSets, ps.Key)
+		t := &e.parentSets
+		delete(t.byKey, ps.Key)
+		t.list[ps.Index] = nil
+		t.free = append(t.free, ps.Index)
 		for _, n := range ps.Names {
 			if e.parentRefs[n]--; e.parentRefs[n] == 0 {
 				delete(e.parentRefs, n)
@@ -517,7 +545,7 @@ func (e *Engine) cycle(name string, parents []string) []string {
 		if !ok || !s.Deps.Has(en) {
 			return nil
 		}
-		set := s.Deps.Get(en).Set
+		set := e.parentsOf(en)
 		if seen == nil {
 			seen = make(map[*ecs.ParentSet]bool)
 		}
@@ -556,7 +584,7 @@ func (e *Engine) parents(sp *Spec, buf []string) ([]string, error) {
 				return nil, e.errs.Monitor(sp.Name, fmt.Sprintf("DependsOn[%d]", i),
 					fmt.Errorf("monitor m%d.%d: %w", r.ID.ID(), r.ID.Gen(), e.errs.NotFound))
 			}
-			name = s.Probes.Get(r.ID).Name
+			name = s.Name(r.ID)
 		}
 		if name == sp.Name {
 			return nil, e.errs.Monitor(sp.Name, fmt.Sprintf("DependsOn[%d]", i), errors.New("a monitor cannot depend on itself"))
@@ -594,7 +622,7 @@ func (e *Engine) removeMonitor(en ecs.Entity) error {
 	h = s.Healths.Get(en)
 	e.count(h.Phase, -1)
 	e.rules.unref(h.RulesIndex())
-	name := s.Probes.Get(en).Name
+	name := s.Name(en)
 	if k := e.keep; k != nil {
 		// Alerts waiting for their batch go to the alert path now, while
 		// the monitor's name and labels can still be read.
@@ -622,7 +650,7 @@ func (e *Engine) removeMonitor(en ecs.Entity) error {
 	e.maintRemoved(en)
 	e.budget.Count(e.labels(en), -1)
 	if s.Deps.Has(en) {
-		e.unrefParents(s.Deps.Get(en).Set)
+		e.unrefParents(e.parentsOf(en))
 	}
 	s.Delete(en)
 	e.monitors.Add(-1)
@@ -636,19 +664,19 @@ func (e *Engine) updateMonitor(en ecs.Entity, sp *Spec) (ecs.Entity, error) {
 	if en.IsZero() || !s.Alive(en) {
 		return ecs.Entity{}, e.errs.NotFound
 	}
-	name := s.Probes.Get(en).Name
+	name := s.Name(en)
 	if sp.Name != name {
 		return ecs.Entity{}, e.errs.Monitor(sp.Name, "Name", fmt.Errorf("an update keeps the name %q: remove the monitor and add the new one", name))
 	}
 	h := s.Healths.Get(en)
-	c := &carried{m: e.kept(en, h), lastCheck: h.LastCheck, latency: h.LastLatency}
+	c := &carried{m: e.kept(en, h), lastCheck: h.LastCheck(), latency: h.LastLatency}
 	c.m.State.Fails, c.m.State.Succs = h.Fails, h.Succs
 	if h.Phase.Open() {
 		c.lastErr = s.Episodes.Get(en).LastErr
 	}
 	if s.Rings.Has(en) {
 		rg := s.Rings.Get(en)
-		c.history, c.windowN, c.hadHistory = rg.History, rg.WindowN, true
+		c.history, c.windowN, c.hadHistory = rg.History, s.Windows.Get(en).N, true
 	}
 	if s.Plugins.Has(en) {
 		pl := s.Plugins.Get(en)
@@ -667,7 +695,7 @@ func (e *Engine) updateMonitor(en ecs.Entity, sp *Spec) (ecs.Entity, error) {
 	e.maintRemoved(en)
 	e.budget.Count(e.labels(en), -1)
 	if s.Deps.Has(en) {
-		e.unrefParents(s.Deps.Get(en).Set)
+		e.unrefParents(e.parentsOf(en))
 	}
 	s.Delete(en)
 	e.monitors.Add(-1)
@@ -717,9 +745,9 @@ func (e *Engine) statusOf(en ecs.Entity) (Status, error) {
 	if en.IsZero() || !s.Alive(en) {
 		return Status{}, e.errs.NotFound
 	}
-	p, sc, h := s.Monitors.Get(en)
+	_, sc, h := s.Monitors.Get(en)
 	st := Status{
-		Name:        p.Name,
+		Name:        s.Name(en),
 		Phase:       h.Phase,
 		Code:        h.Code,
 		Fails:       int(h.Fails),
@@ -734,7 +762,7 @@ func (e *Engine) statusOf(en ecs.Entity) (Status, error) {
 		Away:        h.Rules&ecs.Away != 0,
 	}
 	if h.Phase != episode.Unknown {
-		st.LastCheck = e.tickTime(h.LastCheck)
+		st.LastCheck = e.tickTime(h.LastCheck())
 	}
 	if s.Metas.Has(en) {
 		st.Labels = s.Metas.Get(en).Labels
@@ -981,5 +1009,5 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 
 // info returns a monitor's name and labels, for its alerts.
 func (e *Engine) info(en ecs.Entity) (string, map[string]string) {
-	return e.store.Probes.Get(en).Name, e.labels(en)
+	return e.store.Name(en), e.labels(en)
 }

@@ -208,10 +208,10 @@ func (e *Engine) resume(en ecs.Entity, m persist.Monitor, c *carried) {
 	e.count(st.Phase, 1)
 	h.Core = st.Core
 	if c != nil {
-		h.LastCheck, h.LastLatency = c.lastCheck, c.latency
+		h.SetLastCheck(c.lastCheck)
+		h.LastLatency = c.latency
 		if c.hadHistory && (rules.FailureWindow > 0 || rules.FlapHigh > 0) {
-			rg := s.Rings.Get(en)
-			rg.History, rg.WindowN = c.history, c.windowN
+			s.Rings.Get(en).History, s.Windows.Get(en).N = c.history, c.windowN
 			if c.history != 0 {
 				h.Flags &^= episode.Clean
 			}
@@ -314,7 +314,7 @@ func (e *Engine) folded(name string, p *alerts.Pending) {
 // once the batch that records it is written.
 func (e *Engine) outboxPut(en ecs.Entity, n alert.Notifier, own bool, p alerts.Pending, labels map[string]string) {
 	k := e.keep
-	name := e.store.Probes.Get(en).Name
+	name := e.store.Name(en)
 	a := persist.Alert{Monitor: name, Code: p.Code, Flap: p.Flap, Repeat: p.Repeat, Attempt: p.Attempt, Fails: p.Fails,
 		Skipped: p.Skipped, Seq: p.Seq, Ends: p.Ends, Start: p.Start, At: p.At}
 	if p.Err != nil {
@@ -391,7 +391,7 @@ func (e *Engine) flush(now int64, force bool) {
 // keptChange is the change that writes what the store keeps of a monitor
 // now; false in a cluster when the engine does not hold its shard.
 func (e *Engine) keptChange(en ecs.Entity, h *ecs.Health, nowMs int64) (Change, bool) {
-	name := e.store.Probes.Get(en).Name
+	name := e.store.Name(en)
 	m := e.kept(en, h)
 	c := Change{Key: persist.MonitorKey(name)}
 	if persist.Kept(&m, e.rules.list[h.RulesIndex()].Cooldown, nowMs) {

@@ -134,7 +134,7 @@ func (e *Engine) matches(f *Filter, en ecs.Entity) bool {
 			}
 		}
 	}
-	return f.Name == "" || containsFold(s.Probes.Get(en).Name, f.Name)
+	return f.Name == "" || containsFold(s.Name(en), f.Name)
 }
 
 // containsFold reports whether sub is within s, ASCII letters compared
@@ -198,7 +198,7 @@ func (e *Engine) statusExtra(en ecs.Entity, h *ecs.Health, sc *ecs.Schedule, st 
 	if h.Hold != episode.HoldParent || !s.Deps.Has(en) {
 		return
 	}
-	for _, name := range s.Deps.Get(en).Set.Names {
+	for _, name := range e.parentsOf(en).Names {
 		pe, ok := s.Lookup(name)
 		if !ok {
 			continue
@@ -210,5 +210,5 @@ func (e *Engine) statusExtra(en ecs.Entity, h *ecs.Health, sc *ecs.Schedule, st 
 		}
 	}
 	// No parent fails now: the hold waits for a parent's verdict.
-	st.SuppressedBy = s.Deps.Get(en).Set.Names[0]
+	st.SuppressedBy = e.parentsOf(en).Names[0]
 }

@@ -293,7 +293,7 @@ func (e *Engine) dispatchOne(en ecs.Entity, tick int64) {
 	if !s.Alive(en) {
 		return
 	}
-	p, sc, h := s.Monitors.Get(en)
+	p, sc, h := s.Monitors.GetUnchecked(en) // alive, as the store's own record says
 	if sc.Due > tick || h.Rules&(ecs.Away|ecs.Watch) == ecs.Away {
 		return // a stale entry: the monitor was rescheduled, or another engine runs it
 	}
@@ -309,7 +309,7 @@ func (e *Engine) dispatchOne(en ecs.Entity, tick int64) {
 	}
 	switch {
 	case h.Rules&ecs.Rephase != 0:
-		next = e.phaseDue(p.Name, iv, now+1) // back to the phase
+		next = e.phaseDue(s.Name(en), iv, now+1) // back to the phase
 		h.Rules &^= ecs.Rephase
 	case h.Confirming():
 		if r := e.rules.list[h.RulesIndex()].Retry; r > 0 {
@@ -403,7 +403,7 @@ func (e *Engine) apply(rs []pulsepipe.Result) {
 		if !s.Alive(r.E) {
 			continue
 		}
-		h := s.Healths.Get(r.E)
+		h := s.Healths.GetUnchecked(r.E) // alive, as the store's own record says
 		h.Rules &^= ecs.InFlight
 		if h.Rules&ecs.Away != 0 {
 			if h.Rules&ecs.Watch != 0 {
@@ -411,7 +411,7 @@ func (e *Engine) apply(rs []pulsepipe.Result) {
 			}
 			continue // or its shard was handed over meanwhile
 		}
-		h.LastCheck = (r.Start + r.Latency) / int64(time.Millisecond)
+		h.SetLastCheck((r.Start + r.Latency) / int64(time.Millisecond))
 		h.LastLatency = uint32(min(r.Latency/int64(time.Microsecond), 1<<32-1))
 		err := r.Err
 		if e.cfg.Cluster != nil && e.rules.list[h.RulesIndex()].Quorum > 0 {
@@ -424,7 +424,7 @@ func (e *Engine) apply(rs []pulsepipe.Result) {
 		if err != nil {
 			k = episode.Fail
 		}
-		e.step(r.E, episode.Event{Kind: k, At: e.unix(h.LastCheck), Due: e.unix(r.Due)}, err)
+		e.step(r.E, episode.Event{Kind: k, At: e.unix(h.LastCheck()), Due: e.unix(r.Due)}, err)
 	}
 	e.stats.checksRun.Add(uint64(len(rs)))
 	if failed > 0 {
@@ -507,7 +507,7 @@ func (e *Engine) resize(now int64) {
 func (e *Engine) realign(en ecs.Entity, h *ecs.Health) {
 	s := e.store
 	sc := s.Scheds.Get(en)
-	next := e.phaseDue(s.Probes.Get(en).Name, e.rules.interval(h), h.LastCheck+1)
+	next := e.phaseDue(s.Name(en), e.rules.interval(h), h.LastCheck()+1)
 	if next != sc.Due {
 		sc.Due = next
 		s.Wheel.Insert(en, next)

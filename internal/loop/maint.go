@@ -18,6 +18,7 @@ type maints struct {
 	sels []*maint.Set // the selector maintenances
 	heap maint.Heap
 	ents []ecs.Entity
+	own  map[ecs.Entity]uint64 // the maintenance of each monitor with windows of its own
 }
 
 // register files m, opening it at once if a window is open now.
@@ -82,16 +83,16 @@ func (e *Engine) applyMaint(m *maint.Set, on bool) {
 // maintenance counts a window opening or closing over a monitor; the
 // first to open silences it, the last to close lets it start afresh.
 func (e *Engine) maintenance(en ecs.Entity, on bool) {
-	mt := e.store.Metas.Get(en)
+	mt := e.store.Maints.Get(en)
 	switch {
 	case on:
-		mt.Maint++
-		if mt.Maint == 1 {
+		mt.Open++
+		if mt.Open == 1 {
 			e.step(en, episode.Event{Kind: episode.MaintIn, At: e.unix(e.tickNow())}, nil)
 		}
-	case mt.Maint > 0:
-		mt.Maint--
-		if mt.Maint == 0 {
+	case mt.Open > 0:
+		mt.Open--
+		if mt.Open == 0 {
 			e.step(en, episode.Event{Kind: episode.MaintOut, At: e.unix(e.tickNow())}, nil)
 		}
 	}
@@ -112,7 +113,10 @@ func (e *Engine) maintAdded(en ecs.Entity, wins []maint.Window) {
 	if len(wins) > 0 {
 		m := &maint.Set{Owner: en, Wins: wins}
 		e.register(m, now)
-		s.Metas.Get(en).MaintID = uint32(m.ID)
+		if e.maints.own == nil {
+			e.maints.own = make(map[ecs.Entity]uint64)
+		}
+		e.maints.own[en] = m.ID
 	}
 	labels := s.Metas.Get(en).Labels
 	for _, m := range e.maints.sels {
@@ -128,7 +132,8 @@ func (e *Engine) maintRemoved(en ecs.Entity) {
 	if !s.Metas.Has(en) {
 		return
 	}
-	if id := uint64(s.Metas.Get(en).MaintID); id != 0 {
+	if id, ok := e.maints.own[en]; ok {
+		delete(e.maints.own, en)
 		m := e.maints.byID[id]
 		e.maints.heap.Remove(m)
 		delete(e.maints.byID, id)

@@ -23,7 +23,7 @@ import (
 // attempt's for a failed attempt. It runs where the store's owner runs.
 func (e *Engine) step(en ecs.Entity, ev episode.Event, err error) {
 	s := e.store
-	h := s.Healths.Get(en)
+	h := s.Health(en) // en is alive: its other components are read unchecked
 	if h.Rules&ecs.Away != 0 && ev.Kind != episode.Remove {
 		return // another engine of the cluster runs it
 	}
@@ -31,7 +31,7 @@ func (e *Engine) step(en ecs.Entity, ev episode.Event, err error) {
 	st := episode.State{Core: h.Core}
 	checkErr := err
 	if st.Phase.Open() {
-		ep := s.Episodes.Get(en)
+		ep := s.Episodes.GetUnchecked(en)
 		st.Ep = ep.Ep
 		if ev.Kind != episode.Fail {
 			checkErr = ep.LastErr
@@ -39,12 +39,11 @@ func (e *Engine) step(en ecs.Entity, ev episode.Event, err error) {
 	}
 	ring := rules.FailureWindow > 0 || rules.FlapHigh > 0
 	if ring {
-		rg := s.Rings.Get(en)
-		st.History, st.WindowN = rg.History, rg.WindowN
+		st.History, st.WindowN = s.Rings.GetUnchecked(en).History, s.Windows.GetUnchecked(en).N
 	}
 	var pl *ecs.Plugins
 	if rules.Remediates {
-		pl = s.Plugins.Get(en)
+		pl = s.Plugins.GetUnchecked(en)
 		st.LastFix = pl.LastFix
 	}
 	if rules.Jitter > 0 {
@@ -69,10 +68,10 @@ func (e *Engine) step(en ecs.Entity, ev episode.Event, err error) {
 	switch open := next.Phase.Open(); {
 	case open && !st.Phase.Open():
 		s.Episodes.Add(en, &ecs.Episode{})
-		h = s.Healths.Get(en)
+		h = s.Healths.GetUnchecked(en)
 	case !open && st.Phase.Open() && ev.Kind != episode.Remove:
 		s.Episodes.Remove(en)
-		h = s.Healths.Get(en)
+		h = s.Healths.GetUnchecked(en)
 	}
 	if h.Phase != next.Phase {
 		e.count(h.Phase, -1)
@@ -80,18 +79,17 @@ func (e *Engine) step(en ecs.Entity, ev episode.Event, err error) {
 	}
 	h.Core = next.Core
 	if next.Phase.Open() && ev.Kind != episode.Remove {
-		ep := s.Episodes.Get(en)
+		ep := s.Episodes.GetUnchecked(en)
 		ep.Ep = next.Ep
 		if ev.Kind == episode.Fail {
 			ep.LastErr = err
 		}
 	}
 	if ring {
-		rg := s.Rings.Get(en)
-		rg.History, rg.WindowN = next.History, next.WindowN
+		s.Rings.GetUnchecked(en).History, s.Windows.GetUnchecked(en).N = next.History, next.WindowN
 	}
 	if pl != nil {
-		pl = s.Plugins.Get(en) // the monitor may have moved
+		pl = s.Plugins.GetUnchecked(en) // the monitor may have moved
 		pl.LastFix = next.LastFix
 	}
 	if e.keep != nil && ev.Kind != episode.Remove && !persist.Same(&st, &next) && (persist.Worth(&st) || persist.Worth(&next)) {
@@ -139,7 +137,7 @@ func (e *Engine) effects(en ecs.Entity, h *ecs.Health, st *episode.State, fx *ep
 	}
 	if fx.DryRun {
 		e.stats.remediationsDryRun.Add(1)
-		e.log.Info("dry run: remediation not run", "monitor", s.Probes.Get(en).Name, "attempt", st.Attempts)
+		e.log.Info("dry run: remediation not run", "monitor", s.Name(en), "attempt", st.Attempts)
 	}
 	if fx.FlapStart {
 		e.stats.flapStarts.Add(1)
@@ -155,7 +153,7 @@ func (e *Engine) effects(en ecs.Entity, h *ecs.Health, st *episode.State, fx *ep
 		// Confirm sooner: bring the next check forward (the old wheel
 		// entry goes stale).
 		sc := s.Scheds.Get(en)
-		if r := h.LastCheck + e.rules.list[h.RulesIndex()].Retry; r < sc.Due {
+		if r := h.LastCheck() + e.rules.list[h.RulesIndex()].Retry; r < sc.Due {
 			sc.Due = r
 			s.Wheel.Insert(en, r)
 		}
@@ -167,7 +165,6 @@ func (e *Engine) effects(en ecs.Entity, h *ecs.Health, st *episode.State, fx *ep
 // startAttempt hands a remediation attempt to the intervention pipeline.
 func (e *Engine) startAttempt(en ecs.Entity, h *ecs.Health, st *episode.State, lastErr error) {
 	s := e.store
-	p := s.Probes.Get(en)
 	pl := s.Plugins.Get(en)
 	tick := e.tickNow()
 	if pl.Limit > 0 {
@@ -184,7 +181,7 @@ func (e *Engine) startAttempt(en ecs.Entity, h *ecs.Health, st *episode.State, l
 	e.l.fixing++
 	shard := 0
 	if e.cfg.Cluster != nil {
-		shard = e.shardOf(p.Name)
+		shard = e.shardOf(s.Name(en))
 	}
 	c := &fixpipe.Call{
 		Shard:   shard,
@@ -194,7 +191,7 @@ func (e *Engine) startAttempt(en ecs.Entity, h *ecs.Health, st *episode.State, l
 		Timeout: time.Duration(pl.FixTimeout) * time.Millisecond,
 		Rem:     pl.Remediate,
 		Inc: intervene.Incident{
-			Monitor:  p.Name,
+			Monitor:  s.Name(en),
 			Attempt:  int(st.Attempts),
 			Err:      lastErr,
 			Since:    time.UnixMilli(st.Start),
@@ -223,7 +220,7 @@ func (e *Engine) startAttempt(en ecs.Entity, h *ecs.Health, st *episode.State, l
 func (e *Engine) parentFacts(en ecs.Entity) episode.Parents {
 	s := e.store
 	p := episode.Parents{Known: true, Last: math.MaxInt64}
-	for _, name := range s.Deps.Get(en).Set.Names {
+	for _, name := range e.parentsOf(en).Names {
 		pe, ok := s.Lookup(name)
 		if !ok {
 			continue
@@ -238,7 +235,7 @@ func (e *Engine) parentFacts(en ecs.Entity) episode.Parents {
 		case ph.Phase == episode.Unknown:
 			p.Last = math.MinInt64
 		default:
-			p.Last = min(p.Last, e.unix(ph.LastCheck))
+			p.Last = min(p.Last, e.unix(ph.LastCheck()))
 		}
 	}
 	return p
@@ -248,13 +245,13 @@ func (e *Engine) parentFacts(en ecs.Entity) episode.Parents {
 // episode began.
 func (e *Engine) checkParents(en ecs.Entity, since int64) {
 	s := e.store
-	for _, name := range s.Deps.Get(en).Set.Names {
+	for _, name := range e.parentsOf(en).Names {
 		pe, ok := s.Lookup(name)
 		if !ok {
 			continue
 		}
 		ph := s.Healths.Get(pe)
-		if ph.Flags&episode.Quiet == 0 && !ph.Phase.Open() && (ph.Phase == episode.Unknown || e.unix(ph.LastCheck) < since) {
+		if ph.Flags&episode.Quiet == 0 && !ph.Phase.Open() && (ph.Phase == episode.Unknown || e.unix(ph.LastCheck()) < since) {
 			e.checkSoon(pe, ph)
 		}
 	}

@@ -1,0 +1,168 @@
+package ecs
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/ziad/cpra/pulse"
+)
+
+var nop = pulse.CheckerFunc(nil)
+
+// A monitor removed and replaced by one that gets its ID is a different
+// entity: the old one is not alive, lookups find the new one, and the
+// wheel never hands out the old one.
+func TestStoreReusedID(t *testing.T) {
+	s := NewStore(0, 4)
+	a, ok := s.Create("a", nop, Schedule{Due: 100}, Health{}, Optional{})
+	if !ok {
+		t.Fatal("Create a: name taken in an empty store")
+	}
+	s.Delete(a)
+	b, ok := s.Create("b", nop, Schedule{Due: 5000}, Health{}, Optional{})
+	if !ok {
+		t.Fatal("Create b: name taken")
+	}
+	if b.ID() != a.ID() {
+		t.Skipf("ark gave b ID %d, not a's %d: nothing to test", b.ID(), a.ID())
+	}
+	if s.Alive(a) {
+		t.Error("got Alive(a) true after Delete(a), want false")
+	}
+	if !s.Alive(b) {
+		t.Error("got Alive(b) false, want true")
+	}
+	if e, ok := s.Lookup("a"); ok {
+		t.Errorf("got Lookup(a) = %v, true after Delete, want false", e)
+	}
+	if e, ok := s.Lookup("b"); !ok || e != b {
+		t.Errorf("got Lookup(b) = %v, %v; want %v, true", e, ok, b)
+	}
+	if e, ok := s.Create("b", nop, Schedule{Due: 1}, Health{}, Optional{}); ok || e != b {
+		t.Errorf("got Create(b) again = %v, %v; want %v, false", e, ok, b)
+	}
+	var popped []int64
+	s.Wheel.Advance(6000, 0, func(e Entity, tick int64) {
+		if e != b {
+			t.Fatalf("popped %v at %d, want only %v", e, tick, b)
+		}
+		popped = append(popped, tick)
+	})
+	// a's entry stands for b now: one stale pop at 100 (b is not due
+	// then, so the caller drops it), and b's own at 5000.
+	if len(popped) != 2 || popped[0] != 100 || popped[1] != 5000 {
+		t.Errorf("got b popped at %v, want [100 5000]", popped)
+	}
+}
+
+// A removed monitor's wheel entry is dropped, not handed out.
+func TestStoreDropsRemoved(t *testing.T) {
+	s := NewStore(0, 0)
+	var es []Entity
+	for i := range 100 {
+		e, _ := s.Create(fmt.Sprint(i), nop, Schedule{Due: int64(10 + i)}, Health{}, Optional{})
+		es = append(es, e)
+	}
+	for _, e := range es[:50] {
+		s.Delete(e)
+	}
+	n := 0
+	s.Wheel.Advance(1000, 0, func(e Entity, tick int64) {
+		if !s.Alive(e) {
+			t.Fatalf("popped %v, which was removed", e)
+		}
+		n++
+	})
+	if n != 50 {
+		t.Errorf("got %d pops, want 50", n)
+	}
+}
+
+// With a capacity hint, ark's entity bookkeeping is sized once: it holds
+// exactly the hint and grows past it only when more monitors come.
+func TestStoreReservesEntities(t *testing.T) {
+	const n = 5000
+	s := NewStore(0, n)
+	for i := range n + 10 {
+		if _, ok := s.Create(fmt.Sprint(i), nop, Schedule{Due: 1}, Health{}, Optional{}); !ok {
+			t.Fatalf("Create %d: name taken", i)
+		}
+		if i == n-1 {
+			if got := s.World.Stats().Entities.Capacity; got != n+2 {
+				t.Errorf("got entity capacity %d at %d monitors, want %d (the hint and ark's two reserved)", got, n, n+2)
+			}
+		}
+	}
+	for i := range n + 10 {
+		e, ok := s.Lookup(fmt.Sprint(i))
+		if !ok || !s.Alive(e) || s.Name(e) != fmt.Sprint(i) {
+			t.Fatalf("got Lookup(%d) = %v, %v", i, e, ok)
+		}
+	}
+}
+
+func TestEntityOf(t *testing.T) {
+	for _, c := range [][2]uint32{{0, 0}, {2, 0}, {7, 1}, {1 << 20, 1<<31 - 1}, {^uint32(0), ^uint32(0)}} {
+		if e := entityOf(c[0], c[1]); e.ID() != c[0] || e.Gen() != c[1] {
+			t.Errorf("got entityOf(%d, %d) = ID %d, gen %d", c[0], c[1], e.ID(), e.Gen())
+		}
+	}
+}
+
+// A monitor's name comes back whole whatever its length, including names
+// too long for the count Health keeps, and setting the last check's tick
+// leaves it alone.
+func TestStoreNames(t *testing.T) {
+	s := NewStore(0, 0)
+	long := strings.Repeat("x", 70000)
+	names := []string{"a", strings.Repeat("é", 300), strings.Repeat("y", nameLong-1), strings.Repeat("z", nameLong), long, long + "!"}
+	var es []Entity
+	for _, n := range names {
+		e, ok := s.Create(n, nop, Schedule{Due: 1}, Health{}, Optional{})
+		if !ok {
+			t.Fatalf("Create(%d bytes): name taken", len(n))
+		}
+		es = append(es, e)
+	}
+	for i, e := range es {
+		h := s.Healths.Get(e)
+		for _, tick := range []int64{0, -1, 1 << 40, -(1 << 40), 123456789} {
+			h.SetLastCheck(tick)
+			if got := h.LastCheck(); got != tick {
+				t.Errorf("got LastCheck %d after SetLastCheck(%d)", got, tick)
+			}
+			if got := s.Name(e); got != names[i] {
+				t.Fatalf("got a name of %d bytes after SetLastCheck(%d), want %d", len(got), tick, len(names[i]))
+			}
+		}
+		if got, ok := s.Lookup(names[i]); !ok || got != e {
+			t.Errorf("got Lookup(%d bytes) = %v, %v; want %v", len(names[i]), got, ok, e)
+		}
+	}
+	s.Delete(es[4])
+	if got := s.Name(es[5]); got != names[5] {
+		t.Errorf("got a name of %d bytes after another long one went, want %d", len(got), len(names[5]))
+	}
+	if len(s.long) != 2 {
+		t.Errorf("got %d long names kept apart, want 2", len(s.long))
+	}
+}
+
+// Health answers for a live monitor and refuses a removed one, as ark's
+// Get does, though it asks the store's own record.
+func TestStoreHealth(t *testing.T) {
+	s := NewStore(0, 0)
+	a, _ := s.Create("a", nop, Schedule{Due: 1}, Health{Rules: 7}, Optional{})
+	if got := s.Health(a).RulesIndex(); got != 7 {
+		t.Errorf("got rules index %d, want 7", got)
+	}
+	s.Delete(a)
+	s.Create("b", nop, Schedule{Due: 1}, Health{}, Optional{}) // takes a's ID
+	defer func() {
+		if recover() == nil {
+			t.Error("got no panic for the health of a removed monitor")
+		}
+	}()
+	s.Health(a)
+}
