@@ -182,8 +182,8 @@ type diff struct {
 	// base is the length of the Syncer's list before the file: the new
 	// monitors added already follow it.
 	base int
-	ch     Changes
-	errs   Errors
+	ch   Changes
+	errs Errors
 	// prev and at are what classify found for a changed monitor.
 	prev running
 	at   int
