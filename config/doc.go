@@ -224,8 +224,9 @@
 // yet the monitors go in as they are read (and leave again if the file is
 // refused at its end), and on a reload of a running engine only the
 // monitors that change wait for the end of the file. A million monitors
-// then cost the engine's memory plus one batch being read, instead of the
-// engine plus a File of them all:
+// then cost the engine's memory plus the batches being read and the names
+// seen so far (to find duplicates), instead of the engine plus a File of
+// them all:
 //
 //	s := config.NewSyncer(engine)
 //	defer s.Close() // after the engine has shut down
