@@ -214,8 +214,9 @@ type Streamed struct {
 // monitors: it hands each enabled monitor to fn, in file order, as soon as
 // it is built, and returns a File with no Monitors or Digests (its
 // Disabled, Maintenance and Warnings are set). A program that adds a large
-// file to an engine this way holds one monitor at a time rather than the
-// whole file beside the engine; [Syncer.SyncFile] does.
+// file to an engine this way holds the monitors being read (and the names
+// seen, to find duplicates) rather than the whole file beside the engine;
+// [Syncer.SyncFile] does.
 //
 // fn sees the monitors before the end of the file is read, and stops
 // seeing them once a problem is found: when Stream returns an error, the
