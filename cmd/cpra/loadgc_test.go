@@ -12,7 +12,7 @@ func gcPercent() int {
 	return p
 }
 
-// TestLoadGC: a load collects at GOGC 50 and puts the previous setting
+// TestLoadGC: a load collects at loadGOGC and puts the previous setting
 // back; a GOGC or GOMEMLIMIT from the environment is left alone.
 func TestLoadGC(t *testing.T) {
 	before := gcPercent()

@@ -426,7 +426,7 @@ func loadGC() (done func()) {
 }
 
 // loadGOGC is the GOGC of a load (see loadGC).
-const loadGOGC = 50
+const loadGOGC = 30
 
 // openState opens the state file of a --yaml run: --state, or the file's
 // path with ".state" added; none for --state "". A damaged file, or one of
