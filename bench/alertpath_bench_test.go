@@ -15,6 +15,7 @@ import (
 	"github.com/ziad/cpra/alert"
 	"github.com/ziad/cpra/ecs"
 	"github.com/ziad/cpra/internal/alerts"
+	"github.com/ziad/cpra/internal/heapwatch"
 )
 
 // alertFleet is n monitors for the alert path benchmarks, and the Info
@@ -79,7 +80,7 @@ func BenchmarkAlertBacklogPairsMemory(b *testing.B) {
 		base, cancel := context.WithCancel(context.Background())
 		p := alerts.New(f.config(hang, 1), base, new(alerts.Counters))
 		b.StopTimer()
-		before := heapInUse()
+		before := heapwatch.Live()
 		b.StartTimer()
 		at := time.Now().UnixMilli()
 		for _, en := range f.ens {
@@ -88,7 +89,7 @@ func BenchmarkAlertBacklogPairsMemory(b *testing.B) {
 		}
 		b.StopTimer()
 		_, queued := p.Stats()
-		after := heapInUse()
+		after := heapwatch.Live()
 		perAlert = float64(after-before) / float64(queued)
 		runtime.KeepAlive(p)
 		close(release)

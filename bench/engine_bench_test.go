@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ziad/cpra"
+	"github.com/ziad/cpra/internal/heapwatch"
 	"github.com/ziad/cpra/pulse"
 	"github.com/ziad/cpra/store"
 )
@@ -99,14 +100,6 @@ func stop(b *testing.B, e *cpra.Engine) {
 	if err := e.Shutdown(ctx); err != nil {
 		b.Fatal(err)
 	}
-}
-
-func heapInUse() uint64 {
-	runtime.GC()
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc + m.StackInuse
 }
 
 func cpuTime() time.Duration {
@@ -208,13 +201,13 @@ func engineMemory(b *testing.B, features bool) {
 			var addTime time.Duration
 			for b.Loop() {
 				b.StopTimer()
-				before := heapInUse()
+				before := heapwatch.Live()
 				b.StartTimer()
 				t0 := time.Now()
 				e := buildFleet(b, features, ns, time.Minute)
 				addTime = time.Since(t0)
 				b.StopTimer()
-				perMonitor = float64(heapInUse()-before) / float64(sz.n)
+				perMonitor = float64(heapwatch.Live()-before) / float64(sz.n)
 				runtime.KeepAlive(e)
 				stop(b, e)
 				b.StartTimer()
@@ -240,11 +233,11 @@ func baselineMemory(b *testing.B, start fleetStarter) {
 			var perMonitor float64
 			for b.Loop() {
 				b.StopTimer()
-				before := heapInUse()
+				before := heapwatch.Live()
 				b.StartTimer()
 				f := start(sz.n, time.Minute, nil, nil)
 				b.StopTimer()
-				perMonitor = float64(heapInUse()-before) / float64(sz.n)
+				perMonitor = float64(heapwatch.Live()-before) / float64(sz.n)
 				f.stop()
 				b.StartTimer()
 			}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ziad/cpra"
 	"github.com/ziad/cpra/config"
+	"github.com/ziad/cpra/internal/heapwatch"
 )
 
 // BenchmarkFileIntoEngine loads a generated file of HTTP monitors into an
@@ -39,14 +40,14 @@ func BenchmarkFileIntoEngine(b *testing.B) {
 				var peak, kept uint64
 				for b.Loop() {
 					b.StopTimer()
-					base := heapInUse()
+					base := heapwatch.Live()
 					e, err := cpra.New()
 					if err != nil {
 						b.Fatal(err)
 					}
 					s := config.NewSyncer(e)
 					b.StartTimer()
-					stop := sampleHeap(&peak)
+					stop := heapwatch.Peak()
 					if way == "stream" {
 						_, _, err = s.SyncFile(path, opts...)
 					} else {
@@ -55,7 +56,7 @@ func BenchmarkFileIntoEngine(b *testing.B) {
 							_, err = s.Sync(f)
 						}
 					}
-					stop()
+					peak = stop()
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -63,7 +64,7 @@ func BenchmarkFileIntoEngine(b *testing.B) {
 					if n := e.Stats().Monitors; n != sz.n {
 						b.Fatalf("got %d monitors, want %d", n, sz.n)
 					}
-					kept = heapInUse() - base
+					kept = heapwatch.Live() - base
 					peak -= min(peak, base)
 					runtime.KeepAlive(s)
 					e.Shutdown(context.Background())
@@ -77,27 +78,4 @@ func BenchmarkFileIntoEngine(b *testing.B) {
 			})
 		}
 	}
-}
-
-// sampleHeap records the largest heap seen until stop is called.
-func sampleHeap(peak *uint64) (stop func()) {
-	*peak = 0
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(10 * time.Millisecond)
-		defer t.Stop()
-		var ms runtime.MemStats
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				runtime.ReadMemStats(&ms)
-				*peak = max(*peak, ms.HeapAlloc+ms.StackInuse)
-			}
-		}
-	}()
-	return func() { close(done); <-finished }
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ziad/cpra"
+	"github.com/ziad/cpra/internal/heapwatch"
 	"github.com/ziad/cpra/pulse"
 )
 
@@ -144,7 +145,7 @@ func BenchmarkHTTPFleetMemory(b *testing.B) {
 				// left, so only this fleet is measured.
 				debug.FreeOSMemory()
 				rssBefore = residentMB()
-				before := heapInUse()
+				before := heapwatch.Live()
 				b.StartTimer()
 				e, err := cpra.New(cpra.WithCapacity(sz.n))
 				if err != nil {
@@ -167,7 +168,7 @@ func BenchmarkHTTPFleetMemory(b *testing.B) {
 				rate = float64(s.ChecksRun) / window().Seconds()
 				failed = s.ChecksFailed
 				rss = residentMB()
-				perMonitor = float64(heapInUse()-before) / float64(sz.n)
+				perMonitor = float64(heapwatch.Live()-before) / float64(sz.n)
 				b.StopTimer()
 				stop(b, e)
 				b.StartTimer()

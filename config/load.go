@@ -273,7 +273,8 @@ type emitter struct {
 	// the maintenances' selectors (the builder shares equal sets).
 	labels     []map[string]string
 	seen       map[uintptr]bool
-	unlabelled bool // a monitor without labels was handed over
+	last       uintptr // the set of the monitor handed over last
+	unlabelled bool    // a monitor without labels was handed over
 }
 
 func (em *emitter) emit(r *built) {
@@ -286,12 +287,17 @@ func (em *emitter) emit(r *built) {
 		em.unlabelled = true
 		em.labels = append(em.labels, nil)
 	case l != nil:
-		if p := reflect.ValueOf(l).Pointer(); !em.seen[p] {
-			if em.seen == nil {
-				em.seen = make(map[uintptr]bool)
+		// Monitors in a row mostly share their labels: the map is looked
+		// up only when the set changes.
+		if p := reflect.ValueOf(l).Pointer(); p != em.last {
+			em.last = p
+			if !em.seen[p] {
+				if em.seen == nil {
+					em.seen = make(map[uintptr]bool)
+				}
+				em.seen[p] = true
+				em.labels = append(em.labels, l)
 			}
-			em.seen[p] = true
-			em.labels = append(em.labels, l)
 		}
 	}
 	em.s = Streamed{Monitor: r.m, Digest: r.digest, Index: int(r.index), Line: int(r.line)}

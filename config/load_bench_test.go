@@ -6,8 +6,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"testing"
-	"time"
 
+	"github.com/ziad/cpra/internal/heapwatch"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -27,14 +27,6 @@ func fleetFile(tb testing.TB, dir string, n int) string {
 	return path
 }
 
-func heapInUse() uint64 {
-	runtime.GC()
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return ms.HeapAlloc
-}
-
 // benchmarkLoad measures LoadFile on a generated fleet: wall time per load,
 // monitors per second, and the heap the loaded monitors keep.
 func benchmarkLoad(b *testing.B, n int) {
@@ -46,11 +38,11 @@ func benchmarkLoad(b *testing.B, n int) {
 	var peak uint64
 	for b.Loop() {
 		b.StopTimer()
-		before := heapInUse()
+		before := heapwatch.Live()
 		b.StartTimer()
-		stop := sampleHeap(&peak)
+		stop := heapwatch.Peak()
 		f, err := LoadFile(path)
-		stop()
+		peak = max(peak, stop())
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -58,7 +50,7 @@ func benchmarkLoad(b *testing.B, n int) {
 			b.Fatalf("got %d monitors, want %d", len(f.Monitors), n)
 		}
 		b.StopTimer()
-		after := heapInUse()
+		after := heapwatch.Live()
 		perMonitor = float64(int64(after)-int64(before)) / float64(n)
 		runtime.KeepAlive(f)
 		f.Close()
@@ -67,28 +59,6 @@ func benchmarkLoad(b *testing.B, n int) {
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "monitors/s")
 	b.ReportMetric(perMonitor, "heap-B/monitor")
 	b.ReportMetric(float64(peak)/float64(n), "peak-heap-B/monitor")
-}
-
-// sampleHeap records the largest heap seen until stop is called.
-func sampleHeap(peak *uint64) (stop func()) {
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(20 * time.Millisecond)
-		defer t.Stop()
-		var ms runtime.MemStats
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				runtime.ReadMemStats(&ms)
-				*peak = max(*peak, ms.HeapAlloc)
-			}
-		}
-	}()
-	return func() { close(done); <-finished }
 }
 
 func BenchmarkLoad_10k(b *testing.B)  { benchmarkLoad(b, 10_000) }
@@ -156,9 +126,9 @@ func benchmarkStream(b *testing.B, n int) {
 	var peak uint64
 	for b.Loop() {
 		count := 0
-		stop := sampleHeap(&peak)
+		stop := heapwatch.Peak()
 		f, err := StreamFile(path, func(*Streamed) { count++ })
-		stop()
+		peak = max(peak, stop())
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -311,7 +311,7 @@ func (s *Syncer) apply(f *File, fb *builder, d *diff) (Changes, error) {
 				continue
 			case errors.Is(err, cpra.ErrClosed):
 				s.mons = append(s.mons, p.prev)
-				s.restoreFrom(d.staged[j+1:])
+				s.restore(d.staged[j+1:], d.base)
 				s.adopt(fb)
 				return ch, err
 			case !errors.Is(err, cpra.ErrNotFound):
@@ -327,7 +327,7 @@ func (s *Syncer) apply(f *File, fb *builder, d *diff) (Changes, error) {
 		id, err := s.e.Add(*p.m)
 		if err != nil {
 			if errors.Is(err, cpra.ErrClosed) {
-				s.restoreFrom(d.staged[j+1:])
+				s.restore(d.staged[j+1:], d.base)
 				s.adopt(fb)
 				return ch, err
 			}
@@ -351,21 +351,12 @@ func (s *Syncer) apply(f *File, fb *builder, d *diff) (Changes, error) {
 	return ch, nil
 }
 
-// restore puts back, when e closes during apply, the changed monitors
-// taken out of the list before place k, which still run as they were.
+// restore puts back, when e closes during apply, the running monitors the
+// pending changes of ps taken out of the list at places below k would have
+// replaced: they still run as they were.
 func (s *Syncer) restore(ps []pending, k int) {
 	for _, p := range ps {
 		if p.at >= 0 && p.at < k {
-			s.mons = append(s.mons, p.prev)
-		}
-	}
-}
-
-// restoreFrom puts back the running monitors the pending changes of ps
-// would have replaced: e closed before they were applied.
-func (s *Syncer) restoreFrom(ps []pending) {
-	for _, p := range ps {
-		if p.at >= 0 {
 			s.mons = append(s.mons, p.prev)
 		}
 	}
