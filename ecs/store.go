@@ -37,6 +37,7 @@ type Store struct {
 	names *nameIndex
 	hs    handles
 	long  map[uint32]int // the length of each name of 65535 bytes or more, by entity ID
+	sink  uintptr        // what Warm read, so that the reads are kept
 }
 
 // NewStore returns an empty store whose wheel clock starts at tick now,
@@ -77,7 +78,56 @@ func NewStore(now int64, capacity int) *Store {
 		return s.Name(e)
 	})
 	s.Wheel = newWheel(now, &s.hs, s.due)
+	s.Wheel.warm = s.Warm
 	return s
+}
+
+// WarmMax is the most entities Warm and WarmHealths read ahead at once.
+const WarmMax = 32
+
+var _ [WarmMax - chunkLen]struct{} // a wheel chunk fits
+
+// Warm reads, for up to WarmMax live entities, the part of each
+// component a check reads first ([Probe], [Schedule], [Health]), and
+// does nothing else. At a million monitors each read misses the caches;
+// done one monitor after the other, as the loop handles them, the misses
+// wait for each other. Done here, in a loop with nothing else in it, the
+// processor has the reads of many monitors in flight at once, and the
+// loop then finds them in the cache. Entities past WarmMax are not read.
+func (s *Store) Warm(es []Entity) {
+	es = es[:min(len(es), WarmMax)]
+	var ps [WarmMax]*Probe
+	var ss [WarmMax]*Schedule
+	var hs [WarmMax]*Health
+	for i, e := range es {
+		ps[i], ss[i], hs[i] = s.Monitors.GetUnchecked(e)
+	}
+	sink := s.sink
+	for i := range es {
+		if ps[i] != nil && ss[i] != nil && hs[i] != nil {
+			sink += uintptr(ss[i].Due) + uintptr(hs[i].Rules) + uintptr(unsafe.Pointer(ps[i].name))
+		}
+	}
+	s.sink = sink
+}
+
+// WarmHealths is [Store.Warm] for the [Health] alone, of the entities
+// of es that are alive.
+func (s *Store) WarmHealths(es []Entity) {
+	es = es[:min(len(es), WarmMax)]
+	var hs [WarmMax]*Health
+	for i, e := range es {
+		if s.hs.alive(e) {
+			hs[i] = s.Healths.GetUnchecked(e)
+		}
+	}
+	sink := s.sink
+	for _, h := range hs[:len(es)] {
+		if h != nil {
+			sink += uintptr(h.Rules)
+		}
+	}
+	s.sink = sink
 }
 
 // due is called with live entities only.

@@ -56,6 +56,9 @@ type Wheel struct {
 	size int
 	hs   *handles
 	due  func(Entity) (int64, bool)
+	// warm, when set, is given the live entities of a chunk before they
+	// are popped one by one (see [Store.Warm]).
+	warm func([]Entity)
 }
 
 // newWheel returns a wheel whose clock starts at tick now. due reports the
@@ -234,9 +237,20 @@ func (w *Wheel) Advance(to int64, budget int, pop func(e Entity, tick int64)) bo
 						w.lv[0][i] = c
 						return false
 					}
+					var live [chunkLen]Entity
+					k := 0
 					for _, id := range c.e[:c.n] {
 						w.size--
 						if e, ok := w.hs.entity(id); ok {
+							live[k] = e
+							k++
+						}
+					}
+					if w.warm != nil && k > 1 {
+						w.warm(live[:k])
+					}
+					for _, e := range live[:k] {
+						if w.hs.alive(e) { // an earlier pop may have removed it
 							pop(e, t)
 						}
 					}

@@ -257,3 +257,44 @@ func TestWheelLate(t *testing.T) {
 		}
 	}
 }
+
+func TestWheelWarmsAChunkBeforeItsPops(t *testing.T) {
+	h := newHarness(t, 0)
+	var warmed [][]Entity
+	h.w.warm = func(es []Entity) { warmed = append(warmed, append([]Entity(nil), es...)) }
+	var es []Entity
+	for range 10 {
+		es = append(es, h.add(5))
+	}
+	dead := es[3]
+	h.hs.remove(dead) // removed before the tick: neither warmed nor popped
+	delete(h.due, dead)
+	victim := es[7] // removed by the pop of an entry before it
+	var popped []Entity
+	h.w.Advance(5, 0, func(e Entity, tick int64) {
+		if len(warmed) != 1 {
+			t.Fatalf("popped %v before its chunk was warmed (warmed %d times)", e, len(warmed))
+		}
+		if e == es[0] {
+			h.hs.remove(victim)
+			delete(h.due, victim)
+		}
+		popped = append(popped, e)
+	})
+	if len(warmed) != 1 || len(warmed[0]) != 9 {
+		t.Fatalf("warm got %v, want the 9 live entities of the chunk once", warmed)
+	}
+	for _, e := range warmed[0] {
+		if e == dead {
+			t.Fatal("a removed entity was warmed")
+		}
+	}
+	if len(popped) != 8 {
+		t.Fatalf("popped %d entities, want 8 (10, less one removed before and one removed by an earlier pop)", len(popped))
+	}
+	for _, e := range popped {
+		if e == dead || e == victim {
+			t.Fatalf("popped removed entity %v", e)
+		}
+	}
+}

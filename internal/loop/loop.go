@@ -391,7 +391,12 @@ func (e *Engine) apply(rs []pulsepipe.Result) {
 	s := e.store
 	l := &e.l
 	var failed uint64
+	var warm [ecs.WarmMax]ecs.Entity
 	for i := range rs {
+		if i%ecs.WarmMax == 0 && len(rs)-i > 1 {
+			n := copyEntities(warm[:], rs[i:])
+			s.WarmHealths(warm[:n])
+		}
 		r := &rs[i]
 		l.inflight--
 		l.hist.Record(r.Start/1e9, r.Start-r.Due*int64(time.Millisecond))
@@ -430,6 +435,16 @@ func (e *Engine) apply(rs []pulsepipe.Result) {
 	if failed > 0 {
 		e.stats.checksFailed.Add(failed)
 	}
+}
+
+// copyEntities copies the entities of rs into es, as many as fit, and
+// returns how many it copied.
+func copyEntities(es []ecs.Entity, rs []pulsepipe.Result) int {
+	n := min(len(es), len(rs))
+	for i := range n {
+		es[i] = rs[i].E
+	}
+	return n
 }
 
 // remediated applies the outcome of a remediation attempt.

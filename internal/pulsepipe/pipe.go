@@ -299,6 +299,9 @@ func (w *pulseWorker) runBatch(b *Batch) bool {
 	w.batch = b
 	n := int32(len(b.Jobs))
 	invited := false
+	// A check starts when the one before it in the batch ended: the
+	// worker reads the clock once per check, not twice.
+	now := p.nanotime()
 	for {
 		i := b.claim.Add(1) - 1
 		if i >= n {
@@ -313,7 +316,8 @@ func (w *pulseWorker) runBatch(b *Batch) bool {
 				b.refs.Add(-1)
 			}
 		}
-		if !w.exec(&b.Jobs[i]) {
+		var ok bool
+		if now, ok = w.exec(&b.Jobs[i], now); !ok {
 			return false
 		}
 	}
@@ -322,12 +326,13 @@ func (w *pulseWorker) runBatch(b *Batch) bool {
 	return true
 }
 
-func (w *pulseWorker) exec(jp *Job) bool {
+// exec runs the check of jp, started at start (on the pipe's clock), and
+// returns the time it ended, or false when the watchdog gave up on it.
+func (w *pulseWorker) exec(jp *Job, start int64) (int64, bool) {
 	p := w.p
 	// Work from a copy: once abandoned, the batch is no longer ours.
 	j := *jp
 	w.cur = j
-	start := p.nanotime()
 	deadline := start + int64(j.Timeout)
 	w.curStart = start
 	// Store before the state: the watchdog reads it once it sees running.
@@ -346,14 +351,14 @@ func (w *pulseWorker) exec(jp *Job) bool {
 		// The watchdog gave up on us and reported a timeout.
 		w.p.Sz.Release(w.rec)
 		w.p.abandonedRunning.Add(-1)
-		return false
+		return end, false
 	}
 	if err == nil && end >= deadline {
 		err = p.cfg.Timeout("check", j.Timeout)
 	}
 	w.rec.Service(p.cfg.Epoch.Add(time.Duration(end)), time.Duration(end-start))
 	w.out.r = append(w.out.r, Result{E: j.E, Err: err, Due: j.Due, Start: start, Latency: end - start})
-	return true
+	return end, true
 }
 
 func (p *Pipe) callCheck(ctx context.Context, c pulse.Checker) (err error) {
