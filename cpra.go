@@ -291,6 +291,12 @@ type SizingStats struct {
 	Target      int           // the worker count chosen
 	Wait        time.Duration // predicted mean wait in the queue at Target
 	Meets       bool          // whether Target meets the SLO (see WithSLO)
+	// Ceiling, when not 0, caps the pulse workers below WithWorkers'
+	// maximum: checks were waiting, and more workers had completed no
+	// more checks (the targets, not the workers, set the pace). The cap
+	// is lowered while the check rate holds, tried higher every 30s,
+	// and lifted once checks stop waiting.
+	Ceiling int
 }
 
 // LagStats summarises schedule lag over the last few seconds: how late
@@ -459,7 +465,7 @@ func (e *Engine) Stats() Stats {
 		z := p.Sizing
 		return PipelineStats{Workers: p.Workers, Idle: p.Idle, Queued: p.Queued, Sizing: SizingStats{
 			Lambda: z.Lambda, MeanService: z.MeanService, CA2: z.CA2, CS2: z.CS2,
-			Load: z.Load, Target: z.Target, Wait: z.Wait, Meets: z.Meets}}
+			Load: z.Load, Target: z.Target, Wait: z.Wait, Meets: z.Meets, Ceiling: z.Ceiling}}
 	}
 	lat := LatencyStats{Count: s.CheckLatency.Count, Sum: s.CheckLatency.Sum}
 	for _, b := range s.CheckLatency.Buckets {

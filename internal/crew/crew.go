@@ -23,6 +23,7 @@ type Stats struct {
 	Target      int           // the worker count chosen
 	Wait        time.Duration // predicted mean wait in the queue at Target
 	Meets       bool          // whether Target meets the SLO (see WithSLO)
+	Ceiling     int           // the Governor's cap on the workers, 0 for none
 }
 
 // Sizer measures one pipeline and picks its worker count each period.
@@ -83,8 +84,11 @@ func (s *Sizer) Decide(g Goal, now time.Time, live int, backlog bool) (target in
 	snap := s.est.Snapshot(now)
 	dec, err := sizing.Workers(snap.Params(g.SLO, g.Headroom, g.Min, g.Max))
 	if err != nil && !errors.Is(err, sizing.ErrUnreachable) {
-		// Measurements out of the solver's domain: keep the pool as it is.
-		return live, s.Last
+		// Measurements out of the solver's domain: keep the pool as it is,
+		// within its bounds.
+		target = min(live, g.Max)
+		s.Target.Store(int32(target))
+		return target, s.Last
 	}
 	want := dec.Workers
 	if backlog && want < live {

@@ -18,6 +18,7 @@ type loopState struct {
 	cur      *pulsepipe.Batch   // the batch being filled
 	pending  []*pulsepipe.Batch // full batches waiting for room in the pulse queue
 	pop      func(ecs.Entity, int64)
+	gov      crew.Governor // caps the pulse workers when more bring nothing
 	scratch  []pulsepipe.Result
 	inflight int64 // checks handed out, results not yet applied
 	fixing   int   // remediations handed out, outcomes not yet applied
@@ -156,7 +157,7 @@ func (e *Engine) loop() {
 		if at := e.maints.heap.Next(); !at.IsZero() && !l.draining {
 			soon(int64(at.Sub(e.epoch)))
 		}
-		if e.pulse.Queued.Load() > 0 && e.pulse.Idle.Load() == 0 && int(e.pulse.Live.Load()) < e.cfg.MaxWorkers {
+		if e.pulse.Queued.Load() > 0 && e.pulse.Idle.Load() == 0 && int(e.pulse.Live.Load()) < e.pulseMax() {
 			soon(l.nextGrow)
 		}
 		if len(l.pending) > 0 || l.held || e.pulse.Orphaned() || e.fix.Backlogged() {
@@ -374,13 +375,22 @@ func (e *Engine) staff(now int64) {
 	for target := max(int(p.Sz.Target.Load()), e.cfg.MinWorkers); live < target; live++ {
 		p.Spawn()
 	}
-	if live >= e.cfg.MaxWorkers || p.Idle.Load() > 0 || now < e.l.nextGrow {
+	if live >= e.pulseMax() || p.Idle.Load() > 0 || now < e.l.nextGrow {
 		return
 	}
 	if len(e.l.pending) > 0 || p.Queued.Load() > 0 {
 		p.Spawn()
 		e.l.nextGrow = now + growEvery
 	}
+}
+
+// pulseMax is the most pulse workers the loop keeps: the pool's maximum,
+// or less while the governor caps it.
+func (e *Engine) pulseMax() int {
+	if c := e.l.gov.Ceiling(); c > 0 && c < e.cfg.MaxWorkers {
+		return c
+	}
+	return e.cfg.MaxWorkers
 }
 
 // apply feeds check results into the monitors' episode machines.
@@ -491,13 +501,26 @@ func (e *Engine) resize(now int64) {
 		name    string
 		backlog bool
 		spawn   func()
+		max     func() int
 	}{
-		{&e.pulse.Crew, "pulse", len(l.pending) > 0 || e.pulse.Queued.Load() > 0, e.pulse.Spawn},
-		{&e.fix.Crew, "intervention", e.fix.Backlogged() || e.fix.Queued.Load() > 0, e.fix.Spawn},
+		{&e.pulse.Crew, "pulse", len(l.pending) > 0 || e.pulse.Queued.Load() > 0, e.pulse.Spawn, e.pulseMax},
+		{&e.fix.Crew, "intervention", e.fix.Backlogged() || e.fix.Queued.Load() > 0, e.fix.Spawn, nil},
 	} {
 		live := int(c.crew.Live.Load())
 		before := int(c.crew.Sz.Target.Load())
-		target, s := c.crew.Sz.Decide(e.goal(), at, live, c.backlog && c.crew.Idle.Load() == 0)
+		backlog := c.backlog && c.crew.Idle.Load() == 0
+		g := e.goal()
+		if c.max != nil {
+			was := l.gov.Ceiling()
+			if now := l.gov.Observe(at, e.stats.checksRun.Load(), e.stats.checksSkipped.Load(), live, backlog, e.cfg.MinWorkers); now != was {
+				e.log.Debug("pipeline capped", "pipeline", c.name, "workers", now, "was", was)
+			}
+			g.Max = c.max()
+		}
+		target, s := c.crew.Sz.Decide(g, at, live, backlog)
+		if c.max != nil {
+			s.Ceiling = l.gov.Ceiling()
+		}
 		st[i] = s
 		for ; live < target; live++ {
 			c.spawn()

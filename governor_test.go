@@ -1,0 +1,110 @@
+package cpra_test
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/ziad/cpra"
+	"github.com/ziad/cpra/pulse"
+)
+
+// target is a service that serves at most slots requests at once, each
+// taking service; requests beyond that wait their turn, as they would in a
+// server's accept queue.
+type target struct {
+	slots   chan struct{}
+	service time.Duration
+	served  atomic.Int64
+}
+
+func newTarget(slots int, service time.Duration) *target {
+	return &target{slots: make(chan struct{}, slots), service: service}
+}
+
+func (s *target) Check(ctx context.Context) error {
+	select {
+	case s.slots <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	time.Sleep(s.service)
+	<-s.slots
+	s.served.Add(1)
+	return nil
+}
+
+// fleet adds n monitors at interval, all checking c.
+func fleet(t *testing.T, e *cpra.Engine, n int, interval time.Duration, c pulse.Checker) {
+	t.Helper()
+	for i := range n {
+		if _, err := e.Add(cpra.Monitor{Name: fmt.Sprintf("m%03d", i), Interval: interval, Timeout: 5 * time.Second, Check: c}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// When the targets answer half of what the fleet demands, more workers do
+// not get more checks done: the pool is capped near what the targets can
+// take instead of growing to its maximum, and the targets answer as much
+// as they did uncapped.
+func TestWorkersCappedWhenTargetsSetThePace(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		// 4 at once, 10ms each: 400 checks a second; the fleet asks 800.
+		tg := newTarget(4, 10*time.Millisecond)
+		e, _ := cpra.New(cpra.WithWorkers(2, 512))
+		fleet(t, e, 200, 250*time.Millisecond, tg)
+		e.Start(context.Background())
+		time.Sleep(20 * time.Second) // the ramp, the cap and its descent
+		var peak int
+		start := tg.served.Load()
+		for range 40 {
+			time.Sleep(time.Second)
+			st := e.Stats()
+			peak = max(peak, st.Pulse.Workers)
+			if st.Pulse.Sizing.Ceiling == 0 {
+				t.Errorf("no ceiling while checks wait on a saturated target (workers %d)", st.Pulse.Workers)
+			}
+		}
+		rate := float64(tg.served.Load()-start) / 40
+		st := e.Stats()
+		shutdown(t, e)
+		if peak > 64 {
+			t.Errorf("pulse workers reached %d over 40s, want at most 64 for a target that takes 4 at once", peak)
+		}
+		if rate < 0.9*400 {
+			t.Errorf("the target answered %.0f checks/s, want at least 90%% of the 400 it can", rate)
+		}
+		if st.ChecksSkipped == 0 && st.ChecksLate == 0 {
+			t.Errorf("no check skipped or late with the fleet asking twice what its target answers")
+		}
+	})
+}
+
+// When each check only waits (a slow answer, not a busy server), more
+// workers do get more checks done: the pool grows until the fleet is kept
+// up with, and no ceiling holds it back.
+func TestWorkersNotCappedWhenTheyHelp(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		// 100ms each, no limit: 1000 checks a second need about 100 workers.
+		tg := newTarget(1<<20, 100*time.Millisecond)
+		e, _ := cpra.New(cpra.WithWorkers(2, 512))
+		fleet(t, e, 250, 250*time.Millisecond, tg)
+		e.Start(context.Background())
+		time.Sleep(30 * time.Second)
+		start := tg.served.Load()
+		time.Sleep(20 * time.Second)
+		rate := float64(tg.served.Load()-start) / 20
+		st := e.Stats()
+		shutdown(t, e)
+		if rate < 0.95*1000 {
+			t.Errorf("checked %.0f/s, want the fleet's 1000 (workers %d, ceiling %d)", rate, st.Pulse.Workers, st.Pulse.Sizing.Ceiling)
+		}
+		if st.Pulse.Sizing.Ceiling != 0 && st.Pulse.Sizing.Ceiling < 100 {
+			t.Errorf("ceiling %d with checks that need about 100 workers", st.Pulse.Sizing.Ceiling)
+		}
+	})
+}

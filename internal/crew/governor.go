@@ -1,0 +1,163 @@
+package crew
+
+import "time"
+
+// Governor caps a pipeline's workers while it cannot keep up, at the
+// count beyond which more workers did not complete more work. When the
+// targets are the bottleneck (a server that answers so many requests a
+// second and no more), a worker added only waits longer on them, and the
+// queueing model of the Sizer, which sees the service time grow, asks for
+// more still, up to the pool's maximum. Each of those workers costs its
+// stack and its connections, for nothing.
+//
+// The Governor watches, once a period, the completion rate and whether
+// the pipeline is short: jobs waited with no worker idle, or jobs were
+// skipped because the one before them was still running (at least one
+// for every ten completed). While it is short and half again as many
+// workers as at the best rate seen bring no tenth more, it caps the pool
+// at that best count. If the rate then falls below nine tenths of the
+// best, more workers were needed after all (the targets got slower, not
+// busier): the cap is lifted at once and the search starts again from
+// the count reached. If the rate holds, the cap is lowered a quarter at a
+// time while it still holds, and raised back by a third when it does not.
+// Every probeEvery it tries half again as many: if the targets now answer
+// a tenth more, the higher cap stays and the search goes on upward. After
+// three periods not short, or three in a row in which the rate under a
+// held cap did not hold (less work, or slower targets), the cap is lifted.
+// The best rate rises only by a tenth at a time, so that the noise of a
+// one-period rate does not raise the bar.
+//
+// Workers waiting on targets that do not answer at all (checks that run
+// to their timeout) complete work in proportion to their number, so they
+// are not capped: only workers that bring nothing are.
+//
+// A Governor is used by the loop's goroutine alone.
+type Governor struct {
+	ceiling int // 0: none
+	phase   govPhase
+	best    float64 // the highest rate seen while short
+	bestW   int     // the fewest workers seen live at about that rate
+	capW    int     // the workers live when the cap was set
+	until   time.Time
+	calm    int
+	low     int // periods in a row the rate did not hold under the cap
+
+	last          time.Time
+	lastN, lastSk uint64
+	primed        bool
+	odd, waited   bool // a window of two periods: its first seen, and whether jobs waited in it
+}
+
+type govPhase uint8
+
+const (
+	govTest govPhase = iota // the cap was just set: does the rate hold?
+	govDown                 // lowering the cap while the rate holds
+	govHold                 // holding the cap until the next probe
+	govUp                   // trying a higher cap
+)
+
+const (
+	govGain    = 1.10 // a rate this much higher is a gain
+	govHoldLow = 0.85 // a rate this much of the best still holds
+	govMore    = 1.5  // workers this many times the best count, with no gain: cap
+	govCalm    = 3    // periods not short that lift the cap
+	govSkips   = 0.1  // skipped jobs per completion that make a pipeline short
+	probeEvery = 30 * time.Second
+)
+
+// Observe takes, once a sizing period, the pipeline's counts of completed
+// and of skipped jobs (counters that only grow), its live workers, whether
+// jobs waited with no worker idle, and its floor; and returns the cap on
+// its workers, or 0 for none.
+func (g *Governor) Observe(now time.Time, done, skipped uint64, live int, waited bool, min int) int {
+	if !g.primed || !now.After(g.last) || now.Sub(g.last) > 2*govCalm*Period {
+		// First, or not sized for a while: nothing was in flight, so
+		// nothing was short.
+		*g = Governor{last: now, lastN: done, lastSk: skipped, primed: true}
+		return 0
+	}
+	if waited {
+		g.waited = true
+	}
+	if g.odd = !g.odd; g.odd {
+		return g.ceiling // a rate over one period is too noisy: judge two
+	}
+	n, sk := float64(done-g.lastN), float64(skipped-g.lastSk)
+	rate := n / now.Sub(g.last).Seconds()
+	g.last, g.lastN, g.lastSk = now, done, skipped
+	waited, g.waited = g.waited, false
+	if !waited && sk < govSkips*n {
+		if g.calm++; g.calm >= govCalm {
+			*g = Governor{last: g.last, lastN: g.lastN, lastSk: g.lastSk, primed: true}
+		}
+		return g.ceiling
+	}
+	g.calm = 0
+	if g.ceiling == 0 {
+		switch {
+		case g.bestW == 0 || rate > g.best*govGain:
+			g.best, g.bestW = rate, live
+		case rate >= g.best*govHoldLow && live < g.bestW:
+			g.bestW = live
+		case float64(live) >= float64(g.bestW)*govMore:
+			g.ceiling, g.capW, g.phase = max(g.bestW, min), live, govTest
+		}
+		return g.ceiling
+	}
+	held := rate >= g.best*govHoldLow
+	gained := rate > g.best*govGain
+	if gained {
+		g.best = rate
+	}
+	if held {
+		g.low = 0
+	} else {
+		g.low++
+	}
+	switch g.phase {
+	case govTest:
+		if !held {
+			// The workers were needed: lift the cap, and look for the
+			// next one from the count reached.
+			g.ceiling, g.best, g.bestW = 0, rate, g.capW
+			return 0
+		}
+		g.phase = govDown
+		g.ceiling = max(g.ceiling*3/4, min)
+	case govDown:
+		switch {
+		case !held:
+			g.ceiling = g.ceiling*4/3 + 1
+			g.hold(now)
+		case g.ceiling <= min:
+			g.ceiling = min
+			g.hold(now)
+		default:
+			g.ceiling = max(g.ceiling*3/4, min)
+		}
+	case govHold:
+		switch {
+		case g.low >= govCalm:
+			// Less work, or slower targets: start again.
+			g.ceiling, g.best, g.bestW = 0, rate, live
+		case !now.Before(g.until):
+			g.ceiling, g.phase = g.ceiling*3/2+1, govUp
+		}
+	case govUp:
+		if gained {
+			g.ceiling = g.ceiling*3/2 + 1
+		} else {
+			g.ceiling = max((g.ceiling-1)*2/3, min)
+			g.hold(now)
+		}
+	}
+	return g.ceiling
+}
+
+func (g *Governor) hold(now time.Time) {
+	g.phase, g.until = govHold, now.Add(probeEvery)
+}
+
+// Ceiling returns the cap Observe last returned, or 0.
+func (g *Governor) Ceiling() int { return g.ceiling }

@@ -1,0 +1,112 @@
+package crew
+
+import (
+	"testing"
+	"time"
+)
+
+// govRun feeds a Governor two periods at a time: a pipeline whose rate is
+// rate(workers) and which is short throughout, with the pool following
+// the cap (or growing by grow a window when there is none).
+type govRun struct {
+	g       Governor
+	now     time.Time
+	done    uint64
+	skipped uint64
+	live    int
+}
+
+func (r *govRun) window(rate float64, short bool) int {
+	c := 0
+	for range 2 {
+		r.now = r.now.Add(Period)
+		r.done += uint64(rate)
+		if short {
+			r.skipped += uint64(rate) // one skipped per completion: short
+		}
+		c = r.g.Observe(r.now, r.done, r.skipped, r.live, false, 2)
+	}
+	return c
+}
+
+func TestGovernorCapsWorkersThatBringNothing(t *testing.T) {
+	saturated := func(w int) float64 { return float64(min(w, 8)) * 50 } // 8 workers reach the target's 400/s
+	r := &govRun{now: time.Unix(0, 0), live: 2}
+	r.g.Observe(r.now, 0, 0, r.live, false, 2)
+	var capped int
+	for range 30 {
+		c := r.window(saturated(r.live), true)
+		if c > 0 {
+			r.live = c
+			capped = c
+		} else {
+			r.live += r.live / 2 // the sizer asks for more
+		}
+	}
+	if capped == 0 || capped > 16 {
+		t.Fatalf("cap = %d after 30 windows on a target 8 workers saturate, want 8..16", capped)
+	}
+	if saturated(r.live) < 0.85*400 {
+		t.Fatalf("capped at %d workers the rate is %.0f, want at least 85%% of 400", r.live, saturated(r.live))
+	}
+	// Checks stop waiting: the cap is lifted.
+	for range govCalm {
+		r.window(saturated(r.live), false)
+	}
+	if c := r.g.Ceiling(); c != 0 {
+		t.Fatalf("cap = %d after %d windows not short, want none", c, govCalm)
+	}
+}
+
+func TestGovernorLiftsACapThatCostsWork(t *testing.T) {
+	// Each check waits 100ms on a target with room for all: workers
+	// complete 10 a second each, however many there are.
+	waiting := func(w int) float64 { return float64(w) * 10 }
+	r := &govRun{now: time.Unix(0, 0), live: 2}
+	r.g.Observe(r.now, 0, 0, r.live, false, 2)
+	for i := range 20 {
+		c := r.window(waiting(r.live), true)
+		if c > 0 {
+			t.Fatalf("window %d: cap %d on workers that each add work (live %d)", i, c, r.live)
+		}
+		r.live += r.live / 2
+	}
+	// The targets slow down: more workers keep the rate where it was (the
+	// fleet's demand). A cap that is tried must be lifted at once.
+	r2 := &govRun{now: time.Unix(0, 0), live: 20}
+	r2.g.Observe(r2.now, 0, 0, r2.live, false, 2)
+	demand := 1000.0
+	r2.window(demand, true)
+	r2.live = 40 // the sizer doubles the pool to keep up with slower answers
+	if c := r2.window(demand, true); c != 20 {
+		t.Fatalf("cap = %d, want a test at 20 (40 workers, no gain)", c)
+	}
+	r2.live = 20
+	if c := r2.window(demand/2, true); c != 0 {
+		t.Fatalf("cap = %d after the rate halved under it, want it lifted", c)
+	}
+}
+
+func TestGovernorProbesUpward(t *testing.T) {
+	capacity := 8
+	rate := func(w int) float64 { return float64(min(w, capacity)) * 50 }
+	r := &govRun{now: time.Unix(0, 0), live: 2}
+	r.g.Observe(r.now, 0, 0, r.live, false, 2)
+	for range 30 {
+		if c := r.window(rate(r.live), true); c > 0 {
+			r.live = c
+		} else {
+			r.live += r.live / 2
+		}
+	}
+	low := r.g.Ceiling()
+	capacity = 64 // the targets can take more now
+	for range int(2*probeEvery/Period) + 10 {
+		if c := r.window(rate(r.live), true); c > 0 {
+			r.live = c
+		}
+	}
+	if c := r.g.Ceiling(); c != 0 && c <= 2*low {
+		t.Fatalf("cap = %d (was %d) after the targets took eight times more, want it raised", c, low)
+	}
+}
