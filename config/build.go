@@ -19,7 +19,9 @@ import (
 
 	"github.com/ziad/cpra"
 	"github.com/ziad/cpra/alert"
+	"github.com/ziad/cpra/internal/plainurl"
 	"github.com/ziad/cpra/internal/redact"
+	"github.com/ziad/cpra/internal/textarena"
 	"github.com/ziad/cpra/intervene"
 	"github.com/ziad/cpra/pulse"
 )
@@ -121,7 +123,7 @@ type built struct {
 // item is the state of building one monitor.
 type item struct {
 	b     *builder
-	texts *strArena // of the worker building it
+	texts *textarena.Arena // of the worker building it
 	idx   int
 	name  string
 	out   *built
@@ -445,7 +447,7 @@ func (b *builder) build(a *arena, n *node, idx int, out *built) {
 				it.name = shorten(c.val, 40)
 				it.fail(c, "name", &limitError{line: lineOf(c), msg: fmt.Sprintf("%d bytes, longer than the limit of %d", len(c.val), max)})
 			} else {
-				it.name = it.texts.clone(c.val)
+				it.name = it.texts.Clone(c.val)
 			}
 		}
 		out.nameLine = int32(lineOf(c))
@@ -707,7 +709,7 @@ func (it *item) httpCheck(cfg *node, path string) pulse.Checker {
 				if msg := checkURLProblem(v); msg != "" {
 					it.failf(c, join(path, c.key), "%s", msg)
 				} else {
-					rawURL = it.texts.clone(v)
+					rawURL = v // pulse.HTTP keeps a copy of what it needs
 				}
 			}
 		case "method":
@@ -814,38 +816,11 @@ func checkURLProblem(raw string) string {
 }
 
 // plainHTTPURL reports whether raw is an http or https URL of the plainest
-// kind, which url.Parse is sure to take: a host name or IPv4 address, an
-// optional port of digits, and a path of unreserved characters and
-// slashes, without user information, query, fragment or escapes. A file
-// of a million monitors is mostly such URLs; the others are parsed.
+// kind, which url.Parse is sure to take (see package plainurl). A file of
+// a million monitors is mostly such URLs; the others are parsed.
 func plainHTTPURL(raw string) bool {
-	rest, ok := strings.CutPrefix(raw, "http://")
-	if !ok {
-		if rest, ok = strings.CutPrefix(raw, "https://"); !ok {
-			return false
-		}
-	}
-	host, path, _ := strings.Cut(rest, "/")
-	name, port, hasPort := strings.Cut(host, ":")
-	if name == "" || (hasPort && port == "") {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		if c := name[i]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-') {
-			return false
-		}
-	}
-	for i := 0; i < len(port); i++ {
-		if c := port[i]; c < '0' || c > '9' {
-			return false
-		}
-	}
-	for i := 0; i < len(path); i++ {
-		if c := path[i]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_' || c == '~' || c == '/') {
-			return false
-		}
-	}
-	return true
+	_, _, ok := plainurl.Split(raw)
+	return ok
 }
 
 // statuses reads one status code or a list of them.

@@ -3,7 +3,8 @@ package config
 import (
 	"fmt"
 	"strings"
-	"unsafe"
+
+	"github.com/ziad/cpra/internal/textarena"
 )
 
 // kind is the kind of a parsed node.
@@ -114,34 +115,9 @@ type arena struct {
 	count  int
 	limit  int   // values allowed in one monitor; 0: defaultValues
 	over   *node // the first node beyond the limit, once reached
-	strs   strArena
-}
-
-// strArena copies the short strings every monitor keeps (its name, its
-// URL) out of the file's text into shared blocks, so that they cost their
-// length and not a heap object each, rounded up to its size class. A block
-// lives while any of its strings does; reset does not touch it.
-type strArena struct {
-	buf []byte
-}
-
-const (
-	strBlock   = 32 << 10
-	strLongest = 512 // longer strings get a heap object of their own
-)
-
-// clone returns a copy of s that does not share the file's text.
-func (a *strArena) clone(s string) string {
-	if len(s) == 0 || len(s) > strLongest {
-		return strings.Clone(s)
-	}
-	if cap(a.buf)-len(a.buf) < len(s) {
-		a.buf = make([]byte, 0, strBlock)
-	}
-	start := len(a.buf)
-	a.buf = append(a.buf, s...)
-	// The bytes up to len(a.buf) are never written again.
-	return unsafe.String(&a.buf[start], len(s))
+	// strs holds the names of the monitors built from this arena's nodes
+	// (copied out of the file's text, which is not kept).
+	strs textarena.Arena
 }
 
 const arenaBlock = 128

@@ -132,14 +132,26 @@ func WithFollowRedirects(follow bool) HTTPOption {
 // options were given, a pointer to their compiled form: about 32 bytes
 // plus the URL for a plain GET monitor.
 type HTTPChecker struct {
-	url string
-	p   *httpProfile // shared by the checkers of a plain GET: 24 bytes a checker
+	// rest is the URL after the profile's base: its path, for a plain
+	// GET of a plain URL; the whole URL otherwise (the base is "").
+	rest string
+	p    *httpProfile // shared by the checkers of a plain GET of one host: 24 bytes a checker
 }
 
-// httpProfile is the client of an HTTP checker and what its check asks.
+// httpProfile is the client of an HTTP checker, what its check asks and,
+// for plain GETs of plain URLs, the scheme and host they share.
 type httpProfile struct {
 	client *http.Client
 	spec   *httpSpec // nil: GET, 2xx, no conditions
+	base   string    // "http://host:port", or ""
+}
+
+// url returns the URL the checker requests.
+func (c *HTTPChecker) url() string {
+	if c.p.base == "" {
+		return c.rest
+	}
+	return c.p.base + c.rest
 }
 
 type httpSpec struct {
@@ -201,16 +213,14 @@ func HTTP(rawURL string, opts ...HTTPOption) (*HTTPChecker, error) {
 		return nil, err
 	}
 
-	c := &HTTPChecker{url: rawURL}
+	c := &HTTPChecker{}
 	cl := sharedClients(transportKey{roots: s.rootCAs, insecure: s.insecure, serverName: s.serverName})
 	if s.method == "" && s.header == nil && s.body == nil && s.status == nil &&
 		s.bodyContains == "" && re == nil && !s.hasJSON && s.timeout == 0 && s.maxLatency == 0 {
-		c.p = cl.plain
-		if s.noRedirects {
-			c.p = cl.plainNoFollow
-		}
+		c.p, c.rest = cl.plainProfile(rawURL, s.noRedirects)
 		return c, nil
 	}
+	c.rest = keepText(rawURL)
 	client := cl.follow
 	if s.noRedirects {
 		client = cl.noFollow
@@ -264,13 +274,16 @@ func MustHTTP(rawURL string, opts ...HTTPOption) *HTTPChecker {
 
 // URL returns the URL the checker requests, whole: it may hold
 // credentials, so do not print it.
-func (c *HTTPChecker) URL() string { return c.url }
+func (c *HTTPChecker) URL() string { return c.url() }
 
 // String returns the method and the URL's scheme and host: the rest of the
 // URL (user information, path, query) may hold credentials, and is never
 // printed.
 func (c HTTPChecker) String() string {
-	u, err := url.Parse(c.url)
+	if c.p != nil && c.p.base != "" {
+		return c.method() + " " + c.p.base
+	}
+	u, err := url.Parse(c.rest)
 	if err != nil {
 		return c.method() + " [invalid URL]"
 	}
@@ -310,7 +323,7 @@ func (c *HTTPChecker) secrets() *redact.Secrets {
 	if sp := c.p.spec; sp != nil {
 		h = sp.header
 	}
-	return urlSecrets(c.url, h)
+	return urlSecrets(c.url(), h)
 }
 
 func (c HTTPChecker) method() string {
@@ -336,7 +349,16 @@ func (c *HTTPChecker) Check(ctx context.Context) error {
 	if sp.body != nil {
 		body = bytes.NewReader(sp.body)
 	}
-	req, err := http.NewRequestWithContext(ctx, sp.method, c.url, body)
+	var req *http.Request
+	var err error
+	if c.p.base != "" {
+		// A plain URL: its path needs no parsing (see package plainurl).
+		if req, err = http.NewRequestWithContext(ctx, sp.method, c.p.base, body); err == nil {
+			req.URL.Path = c.rest
+		}
+	} else {
+		req, err = http.NewRequestWithContext(ctx, sp.method, c.rest, body)
+	}
 	if err != nil {
 		var ue *url.Error
 		if errors.As(err, &ue) {

@@ -1,6 +1,7 @@
 package pulse
 
 import (
+	"cmp"
 	"context"
 	"crypto/x509"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unsafe"
@@ -281,14 +283,58 @@ func FuzzHTTPBodyConditions(f *testing.F) {
 }
 
 // TestHTTPCheckerSize pins the size of a checker: at a million HTTP
-// monitors each byte is a megabyte. The URL and one pointer to what the
-// checkers of a plain GET share.
+// monitors each byte is a megabyte. The path and one pointer to what the
+// checkers of a plain GET of one host share, scheme and host included.
 func TestHTTPCheckerSize(t *testing.T) {
 	if got := unsafe.Sizeof(HTTPChecker{}); got != 24 {
 		t.Errorf("HTTPChecker is %d bytes, want 24", got)
 	}
-	a, b := MustHTTP("http://a.test/"), MustHTTP("http://b.test/x")
-	if a.p != b.p {
-		t.Error("two plain checkers do not share their profile")
+	a, b := MustHTTP("http://a.test:81/"), MustHTTP("http://a.test:81/x")
+	if a.p != b.p || a.rest != "/" || b.rest != "/x" {
+		t.Errorf("two plain checkers of one host: profiles shared %v, kept %q and %q, want shared, / and /x", a.p == b.p, a.rest, b.rest)
+	}
+	if c := MustHTTP("http://b.test:81/x"); c.p == a.p {
+		t.Error("checkers of two hosts share a profile")
+	}
+	for _, raw := range []string{"http://a.test:81/x?q=1", "http://u:p@a.test:81/x", "http://a.test:81/%41"} {
+		if c := MustHTTP(raw); c.p.base != "" || c.rest != raw || c.URL() != raw {
+			t.Errorf("%q: not a plain URL, kept base %q and %q, want the whole URL", raw, c.p.base, c.rest)
+		}
+	}
+}
+
+// The checkers that keep only their path send the request url.Parse would
+// have made of the whole URL, to the same host; URL gives the whole URL
+// back.
+func TestHTTPPlainURLRequests(t *testing.T) {
+	var got atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got.Store(r.Host + " " + r.Method + " " + r.RequestURI)
+	}))
+	defer srv.Close()
+	for _, path := range []string{"", "/", "/svc/1", "/a-b/c_d~e.html", "/x?q=1", "/%41b", "/a%2Fb"} {
+		raw := srv.URL + path
+		c := MustHTTP(raw)
+		if c.URL() != raw {
+			t.Errorf("URL() = %q, want %q", c.URL(), raw)
+		}
+		if err := c.Check(context.Background()); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		want := strings.TrimPrefix(srv.URL, "http://") + " GET " + cmp.Or(path, "/")
+		if got.Load() != want {
+			t.Errorf("%q: the server got %q, want %q", raw, got.Load(), want)
+		}
+	}
+}
+
+// Past maxBases hosts, plain checkers keep their whole URL and still work.
+func TestHTTPManyHosts(t *testing.T) {
+	var last *HTTPChecker
+	for i := range maxBases + 10 {
+		last = MustHTTP(fmt.Sprintf("http://h%d.many.test/p", i))
+	}
+	if last.p.base != "" || last.rest != fmt.Sprintf("http://h%d.many.test/p", maxBases+9) {
+		t.Errorf("checker %d kept base %q and %q, want its whole URL", maxBases+9, last.p.base, last.rest)
 	}
 }

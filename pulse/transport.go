@@ -5,8 +5,12 @@ import (
 	"crypto/x509"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/ziad/cpra/internal/plainurl"
+	"github.com/ziad/cpra/internal/textarena"
 )
 
 // Connection pooling shared by every HTTP and gRPC checker.
@@ -41,13 +45,57 @@ type clients struct {
 	follow    *http.Client
 	noFollow  *http.Client
 	// plain and plainNoFollow are what the HTTP checkers of a plain GET
-	// (no option but the transport's and redirects) share.
+	// (no option but the transport's and redirects) share; bases, by
+	// scheme and host, what those of a plain URL share (see plainProfile).
 	plain, plainNoFollow *httpProfile
+	bases                [2]map[string]*httpProfile // following redirects, not
 }
 
 var pool struct {
 	sync.Mutex
-	m map[transportKey]*clients
+	m    map[transportKey]*clients
+	text textarena.Arena // what checkers keep of their URLs
+}
+
+// maxBases bounds the scheme-and-host profiles of each client: a fleet of
+// as many hosts as monitors gains nothing from them, and past the bound
+// its checkers keep their whole URL.
+const maxBases = 4096
+
+// plainProfile returns the profile of a plain GET of rawURL and what the
+// checker keeps of the URL: its path, with the profile of its scheme and
+// host, when the URL is plain (see package plainurl); otherwise all of it.
+// Either is a copy, in shared blocks.
+func (c *clients) plainProfile(rawURL string, noRedirects bool) (*httpProfile, string) {
+	i, whole := 0, c.plain
+	if noRedirects {
+		i, whole = 1, c.plainNoFollow
+	}
+	pool.Lock()
+	defer pool.Unlock()
+	base, path, ok := plainurl.Split(rawURL)
+	if !ok {
+		return whole, pool.text.Clone(rawURL)
+	}
+	p := c.bases[i][base]
+	if p == nil {
+		if len(c.bases[i]) >= maxBases {
+			return whole, pool.text.Clone(rawURL)
+		}
+		if c.bases[i] == nil {
+			c.bases[i] = make(map[string]*httpProfile)
+		}
+		p = &httpProfile{client: whole.client, base: strings.Clone(base)}
+		c.bases[i][p.base] = p
+	}
+	return p, pool.text.Clone(path)
+}
+
+// keepText returns a copy of s in shared blocks.
+func keepText(s string) string {
+	pool.Lock()
+	defer pool.Unlock()
+	return pool.text.Clone(s)
 }
 
 func sharedClients(k transportKey) *clients {

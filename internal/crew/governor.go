@@ -10,22 +10,27 @@ import "time"
 // more still, up to the pool's maximum. Each of those workers costs its
 // stack and its connections, for nothing.
 //
-// The Governor watches, once a period, the completion rate and whether
-// the pipeline is short: jobs waited with no worker idle, or jobs were
-// skipped because the one before them was still running (at least one
-// for every ten completed). While it is short and half again as many
-// workers as at the best rate seen bring no tenth more, it caps the pool
-// at that best count. If the rate then falls below nine tenths of the
-// best, more workers were needed after all (the targets got slower, not
-// busier): the cap is lifted at once and the search starts again from
-// the count reached. If the rate holds, the cap is lowered a quarter at a
-// time while it still holds, and raised back by a third when it does not.
-// Every probeEvery it tries half again as many: if the targets now answer
-// a tenth more, the higher cap stays and the search goes on upward. After
-// three periods not short, or three in a row in which the rate under a
-// held cap did not hold (less work, or slower targets), the cap is lifted.
-// The best rate rises only by a tenth at a time, so that the noise of a
-// one-period rate does not raise the bar.
+// The Governor judges the completion rate over windows of two periods,
+// and whether the pipeline was short in them: jobs waited with no worker
+// idle, or jobs were skipped because the one before them was still
+// running (at least one for every ten completed).
+//
+//   - While short, with no cap: once half again as many workers as at the
+//     best rate seen bring no tenth more (or the pool is at its maximum),
+//     it caps the pool at that best count, and takes the rate of the last
+//     two windows as the reference.
+//   - If in the two windows after that the rate stays below 85 % of the
+//     reference, the workers were needed after all (the targets got
+//     slower, not busier): the cap is lifted, and tried again no sooner
+//     than probeEvery later.
+//   - If it holds, the cap is lowered a quarter at a time while the rate
+//     holds, raised back by a third when it does not, and held there.
+//   - Every probeEvery it tries half again as many: if the targets now
+//     answer a tenth more, the reference rises and the search goes on
+//     upward.
+//   - After three windows not short, or three in a row in which the rate
+//     under a held cap did not hold (less work, or slower targets), the
+//     cap is lifted.
 //
 // Workers waiting on targets that do not answer at all (checks that run
 // to their timeout) complete work in proportion to their number, so they
@@ -35,12 +40,14 @@ import "time"
 type Governor struct {
 	ceiling int // 0: none
 	phase   govPhase
-	best    float64 // the highest rate seen while short
-	bestW   int     // the fewest workers seen live at about that rate
-	capW    int     // the workers live when the cap was set
+	best    float64 // with no cap: the best rate seen while short
+	bestW   int     // and the fewest workers seen live at about that rate
+	ref     float64 // with a cap: the rate it must hold
+	prev    float64 // the rate of the window before
 	until   time.Time
+	retry   time.Time // no cap is tried before, after one was lifted
 	calm    int
-	low     int // periods in a row the rate did not hold under the cap
+	low     int // windows in a row the rate did not hold under the cap
 
 	last          time.Time
 	lastN, lastSk uint64
@@ -59,18 +66,18 @@ const (
 
 const (
 	govGain    = 1.10 // a rate this much higher is a gain
-	govHoldLow = 0.85 // a rate this much of the best still holds
+	govHoldLow = 0.85 // a rate this much of the reference still holds
 	govMore    = 1.5  // workers this many times the best count, with no gain: cap
-	govCalm    = 3    // periods not short that lift the cap
+	govCalm    = 3    // windows not short that lift the cap
 	govSkips   = 0.1  // skipped jobs per completion that make a pipeline short
 	probeEvery = 30 * time.Second
 )
 
 // Observe takes, once a sizing period, the pipeline's counts of completed
 // and of skipped jobs (counters that only grow), its live workers, whether
-// jobs waited with no worker idle, and its floor; and returns the cap on
+// jobs waited with no worker idle, and its bounds; and returns the cap on
 // its workers, or 0 for none.
-func (g *Governor) Observe(now time.Time, done, skipped uint64, live int, waited bool, min int) int {
+func (g *Governor) Observe(now time.Time, done, skipped uint64, live int, waited bool, min, max int) int {
 	if !g.primed || !now.After(g.last) || now.Sub(g.last) > 2*govCalm*Period {
 		// First, or not sized for a while: nothing was in flight, so
 		// nothing was short.
@@ -85,7 +92,8 @@ func (g *Governor) Observe(now time.Time, done, skipped uint64, live int, waited
 	}
 	n, sk := float64(done-g.lastN), float64(skipped-g.lastSk)
 	rate := n / now.Sub(g.last).Seconds()
-	g.last, g.lastN, g.lastSk = now, done, skipped
+	prev := g.prev
+	g.last, g.lastN, g.lastSk, g.prev = now, done, skipped, rate
 	waited, g.waited = g.waited, false
 	if !waited && sk < govSkips*n {
 		if g.calm++; g.calm >= govCalm {
@@ -100,16 +108,17 @@ func (g *Governor) Observe(now time.Time, done, skipped uint64, live int, waited
 			g.best, g.bestW = rate, live
 		case rate >= g.best*govHoldLow && live < g.bestW:
 			g.bestW = live
-		case float64(live) >= float64(g.bestW)*govMore:
-			g.ceiling, g.capW, g.phase = max(g.bestW, min), live, govTest
+		case now.Before(g.retry):
+		case float64(live) >= float64(g.bestW)*govMore || live >= max && live > g.bestW:
+			g.ceiling, g.phase, g.low = g.bestW, govTest, 0
+			g.ref = (rate + prev) / 2
+			if g.ceiling < min {
+				g.ceiling = min
+			}
 		}
 		return g.ceiling
 	}
-	held := rate >= g.best*govHoldLow
-	gained := rate > g.best*govGain
-	if gained {
-		g.best = rate
-	}
+	held := rate >= g.ref*govHoldLow
 	if held {
 		g.low = 0
 	} else {
@@ -117,46 +126,59 @@ func (g *Governor) Observe(now time.Time, done, skipped uint64, live int, waited
 	}
 	switch g.phase {
 	case govTest:
-		if !held {
+		switch {
+		case held:
+			g.phase = govDown
+			g.lower(min)
+		case g.low >= 2:
 			// The workers were needed: lift the cap, and look for the
-			// next one from the count reached.
-			g.ceiling, g.best, g.bestW = 0, rate, g.capW
-			return 0
+			// next one from the count reached, later.
+			*g = Governor{last: g.last, lastN: g.lastN, lastSk: g.lastSk, primed: true, prev: rate,
+				best: rate, bestW: live, retry: now.Add(probeEvery)}
 		}
-		g.phase = govDown
-		g.ceiling = max(g.ceiling*3/4, min)
 	case govDown:
 		switch {
 		case !held:
 			g.ceiling = g.ceiling*4/3 + 1
 			g.hold(now)
 		case g.ceiling <= min:
-			g.ceiling = min
 			g.hold(now)
 		default:
-			g.ceiling = max(g.ceiling*3/4, min)
+			g.lower(min)
 		}
 	case govHold:
 		switch {
 		case g.low >= govCalm:
 			// Less work, or slower targets: start again.
-			g.ceiling, g.best, g.bestW = 0, rate, live
+			*g = Governor{last: g.last, lastN: g.lastN, lastSk: g.lastSk, primed: true, prev: rate,
+				best: rate, bestW: live}
 		case !now.Before(g.until):
 			g.ceiling, g.phase = g.ceiling*3/2+1, govUp
 		}
 	case govUp:
-		if gained {
+		if rate > g.ref*govGain {
+			g.ref = rate
 			g.ceiling = g.ceiling*3/2 + 1
 		} else {
-			g.ceiling = max((g.ceiling-1)*2/3, min)
+			g.ceiling = (g.ceiling - 1) * 2 / 3
+			if g.ceiling < min {
+				g.ceiling = min
+			}
 			g.hold(now)
 		}
 	}
 	return g.ceiling
 }
 
+func (g *Governor) lower(min int) {
+	g.ceiling = g.ceiling * 3 / 4
+	if g.ceiling < min {
+		g.ceiling = min
+	}
+}
+
 func (g *Governor) hold(now time.Time) {
-	g.phase, g.until = govHold, now.Add(probeEvery)
+	g.phase, g.until, g.low = govHold, now.Add(probeEvery), 0
 }
 
 // Ceiling returns the cap Observe last returned, or 0.

@@ -24,7 +24,7 @@ func (r *govRun) window(rate float64, short bool) int {
 		if short {
 			r.skipped += uint64(rate) // one skipped per completion: short
 		}
-		c = r.g.Observe(r.now, r.done, r.skipped, r.live, false, 2)
+		c = r.g.Observe(r.now, r.done, r.skipped, r.live, false, 2, 1<<20)
 	}
 	return c
 }
@@ -32,7 +32,7 @@ func (r *govRun) window(rate float64, short bool) int {
 func TestGovernorCapsWorkersThatBringNothing(t *testing.T) {
 	saturated := func(w int) float64 { return float64(min(w, 8)) * 50 } // 8 workers reach the target's 400/s
 	r := &govRun{now: time.Unix(0, 0), live: 2}
-	r.g.Observe(r.now, 0, 0, r.live, false, 2)
+	r.g.Observe(r.now, 0, 0, r.live, false, 2, 1<<20)
 	var capped int
 	for range 30 {
 		c := r.window(saturated(r.live), true)
@@ -63,7 +63,7 @@ func TestGovernorLiftsACapThatCostsWork(t *testing.T) {
 	// complete 10 a second each, however many there are.
 	waiting := func(w int) float64 { return float64(w) * 10 }
 	r := &govRun{now: time.Unix(0, 0), live: 2}
-	r.g.Observe(r.now, 0, 0, r.live, false, 2)
+	r.g.Observe(r.now, 0, 0, r.live, false, 2, 1<<20)
 	for i := range 20 {
 		c := r.window(waiting(r.live), true)
 		if c > 0 {
@@ -74,7 +74,7 @@ func TestGovernorLiftsACapThatCostsWork(t *testing.T) {
 	// The targets slow down: more workers keep the rate where it was (the
 	// fleet's demand). A cap that is tried must be lifted at once.
 	r2 := &govRun{now: time.Unix(0, 0), live: 20}
-	r2.g.Observe(r2.now, 0, 0, r2.live, false, 2)
+	r2.g.Observe(r2.now, 0, 0, r2.live, false, 2, 1<<20)
 	demand := 1000.0
 	r2.window(demand, true)
 	r2.live = 40 // the sizer doubles the pool to keep up with slower answers
@@ -82,8 +82,19 @@ func TestGovernorLiftsACapThatCostsWork(t *testing.T) {
 		t.Fatalf("cap = %d, want a test at 20 (40 workers, no gain)", c)
 	}
 	r2.live = 20
+	if c := r2.window(demand/2, true); c != 20 {
+		t.Fatalf("cap = %d after one window of half the rate, want it kept one more (noise)", c)
+	}
 	if c := r2.window(demand/2, true); c != 0 {
-		t.Fatalf("cap = %d after the rate halved under it, want it lifted", c)
+		t.Fatalf("cap = %d after the rate halved under it twice, want it lifted", c)
+	}
+	// And not tried again at once: the pool grows back and, for
+	// probeEvery, is left alone.
+	r2.live = 40
+	for i := range int(probeEvery/(2*Period)) - 1 {
+		if c := r2.window(demand, true); c != 0 {
+			t.Fatalf("window %d after the lift: cap %d, want none for %v", i, c, probeEvery)
+		}
 	}
 }
 
@@ -91,7 +102,7 @@ func TestGovernorProbesUpward(t *testing.T) {
 	capacity := 8
 	rate := func(w int) float64 { return float64(min(w, capacity)) * 50 }
 	r := &govRun{now: time.Unix(0, 0), live: 2}
-	r.g.Observe(r.now, 0, 0, r.live, false, 2)
+	r.g.Observe(r.now, 0, 0, r.live, false, 2, 1<<20)
 	for range 30 {
 		if c := r.window(rate(r.live), true); c > 0 {
 			r.live = c

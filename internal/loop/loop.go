@@ -512,7 +512,7 @@ func (e *Engine) resize(now int64) {
 		g := e.goal()
 		if c.max != nil {
 			was := l.gov.Ceiling()
-			if now := l.gov.Observe(at, e.stats.checksRun.Load(), e.stats.checksSkipped.Load(), live, backlog, e.cfg.MinWorkers); now != was {
+			if now := l.gov.Observe(at, e.stats.checksRun.Load(), e.stats.checksSkipped.Load(), live, backlog, e.cfg.MinWorkers, e.cfg.MaxWorkers); now != was {
 				e.log.Debug("pipeline capped", "pipeline", c.name, "workers", now, "was", was)
 			}
 			g.Max = c.max()
