@@ -41,7 +41,7 @@ func (s *target) Check(ctx context.Context) error {
 func fleet(t *testing.T, e *cpra.Engine, n int, interval time.Duration, c pulse.Checker) {
 	t.Helper()
 	for i := range n {
-		if _, err := e.Add(cpra.Monitor{Name: fmt.Sprintf("m%03d", i), Interval: interval, Timeout: 5 * time.Second, Check: c}); err != nil {
+		if _, err := e.Add(cpra.Monitor{Name: fmt.Sprintf("m%05d", i), Interval: interval, Timeout: interval, Check: c}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -55,8 +55,8 @@ func TestWorkersCappedWhenTargetsSetThePace(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		// 4 at once, 10ms each: 400 checks a second; the fleet asks 800.
 		tg := newTarget(4, 10*time.Millisecond)
-		e, _ := cpra.New(cpra.WithWorkers(2, 512))
-		fleet(t, e, 200, 250*time.Millisecond, tg)
+		e, _ := cpra.New(cpra.WithWorkers(2, 1024))
+		fleet(t, e, 8000, 10*time.Second, tg)
 		e.Start(context.Background())
 		time.Sleep(20 * time.Second) // the ramp, the cap and its descent
 		var peak int
@@ -72,8 +72,8 @@ func TestWorkersCappedWhenTargetsSetThePace(t *testing.T) {
 		rate := float64(tg.served.Load()-start) / 40
 		st := e.Stats()
 		shutdown(t, e)
-		if peak > 64 {
-			t.Errorf("pulse workers reached %d over 40s, want at most 64 for a target that takes 4 at once", peak)
+		if peak > 128 {
+			t.Errorf("pulse workers reached %d over 40s, want at most 128 for a target that takes 4 at once", peak)
 		}
 		if rate < 0.9*400 {
 			t.Errorf("the target answered %.0f checks/s, want at least 90%% of the 400 it can", rate)

@@ -114,6 +114,9 @@ type Crew struct {
 	WG   sync.WaitGroup
 	Sz   *Sizer
 	Min  int
+	// Cap is the most workers the pipeline keeps now: the Governor's
+	// ceiling, or its maximum; 0 before the pipeline is first sized.
+	Cap atomic.Int32
 }
 
 // New returns the crew of a pipeline of at least min and at most max
@@ -127,6 +130,26 @@ func New(origin time.Time, min, max int) Crew {
 func (c *Crew) TookQuit() bool {
 	c.Quitting.Add(-1)
 	floor := int32(max(int(c.Sz.Target.Load()), c.Min))
+	for {
+		n := c.Live.Load()
+		if n <= floor {
+			return false
+		}
+		if c.Live.CompareAndSwap(n, n-1) {
+			return true
+		}
+	}
+}
+
+// Shed is called by a worker between two batches: it reports whether the
+// worker should leave because the pool is above its cap (see Governor).
+// Quit tokens wait behind queued work; while the pool is busy, workers
+// above the cap leave here.
+func (c *Crew) Shed() bool {
+	floor := max(c.Cap.Load(), int32(c.Min))
+	if c.Cap.Load() == 0 {
+		return false
+	}
 	for {
 		n := c.Live.Load()
 		if n <= floor {

@@ -23,14 +23,15 @@ import "time"
 //     reference, the workers were needed after all (the targets got
 //     slower, not busier): the cap is lifted, and tried again no sooner
 //     than probeEvery later.
-//   - If it holds, the cap is lowered a quarter at a time while the rate
-//     holds, raised back by a third when it does not, and held there.
+//   - If it stays at 95 % or more, the cap is lowered a quarter at a time
+//     while the rate stays there, put back to the last count that kept
+//     it when it does not, and held there.
 //   - Every probeEvery it tries half again as many: if the targets now
 //     answer a tenth more, the reference rises and the search goes on
 //     upward.
-//   - After three windows not short, or three in a row in which the rate
-//     under a held cap did not hold (less work, or slower targets), the
-//     cap is lifted.
+//   - After three windows not short, or two in a row in which the rate
+//     under a held cap fell below 85 % of the reference (less work, or
+//     slower targets), the cap is lifted.
 //
 // Workers waiting on targets that do not answer at all (checks that run
 // to their timeout) complete work in proportion to their number, so they
@@ -43,6 +44,8 @@ type Governor struct {
 	best    float64 // with no cap: the best rate seen while short
 	bestW   int     // and the fewest workers seen live at about that rate
 	ref     float64 // with a cap: the rate it must hold
+	above   int     // the cap before the last step down
+	guard   bool    // jobs started within the goal when the cap was set
 	prev    float64 // the rate of the window before
 	until   time.Time
 	retry   time.Time // no cap is tried before, after one was lifted
@@ -66,7 +69,8 @@ const (
 
 const (
 	govGain    = 1.10 // a rate this much higher is a gain
-	govHoldLow = 0.85 // a rate this much of the reference still holds
+	govHoldLow = 0.85 // below this share of the reference, a new cap clearly costs checks
+	govKeep    = 0.95 // a rate this share of the reference is kept
 	govMore    = 1.5  // workers this many times the best count, with no gain: cap
 	govCalm    = 3    // windows not short that lift the cap
 	govSkips   = 0.1  // skipped jobs per completion that make a pipeline short
@@ -75,9 +79,15 @@ const (
 
 // Observe takes, once a sizing period, the pipeline's counts of completed
 // and of skipped jobs (counters that only grow), its live workers, whether
-// jobs waited with no worker idle, and its bounds; and returns the cap on
-// its workers, or 0 for none.
-func (g *Governor) Observe(now time.Time, done, skipped uint64, live int, waited bool, min, max int) int {
+// jobs waited with no worker idle, whether jobs start later than the
+// response-time goal allows, and its bounds; and returns the cap on its
+// workers, or 0 for none.
+//
+// slow guards the goal: if jobs started within it when a cap was set, a
+// cap under which they no longer do is treated as one that costs work.
+// When they were late already (the targets cannot keep up), it is not
+// looked at.
+func (g *Governor) Observe(now time.Time, done, skipped uint64, live int, waited, slow bool, min, max int) int {
 	if !g.primed || !now.After(g.last) || now.Sub(g.last) > 2*govCalm*Period {
 		// First, or not sized for a while: nothing was in flight, so
 		// nothing was short.
@@ -112,13 +122,20 @@ func (g *Governor) Observe(now time.Time, done, skipped uint64, live int, waited
 		case float64(live) >= float64(g.bestW)*govMore || live >= max && live > g.bestW:
 			g.ceiling, g.phase, g.low = g.bestW, govTest, 0
 			g.ref = (rate + prev) / 2
+			g.guard = !slow
 			if g.ceiling < min {
 				g.ceiling = min
 			}
 		}
 		return g.ceiling
 	}
-	held := rate >= g.ref*govHoldLow
+	if live > g.ceiling && (g.phase == govTest || g.phase == govDown) {
+		// The pool has not come down to the cap yet (a worker leaves
+		// between two jobs): the rate says nothing of the cap.
+		return g.ceiling
+	}
+	held := rate >= g.ref*govHoldLow && !(g.guard && slow)
+	kept := rate >= g.ref*govKeep && !(g.guard && slow)
 	if held {
 		g.low = 0
 	} else {
@@ -127,7 +144,7 @@ func (g *Governor) Observe(now time.Time, done, skipped uint64, live int, waited
 	switch g.phase {
 	case govTest:
 		switch {
-		case held:
+		case kept:
 			g.phase = govDown
 			g.lower(min)
 		case g.low >= 2:
@@ -138,8 +155,9 @@ func (g *Governor) Observe(now time.Time, done, skipped uint64, live int, waited
 		}
 	case govDown:
 		switch {
-		case !held:
-			g.ceiling = g.ceiling*4/3 + 1
+		case !kept:
+			// The last step cost checks: back to the count before it.
+			g.ceiling = g.above
 			g.hold(now)
 		case g.ceiling <= min:
 			g.hold(now)
@@ -148,7 +166,7 @@ func (g *Governor) Observe(now time.Time, done, skipped uint64, live int, waited
 		}
 	case govHold:
 		switch {
-		case g.low >= govCalm:
+		case g.low >= 2:
 			// Less work, or slower targets: start again.
 			*g = Governor{last: g.last, lastN: g.lastN, lastSk: g.lastSk, primed: true, prev: rate,
 				best: rate, bestW: live}
@@ -171,6 +189,7 @@ func (g *Governor) Observe(now time.Time, done, skipped uint64, live int, waited
 }
 
 func (g *Governor) lower(min int) {
+	g.above = g.ceiling
 	g.ceiling = g.ceiling * 3 / 4
 	if g.ceiling < min {
 		g.ceiling = min

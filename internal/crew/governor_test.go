@@ -14,6 +14,7 @@ type govRun struct {
 	done    uint64
 	skipped uint64
 	live    int
+	slow    func(live int) bool // jobs start later than the goal; nil: never
 }
 
 func (r *govRun) window(rate float64, short bool) int {
@@ -24,7 +25,7 @@ func (r *govRun) window(rate float64, short bool) int {
 		if short {
 			r.skipped += uint64(rate) // one skipped per completion: short
 		}
-		c = r.g.Observe(r.now, r.done, r.skipped, r.live, false, 2, 1<<20)
+		c = r.g.Observe(r.now, r.done, r.skipped, r.live, false, r.slow != nil && r.slow(r.live), 2, 1<<20)
 	}
 	return c
 }
@@ -32,7 +33,7 @@ func (r *govRun) window(rate float64, short bool) int {
 func TestGovernorCapsWorkersThatBringNothing(t *testing.T) {
 	saturated := func(w int) float64 { return float64(min(w, 8)) * 50 } // 8 workers reach the target's 400/s
 	r := &govRun{now: time.Unix(0, 0), live: 2}
-	r.g.Observe(r.now, 0, 0, r.live, false, 2, 1<<20)
+	r.g.Observe(r.now, 0, 0, r.live, false, false, 2, 1<<20)
 	var capped int
 	for range 30 {
 		c := r.window(saturated(r.live), true)
@@ -63,7 +64,7 @@ func TestGovernorLiftsACapThatCostsWork(t *testing.T) {
 	// complete 10 a second each, however many there are.
 	waiting := func(w int) float64 { return float64(w) * 10 }
 	r := &govRun{now: time.Unix(0, 0), live: 2}
-	r.g.Observe(r.now, 0, 0, r.live, false, 2, 1<<20)
+	r.g.Observe(r.now, 0, 0, r.live, false, false, 2, 1<<20)
 	for i := range 20 {
 		c := r.window(waiting(r.live), true)
 		if c > 0 {
@@ -74,7 +75,7 @@ func TestGovernorLiftsACapThatCostsWork(t *testing.T) {
 	// The targets slow down: more workers keep the rate where it was (the
 	// fleet's demand). A cap that is tried must be lifted at once.
 	r2 := &govRun{now: time.Unix(0, 0), live: 20}
-	r2.g.Observe(r2.now, 0, 0, r2.live, false, 2, 1<<20)
+	r2.g.Observe(r2.now, 0, 0, r2.live, false, false, 2, 1<<20)
 	demand := 1000.0
 	r2.window(demand, true)
 	r2.live = 40 // the sizer doubles the pool to keep up with slower answers
@@ -102,7 +103,7 @@ func TestGovernorProbesUpward(t *testing.T) {
 	capacity := 8
 	rate := func(w int) float64 { return float64(min(w, capacity)) * 50 }
 	r := &govRun{now: time.Unix(0, 0), live: 2}
-	r.g.Observe(r.now, 0, 0, r.live, false, 2, 1<<20)
+	r.g.Observe(r.now, 0, 0, r.live, false, false, 2, 1<<20)
 	for range 30 {
 		if c := r.window(rate(r.live), true); c > 0 {
 			r.live = c
@@ -119,5 +120,25 @@ func TestGovernorProbesUpward(t *testing.T) {
 	}
 	if c := r.g.Ceiling(); c != 0 && c <= 2*low {
 		t.Fatalf("cap = %d (was %d) after the targets took eight times more, want it raised", c, low)
+	}
+}
+
+// A fleet whose checks start on time when the cap is set keeps doing so:
+// the cap does not stay where they start later than the goal, even though
+// the rate holds there. Here 6 workers complete the fleet's 300 checks a
+// second, but checks start on time only with 8 or more.
+func TestGovernorKeepsTheGoal(t *testing.T) {
+	rate := func(w int) float64 { return min(float64(w)*50, 300) }
+	r := &govRun{now: time.Unix(0, 0), live: 2, slow: func(w int) bool { return w < 8 }}
+	r.g.Observe(r.now, 0, 0, r.live, false, false, 2, 1<<20)
+	for range 60 {
+		if c := r.window(rate(r.live), true); c > 0 {
+			r.live = c
+		} else {
+			r.live += r.live / 2
+		}
+	}
+	if c := r.g.Ceiling(); c != 0 && c < 8 {
+		t.Fatalf("cap = %d, want none or at least 8, where checks start within the goal", c)
 	}
 }

@@ -512,10 +512,12 @@ func (e *Engine) resize(now int64) {
 		g := e.goal()
 		if c.max != nil {
 			was := l.gov.Ceiling()
-			if now := l.gov.Observe(at, e.stats.checksRun.Load(), e.stats.checksSkipped.Load(), live, backlog, e.cfg.MinWorkers, e.cfg.MaxWorkers); now != was {
+			if now := l.gov.Observe(at, e.stats.checksRun.Load(), e.stats.checksSkipped.Load(), live, backlog,
+				l.hist.Summary(now/1e9).P99 > e.cfg.SLO, e.cfg.MinWorkers, e.cfg.MaxWorkers); now != was {
 				e.log.Debug("pipeline capped", "pipeline", c.name, "workers", now, "was", was)
 			}
 			g.Max = c.max()
+			c.crew.Cap.Store(int32(g.Max))
 		}
 		target, s := c.crew.Sz.Decide(g, at, live, backlog)
 		if c.max != nil {

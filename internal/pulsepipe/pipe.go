@@ -63,6 +63,12 @@ type resultBuf struct {
 // going to wake soon anyway: within it, workers do not wake the loop.
 const resultDelay = int64(2 * time.Millisecond)
 
+// resultHold is how long a worker keeps the results of its batch before it
+// hands them over while it goes on with the batch: when checks are slow a
+// batch takes long, and the results it has (a failure, an alert) must not
+// wait for its end.
+const resultHold = int64(10 * time.Millisecond)
+
 const (
 	// A worker's state word holds a Job sequence number above two status
 	// bits, so the watchdog can never abandon a Job other than the one it
@@ -197,6 +203,10 @@ func (w *pulseWorker) run() {
 		if !w.runBatch(b) {
 			return // abandoned: the watchdog owns our batch and results
 		}
+		if p := w.p; p.Cap.Load() > 0 && p.Live.Load() > p.Cap.Load() && p.Shed() {
+			w.exit(false)
+			return
+		}
 		if len(w.out.r) >= resultBufLen-BatchMax/4 {
 			w.flush()
 		}
@@ -208,24 +218,24 @@ func (w *pulseWorker) run() {
 func (w *pulseWorker) next() (*Batch, bool) {
 	p := w.p
 	b, err := p.jobs.TryGet()
-	if err == queue.ErrEmpty {
-		// Nothing queued: hand back what we have, then wait.
-		w.flush()
-		w.rec.Flush()
-		p.Idle.Add(1)
-		b, err = p.jobs.Get(context.Background())
-		p.Idle.Add(-1)
-	}
-	for err == nil && b == nil { // a quit token
-		if p.TookQuit() {
-			w.exit(false)
-			return nil, false
-		}
-		if b, err = p.jobs.TryGet(); err == queue.ErrEmpty {
+	for {
+		if err == queue.ErrEmpty {
+			// Nothing queued: hand back what we have, then wait.
+			w.flush()
+			w.rec.Flush()
 			p.Idle.Add(1)
 			b, err = p.jobs.Get(context.Background())
 			p.Idle.Add(-1)
 		}
+		if err != nil || b != nil {
+			break
+		}
+		// A quit token.
+		if p.TookQuit() {
+			w.exit(false)
+			return nil, false
+		}
+		b, err = p.jobs.TryGet()
 	}
 	if err != nil {
 		w.exit(true) // closed and drained
@@ -319,6 +329,9 @@ func (w *pulseWorker) runBatch(b *Batch) bool {
 		var ok bool
 		if now, ok = w.exec(&b.Jobs[i], now); !ok {
 			return false
+		}
+		if r := w.out.r; now-(r[0].Start+r[0].Latency) > resultHold {
+			w.flush()
 		}
 	}
 	w.batch = nil
