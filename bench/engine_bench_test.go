@@ -204,6 +204,27 @@ func BenchmarkEngineRoutedMemory(b *testing.B) {
 	memory(b, func(ns []string) *cpra.Engine { return routedFleet(b, ns, route) })
 }
 
+// BenchmarkEngineUnsharedMemory is BenchmarkEngineMemory with a notifier
+// and a label map of its own on every monitor, none shared: what sharing
+// costs where there is nothing to share. The notifiers and maps are made
+// with the fleet, so they are counted.
+func BenchmarkEngineUnsharedMemory(b *testing.B) {
+	memory(b, func(ns []string) *cpra.Engine {
+		e, err := cpra.New(cpra.WithCapacity(len(ns)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i, name := range ns {
+			m := cpra.Monitor{Name: name, Check: noop, Interval: time.Minute, Timeout: time.Second,
+				Notify: alert.Log(io.Discard), Labels: map[string]string{"zone": fmt.Sprintf("z%02d", i%100)}}
+			if _, err := e.Add(m); err != nil {
+				b.Fatal(err)
+			}
+		}
+		return e
+	})
+}
+
 func routedFleet(b *testing.B, ns []string, route alert.Notifier) *cpra.Engine {
 	e, err := cpra.New(cpra.WithCapacity(len(ns)))
 	if err != nil {

@@ -209,9 +209,9 @@ func New(cfg Config) (*Engine, error) {
 		loopDone:  make(chan struct{}),
 		dead:      make(chan struct{}),
 	}
-	e.parentSets = shared.New(func(ps *ecs.ParentSet) string { return ps.Key })
-	e.notifiers = shared.New(func(n alert.Notifier) shared.Key { return shared.KeyOf(n) })
-	e.labelSets = shared.New(shared.MapKey[map[string]string])
+	e.parentSets = shared.New(func(ps *ecs.ParentSet) string { return ps.Key }, 0)
+	e.notifiers = shared.New(func(n alert.Notifier) shared.Key { return shared.KeyOf(n) }, sharedIndex)
+	e.labelSets = shared.New(shared.MapKey[map[string]string], sharedIndex)
 	e.store = ecs.NewStore(0, cfg.Capacity)
 	e.budget = budget.New(budget.Config{
 		Concurrent: cfg.FixConcurrent, Share: cfg.FixShare, Window: cfg.FixWindow.Milliseconds(),
@@ -480,6 +480,11 @@ func routes(n alert.Notifier) uint8 {
 	}
 	return episode.RouteAll
 }
+
+// sharedIndex bounds the notifiers and the label maps the engine finds
+// again to share: a fleet holds few of either, unless its monitors each
+// have their own, and then an index of them would find nothing to share.
+const sharedIndex = 1 << 16
 
 // parentsOf returns the parent set of a monitor that has one.
 func (e *Engine) parentsOf(en ecs.Entity) *ecs.ParentSet {

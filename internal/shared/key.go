@@ -22,21 +22,26 @@ import (
 // another value meanwhile. Two equal values in two copies get two keys,
 // and do not share.
 type Key struct {
-	v any            // the value, when it compares plainly
-	t reflect.Type   // else its type
-	p unsafe.Pointer // and its data word
+	v any            // the value, when it compares plainly; else its typeID
+	p unsafe.Pointer // nil, or the data word of a value keyed by identity
 }
+
+// typeID holds the type word of a value keyed by identity. No value from
+// outside this package has this type, so a Key of such a value never
+// equals a Key of a value that compares plainly; and held in an interface
+// it takes no allocation.
+type typeID struct{ t unsafe.Pointer }
 
 // KeyOf returns the key of x.
 func KeyOf(x any) Key {
 	if x == nil {
 		return Key{}
 	}
-	t := reflect.TypeOf(x)
-	if plain(t) {
+	if plain(reflect.TypeOf(x)) {
 		return Key{v: x}
 	}
-	return Key{t: t, p: (*[2]unsafe.Pointer)(unsafe.Pointer(&x))[1]}
+	w := (*[2]unsafe.Pointer)(unsafe.Pointer(&x)) // an interface's type and data words
+	return Key{v: typeID{w[0]}, p: w[1]}
 }
 
 // plain reports whether == on values of t can neither panic (an interface

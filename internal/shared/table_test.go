@@ -7,7 +7,7 @@ import (
 )
 
 func TestTableShares(t *testing.T) {
-	tb := New(func(s *string) string { return *s })
+	tb := New(func(s *string) string { return *s }, 0)
 	a1, a2, b := "a", "a", "b"
 	i, added := tb.Ref(&a1)
 	if !added || tb.Len() != 1 {
@@ -125,5 +125,48 @@ func TestMapKey(t *testing.T) {
 	var none map[string]string
 	if MapKey(none) != nil {
 		t.Errorf("key of a nil map: %p, want nil", MapKey(none))
+	}
+}
+
+// Keys take no allocation: the engine makes one for every monitor added.
+func TestKeyOfAllocs(t *testing.T) {
+	f := notifier(fn(func(context.Context) error { return nil }))
+	sl := notifier(sliceN{to: []string{"x"}})
+	p := notifier(&plainN{})
+	for _, x := range []notifier{f, sl, p} {
+		if n := testing.AllocsPerRun(100, func() { keySink = KeyOf(x) }); n != 0 {
+			t.Errorf("KeyOf(%T): %v allocations, want 0", x, n)
+		}
+	}
+}
+
+var keySink Key
+
+// Past its bound the index takes no new key: a new value gets a slot of
+// its own, found by no later value, while the indexed ones are still
+// shared; a key that leaves the index makes room for the next.
+func TestTableLimit(t *testing.T) {
+	tb := New(func(s string) string { return s }, 2)
+	a, _ := tb.Ref("a")
+	tb.Ref("b")
+	c1, _ := tb.Ref("c")
+	c2, added := tb.Ref("c")
+	if !added || c1 == c2 {
+		t.Errorf("past the bound: c in slots %d and %d, added %v; want two slots", c1, c2, added)
+	}
+	if i, added := tb.Ref("a"); added || i != a {
+		t.Errorf("an indexed key past the bound: slot %d added %v, want %d false", i, added, a)
+	}
+	// c's slots go without touching the index; a leaves it.
+	tb.Unref(c1)
+	tb.Unref(c2)
+	tb.Unref(a)
+	tb.Unref(a)
+	if tb.Len() != 1 || len(tb.index) != 1 {
+		t.Errorf("%d values, %d keys indexed; want 1, 1 (b)", tb.Len(), len(tb.index))
+	}
+	d1, _ := tb.Ref("d")
+	if d2, added := tb.Ref("d"); added || d2 != d1 {
+		t.Errorf("with room again: d in slots %d and %d, added %v; want one slot", d1, d2, added)
 	}
 }
