@@ -7,6 +7,10 @@
 // on one machine. The EngineFeatures benchmarks repeat the throughput,
 // memory and lag figures with flap detection, failure windows, labels,
 // dependencies, grouping and a maintenance on, beside the plain engine.
+// EngineRoutedMemory gives every monitor the same notifier, as a config
+// file's identical codes do, and EngineUnsharedMemory every monitor a
+// notifier and a label map of its own: the engine's tables of shared
+// values at their best and at their worst.
 //
 // Run it with
 //

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"io"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ziad/cpra"
+	"github.com/ziad/cpra/alert"
 	"github.com/ziad/cpra/internal/heapwatch"
 	"github.com/ziad/cpra/pulse"
 	"github.com/ziad/cpra/store"
@@ -193,7 +195,56 @@ func BenchmarkEngineMemory(b *testing.B) { engineMemory(b, false) }
 // a config file's identical labels are.
 func BenchmarkEngineFeaturesMemory(b *testing.B) { engineMemory(b, true) }
 
+// BenchmarkEngineRoutedMemory is BenchmarkEngineMemory with a route on
+// every monitor, the same one, as a config file's identical codes give:
+// an alert log for every code.
+func BenchmarkEngineRoutedMemory(b *testing.B) {
+	lg := alert.Log(io.Discard)
+	route := alert.Route{alert.Yellow: lg, alert.Red: lg, alert.Green: lg, alert.Cyan: lg, alert.Gray: lg}
+	memory(b, func(ns []string) *cpra.Engine { return routedFleet(b, ns, route) })
+}
+
+// BenchmarkEngineUnsharedMemory is BenchmarkEngineMemory with a notifier
+// and a label map of its own on every monitor, none shared: what sharing
+// costs where there is nothing to share. The notifiers and maps are made
+// with the fleet, so they are counted.
+func BenchmarkEngineUnsharedMemory(b *testing.B) {
+	memory(b, func(ns []string) *cpra.Engine {
+		e, err := cpra.New(cpra.WithCapacity(len(ns)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i, name := range ns {
+			m := cpra.Monitor{Name: name, Check: noop, Interval: time.Minute, Timeout: time.Second,
+				Notify: alert.Log(io.Discard), Labels: map[string]string{"zone": fmt.Sprintf("z%02d", i%100)}}
+			if _, err := e.Add(m); err != nil {
+				b.Fatal(err)
+			}
+		}
+		return e
+	})
+}
+
+func routedFleet(b *testing.B, ns []string, route alert.Notifier) *cpra.Engine {
+	e, err := cpra.New(cpra.WithCapacity(len(ns)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, name := range ns {
+		if _, err := e.Add(cpra.Monitor{Name: name, Check: noop, Interval: time.Minute, Timeout: time.Second, Notify: route}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return e
+}
+
 func engineMemory(b *testing.B, features bool) {
+	memory(b, func(ns []string) *cpra.Engine { return buildFleet(b, features, ns, time.Minute) })
+}
+
+// memory builds a fleet of each size with build and reports its heap per
+// monitor and the time the adds take.
+func memory(b *testing.B, build func(ns []string) *cpra.Engine) {
 	for _, sz := range sizes(b) {
 		b.Run(sz.name, func(b *testing.B) {
 			ns := names(sz.n)
@@ -204,7 +255,7 @@ func engineMemory(b *testing.B, features bool) {
 				before := heapwatch.Live()
 				b.StartTimer()
 				t0 := time.Now()
-				e := buildFleet(b, features, ns, time.Minute)
+				e := build(ns)
 				addTime = time.Since(t0)
 				b.StopTimer()
 				perMonitor = float64(heapwatch.Live()-before) / float64(sz.n)

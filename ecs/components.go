@@ -1,7 +1,6 @@
 package ecs
 
 import (
-	"github.com/ziad/cpra/alert"
 	"github.com/ziad/cpra/internal/episode"
 	"github.com/ziad/cpra/intervene"
 	"github.com/ziad/cpra/pulse"
@@ -108,18 +107,22 @@ type Plugins struct {
 	Fixes      []int64 // Unix ms start times of recent attempts, for Limit
 }
 
-// Notify is a monitor's own notifier; monitors without one use the
-// engine's default notifier. It is apart from Plugins, so that a fleet
+// Notify names a monitor's own notifier; monitors without one use the
+// engine's default notifier. Monitors with the same notifier share it,
+// which the engine keeps in a table: Notify is its index there, a quarter
+// of the size of the interface. It is apart from Plugins, so that a fleet
 // whose monitors each name a notifier does not pay for the remediation
 // bookkeeping.
 type Notify struct {
-	N alert.Notifier
+	Slot uint32
 }
 
-// Meta holds a monitor's labels; only monitors with labels or
-// maintenance windows of their own carry it, and [Maint] with it.
+// Meta names a monitor's labels; only monitors with labels or maintenance
+// windows of their own carry it, and [Maint] with it. Monitors given the
+// same label map share it, which the engine keeps in a table: Meta is its
+// index there.
 type Meta struct {
-	Labels map[string]string
+	Set uint32
 }
 
 // Maint is the number of maintenance windows covering a monitor now. It
@@ -139,6 +142,4 @@ type Deps struct {
 type ParentSet struct {
 	Names []string
 	Key   string // the names joined, to find the set
-	Refs  int    // monitors holding it
-	Index uint32 // where the engine's table holds it: the Set of their Deps
 }

@@ -12,9 +12,11 @@
 // failing, [Plugins] for their own remediator, [Notify] for their own
 // notifier, [Meta] and [Maint] for labels and maintenance, [Ring] and
 // [Window] for a failure window or flap detection, [Deps] for
-// dependencies. A [Store] keeps the world, a name index and a hierarchical
-// timing [Wheel] that answers "which monitors are due now" in time
-// proportional to the answer, not to the number of monitors. The name
+// dependencies. [Notify], [Meta] and [Deps] hold 4-byte indexes into
+// tables of values that many monitors share, which the engine keeps. A
+// [Store] keeps the world, a name index and a hierarchical timing [Wheel]
+// that answers "which monitors are due now" in time proportional to the
+// answer, not to the number of monitors. The name
 // index and the wheel hold 4-byte entity IDs, which the store's own record
 // of generations turns back into entities.
 //

@@ -100,8 +100,8 @@ func (s *Store) ScanFailing(after uint32, first bool, limit int, keep func(Entit
 }
 
 // EachHealth calls fn with the health of every monitor, in no particular
-// order, and its labels (nil for none). fn must not change the store.
-func (s *Store) EachHealth(fn func(h *Health, labels map[string]string)) {
+// order, and its [Meta] (nil for none). fn must not change the store.
+func (s *Store) EachHealth(fn func(h *Health, m *Meta)) {
 	q := ark.NewFilter1[Health](s.World).Without(ark.C[Meta]()).Query()
 	for q.Next() {
 		fn(q.Get(), nil)
@@ -109,7 +109,7 @@ func (s *Store) EachHealth(fn func(h *Health, labels map[string]string)) {
 	q2 := ark.NewFilter2[Health, Meta](s.World).Query()
 	for q2.Next() {
 		h, m := q2.Get()
-		fn(h, m.Labels)
+		fn(h, m)
 	}
 }
 

@@ -272,13 +272,13 @@ func (s *Store) Delete(e Entity) {
 	s.World.RemoveEntity(e)
 }
 
-// Select appends to out the monitors with labels that satisfy match, and
-// returns it. It reads the store only, so the caller may change the
+// Select appends to out the monitors with a [Meta] that satisfies match,
+// and returns it. It reads the store only, so the caller may change the
 // monitors it returns afterwards.
-func (s *Store) Select(match func(labels map[string]string) bool, out []Entity) []Entity {
+func (s *Store) Select(match func(Meta) bool, out []Entity) []Entity {
 	q := s.metaFilter.Query()
 	for q.Next() {
-		if match(q.Get().Labels) {
+		if match(*q.Get()) {
 			out = append(out, q.Entity())
 		}
 	}

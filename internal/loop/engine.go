@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/ziad/cpra/alert"
 	"github.com/ziad/cpra/ecs"
@@ -23,6 +24,7 @@ import (
 	"github.com/ziad/cpra/internal/maint"
 	"github.com/ziad/cpra/internal/persist"
 	"github.com/ziad/cpra/internal/pulsepipe"
+	"github.com/ziad/cpra/internal/shared"
 	"github.com/ziad/cpra/intervene"
 	"github.com/ziad/cpra/pulse"
 )
@@ -170,12 +172,18 @@ type Engine struct {
 
 	l          loopState      // owned by the loop
 	maints     maints         // owned with the store
-	parentSets parentSets     // owned with the store
 	parentRefs map[string]int // parent sets naming each monitor, by name
 	budget     *budget.Budget // owned with the store
 	keep       *keeper        // owned with the store; nil without a Store
 	carry      *carried       // the state an update hands to the monitor it adds
 	early      []early        // alerts raised before Start
+
+	// The values monitors share, owned with the store, which their
+	// components name by index: the parent sets of Deps, the notifiers of
+	// Notify, the label maps of Meta.
+	parentSets shared.Table[string, *ecs.ParentSet]
+	notifiers  shared.Table[shared.Key, alert.Notifier]
+	labelSets  shared.Table[unsafe.Pointer, map[string]string]
 
 	owned       []bool // in a cluster: the shards the engine runs; owned with the store
 	shardsOwned atomic.Int64
@@ -201,6 +209,9 @@ func New(cfg Config) (*Engine, error) {
 		loopDone:  make(chan struct{}),
 		dead:      make(chan struct{}),
 	}
+	e.parentSets = shared.New(func(ps *ecs.ParentSet) string { return ps.Key }, 0)
+	e.notifiers = shared.New(func(n alert.Notifier) shared.Key { return shared.KeyOf(n) }, sharedIndex)
+	e.labelSets = shared.New(shared.MapKey[map[string]string], sharedIndex)
 	e.store = ecs.NewStore(0, cfg.Capacity)
 	e.budget = budget.New(budget.Config{
 		Concurrent: cfg.FixConcurrent, Share: cfg.FixShare, Window: cfg.FixWindow.Milliseconds(),
@@ -415,7 +426,8 @@ func (e *Engine) addMonitor(sp *Spec) (ecs.Entity, error) {
 	// Each optional part is a component of its own, so a monitor pays
 	// only for what it uses.
 	if sp.Notify != nil {
-		opt.Notify = &ecs.Notify{N: sp.Notify}
+		i, _ := e.notifiers.Ref(sp.Notify)
+		opt.Notify = &ecs.Notify{Slot: i}
 	}
 	if sp.Remediate != nil {
 		opt.Plugins = &ecs.Plugins{Remediate: sp.Remediate,
@@ -423,22 +435,21 @@ func (e *Engine) addMonitor(sp *Spec) (ecs.Entity, error) {
 			Limit:      uint32(sp.Limit), Window: sp.Window.Milliseconds()}
 	}
 	if len(sp.Labels) > 0 || len(sp.Maintenance) > 0 {
-		opt.Meta = &ecs.Meta{Labels: sp.Labels}
+		i, _ := e.labelSets.Ref(sp.Labels)
+		opt.Meta = &ecs.Meta{Set: i}
 	}
 	if rules.FailureWindow > 0 || rules.FlapHigh > 0 {
 		opt.Ring = &ecs.Ring{}
 	}
 	if len(parents) > 0 {
-		opt.Deps = &ecs.Deps{Set: e.parentSet(parents).Index}
+		opt.Deps = &ecs.Deps{Set: e.parentSet(parents)}
 	}
 	if e.away(sp.Name) {
 		h.Rules |= ecs.Away
 	}
 	en, ok := s.Create(sp.Name, sp.Check, sched, h, opt)
 	if !ok {
-		if opt.Deps != nil {
-			e.unrefParents(e.parentSets.list[opt.Deps.Set])
-		}
+		e.unshare(opt)
 		e.rules.unref(idx)
 		if en.IsZero() {
 			return ecs.Entity{}, e.errs.Monitor(sp.Name, "Name", fmt.Errorf("the engine holds %d monitors, its maximum", ecs.MaxMonitors))
@@ -470,61 +481,73 @@ func routes(n alert.Notifier) uint8 {
 	return episode.RouteAll
 }
 
-// parentSets is the table of the monitors' parent sets, which their Deps
-// name by index.
-type parentSets struct {
-	byKey map[string]*ecs.ParentSet
-	list  []*ecs.ParentSet // nil: a free index
-	free  []uint32
-}
+// sharedIndex bounds the notifiers and the label maps the engine finds
+// again to share: a fleet holds few of either, unless its monitors each
+// have their own, and then an index of them would find nothing to share.
+const sharedIndex = 1 << 16
 
 // parentsOf returns the parent set of a monitor that has one.
 func (e *Engine) parentsOf(en ecs.Entity) *ecs.ParentSet {
-	return e.parentSets.list[e.store.Deps.Get(en).Set]
+	return e.parentSets.Get(e.store.Deps.Get(en).Set)
 }
 
-// parentSet returns the shared set of these parent names.
-func (e *Engine) parentSet(names []string) *ecs.ParentSet {
+// parentSet holds the shared set of these parent names and returns its
+// index.
+func (e *Engine) parentSet(names []string) uint32 {
 	key := strings.Join(names, "\x00")
 	t := &e.parentSets
-	if t.byKey == nil {
-		t.byKey = make(map[string]*ecs.ParentSet)
+	if i, ok := t.Find(key); ok {
+		t.Hold(i)
+		return i
 	}
-	ps := t.byKey[key]
-	if ps == nil {
-		ps = &ecs.ParentSet{Names: slices.Clone(names), Key: key}
-		if n := len(t.free); n > 0 {
-			ps.Index = t.free[n-1]
-			t.free = t.free[:n-1]
-			t.list[ps.Index] = ps
-		} else {
-			ps.Index = uint32(len(t.list))
-			t.list = append(t.list, ps)
-		}
-		t.byKey[key] = ps
-		if e.parentRefs == nil {
-			e.parentRefs = make(map[string]int)
-		}
-		for _, n := range names {
-			e.parentRefs[n]++
-		}
+	i, _ := t.Ref(&ecs.ParentSet{Names: slices.Clone(names), Key: key})
+	if e.parentRefs == nil {
+		e.parentRefs = make(map[string]int)
 	}
-	ps.Refs++
-	return ps
+	for _, n := range names {
+		e.parentRefs[n]++
+	}
+	return i
 }
 
-func (e *Engine) unrefParents(ps *ecs.ParentSet) {
-	if ps.Refs--; ps.Refs == 0 {
-		t := &e.parentSets
-		delete(t.byKey, ps.Key)
-		t.list[ps.Index] = nil
-		t.free = append(t.free, ps.Index)
+func (e *Engine) unrefParents(i uint32) {
+	if ps, last := e.parentSets.Unref(i); last {
 		for _, n := range ps.Names {
 			if e.parentRefs[n]--; e.parentRefs[n] == 0 {
 				delete(e.parentRefs, n)
 			}
 		}
 	}
+}
+
+// unshare lets go of the shared values a monitor's optional components
+// name: its notifier, labels and parent set.
+func (e *Engine) unshare(opt ecs.Optional) {
+	if opt.Notify != nil {
+		e.notifiers.Unref(opt.Notify.Slot)
+	}
+	if opt.Meta != nil {
+		e.labelSets.Unref(opt.Meta.Set)
+	}
+	if opt.Deps != nil {
+		e.unrefParents(opt.Deps.Set)
+	}
+}
+
+// unshareOf lets go of the shared values of a monitor in the store.
+func (e *Engine) unshareOf(en ecs.Entity) {
+	s := e.store
+	var opt ecs.Optional
+	if s.Notifies.Has(en) {
+		opt.Notify = s.Notifies.Get(en)
+	}
+	if s.Metas.Has(en) {
+		opt.Meta = s.Metas.Get(en)
+	}
+	if s.Deps.Has(en) {
+		opt.Deps = s.Deps.Get(en)
+	}
+	e.unshare(opt)
 }
 
 // cycle returns the path from one of parents back to name along the
@@ -649,9 +672,7 @@ func (e *Engine) removeMonitor(en ecs.Entity) error {
 	}
 	e.maintRemoved(en)
 	e.budget.Count(e.labels(en), -1)
-	if s.Deps.Has(en) {
-		e.unrefParents(e.parentsOf(en))
-	}
+	e.unshareOf(en)
 	s.Delete(en)
 	e.monitors.Add(-1)
 	return nil
@@ -694,9 +715,7 @@ func (e *Engine) updateMonitor(en ecs.Entity, sp *Spec) (ecs.Entity, error) {
 	e.rules.unref(h.RulesIndex())
 	e.maintRemoved(en)
 	e.budget.Count(e.labels(en), -1)
-	if s.Deps.Has(en) {
-		e.unrefParents(e.parentsOf(en))
-	}
+	e.unshareOf(en)
 	s.Delete(en)
 	e.monitors.Add(-1)
 	e.carry = c
@@ -764,9 +783,7 @@ func (e *Engine) statusOf(en ecs.Entity) (Status, error) {
 	if h.Phase != episode.Unknown {
 		st.LastCheck = e.tickTime(h.LastCheck())
 	}
-	if s.Metas.Has(en) {
-		st.Labels = s.Metas.Get(en).Labels
-	}
+	st.Labels = e.labels(en)
 	if e.rules.list[h.RulesIndex()].FlapHigh > 0 {
 		st.FlapPercent = float64(episode.FlapSum(s.Rings.Get(en).History)) / 19
 	}

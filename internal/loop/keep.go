@@ -256,7 +256,7 @@ func (e *Engine) resend(en ecs.Entity, name string) {
 func (e *Engine) notifierOf(en ecs.Entity) (alert.Notifier, bool) {
 	s := e.store
 	if s.Notifies.Has(en) {
-		if pn := s.Notifies.Get(en).N; pn != nil {
+		if pn := e.notifiers.Get(s.Notifies.Get(en).Slot); pn != nil {
 			return pn, true
 		}
 	}

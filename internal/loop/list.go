@@ -127,7 +127,7 @@ func (e *Engine) matches(f *Filter, en ecs.Entity) bool {
 		if !s.Metas.Has(en) {
 			return false
 		}
-		labels := s.Metas.Get(en).Labels
+		labels := e.labelSets.Get(s.Metas.Get(en).Set)
 		for k, v := range f.Labels {
 			if w, ok := labels[k]; !ok || w != v {
 				return false
@@ -165,7 +165,7 @@ func lower(c byte) byte {
 func (e *Engine) Counts() [7]int {
 	var n [7]int
 	e.do(command{kind: cmdRead, read: func() {
-		e.store.EachHealth(func(h *ecs.Health, _ map[string]string) {
+		e.store.EachHealth(func(h *ecs.Health, _ *ecs.Meta) {
 			switch condition(h) {
 			case CondUnknown:
 				n[0]++

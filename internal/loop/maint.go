@@ -72,7 +72,7 @@ func (e *Engine) applyMaint(m *maint.Set, on bool) {
 		return
 	}
 	ms := &e.maints
-	ms.ents = s.Select(m.Selects, ms.ents[:0])
+	ms.ents = s.Select(func(mt ecs.Meta) bool { return m.Selects(e.labelSets.Get(mt.Set)) }, ms.ents[:0])
 	for _, en := range ms.ents {
 		e.maintenance(en, on)
 	}
@@ -118,7 +118,7 @@ func (e *Engine) maintAdded(en ecs.Entity, wins []maint.Window) {
 		}
 		e.maints.own[en] = m.ID
 	}
-	labels := s.Metas.Get(en).Labels
+	labels := e.labelSets.Get(s.Metas.Get(en).Set)
 	for _, m := range e.maints.sels {
 		if m.Active && m.Selects(labels) {
 			e.maintenance(en, true)

@@ -1,0 +1,194 @@
+package loop
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/ziad/cpra/alert"
+	"github.com/ziad/cpra/ecs"
+	"github.com/ziad/cpra/internal/maint"
+	"github.com/ziad/cpra/internal/shared"
+	"github.com/ziad/cpra/pulse"
+)
+
+// newEngine returns an engine that is not started: its commands run at
+// once, on the caller's goroutine.
+func newEngine(t *testing.T, def alert.Notifier) *Engine {
+	t.Helper()
+	e, err := New(Config{
+		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Notifier: def,
+		Errors: Errors{
+			NotFound: errors.New("not found"), Duplicate: errors.New("duplicate"),
+			Monitor: func(m, f string, err error) error { return fmt.Errorf("%s: %s: %w", m, f, err) },
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+var okCheck = pulse.CheckerFunc(func(context.Context) error { return nil })
+
+func spec(name string, n alert.Notifier, labels map[string]string) *Spec {
+	return &Spec{Name: name, Check: okCheck, Interval: time.Minute, Timeout: time.Second, Notify: n, Labels: labels}
+}
+
+func add(t *testing.T, e *Engine, sp *Spec) ecs.Entity {
+	t.Helper()
+	en, err := e.Add(sp)
+	if err != nil {
+		t.Fatalf("Add %s: %v", sp.Name, err)
+	}
+	return en
+}
+
+// notifySlot returns the slot of a monitor's own notifier.
+func notifySlot(t *testing.T, e *Engine, en ecs.Entity) uint32 {
+	t.Helper()
+	if !e.store.Notifies.Has(en) {
+		t.Fatalf("monitor %v has no Notify", en)
+	}
+	return e.store.Notifies.Get(en).Slot
+}
+
+type plainNotifier struct{ url string }
+
+func (plainNotifier) Notify(context.Context, alert.Alert) error { return nil }
+
+type sliceNotifier struct{ to []string }
+
+func (sliceNotifier) Notify(context.Context, alert.Alert) error { return nil }
+
+// Monitors with the same notifier share one slot of the engine's table,
+// whatever the notifier's type, and the slot is freed when the last of
+// them is removed.
+func TestNotifierShared(t *testing.T) {
+	fn := alert.NotifierFunc(func(context.Context, alert.Alert) error { return nil })
+	for _, c := range []struct {
+		name string
+		a, b alert.Notifier // b: a second value the monitors may give, equal or not
+		same bool           // whether a and b share
+	}{
+		{"pointer", alert.Log(io.Discard), nil, false},
+		{"route (a map)", alert.Route{alert.Red: fn}, alert.Route{alert.Red: fn}, false},
+		{"func", fn, alert.NotifierFunc(func(context.Context, alert.Alert) error { return nil }), false},
+		{"slice struct", sliceNotifier{[]string{"x"}}, sliceNotifier{[]string{"x"}}, false},
+		{"plain struct, equal copies", plainNotifier{"u"}, plainNotifier{"u"}, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEngine(t, nil)
+			m1 := add(t, e, spec("m1", c.a, nil))
+			m2 := add(t, e, spec("m2", c.a, nil))
+			add(t, e, spec("plain", nil, nil))
+			s1, s2 := notifySlot(t, e, m1), notifySlot(t, e, m2)
+			if s1 != s2 || e.notifiers.Len() != 1 || e.notifiers.Holders(s1) != 2 {
+				t.Errorf("slots %d and %d, %d values, %d holders; want one slot of 2 holders", s1, s2, e.notifiers.Len(), e.notifiers.Holders(s1))
+			}
+			if e.store.Notifies.Has(add(t, e, spec("m0", nil, nil))) {
+				t.Errorf("a monitor without a notifier of its own has a Notify")
+			}
+			if c.b != nil {
+				m3 := add(t, e, spec("m3", c.b, nil))
+				if got := notifySlot(t, e, m3) == s1; got != c.same {
+					t.Errorf("a second value shares: %v, want %v", got, c.same)
+				}
+				if n, own := e.notifierOf(m3); !own || shared.KeyOf(n) != shared.KeyOf(c.b) {
+					t.Errorf("notifierOf the second: %T own %v, want the one given", n, own)
+				}
+				e.Remove(m3)
+			}
+			if n, own := e.notifierOf(m2); !own || shared.KeyOf(n) != shared.KeyOf(c.a) {
+				t.Errorf("notifierOf m2: %T own %v, want the one given", n, own)
+			}
+			if err := e.Remove(m1); err != nil {
+				t.Fatal(err)
+			}
+			if e.notifiers.Len() != 1 || e.notifiers.Holders(s1) != 1 {
+				t.Errorf("one removed: %d values, %d holders; want 1, 1", e.notifiers.Len(), e.notifiers.Holders(s1))
+			}
+			e.Remove(m2)
+			if e.notifiers.Len() != 0 {
+				t.Errorf("both removed: %d values, want 0", e.notifiers.Len())
+			}
+		})
+	}
+}
+
+// Monitors given the same label map share one slot; equal maps that are
+// two maps do not; the slots are freed with their last monitor, and
+// selectors, listings and statuses read the labels through them.
+func TestLabelsShared(t *testing.T) {
+	e := newEngine(t, nil)
+	zoneA, zoneA2 := map[string]string{"zone": "a"}, map[string]string{"zone": "a"}
+	a1 := add(t, e, spec("a1", nil, zoneA))
+	a2 := add(t, e, spec("a2", nil, zoneA))
+	a3 := add(t, e, spec("a3", nil, zoneA2))
+	own := spec("own", nil, nil)
+	own.Maintenance = []maint.Window{{Start: time.Now().Add(time.Hour), Duration: time.Minute}}
+	mo := add(t, e, own) // a Meta for its own window, no labels
+	if e.store.Metas.Get(a1).Set != e.store.Metas.Get(a2).Set || e.store.Metas.Get(a1).Set == e.store.Metas.Get(a3).Set {
+		t.Errorf("label sets %d %d %d: want the first two shared, the third apart",
+			e.store.Metas.Get(a1).Set, e.store.Metas.Get(a2).Set, e.store.Metas.Get(a3).Set)
+	}
+	if got := e.labelSets.Len(); got != 3 {
+		t.Errorf("%d label sets, want 3 (two maps and none)", got)
+	}
+	if got := e.labels(mo); got != nil {
+		t.Errorf("labels of a monitor with none: %v, want nil", got)
+	}
+	sel := e.store.Select(func(m ecs.Meta) bool { return e.labelSets.Get(m.Set)["zone"] == "a" }, nil)
+	if len(sel) != 3 {
+		t.Errorf("selected %d monitors of zone a, want 3", len(sel))
+	}
+	st, _ := e.Status(a2)
+	if st.Labels["zone"] != "a" {
+		t.Errorf("status labels %v, want zone a", st.Labels)
+	}
+	// An update to other labels lets go of the old map.
+	zoneB := map[string]string{"zone": "b"}
+	a3, err := e.Update(a3, spec("a3", nil, zoneB))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := e.labels(a3)["zone"]; got != "b" || e.labelSets.Len() != 3 {
+		t.Errorf("after an update: zone %q, %d label sets; want b, 3", got, e.labelSets.Len())
+	}
+	for _, en := range []ecs.Entity{a1, a2, a3, mo} {
+		e.Remove(en)
+	}
+	if got := e.labelSets.Len(); got != 0 {
+		t.Errorf("all removed: %d label sets, want 0", got)
+	}
+}
+
+// An update that changes a monitor's notifier moves it to the new one's
+// slot and frees the old one's; a refused add holds nothing.
+func TestUpdateChangesNotifier(t *testing.T) {
+	e := newEngine(t, nil)
+	old, nw := alert.Log(io.Discard), alert.Route{}
+	en := add(t, e, spec("db", old, nil))
+	en, err := e.Update(en, spec("db", nw, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := e.notifierOf(en); shared.KeyOf(n) != shared.KeyOf(nw) || e.notifiers.Len() != 1 {
+		t.Errorf("after the update: notifier %T, %d in the table; want the route alone", n, e.notifiers.Len())
+	}
+	if _, err := e.Add(spec("db", old, map[string]string{"a": "b"})); err == nil {
+		t.Fatalf("a second monitor of one name was added")
+	}
+	if e.notifiers.Len() != 1 || e.labelSets.Len() != 0 {
+		t.Errorf("after a refused add: %d notifiers, %d label sets; want 1, 0", e.notifiers.Len(), e.labelSets.Len())
+	}
+	en, _ = e.Update(en, spec("db", nil, nil))
+	if n, own := e.notifierOf(en); own || n != nil || e.notifiers.Len() != 0 {
+		t.Errorf("updated to no notifier: %T own %v, %d in the table; want the default (none), 0", n, own, e.notifiers.Len())
+	}
+}
