@@ -501,12 +501,12 @@ func (s *Syncer) cut(i, j int) {
 }
 
 // sort puts the list of running monitors in ID order, and lets go of the
-// room a list that grew by appends keeps beyond an eighth of its length.
+// room a list that grew by appends keeps beyond a 32nd of its length.
 func (s *Syncer) sort() {
 	if !slices.IsSortedFunc(s.ids, cpra.ID.Compare) {
 		sort.Sort(byID{s})
 	}
-	if n := len(s.ids); cap(s.ids)-n > n/8 {
+	if n := len(s.ids); cap(s.ids)-n > n/32 {
 		s.ids = slices.Clone(s.ids)
 		s.digests = slices.Clone(s.digests)
 		s.files = slices.Clone(s.files)
