@@ -84,8 +84,9 @@ func (s *Syncer) Sync(f *File) (Changes, error) {
 	defer s.mu.Unlock()
 	var d diff
 	d.start(s)
-	stage := func(it incoming, at int, prev running) {
+	stage := func(it incoming, at int, prev running) bool {
 		d.staged = append(d.staged, pending{m: it.m, digest: it.digest, index: it.index, line: it.line, prev: prev, at: at})
+		return true
 	}
 	for i := range f.Monitors {
 		p := position{index: int32(i)}
@@ -130,29 +131,27 @@ func (s *Syncer) SyncReader(r io.Reader, opts ...Option) (f *File, ch Changes, e
 	d.start(s)
 	direct := !s.e.Started()
 	// Monitors new to the Syncer, added as read, go after the list's
-	// sorted part, which classify searches.
+	// sorted part, which flush searches.
 	var closed bool
-	handle := func(it incoming, at int, prev running) {
-		if closed {
-			return
-		}
+	handle := func(it incoming, at int, prev running) bool {
 		if at >= 0 || !direct {
 			m := *it.m
 			d.staged = append(d.staged, pending{m: &m, digest: it.digest, index: it.index, line: it.line, prev: prev, at: at})
-			return
+			return true
 		}
 		id, err := s.e.Add(*it.m)
 		if err != nil {
 			if errors.Is(err, cpra.ErrClosed) {
 				closed = true
-				return
+				return false
 			}
 			d.ch.Failed++
 			d.errs = append(d.errs, refused(it.m.Name, int(it.index), int(it.line), err))
-			return
+			return true
 		}
 		s.push(running{id: id, digest: it.digest})
 		d.ch.Added++
+		return true
 	}
 	f, err = Stream(r, func(st *Streamed) {
 		if !closed {
@@ -167,7 +166,9 @@ func (s *Syncer) SyncReader(r io.Reader, opts ...Option) (f *File, ch Changes, e
 		s.truncate(d.base)
 		return nil, Changes{}, err
 	}
-	d.flush(s, handle)
+	if !closed {
+		d.flush(s, handle)
+	}
 	fb := f.owner()
 	k := s.table.open(fb)
 	if added := s.files[d.base:]; len(added) > 0 {
@@ -242,9 +243,10 @@ func (d *diff) start(s *Syncer) {
 
 // feed classifies it, now or with the next batch, and hands it to handle
 // unless it runs unchanged: with at < 0 when it is new, else with the
-// place and the running monitor it changes. A Syncer that runs nothing
-// yet has nothing to look up.
-func (d *diff) feed(s *Syncer, it incoming, handle func(it incoming, at int, prev running)) {
+// place and the running monitor it changes, which returns false to stop
+// there: the rest of the batch is dropped. A Syncer that runs nothing yet
+// has nothing to look up.
+func (d *diff) feed(s *Syncer, it incoming, handle func(it incoming, at int, prev running) bool) {
 	if d.base == 0 {
 		handle(it, -1, running{})
 		return
@@ -267,7 +269,7 @@ func (d *diff) feed(s *Syncer, it incoming, handle func(it incoming, at int, pre
 }
 
 // flush classifies the batch.
-func (d *diff) flush(s *Syncer, handle func(it incoming, at int, prev running)) {
+func (d *diff) flush(s *Syncer, handle func(it incoming, at int, prev running) bool) {
 	if len(d.batch) == 0 {
 		return
 	}
@@ -278,15 +280,19 @@ func (d *diff) flush(s *Syncer, handle func(it incoming, at int, prev running)) 
 		if id := d.ids[j]; !id.IsZero() {
 			i, ok = s.findIn(d.base, id)
 		}
+		goOn := true
 		switch {
 		case !ok:
-			handle(*it, -1, running{})
+			goOn = handle(*it, -1, running{})
 		case s.digests[i] == it.digest:
 			d.state[i] = same
 			d.ch.Unchanged++
 		default:
 			d.state[i] = changed
-			handle(*it, i, s.at(i))
+			goOn = handle(*it, i, s.at(i))
+		}
+		if !goOn {
+			break
 		}
 	}
 	clear(d.batch)
