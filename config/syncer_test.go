@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -243,4 +244,71 @@ func TestSyncerKeepsLittlePerMonitor(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSyncWhileTheEngineShutsDown shuts the engine down in the middle of
+// reloads: whatever step apply was at, afterwards the Syncer knows exactly
+// the monitors of its files the engine holds (none forgotten, which would
+// run unseen, none made up), and its Close closes every log file once.
+func TestSyncWhileTheEngineShutsDown(t *testing.T) {
+	forEachWay(t, func(t *testing.T, way syncWay) {
+		for attempt := range 8 {
+			e, err := cpra.New()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := e.Start(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			var logs closingLogs
+			s := NewSyncer(e)
+			const n = 600
+			defaults := "defaults:\n  codes: {red: {notify: log, config: {file: alerts.log}}}\nmonitors:\n"
+			if _, err := way.sync(t, s, defaults+tcpFleet("m", 0, n, "1h"), logs.opener()); err != nil {
+				t.Fatal(err)
+			}
+			// m0-m149 gone, m150-m449 changed, m600-m749 new.
+			text := defaults + tcpFleet("m", 150, 450, "2h") + tcpFleet("m", 450, n+150, "1h")
+			done := make(chan error, 1)
+			go func() {
+				time.Sleep(time.Duration(attempt) * 2 * time.Millisecond)
+				done <- e.Shutdown(context.Background())
+			}()
+			_, err = way.sync(t, s, text, logs.opener())
+			if err != nil && !errors.Is(err, cpra.ErrClosed) {
+				t.Fatalf("attempt %d: %v, want nil or ErrClosed", attempt, err)
+			}
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			held := 0
+			for i := range n + 150 {
+				name := fmt.Sprint("m", i)
+				_, ok := e.Lookup(name)
+				if _, mine := s.ID(name); ok != mine {
+					t.Fatalf("attempt %d: %s in the engine %v, for the Syncer %v; want the same", attempt, name, ok, mine)
+				}
+				if ok {
+					held++
+				}
+			}
+			if len(s.ids) != held || !slices.IsSortedFunc(s.ids, cpra.ID.Compare) {
+				t.Fatalf("attempt %d: the Syncer lists %d monitors (sorted: %v), the engine holds %d of its files", attempt, len(s.ids), slices.IsSortedFunc(s.ids, cpra.ID.Compare), held)
+			}
+			for _, id := range s.ids {
+				if _, err := e.Status(id); err != nil {
+					t.Fatalf("attempt %d: the Syncer's %v: %v", attempt, id, err)
+				}
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			logs.mu.Lock()
+			opened, closed := len(logs.files), logs.closed
+			logs.mu.Unlock()
+			if closed != opened {
+				t.Errorf("attempt %d: %d log files closed of %d opened, want each once", attempt, closed, opened)
+			}
+		}
+	})
 }
