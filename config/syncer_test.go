@@ -201,7 +201,7 @@ func TestSyncerKeepsLittlePerMonitor(t *testing.T) {
 			return err
 		},
 	}
-	for name, sync := range ways {
+	for name, syncWith := range ways {
 		t.Run(name, func(t *testing.T) {
 			e, err := cpra.New()
 			if err != nil {
@@ -210,7 +210,7 @@ func TestSyncerKeepsLittlePerMonitor(t *testing.T) {
 			defer e.Shutdown(context.Background())
 			s := NewSyncer(e)
 			for range 2 {
-				if err := sync(s); err != nil {
+				if err := syncWith(s); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -246,13 +246,26 @@ func TestSyncerKeepsLittlePerMonitor(t *testing.T) {
 	}
 }
 
-// TestSyncWhileTheEngineShutsDown shuts the engine down in the middle of
-// reloads: whatever step apply was at, afterwards the Syncer knows exactly
-// the monitors of its files the engine holds (none forgotten, which would
-// run unseen, none made up), and its Close closes every log file once.
+// TestSyncWhileTheEngineShutsDown shuts the engine down while reloads
+// run, at times spread over a reload's length: whatever step apply was
+// at, afterwards the Syncer knows exactly the monitors of its files the
+// engine holds (none forgotten, which would run unseen, none made up), and
+// its Close closes every log file once.
 func TestSyncWhileTheEngineShutsDown(t *testing.T) {
 	forEachWay(t, func(t *testing.T, way syncWay) {
-		for attempt := range 8 {
+		const n = 600
+		defaults := "defaults:\n  codes: {red: {notify: log, config: {file: alerts.log}}}\nmonitors:\n"
+		first := defaults + tcpFleet("m", 0, n, "1h")
+		// Below m300 the even ones gone and the odd ones changed, in turn
+		// in the Syncer's list; m600-m749 new.
+		reload := defaults
+		for i := 1; i < 300; i += 2 {
+			reload += tcpFleet("m", i, i+1, "2h")
+		}
+		reload += tcpFleet("m", 300, n+150, "1h")
+		// run syncs the first file and starts the reload, and after delay
+		// the shutdown; it returns how long the reload took.
+		run := func(logs *closingLogs, delay time.Duration) (*cpra.Engine, *Syncer, time.Duration) {
 			e, err := cpra.New()
 			if err != nil {
 				t.Fatal(err)
@@ -260,27 +273,37 @@ func TestSyncWhileTheEngineShutsDown(t *testing.T) {
 			if err := e.Start(context.Background()); err != nil {
 				t.Fatal(err)
 			}
-			var logs closingLogs
 			s := NewSyncer(e)
-			const n = 600
-			defaults := "defaults:\n  codes: {red: {notify: log, config: {file: alerts.log}}}\nmonitors:\n"
-			if _, err := way.sync(t, s, defaults+tcpFleet("m", 0, n, "1h"), logs.opener()); err != nil {
+			if _, err := way.sync(t, s, first, logs.opener()); err != nil {
 				t.Fatal(err)
 			}
-			// m0-m149 gone, m150-m449 changed, m600-m749 new.
-			text := defaults + tcpFleet("m", 150, 450, "2h") + tcpFleet("m", 450, n+150, "1h")
 			done := make(chan error, 1)
-			go func() {
-				time.Sleep(time.Duration(attempt) * 2 * time.Millisecond)
-				done <- e.Shutdown(context.Background())
-			}()
-			_, err = way.sync(t, s, text, logs.opener())
+			if delay >= 0 {
+				go func() {
+					time.Sleep(delay)
+					done <- e.Shutdown(context.Background())
+				}()
+			}
+			start := time.Now()
+			_, err = way.sync(t, s, reload, logs.opener())
+			took := time.Since(start)
 			if err != nil && !errors.Is(err, cpra.ErrClosed) {
-				t.Fatalf("attempt %d: %v, want nil or ErrClosed", attempt, err)
+				t.Fatalf("%v, want nil or ErrClosed", err)
+			}
+			if delay < 0 {
+				done <- e.Shutdown(context.Background())
 			}
 			if err := <-done; err != nil {
 				t.Fatal(err)
 			}
+			return e, s, took
+		}
+		var logs closingLogs
+		_, s, whole := run(&logs, -1)
+		s.Close()
+		for attempt := range 24 {
+			var logs closingLogs
+			e, s, _ := run(&logs, whole*time.Duration(attempt)/20)
 			held := 0
 			for i := range n + 150 {
 				name := fmt.Sprint("m", i)
