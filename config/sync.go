@@ -22,8 +22,10 @@ import (
 // ones are removed, so that a monitor inside a window both files hold stays
 // inside it.
 //
-// A Syncer only touches the monitors and maintenances it added. Its
-// methods may be called from several goroutines.
+// A Syncer only touches the monitors and maintenances it added; a monitor
+// it added that the program removes or updates itself is no longer its
+// own, and a later file that holds the name adds it again (or reports the
+// name taken). Its methods may be called from several goroutines.
 type Syncer struct {
 	e *cpra.Engine
 

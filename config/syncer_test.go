@@ -97,7 +97,8 @@ func TestSyncLargeFleet(t *testing.T) {
 // TestSyncLeavesOtherMonitors: a monitor of the Syncer that the program
 // removed itself, whose place in the engine another monitor of the
 // program took, is not the Syncer's any more: the next file without it
-// leaves the program's monitor running, and a file with it adds it again.
+// leaves the program's monitor running, and a file with it adds it again;
+// one the program updated is the program's, and the file's is refused.
 func TestSyncLeavesOtherMonitors(t *testing.T) {
 	forEachWay(t, func(t *testing.T, way syncWay) {
 		e, err := cpra.New()
@@ -120,6 +121,11 @@ func TestSyncLeavesOtherMonitors(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// IDs read "m<place>.<generation>".
+		place := func(id cpra.ID) string { p, _, _ := strings.Cut(id.String(), "."); return p }
+		if place(mine) != place(a) && place(mine) != place(b) {
+			t.Fatalf("the program's monitor %v took neither the place of a %v nor of b %v", mine, a, b)
+		}
 		if _, ok := s.ID("mine"); ok {
 			t.Error("the program's monitor is known to the Syncer")
 		}
@@ -136,6 +142,20 @@ func TestSyncLeavesOtherMonitors(t *testing.T) {
 		}
 		if got := e.Stats().Monitors; got != 3 {
 			t.Errorf("%d monitors, want 3 (b, c and the program's)", got)
+		}
+
+		// c updated by the program is the program's: the file's c is
+		// refused, its name taken.
+		c := mustID(t, s, "c")
+		if _, err := e.Update(c, cpra.Monitor{Name: "c", Check: placeholderCheck}); err != nil {
+			t.Fatal(err)
+		}
+		ch, err = way.sync(t, s, syncFile("b/1h", "c/1h"))
+		if want := (Changes{Removed: 1, Unchanged: 1, Failed: 1}); ch != want || !strings.Contains(errorText(err), `"c": name: name already in use`) {
+			t.Fatalf("got %+v, %v; want %+v and c's name taken", ch, err, want)
+		}
+		if _, ok := s.ID("c"); ok {
+			t.Error("c updated by the program is still the Syncer's")
 		}
 	})
 }
