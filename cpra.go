@@ -1,6 +1,7 @@
 package cpra
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -132,6 +133,18 @@ type ID struct{ e ecs.Entity }
 
 // String returns a short form such as "m42.0".
 func (id ID) String() string { return fmt.Sprintf("m%d.%d", id.e.ID(), id.e.Gen()) }
+
+// Compare orders IDs: it returns -1 when id comes before other, 1 when it
+// comes after, and 0 when they are equal. The order is fixed and total,
+// for programs that keep IDs in a sorted list and search it (see
+// [slices.BinarySearchFunc]); it says nothing of when the monitors were
+// added.
+func (id ID) Compare(other ID) int {
+	if c := cmp.Compare(id.e.ID(), other.e.ID()); c != 0 {
+		return c
+	}
+	return cmp.Compare(id.e.Gen(), other.e.Gen())
+}
 
 // IsZero reports whether id is the zero ID.
 func (id ID) IsZero() bool { return id.e.IsZero() }

@@ -3,9 +3,11 @@ package cpra
 import (
 	"fmt"
 	"iter"
+	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/ziad/cpra/ecs"
 	"github.com/ziad/cpra/internal/loop"
 )
 
@@ -148,6 +150,18 @@ type StatusFilter struct {
 func (e *Engine) Lookup(name string) (ID, bool) {
 	en, ok := e.l.Lookup(name)
 	return ID{en}, ok
+}
+
+// LookupAll appends to ids the ID of the monitor with each of the given
+// names, in order: the zero ID for a name no monitor has. It is Lookup for
+// many names at a time, for a program that compares a large list with
+// what the engine runs: the engine's loop looks up a couple of thousand
+// names in one step, between its other work. It also works after
+// Shutdown.
+func (e *Engine) LookupAll(names []string, ids []ID) []ID {
+	ids = slices.Grow(ids, len(names))
+	e.l.LookupAll(names, func(en ecs.Entity) { ids = append(ids, ID{en}) })
+	return ids
 }
 
 // Statuses returns an iterator over the statuses of the monitors f picks,

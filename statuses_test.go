@@ -55,6 +55,117 @@ func TestLookup(t *testing.T) {
 	})
 }
 
+// TestLookupAll looks up more names than one step of the loop takes,
+// before Start, while the engine runs and after Shutdown: each name gets
+// the ID Add gave it, in order, and a name no monitor has the zero ID.
+func TestLookupAll(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e, _ := cpra.New()
+		const n = 5000
+		var want []cpra.ID
+		var names []string
+		for i := range n {
+			name := fmt.Sprint("svc-", i)
+			id, err := e.Add(cpra.Monitor{Name: name, Interval: time.Hour, Check: &counter{}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			names = append(names, name)
+			want = append(want, id)
+			if i%1000 == 999 {
+				// Absent names among them, one in each step.
+				names = append(names, fmt.Sprint("absent-", i))
+				want = append(want, cpra.ID{})
+			}
+		}
+		check := func(when string) {
+			t.Helper()
+			prefix := []cpra.ID{want[1]}
+			got := e.LookupAll(names, prefix[:1:1])
+			if len(got) != len(want)+1 || got[0] != want[1] {
+				t.Fatalf("%s: got %d IDs starting %v, want %d appended to %v", when, len(got), got[:1], len(want), want[1])
+			}
+			for i, id := range got[1:] {
+				if id != want[i] {
+					t.Fatalf("%s: the ID of %q is %v, want %v", when, names[i], id, want[i])
+				}
+			}
+			if got := e.LookupAll(nil, nil); len(got) != 0 {
+				t.Errorf("%s: no names: got %v, want none", when, got)
+			}
+		}
+		check("before Start")
+		e.Start(context.Background())
+		check("running")
+		e.Remove(want[7])
+		want[7] = cpra.ID{}
+		check("after a removal")
+		shutdown(t, e)
+		check("after Shutdown")
+	})
+}
+
+// TestIDCompare: Compare is a total order that tells apart the IDs of a
+// monitor removed and of the one that takes its place in the engine, and
+// sorted IDs are found again by a binary search.
+func TestIDCompare(t *testing.T) {
+	e, _ := cpra.New()
+	defer e.Shutdown(context.Background())
+	var ids []cpra.ID
+	for i := range 100 {
+		id, err := e.Add(cpra.Monitor{Name: fmt.Sprint("svc-", i), Interval: time.Hour, Check: &counter{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	// Removed and added again, some of them take the places of others.
+	for i := 10; i < 20; i++ {
+		if err := e.Remove(ids[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 10; i < 20; i++ {
+		id, err := e.Add(cpra.Monitor{Name: fmt.Sprint("new-", i), Interval: time.Hour, Check: &counter{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	// The engine gives the places of removed monitors to new ones, with a
+	// new generation: "m<place>.<generation>".
+	place := func(id cpra.ID) string { p, _, _ := strings.Cut(id.String(), "."); return p }
+	reused := false
+	for _, removed := range ids[10:20] {
+		for _, added := range ids[100:] {
+			reused = reused || place(removed) == place(added)
+		}
+	}
+	if !reused {
+		t.Fatalf("no new monitor took the place of a removed one: %v, then %v", ids[10:20], ids[100:])
+	}
+	for _, a := range ids {
+		for _, b := range ids {
+			got, back := a.Compare(b), b.Compare(a)
+			if want := 0; a == b && (got != want || back != want) {
+				t.Fatalf("%v.Compare(itself) = %d, %d; want 0", a, got, back)
+			}
+			if a != b && (got == 0 || got != -back) {
+				t.Fatalf("%v.Compare(%v) = %d, and back %d; want -1 and 1 in some order", a, b, got, back)
+			}
+		}
+	}
+	sorted := slices.SortedFunc(slices.Values(ids), cpra.ID.Compare)
+	for _, id := range ids {
+		if _, ok := slices.BinarySearchFunc(sorted, id, cpra.ID.Compare); !ok {
+			t.Errorf("%v not found among the sorted IDs", id)
+		}
+	}
+	if (cpra.ID{}).Compare(sorted[0]) >= 0 {
+		t.Errorf("the zero ID does not come first: Compare with %v = %d", sorted[0], (cpra.ID{}).Compare(sorted[0]))
+	}
+}
+
 // TestStatusesPagesWhileFleetChanges pages through a fleet by cursors
 // while monitors are removed and added between pages, enough of them that
 // the engine's name index grows in the middle: every monitor present

@@ -101,6 +101,13 @@ func (b *builder) close() error {
 	return errors.Join(errs...)
 }
 
+// closes reports whether closing b closes anything.
+func (b *builder) closes() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.closers) > 0
+}
+
 // closerFunc is a func as an io.Closer.
 type closerFunc func() error
 

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strings"
+	"sort"
 	"sync"
 
 	"github.com/ziad/cpra"
@@ -22,29 +22,35 @@ import (
 // ones are removed, so that a monitor inside a window both files hold stays
 // inside it.
 //
-// A Syncer only touches the monitors and maintenances it added. Its
-// methods may be called from several goroutines.
+// A Syncer only touches the monitors and maintenances it added; a monitor
+// it added that the program removes or updates itself is no longer its
+// own, and a later file that holds the name adds it again (or reports the
+// name taken). Its methods may be called from several goroutines.
 type Syncer struct {
 	e *cpra.Engine
 
 	mu sync.Mutex
-	// mons are the running monitors sorted by name: 40 bytes each, where
-	// a map by name would take about 100 at a million.
-	mons []running
-	// refs counts the running monitors of each file; a file none uses any
-	// more is closed (its log files with it). Only what closes a file is
-	// kept, not the file: its monitors are in the engine, and a program
+	// The running monitors, in the order of their IDs, as three lists:
+	// 18 bytes a monitor, where a list of names would take 40 and a map
+	// by name about 100 at a million. Their names are the engine's: its
+	// index finds the ID of a name ([cpra.Engine.LookupAll]), and the list
+	// the ID.
+	ids     []cpra.ID
+	digests []uint64
+	files   []uint16 // the place of the file that added it in table
+	// table counts the running monitors of each file; a file none uses
+	// any more is closed (its log files with it). Only what closes a file
+	// is kept, not the file: its monitors are in the engine, and a program
 	// that reloads should not hold every monitor twice.
-	refs   map[*builder]int
+	table  fileTable
 	maints []cpra.MaintenanceID
 }
 
 // running is a monitor the engine runs for a Syncer.
 type running struct {
-	name   string
 	id     cpra.ID
 	digest uint64
-	file   *builder // what closes the file that added it
+	file   uint16 // its file's place in the table
 }
 
 // Changes says what one [Syncer.Sync] did.
@@ -61,7 +67,7 @@ type Changes struct {
 
 // NewSyncer returns a Syncer for e, which runs nothing of a file yet.
 func NewSyncer(e *cpra.Engine) *Syncer {
-	return &Syncer{e: e, refs: make(map[*builder]int)}
+	return &Syncer{e: e}
 }
 
 // Sync makes e run f, as the type's documentation says, and takes f over:
@@ -80,17 +86,20 @@ func (s *Syncer) Sync(f *File) (Changes, error) {
 	defer s.mu.Unlock()
 	var d diff
 	d.start(s)
+	stage := func(it incoming, at int, prev running) bool {
+		d.staged = append(d.staged, pending{m: it.m, digest: it.digest, index: it.index, line: it.line, prev: prev, at: at})
+		return true
+	}
 	for i := range f.Monitors {
-		m := &f.Monitors[i]
 		p := position{index: int32(i)}
 		if i < len(f.pos) {
 			p = f.pos[i]
 		}
-		if d.classify(s, m, f.Digests[i]) {
-			d.staged = append(d.staged, pending{m: m, digest: f.Digests[i], index: p.index, line: p.line, prev: d.prev, at: d.at})
-		}
+		d.feed(s, incoming{m: &f.Monitors[i], digest: f.Digests[i], index: p.index, line: p.line}, stage)
 	}
-	return s.apply(f, f.owner(), &d)
+	d.flush(s, stage)
+	fb := f.owner()
+	return s.apply(f, s.table.open(fb), fb, &d)
 }
 
 // SyncFile is [Syncer.Sync] for the monitors file at path, read as a
@@ -124,52 +133,58 @@ func (s *Syncer) SyncReader(r io.Reader, opts ...Option) (f *File, ch Changes, e
 	d.start(s)
 	direct := !s.e.Started()
 	// Monitors new to the Syncer, added as read, go after the list's
-	// sorted part, which classify searches.
+	// sorted part, which flush searches.
 	var closed bool
-	f, err = Stream(r, func(st *Streamed) {
-		if closed || !d.classify(s, &st.Monitor, st.Digest) {
-			return
+	handle := func(it incoming, at int, prev running) bool {
+		if at >= 0 || !direct {
+			m := *it.m
+			d.staged = append(d.staged, pending{m: &m, digest: it.digest, index: it.index, line: it.line, prev: prev, at: at})
+			return true
 		}
-		if d.at >= 0 || !direct {
-			m := st.Monitor
-			d.staged = append(d.staged, pending{m: &m, digest: st.Digest, index: int32(st.Index), line: int32(st.Line), prev: d.prev, at: d.at})
-			return
-		}
-		id, err := s.e.Add(st.Monitor)
+		id, err := s.e.Add(*it.m)
 		if err != nil {
 			if errors.Is(err, cpra.ErrClosed) {
 				closed = true
-				return
+				return false
 			}
 			d.ch.Failed++
-			d.errs = append(d.errs, refused(st.Monitor.Name, st.Index, st.Line, err))
-			return
+			d.errs = append(d.errs, refused(it.m.Name, int(it.index), int(it.line), err))
+			return true
 		}
-		s.mons = append(s.mons, running{name: st.Monitor.Name, id: id, digest: st.Digest})
+		s.push(running{id: id, digest: it.digest})
 		d.ch.Added++
+		return true
+	}
+	f, err = Stream(r, func(st *Streamed) {
+		if !closed {
+			d.feed(s, incoming{m: &st.Monitor, digest: st.Digest, index: int32(st.Index), line: int32(st.Line), borrowed: true}, handle)
+		}
 	}, opts...)
 	if err != nil {
 		// Refused: the monitors added while it was read leave again.
-		for _, r := range s.mons[d.base:] {
-			s.e.Remove(r.id)
+		for _, id := range s.ids[d.base:] {
+			s.e.Remove(id)
 		}
-		clear(s.mons[d.base:])
-		s.mons = s.mons[:d.base]
+		s.truncate(d.base)
 		return nil, Changes{}, err
 	}
+	if !closed {
+		d.flush(s, handle)
+	}
 	fb := f.owner()
-	if added := s.mons[d.base:]; len(added) > 0 {
+	k := s.table.open(fb)
+	if added := s.files[d.base:]; len(added) > 0 {
 		for i := range added {
-			added[i].file = fb
+			added[i] = k
 		}
-		s.refs[fb] += len(added)
+		s.table.hold(k, len(added))
 	}
 	if closed {
 		s.sort()
-		s.adopt(fb)
+		s.adopt(k, fb)
 		return f, d.ch, cpra.ErrClosed
 	}
-	ch, err = s.apply(f, fb, &d)
+	ch, err = s.apply(f, k, fb, &d)
 	return f, ch, err
 }
 
@@ -184,10 +199,28 @@ type diff struct {
 	base int
 	ch   Changes
 	errs Errors
-	// prev and at are what classify found for a changed monitor.
-	prev running
-	at   int
+
+	// batch holds the monitors of the file fed but not yet looked up in
+	// the engine, which looks up a batch of names at a time; held copies
+	// those of a stream, valid during their call only.
+	batch []incoming
+	held  []cpra.Monitor
+	names []string
+	ids   []cpra.ID
 }
+
+// incoming is a monitor of the file: m, or a copy of it in the batch when
+// borrowed.
+type incoming struct {
+	m           *cpra.Monitor
+	digest      uint64
+	index, line int32
+	borrowed    bool
+}
+
+// lookupBatch is the number of names a diff looks up in the engine at a
+// time.
+const lookupBatch = 512
 
 const (
 	gone uint8 = iota
@@ -206,40 +239,81 @@ type pending struct {
 }
 
 func (d *diff) start(s *Syncer) {
-	d.base = len(s.mons)
+	d.base = len(s.ids)
 	d.state = make([]uint8, d.base)
 }
 
-// classify looks m up among the running monitors: false when it runs
-// unchanged; true when it is new (d.at < 0) or changed (d.at is its place,
-// d.prev what runs now).
-func (d *diff) classify(s *Syncer, m *cpra.Monitor, digest uint64) bool {
-	i, ok := s.findIn(d.base, m.Name)
-	if !ok {
-		d.at = -1
-		return true
+// feed classifies it, now or with the next batch, and hands it to handle
+// unless it runs unchanged: with at < 0 when it is new, else with the
+// place and the running monitor it changes, which returns false to stop
+// there: the rest of the batch is dropped. A Syncer that runs nothing yet
+// has nothing to look up.
+func (d *diff) feed(s *Syncer, it incoming, handle func(it incoming, at int, prev running) bool) {
+	if d.base == 0 {
+		handle(it, -1, running{})
+		return
 	}
-	if s.mons[i].digest == digest {
-		d.state[i] = same
-		d.ch.Unchanged++
-		return false
+	if d.batch == nil {
+		d.batch = make([]incoming, 0, lookupBatch)
+		d.held = make([]cpra.Monitor, 0, lookupBatch)
+		d.names = make([]string, 0, lookupBatch)
+		d.ids = make([]cpra.ID, 0, lookupBatch)
 	}
-	d.state[i] = changed
-	d.at, d.prev = i, s.mons[i]
-	return true
+	if it.borrowed {
+		d.held = append(d.held, *it.m)
+		it.m = &d.held[len(d.held)-1]
+	}
+	d.batch = append(d.batch, it)
+	d.names = append(d.names, it.m.Name)
+	if len(d.batch) == lookupBatch {
+		d.flush(s, handle)
+	}
+}
+
+// flush classifies the batch.
+func (d *diff) flush(s *Syncer, handle func(it incoming, at int, prev running) bool) {
+	if len(d.batch) == 0 {
+		return
+	}
+	d.ids = s.e.LookupAll(d.names, d.ids[:0])
+	for j := range d.batch {
+		it := &d.batch[j]
+		i, ok := -1, false
+		if id := d.ids[j]; !id.IsZero() {
+			i, ok = s.findIn(d.base, id)
+		}
+		goOn := true
+		switch {
+		case !ok:
+			goOn = handle(*it, -1, running{})
+		case s.digests[i] == it.digest:
+			d.state[i] = same
+			d.ch.Unchanged++
+		default:
+			d.state[i] = changed
+			goOn = handle(*it, i, s.at(i))
+		}
+		if !goOn {
+			break
+		}
+	}
+	clear(d.batch)
+	clear(d.held)
+	clear(d.names)
+	d.batch, d.held, d.names = d.batch[:0], d.held[:0], d.names[:0]
 }
 
 // apply makes e run f given d: the file's maintenances first, then the
 // monitors gone leave, the changed ones are updated in place (keeping their
 // state: an open episode goes on, with no second red) and the new ones not
-// added yet are added. fb is what closes f.
-func (s *Syncer) apply(f *File, fb *builder, d *diff) (Changes, error) {
+// added yet are added. fb is what closes f, at the place fk of the table.
+func (s *Syncer) apply(f *File, fk uint16, fb *builder, d *diff) (Changes, error) {
 	ch, errs := d.ch, d.errs
 	// The list is sorted again when apply returns, whichever way.
 	defer s.sort()
 	mids, err := f.AddMaintenanceTo(s.e)
 	if errors.Is(err, cpra.ErrClosed) {
-		s.adopt(fb)
+		s.adopt(fk, fb)
 		return ch, err
 	}
 	var merrs Errors
@@ -249,7 +323,7 @@ func (s *Syncer) apply(f *File, fb *builder, d *diff) (Changes, error) {
 	for _, id := range s.maints {
 		if err := s.e.RemoveMaintenance(id); err != nil && !errors.Is(err, cpra.ErrNotFound) {
 			if errors.Is(err, cpra.ErrClosed) {
-				s.adopt(fb)
+				s.adopt(fk, fb)
 				return ch, err
 			}
 			errs = append(errs, &Error{Index: -1, Field: "maintenance", Err: fmt.Errorf("removing the previous file's maintenance %v: %w", id, err)})
@@ -268,34 +342,34 @@ func (s *Syncer) apply(f *File, fb *builder, d *diff) (Changes, error) {
 	// updated.
 	kept := 0
 	for k := 0; k < d.base; k++ {
-		r := s.mons[k]
 		switch d.state[k] {
 		case same:
-			s.mons[kept] = r
+			s.ids[kept], s.digests[kept], s.files[kept] = s.ids[k], s.digests[k], s.files[k]
 			kept++
 			continue
 		case changed:
 			continue
 		}
-		if err := s.e.Remove(r.id); err != nil && !errors.Is(err, cpra.ErrNotFound) {
+		id := s.ids[k]
+		if err := s.e.Remove(id); err != nil && !errors.Is(err, cpra.ErrNotFound) {
 			if errors.Is(err, cpra.ErrClosed) {
-				s.mons = append(s.mons[:kept], s.mons[k:]...)
+				s.cut(kept, k)
 				s.restore(d.staged, k)
-				s.adopt(fb)
+				s.adopt(fk, fb)
 				return ch, err
 			}
-			errs = append(errs, &Error{Index: -1, Monitor: r.name, Err: fmt.Errorf("removing the running monitor: %w", err)})
+			errs = append(errs, &Error{Index: -1, Monitor: s.nameOf(id), Err: fmt.Errorf("removing the running monitor: %w", err)})
 		}
-		s.release(r.file)
+		s.table.release(s.files[k])
 		ch.Removed++
 	}
-	n := kept + copy(s.mons[kept:], s.mons[d.base:])
-	clear(s.mons[n:])
-	s.mons = s.mons[:n]
-	if len(s.mons) == 0 {
+	s.cut(kept, d.base)
+	if len(s.ids) == 0 {
 		// Sized for the file at once: a large fleet's list does not grow
 		// by doubling and keep the slack.
-		s.mons = slices.Grow(s.mons, len(d.staged))
+		s.ids = slices.Grow(s.ids, len(d.staged))
+		s.digests = slices.Grow(s.digests, len(d.staged))
+		s.files = slices.Grow(s.files, len(d.staged))
 	}
 	for j := range d.staged {
 		p := &d.staged[j]
@@ -304,46 +378,46 @@ func (s *Syncer) apply(f *File, fb *builder, d *diff) (Changes, error) {
 			id, err := s.e.Update(p.prev.id, *p.m)
 			switch {
 			case err == nil:
-				s.mons = append(s.mons, running{name: p.m.Name, id: id, digest: p.digest, file: fb})
-				s.refs[fb]++
-				s.release(p.prev.file)
+				s.push(running{id: id, digest: p.digest, file: fk})
+				s.table.hold(fk, 1)
+				s.table.release(p.prev.file)
 				ch.Replaced++
 				continue
 			case errors.Is(err, cpra.ErrClosed):
-				s.mons = append(s.mons, p.prev)
+				s.push(p.prev)
 				s.restore(d.staged[j+1:], d.base)
-				s.adopt(fb)
+				s.adopt(fk, fb)
 				return ch, err
 			case !errors.Is(err, cpra.ErrNotFound):
 				// Refused: the monitor runs on as it was.
-				s.mons = append(s.mons, p.prev)
+				s.push(p.prev)
 				ch.Failed++
 				errs = append(errs, refused(p.m.Name, int(p.index), int(p.line), err))
 				continue
 			}
-			s.release(p.prev.file) // gone meanwhile: added afresh below
+			s.table.release(p.prev.file) // gone meanwhile: added afresh below
 			replaced = true
 		}
 		id, err := s.e.Add(*p.m)
 		if err != nil {
 			if errors.Is(err, cpra.ErrClosed) {
 				s.restore(d.staged[j+1:], d.base)
-				s.adopt(fb)
+				s.adopt(fk, fb)
 				return ch, err
 			}
 			ch.Failed++
 			errs = append(errs, refused(p.m.Name, int(p.index), int(p.line), err))
 			continue
 		}
-		s.mons = append(s.mons, running{name: p.m.Name, id: id, digest: p.digest, file: fb})
-		s.refs[fb]++
+		s.push(running{id: id, digest: p.digest, file: fk})
+		s.table.hold(fk, 1)
 		if replaced {
 			ch.Replaced++
 		} else {
 			ch.Added++
 		}
 	}
-	s.adopt(fb)
+	s.adopt(fk, fb)
 	if len(errs) > 0 {
 		errs.sort()
 		return ch, errs
@@ -357,34 +431,39 @@ func (s *Syncer) apply(f *File, fb *builder, d *diff) (Changes, error) {
 func (s *Syncer) restore(ps []pending, k int) {
 	for _, p := range ps {
 		if p.at >= 0 && p.at < k {
-			s.mons = append(s.mons, p.prev)
+			s.push(p.prev)
 		}
 	}
 }
 
-// adopt closes the file of b if no running monitor uses it.
-func (s *Syncer) adopt(b *builder) {
-	if s.refs[b] == 0 {
-		delete(s.refs, b)
-		b.close()
+// adopt lets go of the file fb, at the place fk of the table, once synced:
+// it is closed if no running monitor uses it.
+func (s *Syncer) adopt(fk uint16, fb *builder) {
+	if fk == 0 {
+		fb.close()
+		return
 	}
+	s.table.release(fk)
 }
 
-func (s *Syncer) release(b *builder) {
-	if s.refs[b]--; s.refs[b] <= 0 {
-		delete(s.refs, b)
-		b.close()
-	}
+// nameOf returns the name of the monitor id, as the engine has it.
+func (s *Syncer) nameOf(id cpra.ID) string {
+	st, _ := s.e.Status(id)
+	return st.Name
 }
 
 // ID returns the ID of the monitor named name that the Syncer runs.
 func (s *Syncer) ID(name string) (cpra.ID, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if i, ok := s.find(name); ok {
-		return s.mons[i].id, true
+	id, ok := s.e.Lookup(name)
+	if !ok {
+		return cpra.ID{}, false
 	}
-	return cpra.ID{}, false
+	if _, ok := s.find(id); !ok {
+		return cpra.ID{}, false
+	}
+	return id, true
 }
 
 // Maintenance returns the IDs of the current file's maintenances in the
@@ -400,24 +479,154 @@ func (s *Syncer) Maintenance() []cpra.MaintenanceID {
 func (s *Syncer) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var errs []error
-	for b := range s.refs {
+	err := s.table.closeAll()
+	s.ids, s.digests, s.files = nil, nil, nil
+	return err
+}
+
+// at returns the running monitor at place i of the list.
+func (s *Syncer) at(i int) running {
+	return running{id: s.ids[i], digest: s.digests[i], file: s.files[i]}
+}
+
+// push appends r to the list.
+func (s *Syncer) push(r running) {
+	s.ids = append(s.ids, r.id)
+	s.digests = append(s.digests, r.digest)
+	s.files = append(s.files, r.file)
+}
+
+// truncate keeps the first n monitors of the list.
+func (s *Syncer) truncate(n int) {
+	s.ids, s.digests, s.files = s.ids[:n], s.digests[:n], s.files[:n]
+}
+
+// cut takes the monitors at places [i, j) out of the list.
+func (s *Syncer) cut(i, j int) {
+	s.ids = append(s.ids[:i], s.ids[j:]...)
+	s.digests = append(s.digests[:i], s.digests[j:]...)
+	s.files = append(s.files[:i], s.files[j:]...)
+}
+
+// sort puts the list of running monitors in ID order, and lets go of the
+// room a list that grew by appends keeps beyond a 32nd of its length.
+func (s *Syncer) sort() {
+	if !slices.IsSortedFunc(s.ids, cpra.ID.Compare) {
+		sort.Sort(byID{s})
+	}
+	if n := len(s.ids); cap(s.ids)-n > n/32 {
+		s.ids = slices.Clone(s.ids)
+		s.digests = slices.Clone(s.digests)
+		s.files = slices.Clone(s.files)
+	}
+}
+
+// byID sorts the list of a Syncer by ID.
+type byID struct{ s *Syncer }
+
+func (b byID) Len() int           { return len(b.s.ids) }
+func (b byID) Less(i, j int) bool { return b.s.ids[i].Compare(b.s.ids[j]) < 0 }
+func (b byID) Swap(i, j int) {
+	s := b.s
+	s.ids[i], s.ids[j] = s.ids[j], s.ids[i]
+	s.digests[i], s.digests[j] = s.digests[j], s.digests[i]
+	s.files[i], s.files[j] = s.files[j], s.files[i]
+}
+
+// find returns the place of the running monitor id.
+func (s *Syncer) find(id cpra.ID) (int, bool) { return s.findIn(len(s.ids), id) }
+
+// findIn is find in the first n monitors of the list.
+func (s *Syncer) findIn(n int, id cpra.ID) (int, bool) {
+	return slices.BinarySearchFunc(s.ids[:n], id, cpra.ID.Compare)
+}
+
+// fileTable counts the running monitors of each file a Syncer synced, at
+// a place of two bytes each monitor keeps. Place 0 is for files with
+// nothing to close, which need no count: they are closed once synced.
+type fileTable struct {
+	slots []fileSlot // slots[0] is place 0
+	free  []uint16   // places of files closed, to use again
+}
+
+// fileSlot is a place in a fileTable.
+type fileSlot struct {
+	b *builder
+	// more are files that share the place, when each other one is taken:
+	// they are closed together, when the last monitor of any of them
+	// leaves.
+	more []*builder
+	refs int
+}
+
+// maxFilePlace is the last place of a fileTable. Each file at a place
+// holds files open, so a program runs out of file descriptors long before
+// its files share one.
+var maxFilePlace = 1<<16 - 1
+
+// open gives fb a place, held once by the sync in progress until it
+// adopts fb.
+func (t *fileTable) open(fb *builder) uint16 {
+	if !fb.closes() {
+		return 0
+	}
+	if n := len(t.free); n > 0 {
+		k := t.free[n-1]
+		t.free = t.free[:n-1]
+		t.slots[k] = fileSlot{b: fb, refs: 1}
+		return k
+	}
+	if len(t.slots) == 0 {
+		t.slots = append(t.slots, fileSlot{})
+	}
+	if len(t.slots) <= maxFilePlace {
+		t.slots = append(t.slots, fileSlot{b: fb, refs: 1})
+		return uint16(len(t.slots) - 1)
+	}
+	k := len(t.slots) - 1
+	t.slots[k].more = append(t.slots[k].more, fb)
+	t.slots[k].refs++
+	return uint16(k)
+}
+
+// hold counts n more monitors of the file at place k.
+func (t *fileTable) hold(k uint16, n int) {
+	if k != 0 {
+		t.slots[k].refs += n
+	}
+}
+
+// release counts one monitor less of the file at place k, and closes the
+// file once none is left.
+func (t *fileTable) release(k uint16) {
+	if k == 0 {
+		return
+	}
+	sl := &t.slots[k]
+	if sl.refs--; sl.refs > 0 {
+		return
+	}
+	sl.close()
+	*sl = fileSlot{}
+	t.free = append(t.free, k)
+}
+
+func (sl *fileSlot) close() error {
+	errs := []error{sl.b.close()}
+	for _, b := range sl.more {
 		errs = append(errs, b.close())
 	}
-	clear(s.refs)
-	s.mons = nil
 	return errors.Join(errs...)
 }
 
-// sort puts the list of running monitors in name order.
-func (s *Syncer) sort() {
-	slices.SortFunc(s.mons, func(a, b running) int { return strings.Compare(a.name, b.name) })
-}
-
-// find returns the position of the running monitor named name.
-func (s *Syncer) find(name string) (int, bool) { return s.findIn(len(s.mons), name) }
-
-// findIn is find in the first n monitors of the list.
-func (s *Syncer) findIn(n int, name string) (int, bool) {
-	return slices.BinarySearchFunc(s.mons[:n], name, func(r running, name string) int { return strings.Compare(r.name, name) })
+// closeAll closes every file of the table and empties it.
+func (t *fileTable) closeAll() error {
+	var errs []error
+	for k := 1; k < len(t.slots); k++ {
+		if t.slots[k].b != nil {
+			errs = append(errs, t.slots[k].close())
+		}
+	}
+	t.slots, t.free = nil, nil
+	return errors.Join(errs...)
 }

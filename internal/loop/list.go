@@ -64,6 +64,22 @@ func (e *Engine) Lookup(name string) (ecs.Entity, bool) {
 	return en, ok
 }
 
+// LookupAll calls found with the monitor with each of the given names, in
+// order (the zero entity for a name no monitor has), looking up at most
+// MaxSpan names in one step of the loop.
+func (e *Engine) LookupAll(names []string, found func(ecs.Entity)) {
+	for len(names) > 0 {
+		step := names[:min(len(names), MaxSpan)]
+		names = names[len(step):]
+		e.do(command{kind: cmdRead, read: func() {
+			for _, name := range step {
+				en, _ := e.store.Lookup(name)
+				found(en)
+			}
+		}})
+	}
+}
+
 // Orders of a listing.
 const (
 	ByName    uint8 = iota // by the key of the name: every monitor, stable across steps
