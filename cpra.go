@@ -250,7 +250,9 @@ type Stats struct {
 	// is how long ago the oldest of them was due: how far behind the
 	// engine is when its workers or targets cannot keep up. Checks not
 	// started wait as due times, not as queued work, so falling behind
-	// costs no memory. Counted about every second.
+	// costs no memory; those handed to the pulse queue (at most
+	// WithQueueCapacity) count once the workers are more than a
+	// millisecond behind on them. Counted about every second.
 	ChecksLate int
 	LateOldest time.Duration
 

@@ -15,23 +15,24 @@ import (
 
 // loopState is everything only the loop goroutine touches.
 type loopState struct {
-	cur      *pulsepipe.Batch   // the batch being filled
-	pending  []*pulsepipe.Batch // full batches waiting for room in the pulse queue
-	pop      func(ecs.Entity, int64)
-	gov      crew.Governor // caps the pulse workers when more bring nothing
-	scratch  []pulsepipe.Result
-	inflight int64 // checks handed out, results not yet applied
-	fixing   int   // remediations handed out, outcomes not yet applied
-	draining bool
-	hist     lag.Hist
-	latency  lag.Latency
-	delays   lag.Delays
-	nextPub  int64 // ns: when to publish the lag summary next
-	nextGrow int64 // ns: when the pulse pipeline may add a worker next
-	nextSize int64 // ns: when to re-size the pipelines next
-	nowTime  time.Time
-	tick     int64 // the current tick, as the loop last read the clock
-	held     bool  // due checks were left in the wheel for want of room in the queue
+	cur       *pulsepipe.Batch   // the batch being filled
+	pending   []*pulsepipe.Batch // full batches waiting for room in the pulse queue
+	pop       func(ecs.Entity, int64)
+	gov       crew.Governor // caps the pulse workers when more bring nothing
+	fillSince int64         // when fillMore first kept the batch being filled; 0: not kept
+	scratch   []pulsepipe.Result
+	inflight  int64 // checks handed out, results not yet applied
+	fixing    int   // remediations handed out, outcomes not yet applied
+	draining  bool
+	hist      lag.Hist
+	latency   lag.Latency
+	delays    lag.Delays
+	nextPub   int64 // ns: when to publish the lag summary next
+	nextGrow  int64 // ns: when the pulse pipeline may add a worker next
+	nextSize  int64 // ns: when to re-size the pipelines next
+	nowTime   time.Time
+	tick      int64 // the current tick, as the loop last read the clock
+	held      bool  // due checks were left in the wheel for want of room in the queue
 
 	late      int   // checks due and not started, at the last count
 	lateFirst int64 // tick the oldest of them was due
@@ -94,7 +95,12 @@ func (e *Engine) loop() {
 				}
 			} else {
 				behind = !e.store.Wheel.Advance(tick, budget, l.pop)
-				e.flushBatch()
+				if !e.fillMore(now) {
+					e.flushBatch()
+				}
+			}
+			if l.fillSince != 0 && now-l.fillSince >= fillFor {
+				e.flushBatch() // kept long enough, even while the queue is full
 			}
 		}
 		if e.maints.heap.Len() > 0 && !e.maints.heap.Next().After(l.nowTime) {
@@ -163,6 +169,9 @@ func (e *Engine) loop() {
 		if len(l.pending) > 0 || l.held || e.pulse.Orphaned() || e.fix.Backlogged() {
 			soon(now + int64(time.Millisecond))
 		}
+		if l.fillSince != 0 && len(l.cur.Jobs) > 0 && !l.draining {
+			soon(l.fillSince + fillFor)
+		}
 		if l.hist.Busy(now/1e9) || l.late > 0 {
 			soon(l.nextPub)
 		}
@@ -219,6 +228,7 @@ func (e *Engine) loop() {
 			l.inflight -= int64(len(l.cur.Jobs))
 			e.clearInFlight(l.cur.Jobs)
 			l.cur.Jobs = l.cur.Jobs[:0]
+			l.fillSince = 0
 			e.alerts.Drain() // send what groups gathered now
 			if k := e.keep; k != nil && !k.busy {
 				e.flush(now, true)
@@ -285,6 +295,20 @@ func (e *Engine) countLate(now int64) {
 			first = b.Jobs[0].Due
 		}
 	}
+	// Checks in the pulse queue have not started either. When the
+	// workers keep up, the batch they took last was due a moment ago, and
+	// what waits behind it is not late yet.
+	if q := e.pulse.Queued.Load(); q > 0 {
+		if head := e.pulse.HeadDue.Load(); head < tick-1 {
+			n += int(q)
+			if first < 0 || head < first {
+				first = head
+			}
+		}
+	}
+	// A monitor whose queued check waits past its next due time is in
+	// the schedule too: it is one late check (the next is skipped).
+	n = min(n, int(e.monitors.Load()))
 	l.late, l.lateFirst = n, first
 }
 
@@ -336,10 +360,36 @@ func (e *Engine) dispatchOne(en ecs.Entity, tick int64) {
 	}
 }
 
+// fillFor is how long the loop may keep filling a batch of the checks due
+// at successive ticks while the pulse queue has work waiting for a worker.
+const fillFor = int64(20 * time.Millisecond)
+
+// fillMore reports whether the batch being filled should wait for the
+// checks of the next ticks instead of being queued now: checks are
+// waiting in the queue with no worker idle, so this batch would wait
+// behind them anyway, and a queue of batches a tick's worth each holds a
+// large slot of memory for few checks. It waits fillFor at most.
+func (e *Engine) fillMore(now int64) bool {
+	l := &e.l
+	n := len(l.cur.Jobs)
+	if n == 0 {
+		l.fillSince = 0
+		return false
+	}
+	if n >= pulsepipe.BatchMax/2 || e.pulse.Queued.Load() < int64(pulsepipe.BatchMax) || e.pulse.Idle.Load() > 0 {
+		return false
+	}
+	if l.fillSince == 0 {
+		l.fillSince = now
+	}
+	return now-l.fillSince < fillFor
+}
+
 // flushBatch queues the batch being filled, or parks it when the queue is
 // full.
 func (e *Engine) flushBatch() {
 	l := &e.l
+	l.fillSince = 0
 	if len(l.cur.Jobs) == 0 {
 		return
 	}

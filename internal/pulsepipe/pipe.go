@@ -115,7 +115,12 @@ type Pipe struct {
 	free    sync.Pool                 // *Batch
 	bufs    sync.Pool                 // *resultBuf
 
-	Queued   atomic.Int64 // jobs posted, not yet claimed
+	Queued atomic.Int64 // jobs posted, not yet claimed
+	// HeadDue is the due tick of the first job of the batch a worker took
+	// from the queue last: the queued jobs not started are due at or
+	// after it, and about then (a batch is filled from one tick's due
+	// checks, or a few).
+	HeadDue  atomic.Int64
 	capacity int64
 	crew.Crew
 
@@ -240,6 +245,9 @@ func (w *pulseWorker) next() (*Batch, bool) {
 	if err != nil {
 		w.exit(true) // closed and drained
 		return nil, false
+	}
+	if len(b.Jobs) > 0 {
+		p.HeadDue.Store(b.Jobs[0].Due)
 	}
 	return b, true
 }
