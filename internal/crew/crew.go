@@ -129,16 +129,7 @@ func New(origin time.Time, min, max int) Crew {
 // reports whether the worker should leave (the pool is above its target).
 func (c *Crew) TookQuit() bool {
 	c.Quitting.Add(-1)
-	floor := int32(max(int(c.Sz.Target.Load()), c.Min))
-	for {
-		n := c.Live.Load()
-		if n <= floor {
-			return false
-		}
-		if c.Live.CompareAndSwap(n, n-1) {
-			return true
-		}
-	}
+	return c.leave(max(c.Sz.Target.Load(), int32(c.Min)))
 }
 
 // Shed is called by a worker between two batches: it reports whether the
@@ -146,10 +137,13 @@ func (c *Crew) TookQuit() bool {
 // Quit tokens wait behind queued work; while the pool is busy, workers
 // above the cap leave here.
 func (c *Crew) Shed() bool {
-	floor := max(c.Cap.Load(), int32(c.Min))
-	if c.Cap.Load() == 0 {
-		return false
-	}
+	limit := c.Cap.Load()
+	return limit > 0 && c.leave(max(limit, int32(c.Min)))
+}
+
+// leave takes the calling worker off the live count if more than floor
+// are live, and reports whether it did.
+func (c *Crew) leave(floor int32) bool {
 	for {
 		n := c.Live.Load()
 		if n <= floor {

@@ -30,20 +30,31 @@ func (r *govRun) window(rate float64, short bool) int {
 	return c
 }
 
-func TestGovernorCapsWorkersThatBringNothing(t *testing.T) {
-	saturated := func(w int) float64 { return float64(min(w, 8)) * 50 } // 8 workers reach the target's 400/s
-	r := &govRun{now: time.Unix(0, 0), live: 2}
+// newGovRun returns a run primed with live workers.
+func newGovRun(live int, slow func(int) bool) *govRun {
+	r := &govRun{now: time.Unix(0, 0), live: live, slow: slow}
 	r.g.Observe(r.now, 0, 0, r.live, false, false, 2, 1<<20)
-	var capped int
-	for range 30 {
-		c := r.window(saturated(r.live), true)
-		if c > 0 {
+	return r
+}
+
+// follow runs windows short of workers at rate(live): the pool follows
+// the cap, or grows by half a window when there is none (the sizer asks
+// for more).
+func (r *govRun) follow(rate func(int) float64, windows int) {
+	for range windows {
+		if c := r.window(rate(r.live), true); c > 0 {
 			r.live = c
-			capped = c
 		} else {
-			r.live += r.live / 2 // the sizer asks for more
+			r.live += r.live / 2
 		}
 	}
+}
+
+func TestGovernorCapsWorkersThatBringNothing(t *testing.T) {
+	saturated := func(w int) float64 { return float64(min(w, 8)) * 50 } // 8 workers reach the target's 400/s
+	r := newGovRun(2, nil)
+	r.follow(saturated, 30)
+	capped := r.g.Ceiling()
 	if capped == 0 || capped > 16 {
 		t.Fatalf("cap = %d after 30 windows on a target 8 workers saturate, want 8..16", capped)
 	}
@@ -102,15 +113,8 @@ func TestGovernorLiftsACapThatCostsWork(t *testing.T) {
 func TestGovernorProbesUpward(t *testing.T) {
 	capacity := 8
 	rate := func(w int) float64 { return float64(min(w, capacity)) * 50 }
-	r := &govRun{now: time.Unix(0, 0), live: 2}
-	r.g.Observe(r.now, 0, 0, r.live, false, false, 2, 1<<20)
-	for range 30 {
-		if c := r.window(rate(r.live), true); c > 0 {
-			r.live = c
-		} else {
-			r.live += r.live / 2
-		}
-	}
+	r := newGovRun(2, nil)
+	r.follow(rate, 30)
 	low := r.g.Ceiling()
 	capacity = 64 // the targets can take more now
 	for range int(2*probeEvery/Period) + 10 {
@@ -129,15 +133,8 @@ func TestGovernorProbesUpward(t *testing.T) {
 // second, but checks start on time only with 8 or more.
 func TestGovernorKeepsTheGoal(t *testing.T) {
 	rate := func(w int) float64 { return min(float64(w)*50, 300) }
-	r := &govRun{now: time.Unix(0, 0), live: 2, slow: func(w int) bool { return w < 8 }}
-	r.g.Observe(r.now, 0, 0, r.live, false, false, 2, 1<<20)
-	for range 60 {
-		if c := r.window(rate(r.live), true); c > 0 {
-			r.live = c
-		} else {
-			r.live += r.live / 2
-		}
-	}
+	r := newGovRun(2, func(w int) bool { return w < 8 })
+	r.follow(rate, 60)
 	if c := r.g.Ceiling(); c != 0 && c < 8 {
 		t.Fatalf("cap = %d, want none or at least 8, where checks start within the goal", c)
 	}
