@@ -75,6 +75,7 @@ var pipelineGauges = [...]pipelineSeries{
 	{"cpra_pipeline_idle_workers", "Workers of the pipeline waiting for work.", func(p *cpra.PipelineStats) float64 { return float64(p.Idle) }},
 	{"cpra_pipeline_queued", "Jobs waiting for a worker of the pipeline.", func(p *cpra.PipelineStats) float64 { return float64(p.Queued) }},
 	{"cpra_pipeline_target_workers", "Worker count chosen by the latest sizing decision.", func(p *cpra.PipelineStats) float64 { return float64(p.Sizing.Target) }},
+	{"cpra_pipeline_ceiling_workers", "Cap on the workers while more of them complete no more work (0: none).", func(p *cpra.PipelineStats) float64 { return float64(p.Sizing.Ceiling) }},
 	{"cpra_pipeline_arrival_rate", "Jobs arriving per second, over the sizing window.", func(p *cpra.PipelineStats) float64 { return p.Sizing.Lambda }},
 	{"cpra_pipeline_arrival_scv", "Squared coefficient of variation of the time between arrivals, over the sizing window.", func(p *cpra.PipelineStats) float64 { return p.Sizing.CA2 }},
 	{"cpra_pipeline_mean_service_seconds", "Mean time a worker spends on one job, over the sizing window.", func(p *cpra.PipelineStats) float64 { return seconds(p.Sizing.MeanService) }},

@@ -65,6 +65,7 @@
 //	cpra_pipeline_idle_workers{pipeline}            gauge
 //	cpra_pipeline_queued{pipeline}                  gauge
 //	cpra_pipeline_target_workers{pipeline}          gauge
+//	cpra_pipeline_ceiling_workers{pipeline}         gauge
 //	cpra_pipeline_arrival_rate{pipeline}            gauge
 //	cpra_pipeline_arrival_scv{pipeline}             gauge
 //	cpra_pipeline_mean_service_seconds{pipeline}    gauge

@@ -210,6 +210,7 @@ func want(s cpra.Stats) map[string]float64 {
 		w["cpra_pipeline_idle_workers"+l] = float64(p.Idle)
 		w["cpra_pipeline_queued"+l] = float64(p.Queued)
 		w["cpra_pipeline_target_workers"+l] = float64(p.Sizing.Target)
+		w["cpra_pipeline_ceiling_workers"+l] = float64(p.Sizing.Ceiling)
 		w["cpra_pipeline_arrival_rate"+l] = p.Sizing.Lambda
 		w["cpra_pipeline_arrival_scv"+l] = p.Sizing.CA2
 		w["cpra_pipeline_mean_service_seconds"+l] = p.Sizing.MeanService.Seconds()
