@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"runtime"
 	"testing"
 	"time"
 
@@ -15,7 +14,6 @@ import (
 	"github.com/ziad/cpra/alert"
 	"github.com/ziad/cpra/ecs"
 	"github.com/ziad/cpra/internal/alerts"
-	"github.com/ziad/cpra/internal/heapwatch"
 )
 
 // alertFleet is n monitors for the alert path benchmarks, and the Info
@@ -57,49 +55,6 @@ func drain(p *alerts.Path) {
 		}
 		p.Finished(<-p.Done())
 	}
-}
-
-// BenchmarkAlertBacklogPairsMemory is BenchmarkAlertBacklogMemory with a
-// red and its green waiting for each of 100k monitors (an episode that
-// began and ended while the notifier hung): what each of those alerts
-// costs on the heap.
-func BenchmarkAlertBacklogPairsMemory(b *testing.B) {
-	const n = 100_000
-	f := newAlertFleet(n)
-	checkErr := errors.New("status 503, want 2xx")
-	var perAlert float64
-	for b.Loop() {
-		release := make(chan struct{})
-		hang := alert.NotifierFunc(func(ctx context.Context, a alert.Alert) error {
-			select {
-			case <-release:
-			case <-ctx.Done():
-			}
-			return nil
-		})
-		base, cancel := context.WithCancel(context.Background())
-		p := alerts.New(f.config(hang, 1), base, new(alerts.Counters))
-		b.StopTimer()
-		before := heapwatch.Live()
-		b.StartTimer()
-		at := time.Now().UnixMilli()
-		for _, en := range f.ens {
-			p.Raise(en, hang, false, alerts.Pending{Err: checkErr, Start: at, At: at, Code: alert.Red, Fails: 2, Seq: 1}, nil)
-			p.Raise(en, hang, false, alerts.Pending{Start: at, At: at + 1, Code: alert.Green, Seq: 2, Ends: true}, nil)
-		}
-		b.StopTimer()
-		_, queued := p.Stats()
-		after := heapwatch.Live()
-		perAlert = float64(after-before) / float64(queued)
-		runtime.KeepAlive(p)
-		close(release)
-		drain(p)
-		cancel()
-		p.Close()
-		p.Wait()
-		b.StartTimer()
-	}
-	b.ReportMetric(perAlert, "B/queued-alert")
 }
 
 // BenchmarkAlertPathCycle raises one red for each of 10k monitors and

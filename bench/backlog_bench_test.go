@@ -17,7 +17,15 @@ import (
 // backlog costs on the heap: its place in its monitor's lane, the lane
 // and the notifier's queue. The alerts in flight (the notifier's
 // concurrency) are not counted.
-func BenchmarkAlertBacklogMemory(b *testing.B) {
+func BenchmarkAlertBacklogMemory(b *testing.B) { alertBacklogMemory(b, false) }
+
+// BenchmarkAlertBacklogPairsMemory is BenchmarkAlertBacklogMemory with a
+// red and its green waiting for each of 100k monitors (an episode that
+// began and ended while the notifier hung): what each of those alerts
+// costs on the heap.
+func BenchmarkAlertBacklogPairsMemory(b *testing.B) { alertBacklogMemory(b, true) }
+
+func alertBacklogMemory(b *testing.B, pairs bool) {
 	const n = 100_000
 	f := newAlertFleet(n)
 	checkErr := errors.New("status 503, want 2xx")
@@ -39,6 +47,9 @@ func BenchmarkAlertBacklogMemory(b *testing.B) {
 		at := time.Now().UnixMilli()
 		for _, en := range f.ens {
 			p.Raise(en, hang, false, alerts.Pending{Err: checkErr, Start: at, At: at, Code: alert.Red, Fails: 2, Seq: 1}, nil)
+			if pairs {
+				p.Raise(en, hang, false, alerts.Pending{Start: at, At: at + 1, Code: alert.Green, Seq: 2, Ends: true}, nil)
+			}
 		}
 		b.StopTimer()
 		_, queued := p.Stats()

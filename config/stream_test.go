@@ -1,15 +1,12 @@
 package config
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"os"
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/ziad/cpra"
 )
 
 // streamed is what Stream handed over of one monitor.
@@ -152,13 +149,7 @@ func TestStreamStopsAtAProblem(t *testing.T) {
 // refused (a problem at its end) they leave again, and what ran before
 // runs on unchanged.
 func TestSyncReaderRefusedFileChangesNothing(t *testing.T) {
-	e, err := cpra.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Shutdown(context.Background())
-	s := NewSyncer(e)
-	defer s.Close()
+	e, s := newSyncer(t)
 	var logs closingLogs
 	syncText := func(text string) (*File, Changes, error) {
 		return s.SyncReader(strings.NewReader(text), WithOpenLog(newMemLogs().open), env(), WithStdout(io.Discard), logs.opener())

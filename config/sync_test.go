@@ -103,14 +103,8 @@ func syncFile(mons ...string) string {
 func TestSync(t *testing.T) { forEachWay(t, testSync) }
 
 func testSync(t *testing.T, way syncWay) {
-	e, err := cpra.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Shutdown(context.Background())
+	e, s := newSyncer(t)
 	var logs closingLogs
-	s := NewSyncer(e)
-	defer s.Close()
 	step := func(want Changes, mons ...string) {
 		t.Helper()
 		got, err := way.sync(t, s, syncFile(mons...), logs.opener())
@@ -233,13 +227,7 @@ func maintSyncFile(selectors ...string) string {
 func TestSyncMaintenance(t *testing.T) { forEachWay(t, testSyncMaintenance) }
 
 func testSyncMaintenance(t *testing.T, way syncWay) {
-	e, err := cpra.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Shutdown(context.Background())
-	s := NewSyncer(e)
-	defer s.Close()
+	e, s := newSyncer(t)
 	// Started first, so that entering the window sends gray.
 	if err := e.Start(context.Background()); err != nil {
 		t.Fatal(err)
@@ -384,14 +372,8 @@ func mustID(t *testing.T, s *Syncer, name string) cpra.ID {
 // running a large file does not hold every monitor twice. The file's log
 // is still closed when its last monitor goes.
 func TestSyncLetsTheFileGo(t *testing.T) {
-	e, err := cpra.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Shutdown(context.Background())
+	_, s := newSyncer(t)
 	var logs closingLogs
-	s := NewSyncer(e)
-	defer s.Close()
 	// Not through mustLoad, whose cleanup would hold the file.
 	f, err := Load(strings.NewReader(syncFile("a/1h", "b/1h")), env(), WithStdout(io.Discard), logs.opener())
 	if err != nil {
@@ -414,4 +396,18 @@ func TestSyncLetsTheFileGo(t *testing.T) {
 	if n := logs.closedCount(); n != 2 {
 		t.Errorf("%d log files closed, want 2 (the first file's, once its monitors left, and the empty second's)", n)
 	}
+}
+
+// newSyncer returns an engine not started and a Syncer of it; the test's
+// end closes the Syncer, then shuts the engine down.
+func newSyncer(t *testing.T) (*cpra.Engine, *Syncer) {
+	t.Helper()
+	e, err := cpra.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Shutdown(context.Background()) })
+	s := NewSyncer(e)
+	t.Cleanup(func() { s.Close() })
+	return e, s
 }

@@ -35,13 +35,7 @@ func TestSyncLargeFleet(t *testing.T) {
 	forEachWay(t, func(t *testing.T, way syncWay) {
 		for _, started := range []bool{false, true} {
 			t.Run(fmt.Sprint("started=", started), func(t *testing.T) {
-				e, err := cpra.New()
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer e.Shutdown(context.Background())
-				s := NewSyncer(e)
-				defer s.Close()
+				e, s := newSyncer(t)
 				if started {
 					if err := e.Start(context.Background()); err != nil {
 						t.Fatal(err)
@@ -101,13 +95,7 @@ func TestSyncLargeFleet(t *testing.T) {
 // one the program updated is the program's, and the file's is refused.
 func TestSyncLeavesOtherMonitors(t *testing.T) {
 	forEachWay(t, func(t *testing.T, way syncWay) {
-		e, err := cpra.New()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer e.Shutdown(context.Background())
-		s := NewSyncer(e)
-		defer s.Close()
+		e, s := newSyncer(t)
 		if _, err := way.sync(t, s, syncFile("a/1h", "b/1h", "c/1h")); err != nil {
 			t.Fatal(err)
 		}
@@ -168,14 +156,8 @@ func TestSyncFilesShareThePlaceWhenTheTableIsFull(t *testing.T) {
 	defer func(max int) { maxFilePlace = max }(maxFilePlace)
 	maxFilePlace = 2
 	forEachWay(t, func(t *testing.T, way syncWay) {
-		e, err := cpra.New()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer e.Shutdown(context.Background())
+		_, s := newSyncer(t)
 		var logs closingLogs
-		s := NewSyncer(e)
-		defer s.Close()
 		steps := []struct {
 			mons   []string
 			closed int
