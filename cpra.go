@@ -281,7 +281,8 @@ type Stats struct {
 	// In a cluster (see WithCluster): the shards this engine runs, the
 	// alerts it left to the next owner of their shard because it no longer
 	// held it (or could not tell), and the repairs it did not start for
-	// that reason.
+	// that reason (an attempt not started does not count: it runs later,
+	// with the same number, here or at the shard's next owner).
 	ShardsOwned        int
 	ShardsAcquired     uint64 // shards the engine began to run
 	ShardsReleased     uint64 // shards it stopped running (handed over, or lost)

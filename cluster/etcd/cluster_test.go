@@ -139,6 +139,7 @@ type spec struct {
 	// name in a header.
 	each  func(member string, i int, m *cpra.Monitor)
 	fleet *fleet
+	opts  []cpra.Option // for the engine, beyond the cluster, notifier and logger
 }
 
 // fleetMonitors returns n monitors of the fleet's targets, each changed
@@ -167,7 +168,7 @@ func start(t *testing.T, sp spec) *member {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng, err := cpra.New(cpra.WithCluster(cl), cpra.WithNotifier(sp.notify), cpra.WithLogger(quietLog()))
+	eng, err := cpra.New(append([]cpra.Option{cpra.WithCluster(cl), cpra.WithNotifier(sp.notify), cpra.WithLogger(quietLog())}, sp.opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

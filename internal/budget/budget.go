@@ -106,6 +106,26 @@ func (b *Budget) Started(now int64, labels map[string]string) {
 	}
 }
 
+// Unstart takes back an attempt Started at now that never ran.
+func (b *Budget) Unstart(at int64, labels map[string]string) {
+	b.starts = dropLast(b.starts, at)
+	if lb := b.cfg.GroupLabel; lb != "" {
+		if v, ok := labels[lb]; ok && b.groups[v] != nil {
+			b.groups[v] = dropLast(b.groups[v], at)
+		}
+	}
+}
+
+// dropLast removes the last time at from starts.
+func dropLast(starts []int64, at int64) []int64 {
+	for i := len(starts) - 1; i >= 0; i-- {
+		if starts[i] == at {
+			return append(starts[:i], starts[i+1:]...)
+		}
+	}
+	return starts
+}
+
 // Own applies a monitor's own limit, at most limit attempts within window,
 // to the start times of its recent attempts (oldest first), which it
 // trims. When an attempt at now is over the limit it returns when one may

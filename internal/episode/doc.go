@@ -82,7 +82,11 @@
 // are spent the monitor is red. Passing checks end the episode whatever a
 // remediation is doing; an outcome that arrives for an attempt of an
 // episode that is over, or for an attempt that is not the current one,
-// changes nothing.
+// changes nothing. An attempt a cluster fenced off before it ran
+// ([FixFenced]: the engine was handing the monitor's shard over, or could
+// not renew its claim) does not count: it tells nothing, and the next
+// failing check starts it again, with the same number, wherever the
+// monitor runs then.
 //
 // # Restarts
 //

@@ -80,7 +80,7 @@ type Core struct {
 // milliseconds.
 type Ep struct {
 	Start    int64  // when the episode began: its identity
-	Next     int64  // before it no new attempt starts (Backoff, Limited)
+	Next     int64  // before it no new attempt starts (Backoff, Limited); Remediating: the LastFix the attempt replaced
 	LastRed  int64  // when the red or its last reminder was raised
 	Attempts uint16 // remediation attempts started
 	Repeats  uint16 // reminders raised
@@ -160,9 +160,10 @@ const (
 	MaintOut                  // its last open maintenance window closed
 	Remove                    // it was removed
 	Restart                   // the engine restarted with the monitor's kept state: a running attempt was lost
+	FixFenced                 // a remediation attempt never ran: the cluster fenced it off, and it does not count
 )
 
-var kindNames = [...]string{"", "pass", "fail", "fix-ok", "fix-failed", "pause", "resume", "maint-in", "maint-out", "remove", "restart"}
+var kindNames = [...]string{"", "pass", "fail", "fix-ok", "fix-failed", "pause", "resume", "maint-in", "maint-out", "remove", "restart", "fix-fenced"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -269,6 +270,7 @@ type Effects struct {
 	Alerts       [3]Alert
 	Attempt      bool  // start attempt Attempts of episode Start
 	Outcome      bool  // the remediation outcome was the current attempt's
+	Unstarted    bool  // the current attempt was fenced off: take back what its start recorded
 	Denied       bool  // an attempt was denied by the verdict
 	DryRun       bool  // an attempt was not run: dry run
 	FlapStart    bool  // flapping began
@@ -287,7 +289,7 @@ func Step(s State, c *Settings, ev Event) (State, Effects) {
 	switch ev.Kind {
 	case Pass, Fail:
 		m.check()
-	case FixOK, FixFailed:
+	case FixOK, FixFailed, FixFenced:
 		m.outcome()
 	case Pause:
 		m.quiet(Paused, true)
@@ -628,6 +630,7 @@ func (m *machine) attempt() {
 		m.red(WhyDryRun)
 		return
 	}
+	s.Next = s.LastFix // given back if the attempt is fenced off
 	s.LastFix = now
 	s.Phase = Remediating
 	m.fx.Attempt = true
@@ -663,6 +666,16 @@ func (m *machine) outcome() {
 	s, ev := &m.s, m.ev
 	if !s.Phase.Open() || ev.Start != s.Start || s.Phase != Remediating || ev.Attempt != s.Attempts {
 		return // an outcome of an attempt that is no longer the current one
+	}
+	if ev.Kind == FixFenced {
+		// The attempt never ran: it is not counted, and the next failing
+		// check starts it again (here or at the next owner of the
+		// monitor's shard), as if it had not started.
+		m.fx.Unstarted = true
+		s.Attempts--
+		s.LastFix, s.Next = s.Next, m.when()
+		s.Phase = Backoff
+		return
 	}
 	m.fx.Outcome = true
 	if ev.Kind == FixFailed {

@@ -45,11 +45,12 @@ const (
 	evBudgetDenied // a failing check while the budget denies attempts
 	evRemove       // the monitor is removed and added again
 	evRestart      // the engine restarts from the monitor's kept state
+	evFixFenced    // the running attempt's outcome: a cluster fenced it off before it ran
 	numEvents
 )
 
 var mevNames = [...]string{"pass", "fail", "fix-ok", "fix-error", "fix-timeout", "parent-down", "parent-up",
-	"pause", "resume", "maint-in", "maint-out", "budget-denied", "remove", "restart"}
+	"pause", "resume", "maint-in", "maint-out", "budget-denied", "remove", "restart", "fix-fenced"}
 
 const (
 	maxDepth = 8
@@ -97,10 +98,10 @@ type config struct {
 
 // key is the configuration's class: what the future depends on, with
 // times relative to now. Times that can no longer matter are dropped: the
-// last attempt's start without a cooldown, a reminder's time once a
-// reminder is due anyway, a backoff that has passed, the last attempt
-// once its outcome is stale, and the parent's last result beyond whether
-// it is older than the episode.
+// last attempt's start without a cooldown (and the one a running attempt
+// replaced), a reminder's time once a reminder is due anyway, a backoff
+// that has passed, the last attempt once its outcome is stale, and the
+// parent's last result beyond whether it is older than the episode.
 type key struct {
 	s          State
 	env        env
@@ -120,7 +121,10 @@ func (cfg config) key(now int64, c *Settings) key {
 	} else {
 		k.s.LastRed = max(k.s.LastRed-now, -c.Repeat-1)
 	}
-	if k.s.Next != 0 {
+	switch {
+	case k.s.Phase == Remediating:
+		k.s.Next = 0 // the LastFix the attempt replaced: no cooldown either
+	case k.s.Next != 0:
 		k.s.Next = max(k.s.Next-now, -1)
 	}
 	k.parentOld = cfg.s.Start != 0 && cfg.env.parentLast < cfg.s.Start
@@ -188,10 +192,13 @@ func run(cfg config, c *Settings, e mev, now int64) (config, error) {
 		ev = Event{Kind: Pass}
 	case evFail, evBudgetDenied:
 		ev = Event{Kind: Fail}
-	case evFixOK, evFixErr, evFixTimeout:
+	case evFixOK, evFixErr, evFixTimeout, evFixFenced:
 		ev = Event{Kind: FixOK, Start: cfg.env.fixStart, Attempt: cfg.env.fixAttempt}
-		if e != evFixOK {
+		switch e {
+		case evFixErr, evFixTimeout:
 			ev.Kind = FixFailed
+		case evFixFenced:
+			ev.Kind = FixFenced
 		}
 	case evParentDown:
 		cfg.env.parentDown = true
@@ -232,7 +239,7 @@ func run(cfg config, c *Settings, e mev, now int64) (config, error) {
 	}
 	ev.At, ev.Due = now+5, now
 	ev.Rand = 1 << 31
-	stale := ev.Kind == FixOK || ev.Kind == FixFailed
+	stale := ev.Kind == FixOK || ev.Kind == FixFailed || ev.Kind == FixFenced
 	if stale && cfg.env.pending {
 		cfg.env.pending, stale = false, false
 	}
@@ -268,8 +275,17 @@ func run(cfg config, c *Settings, e mev, now int64) (config, error) {
 	if err := consistent(s); err != nil {
 		return cfg, err
 	}
-	if stale && (s != before || fx.N != 0 || fx.Attempt || fx.Outcome) {
+	if stale && (s != before || fx.N != 0 || fx.Attempt || fx.Outcome || fx.Unstarted) {
 		return cfg, fmt.Errorf("an outcome of an attempt that is not running changed something: %+v -> %+v", before, s)
+	}
+	if ev.Kind == FixFenced && !stale {
+		// Not run: the attempt is taken back whole, and nothing is told.
+		want := before
+		want.Attempts--
+		want.Phase, want.Next, want.LastFix = Backoff, ev.At, before.Next
+		if s != want || fx.N != 0 || fx.Attempt || fx.Outcome || !fx.Unstarted {
+			return cfg, fmt.Errorf("a fenced attempt: %+v -> %+v, effects %+v", before, s, fx)
+		}
 	}
 	if ev.Kind == Pass {
 		core := before.Core

@@ -9,7 +9,8 @@ import (
 
 // play runs a script of events, one letter each, and returns the word of
 // the alerts sent (see the package doc): P pass, F fail, K the running
-// attempt succeeds, E it fails, D a failing check the budget denies,
+// attempt succeeds, E it fails, N it is fenced off before it runs, D a
+// failing check the budget denies,
 // H a parent goes down, U it comes back, Z pause, z resume, M a
 // maintenance window opens, m it closes, X removal.
 func play(t *testing.T, c Settings, script string) string {
@@ -17,7 +18,7 @@ func play(t *testing.T, c Settings, script string) string {
 	cfg := config{s: New(), env: env{parentLast: -1 << 62}}
 	now := int64(1_000_000)
 	var word []string
-	ev := map[byte]mev{'P': evPass, 'F': evFail, 'K': evFixOK, 'E': evFixErr, 'D': evBudgetDenied, 'H': evParentDown,
+	ev := map[byte]mev{'P': evPass, 'F': evFail, 'K': evFixOK, 'E': evFixErr, 'N': evFixFenced, 'D': evBudgetDenied, 'H': evParentDown,
 		'U': evParentUp, 'Z': evPause, 'z': evResume, 'M': evMaintIn, 'm': evMaintOut, 'X': evRemove}
 	for i := 0; i < len(script); i++ {
 		e, ok := ev[script[i]]
@@ -51,6 +52,8 @@ func stepAgain(cfg config, c *Settings, e mev, now int64) (State, Effects) {
 		ev = Event{Kind: FixOK, Start: cfg.env.fixStart, Attempt: cfg.env.fixAttempt}
 	case evFixErr, evFixTimeout:
 		ev = Event{Kind: FixFailed, Start: cfg.env.fixStart, Attempt: cfg.env.fixAttempt}
+	case evFixFenced:
+		ev = Event{Kind: FixFenced, Start: cfg.env.fixStart, Attempt: cfg.env.fixAttempt}
 	case evPause:
 		ev.Kind = Pause
 	case evResume:
@@ -99,6 +102,8 @@ func TestScripts(t *testing.T) {
 		{"repair does not hold, second one does", with(fix(2)), "FFFKFFKPP", "Y C C G"},
 		{"repairs spent", with(fix(2)), "FFFEFFEFPP", "Y R G"},
 		{"passes end it while a repair runs", with(fix(1)), "FFFPPK", "Y G"},
+		{"a fenced attempt is not spent", with(fix(1)), "FFFNFKPP", "Y C G"},
+		{"fenced, then spent", with(fix(2)), "FFFNFEFNFEFPP", "Y R G"},
 		{"budget denies: red with the reason, then a repair", with(fix(1)), "FFDFFKPP", "Y R G"},
 		{"reminders", with(func(c *Settings) { c.Repeat = 2 * step }), "FFFFFFFPP", "Y R r r G"},
 		{"pause over an outage is one episode", base, "FFFZzFFPP", "Y R X G"},
@@ -118,6 +123,39 @@ func TestScripts(t *testing.T) {
 				t.Errorf("%s: sent %q, want %q", tc.script, got, tc.want)
 			}
 		})
+	}
+}
+
+// TestFencedAttemptIsTakenBack: an attempt a cluster fenced off before
+// it ran gives back its number and the cooldown it started, so the next
+// failing check runs the same attempt at once.
+func TestFencedAttemptIsTakenBack(t *testing.T) {
+	c := Settings{Interval: step, FailThreshold: 1, SuccThreshold: 1, Routes: RouteAll, Remediates: true,
+		MaxAttempts: 3, Cooldown: 10 * step}
+	allow := Verdict{Kind: Allow}
+	s := New()
+	s.LastFix = 1000 // an attempt of an earlier episode, its cooldown over by now
+	now := int64(1_000_000)
+	s, fx := Step(s, &c, Event{Kind: Fail, At: now, Due: now, Verdict: allow})
+	if !fx.Attempt || s.Attempts != 1 || s.LastFix != now {
+		t.Fatalf("first failure: attempt %v, attempts %d, last fix %d", fx.Attempt, s.Attempts, s.LastFix)
+	}
+	s, fx = Step(s, &c, Event{Kind: FixFenced, At: now + 5, Start: s.Start, Attempt: 1})
+	if !fx.Unstarted || fx.Outcome || fx.N != 0 {
+		t.Fatalf("fenced: effects %+v", fx)
+	}
+	if s.Phase != Backoff || s.Attempts != 0 || s.LastFix != 1000 {
+		t.Fatalf("fenced: phase %v, attempts %d, last fix %d; want backoff, 0, 1000", s.Phase, s.Attempts, s.LastFix)
+	}
+	now += step
+	s, fx = Step(s, &c, Event{Kind: Fail, At: now, Due: now, Verdict: allow})
+	if !fx.Attempt || s.Attempts != 1 || s.Phase != Remediating {
+		t.Fatalf("next failure: attempt %v, attempts %d, phase %v; want attempt 1 again", fx.Attempt, s.Attempts, s.Phase)
+	}
+	// A stale fenced outcome (of an attempt that is not the current one)
+	// changes nothing.
+	if s2, fx := Step(s, &c, Event{Kind: FixFenced, At: now + 5, Start: s.Start, Attempt: 2}); s2 != s || fx.Unstarted {
+		t.Fatalf("stale fenced outcome changed the state: %+v -> %+v", s, s2)
 	}
 }
 

@@ -24,6 +24,7 @@ import (
 type Call struct {
 	E       ecs.Entity
 	Start   int64 // the episode the attempt belongs to
+	At      int64 // Unix ms it was started at, as the limits' windows count it
 	Attempt int
 	Timeout time.Duration
 	Rem     intervene.Remediator
@@ -32,11 +33,33 @@ type Call struct {
 	Begun   bool // the cluster allowed it: the loop ends it
 
 	Err error // the outcome
+
+	// fate decides once, in a cluster, whether the attempt runs: the
+	// worker that takes it, or the loop recalling it as its shard is
+	// handed over, whichever comes first.
+	fate atomic.Uint32
+}
+
+// A call's fates.
+const (
+	fateOpen     uint32 = iota // not decided yet
+	fateRun                    // the fence allowed it and a worker runs it
+	fateRecalled               // the loop took it back before it ran
+	fateFenced                 // the fence refused it
+)
+
+// Recall takes back a call that has not run, as its monitor's shard is
+// handed over, and reports whether it was stopped in time: false when it
+// runs (or ran). A call recalled, or refused by the fence, never runs:
+// its outcome is ErrFenced.
+func (c *Call) Recall() bool {
+	return c.fate.CompareAndSwap(fateOpen, fateRecalled) || c.fate.Load() != fateRun
 }
 
 // Fence is the cluster's say on whether the engine may act for a shard.
 type Fence interface {
 	Begin(shard int) bool
+	End(shard int)
 }
 
 // ErrFenced is the outcome of an attempt not started because the engine
@@ -185,6 +208,11 @@ func (p *Pipe) next(rec *sizing.Recorder) (*Call, bool) {
 func (p *Pipe) invoke(c *Call) error {
 	if f := p.cfg.Fence; f != nil {
 		if !f.Begin(c.Shard) {
+			c.fate.CompareAndSwap(fateOpen, fateFenced)
+			return ErrFenced
+		}
+		if !c.fate.CompareAndSwap(fateOpen, fateRun) {
+			f.End(c.Shard) // recalled meanwhile
 			return ErrFenced
 		}
 		c.Begun = true

@@ -126,6 +126,8 @@ func (e *Engine) own(gs []Grant) error {
 
 // disown stops running the monitors of the shards. What changed of their
 // state and is not written yet is written with the shard's token first.
+// The cluster stops new actions for those shards before it disowns them,
+// so an attempt not begun by then is recalled and taken back.
 func (e *Engine) disown(shards []int) error {
 	n := len(e.owned)
 	out := make([]bool, n)
@@ -148,6 +150,13 @@ func (e *Engine) disown(shards []int) error {
 		h := s.Healths.Get(en)
 		if h.Rules&ecs.Away != 0 {
 			continue
+		}
+		if c := e.l.calls[en]; c != nil && c.Recall() {
+			// Its attempt has not run and never will here: the next owner
+			// starts it, with the same number. One that runs is written
+			// as running, and counts as failed there.
+			e.fenced(c)
+			h = s.Healths.Get(en)
 		}
 		if h.Rules&ecs.Dirty != 0 {
 			if c, ok := e.keptChange(en, h, nowMs); ok {

@@ -3,6 +3,7 @@ package loop
 import (
 	"errors"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/ziad/cpra/ecs"
@@ -23,16 +24,20 @@ type loopState struct {
 	scratch   []pulsepipe.Result
 	inflight  int64 // checks handed out, results not yet applied
 	fixing    int   // remediations handed out, outcomes not yet applied
-	draining  bool
-	hist      lag.Hist
-	latency   lag.Latency
-	delays    lag.Delays
-	nextPub   int64 // ns: when to publish the lag summary next
-	nextGrow  int64 // ns: when the pulse pipeline may add a worker next
-	nextSize  int64 // ns: when to re-size the pipelines next
-	nowTime   time.Time
-	tick      int64 // the current tick, as the loop last read the clock
-	held      bool  // due checks were left in the wheel for want of room in the queue
+	// calls holds, in a cluster, each monitor's last attempt handed out
+	// whose outcome has not come back: a handover recalls those not
+	// started.
+	calls    map[ecs.Entity]*fixpipe.Call
+	draining bool
+	hist     lag.Hist
+	latency  lag.Latency
+	delays   lag.Delays
+	nextPub  int64 // ns: when to publish the lag summary next
+	nextGrow int64 // ns: when the pulse pipeline may add a worker next
+	nextSize int64 // ns: when to re-size the pipelines next
+	nowTime  time.Time
+	tick     int64 // the current tick, as the loop last read the clock
+	held     bool  // due checks were left in the wheel for want of room in the queue
 
 	late      int   // checks due and not started, at the last count
 	lateFirst int64 // tick the oldest of them was due
@@ -523,14 +528,38 @@ func (e *Engine) remediated(c *fixpipe.Call) {
 	if c.Begun {
 		defer e.cfg.Cluster.End(c.Shard)
 	}
+	if e.cfg.Cluster != nil {
+		if e.l.calls[c.E] != c {
+			return // a later attempt of the monitor's replaced it
+		}
+		delete(e.l.calls, c.E)
+	}
 	if !e.store.Alive(c.E) || e.store.Healths.Get(c.E).Rules&ecs.Away != 0 {
 		return // gone, or its shard was handed over: the next owner decides
+	}
+	if errors.Is(c.Err, ErrFenced) {
+		e.fenced(c)
+		return
 	}
 	k := episode.FixOK
 	if c.Err != nil {
 		k = episode.FixFailed
 	}
 	e.step(c.E, episode.Event{Kind: k, At: e.unix(e.tickNow()), Start: c.Start, Attempt: uint16(c.Attempt)}, c.Err)
+}
+
+// fenced takes back an attempt the cluster's fence stopped before it ran:
+// it is not counted, in the episode or in the windows of the limits, and
+// the next failing check starts it again, here or at the next owner of the
+// monitor's shard.
+func (e *Engine) fenced(c *fixpipe.Call) {
+	e.step(c.E, episode.Event{Kind: episode.FixFenced, At: e.unix(e.tickNow()), Start: c.Start, Attempt: uint16(c.Attempt)}, nil)
+	pl := e.store.Plugins.Get(c.E)
+	if i := slices.Index(pl.Fixes, c.At); i >= 0 {
+		pl.Fixes = slices.Delete(pl.Fixes, i, i+1)
+		e.markDirty(c.E, e.store.Healths.Get(c.E))
+	}
+	e.budget.Unstart(c.At, e.labels(c.E))
 }
 
 // sizing reports whether the pipelines have anything to be sized for:

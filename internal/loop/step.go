@@ -166,12 +166,12 @@ func (e *Engine) effects(en ecs.Entity, h *ecs.Health, st *episode.State, fx *ep
 func (e *Engine) startAttempt(en ecs.Entity, h *ecs.Health, st *episode.State, lastErr error) {
 	s := e.store
 	pl := s.Plugins.Get(en)
-	tick := e.tickNow()
+	at := e.unix(e.tickNow())
 	if pl.Limit > 0 {
-		pl.Fixes = append(pl.Fixes, e.unix(tick))
+		pl.Fixes = append(pl.Fixes, at)
 		e.markDirty(en, h)
 	}
-	e.budget.Started(e.unix(tick), e.labels(en))
+	e.budget.Started(at, e.labels(en))
 	if k := e.keep; k != nil && e.budget.Counts() {
 		if !k.budgetNew && len(k.dirty) == 0 && len(k.changes) == 0 {
 			k.first = e.nanotime()
@@ -187,6 +187,7 @@ func (e *Engine) startAttempt(en ecs.Entity, h *ecs.Health, st *episode.State, l
 		Shard:   shard,
 		E:       en,
 		Start:   st.Start,
+		At:      at,
 		Attempt: int(st.Attempts),
 		Timeout: time.Duration(pl.FixTimeout) * time.Millisecond,
 		Rem:     pl.Remediate,
@@ -209,6 +210,12 @@ func (e *Engine) startAttempt(en ecs.Entity, h *ecs.Health, st *episode.State, l
 		e.markDirty(en, h)
 		k.heldFixes = append(k.heldFixes, heldFix{batch: k.sent + 1, c: c})
 		return
+	}
+	if e.cfg.Cluster != nil {
+		if e.l.calls == nil {
+			e.l.calls = map[ecs.Entity]*fixpipe.Call{}
+		}
+		e.l.calls[en] = c
 	}
 	e.fix.Submit(c)
 }
