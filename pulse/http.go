@@ -167,9 +167,10 @@ type httpSpec struct {
 	hasJSON    bool
 	timeout    time.Duration
 	maxLatency time.Duration
+	direct     bool // a GET or HEAD with no body and the default headers: see send
 }
 
-var plainSpec = &httpSpec{method: http.MethodGet, header: defaultHeader}
+var plainSpec = &httpSpec{method: http.MethodGet, header: defaultHeader, direct: true}
 
 // HTTP returns a checker that sends one request to rawURL per check and
 // passes when the response meets every condition: a 2xx status (or those
@@ -245,6 +246,7 @@ func HTTP(rawURL string, opts ...HTTPOption) (*HTTPChecker, error) {
 	if sp.method == "" {
 		sp.method = http.MethodGet
 	}
+	sp.direct = (sp.method == http.MethodGet || sp.method == http.MethodHead) && s.body == nil && len(s.header) == 0
 	if s.hasJSON {
 		sp.jsonPath = strings.Split(s.jsonPath, ".")
 	}
@@ -375,7 +377,7 @@ func (c *HTTPChecker) Check(ctx context.Context) error {
 	if sp.host != "" {
 		req.Host = sp.host
 	}
-	resp, err := c.p.client.Do(req)
+	resp, err := c.p.send(req, sp)
 	if err != nil {
 		if e := b.ctxErr(ctx, ""); e != nil {
 			return e
