@@ -171,7 +171,7 @@ func (c *GRPCChecker) Check(ctx context.Context) error {
 	}
 	defer resp.Body.Close()
 	if ct := resp.Header.Get("Content-Type"); !isGRPCContentType(ct) {
-		_, _ = io.CopyN(io.Discard, resp.Body, maxDrain)
+		_, _ = drain(resp.Body, maxDrain)
 		if ct == "" {
 			ct = "none"
 		} else {
@@ -181,7 +181,7 @@ func (c *GRPCChecker) Check(ctx context.Context) error {
 			ErrNotGRPC, c.addr(), resp.ProtoMajor, resp.StatusCode, ct)
 	}
 	if resp.StatusCode != http.StatusOK {
-		_, _ = io.CopyN(io.Discard, resp.Body, maxDrain)
+		_, _ = drain(resp.Body, maxDrain)
 		return fmt.Errorf("HTTP status %d from a gRPC endpoint, want 200", resp.StatusCode)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxGRPCResponse))
@@ -191,7 +191,7 @@ func (c *GRPCChecker) Check(ctx context.Context) error {
 		}
 		return fmt.Errorf("reading response: %w", err)
 	}
-	_, _ = io.CopyN(io.Discard, resp.Body, maxDrain) // reach the trailers
+	_, _ = drain(resp.Body, maxDrain) // reach the trailers
 
 	// grpc-status is a trailer, or a header in a trailers-only response.
 	st := resp.Trailer.Get("Grpc-Status")

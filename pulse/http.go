@@ -394,11 +394,11 @@ func (c *HTTPChecker) Check(ctx context.Context) error {
 	defer resp.Body.Close()
 
 	if err := sp.statusErr(resp.StatusCode); err != nil {
-		_, _ = io.CopyN(io.Discard, resp.Body, maxDrain)
+		_, _ = drain(resp.Body, maxDrain)
 		return err
 	}
 	if sp.contains == "" && sp.re == nil && !sp.hasJSON {
-		_, err := io.CopyN(io.Discard, resp.Body, maxDrain)
+		_, err := drain(resp.Body, maxDrain)
 		if err != nil && err != io.EOF {
 			if e := b.ctxErr(ctx, "reading body"); e != nil {
 				return e

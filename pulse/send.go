@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"sync"
 )
 
 // maxRedirects is how many redirects a check follows, as net/http's
@@ -76,7 +77,7 @@ func (p *httpProfile) send(req *http.Request, sp *httpSpec) (*http.Response, err
 		// What is left of a short body goes, so that the connection
 		// serves the next request.
 		if resp.ContentLength == -1 || resp.ContentLength <= 2<<10 {
-			_, _ = io.CopyN(io.Discard, resp.Body, 2<<10)
+			_, _ = drain(resp.Body, 2<<10)
 		}
 		resp.Body.Close()
 		h := req.Header.Clone()
@@ -122,4 +123,24 @@ func referer(prev, next *url.URL) string {
 	u := *prev
 	u.User = nil
 	return u.String()
+}
+
+// discardBufs hold the buffers drain reads into.
+var discardBufs = sync.Pool{New: func() any { return new([8 << 10]byte) }}
+
+// drain reads and discards up to n bytes of r, as io.CopyN(io.Discard,
+// r, n) does (io.EOF when r ends first), without the reader CopyN
+// allocates for every call.
+func drain(r io.Reader, n int64) (int64, error) {
+	buf := discardBufs.Get().(*[8 << 10]byte)
+	defer discardBufs.Put(buf)
+	var read int64
+	for read < n {
+		m, err := r.Read(buf[:min(int64(len(buf)), n-read)])
+		read += int64(m)
+		if err != nil {
+			return read, err
+		}
+	}
+	return read, nil
 }

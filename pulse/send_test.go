@@ -157,3 +157,20 @@ func TestDirectRequestKeepsUserInformation(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestDrainIsCopyN: drain discards what io.CopyN(io.Discard, ...) would
+// and reports the same.
+func TestDrainIsCopyN(t *testing.T) {
+	for _, size := range []int{0, 1, 100, 8 << 10, 8<<10 + 1, 64 << 10, 100 << 10} {
+		for _, n := range []int64{0, 1, 2 << 10, 64 << 10} {
+			body := strings.Repeat("x", size)
+			r1, r2 := strings.NewReader(body), strings.NewReader(body)
+			got, gotErr := drain(r1, n)
+			want, wantErr := io.CopyN(io.Discard, r2, n)
+			if got != want || gotErr != wantErr || r1.Len() != r2.Len() {
+				t.Errorf("size %d, n %d: drain %d, %v, %d left; CopyN %d, %v, %d left",
+					size, n, got, gotErr, r1.Len(), want, wantErr, r2.Len())
+			}
+		}
+	}
+}

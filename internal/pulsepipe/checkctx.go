@@ -9,26 +9,26 @@ import (
 // checkCtx is the context a Check receives. It is built for the case that
 // dominates at scale, a check that never asks for Done: then it allocates
 // nothing and needs no timer, and the worker reuses it for the next check.
-// The first call to Done makes a channel and arms a timer, and such a
-// context is never reused, so a goroutine that kept it sees it closed for
-// good.
+// The first call to Done makes a channel and has the worker's clock watch
+// the context; such a context is never reused, so a goroutine that kept it
+// sees it closed for good.
 type checkCtx struct {
 	parent   context.Context
 	deadline time.Time
+	clock    *ctxClock // the worker's
 
 	mu      sync.Mutex
 	done    chan struct{}
 	err     error
 	escaped bool
-	timer   *time.Timer
-	unhook  func() bool
 }
 
 var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
-func (c *checkCtx) reset(parent context.Context, deadline time.Time) {
+func (c *checkCtx) reset(parent context.Context, deadline time.Time, clock *ctxClock) {
 	c.parent = parent
 	c.deadline = deadline
+	c.clock = clock
 }
 
 func (c *checkCtx) Deadline() (time.Time, bool) { return c.deadline, true }
@@ -54,8 +54,7 @@ func (c *checkCtx) Done() <-chan struct{} {
 		return c.done
 	}
 	c.done = make(chan struct{})
-	c.timer = time.AfterFunc(time.Until(c.deadline), func() { c.cancel(context.DeadlineExceeded) })
-	c.unhook = context.AfterFunc(c.parent, func() { c.cancel(c.parent.Err()) })
+	c.clock.watch(c)
 	return c.done
 }
 
@@ -94,12 +93,7 @@ func (c *checkCtx) finish() bool {
 	c.mu.Lock()
 	escaped := c.escaped
 	if escaped {
-		if c.timer != nil {
-			c.timer.Stop()
-		}
-		if c.unhook != nil {
-			c.unhook()
-		}
+		c.clock.release(c)
 		if c.err == nil {
 			c.err = context.Canceled
 			if c.done != closedChan {
@@ -112,3 +106,76 @@ func (c *checkCtx) finish() bool {
 }
 
 func (c *checkCtx) String() string { return "cpra.checkContext" }
+
+// ctxClock closes a worker's escaped contexts: one timer for the deadline
+// and one hook on the parent, both kept for the worker's life and acting
+// on the context of the check running. (A timer and a hook of each
+// context's own cost a check that asks for Done, as net/http does, about
+// 200 bytes.)
+type ctxClock struct {
+	mu     sync.Mutex
+	cur    *checkCtx // watched: its Done was asked for, and its check runs
+	timer  *time.Timer
+	unhook func() bool
+}
+
+// watch closes c at its deadline, or when its parent ends. It is called
+// with c.mu held.
+func (k *ctxClock) watch(c *checkCtx) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.cur = c
+	if k.unhook == nil {
+		k.unhook = context.AfterFunc(c.parent, k.parentDone)
+	}
+	d := time.Until(c.deadline)
+	if k.timer == nil {
+		k.timer = time.AfterFunc(d, k.expire)
+	} else {
+		k.timer.Reset(d)
+	}
+}
+
+// release stops watching c, whose check returned. It is called with c.mu
+// held.
+func (k *ctxClock) release(c *checkCtx) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.cur == c {
+		k.cur = nil
+		k.timer.Stop()
+	}
+}
+
+// expire closes the watched context if its deadline has passed: the timer
+// may fire late for one released since.
+func (k *ctxClock) expire() {
+	k.mu.Lock()
+	c := k.cur
+	k.mu.Unlock()
+	if c != nil && !time.Now().Before(c.deadline) {
+		c.cancel(context.DeadlineExceeded)
+	}
+}
+
+func (k *ctxClock) parentDone() {
+	k.mu.Lock()
+	c := k.cur
+	k.mu.Unlock()
+	if c != nil {
+		c.cancel(c.parent.Err())
+	}
+}
+
+// stop ends the clock as its worker leaves.
+func (k *ctxClock) stop() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.timer != nil {
+		k.timer.Stop()
+	}
+	if k.unhook != nil {
+		k.unhook()
+	}
+	k.cur = nil
+}

@@ -88,6 +88,7 @@ type pulseWorker struct {
 	batch    *Batch
 	out      *resultBuf
 	ctx      *checkCtx
+	clock    ctxClock // closes ctx once it escaped
 	rec      *sizing.Recorder
 }
 
@@ -200,6 +201,7 @@ func (p *Pipe) retire(w *pulseWorker) {
 }
 
 func (w *pulseWorker) run() {
+	defer w.clock.stop()
 	for {
 		b, ok := w.next()
 		if !ok {
@@ -362,7 +364,7 @@ func (w *pulseWorker) exec(jp *Job, start int64) (int64, bool) {
 	w.state.Store(seq | wRunning)
 
 	c := w.ctx
-	c.reset(p.cfg.Base, p.cfg.Epoch.Add(time.Duration(deadline)))
+	c.reset(p.cfg.Base, p.cfg.Epoch.Add(time.Duration(deadline)), &w.clock)
 	err := p.callCheck(c, j.Check)
 	if !c.finish() {
 		w.ctx = new(checkCtx)
