@@ -76,6 +76,22 @@ func (rd *redirector) handler(other string) http.Handler {
 	})
 }
 
+// redirectors starts two plain HTTP servers sharing one log (or, with
+// secure, the first in TLS); /elsewhere on the first redirects to the
+// second. It returns the log and the first server's URL.
+func redirectors(t *testing.T, secure bool) (*redirector, string) {
+	rd := &redirector{}
+	other := httptest.NewServer(rd.handler(""))
+	t.Cleanup(other.Close)
+	start := httptest.NewServer
+	if secure {
+		start = httptest.NewTLSServer
+	}
+	first := start(rd.handler(other.URL))
+	t.Cleanup(first.Close)
+	return rd, first.URL
+}
+
 // TestDirectRequestsFollowRedirectsAsTheClientDoes checks a direct
 // request (a GET or HEAD with the default headers, sent to the transport
 // with redirects followed by the checker) against the same request sent
@@ -83,20 +99,16 @@ func (rd *redirector) handler(other string) http.Handler {
 // use it): the servers see the same requests, with the same Referer, and
 // the checks give the same result.
 func TestDirectRequestsFollowRedirectsAsTheClientDoes(t *testing.T) {
-	rd := &redirector{}
-	other := httptest.NewServer(rd.handler(""))
-	defer other.Close()
-	srv := httptest.NewServer(rd.handler(other.URL))
-	defer srv.Close()
+	rd, srvURL := redirectors(t, false)
 	paths := []string{"/ok", "/code/301", "/code/302", "/code/303", "/code/307", "/code/308", "/code/300",
 		"/chain/9", "/chain/10", "/chain/11", "/loop", "/elsewhere", "/nolocation", "/badlocation", "/scheme", "/long"}
 	for _, path := range paths {
 		for i, opts := range [][]HTTPOption{nil, {WithMethod(http.MethodHead)}, {WithFollowRedirects(false)}, {WithStatus(302)}} {
-			direct := MustHTTP(srv.URL+path, opts...)
+			direct := MustHTTP(srvURL+path, opts...)
 			if !direct.p.spec.orPlain().direct {
 				t.Fatalf("%s: not a direct request", path)
 			}
-			viaClient := MustHTTP(srv.URL+path, append(slices.Clip(opts), WithHeader("X-Path", "client"))...)
+			viaClient := MustHTTP(srvURL+path, append(slices.Clip(opts), WithHeader("X-Path", "client"))...)
 			if viaClient.p.spec.direct {
 				t.Fatalf("%s: a request with a header of its own is direct", path)
 			}
@@ -121,17 +133,13 @@ func TestDirectRequestsFollowRedirectsAsTheClientDoes(t *testing.T) {
 // TestDirectRequestFromHTTPSToHTTP: no Referer names an https page in a
 // plain HTTP request, and from https to https one does.
 func TestDirectRequestFromHTTPSToHTTP(t *testing.T) {
-	rd := &redirector{}
-	plain := httptest.NewServer(rd.handler(""))
-	defer plain.Close()
-	secure := httptest.NewTLSServer(rd.handler(plain.URL))
-	defer secure.Close()
+	rd, secureURL := redirectors(t, true)
 	for _, path := range []string{"/elsewhere", "/code/302"} {
-		if err := MustHTTP(secure.URL+path, WithInsecureSkipVerify()).Check(context.Background()); err != nil {
+		if err := MustHTTP(secureURL+path, WithInsecureSkipVerify()).Check(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		direct := rd.take()
-		if err := MustHTTP(secure.URL+path, WithInsecureSkipVerify(), WithHeader("X-Path", "client")).Check(context.Background()); err != nil {
+		if err := MustHTTP(secureURL+path, WithInsecureSkipVerify(), WithHeader("X-Path", "client")).Check(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		if viaClient := rd.take(); !slices.Equal(direct, viaClient) {
