@@ -50,14 +50,12 @@
 // A checker value holds its target and options only: an [HTTPChecker] for a
 // plain GET of a plain URL is 24 bytes and a copy of the URL's path, its
 // scheme and host being shared by the checkers of that host. What can be
-// shared is:
-// all HTTP and gRPC checkers use one pooled [net/http.Transport] per
-// certificate setting, created on first use, so monitors of one host reuse
-// its connections (up to 1024 idle per host, the engine's default maximum
-// of workers, and 2048 in all); [CloseIdleConnections] closes the idle
-// ones. Response bodies are read only as far as the conditions need (at
-// most 1 MiB) and drained (at most 64 KiB) so that connections can be
-// reused. A GET or HEAD with no body, no headers of its own and no user
+// shared is: all HTTP and gRPC checkers use one pooled
+// [net/http.Transport] per certificate setting, created on first use, so
+// monitors of one host reuse its connections (up to 256 idle per host and
+// 2048 in all); [CloseIdleConnections] closes the idle ones. Response
+// bodies are read only as far as the conditions need (at most 1 MiB) and
+// drained (at most 64 KiB) so that connections can be reused. A GET or HEAD with no body, no headers of its own and no user
 // information in its URL goes to the transport without net/http's client,
 // which would copy its headers and URL in case of a redirect; the checker
 // follows redirects itself, as the client does (at most 10, the method
