@@ -52,7 +52,7 @@
 // scheme and host being shared by the checkers of that host. What can be
 // shared is: all HTTP and gRPC checkers use one pooled
 // [net/http.Transport] per certificate setting, created on first use, so
-// monitors of one host reuse its connections (up to 256 idle per host and
+// monitors of one host reuse its connections (up to 128 idle per host and
 // 2048 in all); [CloseIdleConnections] closes the idle ones. Response
 // bodies are read only as far as the conditions need (at most 1 MiB) and
 // drained (at most 64 KiB) so that connections can be reused. A GET or HEAD with no body, no headers of its own and no user
