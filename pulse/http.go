@@ -345,10 +345,7 @@ var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // Check sends one request and judges the response. It is safe for
 // concurrent use.
 func (c *HTTPChecker) Check(ctx context.Context) error {
-	sp := c.p.spec
-	if sp == nil {
-		sp = plainSpec
-	}
+	sp := c.p.spec.orPlain()
 	ctx, cancel, b := bound(ctx, sp.timeout)
 	defer cancel()
 

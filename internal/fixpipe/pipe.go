@@ -29,8 +29,7 @@ type Call struct {
 	Timeout time.Duration
 	Rem     intervene.Remediator
 	Inc     intervene.Incident
-	Shard   int  // the monitor's shard, in a cluster
-	Begun   bool // the cluster allowed it: the loop ends it
+	Shard   int // the monitor's shard, in a cluster
 
 	Err error // the outcome
 
@@ -47,6 +46,11 @@ const (
 	fateRecalled               // the loop took it back before it ran
 	fateFenced                 // the fence refused it
 )
+
+// Begun reports whether the cluster allowed the call and a worker ran it:
+// the loop then ends the fence's allowance. It is read once the outcome is
+// back.
+func (c *Call) Begun() bool { return c.fate.Load() == fateRun }
 
 // Recall takes back a call that has not run, as its monitor's shard is
 // handed over, and reports whether it was stopped in time: false when it
@@ -215,7 +219,6 @@ func (p *Pipe) invoke(c *Call) error {
 			f.End(c.Shard) // recalled meanwhile
 			return ErrFenced
 		}
-		c.Begun = true
 	}
 	ctx, cancel := context.WithTimeout(p.cfg.Base, c.Timeout)
 	defer cancel()

@@ -525,7 +525,7 @@ func (e *Engine) remediated(c *fixpipe.Call) {
 	default:
 		e.stats.remediations.Add(1)
 	}
-	if c.Begun {
+	if c.Begun() {
 		defer e.cfg.Cluster.End(c.Shard)
 	}
 	if e.cfg.Cluster != nil {
