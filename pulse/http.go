@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ziad/cpra/internal/redact"
@@ -435,7 +436,7 @@ func (sp *httpSpec) statusErr(code int) error {
 		if code >= 200 && code <= 299 {
 			return nil
 		}
-		return fmt.Errorf("status %d, want 2xx", code)
+		return want2xx(code)
 	}
 	for _, want := range sp.status {
 		if code == want {
@@ -450,6 +451,29 @@ func (sp *httpSpec) statusErr(code int) error {
 		w.WriteString(strconv.Itoa(want))
 	}
 	return fmt.Errorf("status %d, want %s", code, w.String())
+}
+
+// statusText is the error of a status a checker did not want.
+type statusText struct{ s string }
+
+func (e *statusText) Error() string { return e.s }
+
+// unwanted2xx holds, by status code, the error of a checker that wants a
+// 2xx status and gets that code, made the first time a check gets it and
+// shared from then on: a failing fleet neither allocates an error per
+// failed check nor keeps one per failing monitor (about 70 bytes each).
+var unwanted2xx [1000]atomic.Pointer[statusText]
+
+func want2xx(code int) error {
+	if code < 0 || code >= len(unwanted2xx) {
+		return fmt.Errorf("status %d, want 2xx", code)
+	}
+	slot := &unwanted2xx[code]
+	if e := slot.Load(); e != nil {
+		return e
+	}
+	slot.CompareAndSwap(nil, &statusText{fmt.Sprintf("status %d, want 2xx", code)})
+	return slot.Load()
 }
 
 // bodyErr judges the body; scrub cleans what it quotes of the body, which

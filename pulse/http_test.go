@@ -121,6 +121,27 @@ func TestHTTP(t *testing.T) {
 	}
 }
 
+// A failing fleet keeps one error per status, not one per monitor: two
+// checkers that get the same unwanted status return the same error value,
+// which a failing monitor holds until it recovers.
+func TestUnwantedStatusErrorIsShared(t *testing.T) {
+	srv := newTestServer(t)
+	a, b := MustHTTP(srv.URL+"/status/503"), MustHTTP(srv.URL+"/status/503?other")
+	ea, eb := a.Check(t.Context()), b.Check(t.Context())
+	if ea == nil || ea.Error() != "status 503, want 2xx" {
+		t.Fatalf("got %v, want status 503, want 2xx", ea)
+	}
+	if ea != eb {
+		t.Errorf("two checks got two errors for 503 (%p, %p), want one shared", ea, eb)
+	}
+	if e := MustHTTP(srv.URL + "/status/502").Check(t.Context()); e == ea || e == nil || e.Error() != "status 502, want 2xx" {
+		t.Errorf("502: got %v, want its own error", e)
+	}
+	if e := MustHTTP(srv.URL+"/status/503", WithStatus(200)).Check(t.Context()); e == ea || e == nil || e.Error() != "status 503, want 200" {
+		t.Errorf("503 with WithStatus(200): got %v", e)
+	}
+}
+
 func TestHTTPTimeoutIsTyped(t *testing.T) {
 	srv := newTestServer(t)
 	c := MustHTTP(srv.URL + "/hang")
