@@ -311,7 +311,10 @@ type SizingStats struct {
 	// maximum: checks were waiting, and more workers had completed no
 	// more checks (the targets, not the workers, set the pace). The cap
 	// is lowered while the check rate holds, tried higher every 30s,
-	// and lifted once checks stop waiting.
+	// and lifted once checks stop waiting. A cap that costs checks is
+	// lifted by steps: Ceiling is then the bound of the current step,
+	// half again the workers at the last one, raised each two seconds the
+	// pool reaches it, until it reaches the maximum.
 	Ceiling int
 }
 

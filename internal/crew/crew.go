@@ -23,7 +23,7 @@ type Stats struct {
 	Target      int           // the worker count chosen
 	Wait        time.Duration // predicted mean wait in the queue at Target
 	Meets       bool          // whether Target meets the SLO (see WithSLO)
-	Ceiling     int           // the Governor's cap on the workers, 0 for none
+	Ceiling     int           // the Governor's bound on the workers, 0 for none
 }
 
 // Sizer measures one pipeline and picks its worker count each period.

@@ -32,6 +32,13 @@ import "time"
 //   - After three windows not short, or two in a row in which the rate
 //     under a held cap fell below 85 % of the reference (less work, or
 //     slower targets), the cap is lifted.
+//   - A cap lifted while short is lifted by steps: from the count it held,
+//     the pool may grow by half again a window, and no more, until that
+//     bound reaches the pool's maximum. Lifted at once, the pool would
+//     follow the Sizer to its maximum within a period, with a stack and a
+//     connection for each worker, only for the search above to cap it
+//     again a few windows later; by steps, it stops where the rate
+//     stops rising.
 //
 // Workers waiting on targets that do not answer at all (checks that run
 // to their timeout) complete work in proportion to their number, so they
@@ -51,6 +58,7 @@ type Governor struct {
 	retry   time.Time // no cap is tried before, after one was lifted
 	calm    int
 	low     int // windows in a row the rate did not hold under the cap
+	room    int // with no cap, after a lift: the most workers for now; 0: free
 
 	last          time.Time
 	lastN, lastSk uint64
@@ -80,8 +88,9 @@ const (
 // Observe takes, once a sizing period, the pipeline's counts of completed
 // and of skipped jobs (counters that only grow), its live workers, whether
 // jobs waited with no worker idle, whether jobs start later than the
-// response-time goal allows, and its bounds; and returns the cap on its
-// workers, or 0 for none.
+// response-time goal allows, and its bounds; and returns the most workers
+// the pipeline may have, or 0 for no bound: its cap, or while a cap is
+// lifted by steps, the bound of the current step.
 //
 // slow guards the goal: if jobs started within it when a cap was set, a
 // cap under which they no longer do is treated as one that costs work.
@@ -98,7 +107,7 @@ func (g *Governor) Observe(now time.Time, done, skipped uint64, live int, waited
 		g.waited = true
 	}
 	if g.odd = !g.odd; g.odd {
-		return g.ceiling // a rate over one period is too noisy: judge two
+		return g.Ceiling() // a rate over one period is too noisy: judge two
 	}
 	n, sk := float64(done-g.lastN), float64(skipped-g.lastSk)
 	rate := n / now.Sub(g.last).Seconds()
@@ -109,10 +118,16 @@ func (g *Governor) Observe(now time.Time, done, skipped uint64, live int, waited
 		if g.calm++; g.calm >= govCalm {
 			*g = Governor{last: g.last, lastN: g.lastN, lastSk: g.lastSk, primed: true}
 		}
-		return g.ceiling
+		return g.Ceiling()
 	}
 	g.calm = 0
 	if g.ceiling == 0 {
+		if g.room > 0 && live >= g.room {
+			// The pool reached the step's bound: the next step.
+			if g.room = g.room*3/2 + 1; g.room >= max {
+				g.room = 0
+			}
+		}
 		switch {
 		case g.bestW == 0 || rate > g.best*govGain:
 			g.best, g.bestW = rate, live
@@ -120,19 +135,19 @@ func (g *Governor) Observe(now time.Time, done, skipped uint64, live int, waited
 			g.bestW = live
 		case now.Before(g.retry):
 		case float64(live) >= float64(g.bestW)*govMore || live >= max && live > g.bestW:
-			g.ceiling, g.phase, g.low = g.bestW, govTest, 0
+			g.ceiling, g.phase, g.low, g.room = g.bestW, govTest, 0, 0
 			g.ref = (rate + prev) / 2
 			g.guard = !slow
 			if g.ceiling < min {
 				g.ceiling = min
 			}
 		}
-		return g.ceiling
+		return g.Ceiling()
 	}
 	if live > g.ceiling && (g.phase == govTest || g.phase == govDown) {
 		// The pool has not come down to the cap yet (a worker leaves
 		// between two jobs): the rate says nothing of the cap.
-		return g.ceiling
+		return g.Ceiling()
 	}
 	held := rate >= g.ref*govHoldLow && !(g.guard && slow)
 	kept := rate >= g.ref*govKeep && !(g.guard && slow)
@@ -150,8 +165,7 @@ func (g *Governor) Observe(now time.Time, done, skipped uint64, live int, waited
 		case g.low >= 2:
 			// The workers were needed: lift the cap, and look for the
 			// next one from the count reached, later.
-			*g = Governor{last: g.last, lastN: g.lastN, lastSk: g.lastSk, primed: true, prev: rate,
-				best: rate, bestW: live, retry: now.Add(probeEvery)}
+			g.lift(rate, live, max, now.Add(probeEvery))
 		}
 	case govDown:
 		switch {
@@ -168,8 +182,7 @@ func (g *Governor) Observe(now time.Time, done, skipped uint64, live int, waited
 		switch {
 		case g.low >= 2:
 			// Less work, or slower targets: start again.
-			*g = Governor{last: g.last, lastN: g.lastN, lastSk: g.lastSk, primed: true, prev: rate,
-				best: rate, bestW: live}
+			g.lift(rate, live, max, time.Time{})
 		case !now.Before(g.until):
 			g.ceiling, g.phase = g.ceiling*3/2+1, govUp
 		}
@@ -185,7 +198,17 @@ func (g *Governor) Observe(now time.Time, done, skipped uint64, live int, waited
 			g.hold(now)
 		}
 	}
-	return g.ceiling
+	return g.Ceiling()
+}
+
+// lift takes the cap away by steps, from the live count, and starts the
+// search for a cap again from there; none is tried before retry.
+func (g *Governor) lift(rate float64, live, max int, retry time.Time) {
+	*g = Governor{last: g.last, lastN: g.lastN, lastSk: g.lastSk, primed: true, prev: rate,
+		best: rate, bestW: live, retry: retry}
+	if g.room = live*3/2 + 1; g.room >= max {
+		g.room = 0
+	}
 }
 
 func (g *Governor) lower(min int) {
@@ -200,5 +223,10 @@ func (g *Governor) hold(now time.Time) {
 	g.phase, g.until, g.low = govHold, now.Add(probeEvery), 0
 }
 
-// Ceiling returns the cap Observe last returned, or 0.
-func (g *Governor) Ceiling() int { return g.ceiling }
+// Ceiling returns the bound Observe last returned, or 0.
+func (g *Governor) Ceiling() int {
+	if g.ceiling > 0 {
+		return g.ceiling
+	}
+	return g.room
+}

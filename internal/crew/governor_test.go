@@ -97,17 +97,65 @@ func TestGovernorLiftsACapThatCostsWork(t *testing.T) {
 	if c := r2.window(demand/2, true); c != 20 {
 		t.Fatalf("cap = %d after one window of half the rate, want it kept one more (noise)", c)
 	}
-	if c := r2.window(demand/2, true); c != 0 {
-		t.Fatalf("cap = %d after the rate halved under it twice, want it lifted", c)
+	if c := r2.window(demand/2, true); c != 20*3/2+1 {
+		t.Fatalf("bound = %d after the rate halved under it twice, want it lifted by a step to %d", c, 20*3/2+1)
 	}
-	// And not tried again at once: the pool grows back and, for
-	// probeEvery, is left alone.
-	r2.live = 40
+	// And not tried again at once: the pool grows back, by half again a
+	// window, and for probeEvery is not capped.
+	r2.live = 31
 	for i := range int(probeEvery/(2*Period)) - 1 {
-		if c := r2.window(demand, true); c != 0 {
+		c := r2.window(demand, true)
+		if r2.g.ceiling != 0 {
 			t.Fatalf("window %d after the lift: cap %d, want none for %v", i, c, probeEvery)
 		}
+		if c != 0 && c < r2.live*3/2 {
+			t.Fatalf("window %d after the lift: bound %d with %d workers, want room for half again", i, c, r2.live)
+		}
+		if c != 0 {
+			r2.live = c
+		}
 	}
+}
+
+// A lifted cap does not let the pool jump to its maximum: it grows by
+// half again each window it fills its bound, for as long as it needs to.
+func TestGovernorLiftsByStepsUpToTheMaximum(t *testing.T) {
+	const max = 1000
+	capacity := 8
+	rate := func(w int) float64 { return float64(min(w, capacity)) * 50 }
+	r := newGovRun(2, nil)
+	r.follow(rate, 30)
+	capped := r.g.Ceiling()
+	if capped == 0 || capped > 16 {
+		t.Fatalf("cap = %d, want 8..16", capped)
+	}
+	// The targets slow down: each check now takes twenty times longer,
+	// so that the fleet needs every worker up to the maximum.
+	rate = func(w int) float64 { return float64(w) * 2.5 }
+	steps := 0
+	for i := range 200 {
+		c := 0
+		for range 2 {
+			r.now = r.now.Add(Period)
+			r.done += uint64(rate(r.live))
+			r.skipped += uint64(rate(r.live))
+			c = r.g.Observe(r.now, r.done, r.skipped, r.live, true, false, 2, max)
+		}
+		if c == 0 {
+			if steps < 3 {
+				t.Fatalf("window %d: bound lifted after %d steps, want it lifted by steps", i, steps)
+			}
+			return
+		}
+		if c > r.live*3/2+1 && r.g.ceiling == 0 {
+			t.Fatalf("window %d: bound %d with %d workers, want at most half again", i, c, r.live)
+		}
+		if c > r.live {
+			steps++
+		}
+		r.live = c // the sizer asks for the maximum: the pool fills the bound
+	}
+	t.Fatalf("bound %d after 200 windows of workers that each add work, want lifted", r.g.Ceiling())
 }
 
 func TestGovernorProbesUpward(t *testing.T) {
