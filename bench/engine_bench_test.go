@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -223,6 +224,58 @@ func BenchmarkEngineUnsharedMemory(b *testing.B) {
 		}
 		return e
 	})
+}
+
+// BenchmarkEngineFailingMemory is BenchmarkEngineMemory with one monitor in
+// eight failing, not yet down (FailureThreshold is not reached), as a
+// fleet is in the first checks of an outage or with targets that fail
+// now and then. It reports the heap per monitor once their episodes are
+// open, and what a failing monitor adds to it (B/failing: what the
+// running fleet holds beyond the fleet just built, over the failing
+// monitors; the running pipelines count in it, about 2 MB).
+func BenchmarkEngineFailingMemory(b *testing.B) {
+	broken := errors.New("broken")
+	fail := pulse.CheckerFunc(func(context.Context) error { return broken })
+	for _, sz := range sizes(b) {
+		b.Run(sz.name, func(b *testing.B) {
+			ns := names(sz.n)
+			failing := (sz.n + 7) / 8
+			var perMonitor, perFailing float64
+			for b.Loop() {
+				b.StopTimer()
+				before := heapwatch.Live()
+				e, err := cpra.New(cpra.WithCapacity(sz.n))
+				if err != nil {
+					b.Fatal(err)
+				}
+				for i, name := range ns {
+					m := cpra.Monitor{Name: name, Check: noop, Interval: 2 * time.Second, Timeout: time.Second, FailureThreshold: 100}
+					if i%8 == 0 {
+						m.Check = fail
+					}
+					if _, err := e.Add(m); err != nil {
+						b.Fatal(err)
+					}
+				}
+				built := heapwatch.Live()
+				if err := e.Start(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+				for deadline := time.Now().Add(time.Minute); e.Stats().Failing < failing; time.Sleep(50 * time.Millisecond) {
+					if time.Now().After(deadline) {
+						b.Fatalf("%d of %d monitors failing after a minute", e.Stats().Failing, failing)
+					}
+				}
+				live := heapwatch.Live()
+				perMonitor = float64(live-before) / float64(sz.n)
+				perFailing = (float64(live) - float64(built)) / float64(failing)
+				stop(b, e)
+				b.StartTimer()
+			}
+			b.ReportMetric(perMonitor, "B/monitor")
+			b.ReportMetric(perFailing, "B/failing")
+		})
+	}
 }
 
 func routedFleet(b *testing.B, ns []string, route alert.Notifier) *cpra.Engine {

@@ -73,7 +73,9 @@ func (h *Health) setNameLen(n int) {
 	h.last = h.last&tickMask | uint64(min(n, nameLong))<<tickBits
 }
 
-// Episode is the state of an open episode; only failing monitors carry it.
+// Episode is the state of an open episode. Only failing monitors have
+// one, and the store keeps it apart from their components (see
+// [Store.Episode]).
 type Episode struct {
 	episode.Ep
 	LastErr error // the most recent check error

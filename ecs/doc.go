@@ -8,8 +8,7 @@
 // small components that every monitor has ([Probe]: check and name,
 // [Schedule]: when it is due, [Health]: the last result and the monitor's
 // state in its episode machine, 24 bytes). What only some monitors need
-// lives in components that only they carry: [Episode] while a monitor is
-// failing, [Plugins] for their own remediator, [Notify] for their own
+// lives in components that only they carry: [Plugins] for their own remediator, [Notify] for their own
 // notifier, [Meta] and [Maint] for labels and maintenance, [Ring] and
 // [Window] for a failure window or flap detection, [Deps] for
 // dependencies. [Notify], [Meta] and [Deps] hold 4-byte indexes into

@@ -71,12 +71,7 @@ func (s *Store) ScanNames(after uint64, first bool, span int, out []Keyed) ([]Ke
 }
 
 // Failing returns the number of monitors with an open episode.
-func (s *Store) Failing() int {
-	q := ark.NewFilter1[Episode](s.World).Query()
-	n := q.Count()
-	q.Close()
-	return n
-}
+func (s *Store) Failing() int { return len(s.eps.m) }
 
 // ScanFailing appends to out, in increasing order of entity index (the
 // Key of each), at most limit monitors with an open episode for which keep
@@ -85,9 +80,7 @@ func (s *Store) Failing() int {
 // reads only the failing monitors, so it suits a fleet where few fail.
 func (s *Store) ScanFailing(after uint32, first bool, limit int, keep func(Entity) bool, out []Keyed) ([]Keyed, bool) {
 	mark := len(out)
-	q := ark.NewFilter1[Episode](s.World).Query()
-	for q.Next() {
-		en := q.Entity()
+	for en := range s.eps.m {
 		if (first || en.ID() > after) && (keep == nil || keep(en)) {
 			out = append(out, Keyed{uint64(en.ID()), en})
 		}

@@ -22,7 +22,6 @@ type Store struct {
 	Healths  *ark.Map[Health]
 	Plugins  *ark.Map[Plugins]
 	Notifies *ark.Map[Notify]
-	Episodes *ark.Map[Episode]
 	Metas    *ark.Map[Meta]
 	Rings    *ark.Map[Ring]
 	Windows  *ark.Map[Window]
@@ -37,6 +36,7 @@ type Store struct {
 	names *nameIndex
 	hs    handles
 	long  map[uint32]int // the length of each name of 65535 bytes or more, by entity ID
+	eps   episodes
 	sink  uintptr        // what Warm read, so that the reads are kept
 }
 
@@ -44,7 +44,8 @@ type Store struct {
 // sized for capacity monitors.
 func NewStore(now int64, capacity int) *Store {
 	// The hint does not go to ark: it would give every archetype table,
-	// such as the one of failing monitors, that many rows up front.
+	// such as the one of monitors with a remediator, that many rows up
+	// front.
 	w := ark.NewWorld()
 	// The entity bookkeeping is sized once, when the hint is known.
 	var hs handles
@@ -59,7 +60,6 @@ func NewStore(now int64, capacity int) *Store {
 		Healths:  ark.NewMap[Health](w),
 		Plugins:  ark.NewMap[Plugins](w),
 		Notifies: ark.NewMap[Notify](w),
-		Episodes: ark.NewMap[Episode](w),
 		Metas:    ark.NewMap[Meta](w),
 		Rings:    ark.NewMap[Ring](w),
 		Windows:  ark.NewMap[Window](w),
@@ -269,6 +269,7 @@ func (s *Store) Delete(e Entity) {
 		delete(s.long, e.ID())
 	}
 	s.hs.remove(e)
+	s.eps.end(e)
 	s.World.RemoveEntity(e)
 }
 

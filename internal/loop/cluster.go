@@ -248,8 +248,7 @@ func (e *Engine) reset(en ecs.Entity) {
 	h := s.Healths.Get(en)
 	e.count(h.Phase, -1)
 	if h.Phase.Open() {
-		s.Episodes.Remove(en)
-		h = s.Healths.Get(en)
+		s.EndEpisode(en)
 	}
 	h.Core = episode.New().Core
 	h.SetLastCheck(0)

@@ -693,7 +693,8 @@ func (e *Engine) updateMonitor(en ecs.Entity, sp *Spec) (ecs.Entity, error) {
 	c := &carried{m: e.kept(en, h), lastCheck: h.LastCheck(), latency: h.LastLatency}
 	c.m.State.Fails, c.m.State.Succs = h.Fails, h.Succs
 	if h.Phase.Open() {
-		c.lastErr = s.Episodes.Get(en).LastErr
+		ep, _ := s.Episode(en)
+		c.lastErr = ep.LastErr
 	}
 	if s.Rings.Has(en) {
 		rg := s.Rings.Get(en)
@@ -795,7 +796,7 @@ func (e *Engine) statusOf(en ecs.Entity) (Status, error) {
 		}
 	}
 	if h.Phase.Open() {
-		ep := s.Episodes.Get(en)
+		ep, _ := s.Episode(en)
 		st.Since = time.UnixMilli(ep.Start)
 		st.Attempts = int(ep.Attempts)
 		st.Remediating = h.Phase == episode.Remediating || h.Phase == episode.Verifying

@@ -197,12 +197,11 @@ func (e *Engine) resume(en ecs.Entity, m persist.Monitor, c *carried) {
 		}
 	}
 	if st.Phase.Open() {
-		ep := &ecs.Episode{Ep: st.Ep}
+		ep := ecs.Episode{Ep: st.Ep}
 		if c != nil {
 			ep.LastErr = c.lastErr
 		}
-		s.Episodes.Add(en, ep)
-		h = s.Healths.Get(en)
+		s.SetEpisode(en, ep)
 	}
 	e.count(h.Phase, -1)
 	e.count(st.Phase, 1)
@@ -405,7 +404,8 @@ func (e *Engine) kept(en ecs.Entity, h *ecs.Health) persist.Monitor {
 	s := e.store
 	m := persist.Monitor{State: episode.State{Core: h.Core}}
 	if h.Phase.Open() {
-		m.State.Ep = s.Episodes.Get(en).Ep
+		ep, _ := s.Episode(en)
+		m.State.Ep = ep.Ep
 	}
 	if e.rules.list[h.RulesIndex()].Remediates {
 		pl := s.Plugins.Get(en)

@@ -30,9 +30,10 @@ func (e *Engine) step(en ecs.Entity, ev episode.Event, err error) {
 	rules := &e.rules.list[h.RulesIndex()]
 	st := episode.State{Core: h.Core}
 	checkErr := err
+	var lastErr error // of the open episode, before this event
 	if st.Phase.Open() {
-		ep := s.Episodes.GetUnchecked(en)
-		st.Ep = ep.Ep
+		ep, _ := s.Episode(en)
+		st.Ep, lastErr = ep.Ep, ep.LastErr
 		if ev.Kind != episode.Fail {
 			checkErr = ep.LastErr
 		}
@@ -60,36 +61,28 @@ func (e *Engine) step(en ecs.Entity, ev episode.Event, err error) {
 		next, fx = episode.Step(st, rules, ev)
 	}
 
-	// Store, moving the monitor to the table of failing monitors and back
-	// as its episode opens and closes.
+	// Store: the episode opens, changes or closes.
 	if ev.Kind == episode.Remove {
 		next.Core = h.Core // the caller forgets the monitor after the effects
-	}
-	switch open := next.Phase.Open(); {
-	case open && !st.Phase.Open():
-		s.Episodes.Add(en, &ecs.Episode{})
-		h = s.Healths.GetUnchecked(en)
-	case !open && st.Phase.Open() && ev.Kind != episode.Remove:
-		s.Episodes.Remove(en)
-		h = s.Healths.GetUnchecked(en)
+	} else if next.Phase.Open() {
+		if ev.Kind == episode.Fail {
+			lastErr = err
+		}
+		if !st.Phase.Open() || next.Ep != st.Ep || ev.Kind == episode.Fail {
+			s.SetEpisode(en, ecs.Episode{Ep: next.Ep, LastErr: lastErr})
+		}
+	} else if st.Phase.Open() {
+		s.EndEpisode(en)
 	}
 	if h.Phase != next.Phase {
 		e.count(h.Phase, -1)
 		e.count(next.Phase, 1)
 	}
 	h.Core = next.Core
-	if next.Phase.Open() && ev.Kind != episode.Remove {
-		ep := s.Episodes.GetUnchecked(en)
-		ep.Ep = next.Ep
-		if ev.Kind == episode.Fail {
-			ep.LastErr = err
-		}
-	}
 	if ring {
 		s.Rings.GetUnchecked(en).History, s.Windows.GetUnchecked(en).N = next.History, next.WindowN
 	}
 	if pl != nil {
-		pl = s.Plugins.GetUnchecked(en) // the monitor may have moved
 		pl.LastFix = next.LastFix
 	}
 	if e.keep != nil && ev.Kind != episode.Remove && !persist.Same(&st, &next) && (persist.Worth(&st) || persist.Worth(&next)) {
