@@ -4,13 +4,14 @@ import "maps"
 
 // episodes holds the open episodes, by monitor. An episode opens at a
 // monitor's first failed check and most close at its next, passing, one.
-// Kept in a map, an episode costs its slot (about 80 bytes at the map's
-// usual load) and the monitor's components stay where they are; as a
-// component, it would move the monitor's whole row (72 bytes and more)
-// to another archetype table and back, and leave both tables sized for
-// their peaks. Only the checks of failing monitors look here.
+// Kept apart, an episode costs its map slot and its 48 bytes (about 80
+// bytes in all, as the map's load varies) and the monitor's components
+// stay where they are; as a component, it would move the monitor's whole
+// row (72 bytes and more) to another archetype table and back, and leave
+// both tables sized for their peaks: 120 to 240 bytes a failing monitor.
+// Only the checks of failing monitors look here.
 type episodes struct {
-	m    map[Entity]Episode
+	m    map[Entity]*Episode
 	peak int // the most episodes open at once since the map was last made
 }
 
@@ -25,26 +26,30 @@ func (x *episodes) end(e Entity) {
 	}
 	delete(x.m, e)
 	if x.peak >= shrinkFloor && len(x.m) < x.peak/4 {
-		m := make(map[Entity]Episode, len(x.m))
+		m := make(map[Entity]*Episode, len(x.m))
 		maps.Copy(m, x.m)
 		x.m, x.peak = m, len(m)
 	}
 }
 
-// Episode returns the open episode of e, and false if it has none.
-func (s *Store) Episode(e Entity) (Episode, bool) {
-	ep, ok := s.eps.m[e]
-	return ep, ok
-}
+// Episode returns the open episode of e, or nil. The episode stays where
+// it is until it ends: the pointer may be kept and written through.
+func (s *Store) Episode(e Entity) *Episode { return s.eps.m[e] }
 
-// SetEpisode opens the episode of e, or replaces it.
-func (s *Store) SetEpisode(e Entity, ep Episode) {
+// OpenEpisode returns the open episode of e, opening an empty one if it has
+// none.
+func (s *Store) OpenEpisode(e Entity) *Episode {
 	x := &s.eps
-	if x.m == nil {
-		x.m = make(map[Entity]Episode)
+	if ep := x.m[e]; ep != nil {
+		return ep
 	}
+	if x.m == nil {
+		x.m = make(map[Entity]*Episode)
+	}
+	ep := new(Episode)
 	x.m[e] = ep
 	x.peak = max(x.peak, len(x.m))
+	return ep
 }
 
 // EndEpisode closes the episode of e, if it has one.

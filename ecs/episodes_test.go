@@ -24,15 +24,15 @@ func TestEpisodesFollowTheirMonitors(t *testing.T) {
 	}
 	boom := errors.New("boom")
 	for _, i := range []int{4, 1, 3} {
-		s.SetEpisode(ens[i], Episode{Ep: episode.Ep{Start: int64(i)}, LastErr: boom})
+		*s.OpenEpisode(ens[i]) = Episode{Ep: episode.Ep{Start: int64(i)}, LastErr: boom}
 	}
 	if n := s.Failing(); n != 3 {
 		t.Fatalf("Failing() = %d, want 3", n)
 	}
-	if ep, ok := s.Episode(ens[3]); !ok || ep.Start != 3 || ep.LastErr != boom {
-		t.Fatalf("Episode(m3) = %+v, %v; want Start 3, boom", ep, ok)
+	if ep := s.Episode(ens[3]); ep == nil || ep.Start != 3 || ep.LastErr != boom {
+		t.Fatalf("Episode(m3) = %+v; want Start 3, boom", ep)
 	}
-	if _, ok := s.Episode(ens[2]); ok {
+	if s.Episode(ens[2]) != nil {
 		t.Fatal("m2 has an episode it was never given")
 	}
 	if h := s.Health(ens[4]); h.LastLatency != 4 || s.Scheds.Get(ens[4]).Due != 104 {
@@ -47,9 +47,10 @@ func TestEpisodesFollowTheirMonitors(t *testing.T) {
 		t.Fatalf("second page %v (last %v), want m4, the last", keys, done)
 	}
 
-	s.SetEpisode(ens[3], Episode{Ep: episode.Ep{Start: 3, Attempts: 2}})
-	if ep, _ := s.Episode(ens[3]); ep.Attempts != 2 || ep.LastErr != nil {
-		t.Fatalf("after replacing m3's episode: %+v", ep)
+	ep := s.Episode(ens[3])
+	ep.Attempts = 2
+	if again := s.OpenEpisode(ens[3]); again != ep || again.Attempts != 2 || again.Start != 3 {
+		t.Fatalf("OpenEpisode on an open episode gave %+v, want the open one", again)
 	}
 	s.EndEpisode(ens[1])
 	s.EndEpisode(ens[2]) // none open: nothing happens
@@ -58,7 +59,7 @@ func TestEpisodesFollowTheirMonitors(t *testing.T) {
 		t.Fatalf("Failing() = %d after one closed and one deleted, want 1", n)
 	}
 	again, _ := s.Create("again", nop, Schedule{Due: 1}, Health{}, Optional{})
-	if _, ok := s.Episode(again); ok {
+	if s.Episode(again) != nil {
 		t.Fatalf("a monitor created after a failing one was deleted (ID %d, was %d) has an episode", again.ID(), ens[4].ID())
 	}
 }
@@ -71,7 +72,7 @@ func TestEpisodesShrinkAfterAnOutage(t *testing.T) {
 	ens := make([]Entity, n)
 	for i := range ens {
 		ens[i], _ = s.Create(fmt.Sprintf("m%d", i), nop, Schedule{Due: 1}, Health{}, Optional{})
-		s.SetEpisode(ens[i], Episode{Ep: episode.Ep{Start: int64(i)}})
+		s.OpenEpisode(ens[i]).Start = int64(i)
 	}
 	before := s.eps.m
 	for _, en := range ens[:n-n/8] {
@@ -84,8 +85,8 @@ func TestEpisodesShrinkAfterAnOutage(t *testing.T) {
 		t.Fatalf("the map of %d episodes was not made again at %d (peak %d)", n, s.Failing(), s.eps.peak)
 	}
 	for i, en := range ens[n-n/8:] {
-		if ep, ok := s.Episode(en); !ok || ep.Start != int64(n-n/8+i) {
-			t.Fatalf("episode of m%d lost in the shrink: %+v, %v", n-n/8+i, ep, ok)
+		if ep := s.Episode(en); ep == nil || ep.Start != int64(n-n/8+i) {
+			t.Fatalf("episode of m%d lost in the shrink: %+v", n-n/8+i, ep)
 		}
 	}
 }

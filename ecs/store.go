@@ -37,7 +37,7 @@ type Store struct {
 	hs    handles
 	long  map[uint32]int // the length of each name of 65535 bytes or more, by entity ID
 	eps   episodes
-	sink  uintptr        // what Warm read, so that the reads are kept
+	sink  uintptr // what Warm read, so that the reads are kept
 }
 
 // NewStore returns an empty store whose wheel clock starts at tick now,

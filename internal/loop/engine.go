@@ -693,8 +693,7 @@ func (e *Engine) updateMonitor(en ecs.Entity, sp *Spec) (ecs.Entity, error) {
 	c := &carried{m: e.kept(en, h), lastCheck: h.LastCheck(), latency: h.LastLatency}
 	c.m.State.Fails, c.m.State.Succs = h.Fails, h.Succs
 	if h.Phase.Open() {
-		ep, _ := s.Episode(en)
-		c.lastErr = ep.LastErr
+		c.lastErr = s.Episode(en).LastErr
 	}
 	if s.Rings.Has(en) {
 		rg := s.Rings.Get(en)
@@ -796,7 +795,7 @@ func (e *Engine) statusOf(en ecs.Entity) (Status, error) {
 		}
 	}
 	if h.Phase.Open() {
-		ep, _ := s.Episode(en)
+		ep := s.Episode(en)
 		st.Since = time.UnixMilli(ep.Start)
 		st.Attempts = int(ep.Attempts)
 		st.Remediating = h.Phase == episode.Remediating || h.Phase == episode.Verifying

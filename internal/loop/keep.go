@@ -197,11 +197,11 @@ func (e *Engine) resume(en ecs.Entity, m persist.Monitor, c *carried) {
 		}
 	}
 	if st.Phase.Open() {
-		ep := ecs.Episode{Ep: st.Ep}
+		ep := s.OpenEpisode(en)
+		ep.Ep, ep.LastErr = st.Ep, nil
 		if c != nil {
 			ep.LastErr = c.lastErr
 		}
-		s.SetEpisode(en, ep)
 	}
 	e.count(h.Phase, -1)
 	e.count(st.Phase, 1)
@@ -404,8 +404,7 @@ func (e *Engine) kept(en ecs.Entity, h *ecs.Health) persist.Monitor {
 	s := e.store
 	m := persist.Monitor{State: episode.State{Core: h.Core}}
 	if h.Phase.Open() {
-		ep, _ := s.Episode(en)
-		m.State.Ep = ep.Ep
+		m.State.Ep = s.Episode(en).Ep
 	}
 	if e.rules.list[h.RulesIndex()].Remediates {
 		pl := s.Plugins.Get(en)

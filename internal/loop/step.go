@@ -30,10 +30,10 @@ func (e *Engine) step(en ecs.Entity, ev episode.Event, err error) {
 	rules := &e.rules.list[h.RulesIndex()]
 	st := episode.State{Core: h.Core}
 	checkErr := err
-	var lastErr error // of the open episode, before this event
+	var ep *ecs.Episode
 	if st.Phase.Open() {
-		ep, _ := s.Episode(en)
-		st.Ep, lastErr = ep.Ep, ep.LastErr
+		ep = s.Episode(en)
+		st.Ep = ep.Ep
 		if ev.Kind != episode.Fail {
 			checkErr = ep.LastErr
 		}
@@ -65,11 +65,12 @@ func (e *Engine) step(en ecs.Entity, ev episode.Event, err error) {
 	if ev.Kind == episode.Remove {
 		next.Core = h.Core // the caller forgets the monitor after the effects
 	} else if next.Phase.Open() {
-		if ev.Kind == episode.Fail {
-			lastErr = err
+		if ep == nil {
+			ep = s.OpenEpisode(en)
 		}
-		if !st.Phase.Open() || next.Ep != st.Ep || ev.Kind == episode.Fail {
-			s.SetEpisode(en, ecs.Episode{Ep: next.Ep, LastErr: lastErr})
+		ep.Ep = next.Ep
+		if ev.Kind == episode.Fail {
+			ep.LastErr = err
 		}
 	} else if st.Phase.Open() {
 		s.EndEpisode(en)
