@@ -10,7 +10,8 @@
 // EngineRoutedMemory gives every monitor the same notifier, as a config
 // file's identical codes do, and EngineUnsharedMemory every monitor a
 // notifier and a label map of its own: the engine's tables of shared
-// values at their best and at their worst.
+// values at their best and at their worst. EngineFailingMemory has one
+// monitor in eight failing: what an open episode costs.
 //
 // Run it with
 //

@@ -8,11 +8,14 @@
 // small components that every monitor has ([Probe]: check and name,
 // [Schedule]: when it is due, [Health]: the last result and the monitor's
 // state in its episode machine, 24 bytes). What only some monitors need
-// lives in components that only they carry: [Plugins] for their own remediator, [Notify] for their own
-// notifier, [Meta] and [Maint] for labels and maintenance, [Ring] and
-// [Window] for a failure window or flap detection, [Deps] for
-// dependencies. [Notify], [Meta] and [Deps] hold 4-byte indexes into
-// tables of values that many monitors share, which the engine keeps. A
+// lives in components that only they carry: [Plugins] for their own
+// remediator, [Notify] for their own notifier, [Meta] and [Maint] for
+// labels and maintenance, [Ring] and [Window] for a failure window or flap
+// detection, [Deps] for dependencies. [Notify], [Meta] and [Deps] hold
+// 4-byte indexes into tables of values that many monitors share, which the
+// engine keeps. A failing monitor's open [Episode] is kept apart, by
+// monitor ([Store.Episode]), so that a monitor that fails stays where it
+// is in ark's tables. A
 // [Store] keeps the world, a name index and a hierarchical timing [Wheel]
 // that answers "which monitors are due now" in time proportional to the
 // answer, not to the number of monitors. The name
