@@ -42,10 +42,7 @@ func TestClusterOfThreeProcesses(t *testing.T) {
 		bad      = 30
 	)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "cpra")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("building the command: %v\n%s", err, out)
-	}
+	bin := buildCommand(t)
 	ep := etcdtest.Start(t)
 	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{ep}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
 	if err != nil {

@@ -40,10 +40,7 @@ func TestKillRestart(t *testing.T) {
 		kills    = 50
 	)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "cpra")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("building the command: %v\n%s", err, out)
-	}
+	bin := buildCommand(t)
 
 	// The fleet: each service healthy (0), broken but repairable (1) or
 	// wedged, repairs do not help (2).

@@ -111,6 +111,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		o.logFormat, err = parseLogFormat(s)
 		return err
 	})
+	mem := memoryLimit{auto: true}
+	fs.Var(&mem, "memory.limit", "soft memory `limit` of the Go runtime, which collects more often near it: auto (90% of the memory limit of the cgroup the command runs in, if it has one and GOMEMLIMIT is not set), off, or a size such as 300MiB")
 	version := fs.Bool("version", false, "print the version and exit")
 	if code, ok := parseFlags(fs, args, stdout, stderr); !ok {
 		return code
@@ -119,6 +121,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, versionText())
 		return 0
 	}
+	memLimit, memFrom, restoreMem := mem.apply(os.Getenv, processCgroupLimit)
+	defer restoreMem()
 	fs.Visit(func(f *flag.Flag) { o.stateSet = o.stateSet || f.Name == "state" })
 	if err := o.web.check(); err != nil {
 		fmt.Fprintln(stderr, "cpra:", err)
@@ -150,6 +154,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	stdout, stderr = o.screen(stdout, stderr)
 	log := newLogger(stderr, o.logFormat, level)
+	if memLimit > 0 {
+		log.Info("memory limit", "bytes", memLimit, "from", memFrom)
+	}
 	defer pulse.CloseIdleConnections()
 	if o.yaml == "" {
 		return runDemo(ctx, o, stdout, log)
