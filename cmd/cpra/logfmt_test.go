@@ -108,7 +108,7 @@ func TestFailedRepairToldOnce(t *testing.T) {
 	path := writeFile(t, "m.yaml", `monitors:
   - name: closed
     pulse_check: {type: tcp, interval: 50ms, max_failures: 1, config: {address: "127.0.0.1:1"}}
-    intervention: {type: script, max_attempts: 2, policy: {backoff: 50ms}, config: {script: /bin/false}}
+    intervention: {type: script, max_attempts: 2, policy: {backoff: 50ms, timeout: 30s}, config: {script: /bin/false}}
 `)
 	for _, debug := range []bool{false, true} {
 		args := []string{"--yaml", path, "--state", "", "--log.format", "text"}
