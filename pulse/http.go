@@ -16,6 +16,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/ziad/cpra/internal/redact"
 )
@@ -129,14 +130,41 @@ func WithFollowRedirects(follow bool) HTTPOption {
 
 // HTTPChecker checks an HTTP(S) endpoint; build one with [HTTP].
 //
-// A value holds its URL, a pointer to the shared client and, only when
-// options were given, a pointer to their compiled form: about 32 bytes
-// plus the URL for a plain GET monitor.
+// A value is one pointer, so that storing it in a [Checker] costs no heap
+// object of its own: pass the value (*c for c returned by [HTTP]) rather
+// than the pointer, and a plain GET monitor's checker costs its path and 6
+// bytes, kept in blocks shared with other checkers. The pointer works as
+// well, at 8 bytes more. Copies of a value check the same endpoint.
 type HTTPChecker struct {
+	// r is a plain checker's record in the shared text blocks (see
+	// plainChecker), or an *httpRec; the first byte says which.
+	r unsafe.Pointer
+}
+
+// httpRec is a checker that no plain record holds: one with options of its
+// own, or whose URL is longer than a block keeps.
+type httpRec struct {
+	kind uint8 // 0, where a plain record has recPlain
 	// rest is the URL after the profile's base: its path, for a plain
 	// GET of a plain URL; the whole URL otherwise (the base is "").
 	rest string
-	p    *httpProfile // shared by the checkers of a plain GET of one host: 24 bytes a checker
+	p    *httpProfile
+}
+
+// parts returns the checker's profile and what it keeps of its URL; a nil
+// profile for the zero value.
+func (c HTTPChecker) parts() (*httpProfile, string) {
+	if c.r == nil {
+		return nil, ""
+	}
+	if *(*byte)(c.r) != recPlain {
+		h := (*httpRec)(c.r)
+		return h.p, h.rest
+	}
+	head := (*[recHead]byte)(c.r)
+	num := uint32(head[1]) | uint32(head[2])<<8 | uint32(head[3])<<16
+	n := int(head[4]) | int(head[5])<<8
+	return profileNumbered(num), unsafe.String((*byte)(unsafe.Add(c.r, recHead)), n)
 }
 
 // httpProfile is the client of an HTTP checker, what its check asks and,
@@ -148,11 +176,12 @@ type httpProfile struct {
 }
 
 // url returns the URL the checker requests.
-func (c *HTTPChecker) url() string {
-	if c.p.base == "" {
-		return c.rest
+func (c HTTPChecker) url() string {
+	p, rest := c.parts()
+	if p == nil || p.base == "" {
+		return rest
 	}
-	return c.p.base + c.rest
+	return p.base + rest
 }
 
 type httpSpec struct {
@@ -182,7 +211,9 @@ var plainSpec = &httpSpec{method: http.MethodGet, header: defaultHeader, direct:
 // for a plain GET of a plain URL (a host name or IPv4 address, a port, and
 // a path of letters, digits and "-._~/"), its path alone, the scheme and
 // host being shared by the checkers of that host; otherwise the whole URL.
-// A million such checkers cost their paths and 24 bytes each.
+// A million such checkers cost their paths and 6 bytes each, in shared
+// blocks, and 8 bytes each more when passed as the pointer rather than the
+// value.
 // All HTTP checkers share one tuned [net/http.Transport] per certificate
 // setting, so connections to a host are reused across its monitors (see
 // [CloseIdleConnections]). Environment proxy settings are ignored.
@@ -220,14 +251,19 @@ func HTTP(rawURL string, opts ...HTTPOption) (*HTTPChecker, error) {
 		return nil, err
 	}
 
-	c := &HTTPChecker{}
 	cl := sharedClients(transportKey{roots: s.rootCAs, insecure: s.insecure, serverName: s.serverName})
 	if s.method == "" && s.header == nil && s.body == nil && s.status == nil &&
 		s.bodyContains == "" && re == nil && !s.hasJSON && s.timeout == 0 && s.maxLatency == 0 {
-		c.p, c.rest = cl.plainProfile(rawURL, s.noRedirects)
-		return c, nil
+		if c, ok := cl.plainChecker(rawURL, s.noRedirects); ok {
+			return &c, nil
+		}
+		p := cl.plain
+		if s.noRedirects {
+			p = cl.plainNoFollow
+		}
+		return &HTTPChecker{r: unsafe.Pointer(&httpRec{p: p, rest: strings.Clone(rawURL)})}, nil
 	}
-	c.rest = keepText(rawURL)
+	h := &httpRec{rest: keepText(rawURL)}
 	client := cl.follow
 	if s.noRedirects {
 		client = cl.noFollow
@@ -266,8 +302,8 @@ func HTTP(rawURL string, opts ...HTTPOption) (*HTTPChecker, error) {
 		}
 		sp.header = h
 	}
-	c.p = &httpProfile{client: client, spec: sp}
-	return c, nil
+	h.p = &httpProfile{client: client, spec: sp}
+	return &HTTPChecker{r: unsafe.Pointer(h)}, nil
 }
 
 // MustHTTP is like [HTTP] but panics on an invalid URL or option. It suits
@@ -282,16 +318,20 @@ func MustHTTP(rawURL string, opts ...HTTPOption) *HTTPChecker {
 
 // URL returns the URL the checker requests, whole: it may hold
 // credentials, so do not print it.
-func (c *HTTPChecker) URL() string { return c.url() }
+func (c HTTPChecker) URL() string { return c.url() }
 
 // String returns the method and the URL's scheme and host: the rest of the
 // URL (user information, path, query) may hold credentials, and is never
 // printed.
 func (c HTTPChecker) String() string {
-	if c.p != nil && c.p.base != "" {
-		return c.method() + " " + c.p.base
+	p, rest := c.parts()
+	switch {
+	case p == nil:
+		return "GET [no URL]"
+	case p.base != "":
+		return c.method() + " " + p.base
 	}
-	u, err := url.Parse(c.rest)
+	u, err := url.Parse(rest)
 	if err != nil {
 		return c.method() + " [invalid URL]"
 	}
@@ -323,30 +363,37 @@ func urlSecrets(rawURL string, header http.Header) *redact.Secrets {
 }
 
 // scrub removes the checker's secrets from text quoted from elsewhere.
-func (c *HTTPChecker) scrub(text string) string { return c.secrets().Scrub(text) }
+func (c HTTPChecker) scrub(text string) string { return c.secrets().Scrub(text) }
 
 // secrets is urlSecrets for this checker.
-func (c *HTTPChecker) secrets() *redact.Secrets {
+func (c HTTPChecker) secrets() *redact.Secrets {
 	var h http.Header
-	if sp := c.p.spec; sp != nil {
-		h = sp.header
+	if p, _ := c.parts(); p != nil && p.spec != nil {
+		h = p.spec.header
 	}
 	return urlSecrets(c.url(), h)
 }
 
 func (c HTTPChecker) method() string {
-	if c.p == nil || c.p.spec == nil {
-		return http.MethodGet
+	if p, _ := c.parts(); p != nil && p.spec != nil {
+		return p.spec.method
 	}
-	return c.p.spec.method
+	return http.MethodGet
 }
+
+// errZeroHTTP is the error of a checker not built by HTTP.
+var errZeroHTTP = errors.New("pulse: HTTPChecker{} has no URL: build it with pulse.HTTP")
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // Check sends one request and judges the response. It is safe for
 // concurrent use.
-func (c *HTTPChecker) Check(ctx context.Context) error {
-	sp := c.p.spec.orPlain()
+func (c HTTPChecker) Check(ctx context.Context) error {
+	p, rest := c.parts()
+	if p == nil {
+		return errZeroHTTP
+	}
+	sp := p.spec.orPlain()
 	ctx, cancel, b := bound(ctx, sp.timeout)
 	defer cancel()
 
@@ -356,13 +403,13 @@ func (c *HTTPChecker) Check(ctx context.Context) error {
 	}
 	var req *http.Request
 	var err error
-	if c.p.base != "" {
+	if p.base != "" {
 		// A plain URL: its path needs no parsing (see package plainurl).
-		if req, err = http.NewRequestWithContext(ctx, sp.method, c.p.base, body); err == nil {
-			req.URL.Path = c.rest
+		if req, err = http.NewRequestWithContext(ctx, sp.method, p.base, body); err == nil {
+			req.URL.Path = rest
 		}
 	} else {
-		req, err = http.NewRequestWithContext(ctx, sp.method, c.rest, body)
+		req, err = http.NewRequestWithContext(ctx, sp.method, rest, body)
 	}
 	if err != nil {
 		var ue *url.Error
@@ -375,7 +422,7 @@ func (c *HTTPChecker) Check(ctx context.Context) error {
 	if sp.host != "" {
 		req.Host = sp.host
 	}
-	resp, err := c.p.send(req, sp)
+	resp, err := p.send(req, sp)
 	if err != nil {
 		if e := b.ctxErr(ctx, ""); e != nil {
 			return e

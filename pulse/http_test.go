@@ -212,15 +212,15 @@ func TestHTTPS(t *testing.T) {
 
 func TestHTTPSharesTransport(t *testing.T) {
 	a, b := MustHTTP("http://a.test/"), MustHTTP("http://b.test/", WithStatus(200))
-	if a.p.client != b.p.client {
+	if a.prof().client != b.prof().client {
 		t.Error("two plain checkers use different clients, want one shared")
 	}
 	pool := x509.NewCertPool()
 	c, d := MustHTTP("https://c.test/", WithRootCAs(pool)), MustHTTP("https://d.test/", WithRootCAs(pool))
-	if c.p.client != d.p.client || c.p.client == a.p.client {
+	if c.prof().client != d.prof().client || c.prof().client == a.prof().client {
 		t.Error("checkers with the same CA pool do not share a client of their own")
 	}
-	if n := MustHTTP("http://a.test/", WithFollowRedirects(false)); n.p.client.Transport != a.p.client.Transport {
+	if n := MustHTTP("http://a.test/", WithFollowRedirects(false)); n.prof().client.Transport != a.prof().client.Transport {
 		t.Error("a checker that does not follow redirects uses another transport")
 	}
 }
@@ -303,24 +303,118 @@ func FuzzHTTPBodyConditions(f *testing.F) {
 	})
 }
 
+// prof and kept are the two parts of a checker, for the tests.
+func (c HTTPChecker) prof() *httpProfile { p, _ := c.parts(); return p }
+func (c HTTPChecker) kept() string       { _, rest := c.parts(); return rest }
+
 // TestHTTPCheckerSize pins the size of a checker: at a million HTTP
-// monitors each byte is a megabyte. The path and one pointer to what the
-// checkers of a plain GET of one host share, scheme and host included.
+// monitors each byte is a megabyte. A value is one pointer, so that a
+// Checker holding it needs no heap object; a plain GET's record is its
+// path and 6 bytes in shared blocks, and names the profile its host's
+// checkers share, scheme and host included.
 func TestHTTPCheckerSize(t *testing.T) {
-	if got := unsafe.Sizeof(HTTPChecker{}); got != 24 {
-		t.Errorf("HTTPChecker is %d bytes, want 24", got)
+	if got := unsafe.Sizeof(HTTPChecker{}); got != 8 {
+		t.Errorf("HTTPChecker is %d bytes, want 8", got)
 	}
 	a, b := MustHTTP("http://a.test:81/"), MustHTTP("http://a.test:81/x")
-	if a.p != b.p || a.rest != "/" || b.rest != "/x" {
-		t.Errorf("two plain checkers of one host: profiles shared %v, kept %q and %q, want shared, / and /x", a.p == b.p, a.rest, b.rest)
+	if a.prof() != b.prof() || a.kept() != "/" || b.kept() != "/x" {
+		t.Errorf("two plain checkers of one host: profiles shared %v, kept %q and %q, want shared, / and /x", a.prof() == b.prof(), a.kept(), b.kept())
 	}
-	if c := MustHTTP("http://b.test:81/x"); c.p == a.p {
+	if *(*byte)(a.r) != recPlain || *(*byte)(b.r) != recPlain {
+		t.Error("a plain checker is not a record in the shared blocks")
+	}
+	if c := MustHTTP("http://b.test:81/x"); c.prof() == a.prof() {
 		t.Error("checkers of two hosts share a profile")
 	}
 	for _, raw := range []string{"http://a.test:81/x?q=1", "http://u:p@a.test:81/x", "http://a.test:81/%41"} {
-		if c := MustHTTP(raw); c.p.base != "" || c.rest != raw || c.URL() != raw {
-			t.Errorf("%q: not a plain URL, kept base %q and %q, want the whole URL", raw, c.p.base, c.rest)
+		if c := MustHTTP(raw); c.prof().base != "" || c.kept() != raw || c.URL() != raw {
+			t.Errorf("%q: not a plain URL, kept base %q and %q, want the whole URL", raw, c.prof().base, c.kept())
 		}
+	}
+	// A value goes into a Checker without an allocation of its own.
+	v := *MustHTTP("http://a.test:81/y")
+	var sink Checker
+	if n := testing.AllocsPerRun(100, func() { sink = v }); n != 0 {
+		t.Errorf("storing an HTTPChecker value in a Checker allocates %v times, want 0", n)
+	}
+	if sink.(HTTPChecker).URL() != "http://a.test:81/y" {
+		t.Errorf("the stored value requests %q", sink.(HTTPChecker).URL())
+	}
+}
+
+// Checkers no record holds (options of their own, a URL longer than a
+// block keeps) are built on the heap and work the same; a value and a
+// pointer check the same endpoint; the zero value fails with an error.
+func TestHTTPCheckerForms(t *testing.T) {
+	var got atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got.Store(r.Method + " " + r.RequestURI)
+		if r.URL.Path == "/down" {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	}))
+	defer srv.Close()
+	long := "/" + strings.Repeat("a", 600)
+	for _, tc := range []struct {
+		name   string
+		c      *HTTPChecker
+		plain  bool
+		want   string
+		failed string
+	}{
+		{"plain", MustHTTP(srv.URL + "/ok"), true, "GET /ok", ""},
+		{"plain, down", MustHTTP(srv.URL + "/down"), true, "GET /down", "status 503, want 2xx"},
+		{"no redirects", MustHTTP(srv.URL+"/nr", WithFollowRedirects(false)), true, "GET /nr", ""},
+		{"query", MustHTTP(srv.URL + "/q?a=1"), true, "GET /q?a=1", ""},
+		{"long path", MustHTTP(srv.URL + long), false, "GET " + long, ""},
+		{"options", MustHTTP(srv.URL+"/h", WithMethod("HEAD"), WithStatus(200)), false, "HEAD /h", ""},
+		{"options, down", MustHTTP(srv.URL+"/down", WithStatus(200)), false, "GET /down", "status 503, want 200"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if plain := *(*byte)(tc.c.r) == recPlain; plain != tc.plain {
+				t.Errorf("kept as a record: %v, want %v", plain, tc.plain)
+			}
+			for _, ck := range []Checker{tc.c, *tc.c} {
+				err := ck.Check(t.Context())
+				if tc.failed == "" && err != nil || tc.failed != "" && (err == nil || err.Error() != tc.failed) {
+					t.Errorf("%T: check error %v, want %q", ck, err, tc.failed)
+				}
+				if got.Load() != tc.want {
+					t.Errorf("%T: the server got %q, want %q", ck, got.Load(), tc.want)
+				}
+			}
+		})
+	}
+	var zero HTTPChecker
+	if err := zero.Check(t.Context()); !errors.Is(err, errZeroHTTP) {
+		t.Errorf("the zero value's check: %v, want %v", err, errZeroHTTP)
+	}
+	if zero.String() != "GET [no URL]" {
+		t.Errorf("the zero value prints %q", zero.String())
+	}
+}
+
+// Checkers of new hosts are built while others check: the profiles'
+// numbers are read without the pool's lock (run with -race).
+func TestHTTPProfilesGrowWhileChecking(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	c := *MustHTTP(srv.URL + "/a")
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 300 {
+			MustHTTP(fmt.Sprintf("http://grow-%d.test/p", i))
+		}
+	}()
+	for range 50 {
+		if err := c.Check(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	<-done
+	if last := MustHTTP("http://grow-299.test/p"); last.prof().base != "http://grow-299.test" || last.kept() != "/p" {
+		t.Errorf("a checker built after the table grew has base %q and keeps %q", last.prof().base, last.kept())
 	}
 }
 
@@ -355,7 +449,7 @@ func TestHTTPManyHosts(t *testing.T) {
 	for i := range maxBases + 10 {
 		last = MustHTTP(fmt.Sprintf("http://h%d.many.test/p", i))
 	}
-	if last.p.base != "" || last.rest != fmt.Sprintf("http://h%d.many.test/p", maxBases+9) {
-		t.Errorf("checker %d kept base %q and %q, want its whole URL", maxBases+9, last.p.base, last.rest)
+	if last.prof().base != "" || last.kept() != fmt.Sprintf("http://h%d.many.test/p", maxBases+9) {
+		t.Errorf("checker %d kept base %q and %q, want its whole URL", maxBases+9, last.prof().base, last.kept())
 	}
 }

@@ -105,11 +105,11 @@ func TestDirectRequestsFollowRedirectsAsTheClientDoes(t *testing.T) {
 	for _, path := range paths {
 		for i, opts := range [][]HTTPOption{nil, {WithMethod(http.MethodHead)}, {WithFollowRedirects(false)}, {WithStatus(302)}} {
 			direct := MustHTTP(srvURL+path, opts...)
-			if !direct.p.spec.orPlain().direct {
+			if !direct.prof().spec.orPlain().direct {
 				t.Fatalf("%s: not a direct request", path)
 			}
 			viaClient := MustHTTP(srvURL+path, append(slices.Clip(opts), WithHeader("X-Path", "client"))...)
-			if viaClient.p.spec.direct {
+			if viaClient.prof().spec.direct {
 				t.Fatalf("%s: a request with a header of its own is direct", path)
 			}
 			name := fmt.Sprintf("%s, options %d", path, i)

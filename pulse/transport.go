@@ -7,7 +7,9 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/ziad/cpra/internal/plainurl"
 	"github.com/ziad/cpra/internal/textarena"
@@ -62,6 +64,7 @@ var pool struct {
 	sync.Mutex
 	m    map[transportKey]*clients
 	text textarena.Arena // what checkers keep of their URLs
+	nums map[*httpProfile]uint32
 }
 
 // maxBases bounds the scheme-and-host profiles of each client: a fleet of
@@ -69,34 +72,94 @@ var pool struct {
 // its checkers keep their whole URL.
 const maxBases = 4096
 
-// plainProfile returns the profile of a plain GET of rawURL and what the
-// checker keeps of the URL: its path, with the profile of its scheme and
-// host, when the URL is plain (see package plainurl); otherwise all of it.
-// Either is a copy, in shared blocks.
-func (c *clients) plainProfile(rawURL string, noRedirects bool) (*httpProfile, string) {
-	i, whole := 0, c.plain
+// plainChecker returns the checker of a plain GET of rawURL: a record in
+// shared blocks holding its profile's number and what it keeps of the URL
+// (its path, with the profile of its scheme and host, when the URL is
+// plain, see package plainurl; otherwise all of it). It reports false when
+// no record can hold it (a URL longer than a block keeps, or more profiles
+// than a record can number), and the caller builds the checker on the heap.
+func (c *clients) plainChecker(rawURL string, noRedirects bool) (HTTPChecker, bool) {
+	whole := c.plain
 	if noRedirects {
-		i, whole = 1, c.plainNoFollow
+		whole = c.plainNoFollow
 	}
 	pool.Lock()
 	defer pool.Unlock()
 	base, path, ok := plainurl.Split(rawURL)
-	if !ok {
-		return whole, pool.text.Clone(rawURL)
-	}
-	p := c.bases[i][base]
-	if p == nil {
-		if len(c.bases[i]) >= maxBases {
-			return whole, pool.text.Clone(rawURL)
+	p, kept := whole, rawURL
+	if ok {
+		i := 0
+		if noRedirects {
+			i = 1
 		}
-		if c.bases[i] == nil {
-			c.bases[i] = make(map[string]*httpProfile)
+		switch b := c.bases[i][base]; {
+		case b != nil:
+			p, kept = b, path
+		case len(c.bases[i]) < maxBases:
+			if c.bases[i] == nil {
+				c.bases[i] = make(map[string]*httpProfile)
+			}
+			b = &httpProfile{client: whole.client, base: strings.Clone(base)}
+			register(b)
+			c.bases[i][b.base] = b
+			p, kept = b, path
 		}
-		p = &httpProfile{client: whole.client, base: strings.Clone(base)}
-		c.bases[i][p.base] = p
 	}
-	return p, pool.text.Clone(path)
+	num := pool.nums[p]
+	if num == 0 || len(kept) > maxKept {
+		return HTTPChecker{}, false
+	}
+	var rec [recHead + maxKept]byte
+	rec[0] = recPlain
+	rec[1], rec[2], rec[3] = byte(num), byte(num>>8), byte(num>>16)
+	rec[4], rec[5] = byte(len(kept)), byte(len(kept)>>8)
+	n := recHead + copy(rec[recHead:], kept)
+	r := pool.text.Clone(unsafe.String(&rec[0], n))
+	return HTTPChecker{r: unsafe.Pointer(unsafe.StringData(r))}, true
 }
+
+// A plain checker's record: recPlain, the profile's number (3 bytes) and
+// the length of the text kept (2 bytes), then that text. The records are
+// free of pointers, so that they can live in the blocks of shared text; the
+// number finds the profile in profiles.
+const (
+	recPlain = 1
+	recHead  = 6
+	maxKept  = textarena.Longest - recHead
+	maxNum   = 1<<24 - 1
+)
+
+// profiles numbers the shared profiles of plain checkers; number 0 is
+// none. It only grows (its profiles are bounded by maxBases per client),
+// and a checker reads it without the pool's lock: a new profile is stored
+// where no reader of the earlier slice looks, then the longer slice is
+// published. The pool's nums gives a profile's number back (a field of
+// the profile would cost the profiles of checkers with options 16 bytes,
+// their size class).
+var profiles atomic.Pointer[[]*httpProfile]
+
+// register numbers p in profiles, the pool's lock held; past maxNum it
+// stays unnumbered and its checkers are built on the heap.
+func register(p *httpProfile) {
+	var list []*httpProfile
+	if l := profiles.Load(); l != nil {
+		list = *l
+	} else {
+		list = []*httpProfile{nil}
+	}
+	if len(list) > maxNum {
+		return
+	}
+	if pool.nums == nil {
+		pool.nums = make(map[*httpProfile]uint32)
+	}
+	pool.nums[p] = uint32(len(list))
+	list = append(list, p)
+	profiles.Store(&list)
+}
+
+// profileNumbered returns the profile numbered n.
+func profileNumbered(n uint32) *httpProfile { return (*profiles.Load())[n] }
 
 // keepText returns a copy of s in shared blocks.
 func keepText(s string) string {
@@ -127,6 +190,8 @@ func sharedClients(k transportKey) *clients {
 	}
 	c.plain = &httpProfile{client: c.follow}
 	c.plainNoFollow = &httpProfile{client: c.noFollow}
+	register(c.plain)
+	register(c.plainNoFollow)
 	pool.m[k] = c
 	return c
 }

@@ -9,10 +9,11 @@ import (
 	"unsafe"
 )
 
-const (
-	block   = 32 << 10
-	longest = 512 // longer strings get a heap object of their own
-)
+const block = 32 << 10
+
+// Longest is the length of the longest string kept in a block; a longer
+// one gets a heap object of its own.
+const Longest = 512
 
 // Arena copies strings into blocks. The zero value is ready; it is not
 // safe for concurrent use.
@@ -22,7 +23,7 @@ type Arena struct {
 
 // Clone returns a copy of s that shares nothing with s.
 func (a *Arena) Clone(s string) string {
-	if len(s) == 0 || len(s) > longest {
+	if len(s) == 0 || len(s) > Longest {
 		return strings.Clone(s)
 	}
 	if cap(a.buf)-len(a.buf) < len(s) {
