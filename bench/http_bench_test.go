@@ -126,8 +126,7 @@ func bareLoop(b *testing.B, url string, d time.Duration) float64 {
 	return float64(n.Load()) / time.Since(start).Seconds()
 }
 
-// BenchmarkHTTPFleetMemory runs n pulse.HTTP monitors (the checker as a
-// value, as the config loader passes it), each with its own
+// BenchmarkHTTPFleetMemory runs n pulse.HTTP monitors, each with its own
 // URL, at a 60s interval against one loopback server in the same process,
 // and reports the whole process's resident memory (the budget at 1M: 256
 // MB) and the heap per monitor, checker included. Resident memory belongs
@@ -157,7 +156,7 @@ func BenchmarkHTTPFleetMemory(b *testing.B) {
 					if err != nil {
 						b.Fatal(err)
 					}
-					if _, err := e.Add(cpra.Monitor{Name: "svc-" + strconv.Itoa(i), Check: *c, Interval: time.Minute, Timeout: 10 * time.Second}); err != nil {
+					if _, err := e.Add(cpra.Monitor{Name: "svc-" + strconv.Itoa(i), Check: c, Interval: time.Minute, Timeout: 10 * time.Second}); err != nil {
 						b.Fatal(err)
 					}
 				}

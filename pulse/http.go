@@ -130,11 +130,12 @@ func WithFollowRedirects(follow bool) HTTPOption {
 
 // HTTPChecker checks an HTTP(S) endpoint; build one with [HTTP].
 //
-// A value is one pointer, so that storing it in a [Checker] costs no heap
-// object of its own: pass the value (*c for c returned by [HTTP]) rather
-// than the pointer, and a plain GET monitor's checker costs its path and 6
-// bytes, kept in blocks shared with other checkers. The pointer works as
-// well, at 8 bytes more. Copies of a value check the same endpoint.
+// A value is one pointer, so that a [Checker] holding the value needs no
+// heap object of its own: a plain GET monitor's checker costs its path and
+// 6 bytes, kept in blocks shared with other checkers. The engine keeps the
+// value of a *HTTPChecker it is given; the pointer [HTTP] returns costs 8
+// bytes only while its caller holds it. Copies of a value check the same
+// endpoint, and both the value and the pointer are Checkers.
 type HTTPChecker struct {
 	// r is a plain checker's record in the shared text blocks (see
 	// plainChecker), or an *httpRec; the first byte says which.
@@ -212,8 +213,7 @@ var plainSpec = &httpSpec{method: http.MethodGet, header: defaultHeader, direct:
 // a path of letters, digits and "-._~/"), its path alone, the scheme and
 // host being shared by the checkers of that host; otherwise the whole URL.
 // A million such checkers cost their paths and 6 bytes each, in shared
-// blocks, and 8 bytes each more when passed as the pointer rather than the
-// value.
+// blocks (and 8 bytes each for the pointers, while those are held).
 // All HTTP checkers share one tuned [net/http.Transport] per certificate
 // setting, so connections to a host are reused across its monitors (see
 // [CloseIdleConnections]). Environment proxy settings are ignored.

@@ -182,6 +182,7 @@ func (e *Engine) disown(shards []int) error {
 			delete(k.outbox, name)
 		}
 	}
+	k.shrink()
 	return nil
 }
 

@@ -118,12 +118,18 @@ func (k *keeper) record(key, value []byte) error {
 		if _, err := persist.DecodeMonitor(value); err != nil {
 			return fmt.Errorf("%w: monitor %q: %w", errRecord, name, err)
 		}
+		if k.states == nil {
+			k.states = map[string][]byte{}
+		}
 		k.states[name] = append([]byte(nil), value...)
 	case len(ks) > len(persist.AlertPrefix) && ks[:len(persist.AlertPrefix)] == persist.AlertPrefix:
 		name, err := persist.ParseAlertKey(key)
 		if err == nil {
 			var a persist.Alert
 			if a, err = persist.DecodeAlert(name, value); err == nil {
+				if k.outbox == nil {
+					k.outbox = map[string][]persist.Alert{}
+				}
 				k.outbox[name] = append(k.outbox[name], a)
 				return nil
 			}
@@ -159,6 +165,7 @@ func (e *Engine) restore(en ecs.Entity, name string) {
 	}
 	if rec, ok := k.states[name]; ok {
 		delete(k.states, name)
+		k.shrink()
 		m, _ := persist.DecodeMonitor(rec) // checked at load
 		e.resume(en, m, nil)
 		e.step(en, episode.Event{Kind: episode.Restart, At: e.unix(e.tickNow())}, nil)
@@ -238,6 +245,7 @@ func (e *Engine) resend(en ecs.Entity, name string) {
 		return
 	}
 	delete(k.outbox, name)
+	k.shrink()
 	n, own := e.notifierOf(en)
 	labels := e.labels(en)
 	for i := range as {
@@ -279,6 +287,7 @@ func (e *Engine) markDirty(en ecs.Entity, h *ecs.Health) {
 func (e *Engine) forget(name string) {
 	if k := e.keep; k != nil {
 		delete(k.states, name)
+		k.shrink()
 		e.change(name, Change{Key: persist.MonitorKey(name)})
 	}
 }
@@ -490,7 +499,7 @@ func (e *Engine) dropUnclaimed() {
 		for name := range k.states {
 			e.change(name, Change{Key: persist.MonitorKey(name)})
 		}
-		clear(k.states)
+		k.states = nil
 		k.dropped.Add(uint64(n))
 		e.log.Warn("dropped the kept state of monitors not added again after the restart", "monitors", n, "grace", k.grace)
 	}
@@ -506,7 +515,19 @@ func (e *Engine) dropUnclaimed() {
 			e.settled(name, &p)
 		}
 	}
-	clear(k.outbox)
+	k.outbox = nil
+}
+
+// shrink lets the maps of kept records go once every record in them was
+// claimed: a map keeps the room of its largest size, about 11 MB after a
+// restart with 150k monitors failing, for as long as the engine runs.
+func (k *keeper) shrink() {
+	if len(k.states) == 0 {
+		k.states = nil
+	}
+	if len(k.outbox) == 0 {
+		k.outbox = nil
+	}
 }
 
 var errNotAddedAgain = errors.New("its monitor was not added again after the engine restarted")
