@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -355,6 +356,7 @@ func TestHTTPCheckerForms(t *testing.T) {
 	}))
 	defer srv.Close()
 	long := "/" + strings.Repeat("a", 600)
+	edge := "/" + strings.Repeat("a", maxKept-1)
 	for _, tc := range []struct {
 		name   string
 		c      *HTTPChecker
@@ -367,6 +369,8 @@ func TestHTTPCheckerForms(t *testing.T) {
 		{"no redirects", MustHTTP(srv.URL+"/nr", WithFollowRedirects(false)), true, "GET /nr", ""},
 		{"query", MustHTTP(srv.URL + "/q?a=1"), true, "GET /q?a=1", ""},
 		{"long path", MustHTTP(srv.URL + long), false, "GET " + long, ""},
+		{"longest path a record keeps", MustHTTP(srv.URL + edge), true, "GET " + edge, ""},
+		{"a byte longer", MustHTTP(srv.URL + edge + "b"), false, "GET " + edge + "b", ""},
 		{"options", MustHTTP(srv.URL+"/h", WithMethod("HEAD"), WithStatus(200)), false, "HEAD /h", ""},
 		{"options, down", MustHTTP(srv.URL+"/down", WithStatus(200)), false, "GET /down", "status 503, want 200"},
 	} {
@@ -451,5 +455,25 @@ func TestHTTPManyHosts(t *testing.T) {
 	}
 	if last.prof().base != "" || last.kept() != fmt.Sprintf("http://h%d.many.test/p", maxBases+9) {
 		t.Errorf("checker %d kept base %q and %q, want its whole URL", maxBases+9, last.prof().base, last.kept())
+	}
+}
+
+// A value's record lives in a block of shared text that only such
+// pointers keep: after the pointers HTTP returned are gone and the
+// collector has run, every value still names its URL.
+func TestHTTPCheckerValuesOutliveTheirPointers(t *testing.T) {
+	const n = 5000
+	vals := make([]Checker, n)
+	for i := range vals {
+		vals[i] = *MustHTTP(fmt.Sprintf("http://outlive-%d.test:8080/svc/%d/health", i%7, i))
+	}
+	for range 3 {
+		runtime.GC()
+		_ = make([]byte, 1<<20) // garbage over the freed blocks, if any were
+	}
+	for i, v := range vals {
+		if got, want := v.(HTTPChecker).URL(), fmt.Sprintf("http://outlive-%d.test:8080/svc/%d/health", i%7, i); got != want {
+			t.Fatalf("value %d names %q after collections, want %q", i, got, want)
+		}
 	}
 }
