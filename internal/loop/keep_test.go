@@ -1,10 +1,7 @@
 package loop
 
 import (
-	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"testing"
 
 	"github.com/ziad/cpra/internal/episode"
@@ -39,17 +36,7 @@ func TestKeptStatesLetGoOnceClaimed(t *testing.T) {
 		m.State.Start = int64(1_000 + i)
 		st.kv = append(st.kv, [2][]byte{persist.MonitorKey(fmt.Sprintf("m%d", i)), persist.AppendMonitor(nil, &m)})
 	}
-	e, err := New(Config{
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Store:  st,
-		Errors: Errors{
-			NotFound: errors.New("not found"), Duplicate: errors.New("duplicate"),
-			Monitor: func(m, f string, err error) error { return fmt.Errorf("%s: %s: %w", m, f, err) },
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := newEngineWith(t, Config{Store: st})
 	if got := len(e.keep.states); got != n {
 		t.Fatalf("%d kept states loaded, want %d", got, n)
 	}

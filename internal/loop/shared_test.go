@@ -20,14 +20,18 @@ import (
 // once, on the caller's goroutine.
 func newEngine(t *testing.T, def alert.Notifier) *Engine {
 	t.Helper()
-	e, err := New(Config{
-		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Notifier: def,
-		Errors: Errors{
-			NotFound: errors.New("not found"), Duplicate: errors.New("duplicate"),
-			Monitor: func(m, f string, err error) error { return fmt.Errorf("%s: %s: %w", m, f, err) },
-		},
-	})
+	return newEngineWith(t, Config{Notifier: def})
+}
+
+// newEngineWith is newEngine with cfg, its logger and errors filled in.
+func newEngineWith(t *testing.T, cfg Config) *Engine {
+	t.Helper()
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	cfg.Errors = Errors{
+		NotFound: errors.New("not found"), Duplicate: errors.New("duplicate"),
+		Monitor: func(m, f string, err error) error { return fmt.Errorf("%s: %s: %w", m, f, err) },
+	}
+	e, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
