@@ -792,12 +792,7 @@ func (it *item) httpCheck(cfg *node, path string) pulse.Checker {
 		opts = append(opts, o)
 	}
 	ck, err := pulse.HTTP(rawURL, opts...)
-	if err != nil {
-		return it.finish(nil, err, cfg, path, &cm)
-	}
-	// The value, not the pointer: a Checker holds it without a heap
-	// object of its own (8 bytes a monitor).
-	return it.finish(*ck, nil, cfg, path, &cm)
+	return it.finish(ck, err, cfg, path, &cm)
 }
 
 // checkURLProblem says what is wrong with a check's URL, or "" when it is

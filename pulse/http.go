@@ -254,14 +254,8 @@ func HTTP(rawURL string, opts ...HTTPOption) (*HTTPChecker, error) {
 	cl := sharedClients(transportKey{roots: s.rootCAs, insecure: s.insecure, serverName: s.serverName})
 	if s.method == "" && s.header == nil && s.body == nil && s.status == nil &&
 		s.bodyContains == "" && re == nil && !s.hasJSON && s.timeout == 0 && s.maxLatency == 0 {
-		if c, ok := cl.plainChecker(rawURL, s.noRedirects); ok {
-			return &c, nil
-		}
-		p := cl.plain
-		if s.noRedirects {
-			p = cl.plainNoFollow
-		}
-		return &HTTPChecker{r: unsafe.Pointer(&httpRec{p: p, rest: strings.Clone(rawURL)})}, nil
+		c := cl.plainChecker(rawURL, s.noRedirects)
+		return &c, nil
 	}
 	h := &httpRec{rest: keepText(rawURL)}
 	client := cl.follow

@@ -72,26 +72,21 @@ var pool struct {
 // its checkers keep their whole URL.
 const maxBases = 4096
 
-// plainChecker returns the checker of a plain GET of rawURL: a record in
-// shared blocks holding its profile's number and what it keeps of the URL
-// (its path, with the profile of its scheme and host, when the URL is
-// plain, see package plainurl; otherwise all of it). It reports false when
-// no record can hold it (a URL longer than a block keeps, or more profiles
-// than a record can number), and the caller builds the checker on the heap.
-func (c *clients) plainChecker(rawURL string, noRedirects bool) (HTTPChecker, bool) {
-	whole := c.plain
+// plainChecker returns the checker of a plain GET of rawURL. It keeps what
+// it needs of the URL: its path, with the profile of its scheme and host,
+// when the URL is plain (see package plainurl); otherwise all of it, with
+// the client's profile. That goes in a record in shared blocks, naming the
+// profile by its number, or, when no record can hold it (a URL longer than
+// a block keeps, more profiles than a record can number), on the heap.
+func (c *clients) plainChecker(rawURL string, noRedirects bool) HTTPChecker {
+	i, whole := 0, c.plain
 	if noRedirects {
-		whole = c.plainNoFollow
+		i, whole = 1, c.plainNoFollow
 	}
 	pool.Lock()
 	defer pool.Unlock()
-	base, path, ok := plainurl.Split(rawURL)
 	p, kept := whole, rawURL
-	if ok {
-		i := 0
-		if noRedirects {
-			i = 1
-		}
+	if base, path, ok := plainurl.Split(rawURL); ok {
 		switch b := c.bases[i][base]; {
 		case b != nil:
 			p, kept = b, path
@@ -107,7 +102,7 @@ func (c *clients) plainChecker(rawURL string, noRedirects bool) (HTTPChecker, bo
 	}
 	num := pool.nums[p]
 	if num == 0 || len(kept) > maxKept {
-		return HTTPChecker{}, false
+		return HTTPChecker{r: unsafe.Pointer(&httpRec{p: p, rest: pool.text.Clone(kept)})}
 	}
 	var rec [recHead + maxKept]byte
 	rec[0] = recPlain
@@ -115,7 +110,7 @@ func (c *clients) plainChecker(rawURL string, noRedirects bool) (HTTPChecker, bo
 	rec[4], rec[5] = byte(len(kept)), byte(len(kept)>>8)
 	n := recHead + copy(rec[recHead:], kept)
 	r := pool.text.Clone(unsafe.String(&rec[0], n))
-	return HTTPChecker{r: unsafe.Pointer(unsafe.StringData(r))}, true
+	return HTTPChecker{r: unsafe.Pointer(unsafe.StringData(r))}
 }
 
 // A plain checker's record: recPlain, the profile's number (3 bytes) and
