@@ -636,3 +636,71 @@ func TestLateClearsWhenCaughtUp(t *testing.T) {
 		shutdown(t, e)
 	})
 }
+
+// namedErr is a check of a value type: it fails with its own message.
+type namedErr struct{ msg string }
+
+func (c namedErr) Check(context.Context) error { return errors.New(c.msg) }
+
+// Monitors with the same settings but checks of different types each run
+// their own check, also when the monitors of one type are all removed and
+// others take their place.
+func TestChecksOfDifferentTypesWithTheSameRules(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e, _ := cpra.New()
+		counters := make([]*counter, 20)
+		var first []cpra.ID
+		for i := range counters {
+			counters[i] = &counter{}
+			id, err := e.Add(cpra.Monitor{Name: fmt.Sprintf("count-%d", i), Interval: time.Second, Check: counters[i]})
+			if err != nil {
+				t.Fatal(err)
+			}
+			first = append(first, id)
+			if _, err := e.Add(cpra.Monitor{Name: fmt.Sprintf("func-%d", i), Interval: time.Second, Check: pulse.CheckerFunc(failing)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		e.Start(context.Background())
+		time.Sleep(3 * time.Second)
+		for _, id := range first {
+			if err := e.Remove(id); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var named []cpra.ID
+		for i := range 20 {
+			id, err := e.Add(cpra.Monitor{Name: fmt.Sprintf("named-%d", i), Interval: time.Second, Check: namedErr{fmt.Sprintf("named %d failed", i)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			named = append(named, id)
+		}
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		for i, c := range counters {
+			if n := c.n.Load(); n < 2 || n > 4 {
+				t.Errorf("count-%d checked %d times in its 3 s, want 2 to 4", i, n)
+			}
+		}
+		for i, id := range named {
+			st, err := e.Status(id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := fmt.Sprintf("named %d failed", i); st.LastError == nil || !strings.Contains(st.LastError.Error(), want) {
+				t.Errorf("named-%d: last error %v, want %q", i, st.LastError, want)
+			}
+		}
+		for i := range 20 {
+			id, ok := e.Lookup(fmt.Sprintf("func-%d", i))
+			if !ok {
+				t.Fatalf("func-%d is gone", i)
+			}
+			if st, _ := e.Status(id); st.LastError == nil || !strings.Contains(st.LastError.Error(), "connection refused") {
+				t.Errorf("func-%d: last error %v, want connection refused", i, st.LastError)
+			}
+		}
+		shutdown(t, e)
+	})
+}

@@ -1,18 +1,51 @@
 package ecs
 
 import (
+	"unsafe"
+
 	"github.com/ziad/cpra/internal/episode"
 	"github.com/ziad/cpra/intervene"
 	"github.com/ziad/cpra/pulse"
 )
 
-// Probe is a monitor's check and where its name is. The name is the
-// string the monitor was created with, shared, not copied: Probe keeps a
-// pointer to its bytes and [Health] their count, which saves the 8 bytes
-// of a string's length in every monitor. [Store.Name] reads it.
+// Probe is a monitor's check and where its name is, 16 bytes.
+//
+// The check is kept as half of an interface value: its value word. The
+// other half, its type, is the same for every monitor of a fleet of HTTP
+// checks, so the engine keeps it once in the monitor's rules, which name it
+// by [Kind], and [Probe.Checker] puts the two halves back together. That
+// saves 8 bytes in every monitor.
+//
+// The name is the string the monitor was created with, shared, not
+// copied: Probe keeps a pointer to its bytes and [Health] their count,
+// which saves the 8 bytes of a string's length in every monitor.
+// [Store.Name] reads it.
 type Probe struct {
-	Check pulse.Checker
-	name  *byte // the name's first byte
+	check unsafe.Pointer // the value word of the monitor's pulse.Checker
+	name  *byte          // the name's first byte
+}
+
+// Kind is the dynamic type of a [pulse.Checker]: the type word of the
+// interface value. Kinds compare equal when the checkers' types are the
+// same; the zero Kind is that of the nil checker.
+type Kind struct{ tab unsafe.Pointer }
+
+// checkWords is the layout of a non-empty interface value: its type word
+// (the runtime's table of the type's methods) and its value word (a
+// pointer to the value, or the value itself when it is one pointer).
+type checkWords struct{ tab, data unsafe.Pointer }
+
+// KindOf returns the dynamic type of c.
+func KindOf(c pulse.Checker) Kind {
+	return Kind{(*checkWords)(unsafe.Pointer(&c)).tab}
+}
+
+// Checker returns the monitor's check, whose type is k: the Kind of the
+// checker the monitor was created with.
+func (p *Probe) Checker(k Kind) pulse.Checker {
+	var c pulse.Checker
+	*(*checkWords)(unsafe.Pointer(&c)) = checkWords{k.tab, p.check}
+	return c
 }
 
 // Schedule says when a monitor's next check is due. Times are engine ticks:

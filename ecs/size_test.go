@@ -12,7 +12,7 @@ func TestComponentSizes(t *testing.T) {
 		name       string
 		got, limit uintptr
 	}{
-		{"Probe", unsafe.Sizeof(Probe{}), 24},
+		{"Probe", unsafe.Sizeof(Probe{}), 16},
 		{"Schedule", unsafe.Sizeof(Schedule{}), 8},
 		{"Health", unsafe.Sizeof(Health{}), 24},
 		// Those of the features: Ring and Window, Meta and Maint.

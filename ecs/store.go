@@ -195,7 +195,8 @@ const MaxMonitors = 1<<idBits - 2 // ark's IDs start after its two reserved ones
 // wheel at sched.Due, unless the name is taken: then it returns the
 // monitor holding it and false; or unless the store holds MaxMonitors:
 // then it returns the zero entity and false. The monitor keeps name's
-// bytes, which strings never change.
+// bytes, which strings never change, and check's value: the caller keeps
+// its [Kind] (the monitor's rules do) to give to [Probe.Checker].
 func (s *Store) Create(name string, check pulse.Checker, sched Schedule, h Health, opt Optional) (Entity, bool) {
 	taken, file := s.names.reserve(name)
 	if file == nil {
@@ -205,7 +206,7 @@ func (s *Store) Create(name string, check pulse.Checker, sched Schedule, h Healt
 	if s.names.n >= MaxMonitors {
 		return Entity{}, false
 	}
-	p := Probe{Check: check, name: unsafe.StringData(name)}
+	p := Probe{check: (*checkWords)(unsafe.Pointer(&check)).data, name: unsafe.StringData(name)}
 	h.setNameLen(len(name))
 	var e Entity
 	switch {

@@ -414,7 +414,7 @@ func (e *Engine) addMonitor(sp *Spec) (ecs.Entity, error) {
 		return ecs.Entity{}, e.errs.Monitor(sp.Name, "Quorum", fmt.Errorf("%d locations: a quorum above 1 needs a cluster of engines in several locations (WithCluster)", rules.Quorum))
 	}
 	toMs := max(1, (sp.Timeout + time.Millisecond - 1).Milliseconds())
-	idx, ok := e.rules.intern(rules, uint32(min(toMs, math.MaxUint32)))
+	idx, ok := e.rules.intern(rules, uint32(min(toMs, math.MaxUint32)), ecs.KindOf(sp.Check))
 	if !ok {
 		return ecs.Entity{}, e.errs.Monitor(sp.Name, "Name", fmt.Errorf("the engine holds %d distinct rule sets, its maximum", ecs.MaxRules))
 	}

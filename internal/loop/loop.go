@@ -357,7 +357,7 @@ func (e *Engine) dispatchOne(en ecs.Entity, tick int64) {
 	}
 	h.Rules |= ecs.InFlight
 	l := &e.l
-	l.cur.Jobs = append(l.cur.Jobs, pulsepipe.Job{E: en, Check: p.Check, Due: due, Timeout: time.Duration(e.rules.timeout(h)) * time.Millisecond})
+	l.cur.Jobs = append(l.cur.Jobs, pulsepipe.Job{E: en, Check: e.rules.check(p, h), Due: due, Timeout: time.Duration(e.rules.timeout(h)) * time.Millisecond})
 	e.pulse.Sz.Arrive.Arrival(l.nowTime)
 	l.inflight++
 	if len(l.cur.Jobs) == pulsepipe.BatchMax {
