@@ -24,7 +24,7 @@ type (
 
 func (c valueCheck) Check(context.Context) error { return c.err }
 func (c *ptrCheck) Check(context.Context) error  { return c.err }
-func (emptyCheck) Check(context.Context) error    { return errors.New("empty") }
+func (emptyCheck) Check(context.Context) error   { return errors.New("empty") }
 func (c intCheck) Check(context.Context) error {
 	return fmt.Errorf("int %d", int(c))
 }
