@@ -5,9 +5,11 @@
 // # Overview
 //
 // Every monitor is one ark entity. The state every check touches lives in
-// small components that every monitor has ([Probe]: check and name,
-// [Schedule]: when it is due, [Health]: the last result and the monitor's
-// state in its episode machine, 24 bytes). What only some monitors need
+// small components that every monitor has ([Probe]: check and name, 16
+// bytes, [Schedule]: when it is due, [Health]: the last result and the
+// monitor's state in its episode machine, 24 bytes). A Probe keeps its
+// check's value and not its type, which the monitor's rules keep once for
+// the monitors that share them ([Kind], [Probe.Checker]). What only some monitors need
 // lives in components that only they carry: [Plugins] for their own
 // remediator, [Notify] for their own notifier, [Meta] and [Maint] for
 // labels and maintenance, [Ring] and [Window] for a failure window or flap
