@@ -32,6 +32,8 @@ type Store struct {
 	metaFilter  *ark.Filter1[Meta]
 	probeFilter *ark.Filter2[Probe, Health]
 	ids         [10]ark.ID // component IDs for Create: the three every monitor has, the optional ones, then those that go with Meta and Ring
+	tags        [shardBits]ark.ID
+	shards      shards
 
 	names *nameIndex
 	hs    handles
@@ -66,6 +68,8 @@ func NewStore(now int64, capacity int) *Store {
 		Maints:   ark.NewMap[Maint](w),
 		Deps:     ark.NewMap[Deps](w),
 	}
+	s.tags = shardTags(w)
+	s.shards.rows = ShardRows
 	s.metaFilter = ark.NewFilter1[Meta](w)
 	s.probeFilter = ark.NewFilter2[Probe, Health](w)
 	for i, id := range []ark.ID{ark.ComponentID[Probe](w), ark.ComponentID[Schedule](w), ark.ComponentID[Health](w),
@@ -208,21 +212,28 @@ func (s *Store) Create(name string, check pulse.Checker, sched Schedule, h Healt
 	}
 	p := Probe{check: (*checkWords)(unsafe.Pointer(&check)).data, name: unsafe.StringData(name)}
 	h.setNameLen(len(name))
+	mix := mixOf(&opt)
+	shard := s.shards.take(mix)
 	var e Entity
 	switch {
-	case opt.Meta == nil && opt.Ring == nil && opt.Deps == nil && opt.Plugins == nil && opt.Notify == nil:
+	case shard == 0 && mix == 0:
 		e = s.Monitors.NewEntity(&p, &sched, &h)
-	case opt.Meta == nil && opt.Ring == nil && opt.Deps == nil && opt.Notify == nil:
+	case shard == 0 && opt.Meta == nil && opt.Ring == nil && opt.Deps == nil && opt.Notify == nil:
 		e = s.withPlug.NewEntity(&p, &sched, &h, opt.Plugins)
 	default:
-		// Any other mix: create the entity in its final table at once
-		// rather than move it once per component.
-		var buf [len(s.ids)]ark.ID
+		// Any other mix or shard: create the entity in its final table
+		// at once rather than move it once per component.
+		var buf [len(s.ids) + shardBits]ark.ID
 		ids := append(buf[:0], s.ids[:3]...)
 		for i, has := range [7]bool{opt.Plugins != nil, opt.Meta != nil, opt.Ring != nil, opt.Deps != nil, opt.Notify != nil,
 			opt.Meta != nil, opt.Ring != nil} {
 			if has {
 				ids = append(ids, s.ids[3+i])
+			}
+		}
+		for i, id := range s.tags {
+			if shard&(1<<i) != 0 {
+				ids = append(ids, id)
 			}
 		}
 		e = s.World.Unsafe().NewEntity(ids...)
@@ -271,6 +282,7 @@ func (s *Store) Delete(e Entity) {
 	}
 	s.hs.remove(e)
 	s.eps.end(e)
+	s.shards.give(s.placeOf(e))
 	s.World.RemoveEntity(e)
 }
 
