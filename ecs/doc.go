@@ -17,7 +17,11 @@
 // 4-byte indexes into tables of values that many monitors share, which the
 // engine keeps. A failing monitor's open [Episode] is kept apart, by
 // monitor ([Store.Episode]), so that a monitor that fails stays where it
-// is in ark's tables. A
+// is in ark's tables. ark doubles a table when it fills; so that a
+// fleet does not sit in a table up to twice its size, the store puts the
+// monitors of each mix of components in tables of at most [ShardRows],
+// filled one after the other and told apart by tag components that hold
+// nothing. A
 // [Store] keeps the world, a name index and a hierarchical timing [Wheel]
 // that answers "which monitors are due now" in time proportional to the
 // answer, not to the number of monitors. The name
