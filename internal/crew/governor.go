@@ -38,7 +38,10 @@ import "time"
 //     follow the Sizer to its maximum within a period, with a stack and a
 //     connection for each worker, only for the search above to cap it
 //     again a few windows later; by steps, it stops where the rate
-//     stops rising.
+//     stops rising. Until a cap may be tried again (probeEvery after one
+//     that cost work), a step is taken only when the last one brought a
+//     tenth more: otherwise the bound would grow by half again every
+//     window for probeEvery, to hundreds of workers that only wait.
 //
 // Workers waiting on targets that do not answer at all (checks that run
 // to their timeout) complete work in proportion to their number, so they
@@ -122,8 +125,11 @@ func (g *Governor) Observe(now time.Time, done, skipped uint64, live int, waited
 	}
 	g.calm = 0
 	if g.ceiling == 0 {
-		if g.room > 0 && live >= g.room {
-			// The pool reached the step's bound: the next step.
+		gain := g.bestW == 0 || rate > g.best*govGain
+		if g.room > 0 && live >= g.room && (gain || !now.Before(g.retry)) {
+			// The pool reached the step's bound, and the rate rose with
+			// it or a cap may be tried again: the next step. Before a
+			// cap may be tried, nothing but the rate stops the steps.
 			if g.room = g.room*3/2 + 1; g.room >= max {
 				g.room = 0
 			}

@@ -100,20 +100,60 @@ func TestGovernorLiftsACapThatCostsWork(t *testing.T) {
 	if c := r2.window(demand/2, true); c != 20*3/2+1 {
 		t.Fatalf("bound = %d after the rate halved under it twice, want it lifted by a step to %d", c, 20*3/2+1)
 	}
-	// And not tried again at once: the pool grows back, by half again a
-	// window, and for probeEvery is not capped.
+	// And not tried again at once: for probeEvery no cap is set. The pool
+	// grows back by half again while the rate rises with it, and no
+	// further once it stops rising: the workers the targets need are
+	// back, and more would only wait on them.
 	r2.live = 31
-	for i := range int(probeEvery/(2*Period)) - 1 {
+	bound := r2.window(demand, true) // the rate is back: a gain
+	if bound < 31*3/2 {
+		t.Fatalf("bound %d with 31 workers after the rate came back, want room for half again", bound)
+	}
+	r2.live = bound
+	for i := range int(probeEvery/(2*Period)) - 2 {
 		c := r2.window(demand, true)
 		if r2.g.ceiling != 0 {
 			t.Fatalf("window %d after the lift: cap %d, want none for %v", i, c, probeEvery)
 		}
-		if c != 0 && c < r2.live*3/2 {
-			t.Fatalf("window %d after the lift: bound %d with %d workers, want room for half again", i, c, r2.live)
+		if c != bound {
+			t.Fatalf("window %d after the lift: bound %d, want it held at %d while more workers bring nothing", i, c, bound)
 		}
-		if c != 0 {
-			r2.live = c
+	}
+	// Then a cap is tried again.
+	for range 2 {
+		r2.window(demand, true)
+	}
+	if r2.g.ceiling == 0 {
+		t.Fatalf("no cap %v after the lift with the rate flat, want one tried", probeEvery)
+	}
+}
+
+// Workers that bring nothing after a lift do not take the pool to its
+// maximum while no cap may be tried: with the rate noisy but flat, the
+// bound grows only with the rate's new highs, not by half again each
+// window (which in probeEvery would be a thousand times the pool).
+func TestGovernorLiftedBoundFollowsTheRate(t *testing.T) {
+	r := &govRun{now: time.Unix(0, 0), live: 4}
+	r.g.Observe(r.now, 0, 0, r.live, false, false, 2, 4096)
+	r.g.lift(10_000, 4, 4096, r.now.Add(probeEvery))
+	noise := []float64{1.0, 1.3, 0.8, 1.2, 0.7, 1.25, 1.0, 0.9, 1.35, 0.75, 1.1, 1.0, 0.85, 1.2}
+	peak := 0
+	for i := range int(probeEvery / (2 * Period)) {
+		rate := 10_000 * noise[i%len(noise)]
+		c := 0
+		for range 2 {
+			r.now = r.now.Add(Period)
+			r.done += uint64(rate)
+			r.skipped += uint64(rate)
+			c = r.g.Observe(r.now, r.done, r.skipped, r.live, true, false, 2, 4096)
 		}
+		if c > 0 {
+			r.live = c // the sizer asks for more: the pool fills the bound
+		}
+		peak = max(peak, r.live)
+	}
+	if peak > 64 {
+		t.Fatalf("the pool reached %d workers in %v after a lift, the rate flat and noisy, want at most 64", peak, probeEvery)
 	}
 }
 
