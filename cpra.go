@@ -408,6 +408,7 @@ func (e *Engine) Add(m Monitor) (ID, error) {
 		return ID{}, err
 	}
 	en, err := e.l.Add(sp)
+	putSpec(sp)
 	return ID{en}, err
 }
 
@@ -423,6 +424,7 @@ func (e *Engine) Update(id ID, m Monitor) (ID, error) {
 		return ID{}, err
 	}
 	en, err := e.l.Update(id.e, sp)
+	putSpec(sp)
 	return ID{en}, err
 }
 
