@@ -46,14 +46,15 @@ func TestProbeKeepsItsCheck(t *testing.T) {
 		{"int", intCheck(1234567), "int 1234567"},
 		{"func", pulse.CheckerFunc(func(context.Context) error { return errors.New("func") }), "func"},
 	}
-	kinds := make(map[Kind]string)
+	seen := make(map[Kind]string)
+	kinds := make([]Kind, len(cases))
 	ents := make([]Entity, len(cases))
 	for i, c := range cases {
 		k := KindOf(c.check)
-		if prev, ok := kinds[k]; ok {
+		if prev, ok := seen[k]; ok {
 			t.Fatalf("%s and %s have the same Kind", prev, c.name)
 		}
-		kinds[k] = c.name
+		seen[k], kinds[i] = c.name, k
 		e, ok := s.Create(c.name, c.check, Schedule{Due: 1}, Health{}, Optional{})
 		if !ok {
 			t.Fatalf("Create %s failed", c.name)
@@ -73,14 +74,8 @@ func TestProbeKeepsItsCheck(t *testing.T) {
 	runtime.GC()
 	runtime.GC()
 	for i, c := range cases {
-		p := s.Probes.Get(ents[i])
-		var k Kind
-		for kk, n := range kinds {
-			if n == c.name {
-				k = kk
-			}
-		}
-		got := p.Checker(k)
+		k := kinds[i]
+		got := s.Probes.Get(ents[i]).Checker(k)
 		if KindOf(got) != k {
 			t.Errorf("%s: the checker given back has another Kind", c.name)
 		}

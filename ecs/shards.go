@@ -42,8 +42,16 @@ func shardTags(w *ark.World) [shardBits]ark.ID {
 		ark.ComponentID[shard7](w)}
 }
 
-// mixes is the number of mixes of optional components ([Optional]'s five).
-const mixes = 1 << 5
+// optionals is the number of [Optional]'s components; a mix has a bit
+// for each, in the order of [Store]'s ids after the first three.
+const optionals = 5
+
+// mixes is the number of mixes of optional components.
+const mixes = 1 << optionals
+
+// mixPlugins is the mix of a monitor whose only optional component is
+// [Plugins].
+const mixPlugins = 1
 
 // shards counts the monitors of each mix in each shard.
 type shards struct {
@@ -78,7 +86,7 @@ func (x *shards) give(mix uint8, s uint32) {
 // mixOf returns the mix of optional components opt holds.
 func mixOf(opt *Optional) uint8 {
 	var m uint8
-	for i, has := range [5]bool{opt.Plugins != nil, opt.Meta != nil, opt.Ring != nil, opt.Deps != nil, opt.Notify != nil} {
+	for i, has := range [optionals]bool{opt.Plugins != nil, opt.Meta != nil, opt.Ring != nil, opt.Deps != nil, opt.Notify != nil} {
 		if has {
 			m |= 1 << i
 		}
@@ -89,7 +97,7 @@ func mixOf(opt *Optional) uint8 {
 // placeOf returns the mix and the shard of a live monitor.
 func (s *Store) placeOf(e Entity) (mix uint8, shard uint32) {
 	u := s.World.Unsafe()
-	for i, id := range s.ids[3:8] {
+	for i, id := range s.ids[3 : 3+optionals] {
 		if u.HasUnchecked(e, id) {
 			mix |= 1 << i
 		}

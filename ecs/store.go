@@ -218,18 +218,23 @@ func (s *Store) Create(name string, check pulse.Checker, sched Schedule, h Healt
 	switch {
 	case shard == 0 && mix == 0:
 		e = s.Monitors.NewEntity(&p, &sched, &h)
-	case shard == 0 && opt.Meta == nil && opt.Ring == nil && opt.Deps == nil && opt.Notify == nil:
+	case shard == 0 && mix == mixPlugins:
 		e = s.withPlug.NewEntity(&p, &sched, &h, opt.Plugins)
 	default:
 		// Any other mix or shard: create the entity in its final table
 		// at once rather than move it once per component.
 		var buf [len(s.ids) + shardBits]ark.ID
 		ids := append(buf[:0], s.ids[:3]...)
-		for i, has := range [7]bool{opt.Plugins != nil, opt.Meta != nil, opt.Ring != nil, opt.Deps != nil, opt.Notify != nil,
-			opt.Meta != nil, opt.Ring != nil} {
-			if has {
+		for i := range optionals {
+			if mix&(1<<i) != 0 {
 				ids = append(ids, s.ids[3+i])
 			}
+		}
+		if opt.Meta != nil {
+			ids = append(ids, s.ids[3+optionals]) // Maint
+		}
+		if opt.Ring != nil {
+			ids = append(ids, s.ids[4+optionals]) // Window
 		}
 		for i, id := range s.tags {
 			if shard&(1<<i) != 0 {
