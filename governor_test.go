@@ -58,7 +58,17 @@ func TestWorkersCappedWhenTargetsSetThePace(t *testing.T) {
 		e, _ := cpra.New(cpra.WithWorkers(2, 1024))
 		fleet(t, e, 8000, 10*time.Second, tg)
 		e.Start(context.Background())
-		time.Sleep(20 * time.Second) // the ramp, the cap and its descent
+		// The ramp, the cap and its descent. Checks wait from the first
+		// moment, and more workers bring nothing: the pool does not grow
+		// to hundreds before the rate is judged.
+		var ramp int
+		for range 200 {
+			time.Sleep(100 * time.Millisecond)
+			ramp = max(ramp, e.Stats().Pulse.Workers)
+		}
+		if ramp > 100 {
+			t.Errorf("pulse workers reached %d in the first 20s, want at most 100 for a target that takes 4 at once", ramp)
+		}
 		var peak int
 		start := tg.served.Load()
 		for range 40 {

@@ -32,16 +32,22 @@ import "time"
 //   - After three windows not short, or two in a row in which the rate
 //     under a held cap fell below 85 % of the reference (less work, or
 //     slower targets), the cap is lifted.
-//   - A cap lifted while short is lifted by steps: from the count it held,
-//     the pool may grow by half again a window, and no more, until that
-//     bound reaches the pool's maximum. Lifted at once, the pool would
-//     follow the Sizer to its maximum within a period, with a stack and a
-//     connection for each worker, only for the search above to cap it
-//     again a few windows later; by steps, it stops where the rate
-//     stops rising. Until a cap may be tried again (probeEvery after one
-//     that cost work), a step is taken only when the last one brought a
-//     tenth more: otherwise the bound would grow by half again every
-//     window for probeEvery, to hundreds of workers that only wait.
+//   - With no cap, the pool grows by steps: it may have half again the
+//     workers it had when the Governor last started over, or climbFrom,
+//     whichever is more; each window in which the pool fills that bound
+//     and the rate rose a tenth, the bound grows by half again, until it
+//     reaches the pool's maximum. Unbounded, a pool short of workers
+//     gains one every few milliseconds (and the Sizer asks for more as
+//     the targets slow down): hundreds of workers, each with a stack and
+//     a connection, before the first window is judged, for a rate that
+//     more workers do not raise. A step that brings no gain leaves the
+//     pool at half again the workers of the best rate: the search above
+//     caps it there.
+//   - A cap lifted while short is lifted the same way, from the count it
+//     held: lifted at once, the pool would follow the Sizer to its
+//     maximum within a period, only for the search above to cap it again
+//     a few windows later. After a cap that cost work, none is tried
+//     again for probeEvery: the bound grows only while the rate does.
 //
 // Workers waiting on targets that do not answer at all (checks that run
 // to their timeout) complete work in proportion to their number, so they
@@ -60,8 +66,9 @@ type Governor struct {
 	until   time.Time
 	retry   time.Time // no cap is tried before, after one was lifted
 	calm    int
-	low     int // windows in a row the rate did not hold under the cap
-	room    int // with no cap, after a lift: the most workers for now; 0: free
+	low     int  // windows in a row the rate did not hold under the cap
+	room    int  // with no cap: the most workers for now; 0: the pool's maximum
+	lifted  bool // room is the step of a lifted cap
 
 	last          time.Time
 	lastN, lastSk uint64
@@ -86,6 +93,7 @@ const (
 	govCalm    = 3    // windows not short that lift the cap
 	govSkips   = 0.1  // skipped jobs per completion that make a pipeline short
 	probeEvery = 30 * time.Second
+	climbFrom  = 64 // with no cap, workers the pool may have before a step must bring a gain
 )
 
 // Observe takes, once a sizing period, the pipeline's counts of completed
@@ -104,6 +112,7 @@ func (g *Governor) Observe(now time.Time, done, skipped uint64, live int, waited
 		// First, or not sized for a while: nothing was in flight, so
 		// nothing was short.
 		*g = Governor{last: now, lastN: done, lastSk: skipped, primed: true}
+		g.room = startRoom(live, min, max)
 		return 0
 	}
 	if waited {
@@ -120,16 +129,15 @@ func (g *Governor) Observe(now time.Time, done, skipped uint64, live int, waited
 	if !waited && sk < govSkips*n {
 		if g.calm++; g.calm >= govCalm {
 			*g = Governor{last: g.last, lastN: g.lastN, lastSk: g.lastSk, primed: true}
+			g.room = startRoom(live, min, max)
 		}
 		return g.Ceiling()
 	}
 	g.calm = 0
 	if g.ceiling == 0 {
-		gain := g.bestW == 0 || rate > g.best*govGain
-		if g.room > 0 && live >= g.room && (gain || !now.Before(g.retry)) {
-			// The pool reached the step's bound, and the rate rose with
-			// it or a cap may be tried again: the next step. Before a
-			// cap may be tried, nothing but the rate stops the steps.
+		if g.room > 0 && live >= g.room && (g.bestW == 0 || rate > g.best*govGain) {
+			// The pool reached the step's bound and the rate rose with
+			// it: the next step.
 			if g.room = g.room*3/2 + 1; g.room >= max {
 				g.room = 0
 			}
@@ -211,10 +219,20 @@ func (g *Governor) Observe(now time.Time, done, skipped uint64, live int, waited
 // search for a cap again from there; none is tried before retry.
 func (g *Governor) lift(rate float64, live, max int, retry time.Time) {
 	*g = Governor{last: g.last, lastN: g.lastN, lastSk: g.lastSk, primed: true, prev: rate,
-		best: rate, bestW: live, retry: retry}
+		best: rate, bestW: live, retry: retry, lifted: true}
 	if g.room = live*3/2 + 1; g.room >= max {
 		g.room = 0
 	}
+}
+
+// startRoom is the bound of a pool with no cap that has shown no gain yet:
+// half again its live workers, climbFrom, or min, whichever is most; 0
+// when that is the maximum.
+func startRoom(live, lo, hi int) int {
+	if r := max(live*3/2+1, climbFrom, lo); r < hi {
+		return r
+	}
+	return 0
 }
 
 func (g *Governor) lower(min int) {
@@ -229,8 +247,22 @@ func (g *Governor) hold(now time.Time) {
 	g.phase, g.until, g.low = govHold, now.Add(probeEvery), 0
 }
 
-// Ceiling returns the bound Observe last returned, or 0.
+// Ceiling returns the bound Observe last returned, or 0: the cap, or
+// while a cap is lifted by steps, the bound of the current step.
 func (g *Governor) Ceiling() int {
+	if g.ceiling > 0 {
+		return g.ceiling
+	}
+	if g.lifted {
+		return g.room
+	}
+	return 0
+}
+
+// Bound returns the most workers the pipeline may have now, or 0 for its
+// maximum: the Ceiling, or with none, the bound of the pool's current
+// step.
+func (g *Governor) Bound() int {
 	if g.ceiling > 0 {
 		return g.ceiling
 	}

@@ -38,15 +38,25 @@ func newGovRun(live int, slow func(int) bool) *govRun {
 }
 
 // follow runs windows short of workers at rate(live): the pool follows
-// the cap, or grows by half a window when there is none (the sizer asks
-// for more).
+// the cap, or with none grows by half a window (the sizer asks for more)
+// within the Governor's bound.
 func (r *govRun) follow(rate func(int) float64, windows int) {
 	for range windows {
-		if c := r.window(rate(r.live), true); c > 0 {
-			r.live = c
-		} else {
-			r.live += r.live / 2
-		}
+		r.window(rate(r.live), true)
+		r.grow()
+	}
+}
+
+// grow moves the pool as the loop does: to the cap, or with none by half
+// again, within the bound.
+func (r *govRun) grow() {
+	if c := r.g.ceiling; c > 0 {
+		r.live = c
+		return
+	}
+	r.live += r.live / 2
+	if b := r.g.Bound(); b > 0 && r.live > b {
+		r.live = b
 	}
 }
 
@@ -154,6 +164,41 @@ func TestGovernorLiftedBoundFollowsTheRate(t *testing.T) {
 	}
 	if peak > 64 {
 		t.Fatalf("the pool reached %d workers in %v after a lift, the rate flat and noisy, want at most 64", peak, probeEvery)
+	}
+}
+
+// A pool short of workers whose rate does not rise with them does not
+// grow to hundreds before the first window is judged: with no cap, it
+// may have 64 workers, and more only by steps that each brought a gain.
+// Here the loop adds workers as fast as checks wait (two hundred a window
+// when nothing bounds it) and the targets answer the same ten thousand
+// checks a second, give or take 5 %, however many there are.
+func TestGovernorBoundsTheClimb(t *testing.T) {
+	const most = 4096
+	r := &govRun{now: time.Unix(0, 0), live: 2}
+	r.g.Observe(r.now, 0, 0, r.live, true, false, 2, most)
+	noise := []float64{1.0, 1.05, 0.95, 1.02, 0.97, 1.04, 0.96}
+	peak := 0
+	for i := range 40 {
+		rate := 10_000 * noise[i%len(noise)]
+		for range 2 {
+			r.now = r.now.Add(Period)
+			r.done += uint64(rate)
+			r.skipped += uint64(rate)
+			r.g.Observe(r.now, r.done, r.skipped, r.live, true, false, 2, most)
+		}
+		if b := r.g.Bound(); b > 0 {
+			r.live = b
+		} else {
+			r.live = min(r.live+200, most)
+		}
+		peak = max(peak, r.live)
+	}
+	if peak > 64*3/2+1 {
+		t.Fatalf("the pool reached %d workers for a flat rate, want at most %d", peak, 64*3/2+1)
+	}
+	if c := r.g.Ceiling(); c == 0 || c > 8 {
+		t.Fatalf("cap = %d after 40 windows in which 2 workers did as much as %d, want one of at most 8", c, peak)
 	}
 }
 
