@@ -314,10 +314,11 @@ type SizingStats struct {
 	// and lifted once checks stop waiting. A cap that costs checks is
 	// lifted by steps: Ceiling is then the bound of the current step,
 	// half again the workers at the last one, raised each two seconds the
-	// pool reaches it and the check rate rose a tenth, until it reaches
-	// the maximum. A pool with no cap grows by the same steps beyond 64
-	// workers (or half again the workers it had when checks last stopped
-	// waiting); that bound is not a cap, and Ceiling is 0.
+	// pool reaches it with the check rate a tenth above the rate at the
+	// last step, until it reaches the maximum. A pool with no cap grows
+	// by the same steps beyond 64 workers (or half again the workers it
+	// had when checks last stopped waiting); that bound is not a cap,
+	// and Ceiling is 0.
 	Ceiling int
 }
 

@@ -97,25 +97,33 @@ func TestWorkersCappedWhenTargetsSetThePace(t *testing.T) {
 
 // When each check only waits (a slow answer, not a busy server), more
 // workers do get more checks done: the pool grows until the fleet is kept
-// up with, and no ceiling holds it back.
+// up with, and no ceiling or bound holds it back, whether it needs a few
+// more workers than the 64 it may have before it must show a gain, or
+// many times that.
 func TestWorkersNotCappedWhenTheyHelp(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		// 100ms each, no limit: 1000 checks a second need about 100 workers.
-		tg := newTarget(1<<20, 100*time.Millisecond)
-		e, _ := cpra.New(cpra.WithWorkers(2, 512))
-		fleet(t, e, 250, 250*time.Millisecond, tg)
-		e.Start(context.Background())
-		time.Sleep(30 * time.Second)
-		start := tg.served.Load()
-		time.Sleep(20 * time.Second)
-		rate := float64(tg.served.Load()-start) / 20
-		st := e.Stats()
-		shutdown(t, e)
-		if rate < 0.95*1000 {
-			t.Errorf("checked %.0f/s, want the fleet's 1000 (workers %d, ceiling %d)", rate, st.Pulse.Workers, st.Pulse.Sizing.Ceiling)
-		}
-		if st.Pulse.Sizing.Ceiling != 0 && st.Pulse.Sizing.Ceiling < 100 {
-			t.Errorf("ceiling %d with checks that need about 100 workers", st.Pulse.Sizing.Ceiling)
-		}
-	})
+	for _, need := range []int{100, 500} {
+		t.Run(fmt.Sprint(need), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				// 100ms each, no limit: need×10 checks a second need
+				// about need workers.
+				tg := newTarget(1<<20, 100*time.Millisecond)
+				e, _ := cpra.New(cpra.WithWorkers(2, 2048))
+				demand := float64(need * 10)
+				fleet(t, e, need*10, time.Second, tg)
+				e.Start(context.Background())
+				time.Sleep(30 * time.Second)
+				start := tg.served.Load()
+				time.Sleep(20 * time.Second)
+				rate := float64(tg.served.Load()-start) / 20
+				st := e.Stats()
+				shutdown(t, e)
+				if rate < 0.95*demand {
+					t.Errorf("checked %.0f/s, want the fleet's %.0f (workers %d, ceiling %d)", rate, demand, st.Pulse.Workers, st.Pulse.Sizing.Ceiling)
+				}
+				if st.Pulse.Sizing.Ceiling != 0 && st.Pulse.Sizing.Ceiling < need {
+					t.Errorf("ceiling %d with checks that need about %d workers", st.Pulse.Sizing.Ceiling, need)
+				}
+			})
+		})
+	}
 }

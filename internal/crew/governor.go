@@ -35,14 +35,16 @@ import "time"
 //   - With no cap, the pool grows by steps: it may have half again the
 //     workers it had when the Governor last started over, or climbFrom,
 //     whichever is more; each window in which the pool fills that bound
-//     and the rate rose a tenth, the bound grows by half again, until it
-//     reaches the pool's maximum. Unbounded, a pool short of workers
-//     gains one every few milliseconds (and the Sizer asks for more as
-//     the targets slow down): hundreds of workers, each with a stack and
-//     a connection, before the first window is judged, for a rate that
-//     more workers do not raise. A step that brings no gain leaves the
-//     pool at half again the workers of the best rate: the search above
-//     caps it there.
+//     and the rate is a tenth above the rate when the bound was last
+//     raised, the bound grows by half again, until it reaches the pool's
+//     maximum. Unbounded, a pool short of workers gains one every few
+//     milliseconds (and the Sizer asks for more as the targets slow
+//     down): hundreds of workers, each with a stack and a connection,
+//     before the first window is judged, for a rate that more workers do
+//     not raise. A step that brings no gain leaves the pool at its bound,
+//     which is then half again the workers of the best rate, or close to
+//     the count where the rate stopped rising: the search above caps it
+//     in the first case, the bound holds it in the second.
 //   - A cap lifted while short is lifted the same way, from the count it
 //     held: lifted at once, the pool would follow the Sizer to its
 //     maximum within a period, only for the search above to cap it again
@@ -66,9 +68,10 @@ type Governor struct {
 	until   time.Time
 	retry   time.Time // no cap is tried before, after one was lifted
 	calm    int
-	low     int  // windows in a row the rate did not hold under the cap
-	room    int  // with no cap: the most workers for now; 0: the pool's maximum
-	lifted  bool // room is the step of a lifted cap
+	low     int     // windows in a row the rate did not hold under the cap
+	room    int     // with no cap: the most workers for now; 0: the pool's maximum
+	stepAt  float64 // the rate when room was last raised (or set after a lift)
+	lifted  bool    // room is the step of a lifted cap
 
 	last          time.Time
 	lastN, lastSk uint64
@@ -135,9 +138,14 @@ func (g *Governor) Observe(now time.Time, done, skipped uint64, live int, waited
 	}
 	g.calm = 0
 	if g.ceiling == 0 {
-		if g.room > 0 && live >= g.room && (g.bestW == 0 || rate > g.best*govGain) {
-			// The pool reached the step's bound and the rate rose with
-			// it: the next step.
+		if g.room > 0 && live >= g.room && rate > g.stepAt*govGain {
+			// The pool fills the step's bound and the rate rose a tenth
+			// since the bound was last raised: the next step. (Measured
+			// against the best rate, a gain seen while the pool was
+			// still filling the bound would be spent before it got
+			// there, and the pool would stay at a bound that holds it
+			// back.)
+			g.stepAt = rate
 			if g.room = g.room*3/2 + 1; g.room >= max {
 				g.room = 0
 			}
@@ -219,7 +227,7 @@ func (g *Governor) Observe(now time.Time, done, skipped uint64, live int, waited
 // search for a cap again from there; none is tried before retry.
 func (g *Governor) lift(rate float64, live, max int, retry time.Time) {
 	*g = Governor{last: g.last, lastN: g.lastN, lastSk: g.lastSk, primed: true, prev: rate,
-		best: rate, bestW: live, retry: retry, lifted: true}
+		best: rate, bestW: live, retry: retry, lifted: true, stepAt: rate}
 	if g.room = live*3/2 + 1; g.room >= max {
 		g.room = 0
 	}

@@ -202,6 +202,33 @@ func TestGovernorBoundsTheClimb(t *testing.T) {
 	}
 }
 
+// A pool whose workers each add work climbs past its bound however it
+// fills it: here the loop adds forty workers a window, so that most of a
+// step's gain shows before the pool reaches the bound and the last few
+// workers bring only a little more.
+func TestGovernorClimbsWhileWorkersHelp(t *testing.T) {
+	const most = 4096
+	r := &govRun{now: time.Unix(0, 0), live: 2}
+	r.g.Observe(r.now, 0, 0, r.live, true, false, 2, most)
+	for range 60 {
+		rate := float64(r.live) * 10
+		for range 2 {
+			r.now = r.now.Add(Period)
+			r.done += uint64(rate)
+			r.skipped += uint64(rate)
+			r.g.Observe(r.now, r.done, r.skipped, r.live, true, false, 2, most)
+		}
+		r.live += 40
+		if b := r.g.Bound(); b > 0 && r.live > b {
+			r.live = b
+		}
+	}
+	if r.live < 1000 {
+		t.Fatalf("the pool has %d workers after 60 windows in which each worker added work (bound %d, cap %d), want more than 1000",
+			r.live, r.g.Bound(), r.g.ceiling)
+	}
+}
+
 // A lifted cap does not let the pool jump to its maximum: it grows by
 // half again each window it fills its bound, for as long as it needs to.
 func TestGovernorLiftsByStepsUpToTheMaximum(t *testing.T) {
