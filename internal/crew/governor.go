@@ -102,9 +102,9 @@ const (
 // Observe takes, once a sizing period, the pipeline's counts of completed
 // and of skipped jobs (counters that only grow), its live workers, whether
 // jobs waited with no worker idle, whether jobs start later than the
-// response-time goal allows, and its bounds; and returns the most workers
-// the pipeline may have, or 0 for no bound: its cap, or while a cap is
-// lifted by steps, the bound of the current step.
+// response-time goal allows, and its bounds; and returns its Ceiling: the
+// cap, or while a cap is lifted by steps, the bound of the current step,
+// or 0. The most workers the pipeline may have is [Governor.Bound].
 //
 // slow guards the goal: if jobs started within it when a cap was set, a
 // cap under which they no longer do is treated as one that costs work.

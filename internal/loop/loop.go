@@ -440,7 +440,7 @@ func (e *Engine) staff(now int64) {
 }
 
 // pulseMax is the most pulse workers the loop keeps: the pool's maximum,
-// or less while the governor caps it.
+// or less while the governor caps or bounds it.
 func (e *Engine) pulseMax() int {
 	if c := e.l.gov.Bound(); c > 0 && c < e.cfg.MaxWorkers {
 		return c
