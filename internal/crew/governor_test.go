@@ -299,3 +299,25 @@ func TestGovernorKeepsTheGoal(t *testing.T) {
 		t.Fatalf("cap = %d, want none or at least 8, where checks start within the goal", c)
 	}
 }
+
+// The bound of a pool with no cap never holds it below its minimum, and
+// is none when the pool's maximum is within it.
+func TestGovernorBoundWithinTheWorkers(t *testing.T) {
+	for _, c := range []struct{ live, min, max, want int }{
+		{2, 2, 1024, 64},    // climbFrom
+		{100, 2, 1024, 151}, // half again the live workers
+		{2, 200, 1024, 200}, // the minimum
+		{2, 2, 64, 0},       // the maximum is within climbFrom: none
+		{700, 2, 1024, 0},   // half again is beyond the maximum: none
+		{2, 1000, 1000, 0},  // a fixed pool: none
+	} {
+		var g Governor
+		g.Observe(time.Unix(0, 0), 0, 0, c.live, false, false, c.min, c.max)
+		if b := g.Bound(); b != c.want {
+			t.Errorf("live %d, workers %d..%d: bound %d, want %d", c.live, c.min, c.max, b, c.want)
+		}
+		if g.Ceiling() != 0 {
+			t.Errorf("live %d, workers %d..%d: Ceiling %d before any cap, want 0", c.live, c.min, c.max, g.Ceiling())
+		}
+	}
+}
