@@ -44,7 +44,11 @@ import "time"
 //     not raise. A step that brings no gain leaves the pool at its bound,
 //     which is then half again the workers of the best rate, or close to
 //     the count where the rate stopped rising: the search above caps it
-//     in the first case, the bound holds it in the second.
+//     in the first case, the bound holds it in the second. A window in
+//     which the workers completed fewer checks a second than there are
+//     workers (checks that take seconds, or hang to their timeout) does
+//     not refuse a step: what more workers bring shows only a check's
+//     duration after they came, later than the window.
 //   - A cap lifted while short is lifted the same way, from the count it
 //     held: lifted at once, the pool would follow the Sizer to its
 //     maximum within a period, only for the search above to cap it again
@@ -138,7 +142,12 @@ func (g *Governor) Observe(now time.Time, done, skipped uint64, live int, waited
 	}
 	g.calm = 0
 	if g.ceiling == 0 {
-		if g.room > 0 && live >= g.room && rate > g.stepAt*govGain {
+		// Checks that take longer than a second (the workers completed
+		// fewer than one each a second) show what more workers bring
+		// only later than the window: such a window cannot refuse a
+		// step.
+		blind := rate < float64(live)
+		if g.room > 0 && live >= g.room && (blind || rate > g.stepAt*govGain) {
 			// The pool fills the step's bound and the rate rose a tenth
 			// since the bound was last raised: the next step. (Measured
 			// against the best rate, a gain seen while the pool was
