@@ -154,10 +154,7 @@ func (g *Governor) Observe(now time.Time, done, skipped uint64, live int, waited
 			// still filling the bound would be spent before it got
 			// there, and the pool would stay at a bound that holds it
 			// back.)
-			g.stepAt = rate
-			if g.room = g.room*3/2 + 1; g.room >= max {
-				g.room = 0
-			}
+			g.stepAt, g.room = rate, nextRoom(g.room, max)
 		}
 		switch {
 		case g.bestW == 0 || rate > g.best*govGain:
@@ -237,9 +234,16 @@ func (g *Governor) Observe(now time.Time, done, skipped uint64, live int, waited
 func (g *Governor) lift(rate float64, live, max int, retry time.Time) {
 	*g = Governor{last: g.last, lastN: g.lastN, lastSk: g.lastSk, primed: true, prev: rate,
 		best: rate, bestW: live, retry: retry, lifted: true, stepAt: rate}
-	if g.room = live*3/2 + 1; g.room >= max {
-		g.room = 0
+	g.room = nextRoom(live, max)
+}
+
+// nextRoom is the bound of the step after one of n workers: half again n,
+// or 0 (none) once that reaches max.
+func nextRoom(n, max int) int {
+	if n = n*3/2 + 1; n < max {
+		return n
 	}
+	return 0
 }
 
 // startRoom is the bound of a pool with no cap that has shown no gain yet:

@@ -174,23 +174,15 @@ func TestGovernorLiftedBoundFollowsTheRate(t *testing.T) {
 // when nothing bounds it) and the targets answer the same ten thousand
 // checks a second, give or take 5 %, however many there are.
 func TestGovernorBoundsTheClimb(t *testing.T) {
-	const most = 4096
-	r := &govRun{now: time.Unix(0, 0), live: 2}
-	r.g.Observe(r.now, 0, 0, r.live, true, false, 2, most)
+	r := newGovRun(2, nil)
 	noise := []float64{1.0, 1.05, 0.95, 1.02, 0.97, 1.04, 0.96}
 	peak := 0
 	for i := range 40 {
-		rate := 10_000 * noise[i%len(noise)]
-		for range 2 {
-			r.now = r.now.Add(Period)
-			r.done += uint64(rate)
-			r.skipped += uint64(rate)
-			r.g.Observe(r.now, r.done, r.skipped, r.live, true, false, 2, most)
-		}
+		r.window(10_000*noise[i%len(noise)], true)
 		if b := r.g.Bound(); b > 0 {
 			r.live = b
 		} else {
-			r.live = min(r.live+200, most)
+			r.live += 200
 		}
 		peak = max(peak, r.live)
 	}
@@ -207,17 +199,9 @@ func TestGovernorBoundsTheClimb(t *testing.T) {
 // step's gain shows before the pool reaches the bound and the last few
 // workers bring only a little more.
 func TestGovernorClimbsWhileWorkersHelp(t *testing.T) {
-	const most = 4096
-	r := &govRun{now: time.Unix(0, 0), live: 2}
-	r.g.Observe(r.now, 0, 0, r.live, true, false, 2, most)
+	r := newGovRun(2, nil)
 	for range 60 {
-		rate := float64(r.live) * 10
-		for range 2 {
-			r.now = r.now.Add(Period)
-			r.done += uint64(rate)
-			r.skipped += uint64(rate)
-			r.g.Observe(r.now, r.done, r.skipped, r.live, true, false, 2, most)
-		}
+		r.window(float64(r.live)*10, true)
 		r.live += 40
 		if b := r.g.Bound(); b > 0 && r.live > b {
 			r.live = b
