@@ -307,7 +307,10 @@ func WithNotifyConcurrency(perNotifier, total int) Option {
 
 // WithAlertBacklog bounds the alerts waiting for a notifier that is behind:
 // at most perMonitor per monitor (default 32) and at most memory bytes of
-// them in all (default 64 MiB, about a million waiting alerts). A monitor
+// them in all (default 64 MiB, about 700,000 waiting alerts). Each waiting
+// alert is counted as 96 bytes, no less than it takes on the heap when it
+// is its monitor's only one (77 bytes) or waits with one other (a red and
+// its green, 95 bytes each); in a longer lane it takes less. A monitor
 // over its bound has its waiting alerts collapsed, keeping its latest
 // state: reminders and cyans that a later one makes moot are dropped, and
 // whole episodes that wait from their first alert to their green become

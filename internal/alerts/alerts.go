@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -22,25 +23,39 @@ import (
 
 // Pending is a raised alert waiting in a lane (or, packed in an item, in
 // its sink's queue): all of it but its monitor's name and labels, which
-// are read when it is sent. It is 56 bytes, and the backlog's memory
-// bound counts that much for each waiting alert.
+// are read when it is sent. It is 48 bytes.
+//
+// A lane's place in a group is a Pending too: its Err is the *group,
+// which no check's error can be (the type is this package's own).
 type Pending struct {
 	Err     error
 	Start   int64 // its episode (Unix ms); 0 for none
 	At      int64 // Unix ms when it was raised
 	Code    alert.Code
 	Flap    alert.Flap
+	Ends    bool // it ends its episode (a green, or the gray of a removal)
 	Repeat  uint16
 	Attempt uint16
 	Fails   uint16
 	Skipped uint16 // episodes it stands for beyond its own
 	Seq     uint16 // its number among the alerts sent in its episode
-	Ends    bool   // it ends its episode (a green, or the gray of a removal)
-	group   *group // set on a lane's place in a group
 }
 
-// pendingSize is what a waiting alert costs in a lane.
-const pendingSize = int64(unsafe.Sizeof(Pending{}))
+// place returns the group of a lane's place in a group, or nil for an
+// alert.
+func (a *Pending) place() *group {
+	g, _ := a.Err.(*group)
+	return g
+}
+
+// waitCost is what the backlog's memory bound counts for each waiting
+// alert: at least what one takes on the heap when it is its monitor's
+// only one (its item in its sink's queue and its slot in Path.single,
+// about 77 bytes) or waits with one other (a red and its green: the red's
+// item, the lane, the green's place and the lane's slot, about 190 bytes
+// for both); an alert in a longer lane takes less (its 48-byte place,
+// and its share of the lane).
+const waitCost = 96
 
 // Config is what the alert path needs from the engine.
 type Config struct {
@@ -117,9 +132,9 @@ type Path struct {
 	base context.Context
 	ctr  *Counters
 
-	lanes    map[ecs.Entity]*lane
-	single   map[ecs.Entity]*item // monitors whose one alert on the way waits in their sink's queue, with no lane
-	gone     map[*lane]goneInfo   // lanes of removed monitors with alerts on the way
+	lanes    table[lane, *lane]
+	single   table[item, *item] // monitors whose one alert on the way waits in their sink's queue, with no lane
+	gone     map[*lane]goneInfo // lanes of removed monitors with alerts on the way
 	sinks    map[any]*sink
 	sinkList []*sink  // sinks by index, for the items that name theirs
 	freeIdx  []uint32 // indexes of dropped sinks, for new ones
@@ -143,15 +158,28 @@ type Path struct {
 // lane keeps one monitor's alerts in order, when it has more than one
 // on the way (one in flight, or more than one waiting), is in a group or
 // was removed. A monitor with a single alert waiting has none: its alert
-// waits in its sink's queue (see item). It is kept small (64 bytes).
+// waits in its sink's queue (see item). A lane given to such a monitor
+// when it raises another leaves that first alert where it is, as its
+// head, until it is sent or the lane is collapsed: a red and its green
+// waiting cost the red's item, the lane and one place. It is kept small
+// (64 bytes).
 type lane struct {
 	en   ecs.Entity
-	sink *sink
 	q    []Pending
+	head *item  // its first alert, still waiting alone in its sink's queue; nil once sent or claimed
 	top  uint64 // the newest group the lane has been in
 	sent int64  // the episode of the last alert handed to the notifier
+	sink uint32 // its sink's index in Path.sinkList
 	busy bool   // its head is in flight, in a sink's queue, or in a forming group
 	gone bool   // its monitor was removed: its name and labels are in Path.gone
+}
+
+// waiting is the number of the lane's alerts waiting, its head included.
+func (l *lane) waiting() int {
+	if l.head != nil {
+		return len(l.q) + 1
+	}
+	return len(l.q)
 }
 
 // goneInfo is what a removed monitor's lane still needs to send its alerts.
@@ -183,6 +211,10 @@ type group struct {
 	members []*lane
 	alerts  []Pending
 }
+
+// Error makes a group fit in a Pending's Err, for a lane's place in it;
+// a place is never sent or reported, so this is never read.
+func (g *group) Error() string { return "alert group" }
 
 type groupKey struct {
 	sink  any
@@ -223,8 +255,6 @@ func (p *Path) keep(j *job) bool {
 func New(cfg Config, base context.Context, ctr *Counters) *Path {
 	return &Path{
 		cfg: cfg, base: base, ctr: ctr,
-		lanes:  make(map[ecs.Entity]*lane),
-		single: make(map[ecs.Entity]*item),
 		sinks:  make(map[any]*sink),
 		jobs:   make(map[*job]struct{}),
 		groups: make(map[groupKey]*group),
@@ -249,28 +279,28 @@ func (p *Path) Raise(en ecs.Entity, n alert.Notifier, own bool, a Pending, label
 		name, _ := p.cfg.Info(en)
 		p.cfg.Raised(alertFor(name, labels, &a))
 	}
-	l := p.lanes[en]
+	l := p.lanes.get(en)
 	if l == nil {
-		if it := p.single[en]; it != nil {
-			l = p.promote(en, it)
+		if it := p.single.get(en); it != nil {
+			l = p.adopt(en, it)
 		} else {
 			s := p.sinkFor(en, n, own)
 			if !p.grouping(s, en, labels) {
 				p.raiseAlone(en, s, &a)
 				return
 			}
-			l = &lane{en: en, sink: s}
-			p.lanes[en] = l
+			l = &lane{en: en, sink: s.idx}
+			p.lanes.put(l)
 		}
 	}
-	if p.grouping(l.sink, en, labels) {
-		if p.join(l, groupKey{l.sink.key, labels[p.cfg.GroupBy], a.Code, a.Flap}, a) {
+	if s := p.sinkList[l.sink]; p.grouping(s, en, labels) {
+		if p.join(l, groupKey{s.key, labels[p.cfg.GroupBy], a.Code, a.Flap}, a) {
 			return
 		}
 	}
-	if p.bytes+pendingSize > p.cfg.Memory {
+	if p.bytes+waitCost > p.cfg.Memory {
 		p.shrink(l)
-		if p.bytes+pendingSize > p.cfg.Memory {
+		if p.bytes+waitCost > p.cfg.Memory {
 			name, labels := p.info(l)
 			p.deadLetter(name, labels, a, ErrBacklog)
 			p.forget(l)
@@ -278,7 +308,7 @@ func (p *Path) Raise(en ecs.Entity, n alert.Notifier, own bool, a Pending, label
 		}
 	}
 	p.push(l, a)
-	if len(l.q) > p.cfg.PerMonitor {
+	if l.waiting() > p.cfg.PerMonitor {
 		p.collapse(l)
 	}
 	if !l.busy {
@@ -322,37 +352,47 @@ func (p *Path) grouping(s *sink, en ecs.Entity, labels map[string]string) bool {
 // raiseAlone queues the alert of a monitor with nothing else on the way:
 // it waits in its sink's queue itself, with no lane.
 func (p *Path) raiseAlone(en ecs.Entity, s *sink, a *Pending) {
-	if p.bytes+pendingSize > p.cfg.Memory {
+	if p.bytes+waitCost > p.cfg.Memory {
 		p.shrink(nil)
-		if p.bytes+pendingSize > p.cfg.Memory {
+		if p.bytes+waitCost > p.cfg.Memory {
 			name, labels := p.cfg.Info(en)
 			p.deadLetter(name, labels, *a, ErrBacklog)
 			p.dropSink(s)
 			return
 		}
 	}
-	p.bytes += pendingSize
+	p.bytes += waitCost
 	p.queued++
-	p.single[en] = s.ready[readyOf(urgent(a.Code, a.Flap))].push(newItem(en, s, a))
+	p.single.put(s.ready[readyOf(urgent(a.Code, a.Flap))].push(newItem(en, s, a)))
 	p.pump(s)
 	p.gauges()
 }
 
-// promote gives a monitor whose one alert waits in its sink's queue a
-// lane: the alert moves to the lane, whose place in the queue it takes.
-func (p *Path) promote(en ecs.Entity, it *item) *lane {
-	delete(p.single, en)
-	l := &lane{en: en, sink: p.sinkList[it.sink], busy: true}
-	l.q = make([]Pending, 1, 2)
-	l.q[0] = it.pending()
-	*it = item{v: l}
-	p.lanes[en] = l
+// adopt gives a monitor whose one alert waits alone in its sink's queue
+// a lane, with that alert as its head: the alert stays in the queue.
+func (p *Path) adopt(en ecs.Entity, it *item) *lane {
+	p.single.del(en)
+	l := &lane{en: en, head: it, sink: it.sink, busy: true}
+	p.lanes.put(l)
 	return l
+}
+
+// claim moves a lane's head from its sink's queue into the lane, whose
+// place in the queue it takes: all the lane's waiting alerts are then in
+// l.q, where they can be collapsed.
+func (p *Path) claim(l *lane) {
+	it := l.head
+	if it == nil {
+		return
+	}
+	l.head = nil
+	l.q = slices.Insert(l.q, 0, it.pending())
+	*it = item{v: l}
 }
 
 func (p *Path) push(l *lane, a Pending) {
 	l.q = append(l.q, a)
-	p.bytes += pendingSize
+	p.bytes += waitCost
 	p.queued++
 }
 
@@ -364,7 +404,7 @@ func (p *Path) pop(l *lane) Pending {
 	if len(l.q) == 0 {
 		l.q = nil
 	}
-	p.bytes -= pendingSize
+	p.bytes -= waitCost
 	p.queued--
 	return a
 }
@@ -372,9 +412,9 @@ func (p *Path) pop(l *lane) Pending {
 // Removed tells the path that a monitor is gone: its alerts on the way
 // still go out, with the name and labels it had.
 func (p *Path) Removed(en ecs.Entity, name string, labels map[string]string) {
-	l := p.lanes[en]
-	if it := p.single[en]; l == nil && it != nil {
-		l = p.promote(en, it)
+	l := p.lanes.get(en)
+	if it := p.single.get(en); l == nil && it != nil {
+		l = p.adopt(en, it)
 	}
 	if l != nil {
 		if p.gone == nil {
@@ -393,31 +433,34 @@ func (p *Path) schedule(l *lane) {
 		return
 	}
 	l.busy = true
-	if g := l.q[0].group; g != nil {
+	if g := l.q[0].place(); g != nil {
 		p.pop(l)
 		p.release(g)
 		return // the lane now waits for that group
 	}
-	p.enqueue(l.sink, item{v: l}, urgent(l.q[0].Code, l.q[0].Flap))
+	p.enqueue(p.sinkList[l.sink], item{v: l}, urgent(l.q[0].Code, l.q[0].Flap))
 }
 
 // forget drops an idle lane with nothing waiting.
 func (p *Path) forget(l *lane) {
-	if !l.busy && len(l.q) == 0 && p.lanes[l.en] == l {
-		delete(p.lanes, l.en)
+	if !l.busy && len(l.q) == 0 && p.lanes.get(l.en) == l {
+		p.lanes.del(l.en)
 		if l.gone {
 			delete(p.gone, l)
 		}
-		p.dropSink(l.sink)
+		p.dropSink(p.sinkList[l.sink])
 	}
 }
 
 func (p *Path) dropSink(s *sink) {
 	if s.inflight == 0 && s.ready[0].len()+s.ready[1].len() == 0 && p.sinks[s.key] == s {
-		for _, l := range p.lanes {
-			if l.sink == s {
-				return
-			}
+		used := false
+		p.lanes.all(func(l *lane) bool {
+			used = l.sink == s.idx
+			return !used
+		})
+		if used {
+			return
 		}
 		for _, g := range p.groups {
 			if g.sink == s {
@@ -482,7 +525,7 @@ func (p *Path) start(s *sink, it *item) {
 		if len(g.alerts) > 1 {
 			p.ctr.Grouped.Add(uint64(len(g.alerts)))
 		}
-		p.bytes -= pendingSize * int64(len(g.alerts))
+		p.bytes -= waitCost * int64(len(g.alerts))
 		p.queued -= len(g.alerts)
 		for _, m := range g.members {
 			m.sent = -1 // the members' receivers heard of a group
@@ -497,13 +540,20 @@ func (p *Path) start(s *sink, it *item) {
 	default:
 		// A monitor's alert that waited alone: the monitor gets a lane
 		// for as long as the alert is on the way, so that its next
-		// alerts wait behind it.
-		delete(p.single, it.en)
+		// alerts wait behind it; or it has one already, whose head this
+		// alert is.
+		p.single.del(it.en)
 		a := it.pending()
-		p.bytes -= pendingSize
+		p.bytes -= waitCost
 		p.queued--
-		l := &lane{en: it.en, sink: s, busy: true, sent: a.Start}
-		p.lanes[it.en] = l
+		l := p.lanes.get(it.en)
+		if l != nil {
+			l.head = nil
+		} else {
+			l = &lane{en: it.en, sink: s.idx, busy: true}
+			p.lanes.put(l)
+		}
+		l.sent = a.Start
 		j.lane = l
 		j.pend = a
 		j.a = p.alertOf(l, &a)
@@ -645,7 +695,7 @@ func (p *Path) join(l *lane, key groupKey, a Pending) bool {
 	g := p.groups[key]
 	if g == nil {
 		p.groupSeq++ // newer than every group in any lane
-		g = &group{key: key, sink: l.sink, seq: p.groupSeq, due: p.now() + int64(p.cfg.GroupWait), waits: 1}
+		g = &group{key: key, sink: p.sinkList[l.sink], seq: p.groupSeq, due: p.now() + int64(p.cfg.GroupWait), waits: 1}
 		p.groups[key] = g
 		p.groupQ = append(p.groupQ, g)
 	} else if l.top >= g.seq {
@@ -653,14 +703,14 @@ func (p *Path) join(l *lane, key groupKey, a Pending) bool {
 	}
 	g.members = append(g.members, l)
 	g.alerts = append(g.alerts, a)
-	p.bytes += pendingSize
+	p.bytes += waitCost
 	p.queued++
 	l.top = g.seq
 	if !l.busy && len(l.q) == 0 {
 		l.busy = true // the lane waits for the group
 		return true
 	}
-	l.q = append(l.q, Pending{group: g})
+	l.q = append(l.q, Pending{Err: g})
 	g.waits++
 	return true
 }
@@ -706,7 +756,7 @@ func (p *Path) Drain() {
 
 // Idle reports whether nothing waits and nothing is in flight.
 func (p *Path) Idle() bool {
-	return len(p.lanes) == 0 && len(p.single) == 0 && p.inflight == 0 && len(p.groupQ) == 0
+	return p.lanes.len() == 0 && p.single.len() == 0 && p.inflight == 0 && len(p.groupQ) == 0
 }
 
 // Stats returns the deliveries in flight and the alerts waiting.
@@ -756,19 +806,21 @@ func (p *Path) Abandon(grace time.Duration) {
 					}
 				case *lane: // its alerts are in the lane
 				default:
-					left(nil, it.en, it.pending())
+					// A lane whose head this is has the rest.
+					left(p.lanes.get(it.en), it.en, it.pending())
 				}
 			}
 		}
 	}
-	for _, l := range p.lanes {
+	p.lanes.all(func(l *lane) bool {
 		for _, a := range l.q {
-			if a.group == nil {
+			if a.place() == nil {
 				left(l, l.en, a)
 			}
 		}
 		l.q = nil
-	}
+		return true
+	})
 	t := time.NewTimer(grace)
 	defer t.Stop()
 	for len(p.jobs) > 0 {
@@ -790,8 +842,8 @@ func (p *Path) Abandon(grace time.Duration) {
 		}
 	}
 	p.inflight, p.queued, p.bytes = 0, 0, 0
-	clear(p.lanes)
-	clear(p.single)
+	p.lanes.clear()
+	p.single.clear()
 	clear(p.gone)
 	p.gauges()
 }
@@ -1010,14 +1062,17 @@ func (p *Path) SetHooks(settled, folded func(name string, p *Pending)) {
 // Rekey moves a monitor's lane to its new entity, when an update replaced
 // it: its alerts on the way stay in order ahead of the new ones.
 func (p *Path) Rekey(old, new ecs.Entity) {
-	if l := p.lanes[old]; l != nil {
-		delete(p.lanes, old)
+	if l := p.lanes.get(old); l != nil {
+		p.lanes.del(old)
 		l.en = new
-		p.lanes[new] = l
-	} else if it := p.single[old]; it != nil {
-		delete(p.single, old)
+		if l.head != nil {
+			l.head.en = new
+		}
+		p.lanes.put(l)
+	} else if it := p.single.get(old); it != nil {
+		p.single.del(old)
 		it.en = new
-		p.single[new] = it
+		p.single.put(it)
 	}
 }
 

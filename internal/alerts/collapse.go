@@ -7,9 +7,10 @@ import "github.com/ziad/cpra/alert"
 // summary episode. The part of the lane after its first place in a group
 // is left alone.
 func (p *Path) collapse(l *lane) {
+	p.claim(l)
 	end := len(l.q)
 	for i := range l.q {
-		if l.q[i].group != nil {
+		if l.q[i].place() != nil {
 			end = i
 			break
 		}
@@ -43,7 +44,7 @@ func (p *Path) collapse(l *lane) {
 	q = append(append(q, seg...), rest...)
 	l.q = q
 	removed := before - n
-	p.bytes -= pendingSize * int64(removed)
+	p.bytes -= waitCost * int64(removed)
 	p.queued -= removed
 	p.ctr.Collapsed.Add(uint64(removed))
 }
@@ -56,15 +57,16 @@ func (p *Path) shrink(l *lane) {
 		p.collapse(l)
 	}
 	tried := 0
-	for _, o := range p.lanes {
-		if p.bytes+pendingSize <= p.cfg.Memory || tried == 64 {
-			return
+	p.lanes.all(func(o *lane) bool {
+		if p.bytes+waitCost <= p.cfg.Memory || tried == 64 {
+			return false
 		}
-		if o != l && len(o.q) > 2 {
+		if o != l && o.waiting() > 2 {
 			tried++
 			p.collapse(o)
 		}
-	}
+		return true
+	})
 }
 
 // foldRuns drops an alert followed by one that makes it moot: a reminder

@@ -12,8 +12,12 @@
 // A backlog is mostly one alert per monitor, so a monitor whose one
 // alert on the way is waiting has no lane: the alert waits, packed, in
 // its sink's queue itself. The monitor gets a lane when a second alert is
-// raised behind it (the first moves into the lane, which takes its place
-// in the queue), when it is removed, or when its alert goes in flight.
+// raised behind it, when it is removed, or when its alert goes in flight;
+// the first alert stays in the queue as the lane's head until it is sent,
+// or until the lane is collapsed (it then moves into the lane, which takes
+// its place in the queue). Lanes and lone alerts are found by monitor in
+// tables of pointers that shrink as they empty, so that a backlog's
+// memory goes back once it has drained.
 //
 // # Sinks
 //
@@ -36,7 +40,8 @@
 // # Backlog
 //
 // A lane holds at most Config.PerMonitor waiting alerts, and all lanes
-// together at most Config.Memory bytes of them. A lane over its bound is
+// together at most Config.Memory bytes of them, each counted as 96 bytes:
+// no less than one takes on the heap. A lane over its bound is
 // collapsed: runs of repeated alerts in one episode (reminders, cyans)
 // keep their last, and whole episodes that are waiting from their first
 // alert to their green become one summary episode (its first red, or

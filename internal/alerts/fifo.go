@@ -102,11 +102,13 @@ func (f *fifo) push(it item) *item {
 	return p
 }
 
-// pop takes the oldest item; the fifo must not be empty.
+// pop takes the oldest item; the fifo must not be empty. Its place
+// keeps all but its references until it is used again, so that Path.single
+// can still find it by its monitor.
 func (f *fifo) pop() item {
 	p := &f.head.items[f.r]
 	it := *p
-	*p = item{}
+	p.v = nil
 	f.r++
 	f.n--
 	switch {
