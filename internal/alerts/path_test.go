@@ -215,7 +215,9 @@ func TestBehindAloneMoves(t *testing.T) {
 			t.Error("path not idle after every alert was sent")
 		}
 	})
-	t.Run("removed", func(t *testing.T) {
+	// removed sets up a in flight and b's red and green waiting, and
+	// removes b.
+	removed := func(t *testing.T) (*rig, *gated) {
 		n0 := newGated()
 		r := newRig(t, n0, nil)
 		a, b := r.monitor("a"), r.monitor("b")
@@ -224,6 +226,10 @@ func TestBehindAloneMoves(t *testing.T) {
 		r.p.Raise(b, n0, false, green(5), nil)
 		r.p.Removed(b, "b", map[string]string{"team": "db"})
 		delete(r.names, b)
+		return r, n0
+	}
+	t.Run("removed", func(t *testing.T) {
+		r, n0 := removed(t)
 		n0.open()
 		r.drain()
 		if got, want := n0.sent(), []string{"a red", "b red", "b green"}; !slices.Equal(got, want) {
@@ -236,14 +242,7 @@ func TestBehindAloneMoves(t *testing.T) {
 		}
 	})
 	t.Run("removed, abandoned", func(t *testing.T) {
-		n0 := newGated()
-		r := newRig(t, n0, nil)
-		a, b := r.monitor("a"), r.monitor("b")
-		r.p.Raise(a, n0, false, red(1), nil)
-		r.p.Raise(b, n0, false, red(5), nil)
-		r.p.Raise(b, n0, false, green(5), nil)
-		r.p.Removed(b, "b", nil)
-		delete(r.names, b)
+		r, _ := removed(t)
 		r.cancel()
 		r.p.Abandon(time.Minute)
 		// a's call, in flight, may end before the waiting alerts are
