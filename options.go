@@ -308,9 +308,11 @@ func WithNotifyConcurrency(perNotifier, total int) Option {
 // WithAlertBacklog bounds the alerts waiting for a notifier that is behind:
 // at most perMonitor per monitor (default 32) and at most memory bytes of
 // them in all (default 64 MiB, about 700,000 waiting alerts). Each waiting
-// alert is counted as 96 bytes, no less than it takes on the heap when it
-// is its monitor's only one (77 bytes) or waits with one other (a red and
-// its green, 95 bytes each); in a longer lane it takes less. A monitor
+// alert is counted as 96 bytes, about what one takes on the heap: 77 bytes
+// when it is its monitor's only one and 95 each for a red and its green
+// waiting together, the common cases of a notifier that is behind; an
+// alert queued behind one already sent takes 48 to 190 bytes, as its
+// monitor's queue is long or short. A monitor
 // over its bound has its waiting alerts collapsed, keeping its latest
 // state: reminders and cyans that a later one makes moot are dropped, and
 // whole episodes that wait from their first alert to their green become

@@ -49,12 +49,14 @@ func (a *Pending) place() *group {
 }
 
 // waitCost is what the backlog's memory bound counts for each waiting
-// alert: at least what one takes on the heap when it is its monitor's
-// only one (its item in its sink's queue and its slot in Path.single,
-// about 77 bytes) or waits with one other (a red and its green: the red's
-// item, the lane, the green's place and the lane's slot, about 190 bytes
-// for both); an alert in a longer lane takes less (its 48-byte place,
-// and its share of the lane).
+// alert: about what one takes on the heap when it is its monitor's only
+// one (its item in its sink's queue and its slot in Path.single, about 77
+// bytes) or waits with one other (a red and its green: the red's item, the
+// lane, the green's place and the lane's slot, about 190 bytes for both),
+// the common cases of a notifier that is behind. Alerts behind one already
+// sent take their places (48 bytes each, up to twice that as the lane's
+// queue grows) and their share of the lane and of its item in the queue:
+// up to about 190 bytes for the only one.
 const waitCost = 96
 
 // Config is what the alert path needs from the engine.

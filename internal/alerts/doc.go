@@ -41,7 +41,7 @@
 //
 // A lane holds at most Config.PerMonitor waiting alerts, and all lanes
 // together at most Config.Memory bytes of them, each counted as 96 bytes:
-// no less than one takes on the heap. A lane over its bound is
+// about what one takes on the heap (see waitCost). A lane over its bound is
 // collapsed: runs of repeated alerts in one episode (reminders, cyans)
 // keep their last, and whole episodes that are waiting from their first
 // alert to their green become one summary episode (its first red, or
