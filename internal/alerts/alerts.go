@@ -398,16 +398,21 @@ func (p *Path) push(l *lane, a Pending) {
 	p.queued++
 }
 
-// pop takes the head of a lane.
+// pop takes the head of a lane, an alert.
 func (p *Path) pop(l *lane) Pending {
+	p.bytes -= waitCost
+	p.queued--
+	return l.take()
+}
+
+// take takes the first of l.q.
+func (l *lane) take() Pending {
 	a := l.q[0]
 	l.q[0] = Pending{}
 	l.q = l.q[1:]
 	if len(l.q) == 0 {
 		l.q = nil
 	}
-	p.bytes -= waitCost
-	p.queued--
 	return a
 }
 
@@ -436,7 +441,7 @@ func (p *Path) schedule(l *lane) {
 	}
 	l.busy = true
 	if g := l.q[0].place(); g != nil {
-		p.pop(l)
+		l.take() // a place: its alert is counted in the group
 		p.release(g)
 		return // the lane now waits for that group
 	}

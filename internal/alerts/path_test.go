@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"runtime"
 	"slices"
 	"strings"
@@ -102,13 +103,13 @@ func (r *rig) monitor(name string) ecs.Entity {
 }
 
 // drain hands finished deliveries back to the path until nothing waits
-// or is in flight. It fails the test if a minute passes with no delivery
+// or is in flight (by its counts, or by its lanes, queues and groups). It fails the test if a minute passes with no delivery
 // finishing: an alert that waits for nothing is stuck.
 func (r *rig) drain() {
 	r.t.Helper()
 	for {
 		inflight, q := r.p.Stats()
-		if inflight == 0 && q == 0 {
+		if inflight == 0 && q == 0 || r.p.Idle() {
 			return
 		}
 		select {
@@ -187,6 +188,38 @@ func TestQueuedAlertHeap(t *testing.T) {
 			}
 			runtime.KeepAlive(ens)
 		})
+	}
+}
+
+// TestGroupPlaceCounted checks the count of waiting alerts when a
+// monitor's alert joins a group while an earlier alert of it is on the
+// way, so that it waits at a place in the monitor's lane: it is counted
+// once while it waits, and the count is back to none once all are sent.
+func TestGroupPlaceCounted(t *testing.T) {
+	n0 := newGated()
+	r := newRig(t, n0, func(c *Config) { c.GroupBy = "team"; c.GroupWait = time.Hour })
+	a, b := r.monitor("a"), r.monitor("b")
+	team := map[string]string{"team": "db"}
+	r.labels[a], r.labels[b] = team, team
+	r.p.Raise(a, n0, false, red(1), team)
+	r.p.Due(math.MaxInt64)                  // a's red goes, alone in its group, and is held
+	r.p.Raise(a, n0, false, green(1), team) // a place in a's lane, behind the red
+	r.p.Raise(b, n0, false, red(2), team)
+	if _, q := r.p.Stats(); q != 2 || r.p.bytes != 2*waitCost {
+		t.Fatalf("got %d waiting (%d bytes), want 2 (%d bytes)", q, r.p.bytes, 2*waitCost)
+	}
+	r.p.Due(math.MaxInt64)
+	n0.open()
+	r.drain()
+	if _, q := r.p.Stats(); q != 0 || r.p.bytes != 0 {
+		t.Errorf("got %d waiting (%d bytes) once all were sent, want none", q, r.p.bytes)
+	}
+	got := n0.sent()
+	if len(got) != 3 || got[0] != "a red" || !slices.Contains(got, "a green") || !slices.Contains(got, "b red") {
+		t.Errorf("got %q sent, want a's red, then a's green and b's red", got)
+	}
+	if !r.p.Idle() {
+		t.Error("path not idle after every alert was sent")
 	}
 }
 
