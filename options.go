@@ -310,9 +310,9 @@ func WithNotifyConcurrency(perNotifier, total int) Option {
 // them in all (default 64 MiB, about 700,000 waiting alerts). Each waiting
 // alert is counted as 96 bytes, about what one takes on the heap: 77 bytes
 // when it is its monitor's only one and 95 each for a red and its green
-// waiting together, the common cases of a notifier that is behind; an
-// alert queued behind one already sent takes 48 to 190 bytes, as its
-// monitor's queue is long or short. A monitor
+// waiting together, the common cases of a notifier that is behind; one
+// waiting alone behind an alert of its monitor already sent takes 141. A
+// monitor
 // over its bound has its waiting alerts collapsed, keeping its latest
 // state: reminders and cyans that a later one makes moot are dropped, and
 // whole episodes that wait from their first alert to their green become

@@ -53,10 +53,9 @@ func (a *Pending) place() *group {
 // one (its item in its sink's queue and its slot in Path.single, about 77
 // bytes) or waits with one other (a red and its green: the red's item, the
 // lane, the green's place and the lane's slot, about 190 bytes for both),
-// the common cases of a notifier that is behind. Alerts behind one already
-// sent take their places (48 bytes each, up to twice that as the lane's
-// queue grows) and their share of the lane and of its item in the queue:
-// up to about 190 bytes for the only one.
+// the common cases of a notifier that is behind. An alert waiting alone
+// behind one of its monitor's already sent has the lane to itself: about
+// 141 bytes.
 const waitCost = 96
 
 // Config is what the alert path needs from the engine.
@@ -160,15 +159,18 @@ type Path struct {
 // lane keeps one monitor's alerts in order, when it has more than one
 // on the way (one in flight, or more than one waiting), is in a group or
 // was removed. A monitor with a single alert waiting has none: its alert
-// waits in its sink's queue (see item). A lane given to such a monitor
-// when it raises another leaves that first alert where it is, as its
-// head, until it is sent or the lane is collapsed: a red and its green
-// waiting cost the red's item, the lane and one place. It is kept small
+// waits in its sink's queue (see item). A lane's next alert waits there
+// too, as an alert of its own (its head): the first alert of a monitor
+// that raises another stays where it was (adopt), and the next alert of
+// a lane whose head was sent goes there (schedule). The lane holds the
+// alerts behind its head: a red and its green waiting cost the red's
+// item, the lane and one place. Only a collapse moves the head into the
+// lane (claim), and an item then stands for the lane. It is kept small
 // (64 bytes).
 type lane struct {
 	en   ecs.Entity
 	q    []Pending
-	head *item  // its first alert, still waiting alone in its sink's queue; nil once sent or claimed
+	head *item  // its next alert, waiting in its sink's queue as an item of its own; nil if none or claimed
 	top  uint64 // the newest group the lane has been in
 	sent int64  // the episode of the last alert handed to the notifier
 	sink uint32 // its sink's index in Path.sinkList
@@ -440,12 +442,17 @@ func (p *Path) schedule(l *lane) {
 		return
 	}
 	l.busy = true
-	if g := l.q[0].place(); g != nil {
-		l.take() // a place: its alert is counted in the group
+	a := l.take()
+	if g := a.place(); g != nil {
+		// A place: its alert is counted in the group.
 		p.release(g)
 		return // the lane now waits for that group
 	}
-	p.enqueue(p.sinkList[l.sink], item{v: l}, urgent(l.q[0].Code, l.q[0].Flap))
+	// The head waits in the sink's queue as an alert of its own, as the
+	// head of a lane that adopted it does.
+	s := p.sinkList[l.sink]
+	l.head = s.ready[readyOf(urgent(a.Code, a.Flap))].push(newItem(l.en, s, &a))
+	p.pump(s)
 }
 
 // forget drops an idle lane with nothing waiting.

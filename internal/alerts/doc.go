@@ -12,12 +12,13 @@
 // A backlog is mostly one alert per monitor, so a monitor whose one
 // alert on the way is waiting has no lane: the alert waits, packed, in
 // its sink's queue itself. The monitor gets a lane when a second alert is
-// raised behind it, when it is removed, or when its alert goes in flight;
-// the first alert stays in the queue as the lane's head until it is sent,
-// or until the lane is collapsed (it then moves into the lane, which takes
-// its place in the queue). Lanes and lone alerts are found by monitor in
-// tables of pointers that shrink as they empty, so that a backlog's
-// memory goes back once it has drained.
+// raised behind it, when it is removed, or when its alert goes in flight.
+// A lane's next alert waits in the queue too, as an alert of its own: the
+// first alert stays there when a second is raised, and the next one goes
+// there when the one before is sent. Only a collapse moves it into the
+// lane, which then takes its place in the queue. Lanes and lone alerts
+// are found by monitor in tables of pointers that shrink as they empty,
+// so that a backlog's memory goes back once it has drained.
 //
 // # Sinks
 //

@@ -8,9 +8,10 @@ import (
 )
 
 // item is one unit of work waiting in a sink's queue. Most often it is a
-// monitor's alert itself: the monitor's only alert on the way, kept here
-// in 56 bytes, with no lane, until it is sent. Otherwise it stands for a
-// lane whose head is next, or for a formed group, and only v is set.
+// monitor's alert itself, kept here in 56 bytes until it is sent: the
+// monitor's only alert on the way, with no lane, or the head of its lane.
+// Otherwise it stands for a collapsed lane, whose head is next, or for a
+// formed group, and only v is set.
 type item struct {
 	// v is the alert's error (nil for none), or the *lane or *group the
 	// item stands for. No error can have those types: they are this
