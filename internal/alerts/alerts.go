@@ -367,7 +367,7 @@ func (p *Path) raiseAlone(en ecs.Entity, s *sink, a *Pending) {
 	}
 	p.bytes += waitCost
 	p.queued++
-	p.single.put(s.ready[readyOf(urgent(a.Code, a.Flap))].push(newItem(en, s, a)))
+	p.single.put(s.wait(en, a))
 	p.pump(s)
 	p.gauges()
 }
@@ -451,7 +451,7 @@ func (p *Path) schedule(l *lane) {
 	// The head waits in the sink's queue as an alert of its own, as the
 	// head of a lane that adopted it does.
 	s := p.sinkList[l.sink]
-	l.head = s.ready[readyOf(urgent(a.Code, a.Flap))].push(newItem(l.en, s, &a))
+	l.head = s.wait(l.en, &a)
 	p.pump(s)
 }
 
@@ -497,6 +497,13 @@ func readyOf(urgentWork bool) int {
 		return 0
 	}
 	return 1
+}
+
+// wait puts a monitor's alert in the sink's queue as an item of its own
+// and returns where it waits. The caller records that before it pumps the
+// sink, which may send the alert at once (start then forgets it).
+func (s *sink) wait(en ecs.Entity, a *Pending) *item {
+	return s.ready[readyOf(urgent(a.Code, a.Flap))].push(newItem(en, s, a))
 }
 
 func (p *Path) enqueue(s *sink, it item, urgentWork bool) {
