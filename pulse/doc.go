@@ -48,11 +48,11 @@
 // # Memory and shared state
 //
 // A checker value holds its target and options only. An [HTTPChecker] is
-// one pointer: for a plain GET, to a record of the URL's path and 6 bytes
-// in blocks shared by many checkers, its scheme and host being shared by
-// the checkers of that host; a [Checker] holding the value (as the engine
-// keeps it) needs no heap object of its own. What can be
-// shared is: all HTTP and gRPC checkers use one pooled
+// one pointer: for a plain GET, to a record of the URL's path and 2 bytes
+// (6 past the first 250 or so hosts) in blocks shared by many checkers, its
+// scheme and host being shared by the checkers of that host; a [Checker]
+// holding the value (as the engine keeps it) needs no heap object of its
+// own. What can be shared is: all HTTP and gRPC checkers use one pooled
 // [net/http.Transport] per certificate setting, created on first use, so
 // monitors of one host reuse its connections (up to 128 idle per host and
 // 2048 in all); [CloseIdleConnections] closes the idle ones. Response

@@ -132,10 +132,11 @@ func WithFollowRedirects(follow bool) HTTPOption {
 //
 // A value is one pointer, so that a [Checker] holding the value needs no
 // heap object of its own: a plain GET monitor's checker costs its path and
-// 6 bytes, kept in blocks shared with other checkers. The engine keeps the
-// value of a *HTTPChecker it is given; the pointer [HTTP] returns costs 8
-// bytes only while its caller holds it. Copies of a value check the same
-// endpoint, and both the value and the pointer are Checkers.
+// 2 bytes, kept in blocks shared with other checkers (6 bytes for a path
+// longer than 255 bytes, or past the first 250 or so hosts). The engine
+// keeps the value of a *HTTPChecker it is given; the pointer [HTTP] returns
+// costs 8 bytes only while its caller holds it. Copies of a value check the
+// same endpoint, and both the value and the pointer are Checkers.
 type HTTPChecker struct {
 	// r is a plain checker's record in the shared text blocks (see
 	// plainChecker), or an *httpRec; the first byte says which.
@@ -145,7 +146,7 @@ type HTTPChecker struct {
 // httpRec is a checker that no plain record holds: one with options of its
 // own, or whose URL is longer than a block keeps.
 type httpRec struct {
-	kind uint8 // 0, where a plain record has recPlain
+	kind uint8 // 0, where a plain record's first byte is not
 	// rest is the URL after the profile's base: its path, for a plain
 	// GET of a plain URL; the whole URL otherwise (the base is "").
 	rest string
@@ -158,9 +159,14 @@ func (c HTTPChecker) parts() (*httpProfile, string) {
 	if c.r == nil {
 		return nil, ""
 	}
-	if *(*byte)(c.r) != recPlain {
+	b0 := *(*byte)(c.r)
+	if b0 == 0 {
 		h := (*httpRec)(c.r)
 		return h.p, h.rest
+	}
+	if b0 != recLong {
+		n := int(*(*byte)(unsafe.Add(c.r, 1)))
+		return profileNumbered(uint32(b0 - recLong)), unsafe.String((*byte)(unsafe.Add(c.r, recShortHead)), n)
 	}
 	head := (*[recHead]byte)(c.r)
 	num := uint32(head[1]) | uint32(head[2])<<8 | uint32(head[3])<<16
@@ -212,8 +218,9 @@ var plainSpec = &httpSpec{method: http.MethodGet, header: defaultHeader, direct:
 // for a plain GET of a plain URL (a host name or IPv4 address, a port, and
 // a path of letters, digits and "-._~/"), its path alone, the scheme and
 // host being shared by the checkers of that host; otherwise the whole URL.
-// A million such checkers cost their paths and 6 bytes each, in shared
-// blocks (and 8 bytes each for the pointers, while those are held).
+// A million such checkers cost their paths and 2 bytes each in shared
+// blocks (6 bytes past the first 250 or so hosts, or for a path longer than
+// 255 bytes), and 8 bytes each for the pointers while those are held.
 // All HTTP checkers share one tuned [net/http.Transport] per certificate
 // setting, so connections to a host are reused across its monitors (see
 // [CloseIdleConnections]). Environment proxy settings are ignored.

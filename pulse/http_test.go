@@ -321,8 +321,11 @@ func TestHTTPCheckerSize(t *testing.T) {
 	if a.prof() != b.prof() || a.kept() != "/" || b.kept() != "/x" {
 		t.Errorf("two plain checkers of one host: profiles shared %v, kept %q and %q, want shared, / and /x", a.prof() == b.prof(), a.kept(), b.kept())
 	}
-	if *(*byte)(a.r) != recPlain || *(*byte)(b.r) != recPlain {
+	if *(*byte)(a.r) == 0 || *(*byte)(b.r) == 0 {
 		t.Error("a plain checker is not a record in the shared blocks")
+	}
+	if head := uintptr(unsafe.Pointer(unsafe.StringData(b.kept()))) - uintptr(b.r); head != recShortHead {
+		t.Errorf("a plain GET's record keeps %d bytes before its path, want %d", head, recShortHead)
 	}
 	if c := MustHTTP("http://b.test:81/x"); c.prof() == a.prof() {
 		t.Error("checkers of two hosts share a profile")
@@ -357,6 +360,7 @@ func TestHTTPCheckerForms(t *testing.T) {
 	defer srv.Close()
 	long := "/" + strings.Repeat("a", 600)
 	edge := "/" + strings.Repeat("a", maxKept-1)
+	short := "/" + strings.Repeat("s", maxShortKept-1)
 	for _, tc := range []struct {
 		name   string
 		c      *HTTPChecker
@@ -369,13 +373,15 @@ func TestHTTPCheckerForms(t *testing.T) {
 		{"no redirects", MustHTTP(srv.URL+"/nr", WithFollowRedirects(false)), true, "GET /nr", ""},
 		{"query", MustHTTP(srv.URL + "/q?a=1"), true, "GET /q?a=1", ""},
 		{"long path", MustHTTP(srv.URL + long), false, "GET " + long, ""},
+		{"longest path a short record keeps", MustHTTP(srv.URL + short), true, "GET " + short, ""},
+		{"a byte longer: a long record", MustHTTP(srv.URL + short + "b"), true, "GET " + short + "b", ""},
 		{"longest path a record keeps", MustHTTP(srv.URL + edge), true, "GET " + edge, ""},
 		{"a byte longer", MustHTTP(srv.URL + edge + "b"), false, "GET " + edge + "b", ""},
 		{"options", MustHTTP(srv.URL+"/h", WithMethod("HEAD"), WithStatus(200)), false, "HEAD /h", ""},
 		{"options, down", MustHTTP(srv.URL+"/down", WithStatus(200)), false, "GET /down", "status 503, want 200"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if plain := *(*byte)(tc.c.r) == recPlain; plain != tc.plain {
+			if plain := *(*byte)(tc.c.r) != 0; plain != tc.plain {
 				t.Errorf("kept as a record: %v, want %v", plain, tc.plain)
 			}
 			for _, ck := range []Checker{tc.c, *tc.c} {
@@ -417,8 +423,20 @@ func TestHTTPProfilesGrowWhileChecking(t *testing.T) {
 		}
 	}
 	<-done
-	if last := MustHTTP("http://grow-299.test/p"); last.prof().base != "http://grow-299.test" || last.kept() != "/p" {
+	last := MustHTTP("http://grow-299.test/p")
+	if last.prof().base != "http://grow-299.test" || last.kept() != "/p" {
 		t.Errorf("a checker built after the table grew has base %q and keeps %q", last.prof().base, last.kept())
+	}
+	// Its profile's number is past those a short record holds: the record
+	// has the long form, and reads back the same.
+	if head := uintptr(unsafe.Pointer(unsafe.StringData(last.kept()))) - uintptr(last.r); head != recHead {
+		t.Errorf("the record of a checker of the 300th host keeps %d bytes before its path, want %d", head, recHead)
+	}
+	for i := range 300 {
+		raw := fmt.Sprintf("http://grow-%d.test/p", i)
+		if c := MustHTTP(raw); c.URL() != raw {
+			t.Fatalf("a checker of %s requests %s", raw, c.URL())
+		}
 	}
 }
 

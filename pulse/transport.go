@@ -105,23 +105,37 @@ func (c *clients) plainChecker(rawURL string, noRedirects bool) HTTPChecker {
 		return HTTPChecker{r: unsafe.Pointer(&httpRec{p: p, rest: pool.text.Clone(kept)})}
 	}
 	var rec [recHead + maxKept]byte
-	rec[0] = recPlain
-	rec[1], rec[2], rec[3] = byte(num), byte(num>>8), byte(num>>16)
-	rec[4], rec[5] = byte(len(kept)), byte(len(kept)>>8)
-	n := recHead + copy(rec[recHead:], kept)
+	n := 0
+	if num <= maxShortNum && len(kept) <= maxShortKept {
+		rec[0], rec[1] = byte(recLong+num), byte(len(kept))
+		n = recShortHead + copy(rec[recShortHead:], kept)
+	} else {
+		rec[0] = recLong
+		rec[1], rec[2], rec[3] = byte(num), byte(num>>8), byte(num>>16)
+		rec[4], rec[5] = byte(len(kept)), byte(len(kept)>>8)
+		n = recHead + copy(rec[recHead:], kept)
+	}
 	r := pool.text.Clone(unsafe.String(&rec[0], n))
 	return HTTPChecker{r: unsafe.Pointer(unsafe.StringData(r))}
 }
 
-// A plain checker's record: recPlain, the profile's number (3 bytes) and
-// the length of the text kept (2 bytes), then that text. The records are
-// free of pointers, so that they can live in the blocks of shared text; the
-// number finds the profile in profiles.
+// A plain checker's record, in one of two forms told apart by its first
+// byte (0 starts an httpRec instead). The short form, for the first
+// profiles and texts up to 255 bytes: that byte is recLong plus the
+// profile's number, the next the length of the text kept, then the text:
+// 2 bytes and the path for a fleet's plain GETs. The long form: recLong,
+// the profile's number (3 bytes) and the length of the text kept (2
+// bytes), then that text. The records are free of pointers, so that they
+// can live in the blocks of shared text; the number finds the profile in
+// profiles.
 const (
-	recPlain = 1
-	recHead  = 6
-	maxKept  = textarena.Longest - recHead
-	maxNum   = 1<<24 - 1
+	recLong      = 1
+	recHead      = 6
+	recShortHead = 2
+	maxShortNum  = 0xff - recLong
+	maxShortKept = 0xff
+	maxKept      = textarena.Longest - recHead
+	maxNum       = 1<<24 - 1
 )
 
 // profiles numbers the shared profiles of plain checkers; number 0 is
