@@ -1,56 +1,166 @@
 package ecs
 
-import "maps"
+import "math/bits"
 
 // episodes holds the open episodes, by monitor. An episode opens at a
 // monitor's first failed check and most close at its next, passing, one.
-// Kept apart, an episode costs its map slot and its 48 bytes (about 80
-// bytes in all, as the map's load varies) and the monitor's components
-// stay where they are; as a component, it would move the monitor's whole
-// row (72 bytes and more) to another archetype table and back, and leave
-// both tables sized for their peaks: 120 to 240 bytes a failing monitor.
-// Only the checks of failing monitors look here.
+//
+// Kept apart from the components, an episode leaves the monitor's row
+// where it is; as a component, it would move the whole row (72 bytes and
+// more) to another archetype table and back, and leave both tables sized
+// for their peaks: 120 to 240 bytes a failing monitor. Only the checks of
+// failing monitors look here.
+//
+// The episodes are packed in the first n slots of a list of fixed chunks,
+// each slot with its monitor, and found through an open-addressing index
+// of 4-byte slot numbers keyed by the slots' monitors, between three
+// eighths and three quarters full: about 63 bytes an episode. (A Go map of
+// pointers to episodes took 70 to 95 bytes with the episode, and kept its
+// peak size until it was made again.) When an episode ends, the last slot
+// moves into its place, so the slots stay packed, and the chunks and the
+// index past what the open episodes need are let go as they empty: a large
+// outage's memory goes back once its episodes close.
 type episodes struct {
-	m    map[Entity]*Episode
-	peak int // the most episodes open at once since the map was last made
+	chunks []*epChunk
+	n      int      // open episodes, in slots [0, n)
+	index  []uint32 // 0: empty; else a slot's number plus one
+	shift  uint8    // 64 - log2(len(index))
 }
 
-// shrinkFloor is the peak below which the map is kept as it is: Go's maps
-// do not give memory back, so one sized for a large outage is made again,
-// smaller, once most of its episodes have closed.
-const shrinkFloor = 1024
+// epSlot is an open episode and its monitor.
+type epSlot struct {
+	Episode
+	owner Entity
+}
 
-func (x *episodes) end(e Entity) {
-	if _, ok := x.m[e]; !ok {
-		return
-	}
-	delete(x.m, e)
-	if x.peak >= shrinkFloor && len(x.m) < x.peak/4 {
-		m := make(map[Entity]*Episode, len(x.m))
-		maps.Copy(m, x.m)
-		x.m, x.peak = m, len(m)
+// epChunkLen is the number of slots in a chunk: 14 KiB, a size class of
+// its own.
+const epChunkLen = 256
+
+type epChunk [epChunkLen]epSlot
+
+// minIndex is the smallest index that holds anything.
+const minIndex = 16
+
+func (x *episodes) slot(i uint32) *epSlot { return &x.chunks[i/epChunkLen][i%epChunkLen] }
+
+// home is the place in the index where a search for e begins.
+func (x *episodes) home(e Entity) int {
+	h := (uint64(e.ID())<<32 | uint64(e.Gen())) * 0x9e3779b97f4a7c15
+	return int(h >> x.shift)
+}
+
+// find returns the place in the index of e's entry and true, or the empty
+// place where the search for it ended and false. The index must not be
+// empty.
+func (x *episodes) find(e Entity) (int, bool) {
+	mask := len(x.index) - 1
+	for i := x.home(e); ; i = (i + 1) & mask {
+		v := x.index[i]
+		if v == 0 {
+			return i, false
+		}
+		if x.slot(v-1).owner == e {
+			return i, true
+		}
 	}
 }
 
-// Episode returns the open episode of e, or nil. The episode stays where
-// it is until it ends: the pointer may be kept and written through.
-func (s *Store) Episode(e Entity) *Episode { return s.eps.m[e] }
+func (x *episodes) get(e Entity) *Episode {
+	if x.n == 0 {
+		return nil
+	}
+	if i, ok := x.find(e); ok {
+		return &x.slot(x.index[i] - 1).Episode
+	}
+	return nil
+}
 
-// OpenEpisode returns the open episode of e, opening an empty one if it has
-// none.
-func (s *Store) OpenEpisode(e Entity) *Episode {
-	x := &s.eps
-	if ep := x.m[e]; ep != nil {
+func (x *episodes) open(e Entity) *Episode {
+	if ep := x.get(e); ep != nil {
 		return ep
 	}
-	if x.m == nil {
-		x.m = make(map[Entity]*Episode)
+	if (x.n+1)*4 > len(x.index)*3 {
+		x.resize(max(minIndex, 2*len(x.index)))
 	}
-	ep := new(Episode)
-	x.m[e] = ep
-	x.peak = max(x.peak, len(x.m))
-	return ep
+	if x.n == len(x.chunks)*epChunkLen {
+		x.chunks = append(x.chunks, new(epChunk))
+	}
+	s := x.slot(uint32(x.n))
+	s.owner = e
+	i, _ := x.find(e)
+	x.index[i] = uint32(x.n) + 1
+	x.n++
+	return &s.Episode
 }
+
+func (x *episodes) end(e Entity) {
+	if x.n == 0 {
+		return
+	}
+	i, ok := x.find(e)
+	if !ok {
+		return
+	}
+	at := x.index[i] - 1
+	x.unindex(i)
+	last := uint32(x.n - 1)
+	if at != last {
+		moved := x.slot(last)
+		*x.slot(at) = *moved
+		j, _ := x.find(moved.owner)
+		x.index[j] = at + 1
+	}
+	*x.slot(last) = epSlot{}
+	x.n--
+	switch {
+	case x.n == 0:
+		*x = episodes{}
+		return
+	case len(x.index) > minIndex && x.n*8 < len(x.index):
+		x.resize(len(x.index) / 2)
+	}
+	// One chunk to spare, so that an episode opening and one closing at
+	// a chunk's edge do not make and drop a chunk each time.
+	if need := (x.n + epChunkLen - 1) / epChunkLen; len(x.chunks) > need+1 {
+		k := len(x.chunks) - 1
+		x.chunks[k] = nil
+		x.chunks = x.chunks[:k]
+	}
+}
+
+// unindex empties the index's place i, moving back each later entry of
+// the run whose search passes the hole, so that no search stops short of
+// its entry.
+func (x *episodes) unindex(i int) {
+	mask := len(x.index) - 1
+	for j := (i + 1) & mask; x.index[j] != 0; j = (j + 1) & mask {
+		if h := x.home(x.slot(x.index[j] - 1).owner); (j-h)&mask >= (j-i)&mask {
+			x.index[i] = x.index[j]
+			i = j
+		}
+	}
+	x.index[i] = 0
+}
+
+// resize makes an index of n places, a power of two, for the open
+// episodes.
+func (x *episodes) resize(n int) {
+	x.index, x.shift = make([]uint32, n), uint8(64-bits.TrailingZeros(uint(n)))
+	for k := range x.n {
+		i, _ := x.find(x.slot(uint32(k)).owner)
+		x.index[i] = uint32(k) + 1
+	}
+}
+
+// Episode returns the open episode of e, or nil. The pointer may be kept
+// and written through until an episode of any monitor ends (see
+// [Store.EndEpisode], [Store.Delete]), which may move another one.
+func (s *Store) Episode(e Entity) *Episode { return s.eps.get(e) }
+
+// OpenEpisode returns the open episode of e, opening an empty one if it has
+// none. The pointer may be kept as [Store.Episode]'s.
+func (s *Store) OpenEpisode(e Entity) *Episode { return s.eps.open(e) }
 
 // EndEpisode closes the episode of e, if it has one.
 func (s *Store) EndEpisode(e Entity) { s.eps.end(e) }

@@ -3,6 +3,7 @@ package ecs
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/ziad/cpra/internal/episode"
@@ -64,29 +65,112 @@ func TestEpisodesFollowTheirMonitors(t *testing.T) {
 	}
 }
 
-// A map sized for a large outage is made again, smaller, once most of its
-// episodes have closed; the open ones are kept.
+// The memory of a large outage goes back as its episodes close: the
+// chunks and the index shrink to what the open ones need, and the open
+// ones keep their values; once none is open, nothing is held.
 func TestEpisodesShrinkAfterAnOutage(t *testing.T) {
-	const n = 4 * shrinkFloor
+	const n = 16 * epChunkLen
 	s := NewStore(0, n)
 	ens := make([]Entity, n)
 	for i := range ens {
 		ens[i], _ = s.Create(fmt.Sprintf("m%d", i), nop, Schedule{Due: 1}, Health{}, Optional{})
 		s.OpenEpisode(ens[i]).Start = int64(i)
 	}
-	before := s.eps.m
-	for _, en := range ens[:n-n/8] {
-		s.EndEpisode(en)
+	if len(s.eps.chunks) != n/epChunkLen || len(s.eps.index) != 8*epChunkLen*4 {
+		t.Fatalf("%d episodes in %d chunks and an index of %d places", n, len(s.eps.chunks), len(s.eps.index))
+	}
+	// Every other one of the first seven eighths closes, then the rest
+	// of them: the survivors are scattered over the chunks first.
+	for _, step := range []int{0, 1} {
+		for i := step; i < n-n/8; i += 2 {
+			s.EndEpisode(ens[i])
+		}
 	}
 	if s.Failing() != n/8 {
 		t.Fatalf("Failing() = %d, want %d", s.Failing(), n/8)
 	}
-	if fmt.Sprintf("%p", s.eps.m) == fmt.Sprintf("%p", before) || s.eps.peak > n/4 {
-		t.Fatalf("the map of %d episodes was not made again at %d (peak %d)", n, s.Failing(), s.eps.peak)
+	if c, x := len(s.eps.chunks), len(s.eps.index); c > n/8/epChunkLen+1 || x > 8*n/8 {
+		t.Fatalf("%d episodes open hold %d chunks and an index of %d places, want at most %d and %d", n/8, c, x, n/8/epChunkLen+1, n)
 	}
-	for i, en := range ens[n-n/8:] {
-		if ep := s.Episode(en); ep == nil || ep.Start != int64(n-n/8+i) {
-			t.Fatalf("episode of m%d lost in the shrink: %+v", n-n/8+i, ep)
+	for i := n - n/8; i < n; i++ {
+		if ep := s.Episode(ens[i]); ep == nil || ep.Start != int64(i) {
+			t.Fatalf("episode of m%d lost in the shrink: %+v", i, ep)
 		}
+	}
+	for _, en := range ens[n-n/8:] {
+		s.EndEpisode(en)
+	}
+	if s.eps.chunks != nil || s.eps.index != nil || s.Failing() != 0 {
+		t.Fatalf("no episode open, and still %d chunks and an index of %d places", len(s.eps.chunks), len(s.eps.index))
+	}
+}
+
+// Against a Go map, through random opens, changes, ends and deletions of
+// monitors: each monitor finds its own episode with the values written
+// to it, a pointer stays good until an episode ends, and the failing scan
+// sees exactly the open ones.
+func TestEpisodesAgainstAMap(t *testing.T) {
+	const n = 3000
+	s := NewStore(0, n)
+	ens := make([]Entity, n)
+	for i := range ens {
+		ens[i], _ = s.Create(fmt.Sprintf("m%d", i), nop, Schedule{Due: 1}, Health{}, Optional{})
+	}
+	want := map[Entity]int64{}
+	rng := rand.New(rand.NewPCG(1, 2))
+	var held *Episode // opened since the last end
+	var heldEn Entity
+	for step := range 60000 {
+		i := rng.IntN(n)
+		en := ens[i]
+		switch r := rng.IntN(10); {
+		case r < 5:
+			ep := s.OpenEpisode(en)
+			if _, open := want[en]; !open && *ep != (Episode{}) {
+				t.Fatalf("step %d: m%d's new episode is not empty: %+v", step, i, ep)
+			}
+			ep.Start = int64(step)
+			want[en] = int64(step)
+			if held != nil && s.Episode(heldEn) != held {
+				t.Fatalf("step %d: an episode moved while none ended", step)
+			}
+			if held == nil {
+				held, heldEn = ep, en
+			}
+		case r < 9:
+			s.EndEpisode(en)
+			delete(want, en)
+			held = nil
+		default:
+			s.Delete(en)
+			delete(want, en)
+			held = nil
+			ens[i], _ = s.Create(fmt.Sprintf("m%d", i), nop, Schedule{Due: 1}, Health{}, Optional{})
+		}
+		if step%997 != 0 {
+			continue
+		}
+		if s.Failing() != len(want) {
+			t.Fatalf("step %d: Failing() = %d, want %d", step, s.Failing(), len(want))
+		}
+		for j, en := range ens {
+			start, open := want[en]
+			if ep := s.Episode(en); (ep != nil) != open || open && ep.Start != start {
+				t.Fatalf("step %d: m%d has episode %+v, want open %v from %d", step, j, ep, open, start)
+			}
+		}
+		keys, _ := s.ScanFailing(0, true, n, nil, nil)
+		if len(keys) != len(want) {
+			t.Fatalf("step %d: the scan finds %d failing, want %d", step, len(keys), len(want))
+		}
+		for _, k := range keys {
+			if _, open := want[k.E]; !open {
+				t.Fatalf("step %d: the scan finds %v, which has no episode", step, k.E)
+			}
+		}
+	}
+	// The index's load stays within its bounds.
+	if x := len(s.eps.index); s.Failing() > 0 && (s.Failing()*4 > x*3 || x > minIndex && s.Failing()*8 < x) {
+		t.Fatalf("%d episodes in an index of %d places", s.Failing(), x)
 	}
 }

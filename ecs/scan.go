@@ -71,7 +71,7 @@ func (s *Store) ScanNames(after uint64, first bool, span int, out []Keyed) ([]Ke
 }
 
 // Failing returns the number of monitors with an open episode.
-func (s *Store) Failing() int { return len(s.eps.m) }
+func (s *Store) Failing() int { return s.eps.n }
 
 // ScanFailing appends to out, in increasing order of entity index (the
 // Key of each), at most limit monitors with an open episode for which keep
@@ -80,7 +80,8 @@ func (s *Store) Failing() int { return len(s.eps.m) }
 // reads only the failing monitors, so it suits a fleet where few fail.
 func (s *Store) ScanFailing(after uint32, first bool, limit int, keep func(Entity) bool, out []Keyed) ([]Keyed, bool) {
 	mark := len(out)
-	for en := range s.eps.m {
+	for k := range s.eps.n {
+		en := s.eps.slot(uint32(k)).owner
 		if (first || en.ID() > after) && (keep == nil || keep(en)) {
 			out = append(out, Keyed{uint64(en.ID()), en})
 		}
