@@ -30,14 +30,14 @@ type Syncer struct {
 	e *cpra.Engine
 
 	mu sync.Mutex
-	// The running monitors, in the order of their IDs, as three lists:
-	// 18 bytes a monitor, where a list of names would take 40 and a map
-	// by name about 100 at a million. Their names are the engine's: its
-	// index finds the ID of a name ([cpra.Engine.LookupAll]), and the list
-	// the ID.
-	ids     []cpra.ID
-	digests []uint64
-	files   []uint16 // the place of the file that added it in table
+	// The running monitors, in the order of their IDs, as two lists: 16
+	// bytes a monitor, where a list of names would take 40 and a map by
+	// name about 100 at a million. Their names are the engine's: its index
+	// finds the ID of a name ([cpra.Engine.LookupAll]), and the list the
+	// ID. A mark is the low 48 bits of the monitor's digest and, in the
+	// top 16, the place in table of the file that added it.
+	ids   []cpra.ID
+	marks []uint64
 	// table counts the running monitors of each file; a file none uses
 	// any more is closed (its log files with it). Only what closes a file
 	// is kept, not the file: its monitors are in the engine, and a program
@@ -173,9 +173,9 @@ func (s *Syncer) SyncReader(r io.Reader, opts ...Option) (f *File, ch Changes, e
 	}
 	fb := f.owner()
 	k := s.table.open(fb)
-	if added := s.files[d.base:]; len(added) > 0 {
+	if added := s.marks[d.base:]; len(added) > 0 {
 		for i := range added {
-			added[i] = k
+			added[i] = mark(added[i], k)
 		}
 		s.table.hold(k, len(added))
 	}
@@ -286,7 +286,7 @@ func (d *diff) flush(s *Syncer, handle func(it incoming, at int, prev running) b
 		switch {
 		case !ok:
 			goOn = handle(*it, -1, running{})
-		case s.digests[i] == it.digest:
+		case s.marks[i]&digestBits == it.digest&digestBits:
 			d.state[i] = same
 			d.ch.Unchanged++
 		default:
@@ -344,7 +344,7 @@ func (s *Syncer) apply(f *File, fk uint16, fb *builder, d *diff) (Changes, error
 	for k := 0; k < d.base; k++ {
 		switch d.state[k] {
 		case same:
-			s.ids[kept], s.digests[kept], s.files[kept] = s.ids[k], s.digests[k], s.files[k]
+			s.ids[kept], s.marks[kept] = s.ids[k], s.marks[k]
 			kept++
 			continue
 		case changed:
@@ -360,7 +360,7 @@ func (s *Syncer) apply(f *File, fk uint16, fb *builder, d *diff) (Changes, error
 			}
 			errs = append(errs, &Error{Index: -1, Monitor: s.nameOf(id), Err: fmt.Errorf("removing the running monitor: %w", err)})
 		}
-		s.table.release(s.files[k])
+		s.table.release(fileOf(s.marks[k]))
 		ch.Removed++
 	}
 	s.cut(kept, d.base)
@@ -368,8 +368,7 @@ func (s *Syncer) apply(f *File, fk uint16, fb *builder, d *diff) (Changes, error
 		// Sized for the file at once: a large fleet's list does not grow
 		// by doubling and keep the slack.
 		s.ids = slices.Grow(s.ids, len(d.staged))
-		s.digests = slices.Grow(s.digests, len(d.staged))
-		s.files = slices.Grow(s.files, len(d.staged))
+		s.marks = slices.Grow(s.marks, len(d.staged))
 	}
 	for j := range d.staged {
 		p := &d.staged[j]
@@ -480,32 +479,41 @@ func (s *Syncer) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	err := s.table.closeAll()
-	s.ids, s.digests, s.files = nil, nil, nil
+	s.ids, s.marks = nil, nil
 	return err
 }
 
+// digestBits are the bits of a digest a mark keeps: two monitors'
+// settings that differ are taken for the same when their digests agree in
+// all 48, about once in 2^48 changes.
+const digestBits = 1<<48 - 1
+
+// mark is the mark of a monitor of digest d added by the file at place f.
+func mark(d uint64, f uint16) uint64 { return d&digestBits | uint64(f)<<48 }
+
+// fileOf returns the place of the file of a mark.
+func fileOf(m uint64) uint16 { return uint16(m >> 48) }
+
 // at returns the running monitor at place i of the list.
 func (s *Syncer) at(i int) running {
-	return running{id: s.ids[i], digest: s.digests[i], file: s.files[i]}
+	return running{id: s.ids[i], digest: s.marks[i] & digestBits, file: fileOf(s.marks[i])}
 }
 
 // push appends r to the list.
 func (s *Syncer) push(r running) {
 	s.ids = append(s.ids, r.id)
-	s.digests = append(s.digests, r.digest)
-	s.files = append(s.files, r.file)
+	s.marks = append(s.marks, mark(r.digest, r.file))
 }
 
 // truncate keeps the first n monitors of the list.
 func (s *Syncer) truncate(n int) {
-	s.ids, s.digests, s.files = s.ids[:n], s.digests[:n], s.files[:n]
+	s.ids, s.marks = s.ids[:n], s.marks[:n]
 }
 
 // cut takes the monitors at places [i, j) out of the list.
 func (s *Syncer) cut(i, j int) {
 	s.ids = append(s.ids[:i], s.ids[j:]...)
-	s.digests = append(s.digests[:i], s.digests[j:]...)
-	s.files = append(s.files[:i], s.files[j:]...)
+	s.marks = append(s.marks[:i], s.marks[j:]...)
 }
 
 // sort puts the list of running monitors in ID order, and lets go of the
@@ -516,8 +524,7 @@ func (s *Syncer) sort() {
 	}
 	if n := len(s.ids); cap(s.ids)-n > n/32 {
 		s.ids = slices.Clone(s.ids)
-		s.digests = slices.Clone(s.digests)
-		s.files = slices.Clone(s.files)
+		s.marks = slices.Clone(s.marks)
 	}
 }
 
@@ -529,8 +536,7 @@ func (b byID) Less(i, j int) bool { return b.s.ids[i].Compare(b.s.ids[j]) < 0 }
 func (b byID) Swap(i, j int) {
 	s := b.s
 	s.ids[i], s.ids[j] = s.ids[j], s.ids[i]
-	s.digests[i], s.digests[j] = s.digests[j], s.digests[i]
-	s.files[i], s.files[j] = s.files[j], s.files[i]
+	s.marks[i], s.marks[j] = s.marks[j], s.marks[i]
 }
 
 // find returns the place of the running monitor id.
