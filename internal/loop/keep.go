@@ -380,8 +380,14 @@ func (e *Engine) flush(now int64, force bool) {
 			batch = append(batch, c)
 		}
 	}
-	clear(k.dirty)
-	k.dirty = k.dirty[:0]
+	if cap(k.dirty) > 1024 && len(k.dirty) < cap(k.dirty)/4 {
+		// The list of a storm's changes is let go once they are few: at
+		// a million monitors it held 8 bytes of each.
+		k.dirty = nil
+	} else {
+		clear(k.dirty)
+		k.dirty = k.dirty[:0]
+	}
 	if k.budgetNew && e.cfg.Cluster != nil {
 		k.budgetNew = false // an engine of a cluster keeps its budget to itself
 	}
