@@ -142,26 +142,19 @@ type Plugins struct {
 	Fixes      []int64 // Unix ms start times of recent attempts, for Limit
 }
 
-// Notify names a monitor's own notifier; monitors without one use the
-// engine's default notifier. Monitors with the same notifier share it,
-// which the engine keeps in a table: Notify is its index there, a quarter
-// of the size of the interface. It is apart from Plugins, so that a fleet
-// whose monitors each name a notifier does not pay for the remediation
-// bookkeeping.
-type Notify struct {
-	Slot uint32
-}
-
-// Meta names a monitor's labels; only monitors with labels or maintenance
-// windows of their own carry it, and [Maint] with it. Monitors given the
-// same label map share it, which the engine keeps in a table: Meta is its
-// index there.
+// Meta names what a monitor has of its own among its notifier and its
+// labels: monitors with the same notifier of their own and the same label
+// map share an entry of a table the engine keeps, and Meta is its index
+// there (4 bytes for both, where an index of each took 8). Monitors with
+// neither carry none. A monitor with labels or maintenance windows of its
+// own also carries [Maint]; one with only a notifier of its own does not.
 type Meta struct {
 	Set uint32
 }
 
 // Maint is the number of maintenance windows covering a monitor now. It
-// goes with [Meta] and is apart from it so that neither has padding.
+// goes with [Meta] and is apart from it so that neither has padding; its
+// presence marks the monitors that maintenance selectors look at.
 type Maint struct {
 	Open uint8
 }

@@ -11,10 +11,10 @@
 // check's value and not its type, which the monitor's rules keep once for
 // the monitors that share them ([Kind], [Probe.Checker]). What only some monitors need
 // lives in components that only they carry: [Plugins] for their own
-// remediator, [Notify] for their own notifier, [Meta] and [Maint] for
+// remediator, [Meta] for their own notifier and labels, [Maint] for
 // labels and maintenance, [Ring] and [Window] for a failure window or flap
-// detection, [Deps] for dependencies. [Notify], [Meta] and [Deps] hold
-// 4-byte indexes into tables of values that many monitors share, which the
+// detection, [Deps] for dependencies. [Meta] and [Deps] hold 4-byte
+// indexes into tables of values that many monitors share, which the
 // engine keeps. A failing monitor's open [Episode] is kept apart, by
 // monitor ([Store.Episode]), so that a monitor that fails stays where it
 // is in ark's tables. ark doubles a table when it fills; so that a

@@ -86,7 +86,7 @@ func (x *shards) give(mix uint8, s uint32) {
 // mixOf returns the mix of optional components opt holds.
 func mixOf(opt *Optional) uint8 {
 	var m uint8
-	for i, has := range [optionals]bool{opt.Plugins != nil, opt.Meta != nil, opt.Ring != nil, opt.Deps != nil, opt.Notify != nil} {
+	for i, has := range [optionals]bool{opt.Plugins != nil, opt.Meta != nil, opt.Ring != nil, opt.Deps != nil, opt.Labelled} {
 		if has {
 			m |= 1 << i
 		}

@@ -39,7 +39,7 @@ func TestStoreShardsTables(t *testing.T) {
 		var opt Optional
 		switch i % 3 {
 		case 1:
-			opt.Notify = &Notify{Slot: uint32(i)}
+			opt.Meta, opt.Labelled = &Meta{Set: uint32(i)}, true
 		case 2:
 			opt.Plugins = &Plugins{Limit: uint32(i)}
 		}
@@ -85,8 +85,8 @@ func TestStoreShardsTables(t *testing.T) {
 			}
 			switch i % 3 {
 			case 1:
-				if !s.Notifies.HasUnchecked(e) || s.Notifies.Get(e).Slot != uint32(i) {
-					t.Fatalf("%s: %s lost its Notify", when, m.name)
+				if !s.Metas.HasUnchecked(e) || s.Metas.Get(e).Set != uint32(i) || !s.Maints.HasUnchecked(e) {
+					t.Fatalf("%s: %s lost its Meta or Maint", when, m.name)
 				}
 			case 2:
 				if !s.Plugins.HasUnchecked(e) || s.Plugins.Get(e).Limit != uint32(i) {

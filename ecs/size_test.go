@@ -21,8 +21,6 @@ func TestComponentSizes(t *testing.T) {
 		{"Meta", unsafe.Sizeof(Meta{}), 4},
 		{"Maint", unsafe.Sizeof(Maint{}), 1},
 		{"Deps", unsafe.Sizeof(Deps{}), 4},
-		// Those that name a shared value by its index in a table.
-		{"Notify", unsafe.Sizeof(Notify{}), 4},
 		// A wheel chunk: entries per chunk against its size.
 		{"chunk", unsafe.Sizeof(chunk{}), 128},
 	} {

@@ -21,7 +21,6 @@ type Store struct {
 	Scheds   *ark.Map[Schedule]
 	Healths  *ark.Map[Health]
 	Plugins  *ark.Map[Plugins]
-	Notifies *ark.Map[Notify]
 	Metas    *ark.Map[Meta]
 	Rings    *ark.Map[Ring]
 	Windows  *ark.Map[Window]
@@ -31,7 +30,7 @@ type Store struct {
 
 	metaFilter  *ark.Filter1[Meta]
 	probeFilter *ark.Filter2[Probe, Health]
-	ids         [10]ark.ID // component IDs for Create: the three every monitor has, the optional ones, then those that go with Meta and Ring
+	ids         [9]ark.ID // component IDs for Create: the three every monitor has, the optional ones, then the one that goes with Ring
 	tags        [shardBits]ark.ID
 	shards      shards
 
@@ -61,7 +60,6 @@ func NewStore(now int64, capacity int) *Store {
 		Scheds:   ark.NewMap[Schedule](w),
 		Healths:  ark.NewMap[Health](w),
 		Plugins:  ark.NewMap[Plugins](w),
-		Notifies: ark.NewMap[Notify](w),
 		Metas:    ark.NewMap[Meta](w),
 		Rings:    ark.NewMap[Ring](w),
 		Windows:  ark.NewMap[Window](w),
@@ -70,11 +68,11 @@ func NewStore(now int64, capacity int) *Store {
 	}
 	s.tags = shardTags(w)
 	s.shards.rows = ShardRows
-	s.metaFilter = ark.NewFilter1[Meta](w)
+	s.metaFilter = ark.NewFilter1[Meta](w).With(ark.C[Maint]())
 	s.probeFilter = ark.NewFilter2[Probe, Health](w)
 	for i, id := range []ark.ID{ark.ComponentID[Probe](w), ark.ComponentID[Schedule](w), ark.ComponentID[Health](w),
 		ark.ComponentID[Plugins](w), ark.ComponentID[Meta](w), ark.ComponentID[Ring](w), ark.ComponentID[Deps](w),
-		ark.ComponentID[Notify](w), ark.ComponentID[Maint](w), ark.ComponentID[Window](w)} {
+		ark.ComponentID[Maint](w), ark.ComponentID[Window](w)} {
 		s.ids[i] = id
 	}
 	s.names = newNameIndex(capacity, func(id uint32) string {
@@ -189,7 +187,9 @@ type Optional struct {
 	Meta    *Meta
 	Ring    *Ring
 	Deps    *Deps
-	Notify  *Notify
+	// Labelled gives the monitor a [Maint]: it has labels or maintenance
+	// windows of its own. It needs a Meta.
+	Labelled bool
 }
 
 // MaxMonitors is the number of monitors a store can hold.
@@ -230,11 +230,8 @@ func (s *Store) Create(name string, check pulse.Checker, sched Schedule, h Healt
 				ids = append(ids, s.ids[3+i])
 			}
 		}
-		if opt.Meta != nil {
-			ids = append(ids, s.ids[3+optionals]) // Maint
-		}
 		if opt.Ring != nil {
-			ids = append(ids, s.ids[4+optionals]) // Window
+			ids = append(ids, s.ids[3+optionals]) // Window
 		}
 		for i, id := range s.tags {
 			if shard&(1<<i) != 0 {
@@ -248,6 +245,8 @@ func (s *Store) Create(name string, check pulse.Checker, sched Schedule, h Healt
 		}
 		if opt.Meta != nil {
 			*s.Metas.Get(e) = *opt.Meta
+		}
+		if opt.Labelled {
 			*s.Maints.Get(e) = Maint{}
 		}
 		if opt.Ring != nil {
@@ -256,9 +255,6 @@ func (s *Store) Create(name string, check pulse.Checker, sched Schedule, h Healt
 		}
 		if opt.Deps != nil {
 			*s.Deps.Get(e) = *opt.Deps
-		}
-		if opt.Notify != nil {
-			*s.Notifies.Get(e) = *opt.Notify
 		}
 	}
 	if e.ID() >= 1<<idBits {
@@ -291,8 +287,8 @@ func (s *Store) Delete(e Entity) {
 	s.World.RemoveEntity(e)
 }
 
-// Select appends to out the monitors with a [Meta] that satisfies match,
-// and returns it. It reads the store only, so the caller may change the
+// Select appends to out the monitors with labels or maintenance windows
+// of their own (a [Maint]) whose [Meta] satisfies match, and returns it. It reads the store only, so the caller may change the
 // monitors it returns afterwards.
 func (s *Store) Select(match func(Meta) bool, out []Entity) []Entity {
 	q := s.metaFilter.Query()

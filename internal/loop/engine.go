@@ -179,11 +179,11 @@ type Engine struct {
 	early      []early        // alerts raised before Start
 
 	// The values monitors share, owned with the store, which their
-	// components name by index: the parent sets of Deps, the notifiers of
-	// Notify, the label maps of Meta.
+	// components name by index: the parent sets of Deps, the notifiers and
+	// label maps of Meta (a tie names its notifier in notifiers).
 	parentSets shared.Table[string, *ecs.ParentSet]
 	notifiers  shared.Table[shared.Key, alert.Notifier]
-	labelSets  shared.Table[unsafe.Pointer, map[string]string]
+	ties       shared.Table[tieKey, tie]
 
 	owned       []bool // in a cluster: the shards the engine runs; owned with the store
 	shardsOwned atomic.Int64
@@ -211,7 +211,7 @@ func New(cfg Config) (*Engine, error) {
 	}
 	e.parentSets = shared.New(func(ps *ecs.ParentSet) string { return ps.Key }, 0)
 	e.notifiers = shared.New(func(n alert.Notifier) shared.Key { return shared.KeyOf(n) }, sharedIndex)
-	e.labelSets = shared.New(shared.MapKey[map[string]string], sharedIndex)
+	e.ties = shared.New(tie.key, sharedIndex)
 	e.store = ecs.NewStore(0, cfg.Capacity)
 	e.budget = budget.New(budget.Config{
 		Concurrent: cfg.FixConcurrent, Share: cfg.FixShare, Window: cfg.FixWindow.Milliseconds(),
@@ -425,18 +425,13 @@ func (e *Engine) addMonitor(sp *Spec) (ecs.Entity, error) {
 	var opt ecs.Optional
 	// Each optional part is a component of its own, so a monitor pays
 	// only for what it uses.
-	if sp.Notify != nil {
-		i, _ := e.notifiers.Ref(sp.Notify)
-		opt.Notify = &ecs.Notify{Slot: i}
-	}
 	if sp.Remediate != nil {
 		opt.Plugins = &ecs.Plugins{Remediate: sp.Remediate,
 			FixTimeout: uint32(max(1, (sp.FixTimeout + time.Millisecond - 1).Milliseconds())),
 			Limit:      uint32(sp.Limit), Window: sp.Window.Milliseconds()}
 	}
-	if len(sp.Labels) > 0 || len(sp.Maintenance) > 0 {
-		i, _ := e.labelSets.Ref(sp.Labels)
-		opt.Meta = &ecs.Meta{Set: i}
+	if t, ok := e.tieOf(sp); ok {
+		opt.Meta, opt.Labelled = &ecs.Meta{Set: e.holdTie(t)}, t.labelled
 	}
 	if rules.FailureWindow > 0 || rules.FlapHigh > 0 {
 		opt.Ring = &ecs.Ring{}
@@ -486,6 +481,59 @@ func routes(n alert.Notifier) uint8 {
 // have their own, and then an index of them would find nothing to share.
 const sharedIndex = 1 << 16
 
+// tie is what a monitor has of its own among its notifier and its labels,
+// shared by the monitors with the same: their Meta names it. A fleet's
+// monitors mostly share one, where an index of each would cost them 4
+// bytes more.
+type tie struct {
+	labels   map[string]string
+	notify   uint32 // the notifier's slot in notifiers, plus one; 0: the engine's
+	labelled bool   // labels or maintenance windows of its own: the monitor has a Maint
+}
+
+// tieKey finds a tie again: label maps are the same when they are the
+// same map (see [shared.MapKey]).
+type tieKey struct {
+	labels   unsafe.Pointer
+	notify   uint32
+	labelled bool
+}
+
+func (t tie) key() tieKey { return tieKey{shared.MapKey(t.labels), t.notify, t.labelled} }
+
+// tieOf returns the tie of a monitor of spec sp, holding its notifier
+// for it; false when it has neither a notifier nor labels of its own.
+func (e *Engine) tieOf(sp *Spec) (tie, bool) {
+	var t tie
+	if sp.Notify != nil {
+		i, _ := e.notifiers.Ref(sp.Notify)
+		t.notify = i + 1
+	}
+	if len(sp.Labels) > 0 || len(sp.Maintenance) > 0 {
+		t.labels, t.labelled = sp.Labels, true
+	}
+	return t, t.notify != 0 || t.labelled
+}
+
+// holdTie counts a holder of t, which holds its notifier, and returns its
+// slot. A tie found in the table holds its notifier already: the hold
+// tieOf took goes back.
+func (e *Engine) holdTie(t tie) uint32 {
+	i, added := e.ties.Ref(t)
+	if !added && t.notify != 0 {
+		e.notifiers.Unref(t.notify - 1)
+	}
+	return i
+}
+
+// tieOfMonitor returns the tie of a monitor, the zero tie when it has none.
+func (e *Engine) tieOfMonitor(en ecs.Entity) tie {
+	if s := e.store; s.Metas.Has(en) {
+		return e.ties.Get(s.Metas.Get(en).Set)
+	}
+	return tie{}
+}
+
 // parentsOf returns the parent set of a monitor that has one.
 func (e *Engine) parentsOf(en ecs.Entity) *ecs.ParentSet {
 	return e.parentSets.Get(e.store.Deps.Get(en).Set)
@@ -523,11 +571,10 @@ func (e *Engine) unrefParents(i uint32) {
 // unshare lets go of the shared values a monitor's optional components
 // name: its notifier, labels and parent set.
 func (e *Engine) unshare(opt ecs.Optional) {
-	if opt.Notify != nil {
-		e.notifiers.Unref(opt.Notify.Slot)
-	}
 	if opt.Meta != nil {
-		e.labelSets.Unref(opt.Meta.Set)
+		if t, last := e.ties.Unref(opt.Meta.Set); last && t.notify != 0 {
+			e.notifiers.Unref(t.notify - 1)
+		}
 	}
 	if opt.Deps != nil {
 		e.unrefParents(opt.Deps.Set)
@@ -538,9 +585,6 @@ func (e *Engine) unshare(opt ecs.Optional) {
 func (e *Engine) unshareOf(en ecs.Entity) {
 	s := e.store
 	var opt ecs.Optional
-	if s.Notifies.Has(en) {
-		opt.Notify = s.Notifies.Get(en)
-	}
 	if s.Metas.Has(en) {
 		opt.Meta = s.Metas.Get(en)
 	}

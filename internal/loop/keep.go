@@ -261,9 +261,8 @@ func (e *Engine) resend(en ecs.Entity, name string) {
 
 // notifierOf returns a monitor's notifier and whether it is its own.
 func (e *Engine) notifierOf(en ecs.Entity) (alert.Notifier, bool) {
-	s := e.store
-	if s.Notifies.Has(en) {
-		if pn := e.notifiers.Get(s.Notifies.Get(en).Slot); pn != nil {
+	if t := e.tieOfMonitor(en); t.notify != 0 {
+		if pn := e.notifiers.Get(t.notify - 1); pn != nil {
 			return pn, true
 		}
 	}

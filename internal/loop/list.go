@@ -140,10 +140,10 @@ func (e *Engine) matches(f *Filter, en ecs.Entity) bool {
 		return false
 	}
 	if len(f.Labels) > 0 {
-		if !s.Metas.Has(en) {
+		labels := e.labels(en)
+		if labels == nil {
 			return false
 		}
-		labels := e.labelSets.Get(s.Metas.Get(en).Set)
 		for k, v := range f.Labels {
 			if w, ok := labels[k]; !ok || w != v {
 				return false

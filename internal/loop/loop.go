@@ -650,10 +650,7 @@ func (e *Engine) checkSoon(en ecs.Entity, h *ecs.Health) {
 
 // labels returns a monitor's labels, nil when it has none.
 func (e *Engine) labels(en ecs.Entity) map[string]string {
-	if s := e.store; s.Metas.Has(en) {
-		return e.labelSets.Get(s.Metas.Get(en).Set)
-	}
-	return nil
+	return e.tieOfMonitor(en).labels
 }
 
 // goal is what the pipelines are sized for.

@@ -72,7 +72,7 @@ func (e *Engine) applyMaint(m *maint.Set, on bool) {
 		return
 	}
 	ms := &e.maints
-	ms.ents = s.Select(func(mt ecs.Meta) bool { return m.Selects(e.labelSets.Get(mt.Set)) }, ms.ents[:0])
+	ms.ents = s.Select(func(mt ecs.Meta) bool { return m.Selects(e.ties.Get(mt.Set).labels) }, ms.ents[:0])
 	for _, en := range ms.ents {
 		e.maintenance(en, on)
 	}
@@ -106,7 +106,7 @@ func (e *Engine) maintAdded(en ecs.Entity, wins []maint.Window) {
 		open = open || m.Active
 	}
 	s := e.store
-	if len(wins) == 0 && !open || !s.Metas.Has(en) {
+	if len(wins) == 0 && !open || !s.Maints.Has(en) {
 		return // the usual case, decided without touching the monitor
 	}
 	now := time.Now()
@@ -118,7 +118,7 @@ func (e *Engine) maintAdded(en ecs.Entity, wins []maint.Window) {
 		}
 		e.maints.own[en] = m.ID
 	}
-	labels := e.labelSets.Get(s.Metas.Get(en).Set)
+	labels := e.labels(en)
 	for _, m := range e.maints.sels {
 		if m.Active && m.Selects(labels) {
 			e.maintenance(en, true)
@@ -128,8 +128,7 @@ func (e *Engine) maintAdded(en ecs.Entity, wins []maint.Window) {
 
 // maintRemoved forgets a removed monitor's own windows.
 func (e *Engine) maintRemoved(en ecs.Entity) {
-	s := e.store
-	if !s.Metas.Has(en) {
+	if !e.store.Maints.Has(en) {
 		return
 	}
 	if id, ok := e.maints.own[en]; ok {

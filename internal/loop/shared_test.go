@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"testing"
 	"time"
 
@@ -56,10 +57,11 @@ func add(t *testing.T, e *Engine, sp *Spec) ecs.Entity {
 // notifySlot returns the slot of a monitor's own notifier.
 func notifySlot(t *testing.T, e *Engine, en ecs.Entity) uint32 {
 	t.Helper()
-	if !e.store.Notifies.Has(en) {
-		t.Fatalf("monitor %v has no Notify", en)
+	tie := e.tieOfMonitor(en)
+	if tie.notify == 0 {
+		t.Fatalf("monitor %v has no notifier of its own", en)
 	}
-	return e.store.Notifies.Get(en).Slot
+	return tie.notify - 1
 }
 
 type plainNotifier struct{ url string }
@@ -92,11 +94,14 @@ func TestNotifierShared(t *testing.T) {
 			m2 := add(t, e, spec("m2", c.a, nil))
 			add(t, e, spec("plain", nil, nil))
 			s1, s2 := notifySlot(t, e, m1), notifySlot(t, e, m2)
-			if s1 != s2 || e.notifiers.Len() != 1 || e.notifiers.Holders(s1) != 2 {
-				t.Errorf("slots %d and %d, %d values, %d holders; want one slot of 2 holders", s1, s2, e.notifiers.Len(), e.notifiers.Holders(s1))
+			if s1 != s2 || e.notifiers.Len() != 1 || e.notifiers.Holders(s1) != 1 {
+				t.Errorf("slots %d and %d, %d values, %d holders; want one slot of 1 holder", s1, s2, e.notifiers.Len(), e.notifiers.Holders(s1))
 			}
-			if e.store.Notifies.Has(add(t, e, spec("m0", nil, nil))) {
-				t.Errorf("a monitor without a notifier of its own has a Notify")
+			if t1, t2 := e.store.Metas.Get(m1).Set, e.store.Metas.Get(m2).Set; t1 != t2 || e.ties.Holders(t1) != 2 {
+				t.Errorf("entries %d and %d, %d holders; want one of 2 holders", t1, t2, e.ties.Holders(t1))
+			}
+			if e.store.Metas.Has(add(t, e, spec("m0", nil, nil))) {
+				t.Errorf("a monitor without a notifier or labels of its own has a Meta")
 			}
 			if c.b != nil {
 				m3 := add(t, e, spec("m3", c.b, nil))
@@ -141,13 +146,13 @@ func TestLabelsShared(t *testing.T) {
 		t.Errorf("label sets %d %d %d: want the first two shared, the third apart",
 			e.store.Metas.Get(a1).Set, e.store.Metas.Get(a2).Set, e.store.Metas.Get(a3).Set)
 	}
-	if got := e.labelSets.Len(); got != 3 {
+	if got := e.ties.Len(); got != 3 {
 		t.Errorf("%d label sets, want 3 (two maps and none)", got)
 	}
 	if got := e.labels(mo); got != nil {
 		t.Errorf("labels of a monitor with none: %v, want nil", got)
 	}
-	sel := e.store.Select(func(m ecs.Meta) bool { return e.labelSets.Get(m.Set)["zone"] == "a" }, nil)
+	sel := e.store.Select(func(m ecs.Meta) bool { return e.ties.Get(m.Set).labels["zone"] == "a" }, nil)
 	if len(sel) != 3 {
 		t.Errorf("selected %d monitors of zone a, want 3", len(sel))
 	}
@@ -161,13 +166,13 @@ func TestLabelsShared(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := e.labels(a3)["zone"]; got != "b" || e.labelSets.Len() != 3 {
-		t.Errorf("after an update: zone %q, %d label sets; want b, 3", got, e.labelSets.Len())
+	if got := e.labels(a3)["zone"]; got != "b" || e.ties.Len() != 3 {
+		t.Errorf("after an update: zone %q, %d label sets; want b, 3", got, e.ties.Len())
 	}
 	for _, en := range []ecs.Entity{a1, a2, a3, mo} {
 		e.Remove(en)
 	}
-	if got := e.labelSets.Len(); got != 0 {
+	if got := e.ties.Len(); got != 0 {
 		t.Errorf("all removed: %d label sets, want 0", got)
 	}
 }
@@ -188,11 +193,73 @@ func TestUpdateChangesNotifier(t *testing.T) {
 	if _, err := e.Add(spec("db", old, map[string]string{"a": "b"})); err == nil {
 		t.Fatalf("a second monitor of one name was added")
 	}
-	if e.notifiers.Len() != 1 || e.labelSets.Len() != 0 {
-		t.Errorf("after a refused add: %d notifiers, %d label sets; want 1, 0", e.notifiers.Len(), e.labelSets.Len())
+	if e.notifiers.Len() != 1 || e.notifiers.Holders(0) != 1 || e.ties.Len() != 1 {
+		t.Errorf("after a refused add: %d notifiers (%d holders), %d ties; want 1 (1), 1", e.notifiers.Len(), e.notifiers.Holders(0), e.ties.Len())
 	}
 	en, _ = e.Update(en, spec("db", nil, nil))
 	if n, own := e.notifierOf(en); own || n != nil || e.notifiers.Len() != 0 {
 		t.Errorf("updated to no notifier: %T own %v, %d in the table; want the default (none), 0", n, own, e.notifiers.Len())
+	}
+}
+
+// A monitor's notifier of its own and its labels are one shared entry
+// (one Meta of 4 bytes): monitors with both the same share it, and the
+// entry holds its notifier once, however many monitors hold the entry. A
+// monitor with only a notifier of its own carries no Maint and no
+// selector selects it; with the same labels and another notifier, it
+// has an entry of its own. The last monitor of an entry lets go of it and
+// of its notifier.
+func TestNotifierAndLabelsShareAnEntry(t *testing.T) {
+	e := newEngine(t, nil)
+	route, other := alert.Log(io.Discard), alert.Log(io.Discard)
+	zone := map[string]string{"zone": "a"}
+	var both []ecs.Entity
+	for i := range 3 {
+		both = append(both, add(t, e, spec(fmt.Sprint("both", i), route, zone)))
+	}
+	only := add(t, e, spec("notifier only", route, nil))
+	apart := add(t, e, spec("other notifier", other, zone))
+	s := e.store
+	set := s.Metas.Get(both[0]).Set
+	for _, en := range both[1:] {
+		if s.Metas.Get(en).Set != set {
+			t.Fatalf("monitors with the same notifier and labels have entries %d and %d", set, s.Metas.Get(en).Set)
+		}
+	}
+	if e.ties.Len() != 3 || e.notifiers.Len() != 2 {
+		t.Fatalf("%d entries and %d notifiers, want 3 and 2", e.ties.Len(), e.notifiers.Len())
+	}
+	if h := e.notifiers.Holders(notifySlot(t, e, both[0])); h != 2 {
+		t.Errorf("the shared notifier has %d holders, want 2 (the two entries naming it)", h)
+	}
+	if !s.Maints.Has(both[0]) || s.Maints.Has(only) || !s.Maints.Has(apart) {
+		t.Errorf("Maint on the labelled, the notifier-only and the other: %v %v %v, want true false true",
+			s.Maints.Has(both[0]), s.Maints.Has(only), s.Maints.Has(apart))
+	}
+	for _, en := range []ecs.Entity{both[0], only, apart} {
+		n, own := e.notifierOf(en)
+		want := alert.Notifier(route)
+		if en == apart {
+			want = other
+		}
+		if !own || n != want {
+			t.Errorf("%s: notifier %p own %v, want %p", s.Name(en), n, own, want)
+		}
+	}
+	if e.labels(only) != nil || e.labels(apart)["zone"] != "a" {
+		t.Errorf("labels %v and %v, want none and zone a", e.labels(only), e.labels(apart))
+	}
+	sel := s.Select(func(ecs.Meta) bool { return true }, nil)
+	if len(sel) != 4 || slices.Contains(sel, only) {
+		t.Errorf("a selector that takes any labels selects %d monitors (the notifier-only one: %v), want the 4 labelled",
+			len(sel), slices.Contains(sel, only))
+	}
+	for _, en := range append(both, only, apart) {
+		if err := e.Remove(en); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if e.ties.Len() != 0 || e.notifiers.Len() != 0 {
+		t.Errorf("all removed: %d entries and %d notifiers, want none", e.ties.Len(), e.notifiers.Len())
 	}
 }
