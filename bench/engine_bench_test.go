@@ -216,6 +216,28 @@ func BenchmarkEngineRoutedMemory(b *testing.B) {
 	memory(b, func(ns []string) *cpra.Engine { return routedFleet(b, ns, route) })
 }
 
+// BenchmarkEngineFileMemory is BenchmarkEngineRoutedMemory with a label
+// map on every monitor as well, the same one: the monitors of a config
+// file with codes and labels in its defaults.
+func BenchmarkEngineFileMemory(b *testing.B) {
+	lg := alert.Log(io.Discard)
+	route := alert.Route{alert.Yellow: lg, alert.Red: lg, alert.Green: lg, alert.Cyan: lg, alert.Gray: lg}
+	labels := map[string]string{"fleet": "generated"}
+	memory(b, func(ns []string) *cpra.Engine {
+		e, err := cpra.New(cpra.WithCapacity(len(ns)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, name := range ns {
+			if _, err := e.Add(cpra.Monitor{Name: name, Check: noop, Interval: time.Minute, Timeout: time.Second,
+				Notify: route, Labels: labels}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		return e
+	})
+}
+
 // BenchmarkEngineUnsharedMemory is BenchmarkEngineMemory with a notifier
 // and a label map of its own on every monitor, none shared: what sharing
 // costs where there is nothing to share. The notifiers and maps are made
