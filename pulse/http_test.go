@@ -324,8 +324,26 @@ func TestHTTPCheckerSize(t *testing.T) {
 	if *(*byte)(a.r) == 0 || *(*byte)(b.r) == 0 {
 		t.Error("a plain checker is not a record in the shared blocks")
 	}
-	if head := uintptr(unsafe.Pointer(unsafe.StringData(b.kept()))) - uintptr(b.r); head != recShortHead {
-		t.Errorf("a plain GET's record keeps %d bytes before its path, want %d", head, recShortHead)
+	// A record's head is 2 bytes for the first profiles, 6 past them
+	// (other tests number hundreds of hosts' profiles, maybe before this
+	// one). The whole-URL profile of a transport is numbered when the
+	// transport is made, among the first: a checker of a URL no host
+	// profile takes has the short form.
+	q := MustHTTP("http://a.test:81/x?q=1")
+	for i, c := range []*HTTPChecker{q, b} {
+		pool.Lock()
+		num := pool.nums[c.prof()]
+		pool.Unlock()
+		want := uintptr(recShortHead)
+		if num > maxShortNum {
+			if i == 0 {
+				t.Fatalf("the transport's whole-URL profile is numbered %d", num)
+			}
+			want = recHead
+		}
+		if head := uintptr(unsafe.Pointer(unsafe.StringData(c.kept()))) - uintptr(c.r); head != want {
+			t.Errorf("the record of %s (profile %d) keeps %d bytes before its path, want %d", c.URL(), num, head, want)
+		}
 	}
 	if c := MustHTTP("http://b.test:81/x"); c.prof() == a.prof() {
 		t.Error("checkers of two hosts share a profile")
@@ -467,6 +485,21 @@ func TestHTTPPlainURLRequests(t *testing.T) {
 
 // Past maxBases hosts, plain checkers keep their whole URL and still work.
 func TestHTTPManyHosts(t *testing.T) {
+	// The hosts' profiles go again afterwards, so that the checkers of
+	// tests run after this one (-count, -shuffle) find room for theirs.
+	t.Cleanup(func() {
+		pool.Lock()
+		defer pool.Unlock()
+		for _, c := range pool.m {
+			for _, bases := range c.bases {
+				for base := range bases {
+					if strings.HasSuffix(base, ".many.test") {
+						delete(bases, base)
+					}
+				}
+			}
+		}
+	})
 	var last *HTTPChecker
 	for i := range maxBases + 10 {
 		last = MustHTTP(fmt.Sprintf("http://h%d.many.test/p", i))
