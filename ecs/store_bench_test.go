@@ -2,7 +2,9 @@ package ecs
 
 import (
 	"fmt"
+	"runtime"
 	"testing"
+	"time"
 )
 
 // BenchmarkCheckPath runs the store's part of each check for a fleet of
@@ -51,4 +53,33 @@ func BenchmarkCheckPath(b *testing.B) {
 		tick += 1000
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(max(checks, 1)), "ns/check")
+}
+
+// BenchmarkCreate adds a fleet to a store sized for none, as a program
+// that loads a file of unknown length does: the name index grows as the
+// fleet does. ns/monitor is the cost of an add.
+func BenchmarkCreate(b *testing.B) {
+	n := 1_000_000
+	if testing.Short() {
+		n = 100_000
+	}
+	names := make([]string, n)
+	for i := range names {
+		names[i] = fmt.Sprintf("svc-%d", i)
+	}
+	var total time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		s := NewStore(0, 0)
+		runtime.GC()
+		b.StartTimer()
+		start := time.Now()
+		for i, name := range names {
+			if _, ok := s.Create(name, nop, Schedule{Due: int64(1000 + i)}, Health{}, Optional{}); !ok {
+				b.Fatalf("Create %s failed", name)
+			}
+		}
+		total += time.Since(start)
+	}
+	b.ReportMetric(float64(total.Nanoseconds())/float64(b.N)/float64(n), "ns/monitor")
 }
