@@ -121,7 +121,9 @@ type built struct {
 	index    int32
 	line     int32
 	nameLine int32
-	depLine  int32 // line of depends_on, when the monitor has parents
+	depLine  int32  // line of depends_on, when the monitor has parents
+	nameHash uint64 // of m.Name, when hashed is set (see nameSet)
+	hashed   bool
 	errs     []*Error
 	warns    []*Error
 	whole    bool // the item needs the whole-document path
@@ -461,6 +463,9 @@ func (b *builder) build(a *arena, n *node, idx int, out *built) {
 	}
 	m := &out.m
 	m.Name = it.name
+	if it.name != "" {
+		out.nameHash, out.hashed = nameHash(it.name), true
+	}
 	var pc, iv, codes *node
 	for c := n.first; c != nil; c = c.next {
 		switch c.key {

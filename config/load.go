@@ -522,7 +522,7 @@ func run(o *options, split splitter, em *emitter) (f *File, whole bool, err erro
 		})
 	}
 
-	c := collector{o: o, f: f, names: make(map[string]position), emit: em}
+	c := collector{o: o, f: f, emit: em}
 	for bt := range order {
 		<-bt.done
 		if c.take(bt) {
@@ -621,7 +621,7 @@ func (w *worker) do(b *builder, c *chunk, out *built) {
 type collector struct {
 	o        *options
 	f        *File
-	names    map[string]position
+	names    nameSet
 	errs     Errors
 	nerrs    int
 	count    int
@@ -664,11 +664,13 @@ func (c *collector) take(bt *batch) bool {
 			f.Warnings = append(f.Warnings, r.warns...)
 		}
 		if name := r.m.Name; name != "" {
-			if prev, dup := c.names[name]; dup {
+			h := r.nameHash
+			if !r.hashed {
+				h = nameHash(name)
+			}
+			if prev, dup := c.names.add(name, h, position{index: r.index, line: r.nameLine}); dup {
 				c.add(&Error{Index: int(r.index), Monitor: name, Field: "name", Line: int(r.nameLine),
 					Err: fmt.Errorf("already used by monitors[%d] at line %d", prev.index, prev.line)})
-			} else {
-				c.names[name] = position{index: r.index, line: r.nameLine}
 			}
 		}
 		if len(r.m.DependsOn) > 0 {
@@ -825,8 +827,7 @@ func (c *collector) cycle(frames []depFrame) {
 }
 
 func (c *collector) known(name string) bool {
-	_, ok := c.names[name]
-	return ok
+	return c.names.has(name)
 }
 
 // checkSelectors warns of top-level maintenances that select no monitor of

@@ -730,7 +730,7 @@ func (s *jsonSplitter) step() error {
 func loadWhole(o *options, r io.Reader, em *emitter) (*File, error) {
 	b := newBuilder(o)
 	f := &File{b: b}
-	c := collector{o: o, f: f, names: make(map[string]position), emit: em}
+	c := collector{o: o, f: f, emit: em}
 	if em != nil {
 		// The File owns the first read's builder too, whose notifiers the
 		// monitors handed over before use; the stream closes both if the

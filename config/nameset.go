@@ -1,0 +1,89 @@
+package config
+
+import (
+	"hash/maphash"
+	"math/bits"
+)
+
+// nameSet is the collector's record of the names of a file's monitors
+// and where each was first given. The workers that build the monitors
+// hash their names ([nameHash]); the collector, which takes the monitors
+// one after the other, then only probes: its slots hold the top half of
+// a name's hash and the name's place in a list, so that growing the set
+// moves 8-byte slots without hashing a name again, and only a slot whose
+// half-hash matches sends the probe to the name itself. About 40 bytes a
+// name at a million, as a Go map of them took, without its hashing and
+// rehashing on the goroutine that all of a file's monitors pass through.
+type nameSet struct {
+	slots []uint64 // 0: empty; else the hash's top 32 bits, and the place in list plus one
+	list  []nameAt
+	shift uint8 // 64 - log2(len(slots))
+}
+
+// nameAt is a name and where it was first given.
+type nameAt struct {
+	name string
+	at   position
+}
+
+var nameSeed = maphash.MakeSeed()
+
+// nameHash returns the hash of a monitor's name the set files it by.
+func nameHash(name string) uint64 { return maphash.String(nameSeed, name) }
+
+// add files name, of hash h, as given at p, unless it is filed already:
+// then it returns where it was first given and true.
+func (x *nameSet) add(name string, h uint64, p position) (position, bool) {
+	if (len(x.list)+1)*4 > len(x.slots)*3 {
+		x.grow()
+	}
+	i, found := x.find(name, h)
+	if found {
+		return x.list[x.slots[i]&0xffffffff-1].at, true
+	}
+	x.list = append(x.list, nameAt{name, p})
+	x.slots[i] = h&^0xffffffff | uint64(len(x.list))
+	return position{}, false
+}
+
+// has reports whether name is filed.
+func (x *nameSet) has(name string) bool {
+	if len(x.list) == 0 {
+		return false
+	}
+	_, found := x.find(name, nameHash(name))
+	return found
+}
+
+// find returns the slot of name, or the empty slot where it would go.
+func (x *nameSet) find(name string, h uint64) (int, bool) {
+	mask := len(x.slots) - 1
+	for i := int(h >> x.shift); ; i = (i + 1) & mask {
+		v := x.slots[i]
+		if v == 0 {
+			return i, false
+		}
+		if v&^0xffffffff == h&^0xffffffff && x.list[v&0xffffffff-1].name == name {
+			return i, true
+		}
+	}
+}
+
+// grow doubles the slots. A slot's home comes from the top bits of its
+// hash, which the slot keeps.
+func (x *nameSet) grow() {
+	n := max(64, 2*len(x.slots))
+	old := x.slots
+	x.slots, x.shift = make([]uint64, n), uint8(64-bits.TrailingZeros(uint(n)))
+	mask := n - 1
+	for _, v := range old {
+		if v == 0 {
+			continue
+		}
+		i := int(v >> x.shift)
+		for x.slots[i] != 0 {
+			i = (i + 1) & mask
+		}
+		x.slots[i] = v
+	}
+}
