@@ -122,8 +122,7 @@ type built struct {
 	line     int32
 	nameLine int32
 	depLine  int32  // line of depends_on, when the monitor has parents
-	nameHash uint64 // of m.Name, when hashed is set (see nameSet)
-	hashed   bool
+	nameHash uint64 // of m.Name (see nameSet), which build sets with it
 	errs     []*Error
 	warns    []*Error
 	whole    bool // the item needs the whole-document path
@@ -463,9 +462,7 @@ func (b *builder) build(a *arena, n *node, idx int, out *built) {
 	}
 	m := &out.m
 	m.Name = it.name
-	if it.name != "" {
-		out.nameHash, out.hashed = nameHash(it.name), true
-	}
+	out.nameHash = nameHash(it.name)
 	var pc, iv, codes *node
 	for c := n.first; c != nil; c = c.next {
 		switch c.key {

@@ -664,11 +664,7 @@ func (c *collector) take(bt *batch) bool {
 			f.Warnings = append(f.Warnings, r.warns...)
 		}
 		if name := r.m.Name; name != "" {
-			h := r.nameHash
-			if !r.hashed {
-				h = nameHash(name)
-			}
-			if prev, dup := c.names.add(name, h, position{index: r.index, line: r.nameLine}); dup {
+			if prev, dup := c.names.add(name, r.nameHash, position{index: r.index, line: r.nameLine}); dup {
 				c.add(&Error{Index: int(r.index), Monitor: name, Field: "name", Line: int(r.nameLine),
 					Err: fmt.Errorf("already used by monitors[%d] at line %d", prev.index, prev.line)})
 			}
