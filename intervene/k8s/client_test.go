@@ -2,9 +2,7 @@ package k8s
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -12,252 +10,24 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/client-go/rest"
 
 	"github.com/ziad/cpra/intervene"
 )
 
-// token is the bearer token of the test kubeconfig: no error may show it.
-const token = "k8s-test-token-9f2c41d7e0b3"
-
-// apiServer answers on loopback, over TLS, the calls the remediators make
-// the way the Kubernetes API server does: deployments and stateful sets by
-// name in namespace shop, their scale subresource with optimistic
-// concurrency on resourceVersion, strategic merge patches of the pod
-// template annotations, and Status objects for errors. It checks the
-// bearer token, the content types and the bodies, and records each
-// request as "METHOD URI BODY".
-type apiServer struct {
-	t   *testing.T
-	srv *httptest.Server
-
-	mu        sync.Mutex
-	reqs      []string
-	problems  []string
-	replicas  map[string]int32 // "deployments/web"
-	versions  map[string]int
-	annotated map[string]string // restartedAt per workload
-	paused    map[string]bool
-	raceNext  int // scale reads after which another writer changes the workload
-}
-
-var apiPath = regexp.MustCompile(`^/apis/apps/v1/namespaces/shop/(deployments|statefulsets|daemonsets)/([a-z0-9-]+)(/scale)?$`)
-
-func newAPIServer(t *testing.T) *apiServer {
-	a := &apiServer{t: t,
-		replicas:  map[string]int32{"deployments/web": 2, "statefulsets/db": 3, "deployments/frozen": 1},
-		versions:  map[string]int{"deployments/web": 41, "statefulsets/db": 7, "deployments/frozen": 3, "daemonsets/agent": 9},
-		annotated: map[string]string{},
-		paused:    map[string]bool{"deployments/frozen": true},
-	}
-	a.srv = httptest.NewTLSServer(http.HandlerFunc(a.serve))
-	t.Cleanup(a.srv.Close)
-	return a
-}
-
-func (a *apiServer) requests() []string {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return append([]string(nil), a.reqs...)
-}
-
-func (a *apiServer) checkNoProblems() {
-	a.t.Helper()
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	for _, p := range a.problems {
-		a.t.Error(p)
-	}
-}
-
-// status writes a metav1.Status as the API server does for errors.
-func status(w http.ResponseWriter, code int, reason, message string, details map[string]string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	b, _ := json.Marshal(map[string]any{"kind": "Status", "apiVersion": "v1", "metadata": map[string]any{},
-		"status": "Failure", "message": message, "reason": reason, "details": details, "code": code})
-	w.Write(b)
-}
-
-func (a *apiServer) serve(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.reqs = append(a.reqs, strings.TrimSpace(r.Method+" "+r.URL.RequestURI()+" "+string(body)))
-	problem := func(format string, args ...any) {
-		a.problems = append(a.problems, fmt.Sprintf("%s %s: ", r.Method, r.URL.Path)+fmt.Sprintf(format, args...))
-	}
-	if got := r.Header.Get("Authorization"); got != "Bearer "+token {
-		status(w, 401, "Unauthorized", "Unauthorized", nil)
-		return
-	}
-	if acc := r.Header.Get("Accept"); !strings.HasPrefix(acc, "application/json") {
-		problem("Accept %q, want application/json", acc)
-	}
-	m := apiPath.FindStringSubmatch(r.URL.Path)
-	if m == nil {
-		status(w, 404, "NotFound", "the server could not find the requested resource", nil)
-		return
-	}
-	resource, name, sub := m[1], m[2], m[3]
-	key := resource + "/" + name
-	if name == "slow" {
-		// Answer nothing until the client gives up, then drop the
-		// stream: a server that hangs.
-		a.mu.Unlock()
-		<-r.Context().Done()
-		a.mu.Lock()
-		panic(http.ErrAbortHandler)
-	}
-	version, exists := a.versions[key]
-	if !exists {
-		kind := resource
-		status(w, 404, "NotFound", fmt.Sprintf("%s.apps %q not found", kind, name), map[string]string{"name": name, "group": "apps", "kind": kind})
-		return
-	}
-	kind := map[string]string{"deployments": "Deployment", "statefulsets": "StatefulSet", "daemonsets": "DaemonSet"}[resource]
-	object := func() {
-		w.Header().Set("Content-Type", "application/json")
-		ann := map[string]string{"prometheus.io/scrape": "true"}
-		if s, ok := a.annotated[key]; ok {
-			ann["kubectl.kubernetes.io/restartedAt"] = s
-		}
-		spec := map[string]any{"selector": map[string]any{"matchLabels": map[string]string{"app": name}},
-			"template": map[string]any{"metadata": map[string]any{"labels": map[string]string{"app": name}, "annotations": ann},
-				"spec": map[string]any{"containers": []any{map[string]any{"name": name, "image": "registry.test/" + name + ":1.4"}}}}}
-		if kind != "DaemonSet" {
-			spec["replicas"] = a.replicas[key]
-		}
-		if a.paused[key] {
-			spec["paused"] = true
-		}
-		json.NewEncoder(w).Encode(map[string]any{"kind": kind, "apiVersion": "apps/v1",
-			"metadata": map[string]any{"name": name, "namespace": "shop", "uid": "6f1c2f9e-0b7d-4d8e-9c1a-" + fmt.Sprintf("%012d", version), "resourceVersion": fmt.Sprint(version), "generation": 4},
-			"spec":     spec, "status": map[string]any{"observedGeneration": 4}})
-	}
-	scale := func() {
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(map[string]any{"kind": "Scale", "apiVersion": "autoscaling/v1",
-			"metadata": map[string]any{"name": name, "namespace": "shop", "resourceVersion": fmt.Sprint(version), "creationTimestamp": "2026-11-30T09:12:44Z"},
-			"spec":     map[string]any{"replicas": a.replicas[key]}, "status": map[string]any{"replicas": a.replicas[key], "selector": "app=" + name}})
-	}
-	switch {
-	case r.Method == http.MethodGet && sub == "":
-		object()
-	case r.Method == http.MethodPatch && sub == "":
-		if ct := r.Header.Get("Content-Type"); ct != "application/strategic-merge-patch+json" {
-			status(w, 415, "UnsupportedMediaType", "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml", nil)
-			return
-		}
-		if fm := r.URL.Query().Get("fieldManager"); fm != DefaultFieldManager {
-			problem("fieldManager %q, want %q", fm, DefaultFieldManager)
-		}
-		m := restartBody.FindSubmatch(body)
-		if m == nil {
-			problem("body %s, want the restartedAt patch", body)
-			status(w, 400, "BadRequest", "bad patch", nil)
-			return
-		}
-		a.annotated[key] = string(m[1])
-		a.versions[key]++
-		version++
-		object()
-	case r.Method == http.MethodGet && sub == "/scale" && kind != "DaemonSet":
-		scale()
-		if a.raceNext > 0 {
-			a.raceNext--
-			a.versions[key]++
-		}
-	case r.Method == http.MethodPut && sub == "/scale" && kind != "DaemonSet":
-		if ct := r.Header.Get("Content-Type"); ct != "application/json" {
-			problem("Content-Type %q, want application/json", ct)
-		}
-		if fm := r.URL.Query().Get("fieldManager"); fm != DefaultFieldManager {
-			problem("fieldManager %q, want %q", fm, DefaultFieldManager)
-		}
-		var s struct {
-			Kind, APIVersion string
-			Metadata         struct{ Name, Namespace, ResourceVersion string }
-			Spec             struct{ Replicas *int32 }
-		}
-		if err := json.Unmarshal(body, &s); err != nil || s.Spec.Replicas == nil {
-			status(w, 400, "BadRequest", fmt.Sprintf("invalid Scale: %v", err), nil)
-			return
-		}
-		if s.Metadata.Name != name || s.Metadata.Namespace != "shop" {
-			status(w, 400, "BadRequest", "the name of the object does not match the name on the URL", nil)
-			return
-		}
-		if s.Metadata.ResourceVersion != fmt.Sprint(version) {
-			status(w, 409, "Conflict", fmt.Sprintf("Operation cannot be fulfilled on %s.apps %q: the object has been modified; please apply your changes to the latest version and try again", resource, name),
-				map[string]string{"name": name, "group": "apps", "kind": resource})
-			return
-		}
-		a.replicas[key] = *s.Spec.Replicas
-		a.versions[key]++
-		version++
-		scale()
-	default:
-		status(w, 405, "MethodNotAllowed", "the server does not allow this method on the requested resource", nil)
-	}
-}
-
-// kubeconfig writes a kubeconfig for the server, with the server's CA and
-// the bearer token, in a context named test (the current one).
-func (a *apiServer) kubeconfig(t *testing.T) string {
-	t.Helper()
-	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: a.srv.Certificate().Raw})
-	text := fmt.Sprintf(`apiVersion: v1
-kind: Config
-clusters:
-- name: loopback
-  cluster:
-    server: %s
-    certificate-authority-data: %s
-users:
-- name: cpra
-  user:
-    token: %s
-contexts:
-- name: test
-  context: {cluster: loopback, user: cpra, namespace: shop}
-- name: elsewhere
-  context: {cluster: nowhere, user: cpra}
-current-context: test
-`, a.srv.URL, base64.StdEncoding.EncodeToString(ca), token)
-	path := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
-// count returns the workload's replicas.
-func (a *apiServer) count(key string) int32 {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.replicas[key]
-}
-
-// stamp returns the workload's restartedAt annotation.
-func (a *apiServer) stamp(key string) string {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.annotated[key]
-}
-
 // TestAPIServer runs the remediators with a client from a kubeconfig
 // against the loopback API server and checks every request on the wire.
 func TestAPIServer(t *testing.T) {
-	a := newAPIServer(t)
-	client := must(NewClient(a.kubeconfig(t), ""))
-	defer a.checkNoProblems()
+	frozen := deployment("shop", "frozen", 1, 3)
+	frozen.paused = true
+	a := newAPIServer(t, deployment("shop", "web", 2, 41), statefulSet("shop", "db", 3, 7), frozen, daemonSet("shop", "agent", 9))
+	client := a.client(t)
 	run := func(t *testing.T, r intervene.Remediator) error {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
@@ -279,7 +49,7 @@ func TestAPIServer(t *testing.T) {
 			t.Fatal(err)
 		}
 		got := last(2)
-		stamp := a.stamp("deployments/web")
+		stamp := a.stamp("shop/deployments/web")
 		want := []string{
 			"GET " + dep + "web",
 			"PATCH " + dep + "web?fieldManager=cpra " + string(restartPatch(mustParse(t, stamp))),
@@ -324,8 +94,8 @@ func TestAPIServer(t *testing.T) {
 			meta["resourceVersion"] != "7" || spec["replicas"] != float64(4) {
 			t.Errorf("got Scale %s, want kind Scale, autoscaling/v1, shop/db at resourceVersion 7 with 4 replicas", "{"+body)
 		}
-		if a.count("statefulsets/db") != 4 {
-			t.Errorf("got %d replicas, want 4", a.count("statefulsets/db"))
+		if a.count("shop/statefulsets/db") != 4 {
+			t.Errorf("got %d replicas, want 4", a.count("shop/statefulsets/db"))
 		}
 		err := run(t, must(Scale(client, StatefulSet, "shop", "db", WithAddReplicas(2, 4))))
 		if !errors.Is(err, intervene.ErrScaleLimit) || last(1)[0] != "GET "+sts+"db/scale" {
@@ -336,7 +106,7 @@ func TestAPIServer(t *testing.T) {
 		// The API server's 409 is retried once, after a new read.
 		a.mu.Lock()
 		a.raceNext = 1 // another writer right after the first read
-		v := a.versions["deployments/web"]
+		v := a.objs["shop/deployments/web"].version
 		a.mu.Unlock()
 		if err := run(t, must(Scale(client, Deployment, "shop", "web", WithReplicas(5)))); err != nil {
 			t.Fatal(err)
@@ -361,8 +131,8 @@ func TestAPIServer(t *testing.T) {
 		if strings.Join(got, "\n") != strings.Join(want, "\n") {
 			t.Errorf("got requests\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 		}
-		if a.count("deployments/web") != 5 {
-			t.Errorf("got %d replicas, want 5", a.count("deployments/web"))
+		if a.count("shop/deployments/web") != 5 {
+			t.Errorf("got %d replicas, want 5", a.count("shop/deployments/web"))
 		}
 		a.mu.Lock()
 		a.raceNext = 2 // and again after the second
@@ -459,4 +229,85 @@ func TestClientConfig(t *testing.T) {
 			t.Errorf("got content type %q, host %q, want JSON to %s with the token", cfg.ContentType, cfg.Host, a.srv.URL)
 		}
 	})
+}
+
+// TestAnswersWithoutStatus: something in front of the API server (a proxy,
+// a load balancer) answers with a body of its own. The error still carries
+// the answer's code, as the API server's errors do, so that apierrors'
+// predicates and ErrNotFound hold, and it names the workload.
+func TestAnswersWithoutStatus(t *testing.T) {
+	for _, tt := range []struct {
+		code int
+		body string
+		is   func(error) bool
+		want string
+	}{
+		{502, "<html><body>502 Bad Gateway</body></html>", apierrors.IsInternalError, "502 Bad Gateway"},
+		{429, "slow down", apierrors.IsTooManyRequests, "too many requests"},
+		{404, "", apierrors.IsNotFound, "could not find the requested resource"},
+		{403, "no", apierrors.IsForbidden, "scale deployment shop/api"},
+	} {
+		t.Run(fmt.Sprint(tt.code), func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Retry-After", "3")
+				w.WriteHeader(tt.code)
+				io.WriteString(w, tt.body)
+			}))
+			defer srv.Close()
+			c := must(ClientFor(&rest.Config{Host: srv.URL}))
+			err := remediate(t, must(Scale(c, Deployment, "shop", "api", WithReplicas(2))))
+			if !tt.is(err) || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "deployment shop/api") {
+				t.Errorf("got %v, want an error of code %d containing %q", err, tt.code, tt.want)
+			}
+			if tt.code == 404 && !errors.Is(err, ErrNotFound) {
+				t.Errorf("got %v, want ErrNotFound", err)
+			}
+			if tt.code == 429 {
+				if s, ok := apierrors.SuggestsClientDelay(err); !ok || s != 3 {
+					t.Errorf("got a delay of %d s (%v), want the Retry-After's 3", s, ok)
+				}
+			}
+		})
+	}
+}
+
+// TestClientPaths: a server behind a proxy that moved it under a path is
+// reached under that path; an answer too long to be a workload is an error.
+func TestClientPaths(t *testing.T) {
+	var mu sync.Mutex
+	var paths []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		paths = append(paths, r.Method+" "+r.URL.RequestURI()+" "+r.Header.Get("User-Agent"))
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Query().Get("fieldManager") != "" {
+			io.WriteString(w, `{}`)
+			return
+		}
+		io.WriteString(w, `{"kind":"Deployment","spec":{"replicas":1},"metadata":{"annotations":{"big":"`)
+		io.WriteString(w, strings.Repeat("x", maxObject))
+		io.WriteString(w, `"}}}`)
+	}))
+	defer srv.Close()
+	c := must(ClientFor(&rest.Config{Host: srv.URL + "/clusters/east", UserAgent: "ops-tool/2"}))
+	if err := remediate(t, must(RolloutRestart(c, StatefulSet, "", "db"))); err != nil {
+		t.Fatal(err)
+	}
+	err := remediate(t, must(RolloutRestart(c, Deployment, "shop", "web")))
+	if err == nil || !strings.Contains(err.Error(), "longer than") {
+		t.Errorf("got %v, want the answer refused as too long", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := []string{
+		"PATCH /clusters/east/apis/apps/v1/namespaces/default/statefulsets/db?fieldManager=cpra ops-tool/2",
+		"GET /clusters/east/apis/apps/v1/namespaces/shop/deployments/web ops-tool/2",
+	}
+	if strings.Join(paths, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got requests\n%s\nwant\n%s", strings.Join(paths, "\n"), strings.Join(want, "\n"))
+	}
+	if _, err := ClientFor(nil); err == nil {
+		t.Error("ClientFor(nil) gave no error")
+	}
 }

@@ -27,10 +27,14 @@
 //
 // # Clients
 //
-// A remediator takes any [kubernetes.Interface]: a clientset the program
-// already has, client-go's fake clientset in tests, or one from
-// [NewClient], which reads a kubeconfig file or, given no path, the
-// in-cluster configuration of a pod's service account.
+// A remediator takes a [Client]: one from [NewClient], which reads a
+// kubeconfig file or, given no path, the in-cluster configuration of a
+// pod's service account, or from [ClientFor], given a client-go
+// [k8s.io/client-go/rest.Config] a program already has. The client sends
+// the two or three requests the remediators need as JSON over client-go's
+// authenticated transport; it does not link client-go's clientset, whose
+// registration of every Kubernetes API group at start cost the cpra
+// command 12 MB of resident memory.
 //
 // # Configuration files
 //

@@ -3,21 +3,32 @@ package k8s_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 
-	appsv1 "k8s.io/api/apps/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes/fake"
-	k8stesting "k8s.io/client-go/testing"
+	"k8s.io/client-go/rest"
 
 	"github.com/ziad/cpra/intervene"
 	"github.com/ziad/cpra/intervene/k8s"
 )
 
-// A rollout restart of a Deployment, on client-go's fake clientset: the
-// remediator reads the Deployment (a paused one is refused) and sends the
-// patch kubectl rollout restart sends.
+// A rollout restart of a Deployment, against a stand-in for the API server
+// on loopback that prints what it is asked: the remediator reads the
+// Deployment (a paused one is refused) and sends the patch kubectl rollout
+// restart sends. A program in a pod would use k8s.NewClient("", "").
 func ExampleRolloutRestart() {
-	client := fake.NewClientset(&appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "checkout", Namespace: "shop"}})
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Println(strings.TrimSpace(r.Method + " " + r.URL.RequestURI() + " " + r.Header.Get("Content-Type")))
+		io.WriteString(w, `{"kind":"Deployment","apiVersion":"apps/v1","spec":{"replicas":3}}`)
+	}))
+	defer api.Close()
+
+	client, err := k8s.ClientFor(&rest.Config{Host: api.URL})
+	if err != nil {
+		panic(err)
+	}
 	r, err := k8s.RolloutRestart(client, k8s.Deployment, "shop", "checkout")
 	if err != nil {
 		panic(err)
@@ -26,15 +37,8 @@ func ExampleRolloutRestart() {
 	if err := r.Remediate(context.Background(), intervene.Incident{Monitor: "checkout", Attempt: 1}); err != nil {
 		panic(err)
 	}
-	for _, a := range client.Actions() {
-		fmt.Print(a.GetVerb(), " ", a.GetResource().Resource)
-		if p, ok := a.(k8stesting.PatchAction); ok {
-			fmt.Print(" ", p.GetPatchType())
-		}
-		fmt.Println()
-	}
 	// Output:
 	// k8s.RolloutRestart(deployment shop/checkout)
-	// get deployments
-	// patch deployments application/strategic-merge-patch+json
+	// GET /apis/apps/v1/namespaces/shop/deployments/checkout
+	// PATCH /apis/apps/v1/namespaces/shop/deployments/checkout?fieldManager=cpra application/strategic-merge-patch+json
 }

@@ -8,8 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"k8s.io/client-go/kubernetes"
-
 	"github.com/ziad/cpra/config"
 	"github.com/ziad/cpra/intervene"
 )
@@ -108,7 +106,7 @@ func kindList(kinds []Kind) string {
 
 // common reads kubeconfig, context and field_manager, and returns the
 // client (nil after a reported problem) and the options.
-func common(b *config.Block) (kubernetes.Interface, []Option) {
+func common(b *config.Block) (*Client, []Option) {
 	var opts []Option
 	if fm, ok := b.String("field_manager"); ok {
 		if fm == "" {
@@ -247,11 +245,11 @@ type clientKey struct {
 }
 
 type clientEntry struct {
-	c   kubernetes.Interface
+	c   *Client
 	err error
 }
 
-func sharedClient(path, kubeContext string) (kubernetes.Interface, error) {
+func sharedClient(path, kubeContext string) (*Client, error) {
 	key := clientKey{path: path, context: kubeContext}
 	if path != "" {
 		fi, err := os.Stat(path)

@@ -21,9 +21,8 @@ func monitorsFile(block string) string {
 func TestConfig(t *testing.T) {
 	Register()
 	Register() // a second call is harmless
-	a := newAPIServer(t)
+	a := newAPIServer(t, deployment("shop", "web", 2, 41), statefulSet("shop", "db", 3, 7), daemonSet("shop", "agent", 9))
 	kc := a.kubeconfig(t)
-	defer a.checkNoProblems()
 	tests := []struct {
 		name   string
 		block  string

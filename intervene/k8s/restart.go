@@ -4,11 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"time"
-
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/ziad/cpra/intervene"
 )
@@ -16,7 +13,7 @@ import (
 // RestartRemediator restarts a workload's pods by a rollout. Create it
 // with [RolloutRestart].
 type RestartRemediator struct {
-	client kubernetes.Interface
+	client *Client
 	t      target
 	cfg    *settings
 }
@@ -41,7 +38,7 @@ type RestartRemediator struct {
 // serve.
 //
 // Options: [WithFieldManager].
-func RolloutRestart(client kubernetes.Interface, kind Kind, namespace, name string, opts ...Option) (*RestartRemediator, error) {
+func RolloutRestart(client *Client, kind Kind, namespace, name string, opts ...Option) (*RestartRemediator, error) {
 	if client == nil {
 		return nil, errorf("RolloutRestart: nil client")
 	}
@@ -75,25 +72,23 @@ func (r *RestartRemediator) Remediate(ctx context.Context, _ intervene.Incident)
 	if err := ctx.Err(); err != nil {
 		return wrap("rollout restart", r.t, err)
 	}
-	apps := r.client.AppsV1()
-	popts := metav1.PatchOptions{FieldManager: r.cfg.fieldManager}
-	var err error
-	switch r.t.kind {
-	case Deployment:
-		d, gerr := apps.Deployments(r.t.namespace).Get(ctx, r.t.name, metav1.GetOptions{})
-		if gerr != nil {
-			return wrap("rollout restart", r.t, gerr)
+	if r.t.kind == Deployment {
+		var d struct {
+			Spec struct {
+				Paused bool `json:"paused"`
+			} `json:"spec"`
+		}
+		if err := r.client.do(ctx, call{method: http.MethodGet, t: r.t}, &d); err != nil {
+			return wrap("rollout restart", r.t, err)
 		}
 		if d.Spec.Paused {
 			return fmt.Errorf("k8s: rollout restart %s: %w (run kubectl rollout resume first)", r.t, ErrPaused)
 		}
-		if err = ctx.Err(); err == nil {
-			_, err = apps.Deployments(r.t.namespace).Patch(ctx, r.t.name, types.StrategicMergePatchType, restartPatch(time.Now()), popts)
-		}
-	case StatefulSet:
-		_, err = apps.StatefulSets(r.t.namespace).Patch(ctx, r.t.name, types.StrategicMergePatchType, restartPatch(time.Now()), popts)
-	case DaemonSet:
-		_, err = apps.DaemonSets(r.t.namespace).Patch(ctx, r.t.name, types.StrategicMergePatchType, restartPatch(time.Now()), popts)
+	}
+	err := ctx.Err()
+	if err == nil {
+		err = r.client.do(ctx, call{method: http.MethodPatch, t: r.t, fieldMgr: r.cfg.fieldManager,
+			contentType: "application/strategic-merge-patch+json", body: restartPatch(time.Now())}, nil)
 	}
 	if err != nil {
 		return wrap("rollout restart", r.t, err)

@@ -3,183 +3,172 @@ package k8s
 import (
 	"context"
 	"errors"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/types"
-	k8stesting "k8s.io/client-go/testing"
+	"k8s.io/client-go/rest"
 
 	"github.com/ziad/cpra/intervene"
 )
 
-var restartBody = regexp.MustCompile(`^\{"spec":\{"template":\{"metadata":\{"annotations":\{"kubectl\.kubernetes\.io/restartedAt":"([^"]+)"\}\}\}\}\}$`)
-
-// checkRestartPatch checks that a is the patch kubectl rollout restart
+// checkRestartPatch checks that req is the patch kubectl rollout restart
 // sends, for resource ns/name, stamped between from and to, and returns the
 // stamp.
-func checkRestartPatch(t *testing.T, a k8stesting.Action, resource, ns, name string, from, to time.Time) string {
+func checkRestartPatch(t *testing.T, req, resource, ns, name string, from, to time.Time) string {
 	t.Helper()
-	p, ok := a.(k8stesting.PatchActionImpl)
-	if !ok {
-		t.Fatalf("got action %s %s, want a patch", a.GetVerb(), a.GetResource().Resource)
+	line, body, _ := strings.Cut(req, " {")
+	if want := "PATCH /apis/apps/v1/namespaces/" + ns + "/" + resource + "/" + name + "?fieldManager=" + DefaultFieldManager; line != want {
+		t.Errorf("got %s, want %s", line, want)
 	}
-	if p.GetResource().Resource != resource || p.GetResource().Group != "apps" || p.GetResource().Version != "v1" ||
-		p.GetNamespace() != ns || p.GetName() != name || p.GetSubresource() != "" {
-		t.Errorf("got patch of %v %s/%s (subresource %q), want apps/v1 %s %s/%s", p.GetResource(), p.GetNamespace(), p.GetName(), p.GetSubresource(), resource, ns, name)
-	}
-	if p.GetPatchType() != types.StrategicMergePatchType {
-		t.Errorf("got patch type %s, want %s", p.GetPatchType(), types.StrategicMergePatchType)
-	}
-	if p.PatchOptions.FieldManager != DefaultFieldManager {
-		t.Errorf("got field manager %q, want %q", p.PatchOptions.FieldManager, DefaultFieldManager)
-	}
-	m := restartBody.FindSubmatch(p.GetPatch())
+	m := restartBody.FindStringSubmatch("{" + body)
 	if m == nil {
-		t.Fatalf("got patch body %s, want only the restartedAt annotation of the pod template", p.GetPatch())
+		t.Fatalf("got patch body {%s, want only the restartedAt annotation of the pod template", body)
 	}
-	at, err := time.Parse(time.RFC3339, string(m[1]))
-	if err != nil || !strings.HasSuffix(string(m[1]), "Z") {
+	at, err := time.Parse(time.RFC3339, m[1])
+	if err != nil || !strings.HasSuffix(m[1], "Z") {
 		t.Fatalf("got restartedAt %q, want RFC 3339 in UTC (%v)", m[1], err)
 	}
 	if at.Before(from.Truncate(time.Second)) || at.After(to) {
 		t.Errorf("got restartedAt %v, want between %v and %v", at, from, to)
 	}
-	return string(m[1])
+	return m[1]
+}
+
+// methods returns the methods of the requests.
+func methods(reqs []string) string {
+	var out []string
+	for _, r := range reqs {
+		m, _, _ := strings.Cut(r, " ")
+		out = append(out, m)
+	}
+	return strings.Join(out, ",")
 }
 
 func TestRolloutRestart(t *testing.T) {
-	tests := []struct {
+	for _, tt := range []struct {
 		kind     Kind
 		resource string
-		verbs    []string // the actions, in order
-		template func(runtime.Object) map[string]string
+		methods  string // of the requests, in order
 	}{
-		{Deployment, "deployments", []string{"get", "patch"}, func(o runtime.Object) map[string]string { return o.(*appsv1.Deployment).Spec.Template.Annotations }},
-		{StatefulSet, "statefulsets", []string{"patch"}, func(o runtime.Object) map[string]string { return o.(*appsv1.StatefulSet).Spec.Template.Annotations }},
-		{DaemonSet, "daemonsets", []string{"patch"}, func(o runtime.Object) map[string]string { return o.(*appsv1.DaemonSet).Spec.Template.Annotations }},
-	}
-	for _, tt := range tests {
+		{Deployment, "deployments", "GET,PATCH"},
+		{StatefulSet, "statefulsets", "PATCH"},
+		{DaemonSet, "daemonsets", "PATCH"},
+	} {
 		t.Run(string(tt.kind), func(t *testing.T) {
-			c := newCluster(t, deployment("shop", "web", 2), statefulSet("shop", "web", 3), daemonSet("shop", "web"))
-			r := must(RolloutRestart(c, tt.kind, "shop", "web"))
+			a := newAPIServer(t, deployment("shop", "web", 2, 100), statefulSet("shop", "web", 3, 200), daemonSet("shop", "web", 300))
+			r := must(RolloutRestart(a.client(t), tt.kind, "shop", "web"))
 			from := time.Now()
 			if err := remediate(t, r); err != nil {
 				t.Fatal(err)
 			}
 			to := time.Now()
-			acts := c.Actions()
-			var verbs []string
-			for _, a := range acts {
-				verbs = append(verbs, a.GetVerb())
-				if a.GetResource().Resource != tt.resource || a.GetNamespace() != "shop" {
-					t.Errorf("got %s on %s in %q, want %s in shop", a.GetVerb(), a.GetResource().Resource, a.GetNamespace(), tt.resource)
+			reqs := a.requests()
+			if got := methods(reqs); got != tt.methods {
+				t.Fatalf("got requests %q, want %s", reqs, tt.methods)
+			}
+			if tt.kind == Deployment && reqs[0] != "GET /apis/apps/v1/namespaces/shop/deployments/web" {
+				t.Errorf("got %s, want the read of the deployment", reqs[0])
+			}
+			stamp := checkRestartPatch(t, reqs[len(reqs)-1], tt.resource, "shop", "web", from, to)
+			if got := a.stamp("shop/" + tt.resource + "/web"); got != stamp {
+				t.Errorf("the server has restartedAt %q, want %q", got, stamp)
+			}
+			for _, other := range []string{"deployments", "statefulsets", "daemonsets"} {
+				if other != tt.resource && a.stamp("shop/"+other+"/web") != "" {
+					t.Errorf("the %s of the same name was restarted too", other)
 				}
-			}
-			if strings.Join(verbs, ",") != strings.Join(tt.verbs, ",") {
-				t.Fatalf("got actions %q, want %q", verbs, tt.verbs)
-			}
-			stamp := checkRestartPatch(t, acts[len(acts)-1], tt.resource, "shop", "web", from, to)
-			// The object tracker applied the strategic merge patch: the
-			// annotation is set and the template's own is kept.
-			obj, err := c.Tracker().Get(appsv1.SchemeGroupVersion.WithResource(tt.resource), "shop", "web")
-			if err != nil {
-				t.Fatal(err)
-			}
-			ann := tt.template(obj)
-			if ann[RestartedAtAnnotation] != stamp || ann["prometheus.io/scrape"] != "true" {
-				t.Errorf("got pod template annotations %v, want restartedAt %s and the template's own", ann, stamp)
 			}
 		})
 	}
 }
 
 func TestRolloutRestartErrors(t *testing.T) {
-	paused := deployment("shop", "frozen", 2)
-	paused.Spec.Paused = true
 	for _, tt := range []struct {
 		name    string
 		kind    Kind
 		target  string
 		target2 error // wrapped
-		verbs   string
+		methods string
 		want    string
 	}{
-		{"deployment not found", Deployment, "ghost", ErrNotFound, "get", `deployment shop/ghost: k8s: no such workload: deployments.apps "ghost" not found`},
-		{"statefulset not found", StatefulSet, "ghost", ErrNotFound, "patch", `statefulset shop/ghost`},
-		{"daemonset not found", DaemonSet, "ghost", ErrNotFound, "patch", `daemonset shop/ghost`},
-		{"paused", Deployment, "frozen", ErrPaused, "get", "rollout resume"},
+		{"deployment not found", Deployment, "ghost", ErrNotFound, "GET", `deployment shop/ghost: k8s: no such workload: deployments.apps "ghost" not found`},
+		{"statefulset not found", StatefulSet, "ghost", ErrNotFound, "PATCH", `statefulset shop/ghost`},
+		{"daemonset not found", DaemonSet, "ghost", ErrNotFound, "PATCH", `daemonset shop/ghost`},
+		{"paused", Deployment, "frozen", ErrPaused, "GET", "rollout resume"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			c := newCluster(t, paused)
-			err := remediate(t, must(RolloutRestart(c, tt.kind, "shop", tt.target)))
+			paused := deployment("shop", "frozen", 2, 100)
+			paused.paused = true
+			a := newAPIServer(t, paused)
+			err := remediate(t, must(RolloutRestart(a.client(t), tt.kind, "shop", tt.target)))
 			if !errors.Is(err, tt.target2) || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("got %v, want an error wrapping %v containing %q", err, tt.target2, tt.want)
 			}
 			if tt.target2 == ErrNotFound && !apierrors.IsNotFound(err) {
 				t.Errorf("got %v, want apierrors.IsNotFound to hold", err)
 			}
-			var verbs []string
-			for _, a := range c.Actions() {
-				verbs = append(verbs, a.GetVerb())
-			}
-			if strings.Join(verbs, ",") != tt.verbs {
-				t.Errorf("got actions %q, want %q", verbs, tt.verbs)
+			if got := methods(a.requests()); got != tt.methods {
+				t.Errorf("got requests %q, want %s", a.requests(), tt.methods)
 			}
 		})
 	}
 
 	t.Run("forbidden", func(t *testing.T) {
-		c := newCluster(t, statefulSet("shop", "db", 1))
-		c.PrependReactor("patch", "statefulsets", func(a k8stesting.Action) (bool, runtime.Object, error) {
-			return true, nil, apierrors.NewForbidden(a.GetResource().GroupResource(), "db", errors.New(`User "system:serviceaccount:ops:cpra" cannot patch resource`))
-		})
-		err := remediate(t, must(RolloutRestart(c, StatefulSet, "shop", "db")))
-		if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), "rollout restart statefulset shop/db") {
+		a := newAPIServer(t, statefulSet("shop", "db", 1, 200))
+		a.hook = func(method, key, sub string) (int, string, string) {
+			if method == "PATCH" {
+				return 403, "Forbidden", `statefulsets.apps "db" is forbidden: User "system:serviceaccount:ops:cpra" cannot patch resource "statefulsets" in API group "apps" in the namespace "shop"`
+			}
+			return 0, "", ""
+		}
+		err := remediate(t, must(RolloutRestart(a.client(t), StatefulSet, "shop", "db")))
+		if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), "rollout restart statefulset shop/db") ||
+			!strings.Contains(err.Error(), "cannot patch resource") {
 			t.Errorf("got %v, want the API server's forbidden error naming the workload", err)
+		}
+		if a.stamp("shop/statefulsets/db") != "" {
+			t.Errorf("the refused patch was applied")
 		}
 	})
 }
 
 func TestRolloutRestartContext(t *testing.T) {
 	t.Run("cancelled before", func(t *testing.T) {
-		c := newCluster(t, deployment("shop", "web", 2))
+		a := newAPIServer(t, deployment("shop", "web", 2, 100))
 		ctx, cancel := context.WithCancel(t.Context())
 		cancel()
-		err := must(RolloutRestart(c, Deployment, "shop", "web")).Remediate(ctx, incident())
+		err := must(RolloutRestart(a.client(t), Deployment, "shop", "web")).Remediate(ctx, incident())
 		if !errors.Is(err, context.Canceled) {
 			t.Errorf("got %v, want context.Canceled", err)
 		}
-		if n := len(c.Actions()); n != 0 {
-			t.Errorf("got %d actions, want none", n)
+		if n := len(a.requests()); n != 0 {
+			t.Errorf("got %d requests, want none", n)
 		}
 	})
 	t.Run("cancelled after the read", func(t *testing.T) {
-		c := newCluster(t, deployment("shop", "web", 2))
+		a := newAPIServer(t, deployment("shop", "web", 2, 100))
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
-		c.PrependReactor("get", "deployments", func(k8stesting.Action) (bool, runtime.Object, error) {
-			cancel() // the deadline passes while the API server answers
-			return false, nil, nil
-		})
-		err := must(RolloutRestart(c, Deployment, "shop", "web")).Remediate(ctx, incident())
+		a.hook = func(method, key, sub string) (int, string, string) {
+			if method == "GET" {
+				cancel() // the deadline passes while the API server answers
+			}
+			return 0, "", ""
+		}
+		err := must(RolloutRestart(a.client(t), Deployment, "shop", "web")).Remediate(ctx, incident())
 		if !errors.Is(err, context.Canceled) {
 			t.Errorf("got %v, want context.Canceled", err)
 		}
-		for _, a := range c.Actions() {
-			if a.GetVerb() == "patch" {
-				t.Errorf("got a patch after the context ended")
-			}
+		if got := methods(a.requests()); strings.Contains(got, "PATCH") {
+			t.Errorf("got requests %s: a patch after the context ended", got)
 		}
 	})
 }
 
 func TestConstructorErrors(t *testing.T) {
-	c := newCluster(t)
+	c := must(ClientFor(&rest.Config{Host: "https://127.0.0.1:1"}))
 	for name, fn := range map[string]func() error{
 		"restart, nil client":    func() error { _, err := RolloutRestart(nil, Deployment, "a", "b"); return err },
 		"restart, replicaset":    func() error { _, err := RolloutRestart(c, Kind("ReplicaSet"), "a", "b"); return err },

@@ -2,12 +2,11 @@ package k8s
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 
-	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/ziad/cpra/intervene"
 )
@@ -15,7 +14,7 @@ import (
 // ScaleRemediator changes a workload's replica count. Create it with
 // [Scale].
 type ScaleRemediator struct {
-	client kubernetes.Interface
+	client *Client
 	t      target
 	cfg    *settings
 }
@@ -42,7 +41,7 @@ type ScaleRemediator struct {
 // "default".
 //
 // Options: [WithReplicas], [WithAddReplicas], [WithFieldManager].
-func Scale(client kubernetes.Interface, kind Kind, namespace, name string, opts ...Option) (*ScaleRemediator, error) {
+func Scale(client *Client, kind Kind, namespace, name string, opts ...Option) (*ScaleRemediator, error) {
 	if client == nil {
 		return nil, errorf("Scale: nil client")
 	}
@@ -68,29 +67,27 @@ func Scale(client kubernetes.Interface, kind Kind, namespace, name string, opts 
 	return &ScaleRemediator{client: client, t: t, cfg: cfg}, nil
 }
 
-// scaler is the scale subresource of one kind.
-type scaler interface {
-	GetScale(ctx context.Context, name string, opts metav1.GetOptions) (*autoscalingv1.Scale, error)
-	UpdateScale(ctx context.Context, name string, s *autoscalingv1.Scale, opts metav1.UpdateOptions) (*autoscalingv1.Scale, error)
-}
-
-func (r *ScaleRemediator) scaler() scaler {
-	if r.t.kind == StatefulSet {
-		return r.client.AppsV1().StatefulSets(r.t.namespace)
-	}
-	return r.client.AppsV1().Deployments(r.t.namespace)
+// scaleObject is a Scale as the scale subresource gives it and takes it
+// back: its metadata (and the resourceVersion in it) as read, and the
+// replica count.
+type scaleObject struct {
+	Kind       string          `json:"kind,omitempty"`
+	APIVersion string          `json:"apiVersion,omitempty"`
+	Metadata   json.RawMessage `json:"metadata"`
+	Spec       struct {
+		Replicas int32 `json:"replicas"`
+	} `json:"spec"`
 }
 
 // Remediate scales the workload. It honours ctx.
 func (r *ScaleRemediator) Remediate(ctx context.Context, _ intervene.Incident) error {
 	const op = "scale"
-	sc := r.scaler()
 	for attempt := 0; ; attempt++ {
 		if err := ctx.Err(); err != nil {
 			return wrap(op, r.t, err)
 		}
-		cur, err := sc.GetScale(ctx, r.t.name, metav1.GetOptions{})
-		if err != nil {
+		var cur scaleObject
+		if err := r.client.do(ctx, call{method: http.MethodGet, t: r.t, sub: "scale"}, &cur); err != nil {
 			return wrap(op, r.t, err)
 		}
 		want, err := r.count(cur.Spec.Replicas)
@@ -100,12 +97,20 @@ func (r *ScaleRemediator) Remediate(ctx context.Context, _ intervene.Incident) e
 		if want == cur.Spec.Replicas {
 			return nil
 		}
-		next := cur.DeepCopy()
+		next := cur
 		next.Spec.Replicas = want
+		if next.Kind == "" {
+			next.Kind, next.APIVersion = "Scale", "autoscaling/v1"
+		}
+		body, err := json.Marshal(next)
+		if err != nil {
+			return wrap(op, r.t, err)
+		}
 		if err := ctx.Err(); err != nil {
 			return wrap(op, r.t, err)
 		}
-		_, err = sc.UpdateScale(ctx, r.t.name, next, metav1.UpdateOptions{FieldManager: r.cfg.fieldManager})
+		err = r.client.do(ctx, call{method: http.MethodPut, t: r.t, sub: "scale", fieldMgr: r.cfg.fieldManager,
+			contentType: "application/json", body: body}, nil)
 		switch {
 		case err == nil:
 			return nil
