@@ -347,22 +347,24 @@ func memoryAt(b *testing.B, sizes []size, build func(ns []string) *cpra.Engine) 
 	for _, sz := range sizes {
 		b.Run(sz.name, func(b *testing.B) {
 			ns := names(sz.n)
-			var perMonitor float64
+			var perMonitor, offHeap float64
 			var addTime time.Duration
 			for b.Loop() {
 				b.StopTimer()
-				before := heapwatch.Live()
+				before, offBefore := heapwatch.Live(), cpra.OffHeapBytes()
 				b.StartTimer()
 				t0 := time.Now()
 				e := build(ns)
 				addTime = time.Since(t0)
 				b.StopTimer()
 				perMonitor = float64(heapwatch.Live()-before) / float64(sz.n)
+				offHeap = float64(cpra.OffHeapBytes()-offBefore) / float64(sz.n)
 				runtime.KeepAlive(e)
 				stop(b, e)
 				b.StartTimer()
 			}
 			b.ReportMetric(perMonitor, "B/monitor")
+			b.ReportMetric(offHeap, "offheap-B/monitor") // part of B/monitor
 			b.ReportMetric(addTime.Seconds()*1e6/float64(sz.n), "s/1M-adds")
 		})
 	}

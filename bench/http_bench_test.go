@@ -137,7 +137,7 @@ func BenchmarkHTTPFleetMemory(b *testing.B) {
 	for _, sz := range sizes(b) {
 		b.Run(sz.name, func(b *testing.B) {
 			srv := loopbackServer(b)
-			var rss, rssBefore, perMonitor, rate float64
+			var rss, rssBefore, perMonitor, offHeap, rate float64
 			var failed uint64
 			for b.Loop() {
 				b.StopTimer()
@@ -145,7 +145,7 @@ func BenchmarkHTTPFleetMemory(b *testing.B) {
 				// left, so only this fleet is measured.
 				debug.FreeOSMemory()
 				rssBefore = residentMB()
-				before := heapwatch.Live()
+				before, offBefore := heapwatch.Live(), cpra.OffHeapBytes()
 				b.StartTimer()
 				e, err := cpra.New(cpra.WithCapacity(sz.n))
 				if err != nil {
@@ -169,6 +169,7 @@ func BenchmarkHTTPFleetMemory(b *testing.B) {
 				failed = s.ChecksFailed
 				rss = residentMB()
 				perMonitor = float64(heapwatch.Live()-before) / float64(sz.n)
+				offHeap = float64(cpra.OffHeapBytes()-offBefore) / float64(sz.n)
 				b.StopTimer()
 				stop(b, e)
 				b.StartTimer()
@@ -179,6 +180,7 @@ func BenchmarkHTTPFleetMemory(b *testing.B) {
 			b.ReportMetric(rss, "rss-MB")
 			b.ReportMetric(rssBefore, "rss-before-MB")
 			b.ReportMetric(perMonitor, "B/monitor")
+			b.ReportMetric(offHeap, "offheap-B/monitor") // part of B/monitor
 			b.ReportMetric(rate, "checks/s")
 		})
 	}

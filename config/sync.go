@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/ziad/cpra"
+	"github.com/ziad/cpra/internal/offheap"
 )
 
 // Syncer keeps what an engine runs equal to a monitors file that changes,
@@ -36,8 +37,10 @@ type Syncer struct {
 	// finds the ID of a name ([cpra.Engine.LookupAll]), and the list the
 	// ID. A mark is the low 48 bits of the monitor's digest and, in the
 	// top 16, the place in table of the file that added it.
-	ids   []cpra.ID
-	marks []uint64
+	// Both lists are outside the Go heap once large (internal/offheap):
+	// the collector's doubling of the heap would make their 16 bytes 32.
+	ids   offheap.List[cpra.ID]
+	marks offheap.List[uint64]
 	// table counts the running monitors of each file; a file none uses
 	// any more is closed (its log files with it). Only what closes a file
 	// is kept, not the file: its monitors are in the engine, and a program
@@ -162,7 +165,7 @@ func (s *Syncer) SyncReader(r io.Reader, opts ...Option) (f *File, ch Changes, e
 	}, opts...)
 	if err != nil {
 		// Refused: the monitors added while it was read leave again.
-		for _, id := range s.ids[d.base:] {
+		for _, id := range s.ids.S[d.base:] {
 			s.e.Remove(id)
 		}
 		s.truncate(d.base)
@@ -173,7 +176,7 @@ func (s *Syncer) SyncReader(r io.Reader, opts ...Option) (f *File, ch Changes, e
 	}
 	fb := f.owner()
 	k := s.table.open(fb)
-	if added := s.marks[d.base:]; len(added) > 0 {
+	if added := s.marks.S[d.base:]; len(added) > 0 {
 		for i := range added {
 			added[i] = mark(added[i], k)
 		}
@@ -239,7 +242,7 @@ type pending struct {
 }
 
 func (d *diff) start(s *Syncer) {
-	d.base = len(s.ids)
+	d.base = len(s.ids.S)
 	d.state = make([]uint8, d.base)
 }
 
@@ -286,7 +289,7 @@ func (d *diff) flush(s *Syncer, handle func(it incoming, at int, prev running) b
 		switch {
 		case !ok:
 			goOn = handle(*it, -1, running{})
-		case s.marks[i]&digestBits == it.digest&digestBits:
+		case s.marks.S[i]&digestBits == it.digest&digestBits:
 			d.state[i] = same
 			d.ch.Unchanged++
 		default:
@@ -344,13 +347,13 @@ func (s *Syncer) apply(f *File, fk uint16, fb *builder, d *diff) (Changes, error
 	for k := 0; k < d.base; k++ {
 		switch d.state[k] {
 		case same:
-			s.ids[kept], s.marks[kept] = s.ids[k], s.marks[k]
+			s.ids.S[kept], s.marks.S[kept] = s.ids.S[k], s.marks.S[k]
 			kept++
 			continue
 		case changed:
 			continue
 		}
-		id := s.ids[k]
+		id := s.ids.S[k]
 		if err := s.e.Remove(id); err != nil && !errors.Is(err, cpra.ErrNotFound) {
 			if errors.Is(err, cpra.ErrClosed) {
 				s.cut(kept, k)
@@ -360,15 +363,15 @@ func (s *Syncer) apply(f *File, fk uint16, fb *builder, d *diff) (Changes, error
 			}
 			errs = append(errs, &Error{Index: -1, Monitor: s.nameOf(id), Err: fmt.Errorf("removing the running monitor: %w", err)})
 		}
-		s.table.release(fileOf(s.marks[k]))
+		s.table.release(fileOf(s.marks.S[k]))
 		ch.Removed++
 	}
 	s.cut(kept, d.base)
-	if len(s.ids) == 0 {
+	if len(s.ids.S) == 0 {
 		// Sized for the file at once: a large fleet's list does not grow
 		// by doubling and keep the slack.
-		s.ids = slices.Grow(s.ids, len(d.staged))
-		s.marks = slices.Grow(s.marks, len(d.staged))
+		s.ids.Grow(len(d.staged))
+		s.marks.Grow(len(d.staged))
 	}
 	for j := range d.staged {
 		p := &d.staged[j]
@@ -479,7 +482,8 @@ func (s *Syncer) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	err := s.table.closeAll()
-	s.ids, s.marks = nil, nil
+	s.ids.Free()
+	s.marks.Free()
 	return err
 }
 
@@ -496,55 +500,53 @@ func fileOf(m uint64) uint16 { return uint16(m >> 48) }
 
 // at returns the running monitor at place i of the list.
 func (s *Syncer) at(i int) running {
-	return running{id: s.ids[i], digest: s.marks[i] & digestBits, file: fileOf(s.marks[i])}
+	return running{id: s.ids.S[i], digest: s.marks.S[i] & digestBits, file: fileOf(s.marks.S[i])}
 }
 
 // push appends r to the list.
 func (s *Syncer) push(r running) {
-	s.ids = append(s.ids, r.id)
-	s.marks = append(s.marks, mark(r.digest, r.file))
+	s.ids.Append(r.id)
+	s.marks.Append(mark(r.digest, r.file))
 }
 
 // truncate keeps the first n monitors of the list.
 func (s *Syncer) truncate(n int) {
-	s.ids, s.marks = s.ids[:n], s.marks[:n]
+	s.ids.S, s.marks.S = s.ids.S[:n], s.marks.S[:n]
 }
 
 // cut takes the monitors at places [i, j) out of the list.
 func (s *Syncer) cut(i, j int) {
-	s.ids = append(s.ids[:i], s.ids[j:]...)
-	s.marks = append(s.marks[:i], s.marks[j:]...)
+	s.ids.S = append(s.ids.S[:i], s.ids.S[j:]...)
+	s.marks.S = append(s.marks.S[:i], s.marks.S[j:]...)
 }
 
 // sort puts the list of running monitors in ID order, and lets go of the
 // room a list that grew by appends keeps beyond a 32nd of its length.
 func (s *Syncer) sort() {
-	if !slices.IsSortedFunc(s.ids, cpra.ID.Compare) {
+	if !slices.IsSortedFunc(s.ids.S, cpra.ID.Compare) {
 		sort.Sort(byID{s})
 	}
-	if n := len(s.ids); cap(s.ids)-n > n/32 {
-		s.ids = slices.Clone(s.ids)
-		s.marks = slices.Clone(s.marks)
-	}
+	s.ids.Trim()
+	s.marks.Trim()
 }
 
 // byID sorts the list of a Syncer by ID.
 type byID struct{ s *Syncer }
 
-func (b byID) Len() int           { return len(b.s.ids) }
-func (b byID) Less(i, j int) bool { return b.s.ids[i].Compare(b.s.ids[j]) < 0 }
+func (b byID) Len() int           { return len(b.s.ids.S) }
+func (b byID) Less(i, j int) bool { return b.s.ids.S[i].Compare(b.s.ids.S[j]) < 0 }
 func (b byID) Swap(i, j int) {
 	s := b.s
-	s.ids[i], s.ids[j] = s.ids[j], s.ids[i]
-	s.marks[i], s.marks[j] = s.marks[j], s.marks[i]
+	s.ids.S[i], s.ids.S[j] = s.ids.S[j], s.ids.S[i]
+	s.marks.S[i], s.marks.S[j] = s.marks.S[j], s.marks.S[i]
 }
 
 // find returns the place of the running monitor id.
-func (s *Syncer) find(id cpra.ID) (int, bool) { return s.findIn(len(s.ids), id) }
+func (s *Syncer) find(id cpra.ID) (int, bool) { return s.findIn(len(s.ids.S), id) }
 
 // findIn is find in the first n monitors of the list.
 func (s *Syncer) findIn(n int, id cpra.ID) (int, bool) {
-	return slices.BinarySearchFunc(s.ids[:n], id, cpra.ID.Compare)
+	return slices.BinarySearchFunc(s.ids.S[:n], id, cpra.ID.Compare)
 }
 
 // fileTable counts the running monitors of each file a Syncer synced, at

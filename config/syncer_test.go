@@ -223,6 +223,9 @@ func TestSyncerKeepsLittlePerMonitor(t *testing.T) {
 			var lists []string
 			for i := range v.NumField() {
 				f := v.Field(i)
+				if f.Kind() == reflect.Struct && f.FieldByName("S").IsValid() {
+					f = f.FieldByName("S") // an offheap.List
+				}
 				switch {
 				case f.Kind() == reflect.Slice && f.Len() == n:
 					each += f.Type().Elem().Size()
@@ -317,10 +320,10 @@ func TestSyncWhileTheEngineShutsDown(t *testing.T) {
 					held++
 				}
 			}
-			if len(s.ids) != held || !slices.IsSortedFunc(s.ids, cpra.ID.Compare) {
-				t.Fatalf("attempt %d: the Syncer lists %d monitors (sorted: %v), the engine holds %d of its files", attempt, len(s.ids), slices.IsSortedFunc(s.ids, cpra.ID.Compare), held)
+			if len(s.ids.S) != held || !slices.IsSortedFunc(s.ids.S, cpra.ID.Compare) {
+				t.Fatalf("attempt %d: the Syncer lists %d monitors (sorted: %v), the engine holds %d of its files", attempt, len(s.ids.S), slices.IsSortedFunc(s.ids.S, cpra.ID.Compare), held)
 			}
-			for _, id := range s.ids {
+			for _, id := range s.ids.S {
 				if _, err := e.Status(id); err != nil {
 					t.Fatalf("attempt %d: the Syncer's %v: %v", attempt, id, err)
 				}

@@ -1,6 +1,10 @@
 package ecs
 
-import "math/bits"
+import (
+	"math/bits"
+
+	"github.com/ziad/cpra/internal/offheap"
+)
 
 // episodes holds the open episodes, by monitor. An episode opens at a
 // monitor's first failed check and most close at its next, passing, one.
@@ -23,8 +27,9 @@ import "math/bits"
 type episodes struct {
 	chunks []*epChunk
 	n      int      // open episodes, in slots [0, n)
-	index  []uint32 // 0: empty; else a slot's number plus one
-	shift  uint8    // 64 - log2(len(index))
+	index  []uint32 // 0: empty; else a slot's number plus one; arr.S
+	arr    offheap.Array[uint32]
+	shift  uint8 // 64 - log2(len(index))
 }
 
 // epSlot is an open episode and its monitor.
@@ -115,6 +120,7 @@ func (x *episodes) end(e Entity) {
 	x.n--
 	switch {
 	case x.n == 0:
+		x.arr.Free()
 		*x = episodes{}
 		return
 	case len(x.index) > minIndex && x.n*8 < len(x.index):
@@ -146,7 +152,9 @@ func (x *episodes) unindex(i int) {
 // resize makes an index of n places, a power of two, for the open
 // episodes.
 func (x *episodes) resize(n int) {
-	x.index, x.shift = make([]uint32, n), uint8(64-bits.TrailingZeros(uint(n)))
+	x.arr.Free() // the slots are found again from the chunks
+	x.arr = offheap.Make[uint32](n)
+	x.index, x.shift = x.arr.S, uint8(64-bits.TrailingZeros(uint(n)))
 	for k := range x.n {
 		i, _ := x.find(x.slot(uint32(k)).owner)
 		x.index[i] = uint32(k) + 1

@@ -4,6 +4,8 @@ import (
 	"math"
 	"unsafe"
 
+	"github.com/ziad/cpra/internal/offheap"
+
 	ark "github.com/mlange-42/ark/ecs"
 )
 
@@ -19,8 +21,11 @@ const live = 1 << 31
 //
 // The live bit takes the top bit of the generation: an ID would have to
 // be reused 2^31 times before the two met.
+//
+// The record is outside the Go heap once large (see internal/offheap):
+// 4 bytes a monitor that the collector's doubling of the heap would make 8.
 type handles struct {
-	gens []uint32
+	gens offheap.List[uint32]
 }
 
 // entityOf returns the entity with the given ID and generation. ark's
@@ -40,31 +45,30 @@ func init() {
 // add records e as alive.
 func (h *handles) add(e Entity) {
 	id := int(e.ID())
-	if id >= len(h.gens) {
-		if id < cap(h.gens) {
-			h.gens = h.gens[:id+1]
-		} else {
-			h.gens = append(h.gens, make([]uint32, id+1-len(h.gens))...)
-		}
+	if g := &h.gens; id >= len(g.S) {
+		g.Grow(id + 1 - len(g.S))
+		n := len(g.S)
+		g.S = g.S[:id+1]
+		clear(g.S[n:])
 	}
-	h.gens[id] = e.Gen() | live
+	h.gens.S[id] = e.Gen() | live
 }
 
 // remove records e as gone.
-func (h *handles) remove(e Entity) { h.gens[e.ID()] &^= live }
+func (h *handles) remove(e Entity) { h.gens.S[e.ID()] &^= live }
 
 // alive reports whether e is alive.
 func (h *handles) alive(e Entity) bool {
 	id := int(e.ID())
-	return id < len(h.gens) && h.gens[id] == e.Gen()|live
+	return id < len(h.gens.S) && h.gens.S[id] == e.Gen()|live
 }
 
 // entity returns the live entity with the given ID, or false.
 func (h *handles) entity(id uint32) (Entity, bool) {
-	if int(id) >= len(h.gens) {
+	if int(id) >= len(h.gens.S) {
 		return Entity{}, false
 	}
-	g := h.gens[id]
+	g := h.gens.S[id]
 	return entityOf(id, g&^live), g&live != 0
 }
 
@@ -87,5 +91,5 @@ func (h *handles) reserve(w *ark.World, n int) {
 		ents[i] = entityOf(uint32(i+1), 0) // a free entity's ID field links to the next free one
 	}
 	w.Unsafe().LoadEntities(&ark.EntityDump{Entities: ents, Next: reserved, Available: uint32(n)})
-	h.gens = make([]uint32, 0, reserved+n)
+	h.gens.Grow(reserved + n)
 }

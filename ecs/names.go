@@ -1,6 +1,10 @@
 package ecs
 
-import "math/bits"
+import (
+	"math/bits"
+
+	"github.com/ziad/cpra/internal/offheap"
+)
 
 // nameIndex maps monitor names to entity IDs. It is an open-addressed
 // table with linear probing whose slots are 4 bytes: the ID (below
@@ -8,8 +12,11 @@ import "math/bits"
 // names only when the tags match. That is 5 bytes per monitor at 1M,
 // against 35 to 40 for a Go map keyed by name or hash. The names
 // themselves live in the monitors' components; name(id) reads them back.
+//
+// The slots are outside the Go heap once large (see internal/offheap).
 type nameIndex struct {
-	slots []uint32 // 0: empty; else the ID<<8 | the tag, never 0
+	slots []uint32 // 0: empty; else the ID<<8 | the tag, never 0; arr.S
+	arr   offheap.Array[uint32]
 	n     int
 	name  func(id uint32) string
 
@@ -140,8 +147,10 @@ func (x *nameIndex) del(name string) {
 // would send each read to a place at random (at a million monitors the
 // growing index took a twentieth of a file's load).
 func (x *nameIndex) resize(size int) {
-	old := x.slots
-	x.slots = make([]uint32, size)
+	oldArr, old := x.arr, x.slots
+	x.arr = offheap.Make[uint32](size)
+	x.slots = x.arr.S
+	defer oldArr.Free()
 	var top uint32
 	for _, v := range old {
 		top = max(top, v>>8)
