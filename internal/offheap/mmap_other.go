@@ -8,4 +8,6 @@ const mappable = false
 
 func mapAnon(int) []byte { return nil }
 
+func remap([]byte, int) []byte { return nil }
+
 func unmap([]byte) {}

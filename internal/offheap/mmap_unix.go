@@ -1,25 +1,26 @@
-//go:build unix && !race
+//go:build unix && !linux && !race
 
 package offheap
 
-import "syscall"
+import "golang.org/x/sys/unix"
 
 const mappable = true
 
-// mapAnon maps size bytes of zeroed memory, rounded up to whole pages, or
+// mapAnon maps size bytes of zeroed memory, a whole number of pages, or
 // returns nil.
 func mapAnon(size int) []byte {
-	page := syscall.Getpagesize()
-	size = (size + page - 1) &^ (page - 1)
-	mem, err := syscall.Mmap(-1, 0, size, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
+	mem, err := unix.Mmap(-1, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON)
 	if err != nil {
 		return nil
 	}
 	return mem
 }
 
+// remap is not done here: a new array is made and the values copied.
+func remap([]byte, int) []byte { return nil }
+
 func unmap(mem []byte) {
-	if err := syscall.Munmap(mem); err != nil {
+	if err := unix.Munmap(mem); err != nil {
 		panic("offheap: munmap: " + err.Error())
 	}
 }

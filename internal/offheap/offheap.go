@@ -19,6 +19,7 @@ package offheap
 
 import (
 	"fmt"
+	"os"
 	"reflect"
 	"runtime"
 	"sync/atomic"
@@ -68,14 +69,25 @@ func Make[T any](n int) Array[T] {
 	if bytes < Threshold || !mappable {
 		return Array[T]{S: make([]T, n)}
 	}
-	mem := mapAnon(bytes)
+	mem := mapAnon(pages(bytes))
 	if mem == nil {
 		return Array[T]{S: make([]T, n)} // the system refused: the heap may not
 	}
 	mapped.Add(int64(len(mem)))
 	m := &mapping{mem: mem}
 	m.cleanup = runtime.AddCleanup(m, release, mem)
-	return Array[T]{S: unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(mem))), n), m: m}
+	return Array[T]{S: view[T](mem, n), m: m}
+}
+
+// pages rounds a size up to whole pages.
+func pages(size int) int {
+	page := os.Getpagesize()
+	return (size + page - 1) &^ (page - 1)
+}
+
+// view returns the first n values of T in mem.
+func view[T any](mem []byte, n int) []T {
+	return unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(mem))), n)
 }
 
 // maxBytes bounds an array's size.
@@ -99,8 +111,29 @@ func (a *Array[T]) Free() {
 }
 
 // Grow returns an array of n values holding a's first min(n, len) values
-// (zero past them), and frees a. The new array's S has length n.
+// (zero past them), and empties a. The new array's S has length n. On
+// Linux a mapped array that stays mapped is resized where it is mapped:
+// nothing is copied.
 func Grow[T any](a *Array[T], n int) Array[T] {
+	var zero T
+	size := int(unsafe.Sizeof(zero))
+	if m := a.m; m != nil && n > 0 && n <= maxBytes/size && n*size >= Threshold {
+		old, had := m.mem, cap(a.S)
+		if mem := remap(old, pages(n*size)); mem != nil {
+			m.cleanup.Stop()
+			mapped.Add(int64(len(mem) - len(old)))
+			m.mem = mem
+			m.cleanup = runtime.AddCleanup(m, release, mem)
+			b := Array[T]{S: view[T](mem, n), m: m}
+			// Values past a's length in its last page may be left from a
+			// longer past; the pages added are zero.
+			if end := min(n, len(old)/size); had < end {
+				clear(b.S[had:end])
+			}
+			*a = Array[T]{}
+			return b
+		}
+	}
 	b := Make[T](n)
 	copy(b.S, a.S[:cap(a.S)])
 	a.Free()

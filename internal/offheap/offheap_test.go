@@ -168,3 +168,31 @@ func TestList(t *testing.T) {
 		t.Errorf("after Free: %d bytes mapped, %d values", Mapped()-base, len(l.S))
 	}
 }
+
+// Shrunk and grown again, an array has zeros past what it kept, though
+// the page it ended in held other values.
+func TestShrinkThenGrow(t *testing.T) {
+	base := Mapped()
+	a := Make[uint64](100_000)
+	for i := range a.S {
+		a.S[i] = uint64(i) + 1
+	}
+	b := Grow(&a, 50_001)
+	if got := Mapped() - base; mappable && got != int64(pages(50_001*8)) {
+		t.Errorf("shrunk, mapped %d bytes, want %d", got, pages(50_001*8))
+	}
+	c := Grow(&b, 100_000)
+	for i, v := range c.S {
+		want := uint64(i) + 1
+		if i >= 50_001 {
+			want = 0
+		}
+		if v != want {
+			t.Fatalf("value %d is %d, want %d", i, v, want)
+		}
+	}
+	c.Free()
+	if Mapped() != base {
+		t.Errorf("after Free, %d bytes mapped", Mapped()-base)
+	}
+}
