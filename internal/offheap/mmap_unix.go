@@ -1,4 +1,4 @@
-//go:build unix && !linux && !race
+//go:build unix && !race
 
 package offheap
 
@@ -15,9 +15,6 @@ func mapAnon(size int) []byte {
 	}
 	return mem
 }
-
-// remap is not done here: a new array is made and the values copied.
-func remap([]byte, int) []byte { return nil }
 
 func unmap(mem []byte) {
 	if err := unix.Munmap(mem); err != nil {
