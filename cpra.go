@@ -277,6 +277,9 @@ type Stats struct {
 	StatesDropped   uint64 // kept states of monitors not added again within the grace
 	CallsAbandoned  uint64 // remediations and notifications left behind past their deadline
 	PlugInsRunning  int    // remediation and notify calls still running, abandoned ones included
+	// OffHeapBytes is what the whole process (every engine and config
+	// Syncer in it) holds in arrays outside the Go heap: see [OffHeapBytes].
+	OffHeapBytes int64
 
 	// In a cluster (see WithCluster): the shards this engine runs, the
 	// alerts it left to the next owner of their shard because it no longer
@@ -510,7 +513,7 @@ func (e *Engine) Stats() Stats {
 		AlertsRaised: s.AlertsRaised, AlertsSent: s.AlertsSent, AlertsFailed: s.AlertsFailed, AlertsGrouped: s.AlertsGrouped,
 		AlertsCollapsed: s.AlertsCollapsed, AlertsQueued: s.AlertsQueued, AlertsKept: s.AlertsKept,
 		StoreFailures: s.StoreFailures, StatesDropped: s.StatesDropped,
-		CallsAbandoned: s.CallsAbandoned, PlugInsRunning: s.PlugInsRunning,
+		CallsAbandoned: s.CallsAbandoned, PlugInsRunning: s.PlugInsRunning, OffHeapBytes: OffHeapBytes(),
 		ShardsOwned: s.ShardsOwned, ShardsAcquired: s.ShardsAcquired, ShardsReleased: s.ShardsReleased, AlertsFenced: s.AlertsFenced, RemediationsFenced: s.RemediationsFenced,
 		Pulse: pipe(s.Pulse), Intervention: pipe(s.Intervention), Alert: pipe(s.Alert),
 		Lag:          LagStats{P50: s.Lag.P50, P99: s.Lag.P99, Max: s.Lag.Max, Samples: s.Lag.Samples},

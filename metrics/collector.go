@@ -57,6 +57,7 @@ var engineSeries = [...]series{
 	{"cpra_alerts_grouped_total", "Monitor alerts sent inside grouped alerts.", counter, func(s *cpra.Stats) float64 { return float64(s.AlertsGrouped) }},
 	{"cpra_calls_abandoned_total", "Remediation and notify calls left behind at their deadline.", counter, func(s *cpra.Stats) float64 { return float64(s.CallsAbandoned) }},
 	{"cpra_plugins_running", "Remediation and notify calls still running, abandoned ones included.", gauge, func(s *cpra.Stats) float64 { return float64(s.PlugInsRunning) }},
+	{"cpra_offheap_bytes", "Bytes the process's engines and config Syncers hold in arrays outside the Go heap, which the runtime's memory figures do not count.", gauge, func(s *cpra.Stats) float64 { return float64(s.OffHeapBytes) }},
 	{"cpra_schedule_lag_p50_seconds", "Median delay between when a check was due and when it started, over the last 10 seconds.", gauge, func(s *cpra.Stats) float64 { return seconds(s.Lag.P50) }},
 	{"cpra_schedule_lag_p99_seconds", "99th percentile of the delay between when a check was due and when it started, over the last 10 seconds.", gauge, func(s *cpra.Stats) float64 { return seconds(s.Lag.P99) }},
 	{"cpra_schedule_lag_max_seconds", "Largest delay between when a check was due and when it started, over the last 10 seconds.", gauge, func(s *cpra.Stats) float64 { return seconds(s.Lag.Max) }},

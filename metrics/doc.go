@@ -57,6 +57,7 @@
 //	cpra_remediations_fenced_total                  counter
 //	cpra_calls_abandoned_total                      counter
 //	cpra_plugins_running                            gauge
+//	cpra_offheap_bytes                              gauge
 //	cpra_schedule_lag_p50_seconds                   gauge
 //	cpra_schedule_lag_p99_seconds                   gauge
 //	cpra_schedule_lag_max_seconds                   gauge

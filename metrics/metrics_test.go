@@ -197,6 +197,7 @@ func want(s cpra.Stats) map[string]float64 {
 		"cpra_remediations_fenced_total":     float64(s.RemediationsFenced),
 		"cpra_calls_abandoned_total":         float64(s.CallsAbandoned),
 		"cpra_plugins_running":               float64(s.PlugInsRunning),
+		"cpra_offheap_bytes":                 float64(s.OffHeapBytes),
 		"cpra_schedule_lag_p50_seconds":      s.Lag.P50.Seconds(),
 		"cpra_schedule_lag_p99_seconds":      s.Lag.P99.Seconds(),
 		"cpra_schedule_lag_max_seconds":      s.Lag.Max.Seconds(),
