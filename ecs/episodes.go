@@ -26,10 +26,9 @@ import (
 // outage's memory goes back once its episodes close.
 type episodes struct {
 	chunks []*epChunk
-	n      int      // open episodes, in slots [0, n)
-	index  []uint32 // 0: empty; else a slot's number plus one; arr.S
-	arr    offheap.Array[uint32]
-	shift  uint8 // 64 - log2(len(index))
+	n      int                   // open episodes, in slots [0, n)
+	index  offheap.Array[uint32] // 0: empty; else a slot's number plus one
+	shift  uint8                 // 64 - log2(len(index.S))
 }
 
 // epSlot is an open episode and its monitor.
@@ -59,9 +58,9 @@ func (x *episodes) home(e Entity) int {
 // place where the search for it ended and false. The index must not be
 // empty.
 func (x *episodes) find(e Entity) (int, bool) {
-	mask := len(x.index) - 1
+	mask := len(x.index.S) - 1
 	for i := x.home(e); ; i = (i + 1) & mask {
-		v := x.index[i]
+		v := x.index.S[i]
 		if v == 0 {
 			return i, false
 		}
@@ -76,7 +75,7 @@ func (x *episodes) get(e Entity) *Episode {
 		return nil
 	}
 	if i, ok := x.find(e); ok {
-		return &x.slot(x.index[i] - 1).Episode
+		return &x.slot(x.index.S[i] - 1).Episode
 	}
 	return nil
 }
@@ -85,8 +84,8 @@ func (x *episodes) open(e Entity) *Episode {
 	if ep := x.get(e); ep != nil {
 		return ep
 	}
-	if (x.n+1)*4 > len(x.index)*3 {
-		x.resize(max(minIndex, 2*len(x.index)))
+	if (x.n+1)*4 > len(x.index.S)*3 {
+		x.resize(max(minIndex, 2*len(x.index.S)))
 	}
 	if x.n == len(x.chunks)*epChunkLen {
 		x.chunks = append(x.chunks, new(epChunk))
@@ -94,7 +93,7 @@ func (x *episodes) open(e Entity) *Episode {
 	s := x.slot(uint32(x.n))
 	s.owner = e
 	i, _ := x.find(e)
-	x.index[i] = uint32(x.n) + 1
+	x.index.S[i] = uint32(x.n) + 1
 	x.n++
 	return &s.Episode
 }
@@ -107,24 +106,24 @@ func (x *episodes) end(e Entity) {
 	if !ok {
 		return
 	}
-	at := x.index[i] - 1
+	at := x.index.S[i] - 1
 	x.unindex(i)
 	last := uint32(x.n - 1)
 	if at != last {
 		moved := x.slot(last)
 		*x.slot(at) = *moved
 		j, _ := x.find(moved.owner)
-		x.index[j] = at + 1
+		x.index.S[j] = at + 1
 	}
 	*x.slot(last) = epSlot{}
 	x.n--
 	switch {
 	case x.n == 0:
-		x.arr.Free()
+		x.index.Free()
 		*x = episodes{}
 		return
-	case len(x.index) > minIndex && x.n*8 < len(x.index):
-		x.resize(len(x.index) / 2)
+	case len(x.index.S) > minIndex && x.n*8 < len(x.index.S):
+		x.resize(len(x.index.S) / 2)
 	}
 	// One chunk to spare, so that an episode opening and one closing at
 	// a chunk's edge do not make and drop a chunk each time.
@@ -139,25 +138,24 @@ func (x *episodes) end(e Entity) {
 // the run whose search passes the hole, so that no search stops short of
 // its entry.
 func (x *episodes) unindex(i int) {
-	mask := len(x.index) - 1
-	for j := (i + 1) & mask; x.index[j] != 0; j = (j + 1) & mask {
-		if h := x.home(x.slot(x.index[j] - 1).owner); (j-h)&mask >= (j-i)&mask {
-			x.index[i] = x.index[j]
+	mask := len(x.index.S) - 1
+	for j := (i + 1) & mask; x.index.S[j] != 0; j = (j + 1) & mask {
+		if h := x.home(x.slot(x.index.S[j] - 1).owner); (j-h)&mask >= (j-i)&mask {
+			x.index.S[i] = x.index.S[j]
 			i = j
 		}
 	}
-	x.index[i] = 0
+	x.index.S[i] = 0
 }
 
 // resize makes an index of n places, a power of two, for the open
 // episodes.
 func (x *episodes) resize(n int) {
-	x.arr.Free() // the slots are found again from the chunks
-	x.arr = offheap.Make[uint32](n)
-	x.index, x.shift = x.arr.S, uint8(64-bits.TrailingZeros(uint(n)))
+	x.index.Free() // the slots are found again from the chunks
+	x.index, x.shift = offheap.Make[uint32](n), uint8(64-bits.TrailingZeros(uint(n)))
 	for k := range x.n {
 		i, _ := x.find(x.slot(uint32(k)).owner)
-		x.index[i] = uint32(k) + 1
+		x.index.S[i] = uint32(k) + 1
 	}
 }
 

@@ -76,8 +76,8 @@ func TestEpisodesShrinkAfterAnOutage(t *testing.T) {
 		ens[i], _ = s.Create(fmt.Sprintf("m%d", i), nop, Schedule{Due: 1}, Health{}, Optional{})
 		s.OpenEpisode(ens[i]).Start = int64(i)
 	}
-	if len(s.eps.chunks) != n/epChunkLen || len(s.eps.index) != 8*epChunkLen*4 {
-		t.Fatalf("%d episodes in %d chunks and an index of %d places", n, len(s.eps.chunks), len(s.eps.index))
+	if len(s.eps.chunks) != n/epChunkLen || len(s.eps.index.S) != 8*epChunkLen*4 {
+		t.Fatalf("%d episodes in %d chunks and an index of %d places", n, len(s.eps.chunks), len(s.eps.index.S))
 	}
 	// Every other one of the first seven eighths closes, then the rest
 	// of them: the survivors are scattered over the chunks first.
@@ -89,7 +89,7 @@ func TestEpisodesShrinkAfterAnOutage(t *testing.T) {
 	if s.Failing() != n/8 {
 		t.Fatalf("Failing() = %d, want %d", s.Failing(), n/8)
 	}
-	if c, x := len(s.eps.chunks), len(s.eps.index); c > n/8/epChunkLen+1 || x > 8*n/8 {
+	if c, x := len(s.eps.chunks), len(s.eps.index.S); c > n/8/epChunkLen+1 || x > 8*n/8 {
 		t.Fatalf("%d episodes open hold %d chunks and an index of %d places, want at most %d and %d", n/8, c, x, n/8/epChunkLen+1, n)
 	}
 	for i := n - n/8; i < n; i++ {
@@ -100,8 +100,8 @@ func TestEpisodesShrinkAfterAnOutage(t *testing.T) {
 	for _, en := range ens[n-n/8:] {
 		s.EndEpisode(en)
 	}
-	if s.eps.chunks != nil || s.eps.index != nil || s.Failing() != 0 {
-		t.Fatalf("no episode open, and still %d chunks and an index of %d places", len(s.eps.chunks), len(s.eps.index))
+	if s.eps.chunks != nil || s.eps.index.S != nil || s.Failing() != 0 {
+		t.Fatalf("no episode open, and still %d chunks and an index of %d places", len(s.eps.chunks), len(s.eps.index.S))
 	}
 }
 
@@ -170,7 +170,7 @@ func TestEpisodesAgainstAMap(t *testing.T) {
 		}
 	}
 	// The index's load stays within its bounds.
-	if x := len(s.eps.index); s.Failing() > 0 && (s.Failing()*4 > x*3 || x > minIndex && s.Failing()*8 < x) {
+	if x := len(s.eps.index.S); s.Failing() > 0 && (s.Failing()*4 > x*3 || x > minIndex && s.Failing()*8 < x) {
 		t.Fatalf("%d episodes in an index of %d places", s.Failing(), x)
 	}
 }

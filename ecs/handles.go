@@ -4,9 +4,9 @@ import (
 	"math"
 	"unsafe"
 
-	"github.com/ziad/cpra/internal/offheap"
-
 	ark "github.com/mlange-42/ark/ecs"
+
+	"github.com/ziad/cpra/internal/offheap"
 )
 
 // live marks, in a handles entry, an ID whose entity is alive.

@@ -15,8 +15,7 @@ import (
 //
 // The slots are outside the Go heap once large (see internal/offheap).
 type nameIndex struct {
-	slots []uint32 // 0: empty; else the ID<<8 | the tag, never 0; arr.S
-	arr   offheap.Array[uint32]
+	slots offheap.Array[uint32] // 0: empty; else the ID<<8 | the tag, never 0
 	n     int
 	name  func(id uint32) string
 
@@ -58,12 +57,12 @@ func tagOf(h uint64) uint32 {
 
 // home maps a hash onto [0, len(slots)) without a power-of-two size.
 func (x *nameIndex) home(h uint64) int {
-	hi, _ := bits.Mul64(h, uint64(len(x.slots)))
+	hi, _ := bits.Mul64(h, uint64(len(x.slots.S)))
 	return int(hi)
 }
 
 func (x *nameIndex) next(i int) int {
-	if i++; i == len(x.slots) {
+	if i++; i == len(x.slots.S) {
 		return 0
 	}
 	return i
@@ -73,7 +72,7 @@ func (x *nameIndex) next(i int) int {
 func (x *nameIndex) find(name string, h uint64) (int, bool) {
 	tag := tagOf(h)
 	for i := x.home(h); ; i = x.next(i) {
-		v := x.slots[i]
+		v := x.slots.S[i]
 		switch {
 		case v == 0:
 			return i, false
@@ -90,19 +89,19 @@ func (x *nameIndex) get(name string) (uint32, bool) {
 	if !ok {
 		return 0, false
 	}
-	return x.slots[i] >> 8, true
+	return x.slots.S[i] >> 8, true
 }
 
 // reserve looks name up; when it is absent it returns a function that
 // files an ID under it. Only one reservation may be open at a time.
 func (x *nameIndex) reserve(name string) (uint32, func(uint32)) {
-	if (x.n+1)*maxLoadDen > len(x.slots)*maxLoadNum {
-		x.resize(len(x.slots) + len(x.slots)/2)
+	if (x.n+1)*maxLoadDen > len(x.slots.S)*maxLoadNum {
+		x.resize(len(x.slots.S) + len(x.slots.S)/2)
 	}
 	h := keyOf(name)
 	i, ok := x.find(name, h)
 	if ok {
-		return x.slots[i] >> 8, nil
+		return x.slots.S[i] >> 8, nil
 	}
 	x.pending, x.pendingTag = i, tagOf(h)
 	return 0, x.fill
@@ -110,7 +109,7 @@ func (x *nameIndex) reserve(name string) (uint32, func(uint32)) {
 
 // fill files id, which must be below 1<<idBits, in the reserved slot.
 func (x *nameIndex) fill(id uint32) {
-	x.slots[x.pending] = id<<8 | x.pendingTag
+	x.slots.S[x.pending] = id<<8 | x.pendingTag
 	x.n++
 }
 
@@ -129,15 +128,15 @@ func (x *nameIndex) del(name string) {
 		return
 	}
 	x.n--
-	for j := x.next(i); x.slots[j] != 0; j = x.next(j) {
-		k := x.home(keyOf(x.name(x.slots[j] >> 8)))
+	for j := x.next(i); x.slots.S[j] != 0; j = x.next(j) {
+		k := x.home(keyOf(x.name(x.slots.S[j] >> 8)))
 		// Move j into the hole at i when its home is not within (i, j].
 		if (i <= j && (k <= i || k > j)) || (i > j && k <= i && k > j) {
-			x.slots[i] = x.slots[j]
+			x.slots.S[i] = x.slots.S[j]
 			i = j
 		}
 	}
-	x.slots[i] = 0
+	x.slots.S[i] = 0
 }
 
 // resize moves the entries to a table of size slots. It reads each name
@@ -147,16 +146,15 @@ func (x *nameIndex) del(name string) {
 // would send each read to a place at random (at a million monitors the
 // growing index took a twentieth of a file's load).
 func (x *nameIndex) resize(size int) {
-	oldArr, old := x.arr, x.slots
-	x.arr = offheap.Make[uint32](size)
-	x.slots = x.arr.S
-	defer oldArr.Free()
+	old := x.slots
+	defer old.Free()
+	x.slots = offheap.Make[uint32](size)
 	var top uint32
-	for _, v := range old {
+	for _, v := range old.S {
 		top = max(top, v>>8)
 	}
 	held := make([]uint64, top/64+1) // the IDs in the index
-	for _, v := range old {
+	for _, v := range old.S {
 		if v != 0 {
 			held[v>>8/64] |= 1 << (v >> 8 % 64)
 		}
@@ -167,10 +165,10 @@ func (x *nameIndex) resize(size int) {
 			word &= word - 1
 			h := keyOf(x.name(id))
 			j := x.home(h)
-			for x.slots[j] != 0 {
+			for x.slots.S[j] != 0 {
 				j = x.next(j)
 			}
-			x.slots[j] = id<<8 | tagOf(h)
+			x.slots.S[j] = id<<8 | tagOf(h)
 		}
 	}
 }

@@ -31,7 +31,7 @@ func NameKey(name string) uint64 { return keyOf(name) }
 // reported exactly once, and one added or removed meanwhile at most once.
 func (s *Store) ScanNames(after uint64, first bool, span int, out []Keyed) ([]Keyed, uint64, bool) {
 	x := s.names
-	size := len(x.slots)
+	size := len(x.slots.S)
 	start := 0
 	if !first {
 		start = x.home(after)
@@ -43,13 +43,13 @@ func (s *Store) ScanNames(after uint64, first bool, span int, out []Keyed) ([]Ke
 		if i >= size {
 			i -= size // a run that wraps past the end
 		}
-		if x.slots[i] == 0 {
+		if x.slots.S[i] == 0 {
 			if start+n >= end {
 				break // the run holding the last home of the span ended
 			}
 			continue
 		}
-		id := x.slots[i] >> 8
+		id := x.slots.S[i] >> 8
 		k := keyOf(x.name(id))
 		if h := x.home(k); h < start || h >= end || (!first && k <= after) {
 			continue
