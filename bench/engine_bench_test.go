@@ -265,7 +265,8 @@ func BenchmarkEngineUnsharedMemory(b *testing.B) {
 // now and then. It reports the heap per monitor once their episodes are
 // open, and what a failing monitor adds to it (B/failing: what the
 // running fleet holds beyond the fleet just built, over the failing
-// monitors; the running pipelines count in it, about 2 MB), and then the
+// monitors; the running pipelines count in it, about 2 MB) with the part
+// of that outside the heap (offheap-B/failing), and then the
 // CPU per check of that fleet over a second (500k checks a second at 1M,
 // one in eight through the episode machine).
 func BenchmarkEngineFailingMemory(b *testing.B) {
@@ -275,7 +276,7 @@ func BenchmarkEngineFailingMemory(b *testing.B) {
 		b.Run(sz.name, func(b *testing.B) {
 			ns := names(sz.n)
 			failing := (sz.n + 7) / 8
-			var perMonitor, perFailing, cpu, rate float64
+			var perMonitor, perFailing, offFailing, cpu, rate float64
 			for b.Loop() {
 				b.StopTimer()
 				before := heapwatch.Live()
@@ -292,7 +293,7 @@ func BenchmarkEngineFailingMemory(b *testing.B) {
 						b.Fatal(err)
 					}
 				}
-				built := heapwatch.Live()
+				built, offBuilt := heapwatch.Live(), cpra.OffHeapBytes()
 				if err := e.Start(context.Background()); err != nil {
 					b.Fatal(err)
 				}
@@ -304,6 +305,7 @@ func BenchmarkEngineFailingMemory(b *testing.B) {
 				live := heapwatch.Live()
 				perMonitor = float64(live-before) / float64(sz.n)
 				perFailing = (float64(live) - float64(built)) / float64(failing)
+				offFailing = float64(cpra.OffHeapBytes()-offBuilt) / float64(failing)
 				n0, cpu0, t0 := e.Stats().ChecksRun, cpuTime(), time.Now()
 				time.Sleep(time.Second)
 				n := float64(e.Stats().ChecksRun - n0)
@@ -313,6 +315,7 @@ func BenchmarkEngineFailingMemory(b *testing.B) {
 			}
 			b.ReportMetric(perMonitor, "B/monitor")
 			b.ReportMetric(perFailing, "B/failing")
+			b.ReportMetric(offFailing, "offheap-B/failing") // part of B/failing
 			b.ReportMetric(cpu, "cpu-ns/check")
 			b.ReportMetric(rate, "checks/s")
 		})

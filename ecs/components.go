@@ -106,14 +106,6 @@ func (h *Health) setNameLen(n int) {
 	h.last = h.last&tickMask | uint64(min(n, nameLong))<<tickBits
 }
 
-// Episode is the state of an open episode. Only failing monitors have
-// one, and the store keeps it apart from their components (see
-// [Store.Episode]).
-type Episode struct {
-	episode.Ep
-	LastErr error // the most recent check error
-}
-
 // Ring is a monitor's recent results, for a failure window and flap
 // detection; only monitors with one of those carry it, and [Window] with
 // it.

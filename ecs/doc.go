@@ -15,7 +15,7 @@
 // labels and maintenance, [Ring] and [Window] for a failure window or flap
 // detection, [Deps] for dependencies. [Meta] and [Deps] hold 4-byte
 // indexes into tables of values that many monitors share, which the
-// engine keeps. A failing monitor's open [Episode] is kept apart, by
+// engine keeps. A failing monitor's open episode is kept apart, by
 // monitor ([Store.Episode]), so that a monitor that fails stays where it
 // is in ark's tables. ark doubles a table when it fills; so that a
 // fleet does not sit in a table up to twice its size, the store puts the

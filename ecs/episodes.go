@@ -3,6 +3,7 @@ package ecs
 import (
 	"math/bits"
 
+	"github.com/ziad/cpra/internal/episode"
 	"github.com/ziad/cpra/internal/offheap"
 )
 
@@ -18,14 +19,18 @@ import (
 // The episodes are packed in the first n slots of a list of fixed chunks,
 // each slot with its monitor, and found through an open-addressing index
 // of 4-byte slot numbers keyed by the slots' monitors, between three
-// eighths and three quarters full: about 63 bytes an episode. (A Go map of
-// pointers to episodes took 70 to 95 bytes with the episode, and kept its
-// peak size until it was made again.) When an episode ends, the last slot
-// moves into its place, so the slots stay packed, and the chunks and the
-// index past what the open episodes need are let go as they empty: a large
-// outage's memory goes back once its episodes close.
+// eighths and three quarters full. A slot holds plain values (40 bytes),
+// so a chunk's slots are an array outside the Go heap, which the
+// collector's doubling does not reach; the last check error of each slot,
+// an interface value, is in an array of the chunk's on the heap: about
+// 63 bytes an episode, of which 16 on the heap. (A Go map of pointers to
+// episodes took 70 to 95 bytes with the episode, all on the heap, and kept
+// its peak size until it was made again.) When an episode ends, the last
+// slot moves into its place, so the slots stay packed, and the chunks and
+// the index past what the open episodes need are let go as they empty: a
+// large outage's memory goes back once its episodes close.
 type episodes struct {
-	chunks []*epChunk
+	chunks []epChunk
 	n      int                   // open episodes, in slots [0, n)
 	index  offheap.Array[uint32] // 0: empty; else a slot's number plus one
 	shift  uint8                 // 64 - log2(len(index.S))
@@ -33,20 +38,25 @@ type episodes struct {
 
 // epSlot is an open episode and its monitor.
 type epSlot struct {
-	Episode
+	ep    episode.Ep
 	owner Entity
 }
 
-// epChunkLen is the number of slots in a chunk: 14 KiB, a size class of
-// its own.
-const epChunkLen = 256
+// epChunkLen is the number of slots in a chunk: 80 KiB of slots, enough
+// to be mapped outside the heap, and 32 KiB of errors.
+const epChunkLen = 2048
 
-type epChunk [epChunkLen]epSlot
+type epChunk struct {
+	slots offheap.Array[epSlot]
+	errs  *[epChunkLen]error
+}
 
 // minIndex is the smallest index that holds anything.
 const minIndex = 16
 
-func (x *episodes) slot(i uint32) *epSlot { return &x.chunks[i/epChunkLen][i%epChunkLen] }
+func (x *episodes) slot(i uint32) *epSlot { return &x.chunks[i/epChunkLen].slots.S[i%epChunkLen] }
+
+func (x *episodes) err(i uint32) *error { return &x.chunks[i/epChunkLen].errs[i%epChunkLen] }
 
 // home is the place in the index where a search for e begins.
 func (x *episodes) home(e Entity) int {
@@ -70,32 +80,34 @@ func (x *episodes) find(e Entity) (int, bool) {
 	}
 }
 
-func (x *episodes) get(e Entity) *Episode {
+func (x *episodes) get(e Entity) (*episode.Ep, *error) {
 	if x.n == 0 {
-		return nil
+		return nil, nil
 	}
 	if i, ok := x.find(e); ok {
-		return &x.slot(x.index.S[i] - 1).Episode
+		k := x.index.S[i] - 1
+		return &x.slot(k).ep, x.err(k)
 	}
-	return nil
+	return nil, nil
 }
 
-func (x *episodes) open(e Entity) *Episode {
-	if ep := x.get(e); ep != nil {
-		return ep
+func (x *episodes) open(e Entity) (*episode.Ep, *error) {
+	if ep, err := x.get(e); ep != nil {
+		return ep, err
 	}
 	if (x.n+1)*4 > len(x.index.S)*3 {
 		x.resize(max(minIndex, 2*len(x.index.S)))
 	}
 	if x.n == len(x.chunks)*epChunkLen {
-		x.chunks = append(x.chunks, new(epChunk))
+		x.chunks = append(x.chunks, epChunk{offheap.Make[epSlot](epChunkLen), new([epChunkLen]error)})
 	}
-	s := x.slot(uint32(x.n))
+	k := uint32(x.n)
+	s := x.slot(k)
 	s.owner = e
 	i, _ := x.find(e)
-	x.index.S[i] = uint32(x.n) + 1
+	x.index.S[i] = k + 1
 	x.n++
-	return &s.Episode
+	return &s.ep, x.err(k)
 }
 
 func (x *episodes) end(e Entity) {
@@ -111,15 +123,18 @@ func (x *episodes) end(e Entity) {
 	last := uint32(x.n - 1)
 	if at != last {
 		moved := x.slot(last)
-		*x.slot(at) = *moved
+		*x.slot(at), *x.err(at) = *moved, *x.err(last)
 		j, _ := x.find(moved.owner)
 		x.index.S[j] = at + 1
 	}
-	*x.slot(last) = epSlot{}
+	*x.slot(last), *x.err(last) = epSlot{}, nil
 	x.n--
 	switch {
 	case x.n == 0:
 		x.index.Free()
+		for k := range x.chunks {
+			x.chunks[k].slots.Free()
+		}
 		*x = episodes{}
 		return
 	case len(x.index.S) > minIndex && x.n*8 < len(x.index.S):
@@ -129,7 +144,8 @@ func (x *episodes) end(e Entity) {
 	// a chunk's edge do not make and drop a chunk each time.
 	if need := (x.n + epChunkLen - 1) / epChunkLen; len(x.chunks) > need+1 {
 		k := len(x.chunks) - 1
-		x.chunks[k] = nil
+		x.chunks[k].slots.Free()
+		x.chunks[k] = epChunk{}
 		x.chunks = x.chunks[:k]
 	}
 }
@@ -159,14 +175,16 @@ func (x *episodes) resize(n int) {
 	}
 }
 
-// Episode returns the open episode of e, or nil. The pointer may be kept
-// and written through until an episode of any monitor ends (see
-// [Store.EndEpisode], [Store.Delete]), which may move another one.
-func (s *Store) Episode(e Entity) *Episode { return s.eps.get(e) }
+// Episode returns the state of the open episode of e and the place of its
+// most recent check error, or nil and nil. The state is outside the Go
+// heap, the error on it. The pointers may be kept and written through
+// until an episode of any monitor ends (see [Store.EndEpisode],
+// [Store.Delete]), which may move another one.
+func (s *Store) Episode(e Entity) (*episode.Ep, *error) { return s.eps.get(e) }
 
-// OpenEpisode returns the open episode of e, opening an empty one if it has
-// none. The pointer may be kept as [Store.Episode]'s.
-func (s *Store) OpenEpisode(e Entity) *Episode { return s.eps.open(e) }
+// OpenEpisode returns what [Store.Episode] does, opening an empty episode
+// if e has none.
+func (s *Store) OpenEpisode(e Entity) (*episode.Ep, *error) { return s.eps.open(e) }
 
 // EndEpisode closes the episode of e, if it has one.
 func (s *Store) EndEpisode(e Entity) { s.eps.end(e) }

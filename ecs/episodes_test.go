@@ -25,15 +25,16 @@ func TestEpisodesFollowTheirMonitors(t *testing.T) {
 	}
 	boom := errors.New("boom")
 	for _, i := range []int{4, 1, 3} {
-		*s.OpenEpisode(ens[i]) = Episode{Ep: episode.Ep{Start: int64(i)}, LastErr: boom}
+		ep, lastErr := s.OpenEpisode(ens[i])
+		*ep, *lastErr = episode.Ep{Start: int64(i)}, boom
 	}
 	if n := s.Failing(); n != 3 {
 		t.Fatalf("Failing() = %d, want 3", n)
 	}
-	if ep := s.Episode(ens[3]); ep == nil || ep.Start != 3 || ep.LastErr != boom {
+	if ep, lastErr := s.Episode(ens[3]); ep == nil || ep.Start != 3 || *lastErr != boom {
 		t.Fatalf("Episode(m3) = %+v; want Start 3, boom", ep)
 	}
-	if s.Episode(ens[2]) != nil {
+	if ep, lastErr := s.Episode(ens[2]); ep != nil || lastErr != nil {
 		t.Fatal("m2 has an episode it was never given")
 	}
 	if h := s.Health(ens[4]); h.LastLatency != 4 || s.Scheds.Get(ens[4]).Due != 104 {
@@ -48,9 +49,9 @@ func TestEpisodesFollowTheirMonitors(t *testing.T) {
 		t.Fatalf("second page %v (last %v), want m4, the last", keys, done)
 	}
 
-	ep := s.Episode(ens[3])
+	ep, _ := s.Episode(ens[3])
 	ep.Attempts = 2
-	if again := s.OpenEpisode(ens[3]); again != ep || again.Attempts != 2 || again.Start != 3 {
+	if again, lastErr := s.OpenEpisode(ens[3]); again != ep || again.Attempts != 2 || again.Start != 3 || *lastErr != boom {
 		t.Fatalf("OpenEpisode on an open episode gave %+v, want the open one", again)
 	}
 	s.EndEpisode(ens[1])
@@ -60,7 +61,7 @@ func TestEpisodesFollowTheirMonitors(t *testing.T) {
 		t.Fatalf("Failing() = %d after one closed and one deleted, want 1", n)
 	}
 	again, _ := s.Create("again", nop, Schedule{Due: 1}, Health{}, Optional{})
-	if s.Episode(again) != nil {
+	if ep, _ := s.Episode(again); ep != nil {
 		t.Fatalf("a monitor created after a failing one was deleted (ID %d, was %d) has an episode", again.ID(), ens[4].ID())
 	}
 }
@@ -74,7 +75,8 @@ func TestEpisodesShrinkAfterAnOutage(t *testing.T) {
 	ens := make([]Entity, n)
 	for i := range ens {
 		ens[i], _ = s.Create(fmt.Sprintf("m%d", i), nop, Schedule{Due: 1}, Health{}, Optional{})
-		s.OpenEpisode(ens[i]).Start = int64(i)
+		ep, lastErr := s.OpenEpisode(ens[i])
+		ep.Start, *lastErr = int64(i), fmt.Errorf("e%d", i)
 	}
 	if len(s.eps.chunks) != n/epChunkLen || len(s.eps.index.S) != 8*epChunkLen*4 {
 		t.Fatalf("%d episodes in %d chunks and an index of %d places", n, len(s.eps.chunks), len(s.eps.index.S))
@@ -93,7 +95,7 @@ func TestEpisodesShrinkAfterAnOutage(t *testing.T) {
 		t.Fatalf("%d episodes open hold %d chunks and an index of %d places, want at most %d and %d", n/8, c, x, n/8/epChunkLen+1, n)
 	}
 	for i := n - n/8; i < n; i++ {
-		if ep := s.Episode(ens[i]); ep == nil || ep.Start != int64(i) {
+		if ep, lastErr := s.Episode(ens[i]); ep == nil || ep.Start != int64(i) || (*lastErr).Error() != fmt.Sprintf("e%d", i) {
 			t.Fatalf("episode of m%d lost in the shrink: %+v", i, ep)
 		}
 	}
@@ -106,9 +108,9 @@ func TestEpisodesShrinkAfterAnOutage(t *testing.T) {
 }
 
 // Against a Go map, through random opens, changes, ends and deletions of
-// monitors: each monitor finds its own episode with the values written
-// to it, a pointer stays good until an episode ends, and the failing scan
-// sees exactly the open ones.
+// monitors: each monitor finds its own episode with the values and the
+// error written to it, a pointer stays good until an episode ends, and the
+// failing scan sees exactly the open ones.
 func TestEpisodesAgainstAMap(t *testing.T) {
 	const n = 3000
 	s := NewStore(0, n)
@@ -117,21 +119,23 @@ func TestEpisodesAgainstAMap(t *testing.T) {
 		ens[i], _ = s.Create(fmt.Sprintf("m%d", i), nop, Schedule{Due: 1}, Health{}, Optional{})
 	}
 	want := map[Entity]int64{}
+	errs := map[int64]error{} // by the episode's start
 	rng := rand.New(rand.NewPCG(1, 2))
-	var held *Episode // opened since the last end
+	var held *episode.Ep // opened since the last end
 	var heldEn Entity
 	for step := range 60000 {
 		i := rng.IntN(n)
 		en := ens[i]
 		switch r := rng.IntN(10); {
 		case r < 5:
-			ep := s.OpenEpisode(en)
-			if _, open := want[en]; !open && *ep != (Episode{}) {
-				t.Fatalf("step %d: m%d's new episode is not empty: %+v", step, i, ep)
+			ep, lastErr := s.OpenEpisode(en)
+			if _, open := want[en]; !open && (*ep != (episode.Ep{}) || *lastErr != nil) {
+				t.Fatalf("step %d: m%d's new episode is not empty: %+v, %v", step, i, ep, *lastErr)
 			}
 			ep.Start = int64(step)
-			want[en] = int64(step)
-			if held != nil && s.Episode(heldEn) != held {
+			*lastErr = errors.New("failed")
+			want[en], errs[int64(step)] = int64(step), *lastErr
+			if h, _ := s.Episode(heldEn); held != nil && h != held {
 				t.Fatalf("step %d: an episode moved while none ended", step)
 			}
 			if held == nil {
@@ -155,8 +159,9 @@ func TestEpisodesAgainstAMap(t *testing.T) {
 		}
 		for j, en := range ens {
 			start, open := want[en]
-			if ep := s.Episode(en); (ep != nil) != open || open && ep.Start != start {
-				t.Fatalf("step %d: m%d has episode %+v, want open %v from %d", step, j, ep, open, start)
+			ep, lastErr := s.Episode(en)
+			if (ep != nil) != open || open && (ep.Start != start || *lastErr != errs[start]) {
+				t.Fatalf("step %d: m%d has episode %+v, want open %v from %d with its own error", step, j, ep, open, start)
 			}
 		}
 		keys, _ := s.ScanFailing(0, true, n, nil, nil)
@@ -172,5 +177,33 @@ func TestEpisodesAgainstAMap(t *testing.T) {
 	// The index's load stays within its bounds.
 	if x := len(s.eps.index.S); s.Failing() > 0 && (s.Failing()*4 > x*3 || x > minIndex && s.Failing()*8 < x) {
 		t.Fatalf("%d episodes in an index of %d places", s.Failing(), x)
+	}
+}
+
+// The wheel's chunks and the episodes' slots are outside the Go heap
+// (except in a race build, which keeps them on it).
+func TestWheelAndEpisodesOutsideTheHeap(t *testing.T) {
+	const n = 60_000
+	s := NewStore(0, n)
+	for i := range n {
+		en, _ := s.Create(fmt.Sprintf("m%d", i), nop, Schedule{Due: int64(i % 5000)}, Health{}, Optional{})
+		s.Wheel.Insert(en, int64(i%5000))
+		ep, lastErr := s.OpenEpisode(en)
+		ep.Start, *lastErr = 1, errors.New("down")
+	}
+	var arrays []bool
+	for _, b := range s.Wheel.blocks {
+		arrays = append(arrays, b.Mapped())
+	}
+	for _, c := range s.eps.chunks {
+		arrays = append(arrays, c.slots.Mapped())
+	}
+	if len(s.Wheel.blocks) < 2 || len(s.eps.chunks) < 2 {
+		t.Fatalf("%d monitors fill %d blocks of wheel chunks and %d chunks of episodes, want two or more of each", n, len(s.Wheel.blocks), len(s.eps.chunks))
+	}
+	for i, mapped := range arrays {
+		if mapped == raceEnabled {
+			t.Fatalf("array %d of %d (wheel blocks, then episode chunks): mapped %v in a build with the race detector %v", i, len(arrays), mapped, raceEnabled)
+		}
 	}
 }

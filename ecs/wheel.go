@@ -1,6 +1,10 @@
 package ecs
 
-import "math/bits"
+import (
+	"math/bits"
+
+	"github.com/ziad/cpra/internal/offheap"
+)
 
 // The wheel has three levels of 8192 slots. A level-0 slot is one tick, a
 // level-1 slot one page (4096 ticks, about 4 s), a level-2 slot one superpage
@@ -15,7 +19,7 @@ const (
 	superTicks   = 1 << superBits
 	levelSlots   = 2 << pageBits
 	slotMask     = levelSlots - 1
-	chunkLen     = 29 // a chunk is 128 bytes
+	chunkLen     = 30 // a chunk is 128 bytes
 	smallCascade = 1024
 	// MaxHorizon is how far ahead of now an entry may be due.
 	MaxHorizon = int64(pageTicks) * superTicks
@@ -24,11 +28,18 @@ const (
 	cascadeWake = 16
 )
 
+// A chunk holds entries of one slot, and names the slot's next chunk by
+// its number. Chunks are kept in blocks of blockChunks, arrays of plain
+// values mapped outside the Go heap, so that the collector's doubling does
+// not reach them: chunk i is entry i%blockChunks of block i/blockChunks.
+// Number 0 is none; block 0's first chunk is never used.
 type chunk struct {
-	next *chunk
+	next uint32
 	n    int32
 	e    [chunkLen]uint32 // entity IDs
 }
+
+const blockChunks = 1024 // 128 KiB
 
 type cascade struct {
 	unit  int64 // the page (level 1) or superpage (level 2) being moved down
@@ -47,15 +58,17 @@ type cascade struct {
 // removed entity whose ID went to a new one stands for the new one: one
 // more entry, stale unless it is due.
 type Wheel struct {
-	now  int64 // every tick before now has been popped
-	lv   [3][levelSlots]*chunk
-	bits [levelSlots / 64]uint64 // non-empty level-0 slots
-	c1   cascade
-	c2   cascade
-	free *chunk
-	size int
-	hs   *handles
-	due  func(Entity) (int64, bool)
+	now    int64                   // every tick before now has been popped
+	lv     [3][levelSlots]uint32   // each slot's first chunk
+	bits   [levelSlots / 64]uint64 // non-empty level-0 slots
+	c1     cascade
+	c2     cascade
+	free   uint32                 // the first of the chunks not in use
+	blocks []offheap.Array[chunk] // every chunk made
+	made   uint32                 // chunks made, with the unused number 0
+	size   int
+	hs     *handles
+	due    func(Entity) (int64, bool)
 	// warm, when set, is given the live entities of a chunk before they
 	// are popped one by one (see [Store.Warm]).
 	warm func([]Entity)
@@ -64,7 +77,7 @@ type Wheel struct {
 // newWheel returns a wheel whose clock starts at tick now. due reports the
 // current due tick of an entity, or false when the entity is gone.
 func newWheel(now int64, hs *handles, due func(Entity) (int64, bool)) *Wheel {
-	w := &Wheel{now: now, hs: hs, due: due}
+	w := &Wheel{now: now, hs: hs, due: due, made: 1}
 	w.c1 = cascade{unit: now>>pageBits + 1}
 	w.c1.total = w.count(1, w.c1.unit&slotMask)
 	w.c2 = cascade{unit: now>>superBits + 1}
@@ -114,33 +127,49 @@ func (w *Wheel) file(e uint32, due int64) {
 	w.push(&w.lv[2][super&slotMask], e)
 }
 
-func (w *Wheel) push(head **chunk, e uint32) {
-	c := *head
+// at returns chunk i, which is not 0. A chunk stays where it is: the
+// pointer is good for as long as the wheel.
+func (w *Wheel) at(i uint32) *chunk { return &w.blocks[i/blockChunks].S[i%blockChunks] }
+
+func (w *Wheel) push(head *uint32, e uint32) {
+	i := *head
+	var c *chunk
+	if i != 0 {
+		c = w.at(i)
+	}
 	if c == nil || c.n == chunkLen {
 		n := w.free
-		if n != nil {
-			w.free = n.next
+		if n != 0 {
+			c = w.at(n)
+			w.free = c.next
 		} else {
-			n = new(chunk)
+			if int(w.made/blockChunks) == len(w.blocks) {
+				w.blocks = append(w.blocks, offheap.Make[chunk](blockChunks))
+			}
+			n = w.made
+			w.made++
+			c = w.at(n)
 		}
-		n.next = c
-		n.n = 0
+		c.next = i
+		c.n = 0
 		*head = n
-		c = n
 	}
 	c.e[c.n] = e
 	c.n++
 }
 
-func (w *Wheel) release(c *chunk) {
+// release puts chunk i, which c is, on the list of chunks not in use.
+func (w *Wheel) release(i uint32, c *chunk) {
 	c.next = w.free
-	w.free = c
+	w.free = i
 }
 
 func (w *Wheel) count(level int, i int64) int {
 	n := 0
-	for c := w.lv[level][i]; c != nil; c = c.next {
-		n += int(c.n)
+	for c := w.lv[level][i]; c != 0; {
+		ch := w.at(c)
+		n += int(ch.n)
+		c = ch.next
 	}
 	return n
 }
@@ -149,8 +178,9 @@ func (w *Wheel) count(level int, i int64) int {
 func (w *Wheel) moveDown(level int, i int64, k int) int {
 	moved := 0
 	head := &w.lv[level][i]
-	for moved < k && *head != nil {
-		c := *head
+	for moved < k && *head != 0 {
+		ci := *head
+		c := w.at(ci)
 		for c.n > 0 && moved < k {
 			c.n--
 			e := c.e[c.n]
@@ -166,7 +196,7 @@ func (w *Wheel) moveDown(level int, i int64, k int) int {
 		}
 		if c.n == 0 {
 			*head = c.next
-			w.release(c)
+			w.release(ci, c)
 		}
 	}
 	return moved
@@ -223,18 +253,19 @@ func (w *Wheel) Advance(to int64, budget int, pop func(e Entity, tick int64)) bo
 		w.step(t)
 		i := t & slotMask
 		if w.bits[i>>6]&(1<<(i&63)) != 0 {
-			for w.lv[0][i] != nil {
-				c := w.lv[0][i]
-				w.lv[0][i] = nil
-				for c != nil {
+			for w.lv[0][i] != 0 {
+				ci := w.lv[0][i]
+				w.lv[0][i] = 0
+				for ci != 0 {
+					c := w.at(ci)
 					if budget > 0 && popped >= budget {
 						// Put the rest back in front of anything filed meanwhile.
 						last := c
-						for last.next != nil {
-							last = last.next
+						for last.next != 0 {
+							last = w.at(last.next)
 						}
 						last.next = w.lv[0][i]
-						w.lv[0][i] = c
+						w.lv[0][i] = ci
 						return false
 					}
 					var live [chunkLen]Entity
@@ -256,8 +287,8 @@ func (w *Wheel) Advance(to int64, budget int, pop func(e Entity, tick int64)) bo
 					}
 					popped += int(c.n)
 					next := c.next
-					w.release(c)
-					c = next
+					w.release(ci, c)
+					ci = next
 				}
 			}
 			w.bits[i>>6] &^= 1 << (i & 63)
@@ -338,8 +369,10 @@ func (w *Wheel) Late(to int64) (n int, first int64) {
 	}
 	// The earliest live entry is in the first slots visited; once found,
 	// the rest are only counted.
-	look := func(head *chunk) {
-		for c := head; c != nil && first < 0; c = c.next {
+	look := func(head uint32) {
+		for ci := head; ci != 0 && first < 0; {
+			c := w.at(ci)
+			ci = c.next
 			for _, id := range c.e[:c.n] {
 				if d, ok := w.dueOf(id); ok && d <= to && (first < 0 || d < first) {
 					first = d
@@ -347,9 +380,11 @@ func (w *Wheel) Late(to int64) (n int, first int64) {
 			}
 		}
 	}
-	count := func(head *chunk) {
-		for c := head; c != nil; c = c.next {
+	count := func(head uint32) {
+		for ci := head; ci != 0; {
+			c := w.at(ci)
 			n += int(c.n)
+			ci = c.next
 		}
 	}
 	// Level 0 holds the current page and the next one.
@@ -378,7 +413,9 @@ func (w *Wheel) Late(to int64) (n int, first int64) {
 			count(head)
 			continue
 		}
-		for c := head; c != nil; c = c.next {
+		for ci := head; ci != 0; {
+			c := w.at(ci)
+			ci = c.next
 			for _, id := range c.e[:c.n] {
 				if d, ok := w.dueOf(id); ok && d <= to {
 					n++

@@ -737,7 +737,8 @@ func (e *Engine) updateMonitor(en ecs.Entity, sp *Spec) (ecs.Entity, error) {
 	c := &carried{m: e.kept(en, h), lastCheck: h.LastCheck(), latency: h.LastLatency}
 	c.m.State.Fails, c.m.State.Succs = h.Fails, h.Succs
 	if h.Phase.Open() {
-		c.lastErr = s.Episode(en).LastErr
+		_, lastErr := s.Episode(en)
+		c.lastErr = *lastErr
 	}
 	if s.Rings.Has(en) {
 		rg := s.Rings.Get(en)
@@ -839,12 +840,12 @@ func (e *Engine) statusOf(en ecs.Entity) (Status, error) {
 		}
 	}
 	if h.Phase.Open() {
-		ep := s.Episode(en)
+		ep, lastErr := s.Episode(en)
 		st.Since = time.UnixMilli(ep.Start)
 		st.Attempts = int(ep.Attempts)
 		st.Remediating = h.Phase == episode.Remediating || h.Phase == episode.Verifying
 		if h.Fails > 0 {
-			st.LastError = ep.LastErr
+			st.LastError = *lastErr
 		}
 	}
 	e.statusExtra(en, h, sc, &st)

@@ -204,10 +204,10 @@ func (e *Engine) resume(en ecs.Entity, m persist.Monitor, c *carried) {
 		}
 	}
 	if st.Phase.Open() {
-		ep := s.OpenEpisode(en)
-		ep.Ep, ep.LastErr = st.Ep, nil
+		ep, lastErr := s.OpenEpisode(en)
+		*ep, *lastErr = st.Ep, nil
 		if c != nil {
-			ep.LastErr = c.lastErr
+			*lastErr = c.lastErr
 		}
 	}
 	e.count(h.Phase, -1)
@@ -418,7 +418,8 @@ func (e *Engine) kept(en ecs.Entity, h *ecs.Health) persist.Monitor {
 	s := e.store
 	m := persist.Monitor{State: episode.State{Core: h.Core}}
 	if h.Phase.Open() {
-		m.State.Ep = s.Episode(en).Ep
+		ep, _ := s.Episode(en)
+		m.State.Ep = *ep
 	}
 	if e.rules.list[h.RulesIndex()].Remediates {
 		pl := s.Plugins.Get(en)

@@ -45,7 +45,7 @@ func TestKeptStatesLetGoOnceClaimed(t *testing.T) {
 		if i == n-2 && e.keep.states == nil {
 			t.Fatal("the map of kept states went before every state was claimed")
 		}
-		if ep := e.store.Episode(en); ep == nil || ep.Start != int64(1_000+i) {
+		if ep, _ := e.store.Episode(en); ep == nil || ep.Start != int64(1_000+i) {
 			t.Fatalf("m%d: episode %+v after the restart, want the kept one (start %d)", i, ep, 1_000+i)
 		}
 	}

@@ -30,12 +30,13 @@ func (e *Engine) step(en ecs.Entity, ev episode.Event, err error) {
 	rules := &e.rules.list[h.RulesIndex()]
 	st := episode.State{Core: h.Core}
 	checkErr := err
-	var ep *ecs.Episode
+	var ep *episode.Ep
+	var lastErr *error
 	if st.Phase.Open() {
-		ep = s.Episode(en)
-		st.Ep = ep.Ep
+		ep, lastErr = s.Episode(en)
+		st.Ep = *ep
 		if ev.Kind != episode.Fail {
-			checkErr = ep.LastErr
+			checkErr = *lastErr
 		}
 	}
 	ring := rules.FailureWindow > 0 || rules.FlapHigh > 0
@@ -66,11 +67,11 @@ func (e *Engine) step(en ecs.Entity, ev episode.Event, err error) {
 		next.Core = h.Core // the caller forgets the monitor after the effects
 	} else if next.Phase.Open() {
 		if ep == nil {
-			ep = s.OpenEpisode(en)
+			ep, lastErr = s.OpenEpisode(en)
 		}
-		ep.Ep = next.Ep
+		*ep = next.Ep
 		if ev.Kind == episode.Fail {
-			ep.LastErr = err
+			*lastErr = err
 		}
 	} else if st.Phase.Open() {
 		s.EndEpisode(en)

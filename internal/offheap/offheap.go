@@ -8,6 +8,7 @@
 // memory. An array that holds no pointers needs nothing from the collector;
 // mapped apart it costs its size. The engine keeps a few such arrays of a
 // few bytes a monitor (its records of IDs and generations, its name index,
+// the chunks of its schedule, the open episodes of its failing monitors,
 // the config Syncer's list of the monitors it runs).
 //
 // The memory is not the runtime's: GOMEMLIMIT and runtime/metrics do not
@@ -98,6 +99,9 @@ func release(mem []byte) {
 	unmap(mem)
 	mapped.Add(-int64(len(mem)))
 }
+
+// Mapped reports whether the array is mapped outside the heap.
+func (a *Array[T]) Mapped() bool { return a.m != nil }
 
 // Free gives the array's memory back and empties a. Nothing may use the
 // values after.
