@@ -112,7 +112,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return err
 	})
 	mem := memoryLimit{auto: true}
-	fs.Var(&mem, "memory.limit", "soft memory `limit` of the Go runtime, which collects more often near it: auto (90% of the memory limit of the cgroup the command runs in, if it has one and GOMEMLIMIT is not set), off, or a size such as 300MiB")
+	fs.Var(&mem, "memory.limit", "soft memory `limit` of the heap and the engine's arrays outside it, near which the Go runtime collects more often: auto (90% of the memory limit of the cgroup the command runs in, if it has one and GOMEMLIMIT is not set), off, or a size such as 300MiB")
 	version := fs.Bool("version", false, "print the version and exit")
 	if code, ok := parseFlags(fs, args, stdout, stderr); !ok {
 		return code
@@ -123,6 +123,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	memLimit, memFrom, restoreMem := mem.apply(os.Getenv, processCgroupLimit)
 	defer restoreMem()
+	if memLimit > 0 && memFrom != "GOMEMLIMIT" {
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		defer followOffHeap(memLimit, tick.C, cpra.OffHeapBytes)()
+	}
 	fs.Visit(func(f *flag.Flag) { o.stateSet = o.stateSet || f.Name == "state" })
 	if err := o.web.check(); err != nil {
 		fmt.Fprintln(stderr, "cpra:", err)

@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // The Go runtime keeps the heap under twice what is live, and knows nothing
@@ -19,10 +20,11 @@ import (
 // limit (runtime/debug.SetMemoryLimit) of memoryShare of the limit of the
 // cgroup it runs in, if it has one and GOMEMLIMIT is not set: near the
 // limit, the collector runs more often instead. --memory.limit sets another
-// limit, or none. The rest of the cgroup's limit holds what the runtime
-// does not count: the program's file pages and the arrays the engine keeps
-// outside the heap (cpra.OffHeapBytes, about 24 bytes a monitor, 24 MB of
-// the 40 MB left by a 400 MB limit for a million monitors).
+// limit, or none. The rest of the cgroup's limit holds the program's file
+// pages, which the runtime does not count. Nor does it count the arrays the
+// engine keeps outside the heap (cpra.OffHeapBytes: about 29 bytes a
+// monitor, and 40 more for each failing one), so while the command runs,
+// the runtime's limit is the limit set less those bytes (followOffHeap).
 const memoryShare = 0.9
 
 // cgroupRoot is where the cgroup file systems are mounted.
@@ -105,6 +107,37 @@ func (m memoryLimit) apply(getenv func(string) string, cgroup func() (int64, boo
 		limit = 0
 	}
 	return limit, from, func() { debug.SetMemoryLimit(prev) }
+}
+
+// followOffHeap keeps the runtime's memory limit at limit less the bytes
+// that off says are held outside the heap, which the runtime does not
+// count, so that the heap and those arrays together stay within limit. It
+// reads off at once and at every tick, and sets the limit again when they
+// changed by a MiB or more; the runtime's limit never goes below half of
+// limit. stop ends it and waits for it.
+func followOffHeap(limit int64, ticks <-chan time.Time, off func() int64) (stop func()) {
+	set := func(o int64) { debug.SetMemoryLimit(max(limit-o, limit/2)) }
+	last := off()
+	set(last)
+	done, ended := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(ended)
+		for {
+			select {
+			case <-done:
+				return
+			case <-ticks:
+			}
+			if o := off(); o-last >= 1<<20 || last-o >= 1<<20 {
+				set(o)
+				last = o
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-ended
+	}
 }
 
 // processCgroupLimit returns the memory limit of the cgroup this process

@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -124,6 +125,46 @@ func TestMemoryLimitApply(t *testing.T) {
 		t.Errorf("--memory.limit off: limit %d, runtime %d, want none", limit, debug.SetMemoryLimit(-1))
 	}
 	restore()
+}
+
+// While the command runs, the runtime's limit leaves room for the arrays
+// kept outside the heap: it follows them when they change by a MiB or
+// more, never falls below half the limit, and stays as it was once the
+// following stops.
+func TestFollowOffHeap(t *testing.T) {
+	before := debug.SetMemoryLimit(-1)
+	t.Cleanup(func() { debug.SetMemoryLimit(before) })
+	const limit = 400 << 20
+	var off atomic.Int64
+	off.Store(10 << 20)
+	ticks := make(chan time.Time) // unbuffered: once a second tick is taken, the first is handled
+	stop := followOffHeap(limit, ticks, off.Load)
+	if got := debug.SetMemoryLimit(-1); got != limit-10<<20 {
+		t.Fatalf("at start, 10 MiB outside the heap: runtime limit %d, want %d", got, limit-10<<20)
+	}
+	for _, c := range []struct{ off, want int64 }{
+		{10<<20 + 512<<10, limit - 10<<20}, // less than a MiB more: unchanged
+		{40 << 20, limit - 40<<20},
+		{300 << 20, limit / 2},
+		{0, limit},
+	} {
+		off.Store(c.off)
+		ticks <- time.Time{}
+		ticks <- time.Time{}
+		if got := debug.SetMemoryLimit(-1); got != c.want {
+			t.Errorf("%d bytes outside the heap: runtime limit %d, want %d", c.off, got, c.want)
+		}
+	}
+	stop()
+	off.Store(100 << 20)
+	select {
+	case ticks <- time.Time{}:
+		t.Error("a stopped follower took a tick")
+	case <-time.After(50 * time.Millisecond):
+	}
+	if got := debug.SetMemoryLimit(-1); got != limit {
+		t.Errorf("after stop: runtime limit %d, want %d, as it was", got, limit)
+	}
 }
 
 func TestMemoryLimitFlag(t *testing.T) {
