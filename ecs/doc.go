@@ -7,7 +7,10 @@
 // Every monitor is one ark entity. The state every check touches lives in
 // small components that every monitor has ([Probe]: check and name, 16
 // bytes, [Schedule]: when it is due, [Health]: the last result and the
-// monitor's state in its episode machine, 24 bytes). A Probe keeps its
+// monitor's state in its episode machine, 24 bytes). The Probe is in ark's
+// tables; the Schedule and the Health, which hold no pointers, are in
+// [Column]s by entity ID, outside the Go heap, where the collector's
+// doubling of the heap does not reach them. A Probe keeps its
 // check's value and not its type, which the monitor's rules keep once for
 // the monitors that share them ([Kind], [Probe.Checker]). What only some monitors need
 // lives in components that only they carry: [Plugins] for their own

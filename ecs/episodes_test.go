@@ -180,9 +180,10 @@ func TestEpisodesAgainstAMap(t *testing.T) {
 	}
 }
 
-// The wheel's chunks and the episodes' slots are outside the Go heap
-// (except in a race build, which keeps them on it).
-func TestWheelAndEpisodesOutsideTheHeap(t *testing.T) {
+// The columns of schedules and healths, the wheel's chunks and the
+// episodes' slots are outside the Go heap (except in a race build, which
+// keeps them on it).
+func TestPlainArraysOutsideTheHeap(t *testing.T) {
 	const n = 60_000
 	s := NewStore(0, n)
 	for i := range n {
@@ -192,18 +193,21 @@ func TestWheelAndEpisodesOutsideTheHeap(t *testing.T) {
 		ep.Start, *lastErr = 1, errors.New("down")
 	}
 	var arrays []bool
+	for k := range s.Scheds.blocks {
+		arrays = append(arrays, s.Scheds.blocks[k].Mapped(), s.Healths.blocks[k].Mapped())
+	}
 	for _, b := range s.Wheel.blocks {
 		arrays = append(arrays, b.Mapped())
 	}
 	for _, c := range s.eps.chunks {
 		arrays = append(arrays, c.slots.Mapped())
 	}
-	if len(s.Wheel.blocks) < 2 || len(s.eps.chunks) < 2 {
-		t.Fatalf("%d monitors fill %d blocks of wheel chunks and %d chunks of episodes, want two or more of each", n, len(s.Wheel.blocks), len(s.eps.chunks))
+	if len(s.Scheds.blocks) < 2 || len(s.Wheel.blocks) < 2 || len(s.eps.chunks) < 2 {
+		t.Fatalf("%d monitors fill %d blocks of each column, %d of wheel chunks and %d chunks of episodes, want two or more of each", n, len(s.Scheds.blocks), len(s.Wheel.blocks), len(s.eps.chunks))
 	}
 	for i, mapped := range arrays {
 		if mapped == raceEnabled {
-			t.Fatalf("array %d of %d (wheel blocks, then episode chunks): mapped %v in a build with the race detector %v", i, len(arrays), mapped, raceEnabled)
+			t.Fatalf("array %d of %d (column blocks, wheel blocks, then episode chunks): mapped %v in a build with the race detector %v", i, len(arrays), mapped, raceEnabled)
 		}
 	}
 }

@@ -96,14 +96,13 @@ func (s *Store) ScanFailing(after uint32, first bool, limit int, keep func(Entit
 // EachHealth calls fn with the health of every monitor, in no particular
 // order, and its [Meta] (nil for none). fn must not change the store.
 func (s *Store) EachHealth(fn func(h *Health, m *Meta)) {
-	q := ark.NewFilter1[Health](s.World).Without(ark.C[Meta]()).Query()
+	q := ark.NewFilter0(s.World).With(ark.C[Probe]()).Without(ark.C[Meta]()).Query()
 	for q.Next() {
-		fn(q.Get(), nil)
+		fn(s.Healths.at(q.Entity().ID()), nil)
 	}
-	q2 := ark.NewFilter2[Health, Meta](s.World).Query()
+	q2 := ark.NewFilter1[Meta](s.World).Query()
 	for q2.Next() {
-		h, m := q2.Get()
-		fn(h, m)
+		fn(s.Healths.at(q2.Entity().ID()), q2.Get())
 	}
 }
 

@@ -97,7 +97,7 @@ func mixOf(opt *Optional) uint8 {
 // placeOf returns the mix and the shard of a live monitor.
 func (s *Store) placeOf(e Entity) (mix uint8, shard uint32) {
 	u := s.World.Unsafe()
-	for i, id := range s.ids[3 : 3+optionals] {
+	for i, id := range s.ids[1 : 1+optionals] {
 		if u.HasUnchecked(e, id) {
 			mix |= 1 << i
 		}

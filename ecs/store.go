@@ -11,15 +11,15 @@ import (
 // Entity is a handle to one monitor in the store.
 type Entity = ark.Entity
 
-// Store holds every monitor: the ark world with its component mappers, an
-// index from names to entities, and the scheduling wheel.
+// Store holds every monitor: the ark world with its component mappers, the
+// columns of the plain components every monitor has, an index from names
+// to entities, and the scheduling wheel.
 type Store struct {
 	World    *ark.World
-	Monitors *ark.Map3[Probe, Schedule, Health]
-	withPlug *ark.Map4[Probe, Schedule, Health, Plugins]
+	withPlug *ark.Map2[Probe, Plugins]
 	Probes   *ark.Map[Probe]
-	Scheds   *ark.Map[Schedule]
-	Healths  *ark.Map[Health]
+	Scheds   *Column[Schedule]
+	Healths  *Column[Health]
 	Plugins  *ark.Map[Plugins]
 	Metas    *ark.Map[Meta]
 	Rings    *ark.Map[Ring]
@@ -29,8 +29,8 @@ type Store struct {
 	Wheel    *Wheel
 
 	metaFilter  *ark.Filter1[Meta]
-	probeFilter *ark.Filter2[Probe, Health]
-	ids         [9]ark.ID // component IDs for Create: the three every monitor has, the optional ones, then the one that goes with Ring
+	probeFilter *ark.Filter1[Probe]
+	ids         [2 + optionals]ark.ID // component IDs for Create: the one every monitor has in ark's tables, the optional ones, then the one that goes with Ring
 	tags        [shardBits]ark.ID
 	shards      shards
 
@@ -54,11 +54,8 @@ func NewStore(now int64, capacity int) *Store {
 	s := &Store{
 		hs:       hs,
 		World:    w,
-		Monitors: ark.NewMap3[Probe, Schedule, Health](w),
-		withPlug: ark.NewMap4[Probe, Schedule, Health, Plugins](w),
+		withPlug: ark.NewMap2[Probe, Plugins](w),
 		Probes:   ark.NewMap[Probe](w),
-		Scheds:   ark.NewMap[Schedule](w),
-		Healths:  ark.NewMap[Health](w),
 		Plugins:  ark.NewMap[Plugins](w),
 		Metas:    ark.NewMap[Meta](w),
 		Rings:    ark.NewMap[Ring](w),
@@ -69,8 +66,9 @@ func NewStore(now int64, capacity int) *Store {
 	s.tags = shardTags(w)
 	s.shards.rows = ShardRows
 	s.metaFilter = ark.NewFilter1[Meta](w).With(ark.C[Maint]())
-	s.probeFilter = ark.NewFilter2[Probe, Health](w)
-	for i, id := range []ark.ID{ark.ComponentID[Probe](w), ark.ComponentID[Schedule](w), ark.ComponentID[Health](w),
+	s.Scheds, s.Healths = newColumn[Schedule](&s.hs, "schedule"), newColumn[Health](&s.hs, "health")
+	s.probeFilter = ark.NewFilter1[Probe](w)
+	for i, id := range []ark.ID{ark.ComponentID[Probe](w),
 		ark.ComponentID[Plugins](w), ark.ComponentID[Meta](w), ark.ComponentID[Ring](w), ark.ComponentID[Deps](w),
 		ark.ComponentID[Maint](w), ark.ComponentID[Window](w)} {
 		s.ids[i] = id
@@ -102,7 +100,7 @@ func (s *Store) Warm(es []Entity) {
 	var ss [WarmMax]*Schedule
 	var hs [WarmMax]*Health
 	for i, e := range es {
-		ps[i], ss[i], hs[i] = s.Monitors.GetUnchecked(e)
+		ps[i], ss[i], hs[i] = s.RowUnchecked(e)
 	}
 	sink := s.sink
 	for i := range es {
@@ -147,6 +145,18 @@ func HashName(name string) uint64 {
 		h *= 1099511628211
 	}
 	return h
+}
+
+// Row returns a monitor's components that every monitor has. Like ark's
+// Get it panics when e is gone.
+func (s *Store) Row(e Entity) (*Probe, *Schedule, *Health) {
+	return s.Probes.Get(e), s.Scheds.Get(e), s.Healths.Get(e)
+}
+
+// RowUnchecked is [Store.Row] for an entity known to be alive.
+func (s *Store) RowUnchecked(e Entity) (*Probe, *Schedule, *Health) {
+	id := e.ID()
+	return s.Probes.GetUnchecked(e), s.Scheds.at(id), s.Healths.at(id)
 }
 
 // Health returns a monitor's health. Like ark's Get it panics when e is
@@ -217,21 +227,21 @@ func (s *Store) Create(name string, check pulse.Checker, sched Schedule, h Healt
 	var e Entity
 	switch {
 	case shard == 0 && mix == 0:
-		e = s.Monitors.NewEntity(&p, &sched, &h)
+		e = s.Probes.NewEntity(&p)
 	case shard == 0 && mix == mixPlugins:
-		e = s.withPlug.NewEntity(&p, &sched, &h, opt.Plugins)
+		e = s.withPlug.NewEntity(&p, opt.Plugins)
 	default:
 		// Any other mix or shard: create the entity in its final table
 		// at once rather than move it once per component.
 		var buf [len(s.ids) + shardBits]ark.ID
-		ids := append(buf[:0], s.ids[:3]...)
+		ids := append(buf[:0], s.ids[0])
 		for i := range optionals {
 			if mix&(1<<i) != 0 {
-				ids = append(ids, s.ids[3+i])
+				ids = append(ids, s.ids[1+i])
 			}
 		}
 		if opt.Ring != nil {
-			ids = append(ids, s.ids[3+optionals]) // Window
+			ids = append(ids, s.ids[1+optionals]) // Window
 		}
 		for i, id := range s.tags {
 			if shard&(1<<i) != 0 {
@@ -239,7 +249,7 @@ func (s *Store) Create(name string, check pulse.Checker, sched Schedule, h Healt
 			}
 		}
 		e = s.World.Unsafe().NewEntity(ids...)
-		*s.Probes.Get(e), *s.Scheds.Get(e), *s.Healths.Get(e) = p, sched, h
+		*s.Probes.Get(e) = p
 		if opt.Plugins != nil {
 			*s.Plugins.Get(e) = *opt.Plugins
 		}
@@ -263,6 +273,10 @@ func (s *Store) Create(name string, check pulse.Checker, sched Schedule, h Healt
 		panic("ecs: an entity ID beyond the name index's width")
 	}
 	s.hs.add(e)
+	id := e.ID()
+	s.Scheds.cover(id)
+	s.Healths.cover(id)
+	*s.Scheds.at(id), *s.Healths.at(id) = sched, h
 	if len(name) >= nameLong {
 		if s.long == nil {
 			s.long = make(map[uint32]int)
@@ -305,8 +319,8 @@ func (s *Store) Select(match func(Meta) bool, out []Entity) []Entity {
 func (s *Store) Named(match func(name string) bool, out []Entity) []Entity {
 	q := s.probeFilter.Query()
 	for q.Next() {
-		p, h := q.Get()
-		if match(s.name(q.Entity().ID(), p, h)) {
+		id := q.Entity().ID()
+		if match(s.name(id, q.Get(), s.Healths.at(id))) {
 			out = append(out, q.Entity())
 		}
 	}

@@ -32,7 +32,7 @@ func BenchmarkCheckPath(b *testing.B) {
 			if !s.Alive(e) {
 				return
 			}
-			_, sc, h := s.Monitors.GetUnchecked(e)
+			_, sc, h := s.RowUnchecked(e)
 			if sc.Due > at {
 				return
 			}

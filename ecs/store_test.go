@@ -166,3 +166,69 @@ func TestStoreHealth(t *testing.T) {
 	}()
 	s.Health(a)
 }
+
+// Every monitor's Schedule and Health are in columns by entity ID: each
+// monitor reads back its own values whatever mix of components it has,
+// a pointer taken early stays good as the columns grow, a monitor given
+// a removed one's ID starts with its own values, and EachHealth sees
+// every monitor's health once, with its Meta when it has one.
+func TestStoreColumns(t *testing.T) {
+	const n = 3<<columnBits + 5
+	s := NewStore(0, 0)
+	opts := []Optional{{}, {Meta: &Meta{Set: 3}}, {Plugins: &Plugins{Limit: 2}}, {Meta: &Meta{Set: 4}, Labelled: true, Ring: &Ring{}}}
+	ens := make([]Entity, n)
+	var sched0 *Schedule
+	var health0 *Health
+	for i := range ens {
+		ens[i], _ = s.Create(fmt.Sprintf("m%d", i), nop, Schedule{Due: int64(i + 1)}, Health{Rules: uint32(i), LastLatency: uint32(2 * i)}, opts[i%len(opts)])
+		if i == 0 {
+			sched0, health0 = s.Scheds.Get(ens[0]), s.Healths.Get(ens[0])
+		}
+	}
+	if len(s.Healths.blocks) < 4 {
+		t.Fatalf("%d monitors in %d blocks of healths, want 4 or more", n, len(s.Healths.blocks))
+	}
+	if sched0 != s.Scheds.Get(ens[0]) || health0 != s.Health(ens[0]) || sched0.Due != 1 || health0.LastLatency != 0 {
+		t.Fatal("the first monitor's schedule and health moved or changed as the columns grew")
+	}
+	check := func(i int) {
+		t.Helper()
+		p, sc, h := s.Row(ens[i])
+		if sc.Due != int64(i+1) || h.RulesIndex() != uint32(i) || h.LastLatency != uint32(2*i) || s.Name(ens[i]) != fmt.Sprintf("m%d", i) || p != s.Probes.Get(ens[i]) {
+			t.Fatalf("m%d reads due %d, rules %d, latency %d, name %q", i, sc.Due, h.RulesIndex(), h.LastLatency, s.Name(ens[i]))
+		}
+	}
+	for i := range ens {
+		check(i)
+	}
+	gone := ens[7]
+	s.Delete(gone)
+	again, _ := s.Create("again", nop, Schedule{Due: 99}, Health{Rules: 5}, Optional{})
+	if again.ID() != gone.ID() {
+		t.Fatalf("ark gave the new monitor ID %d, not the removed one's %d", again.ID(), gone.ID())
+	}
+	if sc, h := s.Scheds.Get(again), s.Health(again); sc.Due != 99 || h.RulesIndex() != 5 || h.LastLatency != 0 {
+		t.Fatalf("a monitor given a removed one's ID reads due %d, rules %d, latency %d; want its own 99, 5, 0", sc.Due, h.RulesIndex(), h.LastLatency)
+	}
+	seen := map[uint32]int{}
+	metas := 0
+	s.EachHealth(func(h *Health, m *Meta) {
+		seen[h.RulesIndex()]++
+		if m != nil {
+			metas++
+			if i := int(h.RulesIndex()); i != 5 && m.Set != opts[i%len(opts)].Meta.Set {
+				t.Fatalf("m%d's health comes with Meta %d", i, m.Set)
+			}
+		}
+	})
+	// m7, with a Meta, went; "again", with none and rules 5 like m5, came.
+	if len(seen) != n-1 || seen[5] != 2 || seen[7] != 0 || metas != n/2-1 {
+		t.Fatalf("EachHealth saw %d distinct healths (rules 5 %d times, 7 %d times), %d with a Meta; want %d (2, 0) and %d", len(seen), seen[5], seen[7], metas, n-1, n/2-1)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("got no panic for the schedule of a removed monitor")
+		}
+	}()
+	s.Scheds.Get(gone)
+}

@@ -809,7 +809,7 @@ func (e *Engine) statusOf(en ecs.Entity) (Status, error) {
 	if en.IsZero() || !s.Alive(en) {
 		return Status{}, e.errs.NotFound
 	}
-	_, sc, h := s.Monitors.Get(en)
+	_, sc, h := s.Row(en)
 	st := Status{
 		Name:        s.Name(en),
 		Phase:       h.Phase,

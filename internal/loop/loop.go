@@ -323,7 +323,7 @@ func (e *Engine) dispatchOne(en ecs.Entity, tick int64) {
 	if !s.Alive(en) {
 		return
 	}
-	p, sc, h := s.Monitors.GetUnchecked(en) // alive, as the store's own record says
+	p, sc, h := s.RowUnchecked(en) // alive, as the store's own record says
 	if sc.Due > tick || h.Rules&(ecs.Away|ecs.Watch) == ecs.Away {
 		return // a stale entry: the monitor was rescheduled, or another engine runs it
 	}
