@@ -2,6 +2,7 @@ package cpra_test
 
 import (
 	"context"
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -15,7 +16,7 @@ import (
 // build, where they stay on the heap).
 func TestOffHeapBytes(t *testing.T) {
 	const n = 50_000
-	before := cpra.OffHeapBytes()
+	before := settledOffHeap()
 	e, err := cpra.New(cpra.WithCapacity(n))
 	if err != nil {
 		t.Fatal(err)
@@ -27,6 +28,7 @@ func TestOffHeapBytes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	settledOffHeap()
 	s := e.Stats()
 	if now := cpra.OffHeapBytes(); s.OffHeapBytes != now {
 		t.Errorf("Stats says %d bytes outside the heap, OffHeapBytes %d", s.OffHeapBytes, now)
@@ -41,4 +43,22 @@ func TestOffHeapBytes(t *testing.T) {
 		// index (4 B a slot, 3/4 full at most).
 		t.Errorf("%d monitors hold %d bytes outside the heap, want at least %d", n, grew, 44*n)
 	}
+}
+
+// settledOffHeap returns cpra.OffHeapBytes once the arrays of the engines
+// of earlier tests, which are gone, have been unmapped: that is done by
+// cleanups, on their own goroutine, after the collections that find the
+// engines unreachable.
+func settledOffHeap() int64 {
+	last, same := cpra.OffHeapBytes(), 0
+	for deadline := time.Now().Add(10 * time.Second); same < 3 && time.Now().Before(deadline); {
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond)
+		if now := cpra.OffHeapBytes(); now == last {
+			same++
+		} else {
+			last, same = now, 0
+		}
+	}
+	return last
 }
