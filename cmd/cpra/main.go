@@ -438,9 +438,13 @@ func loadGC() (done func()) {
 }
 
 // loadGOGC is the GOGC of a load (see loadGC). At 1M monitors of the
-// file gen writes, 30 loads in 5.1-5.2 s with a peak of 310-325 MB, 50 in
+// file gen writes, 30 loaded in 5.1-5.2 s with a peak of 310-325 MB, 50 in
 // 4.5-4.7 s with 332-338 MB and the default 100 in 4.3 s with 390-407 MB.
-const loadGOGC = 50
+// Once the engine kept most of its plain arrays outside the heap, the
+// smaller heap made a collection at 50 come more often: 75 loads in
+// 4.79-5.17 s with a peak of 289-319 MB, against 5.11-5.28 s and 270-274
+// MB at 50 (four alternated pairs, no state file).
+const loadGOGC = 75
 
 // openState opens the state file of a --yaml run: --state, or the file's
 // path with ".state" added; none for --state "". A damaged file, or one of
