@@ -159,15 +159,9 @@ func (s *Store) RowUnchecked(e Entity) (*Probe, *Schedule, *Health) {
 	return s.Probes.GetUnchecked(e), s.Scheds.at(id), s.Healths.at(id)
 }
 
-// Health returns a monitor's health. Like ark's Get it panics when e is
-// gone, but it asks the store's own record, which the hot paths have just
-// read, not ark's.
-func (s *Store) Health(e Entity) *Health {
-	if !s.hs.alive(e) {
-		panic("ecs: the health of a removed monitor")
-	}
-	return s.Healths.GetUnchecked(e)
-}
+// Health returns a monitor's health: [Column.Get] of Healths, which
+// panics when e is gone.
+func (s *Store) Health(e Entity) *Health { return s.Healths.Get(e) }
 
 // Name returns a monitor's name.
 func (s *Store) Name(e Entity) string {
