@@ -36,6 +36,7 @@ type Store struct {
 
 	names *nameIndex
 	hs    handles
+	books arkBooks // ark's own record of entities, moved outside the heap
 	long  map[uint32]int // the length of each name of 65535 bytes or more, by entity ID
 	eps   episodes
 	sink  uintptr // what Warm read, so that the reads are kept
@@ -63,6 +64,7 @@ func NewStore(now int64, capacity int) *Store {
 		Maints:   ark.NewMap[Maint](w),
 		Deps:     ark.NewMap[Deps](w),
 	}
+	s.books.attach(w)
 	s.tags = shardTags(w)
 	s.shards.rows = ShardRows
 	s.metaFilter = ark.NewFilter1[Meta](w).With(ark.C[Maint]())
@@ -218,6 +220,7 @@ func (s *Store) Create(name string, check pulse.Checker, sched Schedule, h Healt
 	h.setNameLen(len(name))
 	mix := mixOf(&opt)
 	shard := s.shards.take(mix)
+	s.books.room()
 	var e Entity
 	switch {
 	case shard == 0 && mix == 0:
