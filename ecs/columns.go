@@ -1,6 +1,12 @@
 package ecs
 
-import "github.com/ziad/cpra/internal/offheap"
+import (
+	"unsafe"
+
+	ark "github.com/mlange-42/ark/ecs"
+
+	"github.com/ziad/cpra/internal/offheap"
+)
 
 // Column holds one plain component that every monitor has ([Schedule],
 // [Health]), by entity ID, outside ark's tables and outside the Go heap.
@@ -18,23 +24,40 @@ type Column[T any] struct {
 	what   string // for the panic of Get
 }
 
-// columnBits sets the values in a block: 8,192, 64 KiB of schedules and
-// 192 KiB of healths, each enough to be mapped.
+// columnBits sets the values in a block of a component of 8 bytes or
+// more: 8,192, 64 KiB of schedules and 192 KiB of healths. Blocks of
+// smaller components hold more values (see [Column.bits]), so that each
+// block is large enough to be mapped.
 const columnBits = 13
 
 func newColumn[T any](hs *handles, what string) *Column[T] {
 	return &Column[T]{hs: hs, what: what}
 }
 
+// bits returns the number of bits of an ID that pick a value in a block.
+func (c *Column[T]) bits() uint {
+	var zero T
+	switch unsafe.Sizeof(zero) {
+	case 1:
+		return columnBits + 3
+	case 2:
+		return columnBits + 2
+	case 4:
+		return columnBits + 1
+	}
+	return columnBits
+}
+
 // at returns the value of the entity with ID id, which has one.
 func (c *Column[T]) at(id uint32) *T {
-	return &c.blocks[id>>columnBits].S[id&(1<<columnBits-1)]
+	b := c.bits()
+	return &c.blocks[id>>b].S[id&(1<<b-1)]
 }
 
 // cover makes the blocks up to the one of ID id.
 func (c *Column[T]) cover(id uint32) {
-	for int(id>>columnBits) >= len(c.blocks) {
-		c.blocks = append(c.blocks, offheap.Make[T](1<<columnBits))
+	for b := c.bits(); int(id>>b) >= len(c.blocks); {
+		c.blocks = append(c.blocks, offheap.Make[T](1<<b))
 	}
 }
 
@@ -48,3 +71,36 @@ func (c *Column[T]) Get(e Entity) *T {
 
 // GetUnchecked returns e's value; e must be alive.
 func (c *Column[T]) GetUnchecked(e Entity) *T { return c.at(e.ID()) }
+
+// Part holds a component that only some monitors have ([Meta], [Maint]),
+// outside ark's tables and outside the heap: the values are in a
+// [Column], and ark's tables hold a tag of no bytes that marks the
+// monitors with one, so that ark's filters still find them and a monitor
+// without one costs nothing in the column's pages.
+type Part[T any] struct {
+	col Column[T]
+	w   *ark.World
+	tag ark.ID
+}
+
+// Has reports whether e has the component. Like ark's it panics when e
+// is gone.
+func (p *Part[T]) Has(e Entity) bool { return p.w.Unsafe().Has(e, p.tag) }
+
+// HasUnchecked is Has for an entity known to be alive.
+func (p *Part[T]) HasUnchecked(e Entity) bool { return p.w.Unsafe().HasUnchecked(e, p.tag) }
+
+// Get returns e's value, or nil when e has none. Like ark's it panics
+// when e is gone.
+func (p *Part[T]) Get(e Entity) *T {
+	if !p.Has(e) {
+		return nil
+	}
+	return p.col.at(e.ID())
+}
+
+// set gives the new monitor with ID id the value v.
+func (p *Part[T]) set(id uint32, v T) {
+	p.col.cover(id)
+	*p.col.at(id) = v
+}

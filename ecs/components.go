@@ -140,16 +140,23 @@ type Plugins struct {
 // there (4 bytes for both, where an index of each took 8). Monitors with
 // neither carry none. A monitor with labels or maintenance windows of its
 // own also carries [Maint]; one with only a notifier of its own does not.
+// Both are kept outside ark's tables and the heap (see [Part]).
 type Meta struct {
 	Set uint32
 }
 
-// Maint is the number of maintenance windows covering a monitor now. It
-// goes with [Meta] and is apart from it so that neither has padding; its
+// Maint is the number of maintenance windows covering a monitor now. Its
 // presence marks the monitors that maintenance selectors look at.
 type Maint struct {
 	Open uint8
 }
+
+// metaTag and maintTag mark, in ark's tables, the monitors with a [Meta]
+// and with a [Maint]. They have no bytes: ark keeps none for them.
+type (
+	metaTag  struct{}
+	maintTag struct{}
+)
 
 // Deps names the monitors a monitor depends on. Monitors with the same
 // parents share one set, which the engine keeps in a table: Deps is the

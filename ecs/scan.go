@@ -96,13 +96,14 @@ func (s *Store) ScanFailing(after uint32, first bool, limit int, keep func(Entit
 // EachHealth calls fn with the health of every monitor, in no particular
 // order, and its [Meta] (nil for none). fn must not change the store.
 func (s *Store) EachHealth(fn func(h *Health, m *Meta)) {
-	q := ark.NewFilter0(s.World).With(ark.C[Probe]()).Without(ark.C[Meta]()).Query()
+	q := ark.NewFilter0(s.World).With(ark.C[Probe]()).Without(ark.C[metaTag]()).Query()
 	for q.Next() {
 		fn(s.Healths.at(q.Entity().ID()), nil)
 	}
-	q2 := ark.NewFilter1[Meta](s.World).Query()
+	q2 := ark.NewFilter0(s.World).With(ark.C[metaTag]()).Query()
 	for q2.Next() {
-		fn(s.Healths.at(q2.Entity().ID()), q2.Get())
+		id := q2.Entity().ID()
+		fn(s.Healths.at(id), s.Metas.col.at(id))
 	}
 }
 

@@ -21,14 +21,14 @@ type Store struct {
 	Scheds   *Column[Schedule]
 	Healths  *Column[Health]
 	Plugins  *ark.Map[Plugins]
-	Metas    *ark.Map[Meta]
+	Metas    *Part[Meta]
 	Rings    *ark.Map[Ring]
 	Windows  *ark.Map[Window]
-	Maints   *ark.Map[Maint]
+	Maints   *Part[Maint]
 	Deps     *ark.Map[Deps]
 	Wheel    *Wheel
 
-	metaFilter  *ark.Filter1[Meta]
+	metaFilter  *ark.Filter0 // monitors with a Meta and a Maint
 	probeFilter *ark.Filter1[Probe]
 	ids         [2 + optionals]ark.ID // component IDs for Create: the one every monitor has in ark's tables, the optional ones, then the one that goes with Ring
 	tags        [shardBits]ark.ID
@@ -58,21 +58,21 @@ func NewStore(now int64, capacity int) *Store {
 		withPlug: ark.NewMap2[Probe, Plugins](w),
 		Probes:   ark.NewMap[Probe](w),
 		Plugins:  ark.NewMap[Plugins](w),
-		Metas:    ark.NewMap[Meta](w),
 		Rings:    ark.NewMap[Ring](w),
 		Windows:  ark.NewMap[Window](w),
-		Maints:   ark.NewMap[Maint](w),
 		Deps:     ark.NewMap[Deps](w),
 	}
 	s.books.attach(w)
 	s.tags = shardTags(w)
 	s.shards.rows = ShardRows
-	s.metaFilter = ark.NewFilter1[Meta](w).With(ark.C[Maint]())
+	s.metaFilter = ark.NewFilter0(w).With(ark.C[metaTag](), ark.C[maintTag]())
 	s.Scheds, s.Healths = newColumn[Schedule](&s.hs, "schedule"), newColumn[Health](&s.hs, "health")
+	s.Metas = &Part[Meta]{col: Column[Meta]{hs: &s.hs, what: "meta"}, w: w, tag: ark.ComponentID[metaTag](w)}
+	s.Maints = &Part[Maint]{col: Column[Maint]{hs: &s.hs, what: "maintenance count"}, w: w, tag: ark.ComponentID[maintTag](w)}
 	s.probeFilter = ark.NewFilter1[Probe](w)
 	for i, id := range []ark.ID{ark.ComponentID[Probe](w),
-		ark.ComponentID[Plugins](w), ark.ComponentID[Meta](w), ark.ComponentID[Ring](w), ark.ComponentID[Deps](w),
-		ark.ComponentID[Maint](w), ark.ComponentID[Window](w)} {
+		ark.ComponentID[Plugins](w), ark.ComponentID[metaTag](w), ark.ComponentID[Ring](w), ark.ComponentID[Deps](w),
+		ark.ComponentID[maintTag](w), ark.ComponentID[Window](w)} {
 		s.ids[i] = id
 	}
 	s.names = newNameIndex(capacity, func(id uint32) string {
@@ -250,12 +250,6 @@ func (s *Store) Create(name string, check pulse.Checker, sched Schedule, h Healt
 		if opt.Plugins != nil {
 			*s.Plugins.Get(e) = *opt.Plugins
 		}
-		if opt.Meta != nil {
-			*s.Metas.Get(e) = *opt.Meta
-		}
-		if opt.Labelled {
-			*s.Maints.Get(e) = Maint{}
-		}
 		if opt.Ring != nil {
 			*s.Rings.Get(e) = *opt.Ring
 			*s.Windows.Get(e) = Window{}
@@ -271,6 +265,12 @@ func (s *Store) Create(name string, check pulse.Checker, sched Schedule, h Healt
 	}
 	s.hs.add(e)
 	id := e.ID()
+	if opt.Meta != nil {
+		s.Metas.set(id, *opt.Meta)
+	}
+	if opt.Labelled {
+		s.Maints.set(id, Maint{})
+	}
 	s.Scheds.cover(id)
 	s.Healths.cover(id)
 	*s.Scheds.at(id), *s.Healths.at(id) = sched, h
@@ -304,8 +304,8 @@ func (s *Store) Delete(e Entity) {
 func (s *Store) Select(match func(Meta) bool, out []Entity) []Entity {
 	q := s.metaFilter.Query()
 	for q.Next() {
-		if match(*q.Get()) {
-			out = append(out, q.Entity())
+		if e := q.Entity(); match(*s.Metas.col.at(e.ID())) {
+			out = append(out, e)
 		}
 	}
 	return out

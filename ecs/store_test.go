@@ -232,3 +232,92 @@ func TestStoreColumns(t *testing.T) {
 	}()
 	s.Scheds.Get(gone)
 }
+
+// A Meta and a Maint are kept by entity ID outside ark's tables: each
+// monitor reads back its own, a monitor without one has none (nil), even
+// on an ID whose last holder had one, and a new holder of an ID starts
+// with no windows open. Select and EachHealth find them through ark's
+// tags. Their blocks are outside the heap.
+func TestStoreParts(t *testing.T) {
+	const n = 40_000
+	s := NewStore(0, 0)
+	var es []Entity
+	for i := range n {
+		var opt Optional
+		if i%2 == 0 {
+			opt.Meta, opt.Labelled = &Meta{Set: uint32(i)}, i%4 == 0
+		}
+		e, _ := s.Create(fmt.Sprintf("m%d", i), nop, Schedule{}, Health{}, opt)
+		if opt.Labelled {
+			s.Maints.Get(e).Open = 3
+		}
+		es = append(es, e)
+	}
+	for i, e := range es {
+		m, mt := s.Metas.Get(e), s.Maints.Get(e)
+		switch {
+		case i%2 == 1 && (m != nil || mt != nil || s.Metas.Has(e) || s.Maints.Has(e)):
+			t.Fatalf("m%d has a Meta (%v) or a Maint (%v), want neither", i, m, mt)
+		case i%2 == 0 && (m == nil || m.Set != uint32(i)):
+			t.Fatalf("m%d: Meta %v, want Set %d", i, m, i)
+		case i%4 == 0 && (mt == nil || mt.Open != 3):
+			t.Fatalf("m%d: Maint %v, want Open 3", i, mt)
+		case i%4 == 2 && mt != nil:
+			t.Fatalf("m%d: Maint %v, want none", i, mt)
+		}
+	}
+	got := s.Select(func(m Meta) bool { return m.Set%8 == 0 }, nil)
+	if len(got) != n/8 {
+		t.Errorf("Select(Set%%8 == 0) found %d monitors, want %d", len(got), n/8)
+	}
+	for _, e := range got {
+		if i := int(s.Metas.Get(e).Set); es[i] != e {
+			t.Fatalf("Select gave %v, holding m%d's Meta, not m%d", e, i, i)
+		}
+	}
+	metas, all := 0, 0
+	s.EachHealth(func(_ *Health, m *Meta) {
+		all++
+		if m != nil {
+			metas++
+		}
+	})
+	if all != n || metas != n/2 {
+		t.Errorf("EachHealth saw %d monitors, %d with a Meta; want %d and %d", all, metas, n, n/2)
+	}
+
+	// New monitors on freed IDs: those of labelled monitors get none, then
+	// a Maint of their own.
+	for i := 0; i < n; i += 4 {
+		s.Delete(es[i])
+	}
+	for i := 0; i < n; i += 4 {
+		var opt Optional
+		if i%8 == 4 {
+			opt.Meta, opt.Labelled = &Meta{Set: 7}, true
+		}
+		e, _ := s.Create(fmt.Sprintf("new%d", i), nop, Schedule{}, Health{}, opt)
+		if i%8 == 0 && (s.Metas.Get(e) != nil || s.Maints.Get(e) != nil) {
+			t.Fatalf("new%d (ID %d) has a Meta or a Maint it was not given", i, e.ID())
+		}
+		if i%8 == 4 && (s.Metas.Get(e).Set != 7 || s.Maints.Get(e).Open != 0) {
+			t.Fatalf("new%d (ID %d): Meta %v, Maint %v; want Set 7 and no window open", i, e.ID(), *s.Metas.Get(e), *s.Maints.Get(e))
+		}
+	}
+	for _, b := range s.Metas.col.blocks {
+		if b.Mapped() == raceEnabled {
+			t.Fatalf("a block of Metas: mapped %v in a build with the race detector %v", b.Mapped(), raceEnabled)
+		}
+	}
+	for _, b := range s.Maints.col.blocks {
+		if b.Mapped() == raceEnabled {
+			t.Fatalf("a block of Maints: mapped %v in a build with the race detector %v", b.Mapped(), raceEnabled)
+		}
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("Metas.Get of a removed monitor did not panic")
+		}
+	}()
+	s.Metas.Get(es[0])
+}
