@@ -36,7 +36,7 @@ type Store struct {
 
 	names *nameIndex
 	hs    handles
-	books arkBooks // ark's own record of entities, moved outside the heap
+	books arkBooks       // ark's own record of entities, moved outside the heap
 	long  map[uint32]int // the length of each name of 65535 bytes or more, by entity ID
 	eps   episodes
 	sink  uintptr // what Warm read, so that the reads are kept
