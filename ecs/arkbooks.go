@@ -32,6 +32,7 @@ type arkBooks struct {
 	pool      *[]Entity       // ark's entityPool.entities
 	first     *unsafe.Pointer // ark's entityPool.pointer: the pool's first element
 	available *uint32         // ark's entityPool.available: IDs free for reuse
+	tables    *rawSlice       // ark's storage.tables
 
 	mem *arkMem
 }
@@ -41,6 +42,13 @@ type arkMem struct {
 	index  offheap.Array[entitySlot]
 	target offheap.Array[bool]
 	pool   offheap.Array[Entity]
+	rows   []offheap.Array[Entity] // each table's column of entities, by table ID
+}
+
+// rawSlice is the layout of a slice.
+type rawSlice struct {
+	data     unsafe.Pointer
+	len, cap int
 }
 
 // entitySlot has the layout of ark's entityIndex: a table and a row.
@@ -51,6 +59,11 @@ type entitySlot struct{ table, row uint32 }
 type arkFields struct {
 	index, target, pool, first, available uintptr
 	ok                                    bool
+
+	// A table's column of entities: the world's slice of tables, the
+	// size of a table, and offsets in a table.
+	tables, table, rowsData, rowsFirst, rowsCap uintptr
+	rowsOK                                      bool
 }
 
 var arkLayout = findArkFields()
@@ -80,7 +93,7 @@ func findArkFields() (f arkFields) {
 		pa.Type != reflect.TypeFor[uint32]() {
 		return arkFields{}
 	}
-	return arkFields{
+	f = arkFields{
 		index:     st.Offset + ix.Offset,
 		target:    st.Offset + tg.Offset,
 		pool:      st.Offset + pl.Offset + pe.Offset,
@@ -88,6 +101,24 @@ func findArkFields() (f arkFields) {
 		available: st.Offset + pl.Offset + pa.Offset,
 		ok:        true,
 	}
+	ts, ok1 := field(st.Type, "tables")
+	if !ok1 || ts.Type.Kind() != reflect.Slice {
+		return f
+	}
+	tt := ts.Type.Elem()
+	te, ok2 := field(tt, "entities")
+	tc, ok3 := field(tt, "cap")
+	td, ok4 := field(te.Type, "data")
+	tp, ok5 := field(te.Type, "pointer")
+	if ok2 && ok3 && ok4 && ok5 && te.Type.NumField() == 2 &&
+		tc.Type == reflect.TypeFor[uint32]() &&
+		td.Type == reflect.TypeFor[reflect.Value]() &&
+		tp.Type == reflect.TypeFor[unsafe.Pointer]() {
+		f.tables, f.table = st.Offset+ts.Offset, tt.Size()
+		f.rowsData, f.rowsFirst, f.rowsCap = te.Offset+td.Offset, te.Offset+tp.Offset, tc.Offset
+		f.rowsOK = true
+	}
+	return f
 }
 
 // sameLayout reports whether structs a and b have fields of the same
@@ -122,6 +153,9 @@ func (b *arkBooks) attach(w *ark.World) {
 	b.pool = (*[]Entity)(unsafe.Add(base, arkLayout.pool))
 	b.first = (*unsafe.Pointer)(unsafe.Add(base, arkLayout.first))
 	b.available = (*uint32)(unsafe.Add(base, arkLayout.available))
+	if arkLayout.rowsOK {
+		b.tables = (*rawSlice)(unsafe.Add(base, arkLayout.tables))
+	}
 	b.mem = &arkMem{}
 	ark.AddResource(w, b.mem)
 	if c := max(cap(*b.index), cap(*b.target), cap(*b.pool)); c >= arkBooksMin {
@@ -154,6 +188,45 @@ func (b *arkBooks) room() {
 	if c >= arkBooksMin {
 		b.move(c)
 	} // else small: ark grows them on the heap
+}
+
+// arkRowsMin is the least capacity, in rows, from which a table's column
+// of entities is moved outside the heap: 64 KiB.
+const arkRowsMin = 8192
+
+// placed is called once ark has put the new entity e in its table. ark
+// keeps each table's entities in a column of their own (8 bytes a row),
+// which it makes again, on the heap, each time the table doubles. When
+// that column is large and not the one placed sets, placed copies it
+// outside the heap and points the table at the copy. What ark made is
+// then garbage; at most 512 KiB for a table of 65,536 rows.
+func (b *arkBooks) placed(e Entity) {
+	if b.tables == nil {
+		return
+	}
+	tid := (*b.index)[e.ID()].table
+	if int(tid) >= b.tables.len {
+		return
+	}
+	t := unsafe.Add(b.tables.data, uintptr(tid)*arkLayout.table)
+	c := int(*(*uint32)(unsafe.Add(t, arkLayout.rowsCap)))
+	first := (*unsafe.Pointer)(unsafe.Add(t, arkLayout.rowsFirst))
+	if c < arkRowsMin {
+		return
+	}
+	for int(tid) >= len(b.mem.rows) {
+		b.mem.rows = append(b.mem.rows, offheap.Array[Entity]{})
+	}
+	a := &b.mem.rows[tid]
+	if *first == unsafe.Pointer(unsafe.SliceData(a.S)) && len(a.S) == c {
+		return
+	}
+	next := offheap.Make[Entity](c)
+	copy(next.S, unsafe.Slice((*Entity)(*first), c))
+	*(*reflect.Value)(unsafe.Add(t, arkLayout.rowsData)) = reflect.ValueOf(next.S)
+	*first = unsafe.Pointer(unsafe.SliceData(next.S))
+	a.Free()
+	*a = next
 }
 
 // move gives each of ark's slices an array of c elements outside the

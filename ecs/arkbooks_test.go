@@ -7,8 +7,8 @@ import (
 )
 
 // ark's record of entities (where each entity's row is, whether it is a
-// relation's target, the pool of IDs) lives in arrays outside the heap
-// once large, with and without a capacity hint, through growth, removals
+// relation's target, the pool of IDs) and its tables' columns of entities
+// live in arrays outside the heap once large, with and without a capacity hint, through growth, removals
 // and reuse of IDs; ark reads it correctly there: every live monitor is
 // alive with its own components, every removed one is gone.
 func TestArkBooksOutsideTheHeap(t *testing.T) {
@@ -70,6 +70,39 @@ func TestArkBooksOutsideTheHeap(t *testing.T) {
 			}
 			if n := len(*b.pool); n < 110_000-25_000 {
 				t.Errorf("ark's pool holds %d IDs for %d live monitors", n, len(live))
+			}
+
+			if !arkLayout.rowsOK {
+				t.Fatal("ark's tables do not have the layout the store expects (ark v0.8.3's): their columns of entities stay on the heap")
+			}
+			moved := 0
+			for tid := range b.tables.len {
+				tb := unsafe.Add(b.tables.data, uintptr(tid)*arkLayout.table)
+				c := int(*(*uint32)(unsafe.Add(tb, arkLayout.rowsCap)))
+				if c < arkRowsMin {
+					continue
+				}
+				first := *(*unsafe.Pointer)(unsafe.Add(tb, arkLayout.rowsFirst))
+				if tid >= len(b.mem.rows) || first != unsafe.Pointer(unsafe.SliceData(b.mem.rows[tid].S)) {
+					t.Errorf("table %d of %d rows: its entities are not in the store's array", tid, c)
+					continue
+				}
+				if b.mem.rows[tid].Mapped() == raceEnabled {
+					t.Errorf("table %d: entities mapped %v in a build with the race detector %v", tid, b.mem.rows[tid].Mapped(), raceEnabled)
+				}
+				moved++
+			}
+			if moved < 3 {
+				t.Errorf("%d tables' entities moved, want one for each of the 3 mixes at least", moved)
+			}
+			seen := 0
+			for q := s.probeFilter.Query(); q.Next(); seen++ {
+				if _, ok := live[q.Entity()]; !ok {
+					t.Fatalf("a query of the monitors gave %v, not a live monitor", q.Entity())
+				}
+			}
+			if seen != len(live) {
+				t.Errorf("a query of the monitors gave %d, want %d", seen, len(live))
 			}
 
 			for e, i := range live {

@@ -258,6 +258,7 @@ func (s *Store) Create(name string, check pulse.Checker, sched Schedule, h Healt
 			*s.Deps.Get(e) = *opt.Deps
 		}
 	}
+	s.books.placed(e)
 	if e.ID() >= 1<<idBits {
 		// ark takes a new ID only when no freed one is left, so
 		// below MaxMonitors monitors every ID fits.
