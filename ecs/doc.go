@@ -10,7 +10,11 @@
 // monitor's state in its episode machine, 24 bytes). The Probe is in ark's
 // tables; the Schedule and the Health, which hold no pointers, are in
 // [Column]s by entity ID, outside the Go heap, where the collector's
-// doubling of the heap does not reach them. A Probe keeps its
+// doubling of the heap does not reach them. So are [Meta] and [Maint],
+// which only some monitors have ([Part]), and, moved there by the store,
+// ark's own record of its entities and its tables' columns of entities
+// (see arkbooks.go: ark has no way to be given memory, so the store
+// points ark's slices at arrays it maps, after checking ark's layout). A Probe keeps its
 // check's value and not its type, which the monitor's rules keep once for
 // the monitors that share them ([Kind], [Probe.Checker]). What only some monitors need
 // lives in components that only they carry: [Plugins] for their own

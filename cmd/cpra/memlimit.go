@@ -22,7 +22,7 @@ import (
 // limit, the collector runs more often instead. --memory.limit sets another
 // limit, or none. The rest of the cgroup's limit holds the program's file
 // pages, which the runtime does not count. Nor does it count the arrays the
-// engine keeps outside the heap (cpra.OffHeapBytes: about 62 bytes a
+// engine keeps outside the heap (cpra.OffHeapBytes: about 71 bytes a
 // monitor, and 48 more for each failing one), so while the command runs,
 // the runtime's limit is the limit set less those bytes (followOffHeap).
 const memoryShare = 0.9

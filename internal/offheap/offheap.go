@@ -6,11 +6,13 @@
 // live before it collects, and the runtime keeps what it grew to, so a
 // long-lived array on the heap costs about twice its size in resident
 // memory. An array that holds no pointers needs nothing from the collector;
-// mapped apart it costs its size. The engine keeps such arrays, about 62
+// mapped apart it costs its size. The engine keeps such arrays, about 71
 // bytes a monitor: its records of IDs and generations, its name index,
-// every monitor's schedule and health, the chunks of its schedule, the
-// open episodes of its failing monitors, and the config Syncer's list of
-// the monitors it runs.
+// every monitor's schedule and health (and the index of its labels, for
+// a monitor with some), ark's record of its entities and its tables'
+// columns of entities, the chunks of its schedule, the open episodes of
+// its failing monitors, and the config Syncer's list of the monitors it
+// runs.
 //
 // The memory is not the runtime's: GOMEMLIMIT and runtime/metrics do not
 // count it; [Mapped] does, and the benchmarks' figures of live memory add
