@@ -1,6 +1,7 @@
 package ecs
 
 import (
+	"bytes"
 	"reflect"
 	"unsafe"
 
@@ -62,8 +63,8 @@ type arkFields struct {
 
 	// A table's column of entities: the world's slice of tables, the
 	// size of a table, and offsets in a table.
-	tables, table, rowsData, rowsFirst, rowsCap uintptr
-	rowsOK                                      bool
+	tables, table, rowsData, rowsFirst, rowsLen, rowsCap uintptr
+	rowsOK                                               bool
 }
 
 var arkLayout = findArkFields()
@@ -108,14 +109,15 @@ func findArkFields() (f arkFields) {
 	tt := ts.Type.Elem()
 	te, ok2 := field(tt, "entities")
 	tc, ok3 := field(tt, "cap")
+	tl, ok6 := field(tt, "len")
 	td, ok4 := field(te.Type, "data")
 	tp, ok5 := field(te.Type, "pointer")
-	if ok2 && ok3 && ok4 && ok5 && te.Type.NumField() == 2 &&
-		tc.Type == reflect.TypeFor[uint32]() &&
+	if ok2 && ok3 && ok4 && ok5 && ok6 && te.Type.NumField() == 2 &&
+		tc.Type == reflect.TypeFor[uint32]() && tl.Type == reflect.TypeFor[uint32]() &&
 		td.Type == reflect.TypeFor[reflect.Value]() &&
 		tp.Type == reflect.TypeFor[unsafe.Pointer]() {
 		f.tables, f.table = st.Offset+ts.Offset, tt.Size()
-		f.rowsData, f.rowsFirst, f.rowsCap = te.Offset+td.Offset, te.Offset+tp.Offset, tc.Offset
+		f.rowsData, f.rowsFirst, f.rowsLen, f.rowsCap = te.Offset+td.Offset, te.Offset+tp.Offset, tl.Offset, tc.Offset
 		f.rowsOK = true
 	}
 	return f
@@ -196,10 +198,13 @@ const arkRowsMin = 8192
 
 // placed is called once ark has put the new entity e in its table. ark
 // keeps each table's entities in a column of their own (8 bytes a row),
-// which it makes again, on the heap, each time the table doubles. When
-// that column is large and not the one placed sets, placed copies it
-// outside the heap and points the table at the copy. What ark made is
-// then garbage; at most 512 KiB for a table of 65,536 rows.
+// which it makes again, on the heap, each time the table doubles, copying
+// the rows there. When that column is large and not the one placed set,
+// placed moves it outside the heap and points the table at it: the array
+// placed set before is grown where it is mapped (its rows are still
+// those ark copied), and only the rows ark has added since are copied.
+// What ark made is then garbage: at most 512 KiB, for a table of 65,536
+// rows.
 func (b *arkBooks) placed(e Entity) {
 	if b.tables == nil {
 		return
@@ -210,8 +215,9 @@ func (b *arkBooks) placed(e Entity) {
 	}
 	t := unsafe.Add(b.tables.data, uintptr(tid)*arkLayout.table)
 	c := int(*(*uint32)(unsafe.Add(t, arkLayout.rowsCap)))
+	n := int(*(*uint32)(unsafe.Add(t, arkLayout.rowsLen)))
 	first := (*unsafe.Pointer)(unsafe.Add(t, arkLayout.rowsFirst))
-	if c < arkRowsMin {
+	if c < arkRowsMin || n > c {
 		return
 	}
 	for int(tid) >= len(b.mem.rows) {
@@ -221,12 +227,20 @@ func (b *arkBooks) placed(e Entity) {
 	if *first == unsafe.Pointer(unsafe.SliceData(a.S)) && len(a.S) == c {
 		return
 	}
-	next := offheap.Make[Entity](c)
-	copy(next.S, unsafe.Slice((*Entity)(*first), c))
-	*(*reflect.Value)(unsafe.Add(t, arkLayout.rowsData)) = reflect.ValueOf(next.S)
-	*first = unsafe.Pointer(unsafe.SliceData(next.S))
-	a.Free()
-	*a = next
+	rows := unsafe.Slice((*Entity)(*first), n)
+	kept := min(len(a.S), n) // rows a holds as ark has them
+	if kept > 0 && !sameRows(a.S[:kept], rows[:kept]) {
+		kept = 0 // ark changed them: copy all
+	}
+	if kept > 0 {
+		*a = offheap.Grow(a, c)
+	} else {
+		a.Free()
+		*a = offheap.Make[Entity](c)
+	}
+	copy(a.S[kept:n], rows[kept:])
+	*(*reflect.Value)(unsafe.Add(t, arkLayout.rowsData)) = reflect.ValueOf(a.S)
+	*first = unsafe.Pointer(unsafe.SliceData(a.S))
 }
 
 // move gives each of ark's slices an array of c elements outside the
@@ -253,4 +267,12 @@ func adopt[T any](a *offheap.Array[T], s *[]T, c int) {
 		*a = next
 	}
 	*s = a.S[:n:c]
+}
+
+// sameRows reports whether a and b, of the same length, hold the same
+// entities.
+func sameRows(a, b []Entity) bool {
+	size := len(a) * int(unsafe.Sizeof(Entity{}))
+	return bytes.Equal(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(a))), size),
+		unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(b))), size))
 }
