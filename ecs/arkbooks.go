@@ -10,7 +10,9 @@ import (
 	"github.com/ziad/cpra/internal/offheap"
 )
 
-// arkBooks keeps ark's record of its entities outside the Go heap.
+// arkBooks keeps ark's record of its entities, and the column of
+// entities of each of its large tables (see [arkBooks.placed]), outside the
+// Go heap.
 //
 // ark keeps three arrays by entity ID: where the entity's row is (8
 // bytes), whether it is the target of a relation (1 byte), and the pool of
@@ -22,8 +24,9 @@ import (
 // arrays mapped apart (internal/offheap). ark reads and writes them
 // through the slices as before. Before ark would append to a full one,
 // which would move it back to the heap, the store grows all three where
-// they are. Should ark's layout differ from the one checked, the store
-// leaves the arrays to ark; TestArkBooksOutsideTheHeap fails then.
+// they are. Should ark's layout differ from the one checked (a newer ark
+// chosen by the program's build), the store leaves the arrays to ark, on
+// the heap, as they were; TestArkBooksOutsideTheHeap fails then.
 //
 // The arrays are a resource of the world, so they live as long as it
 // does, even should the store be lost first.
