@@ -146,11 +146,13 @@ func sameLayout(a, b reflect.Type) bool {
 // they are small enough for the heap (see offheap.Threshold).
 const arkBooksMin = 8192
 
-// attach finds w's arrays and, when they are large, moves them at once;
-// while they are small, ark keeps them.
-func (b *arkBooks) attach(w *ark.World) {
+// attach finds w's arrays, a fresh world's, and gives them room for n
+// entities besides ark's two reserved ones: outside the heap when that is
+// large enough, or else as ark has them. It returns false when ark's
+// layout is not the expected one: ark keeps its arrays.
+func (b *arkBooks) attach(w *ark.World, n int) bool {
 	if !arkLayout.ok {
-		return
+		return false
 	}
 	base := unsafe.Pointer(w)
 	b.index = (*[]entitySlot)(unsafe.Add(base, arkLayout.index))
@@ -163,9 +165,10 @@ func (b *arkBooks) attach(w *ark.World) {
 	}
 	b.mem = &arkMem{}
 	ark.AddResource(w, b.mem)
-	if c := max(cap(*b.index), cap(*b.target), cap(*b.pool)); c >= arkBooksMin {
+	if c := max(cap(*b.index), cap(*b.target), cap(*b.pool), n+2); c >= arkBooksMin {
 		b.move(c)
 	}
+	return true
 }
 
 // room is called before ark records a new entity. When ark would have to

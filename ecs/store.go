@@ -49,11 +49,20 @@ func NewStore(now int64, capacity int) *Store {
 	// such as the one of monitors with a remediator, that many rows up
 	// front.
 	w := ark.NewWorld()
-	// The entity bookkeeping is sized once, when the hint is known.
+	// The entity bookkeeping is sized once, when the hint is known: ark's
+	// arrays outside the heap if they are large and can be moved there, on
+	// the heap by a dump of free entities if not.
 	var hs handles
-	hs.reserve(w, capacity)
+	var books arkBooks
+	n := max(0, min(capacity, MaxMonitors))
+	if !books.attach(w, n) || n+2 < arkBooksMin {
+		hs.reserve(w, n)
+	} else {
+		hs.gens.Grow(n + 2)
+	}
 	s := &Store{
 		hs:       hs,
+		books:    books,
 		World:    w,
 		withPlug: ark.NewMap2[Probe, Plugins](w),
 		Probes:   ark.NewMap[Probe](w),
@@ -62,7 +71,6 @@ func NewStore(now int64, capacity int) *Store {
 		Windows:  ark.NewMap[Window](w),
 		Deps:     ark.NewMap[Deps](w),
 	}
-	s.books.attach(w)
 	s.tags = shardTags(w)
 	s.shards.rows = ShardRows
 	s.metaFilter = ark.NewFilter0(w).With(ark.C[metaTag](), ark.C[maintTag]())
