@@ -26,8 +26,8 @@ type Column[T any] struct {
 
 // columnBits sets the values in a block of a component of 8 bytes or
 // more: 8,192, 64 KiB of schedules and 192 KiB of healths. Blocks of
-// smaller components hold more values (see [Column.bits]), so that each
-// block is large enough to be mapped.
+// smaller components hold more values (see bits), so that each block is
+// large enough to be mapped.
 const columnBits = 13
 
 func newColumn[T any](hs *handles, what string) *Column[T] {
@@ -75,8 +75,8 @@ func (c *Column[T]) GetUnchecked(e Entity) *T { return c.at(e.ID()) }
 // Part holds a component that only some monitors have ([Meta], [Maint]),
 // outside ark's tables and outside the heap: the values are in a
 // [Column], and ark's tables hold a tag of no bytes that marks the
-// monitors with one, so that ark's filters still find them and a monitor
-// without one costs nothing in the column's pages.
+// monitors with one, so that ark's filters still find them. The column's
+// pages are touched only where monitors have one.
 type Part[T any] struct {
 	col Column[T]
 	w   *ark.World
