@@ -75,8 +75,8 @@ func NewStore(now int64, capacity int) *Store {
 	s.shards.rows = ShardRows
 	s.metaFilter = ark.NewFilter0(w).With(ark.C[metaTag](), ark.C[maintTag]())
 	s.Scheds, s.Healths = newColumn[Schedule](&s.hs, "schedule"), newColumn[Health](&s.hs, "health")
-	s.Metas = &Part[Meta]{col: Column[Meta]{hs: &s.hs, what: "meta"}, w: w, tag: ark.ComponentID[metaTag](w)}
-	s.Maints = &Part[Maint]{col: Column[Maint]{hs: &s.hs, what: "maintenance count"}, w: w, tag: ark.ComponentID[maintTag](w)}
+	s.Metas = &Part[Meta]{col: Column[Meta]{}, w: w, tag: ark.ComponentID[metaTag](w)}
+	s.Maints = &Part[Maint]{col: Column[Maint]{}, w: w, tag: ark.ComponentID[maintTag](w)}
 	s.probeFilter = ark.NewFilter1[Probe](w)
 	for i, id := range []ark.ID{ark.ComponentID[Probe](w),
 		ark.ComponentID[Plugins](w), ark.ComponentID[metaTag](w), ark.ComponentID[Ring](w), ark.ComponentID[Deps](w),
