@@ -25,8 +25,8 @@ func TestNameSet(t *testing.T) {
 			want[name] = p
 		}
 	}
-	if len(x.list) != len(want) || len(x.list)*4 > len(x.slots)*3 {
-		t.Fatalf("%d names in %d slots, want %d at most 3/4 full", len(x.list), len(x.slots), len(want))
+	if x.n != len(want) || x.n*4 > len(x.slots)*3 {
+		t.Fatalf("%d names in %d slots, want %d at most 3/4 full", x.n, len(x.slots), len(want))
 	}
 	for name := range want {
 		if !x.has(name) {
