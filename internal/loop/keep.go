@@ -44,6 +44,7 @@ type keeper struct {
 	grace time.Duration
 
 	states map[string][]byte          // kept states of monitors not added again yet
+	filter nameFilter                 // of the names in states
 	outbox map[string][]persist.Alert // kept alerts of monitors not added again yet
 	budget persist.Budget             // as loaded
 	dropAt int64                      // ns: when unclaimed states are dropped; 0 before Start
@@ -122,6 +123,7 @@ func (k *keeper) record(key, value []byte) error {
 			k.states = map[string][]byte{}
 		}
 		k.states[name] = append([]byte(nil), value...)
+		k.filter.file(name, k.states)
 	case len(ks) > len(persist.AlertPrefix) && ks[:len(persist.AlertPrefix)] == persist.AlertPrefix:
 		name, err := persist.ParseAlertKey(key)
 		if err == nil {
@@ -163,7 +165,7 @@ func (e *Engine) restore(en ecs.Entity, name string) {
 	if k == nil {
 		return
 	}
-	if rec, ok := k.states[name]; ok {
+	if rec, ok := k.stateOf(name); ok {
 		delete(k.states, name)
 		k.shrink()
 		m, _ := persist.DecodeMonitor(rec) // checked at load
@@ -173,6 +175,15 @@ func (e *Engine) restore(en ecs.Entity, name string) {
 	if e.l.started {
 		e.resend(en, name)
 	}
+}
+
+// stateOf returns the kept state of a monitor not added again yet.
+func (k *keeper) stateOf(name string) ([]byte, bool) {
+	if !k.filter.may(name) {
+		return nil, false
+	}
+	rec, ok := k.states[name]
+	return rec, ok
 }
 
 // carried is what an updated monitor takes over from its old self beyond
@@ -506,6 +517,7 @@ func (e *Engine) dropUnclaimed() {
 			e.change(name, Change{Key: persist.MonitorKey(name)})
 		}
 		k.states = nil
+		k.filter.reset()
 		k.dropped.Add(uint64(n))
 		e.log.Warn("dropped the kept state of monitors not added again after the restart", "monitors", n, "grace", k.grace)
 	}
@@ -530,6 +542,7 @@ func (e *Engine) dropUnclaimed() {
 func (k *keeper) shrink() {
 	if len(k.states) == 0 {
 		k.states = nil
+		k.filter.reset()
 	}
 	if len(k.outbox) == 0 {
 		k.outbox = nil

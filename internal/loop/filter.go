@@ -1,0 +1,65 @@
+package loop
+
+import (
+	"hash/maphash"
+	"math/bits"
+)
+
+// nameFilter says of a name whether it may be among the names of the kept
+// states (a Bloom filter of two bits a name): no means no, yes means to
+// look in the map. Each monitor added looks its name up there, and at a
+// million monitors, most of them without a kept state, the map's lookups
+// missed the caches and took a tenth of a file's load; the filter, 16 bits
+// a name, stays in them.
+//
+// Names deleted from the map stay in the filter; a name added past the
+// filter's room makes it anew from the map.
+type nameFilter struct {
+	bits []uint64
+	mask uint64 // len(bits)*64 - 1
+	room int    // names it holds before it is made anew
+	n    int
+	seed maphash.Seed
+}
+
+// filterBits is the filter's size in bits a name: about one yes in a
+// hundred for a name not filed.
+const filterBits = 16
+
+// reset empties the filter and lets its memory go.
+func (f *nameFilter) reset() { f.bits, f.room, f.n = nil, 0, 0 }
+
+// file adds name, one of names; the filter is made anew from names when
+// it is full.
+func (f *nameFilter) file(name string, names map[string][]byte) {
+	if f.n < f.room {
+		f.set(name)
+		return
+	}
+	size := max(64, 1<<bits.Len(uint(2*len(names)*filterBits-1)))
+	f.bits, f.mask, f.room, f.n = make([]uint64, size/64), uint64(size-1), 2*len(names), 0
+	if f.seed == (maphash.Seed{}) {
+		f.seed = maphash.MakeSeed()
+	}
+	for n := range names {
+		f.set(n)
+	}
+}
+
+func (f *nameFilter) set(name string) {
+	h := maphash.String(f.seed, name)
+	a, b := h&f.mask, (h>>32)&f.mask
+	f.bits[a/64] |= 1 << (a % 64)
+	f.bits[b/64] |= 1 << (b % 64)
+	f.n++
+}
+
+// may reports whether name may have been filed.
+func (f *nameFilter) may(name string) bool {
+	if f.bits == nil {
+		return false
+	}
+	h := maphash.String(f.seed, name)
+	a, b := h&f.mask, (h>>32)&f.mask
+	return f.bits[a/64]&(1<<(a%64)) != 0 && f.bits[b/64]&(1<<(b%64)) != 0
+}
