@@ -6,17 +6,18 @@ import (
 )
 
 // nameFilter says of a name whether it may be among the names of the kept
-// states (a Bloom filter of two bits a name): no means no, yes means to
-// look in the map. Each monitor added looks its name up there, and at a
-// million monitors, most of them without a kept state, the map's lookups
-// missed the caches and took a tenth of a file's load; the filter, 16 bits
-// a name, stays in them.
+// states (a Bloom filter of two bits a name, both in one word): no means
+// no, yes means to look in the map. Each monitor added looks its name up
+// there. At a million monitors, most of them without a kept state, the
+// map's lookups missed the caches and took a tenth of the time of the
+// goroutine that adds a file's monitors; the filter takes 16 bits a name,
+// a fortieth of the map, and one read of memory a lookup.
 //
 // Names deleted from the map stay in the filter; a name added past the
 // filter's room makes it anew from the map.
 type nameFilter struct {
 	bits []uint64
-	mask uint64 // len(bits)*64 - 1
+	mask uint64 // len(bits) - 1
 	room int    // names it holds before it is made anew
 	n    int
 	seed maphash.Seed
@@ -37,7 +38,7 @@ func (f *nameFilter) file(name string, names map[string][]byte) {
 		return
 	}
 	size := max(64, 1<<bits.Len(uint(2*len(names)*filterBits-1)))
-	f.bits, f.mask, f.room, f.n = make([]uint64, size/64), uint64(size-1), 2*len(names), 0
+	f.bits, f.mask, f.room, f.n = make([]uint64, size/64), uint64(size/64-1), 2*len(names), 0
 	if f.seed == (maphash.Seed{}) {
 		f.seed = maphash.MakeSeed()
 	}
@@ -46,11 +47,16 @@ func (f *nameFilter) file(name string, names map[string][]byte) {
 	}
 }
 
-func (f *nameFilter) set(name string) {
+// word returns the word of the filter that name's bits are in, and the
+// bits: both in one word, so that a lookup reads memory once.
+func (f *nameFilter) word(name string) (*uint64, uint64) {
 	h := maphash.String(f.seed, name)
-	a, b := h&f.mask, (h>>32)&f.mask
-	f.bits[a/64] |= 1 << (a % 64)
-	f.bits[b/64] |= 1 << (b % 64)
+	return &f.bits[h&f.mask], 1<<(h>>52&63) | 1<<(h>>58)
+}
+
+func (f *nameFilter) set(name string) {
+	w, b := f.word(name)
+	*w |= b
 	f.n++
 }
 
@@ -59,7 +65,6 @@ func (f *nameFilter) may(name string) bool {
 	if f.bits == nil {
 		return false
 	}
-	h := maphash.String(f.seed, name)
-	a, b := h&f.mask, (h>>32)&f.mask
-	return f.bits[a/64]&(1<<(a%64)) != 0 && f.bits[b/64]&(1<<(b%64)) != 0
+	w, b := f.word(name)
+	return *w&b == b
 }
