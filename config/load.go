@@ -651,6 +651,7 @@ func (c *collector) add(e *Error) {
 // take adds a batch; true when it needs the whole-document path.
 func (c *collector) take(bt *batch) bool {
 	f := c.f
+	c.names.warm(bt.out)
 	for i := range bt.out {
 		r := &bt.out[i]
 		if r.whole {
