@@ -92,22 +92,23 @@ func (x *nameIndex) get(name string) (uint32, bool) {
 	return x.slots.S[i] >> 8, true
 }
 
-// reserve looks name up; when it is absent it returns a function that
-// files an ID under it. Only one reservation may be open at a time.
-func (x *nameIndex) reserve(name string) (uint32, func(uint32)) {
+// reserve looks name up: it returns the ID filed under it and true, or
+// false, and then fill files an ID under it. Only one reservation may be
+// open at a time.
+func (x *nameIndex) reserve(name string) (uint32, bool) {
 	if (x.n+1)*maxLoadDen > len(x.slots.S)*maxLoadNum {
 		x.resize(len(x.slots.S) + len(x.slots.S)/2)
 	}
 	h := keyOf(name)
 	i, ok := x.find(name, h)
 	if ok {
-		return x.slots.S[i] >> 8, nil
+		return x.slots.S[i] >> 8, true
 	}
 	x.pending, x.pendingTag = i, tagOf(h)
-	return 0, x.fill
+	return 0, false
 }
 
-// fill files id, which must be below 1<<idBits, in the reserved slot.
+// fill files id, which must be below 1<<idBits, in the slot reserve found.
 func (x *nameIndex) fill(id uint32) {
 	x.slots.S[x.pending] = id<<8 | x.pendingTag
 	x.n++
@@ -115,8 +116,8 @@ func (x *nameIndex) fill(id uint32) {
 
 // put adds a name that is not in the index.
 func (x *nameIndex) put(name string, e uint32) {
-	if _, file := x.reserve(name); file != nil {
-		file(e)
+	if _, taken := x.reserve(name); !taken {
+		x.fill(e)
 	}
 }
 

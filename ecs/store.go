@@ -216,9 +216,8 @@ const MaxMonitors = 1<<idBits - 2 // ark's IDs start after its two reserved ones
 // bytes, which strings never change, and check's value: the caller keeps
 // its [Kind] (the monitor's rules do) to give to [Probe.Checker].
 func (s *Store) Create(name string, check pulse.Checker, sched Schedule, h Health, opt Optional) (Entity, bool) {
-	taken, file := s.names.reserve(name)
-	if file == nil {
-		e, _ := s.hs.entity(taken)
+	if id, taken := s.names.reserve(name); taken {
+		e, _ := s.hs.entity(id)
 		return e, false
 	}
 	if s.names.n >= MaxMonitors {
@@ -289,7 +288,7 @@ func (s *Store) Create(name string, check pulse.Checker, sched Schedule, h Healt
 		}
 		s.long[e.ID()] = len(name)
 	}
-	file(e.ID())
+	s.names.fill(e.ID())
 	s.Wheel.Insert(e, sched.Due)
 	return e, true
 }
