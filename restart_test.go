@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -132,6 +133,95 @@ func TestRestartKeepsTheEpisode(t *testing.T) {
 		}
 		if st.len() != 0 {
 			t.Errorf("store holds %d records once the episode is over, want none", st.len())
+		}
+	})
+}
+
+// keysStore is a memStore that counts the writes of each key.
+type keysStore struct {
+	*memStore
+	mu      sync.Mutex
+	written map[string]int
+}
+
+func (s *keysStore) Write(cs []cpra.Change) error {
+	s.mu.Lock()
+	for _, c := range cs {
+		s.written[string(c.Key)]++
+	}
+	s.mu.Unlock()
+	return s.memStore.Write(cs)
+}
+
+// A restart writes again only the kept records that change: a monitor
+// still down is given its state back and not written, one whose
+// remediation the restart cut short is written with the attempt failed.
+func TestRestartWritesOnlyWhatChanged(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := newMemStore()
+		target := &switchable{}
+		target.down.Store(true)
+		hang := make(chan struct{})
+		fix := intervene.RemediatorFunc(func(ctx context.Context, inc intervene.Incident) error {
+			select {
+			case <-hang:
+			case <-ctx.Done():
+			}
+			return errors.New("still broken")
+		})
+		db := cpra.Monitor{Name: "db", Interval: time.Second, Check: target}
+		api := cpra.Monitor{Name: "api", Interval: time.Second, Check: target, Remediate: fix,
+			Policy: intervene.Policy{MaxAttempts: 3, Timeout: time.Minute}}
+		e1, _ := cpra.New(cpra.WithStore(st, time.Minute))
+		e1.Add(db)
+		e1.Add(api)
+		e1.Start(context.Background())
+		time.Sleep(5 * time.Second) // both down, api's attempt 1 hangs
+		synctest.Wait()
+		crash := st.snapshot() // what a kill -9 now would leave
+		close(hang)
+		shutdown(t, e1)
+		if crash.len() != 2 {
+			t.Fatalf("store holds %d records at the crash, want the two monitors'", crash.len())
+		}
+		before := crash.snapshot()
+
+		// Added again with an hour's interval: no check runs before the
+		// shutdown, so only the restart itself may change a state.
+		ks := &keysStore{memStore: crash, written: map[string]int{}}
+		e2, err := cpra.New(cpra.WithStore(ks, time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		db.Interval, api.Interval = time.Hour, time.Hour
+		dbID, _ := e2.Add(db)
+		e2.Add(api)
+		if s, _ := e2.Status(dbID); s.State != cpra.StateDown {
+			t.Errorf("db after the restart: %v, want down", s.State)
+		}
+		e2.Start(context.Background())
+		time.Sleep(time.Second)
+		shutdown(t, e2)
+		var dbKey, apiKey string
+		for k := range before.m {
+			switch {
+			case strings.HasSuffix(k, "db"):
+				dbKey = k
+			case strings.HasSuffix(k, "api"):
+				apiKey = k
+			}
+		}
+		if n := ks.written[dbKey]; n != 0 {
+			t.Errorf("db's unchanged record written %d times after the restart, want none", n)
+		}
+		if got, want := string(crash.m[dbKey]), string(before.m[dbKey]); got != want {
+			t.Errorf("db's record changed: %x, want %x", got, want)
+		}
+		if n := ks.written[apiKey]; n == 0 {
+			t.Error("api's record, whose attempt the restart failed, was not written")
+		}
+		if string(crash.m[apiKey]) == string(before.m[apiKey]) {
+			t.Error("api's record is as before the restart: want its attempt counted as failed")
 		}
 	})
 }
