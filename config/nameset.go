@@ -14,9 +14,9 @@ import (
 // half-hash matches sends the probe to the name itself. About 40 bytes a
 // name at a million, as a Go map of them took, without its hashing and
 // rehashing on the goroutine that all of a file's monitors pass through.
-// The list is kept in chunks that never move: one slice of a million
-// names, grown by append, copied 24 MB a time onto new pages, and that
-// took a fifth of the goroutine's time for the names.
+// The list is kept in chunks that never move: as one slice grown by
+// append it was copied at each growth, up to 24 MB at a time onto new
+// pages, and that took half of the set's time at a million names.
 type nameSet struct {
 	slots  []uint64 // 0: empty; else the hash's top 32 bits, and the place in the list plus one
 	chunks [][]nameAt
