@@ -37,7 +37,12 @@ func (f *nameFilter) file(name string, names map[string][]byte) {
 		f.set(name)
 		return
 	}
-	size := max(64, 1<<bits.Len(uint(2*len(names)*filterBits-1)))
+	f.build(names)
+}
+
+// build makes the filter anew from names, with room for as many again.
+func (f *nameFilter) build(names map[string][]byte) {
+	size := max(64, 1<<bits.Len(uint(max(1, 2*len(names)*filterBits)-1)))
 	f.bits, f.mask, f.room, f.n = make([]uint64, size/64), uint64(size/64-1), 2*len(names), 0
 	if f.seed == (maphash.Seed{}) {
 		f.seed = maphash.MakeSeed()

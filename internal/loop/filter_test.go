@@ -60,4 +60,22 @@ func TestNameFilter(t *testing.T) {
 	if old > 10 {
 		t.Errorf("a filter used again after a reset lets %d of 100 names filed before it through", old)
 	}
+
+	// Made at once from the names loaded, then filed into.
+	loaded := map[string][]byte{}
+	for i := range 30_000 {
+		loaded[fmt.Sprintf("db-%d", i)] = nil
+	}
+	var g nameFilter
+	g.build(loaded)
+	for i := range 40_000 {
+		name := fmt.Sprintf("db-%d", 30_000+i)
+		loaded[name] = nil
+		g.file(name, loaded)
+	}
+	for n := range loaded {
+		if !g.may(n) {
+			t.Fatalf("%q, loaded or filed after, not let through", n)
+		}
+	}
 }

@@ -47,6 +47,7 @@ type keeper struct {
 	states  map[string][]byte          // kept states of monitors not added again yet
 	filter  nameFilter                 // of the names in states
 	scratch []byte                     // a record encoded to compare
+	loading bool                       // the store is being read: the filter is made after
 	outbox  map[string][]persist.Alert // kept alerts of monitors not added again yet
 	budget  persist.Budget             // as loaded
 	dropAt  int64                      // ns: when unclaimed states are dropped; 0 before Start
@@ -102,11 +103,15 @@ var errRecord = errors.New("cpra: bad record in the store")
 // load reads the store: monitors' states and alerts wait for their
 // monitors to be added, the budget's windows go to the budget.
 func (e *Engine) load(st Store, grace time.Duration) error {
-	k := &keeper{st: st, grace: grace, states: map[string][]byte{}, outbox: map[string][]persist.Alert{}}
+	k := &keeper{st: st, grace: grace, states: map[string][]byte{}, outbox: map[string][]persist.Alert{}, loading: true}
 	err := st.Load(k.record)
 	if err != nil {
 		return err
 	}
+	// The filter is made once, for all the states loaded, rather than
+	// made anew each time it fills as they are read.
+	k.loading = false
+	k.filter.build(k.states)
 	e.keep = k
 	e.budget.Restore(k.budget.Fleet, k.budget.Groups)
 	return nil
@@ -125,7 +130,9 @@ func (k *keeper) record(key, value []byte) error {
 			k.states = map[string][]byte{}
 		}
 		k.states[name] = append([]byte(nil), value...)
-		k.filter.file(name, k.states)
+		if !k.loading {
+			k.filter.file(name, k.states)
+		}
 	case len(ks) > len(persist.AlertPrefix) && ks[:len(persist.AlertPrefix)] == persist.AlertPrefix:
 		name, err := persist.ParseAlertKey(key)
 		if err == nil {
