@@ -34,7 +34,7 @@ func (f *nameFilter) reset() { f.bits, f.room, f.n = nil, 0, 0 }
 // it is full.
 func (f *nameFilter) file(name string, names map[string][]byte) {
 	if f.n < f.room {
-		f.set(name)
+		f.set(f.hash(name))
 		return
 	}
 	f.build(names)
@@ -42,25 +42,44 @@ func (f *nameFilter) file(name string, names map[string][]byte) {
 
 // build makes the filter anew from names, with room for as many again.
 func (f *nameFilter) build(names map[string][]byte) {
-	size := max(64, 1<<bits.Len(uint(max(1, 2*len(names)*filterBits)-1)))
-	f.bits, f.mask, f.room, f.n = make([]uint64, size/64), uint64(size/64-1), 2*len(names), 0
+	f.size(2 * len(names))
+	for n := range names {
+		f.set(f.hash(n))
+	}
+}
+
+// fromHashes makes the filter anew from the hashes of names, with room for
+// as many again: a store's states are hashed as they are read, and filed
+// at once once their number is known.
+func (f *nameFilter) fromHashes(hs []uint64) {
+	f.size(2 * len(hs))
+	for _, h := range hs {
+		f.set(h)
+	}
+}
+
+// size empties the filter, with room for n names.
+func (f *nameFilter) size(n int) {
+	size := max(64, 1<<bits.Len(uint(max(1, n*filterBits)-1)))
+	f.bits, f.mask, f.room, f.n = make([]uint64, size/64), uint64(size/64-1), n, 0
+}
+
+// hash returns the hash of name the filter files it by.
+func (f *nameFilter) hash(name string) uint64 {
 	if f.seed == (maphash.Seed{}) {
 		f.seed = maphash.MakeSeed()
 	}
-	for n := range names {
-		f.set(n)
-	}
+	return maphash.String(f.seed, name)
 }
 
-// word returns the word of the filter that name's bits are in, and the
-// bits: both in one word, so that a lookup reads memory once.
-func (f *nameFilter) word(name string) (*uint64, uint64) {
-	h := maphash.String(f.seed, name)
+// word returns the word of the filter that a name of hash h has its bits
+// in, and the bits: both in one word, so that a lookup reads memory once.
+func (f *nameFilter) word(h uint64) (*uint64, uint64) {
 	return &f.bits[h&f.mask], 1<<(h>>52&63) | 1<<(h>>58)
 }
 
-func (f *nameFilter) set(name string) {
-	w, b := f.word(name)
+func (f *nameFilter) set(h uint64) {
+	w, b := f.word(h)
 	*w |= b
 	f.n++
 }
@@ -70,6 +89,6 @@ func (f *nameFilter) may(name string) bool {
 	if f.bits == nil {
 		return false
 	}
-	w, b := f.word(name)
+	w, b := f.word(f.hash(name))
 	return *w&b == b
 }

@@ -48,6 +48,7 @@ type keeper struct {
 	filter  nameFilter                 // of the names in states
 	scratch []byte                     // a record encoded to compare
 	loading bool                       // the store is being read: the filter is made after
+	hashes  []uint64                   // while loading: the filter's hashes of the states' names
 	outbox  map[string][]persist.Alert // kept alerts of monitors not added again yet
 	budget  persist.Budget             // as loaded
 	dropAt  int64                      // ns: when unclaimed states are dropped; 0 before Start
@@ -111,7 +112,8 @@ func (e *Engine) load(st Store, grace time.Duration) error {
 	// The filter is made once, for all the states loaded, rather than
 	// made anew each time it fills as they are read.
 	k.loading = false
-	k.filter.build(k.states)
+	k.filter.fromHashes(k.hashes)
+	k.hashes = nil
 	e.keep = k
 	e.budget.Restore(k.budget.Fleet, k.budget.Groups)
 	return nil
@@ -130,7 +132,9 @@ func (k *keeper) record(key, value []byte) error {
 			k.states = map[string][]byte{}
 		}
 		k.states[name] = append([]byte(nil), value...)
-		if !k.loading {
+		if k.loading {
+			k.hashes = append(k.hashes, k.filter.hash(name))
+		} else {
 			k.filter.file(name, k.states)
 		}
 	case len(ks) > len(persist.AlertPrefix) && ks[:len(persist.AlertPrefix)] == persist.AlertPrefix:
