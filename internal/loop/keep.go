@@ -194,7 +194,7 @@ func (e *Engine) restore(en ecs.Entity, name string) {
 
 // keptAlready takes back the write of a monitor just given its kept state
 // rec when what the store would keep of it now is rec, byte for byte: a
-// restart with 190k monitors failing rewrote each of their records, 20 MB
+// restart with 190k monitors failing rewrote each of their records, 11 MB
 // through the store, and split the pages of a compacted file. Not in a
 // cluster, where each write also carries the shard's token.
 func (e *Engine) keptAlready(en ecs.Entity, rec []byte, nowMs int64) {
